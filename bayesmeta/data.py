@@ -26,14 +26,51 @@ SINGLE_ARM_COLUMNS = ("events", "total")
 # metafor: ai, n1i, ci, n2i / xi, ni; RevMan exports: "Experimental Events", "Control Total";
 # meta (R): event.e, n.e, event.c, n.c.
 SYNONYMS: dict[str, tuple[str, ...]] = {
-    "study": ("study", "studlab", "study_id", "study_or_subgroup", "author", "authors", "trial",
-              "name", "label"),
-    "treatment_events": ("treatment_events", "ai", "event_e", "events_e", "experimental_events",
-                         "intervention_events", "treated_events", "tpos", "xt", "r1", "e_events"),
-    "treatment_total": ("treatment_total", "n1i", "n_e", "experimental_total",
-                        "intervention_total", "treated_total", "nt", "n1", "e_total"),
-    "control_events": ("control_events", "ci", "event_c", "events_c", "cpos", "xc", "r2",
-                       "c_events"),
+    "study": (
+        "study",
+        "studlab",
+        "study_id",
+        "study_or_subgroup",
+        "author",
+        "authors",
+        "trial",
+        "name",
+        "label",
+    ),
+    "treatment_events": (
+        "treatment_events",
+        "ai",
+        "event_e",
+        "events_e",
+        "experimental_events",
+        "intervention_events",
+        "treated_events",
+        "tpos",
+        "xt",
+        "r1",
+        "e_events",
+    ),
+    "treatment_total": (
+        "treatment_total",
+        "n1i",
+        "n_e",
+        "experimental_total",
+        "intervention_total",
+        "treated_total",
+        "nt",
+        "n1",
+        "e_total",
+    ),
+    "control_events": (
+        "control_events",
+        "ci",
+        "event_c",
+        "events_c",
+        "cpos",
+        "xc",
+        "r2",
+        "c_events",
+    ),
     "control_total": ("control_total", "n2i", "n_c", "nc", "n2", "c_total"),
     "events": ("events", "xi", "event", "responders", "successes", "r", "x"),
     "total": ("total", "ni", "n", "patients", "sample_size"),
@@ -111,7 +148,9 @@ class SingleArmData:
 
     def to_frame(self) -> pd.DataFrame:
         """The counts (canonical column names) followed by the covariates."""
-        counts = pd.DataFrame({"study": list(self.study), "events": self.events, "total": self.total})
+        counts = pd.DataFrame(
+            {"study": list(self.study), "events": self.events, "total": self.total}
+        )
         return pd.concat([counts, self.covariates.reset_index(drop=True)], axis=1)
 
 
@@ -174,30 +213,43 @@ def detect_design(frame: pd.DataFrame, mapping: Mapping[str, str] | None = None)
     return "two-arm" if two else "single-arm" if one else "unknown"
 
 
-def _integers(frame: pd.DataFrame, column: str, role: str, studies: list[str], source: str) -> np.ndarray:
+def _integers(
+    frame: pd.DataFrame, column: str, role: str, studies: list[str], source: str
+) -> np.ndarray:
     """Parse a count column: integers >= 0; say which row and column otherwise."""
     out = np.empty(len(frame), dtype=np.int64)
     for i, raw in enumerate(frame[column].tolist()):
         row = i + 1
         text = str(raw).strip() if raw is not None else ""
         if text == "" or text.lower() in {"na", "nan", "none", "null"}:
-            raise DataError(f"{role} is missing", source=source, row=row, study=studies[i], column=column)
+            raise DataError(
+                f"{role} is missing", source=source, row=row, study=studies[i], column=column
+            )
         try:
             value = float(text)
         except ValueError:
             raise DataError(
                 f"{role} must be a whole number, got {text!r}",
-                source=source, row=row, study=studies[i], column=column,
+                source=source,
+                row=row,
+                study=studies[i],
+                column=column,
             ) from None
         if not np.isfinite(value) or value != np.floor(value):
             raise DataError(
                 f"{role} must be a whole number, got {text!r}",
-                source=source, row=row, study=studies[i], column=column,
+                source=source,
+                row=row,
+                study=studies[i],
+                column=column,
             )
         if value < 0:
             raise DataError(
                 f"{role} cannot be negative, got {text}",
-                source=source, row=row, study=studies[i], column=column,
+                source=source,
+                row=row,
+                study=studies[i],
+                column=column,
             )
         out[i] = int(value)
     return out
@@ -214,7 +266,9 @@ def _studies(frame: pd.DataFrame, column: str | None, source: str) -> list[str]:
         if name in seen:
             raise DataError(
                 f"duplicate study name {name!r} (also row {seen[name]})",
-                source=source, row=i + 1, column=column,
+                source=source,
+                row=i + 1,
+                column=column,
             )
         seen[name] = i + 1
     return names
@@ -225,16 +279,26 @@ def _check_totals(
 ) -> None:
     for i in range(len(total)):
         if total[i] == 0:
-            raise DataError("total must be at least 1, got 0", source=source, row=i + 1,
-                            study=studies[i], column=cols[1])
+            raise DataError(
+                "total must be at least 1, got 0",
+                source=source,
+                row=i + 1,
+                study=studies[i],
+                column=cols[1],
+            )
         if events[i] > total[i]:
             raise DataError(
                 f"events ({events[i]}) exceed the total ({total[i]}) in column {cols[1]!r}",
-                source=source, row=i + 1, study=studies[i], column=cols[0],
+                source=source,
+                row=i + 1,
+                study=studies[i],
+                column=cols[0],
             )
 
 
-def _missing(roles: tuple[str, ...], found: Mapping[str, str], frame: pd.DataFrame, source: str) -> None:
+def _missing(
+    roles: tuple[str, ...], found: Mapping[str, str], frame: pd.DataFrame, source: str
+) -> None:
     missing = [r for r in roles if r not in found]
     if missing:
         raise DataError(
@@ -296,7 +360,8 @@ def load(
     counts = {r: _integers(frame, found[r], r, studies, name) for r in roles}
     pairs = (
         [("treatment_events", "treatment_total"), ("control_events", "control_total")]
-        if design == "two-arm" else [("events", "total")]
+        if design == "two-arm"
+        else [("events", "total")]
     )
     for ev, tot in pairs:
         _check_totals(counts[ev], counts[tot], (found[ev], found[tot]), studies, name)

@@ -1,0 +1,189 @@
+"""Sample a PyMC model with NUTS and judge whether the result can be trusted.
+
+Sampling uses PyMC's default NUTS backend, nutpie (Rust NUTS on a numba-compiled log density),
+the fastest correct choice measured here (see ``benchmarks/RESULTS.md``). Convergence is
+judged with ArviZ: rank-normalised split R-hat, bulk and tail ESS, and divergences. A fit that
+fails is refitted once with a higher target acceptance rate and longer tuning; if it still
+fails, the result is marked as not converged and the report says so prominently.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import pymc as pm
+    from xarray import DataTree
+
+RHAT_MAX = 1.01
+ESS_MIN = 400
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    """NUTS settings; ``seed`` makes a fit reproducible."""
+
+    chains: int = 4
+    draws: int = 2000
+    tune: int = 1000
+    seed: int = 1
+    target_accept: float = 0.9
+    cores: int | None = None
+
+    def stricter(self) -> SamplerSettings:
+        """Settings for the one refit: smaller steps (target acceptance 0.95, or 0.99 if it
+        already was), twice the tuning."""
+        accept = 0.95 if self.target_accept < 0.95 else 0.99
+        return replace(self, target_accept=max(accept, self.target_accept), tune=2 * self.tune)
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """Convergence of one fit, with the thresholds it was judged by."""
+
+    rhat_max: float
+    ess_bulk_min: float
+    ess_tail_min: float
+    divergences: int
+    converged: bool
+    sampler: str
+    chains: int
+    draws: int
+    tune: int
+    target_accept: float
+    seconds: float
+    refitted: bool = False
+    problems: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields."""
+        out = asdict(self)
+        out["problems"] = list(self.problems)
+        return out
+
+
+@dataclass(frozen=True)
+class Fit:
+    """Posterior draws (an ArviZ DataTree) with their diagnostics and the settings used."""
+
+    idata: DataTree
+    diagnostics: Diagnostics
+    settings: SamplerSettings
+
+
+def compile_model(model: pm.Model) -> Any:
+    """Compile the log density and its gradient once (nutpie, numba backend)."""
+    import nutpie
+
+    return nutpie.compile_pymc_model(model, backend="numba")
+
+
+def sample(
+    model: pm.Model, settings: SamplerSettings, compiled: Any | None = None
+) -> tuple[DataTree, float]:
+    """Draw from the posterior of ``model`` with nutpie's NUTS.
+
+    ``compiled`` (from :func:`compile_model`) is reused when given, so a refit or a new seed
+    costs only the sampling. Returns the DataTree (with observed and constant data, as
+    ``pymc.sample`` gives) and the wall seconds taken, compilation included.
+    """
+    import nutpie
+    from pymc.backends.arviz import patch_nutpie_idata
+
+    start = time.perf_counter()
+    compiled = compiled if compiled is not None else compile_model(model)
+    begin = time.perf_counter()
+    idata = nutpie.sample(
+        compiled,
+        draws=settings.draws,
+        tune=settings.tune,
+        chains=settings.chains,
+        cores=settings.cores,
+        seed=settings.seed,
+        target_accept=settings.target_accept,
+        save_warmup=False,
+        progress_bar=False,
+    )
+    patch_nutpie_idata(idata, model, sampling_time=time.perf_counter() - begin)
+    return idata, time.perf_counter() - start
+
+
+def diagnose(
+    idata: DataTree,
+    *,
+    var_names: list[str] | None = None,
+    rhat_max: float = RHAT_MAX,
+    ess_min: float = ESS_MIN,
+    seconds: float = float("nan"),
+    settings: SamplerSettings | None = None,
+) -> Diagnostics:
+    """R-hat, bulk/tail ESS (ArviZ) over ``var_names`` and the number of divergent transitions.
+
+    ``var_names`` defaults to the quantities bayesmeta reports (``mu``, ``tau``, ``theta``,
+    ``theta_new``) where present.
+    """
+    import arviz_stats as azs
+
+    post = idata["posterior"]
+    reported = [v for v in (var_names or ["mu", "tau", "theta", "theta_new"]) if v in post]
+    rhat = azs.rhat(idata, var_names=reported)
+    ess_bulk = azs.ess(idata, var_names=reported, method="bulk")
+    ess_tail = azs.ess(idata, var_names=reported, method="tail")
+
+    def extreme(ds: Any, fn: Any) -> float:
+        values = [np.asarray(ds[v]).ravel() for v in ds.data_vars]
+        flat = np.concatenate(values) if values else np.array([np.nan])
+        flat = flat[np.isfinite(flat)]
+        return float(fn(flat)) if flat.size else float("nan")
+
+    r = extreme(rhat.dataset if hasattr(rhat, "dataset") else rhat, np.max)
+    eb = extreme(ess_bulk.dataset if hasattr(ess_bulk, "dataset") else ess_bulk, np.min)
+    et = extreme(ess_tail.dataset if hasattr(ess_tail, "dataset") else ess_tail, np.min)
+    div = int(np.asarray(idata["sample_stats"]["diverging"]).sum())
+    problems = []
+    if not r <= rhat_max:
+        problems.append(f"R-hat {r:.3f} > {rhat_max}")
+    if not min(eb, et) >= ess_min:
+        problems.append(f"min ESS {min(eb, et):.0f} < {ess_min}")
+    if div:
+        problems.append(f"{div} divergent transition(s)")
+    settings = settings or SamplerSettings()
+    attrs = idata["posterior"].attrs
+    return Diagnostics(
+        rhat_max=r,
+        ess_bulk_min=eb,
+        ess_tail_min=et,
+        divergences=div,
+        converged=not problems,
+        sampler=str(attrs.get("inference_library", "unknown")),
+        chains=int(post.sizes["chain"]),
+        draws=int(post.sizes["draw"]),
+        tune=settings.tune,
+        target_accept=settings.target_accept,
+        seconds=seconds,
+        problems=tuple(problems),
+    )
+
+
+def fit(model: pm.Model, settings: SamplerSettings | None = None) -> Fit:
+    """Sample ``model``; if the diagnostics fail, refit once with :meth:`SamplerSettings.stricter`.
+
+    The returned :class:`Fit` holds the last attempt; ``diagnostics.refitted`` says whether a
+    refit happened and ``diagnostics.converged`` whether the final draws pass every check.
+    """
+    settings = settings or SamplerSettings()
+    start = time.perf_counter()
+    compiled = compile_model(model)
+    idata, _ = sample(model, settings, compiled)
+    seconds = time.perf_counter() - start
+    diag = diagnose(idata, seconds=seconds, settings=settings)
+    if diag.converged:
+        return Fit(idata, diag, settings)
+    stricter = settings.stricter()
+    idata, more = sample(model, stricter, compiled)
+    diag = diagnose(idata, seconds=seconds + more, settings=stricter)
+    return Fit(idata, replace(diag, refitted=True), stricter)

@@ -1,0 +1,128 @@
+"""PyMC model builders: each returns a plain :class:`pymc.Model` for research code to extend.
+
+The builders only describe the model; sampling lives in :mod:`bayesmeta.fitting`. Variables
+are named alike across models (``mu``, ``tau``, ``theta``, ``theta_new``) with a ``study``
+coordinate from the study names, so summaries and plots work on any of them.
+
+All random-effects models are non-centred (``theta = mu + tau * z``), which samples without
+divergences when ``tau`` is near zero, as it often is with few small studies.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from bayesmeta.data import SingleArmData, TwoArmData
+from bayesmeta.priors import PriorSet, check_scale_prior
+
+if TYPE_CHECKING:
+    import pymc as pm
+
+
+def _study_effects(priors: PriorSet, k: int, common_effect: bool) -> pm.TensorVariable:
+    """Add ``mu``, ``tau``, ``theta`` (per study) and ``theta_new`` to the current model.
+
+    Non-centred: ``theta = mu + tau * z``, ``theta_new = mu + tau * z_new``. With
+    ``common_effect`` there is no ``tau`` and every ``theta`` equals ``mu``.
+    """
+    import pymc as pm
+
+    mu = priors.mu.to_pymc("mu")
+    if common_effect:
+        pm.Deterministic("theta_new", mu)
+        return pm.Deterministic("theta", mu + pm.math.zeros(k), dims="study")
+    tau = check_scale_prior(priors.tau).to_pymc("tau")
+    z = pm.Normal("z", 0.0, 1.0, dims="study")
+    z_new = pm.Normal("z_new", 0.0, 1.0)
+    pm.Deterministic("theta_new", mu + tau * z_new)
+    return pm.Deterministic("theta", mu + tau * z, dims="study")
+
+
+def binomial_normal(
+    data: TwoArmData, *, priors: PriorSet | None = None, common_effect: bool = False
+) -> pm.Model:
+    """Binomial-normal hierarchical model for 2x2 counts, fixed study baselines.
+
+    ``logit p_c[i] = alpha[i]``, ``logit p_t[i] = alpha[i] + theta[i]``,
+    ``theta[i] = mu + tau * z[i]``, ``z[i] ~ N(0, 1)``, with priors on ``alpha`` (each study's
+    control-arm log odds), ``mu`` (pooled log odds ratio, treatment vs control) and ``tau``
+    (between-study SD of the log odds ratio). ``theta_new ~ N(mu, tau^2)`` is the log odds ratio
+    in a new study. This is model 4 of Jackson et al. 2018 (Stat Med 37:1059-1085), the
+    "UM.FS" model of metafor's ``rma.glmm``, and MetaStan's binomial-normal model.
+
+    Zero cells and double-zero studies need no continuity correction: the binomial likelihood
+    uses the counts as they are.
+
+    Parameters
+    ----------
+    data
+        Validated two-arm counts.
+    priors
+        Priors on ``mu``, ``tau`` and ``baseline`` (``alpha``); defaults in :class:`PriorSet`.
+    common_effect
+        If true, ``tau = 0``: every study shares the log odds ratio ``mu``.
+    """
+    import pymc as pm
+
+    priors = priors or PriorSet()
+    with pm.Model(coords={"study": list(data.study)}) as model:
+        n_t = pm.Data("treatment_total", np.asarray(data.treatment_total), dims="study")
+        n_c = pm.Data("control_total", np.asarray(data.control_total), dims="study")
+        alpha = priors.baseline.to_pymc("alpha", dims="study")
+        theta = _study_effects(priors, data.k, common_effect)
+        pm.Binomial(
+            "control_events", n=n_c, logit_p=alpha, observed=data.control_events, dims="study"
+        )
+        pm.Binomial(
+            "treatment_events",
+            n=n_t,
+            logit_p=alpha + theta,
+            observed=data.treatment_events,
+            dims="study",
+        )
+    return model
+
+
+def proportion(
+    data: SingleArmData, *, priors: PriorSet | None = None, common_effect: bool = False
+) -> pm.Model:
+    """Binomial-normal (random-intercept logistic) model for single-arm proportions.
+
+    ``logit p[i] = theta[i] = mu + tau * z[i]``; ``mu`` is the pooled logit proportion and
+    ``theta_new`` the logit proportion in a new study (Hamza et al. 2008, J Clin Epidemiol
+    61:41-51; metafor ``rma.glmm(measure = "PLO")``).
+    """
+    import pymc as pm
+
+    priors = priors or PriorSet()
+    with pm.Model(coords={"study": list(data.study)}) as model:
+        n = pm.Data("total", np.asarray(data.total), dims="study")
+        theta = _study_effects(priors, data.k, common_effect)
+        pm.Binomial("events", n=n, logit_p=theta, observed=data.events, dims="study")
+    return model
+
+
+def normal_normal(
+    yi: np.ndarray,
+    vi: np.ndarray,
+    study: tuple[str, ...] | list[str],
+    *,
+    priors: PriorSet | None = None,
+    common_effect: bool = False,
+) -> pm.Model:
+    """Normal-normal hierarchical model on reported effects ``yi`` with variances ``vi``.
+
+    ``y[i] ~ N(theta[i], v[i])``, ``theta[i] = mu + tau * z[i]``. The exact engine
+    (:mod:`bayesmeta.exact`) computes the same posterior by quadrature; this builder is the
+    NUTS twin, for research code that extends the model.
+    """
+    import pymc as pm
+
+    priors = priors or PriorSet()
+    with pm.Model(coords={"study": list(study)}) as model:
+        se = pm.Data("se", np.sqrt(np.asarray(vi, dtype=float)), dims="study")
+        theta = _study_effects(priors, len(study), common_effect)
+        pm.Normal("y", mu=theta, sigma=se, observed=np.asarray(yi, dtype=float), dims="study")
+    return model

@@ -11,7 +11,7 @@ Riley, Higgins & Deeks (2011, BMJ 342:d549) for the prediction interval.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 from scipy import stats
@@ -333,3 +333,114 @@ def random_effects(es: EffectSizes, *, method: str = "DL", test: str = "z") -> P
     half = crit * np.sqrt(se**2 + tau2)
     return PooledEstimate(name, float(est), float(se), (est - crit * se, est + crit * se),
                           float(p), k, pi95=(est - half, est + half), df=k - 1, **het)
+
+
+def _subset(es: EffectSizes, keep: np.ndarray) -> EffectSizes:
+    return replace(es, study=tuple(np.asarray(es.study, dtype=object)[keep]), yi=es.yi[keep],
+                   vi=es.vi[keep])
+
+
+def leave_one_out(es: EffectSizes, method: str = "DL") -> dict[str, PooledEstimate]:
+    """Random-effects fit without each study in turn (metafor ``leave1out``), by omitted study."""
+    out = {}
+    for i, name in enumerate(es.study):
+        keep = np.arange(es.k) != i
+        out[name] = random_effects(_subset(es, keep), method=method)
+    return out
+
+
+def cumulative(
+    es: EffectSizes, order: Sequence[str], method: str = "DL"
+) -> dict[str, PooledEstimate]:
+    """Cumulative meta-analysis (metafor ``cumul``): studies added in ``order``.
+
+    Returns the fit after each study is added, keyed by that study; the first entry (one
+    study) is the study's own effect with tau^2 = 0.
+    """
+    position = {name: i for i, name in enumerate(es.study)}
+    unknown = [s for s in order if s not in position]
+    if unknown or len(set(order)) != len(order):
+        raise BayesmetaError(
+            f"order must name each study at most once; unknown: {', '.join(map(str, unknown))}"
+        )
+    out = {}
+    for n in range(1, len(order) + 1):
+        sub = _subset(es, np.array([position[s] for s in order[:n]]))
+        out[order[n - 1]] = random_effects(sub, method=method) if n > 1 else common_effect(sub)
+    return out
+
+
+TWO_ARM_BLOCKS = (
+    "mantel_haenszel", "peto", "fixed_iv", "random_dl", "random_reml", "random_pm", "random_ml",
+    "random_eb", "random_he", "random_sj", "random_hs", "random_reml_hksj", "random_dl_hksj",
+    "glmm_um_fs", "egger", "harbord", "peters",
+)
+SINGLE_ARM_BLOCKS = ("fixed_iv", "random_dl", "random_reml", "glmm")
+
+
+def _block(name: str, data: TwoArmData | SingleArmData, es: EffectSizes):
+    """Compute one ``classic`` block by its name."""
+    from bayesmeta import glmm, smallstudy  # they build on this module's PooledEstimate
+
+    if name == "mantel_haenszel":
+        return mantel_haenszel(data)
+    if name == "peto":
+        return peto(data)
+    if name == "fixed_iv":
+        return common_effect(es)
+    if name.startswith("random_"):
+        parts = name.split("_")
+        return random_effects(es, method=parts[1].upper(),
+                              test="knha" if parts[-1] == "hksj" else "z")
+    if name == "glmm_um_fs":
+        return glmm.binomial_normal_ml(data)
+    if name == "glmm":
+        return glmm.random_intercept_ml(data)
+    if name == "egger":
+        return smallstudy.egger(es)
+    return getattr(smallstudy, name)(data)
+
+
+def classic(
+    data: TwoArmData | SingleArmData, *, methods: Sequence[str] | None = None
+) -> dict[str, PooledEstimate | dict]:
+    """All frequentist analyses, keyed by block name, as metafor would report them.
+
+    Two-arm data use log odds ratios (escalc defaults) and give ``TWO_ARM_BLOCKS``;
+    single-arm data use logit proportions and give ``SINGLE_ARM_BLOCKS``. The small-study
+    blocks (``egger``, ``harbord``, ``peters``) are ``AsymmetryTest`` results.
+
+    Parameters
+    ----------
+    data
+        Validated counts.
+    methods
+        Block names to compute (default: all for the design).
+
+    Returns
+    -------
+    dict
+        Block name -> result. A block that cannot be computed for these data (too few
+        studies, an undefined estimate, no convergence) is ``{"skipped": reason}``.
+
+    Raises
+    ------
+    BayesmetaError
+        A name in ``methods`` is not a block of this design.
+    """
+    valid = SINGLE_ARM_BLOCKS if isinstance(data, SingleArmData) else TWO_ARM_BLOCKS
+    wanted = list(valid if methods is None else methods)
+    unknown = [m for m in wanted if m not in valid]
+    if unknown:
+        raise BayesmetaError(
+            f"unknown method(s) {', '.join(unknown)} for {data.design} data; "
+            f"valid: {', '.join(valid)}"
+        )
+    es = effect_sizes(data)
+    out: dict[str, PooledEstimate | dict] = {}
+    for name in wanted:
+        try:
+            out[name] = _block(name, data, es)
+        except BayesmetaError as exc:
+            out[name] = {"skipped": str(exc)}
+    return out

@@ -52,9 +52,11 @@ def _two_arm_design(data: TwoArmData) -> _Design:
     eye = np.eye(k)
     X_t = np.column_stack([eye, np.ones(k)])  # alpha_i + mu
     X_c = np.column_stack([eye, np.zeros(k)])  # alpha_i
+    events = np.concatenate([data.treatment_events[keep], data.control_events[keep]])
+    trials = np.concatenate([data.treatment_total[keep], data.control_total[keep]])
     return _Design(
-        events=np.concatenate([data.treatment_events[keep], data.control_events[keep]]).astype(float),
-        trials=np.concatenate([data.treatment_total[keep], data.control_total[keep]]).astype(float),
+        events=events.astype(float),
+        trials=trials.astype(float),
         study=np.concatenate([np.arange(k), np.arange(k)]),
         X=np.vstack([X_t, X_c]),
         g=np.concatenate([np.full(k, 0.5), np.full(k, -0.5)]),
@@ -196,7 +198,9 @@ def binomial_normal_ml(data: TwoArmData) -> PooledEstimate:
     """
     d = _two_arm_design(data)
     if d.k < 2:
-        raise BayesmetaError(f"the GLMM needs at least 2 studies that are not double-zero, got {d.k}")
+        raise BayesmetaError(
+            f"the GLMM needs at least 2 studies that are not double-zero, got {d.k}"
+        )
     es = effect_sizes(data, measure="OR", drop00=True)
     c = d.events[d.k:] + 0.5
     alpha0 = np.log(c / (d.trials[d.k:] - d.events[d.k:] + 0.5))

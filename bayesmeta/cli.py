@@ -1,0 +1,254 @@
+"""The ``bayesmeta`` command line (Typer): thin commands over the library.
+
+Each command parses its options, calls one library function and renders the result. User
+mistakes raise :class:`~bayesmeta.errors.BayesmetaError`, printed as one line with exit code 2.
+Heavy libraries are imported inside the commands that need them, so ``--help`` is fast.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from bayesmeta.errors import BayesmetaError
+
+app = typer.Typer(
+    help="Bayesian meta-analysis of clinical studies, beside metafor's frequentist answers.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+EXIT_USER_ERROR = 2
+
+
+def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a BayesmetaError into a one-line message on stderr and exit code 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except BayesmetaError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(EXIT_USER_ERROR) from None
+
+    return wrapper
+
+
+def parse_columns(text: str | None) -> dict[str, str]:
+    """``"treatment_events=tpos, control_events=cpos"`` -> mapping of role to column."""
+    if not text:
+        return {}
+    out = {}
+    for part in text.split(","):
+        role, sep, column = part.partition("=")
+        if not sep or not role.strip() or not column.strip():
+            raise BayesmetaError(
+                f"--columns expects ROLE=COLUMN pairs separated by commas, got {part!r}"
+            )
+        out[role.strip()] = column.strip()
+    return out
+
+
+def _data(path: Path | None, example: str | None, columns: str | None) -> Any:
+    from bayesmeta.data import load
+    from bayesmeta.examples import example as find_example
+
+    if (path is None) == (example is None):
+        raise BayesmetaError("give either a DATA.csv path or --example NAME")
+    source = find_example(example).path if example else path
+    return load(source, columns=parse_columns(columns))
+
+
+DataArg = Annotated[
+    Path | None, typer.Argument(help="CSV with one row per study.", show_default=False)
+]
+ExampleOpt = Annotated[
+    str | None, typer.Option(help="Use a shipped example dataset (see `bayesmeta examples`).")
+]
+ColumnsOpt = Annotated[
+    str | None,
+    typer.Option(help="Map your column names: 'treatment_events=tpos,control_total=n_c'."),
+]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite existing output files.")]
+
+
+@app.command()
+@user_errors
+def fit(
+    data: DataArg = None,
+    example: ExampleOpt = None,
+    model: Annotated[
+        str, typer.Option(help="binomial-normal | proportion | auto (from the columns).")
+    ] = "auto",
+    prior_mu: Annotated[
+        str | None, typer.Option(help="Prior of the pooled effect mu, e.g. 'normal(0, 2.82)'.")
+    ] = None,
+    prior_tau: Annotated[
+        str | None, typer.Option(help="Prior of the heterogeneity SD tau, e.g. 'half-normal(0.5)'.")
+    ] = None,
+    prior_baseline: Annotated[
+        str | None,
+        typer.Option(help="Prior of each study's control-arm log odds, e.g. 'normal(0, 10)'."),
+    ] = None,
+    common_effect: Annotated[
+        bool, typer.Option("--common-effect", help="Fit tau = 0 (common-effect model).")
+    ] = False,
+    chains: Annotated[int, typer.Option(min=1)] = 4,
+    draws: Annotated[int, typer.Option(min=100, help="Draws per chain after tuning.")] = 2000,
+    tune: Annotated[int, typer.Option(min=100, help="Tuning steps per chain.")] = 1000,
+    seed: Annotated[
+        int, typer.Option(help="Random seed: the same seed gives the same numbers.")
+    ] = 1,
+    target_accept: Annotated[float, typer.Option(min=0.5, max=0.999)] = 0.9,
+    hdi: Annotated[
+        bool, typer.Option("--hdi", help="Also show 95% highest-density intervals.")
+    ] = False,
+    methods: Annotated[
+        str | None,
+        typer.Option(
+            help="Frequentist methods shown, comma-separated (default: MH, IV, DL, REML, HKSJ)."
+        ),
+    ] = None,
+    columns: ColumnsOpt = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the results as JSON.")
+    ] = None,
+    save_posterior: Annotated[
+        Path | None, typer.Option(help="Save the posterior draws (NetCDF).")
+    ] = None,
+    plot: Annotated[
+        Path | None, typer.Option(help="Write a forest plot (PNG, PDF or SVG).")
+    ] = None,
+    force: ForceOpt = False,
+) -> None:
+    """Fit a Bayesian random-effects meta-analysis and compare it with the frequentist one."""
+    from rich.console import Console
+
+    from bayesmeta.analysis import (
+        DEFAULT_FREQUENTIST,
+        DEFAULT_FREQUENTIST_SINGLE,
+        analyze,
+        default_priors,
+        resolve_model,
+    )
+    from bayesmeta.data import TwoArmData
+    from bayesmeta.fitting import SamplerSettings
+    from bayesmeta.output import check_writable
+    from bayesmeta.priors import PriorSet, parse_prior
+
+    for out in (json_out, save_posterior, plot):
+        if out is not None:
+            check_writable(out, overwrite=force)
+    dataset = _data(data, example, columns)
+    chosen = resolve_model(dataset, model)
+    base = default_priors(chosen)
+    priors = PriorSet(
+        mu=parse_prior(prior_mu) if prior_mu else base.mu,
+        tau=parse_prior(prior_tau) if prior_tau else base.tau,
+        baseline=parse_prior(prior_baseline) if prior_baseline else base.baseline,
+    )
+    settings = SamplerSettings(
+        chains=chains, draws=draws, tune=tune, seed=seed, target_accept=target_accept
+    )
+    shown = tuple(m.strip() for m in methods.split(",")) if methods else None
+    if shown is None:
+        shown = (
+            DEFAULT_FREQUENTIST if isinstance(dataset, TwoArmData) else DEFAULT_FREQUENTIST_SINGLE
+        )
+    result = analyze(
+        dataset,
+        model=chosen,
+        priors=priors,
+        settings=settings,
+        common_effect=common_effect,
+        hdi=hdi,
+    )
+    _validate_methods(shown, result.frequentist)
+    from bayesmeta.report import render
+
+    render(result, Console(), methods=shown)
+    _write_outputs(result, json_out, save_posterior, plot, force)
+    if not result.diagnostics.converged:
+        raise typer.Exit(3)
+
+
+def _validate_methods(shown: tuple[str, ...], available: dict[str, Any]) -> None:
+    unknown = [m for m in shown if m not in available]
+    if unknown:
+        raise BayesmetaError(
+            f"unknown frequentist method(s) {', '.join(unknown)}; "
+            f"choose from {', '.join(available)}"
+        )
+
+
+def _write_outputs(
+    result: Any, json_out: Path | None, posterior: Path | None, plot: Path | None, force: bool
+) -> None:
+    from bayesmeta.output import write_atomic, write_json
+
+    if json_out is not None:
+        write_json(json_out, result.to_dict(), overwrite=force)
+        typer.echo(f"wrote {json_out}")
+    if posterior is not None:
+        write_atomic(
+            posterior,
+            lambda tmp: result.fit.idata.to_netcdf(tmp, engine="h5netcdf"),
+            overwrite=force,
+        )
+        typer.echo(f"wrote {posterior}")
+    if plot is not None:
+        from bayesmeta.plotting import forest_plot
+
+        write_atomic(
+            plot,
+            lambda tmp: forest_plot(result, tmp, fmt=plot.suffix.lstrip(".") or "png"),
+            overwrite=force,
+        )
+        typer.echo(f"wrote {plot}")
+
+
+@app.command()
+@user_errors
+def classic(
+    data: DataArg = None,
+    example: ExampleOpt = None,
+    columns: ColumnsOpt = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the results as JSON.")
+    ] = None,
+    force: ForceOpt = False,
+) -> None:
+    """Frequentist meta-analysis only (every estimator, matched to metafor); no PyMC."""
+    from rich.console import Console
+
+    from bayesmeta.classic_report import classic_result, render_classic
+    from bayesmeta.output import check_writable, write_json
+
+    if json_out is not None:
+        check_writable(json_out, overwrite=force)
+    dataset = _data(data, example, columns)
+    result = classic_result(dataset)
+    render_classic(result, Console())
+    if json_out is not None:
+        write_json(json_out, result, overwrite=force)
+        typer.echo(f"wrote {json_out}")
+
+
+@app.command()
+def examples() -> None:
+    """List the shipped example datasets with their citations."""
+    from bayesmeta.examples import examples as all_examples
+
+    for ex in all_examples().values():
+        typer.echo(f"{ex.name:16} {ex.design:10} {ex.title}\n{'':16} {ex.citation}")
+
+
+def main() -> None:
+    """Entry point for ``python -m bayesmeta``."""
+    app()

@@ -1,0 +1,64 @@
+"""Writing result files: atomically, and never over an existing file unless asked."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bayesmeta.errors import BayesmetaError
+
+
+def check_writable(path: str | Path, *, overwrite: bool = False) -> Path:
+    """Refuse to replace an existing file unless ``overwrite``; check the folder exists."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise BayesmetaError(f"{path} exists; pass --force to overwrite it")
+    if not path.parent.is_dir():
+        raise BayesmetaError(f"cannot write {path}: folder {path.parent} does not exist")
+    return path
+
+
+def write_atomic(
+    path: str | Path, writer: Callable[[Path], None], *, overwrite: bool = False
+) -> Path:
+    """Let ``writer`` write a temporary file beside ``path``, then rename it into place.
+
+    A reader never sees a half-written file, and an interrupted run leaves the old file (or
+    none) rather than a truncated one.
+    """
+    path = check_writable(path, overwrite=overwrite)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        writer(Path(tmp))
+        if path.exists() and not overwrite:  # appeared while we were writing
+            raise BayesmetaError(f"{path} exists; pass --force to overwrite it")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise BayesmetaError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def _finite(obj: Any) -> Any:
+    """NaN and infinities become null: JSON has no spelling for them."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def write_json(path: str | Path, payload: dict[str, Any], *, overwrite: bool = False) -> Path:
+    """Write ``payload`` as indented JSON (non-finite numbers as null), atomically."""
+    text = json.dumps(_finite(payload), indent=2, allow_nan=False, default=str) + "\n"
+    return write_atomic(path, lambda tmp: tmp.write_text(text), overwrite=overwrite)

@@ -36,43 +36,46 @@ LOG_GH = np.log(GH_W) + GH_X**2 - 0.5 * np.log(np.pi)  # for z = m + sqrt(2) s x
 
 @dataclass(frozen=True)
 class _Design:
-    """Binomial rows: events, trials, study index, fixed-effect row, random-effect coefficient."""
+    """Binomial rows in arm blocks, each listing studies 0..k-1 in order.
+
+    ``x`` is the row's coefficient of ``mu`` and ``g`` of the random effect; with ``local``
+    each study also has its own fixed intercept ``alpha_i`` (the first k parameters).
+    """
 
     events: np.ndarray
     trials: np.ndarray
-    study: np.ndarray
-    X: np.ndarray
+    x: np.ndarray
     g: np.ndarray
     k: int
+    local: bool
+
+    @property
+    def study(self) -> np.ndarray:
+        return np.tile(np.arange(self.k), len(self.events) // self.k)
+
+    def eta0(self, theta: np.ndarray) -> np.ndarray:
+        """Fixed part of the linear predictor per row."""
+        alpha = theta[: self.k][self.study] if self.local else 0.0
+        return alpha + self.x * theta[-2]
 
 
 def _two_arm_design(data: TwoArmData) -> _Design:
     keep = ~data.double_zero
-    k = int(keep.sum())
-    eye = np.eye(k)
-    X_t = np.column_stack([eye, np.ones(k)])  # alpha_i + mu
-    X_c = np.column_stack([eye, np.zeros(k)])  # alpha_i
     events = np.concatenate([data.treatment_events[keep], data.control_events[keep]])
     trials = np.concatenate([data.treatment_total[keep], data.control_total[keep]])
-    return _Design(
-        events=events.astype(float),
-        trials=trials.astype(float),
-        study=np.concatenate([np.arange(k), np.arange(k)]),
-        X=np.vstack([X_t, X_c]),
-        g=np.concatenate([np.full(k, 0.5), np.full(k, -0.5)]),
-        k=k,
-    )
+    k = int(keep.sum())
+    return _Design(events.astype(float), trials.astype(float),
+                   np.repeat([1.0, 0.0], k), np.repeat([0.5, -0.5], k), k, local=True)
 
 
 def _single_arm_design(data: SingleArmData) -> _Design:
-    k = data.k
-    return _Design(data.events.astype(float), data.total.astype(float), np.arange(k),
-                   np.ones((k, 1)), np.ones(k), k)
+    return _Design(data.events.astype(float), data.total.astype(float), np.ones(data.k),
+                   np.ones(data.k), data.k, local=False)
 
 
-def _modes(d: _Design, beta: np.ndarray, tau: float) -> tuple[np.ndarray, np.ndarray]:
+def _modes(d: _Design, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Conditional mode of each study's standardised random effect and the scale there."""
-    eta0 = d.X @ beta
+    eta0, tau = d.eta0(theta), theta[-1]
     m = np.zeros(d.k)
     for _ in range(100):
         eta = eta0 + d.g * tau * m[d.study]
@@ -89,54 +92,64 @@ def _modes(d: _Design, beta: np.ndarray, tau: float) -> tuple[np.ndarray, np.nda
     return m, 1 / np.sqrt(curv)
 
 
-def _nodes(d: _Design, beta: np.ndarray, tau: float) -> tuple[np.ndarray, np.ndarray]:
+def _nodes(d: _Design, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Adaptive quadrature nodes z (k, J) and their log weights (density of z included)."""
-    m, s = _modes(d, beta, tau)
+    m, s = _modes(d, theta)
     z = m[:, None] + np.sqrt(2) * s[:, None] * GH_X[None, :]
     logw = LOG_GH[None, :] + np.log(np.sqrt(2) * s)[:, None] - 0.5 * np.log(2 * np.pi) - z**2 / 2
     return z, logw
 
 
 def _terms(d: _Design, theta: np.ndarray, z: np.ndarray, logw: np.ndarray):
-    """Per-node log integrand and its pieces at parameters ``theta = (beta, tau)``."""
-    beta, tau = theta[:-1], theta[-1]
+    """Per-node log integrand and its pieces at parameters ``theta = (alpha, mu, tau)``."""
     zr = z[d.study]  # (rows, J)
-    eta = (d.X @ beta)[:, None] + d.g[:, None] * tau * zr
+    eta = d.eta0(theta)[:, None] + d.g[:, None] * theta[-1] * zr
     ll_rows = d.events[:, None] * eta - d.trials[:, None] * np.logaddexp(0, eta)
-    log_f = np.zeros_like(z)
-    np.add.at(log_f, d.study, ll_rows)
-    return log_f + logw, eta, zr
+    return _by_study(d, ll_rows) + logw, eta, zr
+
+
+def _by_study(d: _Design, rows: np.ndarray) -> np.ndarray:
+    """Sum an array over the rows of each study (rows are arm blocks of studies 0..k-1)."""
+    return rows.reshape((-1, d.k, *rows.shape[1:])).sum(axis=0)
 
 
 def _loglik(d: _Design, theta: np.ndarray) -> float:
     """Adaptive Gauss-Hermite log-likelihood (binomial coefficients omitted)."""
-    z, logw = _nodes(d, theta[:-1], theta[-1])
+    z, logw = _nodes(d, theta)
     log_f, _, _ = _terms(d, theta, z, logw)
     return float(special.logsumexp(log_f, axis=1).sum())
 
 
-def _derivatives(d: _Design, theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """Log-likelihood, gradient and Hessian in ``theta`` with the nodes held where they are."""
-    z, logw = _nodes(d, theta[:-1], theta[-1])
+def _derivatives(d: _Design, theta: np.ndarray):
+    """Log-likelihood, gradient and Hessian blocks, nodes held where they are.
+
+    Returns ``ll, (g_local, g_shared), (h_local_diag, h_local_shared, h_shared)`` with shared
+    parameters ``(mu, tau)``; the local (alpha) block of the Hessian is diagonal.
+    """
+    z, logw = _nodes(d, theta)
     log_f, eta, zr = _terms(d, theta, z, logw)
     ll_i = special.logsumexp(log_f, axis=1)
     pi = np.exp(log_f - ll_i[:, None])  # posterior weights of the nodes, (k, J)
     p = special.expit(eta)
     resid = d.events[:, None] - d.trials[:, None] * p
-    info = d.trials[:, None] * p * (1 - p)
-    # augmented design per row and node: (X_row, g_row * z)
-    xa = np.concatenate([np.broadcast_to(d.X[:, None, :], (*eta.shape, d.X.shape[1])),
-                         (d.g[:, None] * zr)[:, :, None]], axis=2)
-    score = np.zeros((d.k, z.shape[1], xa.shape[2]))
-    np.add.at(score, d.study, resid[:, :, None] * xa)
-    grad_i = np.einsum("ij,ijp->ip", pi, score)
-    hess = (-np.einsum("rj,rjp,rjq->pq", pi[d.study] * info, xa, xa)
-            + np.einsum("ij,ijp,ijq->pq", pi, score, score) - grad_i.T @ grad_i)
-    return float(ll_i.sum()), grad_i.sum(axis=0), hess
+    info = d.trials[:, None] * p * (1 - p) * pi[d.study]
+    xs = np.stack([np.broadcast_to(d.x[:, None], eta.shape), d.g[:, None] * zr], axis=2)
+    sc_s = _by_study(d, resid[:, :, None] * xs)  # (k, J, 2)
+    g_s_i = np.einsum("ij,ijp->ip", pi, sc_s)
+    h_s = (-np.einsum("rj,rjp,rjq->pq", info, xs, xs)
+           + np.einsum("ij,ijp,ijq->pq", pi, sc_s, sc_s) - g_s_i.T @ g_s_i)
+    if not d.local:
+        return float(ll_i.sum()), (np.zeros(0), g_s_i.sum(0)), (np.zeros(0), np.zeros((0, 2)), h_s)
+    sc_l = _by_study(d, resid)  # (k, J)
+    g_l = np.sum(pi * sc_l, axis=1)
+    h_l = -_by_study(d, info).sum(1) + np.sum(pi * sc_l**2, axis=1) - g_l**2
+    h_ls = (-_by_study(d, info[:, :, None] * xs).sum(1)
+            + np.einsum("ij,ijp->ip", pi * sc_l, sc_s) - g_l[:, None] * g_s_i)
+    return float(ll_i.sum()), (g_l, g_s_i.sum(0)), (h_l, h_ls, h_s)
 
 
-def _maximise(d: _Design, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Damped Newton ascent; returns the maximiser and the Hessian there."""
+def _maximise(d: _Design, theta: np.ndarray):
+    """Damped Newton ascent; returns the maximiser and the Hessian blocks there."""
     ll, grad, hess = _derivatives(d, theta)
     for _ in range(200):
         step = _newton_step(grad, hess)
@@ -155,24 +168,32 @@ def _maximise(d: _Design, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     raise BayesmetaError("binomial-normal GLMM: maximum likelihood did not converge")
 
 
-def _newton_step(grad: np.ndarray, hess: np.ndarray) -> np.ndarray:
-    """Newton step, with Levenberg damping while the Hessian is not negative definite."""
+def _shared_information(hess, lam: float = 0.0) -> np.ndarray:
+    """Information on (mu, tau) with the alphas profiled out: -(H_ss - H_ls' H_ll^-1 H_ls)."""
+    h_l, h_ls, h_s = hess
+    return -(h_s - lam * np.eye(2)) + h_ls.T @ (h_ls / (h_l - lam)[:, None])
+
+
+def _newton_step(grad, hess) -> np.ndarray:
+    """Newton step for the arrowhead Hessian, Levenberg-damped until negative definite."""
+    (g_l, g_s), (h_l, h_ls, _) = grad, hess
+    scale = max(1.0, float(np.max(np.abs(hess[2]))))
     lam = 0.0
-    eye = np.eye(len(grad))
     for _ in range(60):
-        try:
-            np.linalg.cholesky(-(hess - lam * eye))
-            return np.linalg.solve(-(hess - lam * eye), grad)
-        except np.linalg.LinAlgError:
-            lam = max(2 * lam, 1e-6 * max(1.0, np.max(np.abs(np.diag(hess)))))
-    return grad
+        info = _shared_information(hess, lam)
+        if np.all(h_l - lam < 0) and np.all(np.linalg.eigvalsh(info) > 0):
+            rhs = g_s - h_ls.T @ (g_l / (h_l - lam))
+            step_s = np.linalg.solve(info, rhs)
+            step_l = -(g_l + h_ls @ step_s) / (h_l - lam)
+            return np.concatenate([step_l, step_s])
+        lam = max(2 * lam, 1e-6 * scale)
+    return np.concatenate([g_l, g_s])
 
 
 def _fit(d: _Design, theta0: np.ndarray, k: int, vi: np.ndarray, method: str) -> PooledEstimate:
     theta, hess = _maximise(d, theta0)
     mu, tau = theta[-2], theta[-1]
-    cov = np.linalg.inv(-hess)
-    se = float(np.sqrt(cov[-2, -2]))
+    se = float(np.sqrt(np.linalg.inv(_shared_information(hess))[0, 0]))
     tau2 = float(tau**2)
     w = 1 / vi
     vt = (len(vi) - 1) * w.sum() / (w.sum() ** 2 - np.sum(w**2))

@@ -50,10 +50,16 @@ def _fmt(x: float) -> str:
 
 @dataclass(frozen=True)
 class Prior:
-    """A prior distribution: family name (as in :data:`FAMILIES`) and its parameters."""
+    """A prior distribution: family name (as in :data:`FAMILIES`) and its parameters.
+
+    ``label``, when set, is the CLI text the prior was made from and what ``str`` returns, e.g.
+    ``turner(all-cause mortality, pharmacological vs. placebo / control)`` for a ``lognormal``
+    (see :mod:`bayesmeta.turner`).
+    """
 
     family: str
     params: tuple[float, ...]
+    label: str | None = None
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
@@ -76,6 +82,8 @@ class Prior:
             raise BayesmetaError(f"{self}: lower must be below upper")
 
     def __str__(self) -> str:
+        if self.label is not None:
+            return self.label
         return f"{self.family}({', '.join(_fmt(p) for p in self.params)})"
 
     @property
@@ -176,6 +184,10 @@ def parse_prior(text: str | Prior) -> Prior:
         )
     raw_name, raw_args = match.groups()
     key = re.sub(r"[\s_\-]+", "", raw_name.lower())
+    if key == "turner":
+        from bayesmeta.turner import parse_turner  # turner builds on Prior
+
+        return parse_turner(raw_args)
     family = _ALIASES.get(key)
     if family is None:
         raise BayesmetaError(

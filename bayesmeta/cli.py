@@ -8,6 +8,7 @@ Heavy libraries are imported inside the commands that need them, so ``--help`` i
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -63,6 +64,13 @@ def _data(path: Path | None, example: str | None, columns: str | None) -> Any:
         raise BayesmetaError("give either a DATA.csv path or --example NAME")
     source = find_example(example).path if example else path
     return load(source, columns=parse_columns(columns))
+
+
+def _console() -> Any:
+    """Rich console; 110 columns when not writing to a terminal, so tables do not wrap."""
+    from rich.console import Console
+
+    return Console() if sys.stdout.isatty() else Console(width=110)
 
 
 DataArg = Annotated[
@@ -128,8 +136,6 @@ def fit(
     force: ForceOpt = False,
 ) -> None:
     """Fit a Bayesian random-effects meta-analysis and compare it with the frequentist one."""
-    from rich.console import Console
-
     from bayesmeta.analysis import (
         DEFAULT_FREQUENTIST,
         DEFAULT_FREQUENTIST_SINGLE,
@@ -172,7 +178,7 @@ def fit(
     _validate_methods(shown, result.frequentist)
     from bayesmeta.report import render
 
-    render(result, Console(), methods=shown)
+    render(result, _console(), methods=shown)
     _write_outputs(result, json_out, save_posterior, plot, force)
     if not result.diagnostics.converged:
         raise typer.Exit(3)
@@ -219,22 +225,27 @@ def classic(
     data: DataArg = None,
     example: ExampleOpt = None,
     columns: ColumnsOpt = None,
+    leave_one_out: Annotated[
+        str | None, typer.Option(help="Leave-one-study-out with this tau^2 method (e.g. DL).")
+    ] = None,
+    cumulative: Annotated[
+        str | None,
+        typer.Option(help="Cumulative meta-analysis ordered by this column (e.g. year)."),
+    ] = None,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the results as JSON.")
     ] = None,
     force: ForceOpt = False,
 ) -> None:
     """Frequentist meta-analysis only (every estimator, matched to metafor); no PyMC."""
-    from rich.console import Console
-
     from bayesmeta.classic_report import classic_result, render_classic
     from bayesmeta.output import check_writable, write_json
 
     if json_out is not None:
         check_writable(json_out, overwrite=force)
     dataset = _data(data, example, columns)
-    result = classic_result(dataset)
-    render_classic(result, Console())
+    result = classic_result(dataset, leave_one_out_method=leave_one_out, cumulative_by=cumulative)
+    render_classic(result, dataset, _console())
     if json_out is not None:
         write_json(json_out, result, overwrite=force)
         typer.echo(f"wrote {json_out}")

@@ -39,9 +39,8 @@ def forest_plot(result: AnalysisResult, path: str | Path, *, fmt: str = "png") -
         sh = post.theta[name]
         rows.append(("", sh["median"], *sh["ci95"], "o", "tab:blue"))
     rows.append(("Bayesian pooled (95% CrI)", post.mu["median"], *post.mu["ci95"], "D", "tab:red"))
-    rows.append(
-        ("New study (95% PrI)", post.theta_new["median"], *post.theta_new["ci95"], "D", "tab:orange")
-    )
+    new = post.theta_new
+    rows.append(("New study (95% PrI)", new["median"], *new["ci95"], "D", "tab:orange"))
     for key in POOLED_METHODS:
         block = result.frequentist.get(key)
         if isinstance(block, dict) and "estimate" in block:

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bayesmeta.analysis import AnalysisResult, reference_direction
-from bayesmeta.data import TwoArmData
+from bayesmeta.data import StudyData, TwoArmData
 from bayesmeta.summaries import inv_logit
 
 FREQUENTIST_LABELS = {
@@ -55,15 +55,24 @@ def _p(p: float | None) -> str:
     return "<0.0001" if p < 1e-4 else f"{p:.4f}"
 
 
-def _transform(result: AnalysisResult) -> tuple[Callable[[Any], Any], str]:
-    if isinstance(result.data, TwoArmData):
+def _prob(p: float) -> str:
+    """A posterior probability; 0 and 1 from finite draws are shown as bounds."""
+    if p >= 1.0:
+        return "> 0.9999"
+    if p <= 0.0:
+        return "< 0.0001"
+    return f"{p:.4f}"
+
+
+def _transform(data: StudyData) -> tuple[Callable[[Any], Any], str]:
+    if isinstance(data, TwoArmData):
         return np.exp, "OR"
     return inv_logit, "proportion"
 
 
 def study_table(result: AnalysisResult) -> Table:
     """Counts, observed effect with 95% CI, shrunken (posterior) effect with 95% CrI."""
-    fn, label = _transform(result)
+    fn, label = _transform(result.data)
     table = Table(title="Studies", title_justify="left", box=None, pad_edge=False)
     table.add_column("Study")
     if isinstance(result.data, TwoArmData):
@@ -118,8 +127,8 @@ def posterior_table(result: AnalysisResult) -> Table:
         if "tau" in post:
             add("Heterogeneity SD, tau", post["tau"])
         add("OR in a new study", post["predictive_odds_ratio"])
-        table.add_row("P(OR < 1)", _num(post["prob_mu_below_0"], 4))
-        table.add_row("P(OR > 1)", _num(post["prob_mu_above_0"], 4))
+        table.add_row("P(OR < 1)", _prob(post["prob_mu_below_0"]))
+        table.add_row("P(OR > 1)", _prob(post["prob_mu_above_0"]))
     else:
         add("Pooled proportion", post["proportion"])
         add("Pooled logit, mu", post["mu"])
@@ -129,19 +138,27 @@ def posterior_table(result: AnalysisResult) -> Table:
     return table
 
 
-def frequentist_table(result: AnalysisResult, methods: tuple[str, ...] | None = None) -> Table:
+def frequentist_table(
+    blocks: dict[str, Any], data: StudyData, methods: tuple[str, ...] | None = None
+) -> Table:
     """The chosen frequentist estimates on the ratio scale with CI, p, tau^2, I^2, PI."""
-    fn, label = _transform(result)
+    fn, label = _transform(data)
     table = Table(title="Frequentist", title_justify="left", box=None, pad_edge=False)
     for col in ("Method", label, "95% CI", "p", "tau^2", "I^2 %", "95% PI"):
         table.add_column(col, justify="left" if col == "Method" else "right")
-    for key in methods or tuple(result.frequentist):
-        block = result.frequentist.get(key)
-        if not isinstance(block, dict) or "estimate" not in block:
+    for key in methods or tuple(blocks):
+        block = blocks.get(key)
+        if not isinstance(block, dict):
+            continue
+        name = FREQUENTIST_LABELS.get(key, key)
+        if "skipped" in block:
+            table.add_row(name, f"not estimable: {block['skipped']}", "", "", "", "", "")
+            continue
+        if "estimate" not in block:
             continue
         pi = block.get("pi95")
         table.add_row(
-            FREQUENTIST_LABELS.get(key, key),
+            name,
             _num(fn(block["estimate"])),
             _interval(*(fn(v) for v in block["ci95"])),
             _p(block.get("p")),
@@ -171,11 +188,10 @@ def render(
     info = result.data_dict()
     head = f"bayesmeta: {result.model} model, {info['k']} studies, {info['patients']} patients"
     if isinstance(result.data, TwoArmData):
-        head += (
-            f"; {info['k_zero_cell']} with a zero cell, {info['k_double_zero']} double-zero "
-            "(used as they are by the binomial model)"
-        )
+        head += f"; {info['k_zero_cell']} with a zero cell, {info['k_double_zero']} double-zero"
     console.print(head)
+    if isinstance(result.data, TwoArmData) and info["k_zero_cell"]:
+        console.print("Zero cells are used as they are by the binomial model (no correction).")
     console.print(f"Effect: {reference_direction(result.data)}")
     console.print(
         f"Priors: mu ~ {result.priors.mu}"
@@ -189,7 +205,7 @@ def render(
     console.print()
     console.print(posterior_table(result))
     console.print()
-    console.print(frequentist_table(result, methods))
+    console.print(frequentist_table(result.frequentist, result.data, methods))
     console.print()
     d = result.diagnostics
     if d.converged:

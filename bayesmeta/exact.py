@@ -429,13 +429,24 @@ class _Fit:
         return _summary(mean, sd, self.tau_post.ppf, hdi, lower_bounded=True)
 
     def theta_summaries(self, hdi: bool) -> dict[str, dict]:
+        """Summaries of each shrunken study effect (central intervals for all studies at once)."""
         mix = self.theta()
         means, sds = mix.moments()
-        out = {}
-        for i, name in enumerate(self.study):
-            one = _NormalMixture(mix.weight, mix.mean[i], mix.sd[i])
-            out[name] = _summary(means[i], sds[i], one.ppf, hdi)
-        return out
+        if hdi:
+            ppfs = [_NormalMixture(mix.weight, mix.mean[i], mix.sd[i]).ppf for i in range(len(sds))]
+            return {
+                name: _summary(means[i], sds[i], ppfs[i], hdi) for i, name in enumerate(self.study)
+            }
+        q = mix.ppf(np.array([(1 - LEVEL) / 2, 0.5, (1 + LEVEL) / 2]))
+        return {
+            name: {
+                "mean": float(means[i]),
+                "median": float(q[i, 1]),
+                "sd": float(sds[i]),
+                "ci95": [float(q[i, 0]), float(q[i, 2])],
+            }
+            for i, name in enumerate(self.study)
+        }
 
     def theta_new(self) -> _NormalMixture:
         """Effect in a new study of the intercept-only model: ``N(E[mu], Var[mu] + tau^2)``."""

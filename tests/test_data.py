@@ -9,7 +9,10 @@ import pytest
 from bayesmeta import DataError, SingleArmData, TwoArmData, load
 from tests.conftest import EXAMPLES
 
-GOOD = "study,treatment_events,treatment_total,control_events,control_total\nA,1,10,2,10\nB,0,12,3,11\n"
+GOOD = (
+    "study,treatment_events,treatment_total,control_events,control_total\n"
+    "A,1,10,2,10\nB,0,12,3,11\n"
+)
 
 
 def test_bcg_counts_and_covariates_are_read() -> None:
@@ -54,8 +57,13 @@ def test_common_spellings_are_recognised(write_csv, header: str) -> None:
 
 def test_explicit_column_mapping(write_csv) -> None:
     path = write_csv("trial,x1,m1,x0,m0,dose\nA,1,10,2,10,5\nB,0,12,3,11,7\n")
-    mapping = {"study": "trial", "treatment_events": "x1", "treatment_total": "m1",
-               "control_events": "x0", "control_total": "m0"}
+    mapping = {
+        "study": "trial",
+        "treatment_events": "x1",
+        "treatment_total": "m1",
+        "control_events": "x0",
+        "control_total": "m0",
+    }
     data = load(path, columns=mapping)
     assert data.study == ("A", "B")
     assert list(data.covariates.columns) == ["dose"]
@@ -70,8 +78,10 @@ def test_dataframe_input() -> None:
 
 BAD = [
     # (csv text, expected fragments of the message)
-    ("study,treatment_events,treatment_total,control_events\nA,1,10,2\nB,1,10,2\n",
-     ["missing column", "control_total"]),
+    (
+        "study,treatment_events,treatment_total,control_events\nA,1,10,2\nB,1,10,2\n",
+        ["missing column", "control_total"],
+    ),
     (GOOD.replace("A,1,10", "A,1.5,10"), ["row 1", "'treatment_events'", "whole number", "1.5"]),
     (GOOD.replace("B,0,12", "B,x,12"), ["row 2", "'treatment_events'", "whole number"]),
     (GOOD.replace("B,0,12,3", "B,0,12,-3"), ["row 2", "'control_events'", "negative"]),
@@ -81,8 +91,10 @@ BAD = [
     (GOOD.replace("A,1,10,2,10", "A,,10,2,10"), ["row 1", "'treatment_events'", "missing"]),
     ("", ["empty"]),
     ("study,treatment_events,treatment_total,control_events,control_total\n", ["no studies"]),
-    ("study,treatment_events,treatment_total,control_events,control_total\nA,1,10,2,10\n",
-     ["at least 2 studies"]),
+    (
+        "study,treatment_events,treatment_total,control_events,control_total\nA,1,10,2,10\n",
+        ["at least 2 studies"],
+    ),
 ]
 
 

@@ -123,3 +123,16 @@ def test_plain_priors_are_unchanged():
 def test_unknown_names_list_the_valid_ones(text, message):
     with pytest.raises(BayesmetaError, match=message):
         parse_prior(text)
+
+
+def test_turner_prior_drives_the_exact_engine():
+    """The labelled prior is an ordinary log-normal to the numerical code."""
+    from bayesmeta.exact import nnhm_posterior
+
+    y, v = [-0.9, -1.6, -0.4, -1.2], [0.33, 0.19, 0.42, 0.05]
+    labelled = turner_prior("all-cause mortality", "pharmacological vs placebo")
+    plain = Prior("lognormal", labelled.params)
+    a = nnhm_posterior(y, v, prior_mu="normal(0, 2.82)", prior_tau=str(labelled))
+    b = nnhm_posterior(y, v, prior_mu="normal(0, 2.82)", prior_tau=plain)
+    assert a.tau == b.tau
+    assert a.tau["median"] < 0.3  # the informative prior keeps tau near its median 0.14

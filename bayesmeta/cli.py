@@ -263,3 +263,4 @@ def examples() -> None:
 def main() -> None:
     """Entry point for ``python -m bayesmeta``."""
     app()
+from bayesmeta import cli_batch  # noqa: E402,F401  (registers batch, simulate)

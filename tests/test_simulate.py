@@ -1,0 +1,104 @@
+"""Simulation studies: scenario grids, simulated counts, the scoring of methods, end to end."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bayesmeta.batch import BatchOptions
+from bayesmeta.errors import BayesmetaError
+from bayesmeta.fitting import SamplerSettings
+from bayesmeta.simulate import (
+    METHODS,
+    Scenario,
+    read_scenarios,
+    run_simulation,
+    simulation_jobs,
+    summarise,
+)
+
+TRUTH = Scenario("s", k=3, mu=-0.5, tau=0.2, baseline_risk=0.2, arm_size=(50, 200), replicates=3)
+
+
+def test_summarise_matches_hand_computed_values() -> None:
+    # Three fake replicates with truth mu = -0.5. Bayes: estimates -0.4, -0.3, -0.5 with
+    # intervals [-0.8, 0.0] (covers), [-0.45, -0.15] (misses), [-1.0, -0.4] (covers);
+    # DL: one replicate has no estimate (skipped block) and is left out.
+    fake = pd.DataFrame(
+        {
+            "name": [TRUTH.replicate_name(i) for i in range(3)],
+            "mu_median": [-0.4, -0.3, -0.5],
+            "mu_ci_low": [-0.8, -0.45, -1.0],
+            "mu_ci_high": [0.0, -0.15, -0.4],
+            "dl_estimate": [-0.3, np.nan, -0.6],
+            "dl_ci_low": [-0.4, np.nan, -0.9],
+            "dl_ci_high": [0.1, np.nan, -0.3],
+            **{c: [np.nan] * 3 for m in ("reml", "reml_hksj") for c in METHODS[m]},
+        }
+    )
+    summary = summarise(fake, [TRUTH]).set_index("method")
+    bayes, dl = summary.loc["bayes"], summary.loc["dl"]
+    # errors 0.1, 0.2, 0.0 -> bias 0.1; RMSE sqrt((0.01 + 0.04 + 0) / 3)
+    assert bayes["n"] == 3
+    assert bayes["bias"] == pytest.approx(0.1, abs=1e-12)
+    assert bayes["rmse"] == pytest.approx(math.sqrt(0.05 / 3), abs=1e-12)
+    assert bayes["coverage"] == pytest.approx(2 / 3)
+    assert bayes["mean_width"] == pytest.approx((0.8 + 0.3 + 0.6) / 3)
+    # errors 0.2, -0.1 -> bias 0.05, RMSE sqrt(0.025); [-0.4, 0.1] misses, [-0.9, -0.3] covers
+    assert dl["n"] == 2
+    assert dl["bias"] == pytest.approx(0.05, abs=1e-12)
+    assert dl["rmse"] == pytest.approx(math.sqrt(0.025), abs=1e-12)
+    assert dl["coverage"] == 0.5
+    assert dl["mean_width"] == pytest.approx(0.55)
+    assert summary.loc["reml", "n"] == 0 and math.isnan(summary.loc["reml", "bias"])
+
+
+def test_simulated_counts_are_reproducible_and_named_simulated() -> None:
+    first, again = simulation_jobs([TRUTH], seed=7), simulation_jobs([TRUTH], seed=7)
+    other = simulation_jobs([TRUTH], seed=8)
+    assert [j.name for j in first] == ["simulated s 0001", "simulated s 0002", "simulated s 0003"]
+    for a, b in zip(first, again, strict=True):
+        pd.testing.assert_frame_equal(a.source, b.source)
+    assert not first[0].source.equals(other[0].source)
+    table = first[0].source
+    assert len(table) == 3
+    assert table["treatment_total"].between(50, 200).all()
+    assert (table["treatment_events"] <= table["treatment_total"]).all()
+
+
+def test_read_scenarios_applies_default_replicates_and_rejects_unknown_keys(
+    tmp_path: Path,
+) -> None:
+    grid = tmp_path / "grid.toml"
+    grid.write_text(
+        "replicates = 4\n[[scenario]]\nname = 'a'\nk = 5\nmu = -0.3\ntau = 0.3\n"
+        "baseline_risk = 0.2\narm_size = [50, 200]\n"
+    )
+    (scenario,) = read_scenarios(grid)
+    assert scenario.replicates == 4 and scenario.arm_size == (50, 200)
+    grid.write_text("[[scenario]]\nname = 'a'\nk = 5\nsigma = 1\n")
+    with pytest.raises(BayesmetaError, match=r"unknown key\(s\) \['sigma'\]"):
+        read_scenarios(grid)
+
+
+def test_impossible_scenario_is_a_user_error() -> None:
+    with pytest.raises(BayesmetaError, match="baseline_risk must be in"):
+        Scenario("x", k=5, mu=0.0, tau=0.1, baseline_risk=1.5, arm_size=(5, 9), replicates=1)
+
+
+@pytest.mark.sampling
+def test_three_replicates_end_to_end(tmp_path: Path) -> None:
+    options = BatchOptions(settings=SamplerSettings(chains=2, draws=200, tune=200, seed=3))
+    rows, summary = run_simulation(
+        [TRUTH], options, tmp_path / "sim.jsonl", workers=1, show_progress=False
+    )
+    assert list(rows["status"]) == ["ok"] * 3
+    assert rows["name"].str.contains("simulated").all()
+    assert list(summary["method"]) == list(METHODS)
+    assert (summary["n"] == 3).all()
+    assert summary["coverage"].between(0, 1).all()
+    assert (summary["mean_width"] > 0).all()

@@ -1,7 +1,12 @@
 """Sample a PyMC model with NUTS and judge whether the result can be trusted.
 
 Sampling uses PyMC's default NUTS backend, nutpie (Rust NUTS on a numba-compiled log density),
-the fastest correct choice measured here (see ``benchmarks/RESULTS.md``). Convergence is
+the fastest correct choice measured here (see ``benchmarks/RESULTS.md``). Models made by
+:mod:`bayesmeta.models` and left unchanged, or given directly as a
+:class:`~bayesmeta.compiled.FastModel`, are sampled through hand-written log densities whose
+machine code is cached on disk (:mod:`bayesmeta.compiled`): no PyTensor compilation, a few
+milliseconds instead of 5-10 s per process. Any other PyMC model is compiled by
+``nutpie.compile_pymc_model``. Convergence is
 judged with ArviZ: rank-normalised split R-hat, bulk and tail ESS, and divergences. A fit that
 fails is refitted once with a higher target acceptance rate and longer tuning; if it still
 fails, the result is marked as not converged and the report says so prominently.
@@ -18,6 +23,8 @@ import numpy as np
 if TYPE_CHECKING:
     import pymc as pm
     from xarray import DataTree
+
+    from bayesmeta.compiled import FastModel
 
 RHAT_MAX = 1.01
 ESS_MIN = 400
@@ -75,15 +82,25 @@ class Fit:
     settings: SamplerSettings
 
 
-def compile_model(model: pm.Model) -> Any:
-    """Compile the log density and its gradient once (nutpie, numba backend)."""
+def compile_model(model: pm.Model | FastModel) -> Any:
+    """Compile the log density and its gradient once.
+
+    A :class:`~bayesmeta.compiled.FastModel`, or a PyMC model from :mod:`bayesmeta.models`
+    that nothing was added to, gets the disk-cached hand-written kernels; any other PyMC model
+    goes through ``nutpie.compile_pymc_model`` (numba backend).
+    """
+    from bayesmeta import compiled
+
+    spec = compiled.fast_model_of(model)
+    if spec is not None:
+        return compiled.compile_fast(spec)
     import nutpie
 
     return nutpie.compile_pymc_model(model, backend="numba")
 
 
 def sample(
-    model: pm.Model, settings: SamplerSettings, compiled: Any | None = None
+    model: pm.Model | FastModel, settings: SamplerSettings, compiled: Any | None = None
 ) -> tuple[DataTree, float]:
     """Draw from the posterior of ``model`` with nutpie's NUTS.
 
@@ -91,13 +108,13 @@ def sample(
     costs only the sampling. Returns the DataTree (with observed and constant data, as
     ``pymc.sample`` gives) and the wall seconds taken, compilation included.
     """
-    import nutpie
-    from pymc.backends.arviz import patch_nutpie_idata
+    from bayesmeta import compiled as fast
 
     start = time.perf_counter()
     compiled = compiled if compiled is not None else compile_model(model)
+    sample_nuts = fast.nutpie_sample()
     begin = time.perf_counter()
-    idata = nutpie.sample(
+    idata = sample_nuts(
         compiled,
         draws=settings.draws,
         tune=settings.tune,
@@ -108,7 +125,13 @@ def sample(
         save_warmup=False,
         progress_bar=False,
     )
-    patch_nutpie_idata(idata, model, sampling_time=time.perf_counter() - begin)
+    elapsed = time.perf_counter() - begin
+    if fast.is_fast(compiled):
+        fast.attach_data(idata, compiled.model, sampling_time=elapsed, tune=settings.tune)
+    else:
+        from pymc.backends.arviz import patch_nutpie_idata
+
+        patch_nutpie_idata(idata, model, sampling_time=elapsed)
     return idata, time.perf_counter() - start
 
 
@@ -169,7 +192,7 @@ def diagnose(
     )
 
 
-def fit(model: pm.Model, settings: SamplerSettings | None = None) -> Fit:
+def fit(model: pm.Model | FastModel, settings: SamplerSettings | None = None) -> Fit:
     """Sample ``model``; if the diagnostics fail, refit once with :meth:`SamplerSettings.stricter`.
 
     The returned :class:`Fit` holds the last attempt; ``diagnostics.refitted`` says whether a

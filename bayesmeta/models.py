@@ -40,6 +40,16 @@ def _study_effects(priors: PriorSet, k: int, common_effect: bool) -> pm.TensorVa
     return pm.Deterministic("theta", mu + tau * z, dims="study")
 
 
+def _tag(
+    model: pm.Model, data: TwoArmData | SingleArmData, priors: PriorSet, common_effect: bool
+) -> None:
+    """Mark ``model`` as sampleable by the disk-cached kernels of :mod:`bayesmeta.compiled`
+    (used by :func:`bayesmeta.fitting.fit` only while the model is left unchanged)."""
+    from bayesmeta import compiled
+
+    compiled.tag(model, compiled.fast_model(data, priors=priors, common_effect=common_effect))
+
+
 def binomial_normal(
     data: TwoArmData, *, priors: PriorSet | None = None, common_effect: bool = False
 ) -> pm.Model:
@@ -82,6 +92,7 @@ def binomial_normal(
             observed=data.treatment_events,
             dims="study",
         )
+    _tag(model, data, priors, common_effect)
     return model
 
 
@@ -101,6 +112,7 @@ def proportion(
         n = pm.Data("total", np.asarray(data.total), dims="study")
         theta = _study_effects(priors, data.k, common_effect)
         pm.Binomial("events", n=n, logit_p=theta, observed=data.events, dims="study")
+    _tag(model, data, priors, common_effect)
     return model
 
 

@@ -264,3 +264,4 @@ def main() -> None:
     """Entry point for ``python -m bayesmeta``."""
     app()
 from bayesmeta import cli_batch  # noqa: E402,F401  (registers batch, simulate)
+from bayesmeta import cli_models  # noqa: E402, F401  (registers priors, sensitivity, run)

@@ -25,6 +25,8 @@ import dataclasses
 import functools
 import math
 import os
+import sys
+import types
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -240,38 +242,26 @@ def to_unconstrained(prior: Any, x: float) -> float:
 
 
 @functools.cache
-def _kernels() -> dict[str, Any]:
-    """Compile (or load from the disk cache) the C callbacks; numba is imported only here."""
+def _kernel(name: str) -> Any:
+    """The C callback ``name`` of :mod:`bayesmeta._kernels`, loaded from the disk cache (or
+    compiled and stored there, about 2 s, the first time); numba is imported only here."""
     import numba
 
     from bayesmeta import _kernels as kernels
 
-    target = str(cache_dir() / "numba")
+    doubles = numba.types.CPointer(numba.types.double)
+    if name.startswith("logp"):
+        sig = numba.types.int64(numba.types.uint64, doubles, doubles, doubles, numba.types.voidptr)
+    else:
+        sig = numba.types.int64(
+            numba.types.uint64, numba.types.uint64, doubles, doubles, numba.types.voidptr
+        )
     previous = numba.config.CACHE_DIR
-    numba.config.CACHE_DIR = target  # read when each cache is created, below
+    numba.config.CACHE_DIR = str(cache_dir() / "numba")  # read when the cache is created
     try:
-        logp_sig = numba.types.int64(
-            numba.types.uint64,
-            numba.types.CPointer(numba.types.double),
-            numba.types.CPointer(numba.types.double),
-            numba.types.CPointer(numba.types.double),
-            numba.types.voidptr,
-        )
-        expand_sig = numba.types.int64(
-            numba.types.uint64,
-            numba.types.uint64,
-            numba.types.CPointer(numba.types.double),
-            numba.types.CPointer(numba.types.double),
-            numba.types.voidptr,
-        )
-        out = {}
-        for name in kernels.LOGP:
-            out[name] = numba.cfunc(logp_sig, cache=True)(getattr(kernels, name))
-        for name in kernels.EXPAND:
-            out[name] = numba.cfunc(expand_sig, cache=True)(getattr(kernels, name))
+        return numba.cfunc(sig, cache=True)(getattr(kernels, name))
     finally:
         numba.config.CACHE_DIR = previous
-    return out
 
 
 def _kernel_names(model: FastModel) -> tuple[str, str]:
@@ -284,6 +274,7 @@ def _kernel_names(model: FastModel) -> tuple[str, str]:
 
 
 def _nutpie_base() -> type:
+    nutpie_sample()  # import nutpie without the whole of ArviZ
     from nutpie.sample import CompiledModel
 
     return CompiledModel
@@ -292,9 +283,8 @@ def _nutpie_base() -> type:
 @functools.cache
 def _compiled_class() -> type:
     """A nutpie ``CompiledModel`` over our C callbacks (built lazily: nutpie is imported here)."""
-    from nutpie import _lib
-
     base = _nutpie_base()
+    from nutpie import _lib
 
     @dataclass(frozen=True)
     class CompiledFastModel(base):  # type: ignore[misc, valid-type]
@@ -387,7 +377,6 @@ def _compiled_class() -> type:
 
 def compile_fast(model: FastModel) -> Any:
     """nutpie model for ``model``: cached C callbacks plus this dataset's ``user_data``."""
-    kernels = _kernels()
     logp_name, expand_name = _kernel_names(model)
     names, shapes = model.expanded()
     dims = {name: ("study",) for name, shape in zip(names, shapes, strict=True) if shape}
@@ -395,8 +384,8 @@ def compile_fast(model: FastModel) -> Any:
         dims=dims,
         reparameterized_names=model.reparameterized(),
         model=model,
-        logp_cfunc=kernels[logp_name],
-        expand_cfunc=kernels[expand_name],
+        logp_cfunc=_kernel(logp_name),
+        expand_cfunc=_kernel(expand_name),
         data_array=model.user_data(),
     )
 
@@ -531,8 +520,35 @@ def is_fast(compiled: Any) -> bool:
 
 
 def nutpie_sample() -> Any:
-    """``nutpie.sample``. Imported here so that ``import nutpie`` (which imports ArviZ) happens
-    only when sampling."""
+    """``nutpie.sample``, imported without importing all of ArviZ when ArviZ is not loaded yet.
+
+    ``nutpie.sample`` does ``import arviz`` at module level but uses only ``arviz.from_dict``
+    and ``arviz.dict_to_dataset``, which ArviZ re-exports from ``arviz_base``. The full
+    ``arviz`` package also imports ``arviz_plots`` and matplotlib (about 1.2 s of the 2 s a
+    warm ``bayesmeta fit`` takes). So while nutpie is first imported, ``sys.modules["arviz"]``
+    holds a stand-in that gives those two functions from ``arviz_base`` and imports the real
+    ArviZ for any other name; the stand-in is removed again straight after, so a later
+    ``import arviz`` anywhere gets the real package.
+    """
+    if "nutpie" not in sys.modules and "arviz" not in sys.modules:
+        import arviz_base
+
+        stand_in = types.ModuleType("arviz", "bayesmeta stand-in for arviz while nutpie imports")
+        stand_in.from_dict = arviz_base.from_dict  # type: ignore[attr-defined]
+        stand_in.dict_to_dataset = arviz_base.dict_to_dataset  # type: ignore[attr-defined]
+        stand_in.__getattr__ = _real_arviz_attribute  # type: ignore[attr-defined]
+        sys.modules["arviz"] = stand_in
+        try:
+            import nutpie
+        finally:
+            if sys.modules.get("arviz") is stand_in:
+                del sys.modules["arviz"]
     import nutpie
 
     return nutpie.sample
+
+
+def _real_arviz_attribute(name: str) -> Any:
+    import importlib
+
+    return getattr(importlib.import_module("arviz"), name)

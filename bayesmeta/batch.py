@@ -387,8 +387,13 @@ def _executor(scheduler: str | None, workers: int) -> Iterator[cf.Executor]:
             yield executor
         return
     context = multiprocessing.get_context("spawn")  # no forked numba/Rust thread state
-    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=context) as executor:
+    executor = cf.ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    try:
         yield executor
+    except BaseException:  # Ctrl-C or an error: do not keep fitting what will not be recorded
+        executor.shutdown(wait=False, cancel_futures=True)
+        raise
+    executor.shutdown(wait=True)
 
 
 def _progress_bar(total: int, done: int, enabled: bool) -> Any:

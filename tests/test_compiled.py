@@ -8,6 +8,8 @@ is checked against Stan in tests/test_bayes_vs_stan.py, which samples through th
 
 from __future__ import annotations
 
+import ast
+
 import numpy as np
 import pytest
 
@@ -162,3 +164,42 @@ def test_fast_fit_has_pymc_groups_and_attributes(bcg) -> None:
     assert set(idata["observed_data"].data_vars) == {"control_events", "treatment_events"}
     assert set(idata["constant_data"].data_vars) == {"control_total", "treatment_total"}
     assert result.diagnostics.sampler == "nutpie"
+
+
+HEAVY = ("pymc", "pytensor", "arviz", "nutpie", "numba", "matplotlib")
+
+
+def _loaded_after(argv: list[str]) -> list[str]:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        f"sys.argv = {['bayesmeta', *argv]!r}\n"
+        "from bayesmeta.cli import app\n"
+        "try:\n    app()\nexcept SystemExit:\n    pass\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    return ast.literal_eval(proc.stderr.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["classic", "--example", "bcg"]])
+def test_cli_without_sampling_imports_no_heavy_library(argv) -> None:
+    assert _loaded_after(argv) == []
+
+
+def test_nutpie_is_imported_without_leaving_an_arviz_stand_in() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from bayesmeta.compiled import nutpie_sample\n"
+        "nutpie_sample()\n"
+        "assert 'nutpie' in sys.modules and 'arviz' not in sys.modules\n"
+        "import arviz\n"
+        "assert hasattr(arviz, 'plot_forest') or hasattr(arviz, 'summary'), 'real arviz'\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr

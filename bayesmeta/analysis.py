@@ -9,19 +9,24 @@ from __future__ import annotations
 
 import hashlib
 import platform
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from bayesmeta.data import SingleArmData, StudyData, TwoArmData
 from bayesmeta.effects import effect_sizes
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.fitting import Diagnostics, Fit, SamplerSettings
+from bayesmeta.moderators import Moderators
 from bayesmeta.priors import Prior, PriorSet
+from bayesmeta.reported import ReportedEffects
 from bayesmeta.summaries import PosteriorSummary
 
-MODELS = ("binomial-normal", "proportion")
+MODELS = ("binomial-normal", "proportion", "normal-normal")
+ENGINES = ("nuts", "exact")
 
 # Frequentist methods shown by `fit` unless chosen otherwise (the JSON always has these).
 DEFAULT_FREQUENTIST = (
@@ -32,6 +37,25 @@ DEFAULT_FREQUENTIST = (
     "random_reml_hksj",
 )
 DEFAULT_FREQUENTIST_SINGLE = ("fixed_iv", "random_dl", "random_reml", "glmm")
+DEFAULT_FREQUENTIST_REPORTED = ("fixed_iv", "random_dl", "random_reml", "random_reml_hksj")
+REPORTED_METHODS = {
+    "fixed_iv": None,
+    "random_dl": ("DL", "z"),
+    "random_reml": ("REML", "z"),
+    "random_pm": ("PM", "z"),
+    "random_reml_hksj": ("REML", "knha"),
+    "random_dl_hksj": ("DL", "knha"),
+}
+SCALES = {"OR": "log_odds_ratio", "RR": "log_risk_ratio", "HR": "log_hazard_ratio"}
+
+
+def default_methods(data: AnyData) -> tuple[str, ...]:
+    """The frequentist rows `fit` shows unless told otherwise."""
+    if isinstance(data, TwoArmData):
+        return DEFAULT_FREQUENTIST
+    if isinstance(data, SingleArmData):
+        return DEFAULT_FREQUENTIST_SINGLE
+    return DEFAULT_FREQUENTIST_REPORTED
 
 
 # Single-arm default: normal(0, 1.5) on the pooled logit is close to uniform on the proportion
@@ -39,18 +63,26 @@ DEFAULT_FREQUENTIST_SINGLE = ("fixed_iv", "random_dl", "random_reml", "glmm")
 # tau allows the larger heterogeneity usual for proportions (docs/priors.md).
 PROPORTION_PRIORS = PriorSet(mu=Prior("normal", (0.0, 1.5)), tau=Prior("half-normal", (1.0,)))
 
+AnyData = StudyData | ReportedEffects
 
-def default_priors(model: str) -> PriorSet:
+
+def default_priors(model: str, data: AnyData | None = None) -> PriorSet:
     """The default priors of ``model`` (see ``docs/priors.md``)."""
-    return PROPORTION_PRIORS if model == "proportion" else PriorSet()
+    if model == "proportion" or isinstance(data, SingleArmData):
+        return PROPORTION_PRIORS
+    return PriorSet()
 
 
-def resolve_model(data: StudyData, model: str = "auto") -> str:
+def resolve_model(data: AnyData, model: str = "auto") -> str:
     """The model for ``data``: checks an explicit choice, picks one for ``"auto"``."""
     if model == "auto":
+        if isinstance(data, ReportedEffects):
+            return "normal-normal"
         return "binomial-normal" if isinstance(data, TwoArmData) else "proportion"
     if model not in MODELS:
         raise BayesmetaError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+    if model == "normal-normal":
+        return model
     needs = TwoArmData if model == "binomial-normal" else SingleArmData
     if not isinstance(data, needs):
         what = "two-arm counts" if needs is TwoArmData else "single-arm counts (study,events,total)"
@@ -58,53 +90,95 @@ def resolve_model(data: StudyData, model: str = "auto") -> str:
     return model
 
 
+def resolve_engine(model: str, engine: str = "auto") -> str:
+    """The exact engine is the default (and only possible) non-NUTS engine: normal-normal."""
+    if engine == "auto":
+        return "exact" if model == "normal-normal" else "nuts"
+    if engine not in ENGINES:
+        raise BayesmetaError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if engine == "exact" and model != "normal-normal":
+        raise BayesmetaError(f"the exact engine needs --model normal-normal (got {model})")
+    return engine
+
+
+def effect_inputs(data: AnyData) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], str]:
+    """Study estimates ``y``, variances ``v``, study names and scale for normal-normal models.
+
+    Counts are turned into log odds ratios (two-arm) or logits (single-arm) with metafor's
+    ``escalc`` conventions (0.5 added to the cells of studies with a zero cell).
+    """
+    if isinstance(data, ReportedEffects):
+        return data.yi, data.vi, data.study, SCALES.get(data.measure, data.measure.lower())
+    measure = "OR" if isinstance(data, TwoArmData) else "PLO"
+    es = effect_sizes(data, measure=measure)
+    scale = "log_odds_ratio" if measure == "OR" else "logit_proportion"
+    return es.yi, es.vi, es.study, scale
+
+
 @dataclass(frozen=True)
 class AnalysisResult:
-    """Everything one analysis produced, with the inputs that determine it."""
+    """Everything one analysis produced, with the inputs that determine it.
+
+    ``diagnostics`` and ``fit`` are None for the exact engine (no sampling);
+    ``log_marginal_likelihood`` is None for NUTS. ``comparison`` holds the random- vs
+    common-effect comparison when asked for (PSIS-LOO for NUTS, a Bayes factor for exact).
+    """
 
     model: str
-    data: StudyData
+    engine: str
+    data: AnyData
     priors: PriorSet
     common_effect: bool
     posterior: PosteriorSummary
-    diagnostics: Diagnostics
+    diagnostics: Diagnostics | None
     frequentist: dict[str, Any]
     observed: dict[str, dict[str, Any]]
-    fit: Fit
+    fit: Fit | None = None
+    moderators: Moderators | None = None
+    comparison: dict[str, Any] | None = None
+    log_marginal_likelihood: float | None = None
 
     @property
     def scale(self) -> str:
-        """Scale of ``mu`` and ``theta``: log odds ratio or logit proportion."""
+        """Scale of ``mu`` and ``theta``: log odds ratio, logit proportion, log hazard ratio..."""
         return self.posterior.scale
+
+    @property
+    def converged(self) -> bool:
+        """True for exact results; the NUTS diagnostics' verdict otherwise."""
+        return self.diagnostics is None or self.diagnostics.converged
 
     def data_dict(self) -> dict[str, Any]:
         """JSON block ``data``: counts of studies, zero cells and the data checksum."""
         d = self.data
+        frame = _frame(d)
         out: dict[str, Any] = {
             "source": d.source,
-            "design": d.design,
+            "design": getattr(d, "design", "reported"),
             "k": d.k,
-            "k_zero_cell": int(d.zero_cell.sum()),
-            "sha256": hashlib.sha256(d.to_frame().to_csv(index=False).encode()).hexdigest(),
+            "sha256": hashlib.sha256(frame.to_csv(index=False).encode()).hexdigest(),
         }
         if isinstance(d, TwoArmData):
+            out["k_zero_cell"] = int(d.zero_cell.sum())
             out["k_double_zero"] = int(d.double_zero.sum())
             out["patients"] = int(d.treatment_total.sum() + d.control_total.sum())
-        else:
+        elif isinstance(d, SingleArmData):
+            out["k_zero_cell"] = int(d.zero_cell.sum())
             out["patients"] = int(d.total.sum())
+        else:
+            out["measure"] = d.measure
         return out
 
     def studies(self) -> list[dict[str, Any]]:
-        """Per-study rows: counts, observed effect (escalc conventions), shrunken effect."""
-        frame = self.data.to_frame()
+        """Per-study rows: input values, observed effect (escalc conventions), shrunken effect."""
         rows = []
-        for record in frame.to_dict(orient="records"):
+        for record in _frame(self.data).to_dict(orient="records"):
             name = str(record["study"])
             rows.append(
                 {
                     **{k: _plain(v) for k, v in record.items()},
                     "observed": self.observed.get(name),
-                    "shrunken": self.posterior.theta[name],
+                    "shrunken": self.posterior.theta.get(name),
                 }
             )
         return rows
@@ -113,28 +187,46 @@ class AnalysisResult:
         """The JSON output (values on the model scale; see ``docs/json.md``)."""
         from bayesmeta import __version__
 
-        return {
+        out: dict[str, Any] = {
             "bayesmeta_version": __version__,
             "model": self.model,
-            "engine": "nuts",
+            "engine": self.engine,
             "common_effect": self.common_effect,
             "scale": self.scale,
             "reference": reference_direction(self.data),
             "data": self.data_dict(),
             "priors": self.priors.to_dict(),
             "posterior": self.posterior.to_dict(),
-            "diagnostics": self.diagnostics.to_dict(),
-            "sampler": {
-                "chains": self.fit.settings.chains,
-                "draws": self.fit.settings.draws,
-                "tune": self.fit.settings.tune,
-                "seed": self.fit.settings.seed,
-                "target_accept": self.fit.settings.target_accept,
-            },
-            "frequentist": self.frequentist,
-            "studies": self.studies(),
-            "environment": _environment(),
         }
+        if self.moderators is not None and not self.moderators.empty:
+            out["moderators"] = self.moderators.to_dict()
+        if self.diagnostics is not None and self.fit is not None:
+            out["diagnostics"] = self.diagnostics.to_dict()
+            s = self.fit.settings
+            out["sampler"] = {
+                "chains": s.chains,
+                "draws": s.draws,
+                "tune": s.tune,
+                "seed": s.seed,
+                "target_accept": s.target_accept,
+            }
+        else:
+            out["diagnostics"] = {"converged": True, "sampler": "exact quadrature"}
+        if self.log_marginal_likelihood is not None:
+            out["log_marginal_likelihood"] = self.log_marginal_likelihood
+        if self.comparison is not None:
+            out["comparison"] = self.comparison
+        out["frequentist"] = self.frequentist
+        out["studies"] = self.studies()
+        out["environment"] = _environment()
+        return out
+
+
+def _frame(data: AnyData) -> pd.DataFrame:
+    if isinstance(data, ReportedEffects):
+        base = pd.DataFrame({"study": list(data.study), "yi": data.yi, "se": np.sqrt(data.vi)})
+        return pd.concat([base, data.covariates.reset_index(drop=True)], axis=1)
+    return data.to_frame()
 
 
 def _plain(value: Any) -> Any:
@@ -142,58 +234,92 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def reference_direction(data: StudyData) -> str:
+def reference_direction(data: AnyData) -> str:
     """What the effect measures and which way it points."""
     if isinstance(data, TwoArmData):
         return "odds ratio of an event, treatment vs control (OR < 1: fewer events on treatment)"
-    return "proportion of patients with the event (logit scale for mu and tau)"
+    if isinstance(data, SingleArmData):
+        return "proportion of patients with the event (logit scale for mu and tau)"
+    if data.ratio:
+        return f"{data.measure} as reported (log scale for mu and tau)"
+    return f"{data.measure} as reported"
 
 
 def _environment() -> dict[str, str]:
     from importlib.metadata import version
 
     out = {"python": platform.python_version()}
-    for pkg in ("pymc", "nutpie", "arviz", "numpy", "scipy"):
+    for pkg in ("bayesmeta", "pymc", "nutpie", "arviz", "numpy", "scipy"):
         out[pkg] = version(pkg)
     return out
 
 
-def observed_effects(data: StudyData) -> dict[str, dict[str, Any]]:
-    """Each study's own estimate with its 95% Wald CI, as metafor's ``escalc`` gives it.
+def observed_effects(data: AnyData) -> dict[str, dict[str, Any]]:
+    """Each study's own estimate with its 95% Wald CI.
 
-    Log odds ratios for two-arm data, logit proportions for single-arm data; 0.5 is added to
-    the cells of studies with a zero cell (marked ``corrected``). Studies without an estimate
-    (double-zero) are absent.
+    Log odds ratios (two-arm) or logits (single-arm) as metafor's ``escalc`` gives them (0.5
+    added to the cells of studies with a zero cell, marked ``corrected``); reported effects as
+    given.
     """
-    measure = "OR" if isinstance(data, TwoArmData) else "PLO"
-    es = effect_sizes(data, measure=measure)
-    se = np.sqrt(es.vi)
-    out = {}
-    for name, y, s in zip(es.study, es.yi, se, strict=True):
-        out[name] = {
-            "estimate": float(y),
-            "se": float(s),
-            "ci95": [float(y - 1.959963984540054 * s), float(y + 1.959963984540054 * s)],
-            "corrected": name in es.corrected,
+    y, v, study, _ = effect_inputs(data)
+    corrected: tuple[str, ...] = ()
+    if not isinstance(data, ReportedEffects):
+        corrected = effect_sizes(
+            data, measure="OR" if isinstance(data, TwoArmData) else "PLO"
+        ).corrected
+    z = 1.959963984540054
+    return {
+        name: {
+            "estimate": float(yi),
+            "se": float(np.sqrt(vi)),
+            "ci95": [float(yi - z * np.sqrt(vi)), float(yi + z * np.sqrt(vi))],
+            "corrected": name in corrected,
         }
+        for name, yi, vi in zip(study, y, v, strict=True)
+    }
+
+
+def frequentist_blocks(data: AnyData, methods: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """The frequentist comparison as JSON blocks (see :func:`bayesmeta.frequentist.classic`).
+
+    For reported effects: inverse-variance common effect and DL/REML/PM random effects, with
+    Hartung-Knapp variants.
+    """
+    from bayesmeta import frequentist
+    from bayesmeta.effects import EffectSizes
+
+    if not isinstance(data, ReportedEffects):
+        blocks = frequentist.classic(data, methods=list(methods) if methods else None)
+        return {k: (v.to_dict() if hasattr(v, "to_dict") else v) for k, v in blocks.items()}
+    es = EffectSizes(data.study, data.yi, data.vi, data.measure, "none", (), ())
+    chosen = methods or tuple(REPORTED_METHODS)
+    unknown = [m for m in chosen if m not in REPORTED_METHODS]
+    if unknown:
+        raise BayesmetaError(
+            f"unknown method(s) {', '.join(unknown)} for reported effects; "
+            f"choose from {', '.join(REPORTED_METHODS)}"
+        )
+    out = {}
+    for name in chosen:
+        spec = REPORTED_METHODS[name]
+        if spec is None:
+            fit = frequentist.common_effect(es)
+        else:
+            fit = frequentist.random_effects(es, method=spec[0], test=spec[1])
+        out[name] = fit.to_dict()
     return out
 
 
-def frequentist_blocks(data: StudyData, methods: tuple[str, ...] | None = None) -> dict[str, Any]:
-    """The frequentist comparison (see :func:`bayesmeta.frequentist.classic`) as JSON blocks."""
-    from bayesmeta.frequentist import classic
-
-    blocks = classic(data, methods=list(methods) if methods else None)
-    return {k: (v.to_dict() if hasattr(v, "to_dict") else v) for k, v in blocks.items()}
-
-
 def analyze(
-    data: StudyData,
+    data: AnyData,
     *,
     model: str = "auto",
+    engine: str = "auto",
     priors: PriorSet | None = None,
     settings: SamplerSettings | None = None,
     common_effect: bool = False,
+    moderators: Moderators | None = None,
+    compare: bool = False,
     hdi: bool = False,
     frequentist: tuple[str, ...] | None = None,
 ) -> AnalysisResult:
@@ -202,37 +328,161 @@ def analyze(
     Parameters
     ----------
     data
-        Validated data from :func:`bayesmeta.load`.
+        Validated data from :func:`bayesmeta.load` or :func:`bayesmeta.reported.load_reported`.
     model
-        ``"binomial-normal"`` (two-arm counts), ``"proportion"`` (single-arm) or ``"auto"``.
+        ``"binomial-normal"`` (two-arm counts), ``"proportion"`` (single-arm counts),
+        ``"normal-normal"`` (estimates with standard errors; counts are converted with the
+        escalc conventions) or ``"auto"`` (from the data).
+    engine
+        ``"nuts"`` or ``"exact"`` (quadrature; normal-normal only, its default).
     priors, settings
-        Priors and NUTS settings (defaults: :class:`PriorSet`, :class:`SamplerSettings`).
+        Priors and NUTS settings (defaults: :func:`default_priors`, :class:`SamplerSettings`).
     common_effect
         Fit the common-effect (tau = 0) variant.
+    moderators
+        Covariates and/or subgroups (:func:`bayesmeta.moderators.moderators`).
+    compare
+        Also fit the other of random/common effect and compare them: PSIS-LOO (ArviZ) for NUTS,
+        the Bayes factor for the exact engine.
     hdi
         Also report 95% highest-density intervals.
     frequentist
         Methods for the frequentist comparison (block names of ``classic``); None: all.
     """
-    from bayesmeta import fitting, models, summaries
-
     model = resolve_model(data, model)
-    priors = priors or default_priors(model)
-    if isinstance(data, TwoArmData):
-        pm_model = models.binomial_normal(data, priors=priors, common_effect=common_effect)
-        scale = "log_odds_ratio"
-    else:
-        pm_model = models.proportion(data, priors=priors, common_effect=common_effect)
-        scale = "logit_proportion"
+    engine = resolve_engine(model, engine)
+    priors = priors or default_priors(model, data)
+    mods = moderators if moderators is not None and not moderators.empty else None
+    common = {"data": data, "priors": priors, "moderators": mods}
+    if engine == "exact":
+        posterior, lml = _exact(data, priors, common_effect, mods, hdi)
+        comparison = None
+        if compare:
+            _, other = _exact(data, priors, not common_effect, mods, hdi)
+            comparison = _bayes_factor(lml, other, common_effect)
+        return AnalysisResult(
+            model=model,
+            engine=engine,
+            common_effect=common_effect,
+            posterior=posterior,
+            diagnostics=None,
+            frequentist=frequentist_blocks(data, frequentist),
+            observed=observed_effects(data),
+            comparison=comparison,
+            log_marginal_likelihood=lml,
+            **common,
+        )
+    from bayesmeta import fitting, summaries
+
+    pm_model, scale = _pymc_model(model, data, priors, common_effect, mods)
     result = fitting.fit(pm_model, settings)
+    comparison = None
+    if compare:
+        other_model, _ = _pymc_model(model, data, priors, not common_effect, mods)
+        other = fitting.fit(other_model, settings)
+        comparison = _loo_comparison(pm_model, result, other_model, other, common_effect)
     return AnalysisResult(
         model=model,
-        data=data,
-        priors=priors,
+        engine=engine,
         common_effect=common_effect,
         posterior=summaries.summarize(result.idata, scale=scale, hdi=hdi),
         diagnostics=result.diagnostics,
         frequentist=frequentist_blocks(data, frequentist),
         observed=observed_effects(data),
         fit=result,
+        comparison=comparison,
+        **common,
     )
+
+
+def _exact(data, priors, common_effect, mods, hdi) -> tuple[PosteriorSummary, float]:
+    from bayesmeta.exact_summaries import exact_summary
+
+    y, v, study, scale = effect_inputs(data)
+    return exact_summary(
+        y,
+        v,
+        study,
+        priors=priors,
+        common_effect=common_effect,
+        moderators=mods,
+        scale=scale,
+        hdi=hdi,
+    )
+
+
+def _pymc_model(model, data, priors, common_effect, mods) -> tuple[Any, str]:
+    from bayesmeta import models
+
+    if model == "binomial-normal":
+        built = models.binomial_normal(
+            data, priors=priors, common_effect=common_effect, moderators=mods
+        )
+        return built, "log_odds_ratio"
+    if model == "proportion":
+        built = models.proportion(data, priors=priors, common_effect=common_effect, moderators=mods)
+        return built, "logit_proportion"
+    y, v, study, scale = effect_inputs(data)
+    built = models.normal_normal(
+        y, v, study, priors=priors, common_effect=common_effect, moderators=mods
+    )
+    return built, scale
+
+
+def _bayes_factor(lml: float, other: float, common_effect: bool) -> dict[str, Any]:
+    """Bayes factor of the random- against the common-effect model (exact marginals)."""
+    log_bf = (other - lml) if common_effect else (lml - other)
+    return {
+        "method": "bayes_factor",
+        "log_bf_random_vs_common": float(log_bf),
+        "bf_random_vs_common": float(np.exp(log_bf)),
+    }
+
+
+def _with_study_loglik(pm_model: Any, fit: Fit) -> Any:
+    """The fit's DataTree with a ``log_likelihood`` group holding each study's log likelihood
+    (both arms summed for two-arm data) as ``per_study``: a study is the unit left
+    out by LOO."""
+    import pymc as pm
+    from xarray import DataTree
+
+    ll = pm.compute_log_likelihood(
+        fit.idata, model=pm_model, extend_inferencedata=False, progressbar=False
+    )
+    total = sum(ll[name] for name in ll.data_vars)
+    tree = fit.idata.copy()
+    tree["log_likelihood"] = DataTree(total.to_dataset(name="per_study"))
+    return tree
+
+
+def _loo_comparison(
+    model: Any, fit: Fit, other_model: Any, other: Fit, common_effect: bool
+) -> dict[str, Any]:
+    """PSIS-LOO of both fits (ArviZ) and the random- minus common-effect ELPD difference with
+    its standard error (Vehtari, Gelman & Gabry 2017, Stat Comput 27:1413)."""
+    import arviz_stats as azs
+
+    def loo(m: Any, f: Fit) -> Any:
+        with warnings.catch_warnings():  # high Pareto k is reported in the result instead
+            warnings.simplefilter("ignore", UserWarning)
+            return azs.loo(_with_study_loglik(m, f), var_name="per_study")
+
+    this, that = loo(model, fit), loo(other_model, other)
+    random_, common = (that, this) if common_effect else (this, that)
+    diff_i = np.asarray(random_.elpd_i).ravel() - np.asarray(common.elpd_i).ravel()
+    return {
+        "method": "psis_loo",
+        "elpd_loo_random": float(random_.elpd),
+        "elpd_loo_common": float(common.elpd),
+        "se_random": float(random_.se),
+        "se_common": float(common.se),
+        "elpd_diff_random_minus_common": float(diff_i.sum()),
+        "se_diff": float(np.sqrt(len(diff_i) * np.var(diff_i, ddof=1))),
+        "pareto_k_max": float(max(np.max(random_.pareto_k), np.max(common.pareto_k))),
+        "studies_pareto_k_above_0_7": int(
+            max(
+                np.sum(np.asarray(random_.pareto_k) > 0.7),
+                np.sum(np.asarray(common.pareto_k) > 0.7),
+            )
+        ),
+    }

@@ -14,7 +14,7 @@ from bayesmeta.data import StudyData, TwoArmData
 from bayesmeta.effects import effect_sizes
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.frequentist import classic, cumulative, leave_one_out
-from bayesmeta.report import _interval, _num, _transform, frequentist_table
+from bayesmeta.report import _interval, _num, frequentist_table, scale_transform
 
 
 def classic_result(
@@ -74,8 +74,12 @@ def classic_result(
     return out
 
 
+def _scale(data: StudyData) -> str:
+    return "log_odds_ratio" if isinstance(data, TwoArmData) else "logit_proportion"
+
+
 def _sequence_table(title: str, rows: dict[str, dict[str, Any]], data: StudyData) -> Table:
-    fn, label = _transform(data)
+    fn, label = scale_transform(_scale(data))
     table = Table(title=title, title_justify="left", box=None, pad_edge=False)
     for col in ("Study", label, "95% CI", "tau^2", "I^2 %"):
         table.add_column(col, justify="left" if col == "Study" else "right")
@@ -99,7 +103,7 @@ def render_classic(result: dict[str, Any], data: StudyData, console: Console) ->
     if es.get("dropped"):
         console.print(f"dropped from inverse-variance methods: {', '.join(es['dropped'])}")
     console.print()
-    console.print(frequentist_table(result["frequentist"], data))
+    console.print(frequentist_table(result["frequentist"], _scale(data)))
     for test in ("egger", "harbord", "peters"):
         block = result["frequentist"].get(test)
         if isinstance(block, dict) and "z" in block:

@@ -56,14 +56,16 @@ def parse_columns(text: str | None) -> dict[str, str]:
     return out
 
 
-def _data(path: Path | None, example: str | None, columns: str | None) -> Any:
-    from bayesmeta.data import load
+def _data(
+    path: Path | None, example: str | None, columns: str | None, ci_level: float = 0.95
+) -> Any:
     from bayesmeta.examples import example as find_example
+    from bayesmeta.inputs import load_any
 
     if (path is None) == (example is None):
         raise BayesmetaError("give either a DATA.csv path or --example NAME")
     source = find_example(example).path if example else path
-    return load(source, columns=parse_columns(columns))
+    return load_any(source, columns=parse_columns(columns), ci_level=ci_level)
 
 
 def _console() -> Any:
@@ -92,7 +94,13 @@ def fit(
     data: DataArg = None,
     example: ExampleOpt = None,
     model: Annotated[
-        str, typer.Option(help="binomial-normal | proportion | auto (from the columns).")
+        str,
+        typer.Option(
+            help="binomial-normal | proportion | normal-normal | auto (from the columns)."
+        ),
+    ] = "auto",
+    engine: Annotated[
+        str, typer.Option(help="nuts | exact (normal-normal only, its default) | auto.")
     ] = "auto",
     prior_mu: Annotated[
         str | None, typer.Option(help="Prior of the pooled effect mu, e.g. 'normal(0, 2.82)'.")
@@ -107,6 +115,29 @@ def fit(
     common_effect: Annotated[
         bool, typer.Option("--common-effect", help="Fit tau = 0 (common-effect model).")
     ] = False,
+    compare: Annotated[
+        bool,
+        typer.Option(
+            "--compare",
+            help="Compare random vs common effect (PSIS-LOO, or Bayes factor if exact).",
+        ),
+    ] = False,
+    covariate: Annotated[
+        list[str] | None,
+        typer.Option(help="Meta-regression on this column (repeat for several)."),
+    ] = None,
+    subgroup: Annotated[
+        str | None, typer.Option(help="Pooled effect per level of this column.")
+    ] = None,
+    separate_tau: Annotated[
+        bool, typer.Option("--separate-tau", help="Each subgroup its own tau.")
+    ] = False,
+    prior_beta: Annotated[
+        str, typer.Option(help="Prior of each meta-regression slope.")
+    ] = "normal(0, 10)",
+    ci_level: Annotated[
+        float, typer.Option(min=0.5, max=0.999, help="Level of reported CIs (effect-size input).")
+    ] = 0.95,
     chains: Annotated[int, typer.Option(min=1)] = 4,
     draws: Annotated[int, typer.Option(min=100, help="Draws per chain after tuning.")] = 2000,
     tune: Annotated[int, typer.Option(min=100, help="Tuning steps per chain.")] = 1000,
@@ -128,7 +159,7 @@ def fit(
         Path | None, typer.Option("--json", help="Write the results as JSON.")
     ] = None,
     save_posterior: Annotated[
-        Path | None, typer.Option(help="Save the posterior draws (NetCDF).")
+        Path | None, typer.Option(help="Save the posterior draws (NetCDF; NUTS only).")
     ] = None,
     plot: Annotated[
         Path | None, typer.Option(help="Write a forest plot (PNG, PDF or SVG).")
@@ -137,42 +168,51 @@ def fit(
 ) -> None:
     """Fit a Bayesian random-effects meta-analysis and compare it with the frequentist one."""
     from bayesmeta.analysis import (
-        DEFAULT_FREQUENTIST,
-        DEFAULT_FREQUENTIST_SINGLE,
         analyze,
+        default_methods,
         default_priors,
+        resolve_engine,
         resolve_model,
     )
-    from bayesmeta.data import TwoArmData
     from bayesmeta.fitting import SamplerSettings
+    from bayesmeta.moderators import moderators
     from bayesmeta.output import check_writable
     from bayesmeta.priors import PriorSet, parse_prior
 
     for out in (json_out, save_posterior, plot):
         if out is not None:
             check_writable(out, overwrite=force)
-    dataset = _data(data, example, columns)
+    dataset = _data(data, example, columns, ci_level)
     chosen = resolve_model(dataset, model)
-    base = default_priors(chosen)
+    chosen_engine = resolve_engine(chosen, engine)
+    if save_posterior is not None and chosen_engine == "exact":
+        raise BayesmetaError("--save-posterior needs draws: use --engine nuts")
+    base = default_priors(chosen, dataset)
     priors = PriorSet(
         mu=parse_prior(prior_mu) if prior_mu else base.mu,
         tau=parse_prior(prior_tau) if prior_tau else base.tau,
         baseline=parse_prior(prior_baseline) if prior_baseline else base.baseline,
     )
+    mods = moderators(
+        dataset.covariates,
+        names=covariate or (),
+        subgroup=subgroup,
+        separate_tau=separate_tau,
+        prior_beta=parse_prior(prior_beta),
+    )
     settings = SamplerSettings(
         chains=chains, draws=draws, tune=tune, seed=seed, target_accept=target_accept
     )
-    shown = tuple(m.strip() for m in methods.split(",")) if methods else None
-    if shown is None:
-        shown = (
-            DEFAULT_FREQUENTIST if isinstance(dataset, TwoArmData) else DEFAULT_FREQUENTIST_SINGLE
-        )
+    shown = tuple(m.strip() for m in methods.split(",")) if methods else default_methods(dataset)
     result = analyze(
         dataset,
         model=chosen,
+        engine=chosen_engine,
         priors=priors,
         settings=settings,
         common_effect=common_effect,
+        moderators=mods,
+        compare=compare,
         hdi=hdi,
     )
     _validate_methods(shown, result.frequentist)
@@ -180,7 +220,7 @@ def fit(
 
     render(result, _console(), methods=shown)
     _write_outputs(result, json_out, save_posterior, plot, force)
-    if not result.diagnostics.converged:
+    if not result.converged:
         raise typer.Exit(3)
 
 
@@ -263,5 +303,7 @@ def examples() -> None:
 def main() -> None:
     """Entry point for ``python -m bayesmeta``."""
     app()
-from bayesmeta import cli_batch  # noqa: E402,F401  (registers batch, simulate)
-from bayesmeta import cli_models  # noqa: E402, F401  (registers priors, sensitivity, run)
+
+
+# The other commands register themselves on `app` when imported.
+from bayesmeta import cli_batch, cli_models  # noqa: E402, F401

@@ -32,8 +32,9 @@ LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 LOG2 = math.log(2.0)
 LOGPI = math.log(math.pi)
 
-# every njit is inlined into the cached C callbacks; cache=True for direct use in tests
-jit = numba.njit(cache=True, fastmath=False, error_model="numpy")
+# Helpers are compiled into the C callbacks, which bayesmeta.compiled caches on disk with
+# all they call; they are not cached on their own.
+jit = numba.njit(fastmath=False, error_model="numpy")
 
 
 @jit
@@ -220,34 +221,50 @@ def _finish(logp, grad, logp_out):
 
 
 @jit
-def _logp(dim, x_, grad_, logp_, user_data, kind_bn, random):
+def _arrays(dim, x_, grad_, user_data, kind_bn, random):
+    """The parameter vector, gradient and data arrays behind the raw pointers, or
+    ``n = -1`` if ``dim`` is not this model's number of parameters."""
     head = numba.carray(user_data, (HEADER,), np.float64)
     k = int(head[0])
     n = _n_params(kind_bn, random, k)
+    size = HEADER + (4 if kind_bn else 2) * k
+    data = numba.carray(user_data, (size,), np.float64)
     if dim != n:
-        return -1
-    data = numba.carray(user_data, (HEADER + (4 if kind_bn else 2) * k,), np.float64)
-    x = numba.carray(x_, (n,))
-    grad = numba.carray(grad_, (n,))
-    logp_out = numba.carray(logp_, (1,))
-    logp = _logp_bn(x, grad, data, random) if kind_bn else _logp_prop(x, grad, data, random)
-    return _finish(logp, grad, logp_out)
+        n = -1
+    m = max(n, 0)
+    return numba.carray(x_, (m,)), numba.carray(grad_, (m,)), data, n
+
+
+# One entry point per variant, each calling only its own density, so that a cold compile
+# types and lowers one model, not all four.
 
 
 def logp_bn_re(dim, x_, grad_, logp_, user_data):
-    return _logp(dim, x_, grad_, logp_, user_data, True, True)
+    x, grad, data, n = _arrays(dim, x_, grad_, user_data, True, True)
+    if n < 0:
+        return -1
+    return _finish(_logp_bn(x, grad, data, True), grad, numba.carray(logp_, (1,)))
 
 
 def logp_bn_ce(dim, x_, grad_, logp_, user_data):
-    return _logp(dim, x_, grad_, logp_, user_data, True, False)
+    x, grad, data, n = _arrays(dim, x_, grad_, user_data, True, False)
+    if n < 0:
+        return -1
+    return _finish(_logp_bn(x, grad, data, False), grad, numba.carray(logp_, (1,)))
 
 
 def logp_prop_re(dim, x_, grad_, logp_, user_data):
-    return _logp(dim, x_, grad_, logp_, user_data, False, True)
+    x, grad, data, n = _arrays(dim, x_, grad_, user_data, False, True)
+    if n < 0:
+        return -1
+    return _finish(_logp_prop(x, grad, data, True), grad, numba.carray(logp_, (1,)))
 
 
 def logp_prop_ce(dim, x_, grad_, logp_, user_data):
-    return _logp(dim, x_, grad_, logp_, user_data, False, False)
+    x, grad, data, n = _arrays(dim, x_, grad_, user_data, False, False)
+    if n < 0:
+        return -1
+    return _finish(_logp_prop(x, grad, data, False), grad, numba.carray(logp_, (1,)))
 
 
 @jit

@@ -122,6 +122,21 @@ t1 = time.perf_counter()
 nnhm_posterior(es.yi, es.vi, prior_mu="normal(0, 2.82)", prior_tau="half-normal(0.5)")
 """
 
+WITHOUT_PYMC = """
+import sys
+from bayesmeta import compiled, models
+
+def fast(data, *, priors=None, common_effect=False, moderators=None):
+    assert moderators is None or moderators.empty
+    return compiled.fast_model(data, priors=priors, common_effect=common_effect)
+
+# what analysis.analyze would do if it built compiled.fast_model instead of the PyMC model
+models.binomial_normal = models.proportion = fast
+sys.argv = ["bayesmeta", "fit", "--example", "bcg"]
+from bayesmeta.cli import app
+app()
+"""
+
 PHASES = """
 import cProfile, json, pstats, sys, time
 t0 = time.perf_counter()
@@ -149,39 +164,33 @@ wanted = {
     ("analysis.py", "frequentist_blocks"): "frequentist comparison",
     ("report.py", "render"): "render report",
 }
-phases = {}
+phases = dict.fromkeys(wanted.values(), 0.0)
 for (path, _, func), row in stats.items():
     for (file, name), label in wanted.items():
         if path.endswith("/" + file) and func == name:
-            phases[label] = phases.get(label, 0.0) + row[3]
+            phases[label] += row[3]
 print(json.dumps({"total": total, "import bayesmeta.cli (typer, rich, pandas)": t_import,
                   **phases}))
 """
 
 
-def importtime(env: dict[str, str]) -> list[tuple[str, float]]:
-    """Cumulative import seconds of the heavy top-level packages in a warm ``fit``."""
-    code = (
-        "import sys; from bayesmeta.cli import app; "
-        "sys.argv=['bayesmeta','fit','--example','bcg']\n"
-        "try:\n app()\nexcept SystemExit: pass"
-    )
-    proc = subprocess.run(
-        [PYTHON, "-X", "importtime", "-c", code], env=env, capture_output=True, text=True
-    )
-    heavy = {
-        "scipy.stats", "pymc", "pytensor", "numba", "nutpie", "arviz_base", "arviz_stats",
-        "xarray", "pandas", "dask.array", "typer", "rich", "arviz", "matplotlib.pyplot",
-    }  # fmt: skip
-    out = {}
-    for line in proc.stderr.splitlines():
-        if not line.startswith("import time:") or "|" not in line:
-            continue
-        _, cumulative, name = line.split("|")
-        name = name.strip()
-        if name in heavy and name not in out:
-            out[name] = int(cumulative) / 1e6
-    return sorted(out.items(), key=lambda kv: -kv[1])
+def import_costs(env: dict[str, str]) -> list[tuple[str, float]]:
+    """Seconds to import each heavy package alone in a fresh process (with what it imports,
+    so they overlap: arviz_stats includes scipy.stats and xarray)."""
+    out = []
+    for name in ("scipy.stats", "pandas", "xarray", "dask.array", "pymc", "numba",
+                 "arviz_base", "arviz_stats", "arviz", "nutpie"):  # fmt: skip
+        code = (
+            f"import time; t = time.perf_counter(); import {name}; print(time.perf_counter() - t)"
+        )
+        times = []
+        for _ in range(3):
+            proc = subprocess.run([PYTHON, "-c", code], env=env, capture_output=True, text=True)
+            if proc.returncode == 0:
+                times.append(float(proc.stdout.strip()))
+        if times:
+            out.append((name, statistics.median(times)))
+    return sorted(out, key=lambda kv: -kv[1])
 
 
 def machine() -> dict[str, str]:
@@ -226,6 +235,8 @@ def main() -> None:
         rows.append(timed("`bayesmeta fit --example bcg`, cold cache", fit_cmd, cold_env,
                           max(2, repeats - 2), cold=cold_dir))  # fmt: skip
         rows.append(timed("`bayesmeta fit --example bcg`, warm cache", fit_cmd, warm_env, repeats))
+        rows.append(timed("same, if `analyze` built `compiled.fast_model` (no PyMC import)",
+                          [PYTHON, "-c", WITHOUT_PYMC], warm_env, repeats))  # fmt: skip
         rows.append(timed("exact NNHM engine on bcg (`nnhm_posterior`, whole process)",
                           [PYTHON, "-c", EXACT_SCRIPT], warm_env, repeats))  # fmt: skip
         sim_details = {}
@@ -242,7 +253,7 @@ def main() -> None:
         phase = subprocess.run([PYTHON, "-c", PHASES], env=warm_env, capture_output=True,
                                text=True)  # fmt: skip
         phases = json.loads(phase.stdout.strip().splitlines()[-1])
-        imports = importtime(warm_env)
+        imports = import_costs(warm_env)
     write_results(args.out, info, rows, sim_details, phases, imports)
     print(f"wrote {args.out}", file=sys.stderr)
 
@@ -306,8 +317,8 @@ def write_results(
         "|---|---:|",
         *(f"| {name} | {sec:.2f} |" for name, sec in phases.items()),
         "",
-        "Import cost of the heavy packages in the same command (`-X importtime`, cumulative,",
-        "each counted where it is first imported, so nested ones overlap):",
+        "Import cost of the heavy packages, each alone in a fresh process (median of 3; each",
+        "includes what it imports, so they overlap):",
         "",
         "| package | s |",
         "|---|---:|",

@@ -105,12 +105,15 @@ def effect_inputs(data: AnyData) -> tuple[np.ndarray, np.ndarray, tuple[str, ...
     """Study estimates ``y``, variances ``v``, study names and scale for normal-normal models.
 
     Counts are turned into log odds ratios (two-arm) or logits (single-arm) with metafor's
-    ``escalc`` conventions (0.5 added to the cells of studies with a zero cell).
+    ``escalc`` conventions (0.5 added to the cells of studies with a zero cell). Double-zero
+    studies are left out (``drop00 = TRUE``): under the normal approximation their corrected
+    log odds ratio of about 0 is an artefact of the correction, not information; the binomial
+    model uses them as they are.
     """
     if isinstance(data, ReportedEffects):
         return data.yi, data.vi, data.study, SCALES.get(data.measure, data.measure.lower())
     measure = "OR" if isinstance(data, TwoArmData) else "PLO"
-    es = effect_sizes(data, measure=measure)
+    es = effect_sizes(data, measure=measure, drop00=measure == "OR")
     scale = "log_odds_ratio" if measure == "OR" else "logit_proportion"
     return es.yi, es.vi, es.study, scale
 
@@ -261,12 +264,11 @@ def observed_effects(data: AnyData) -> dict[str, dict[str, Any]]:
     added to the cells of studies with a zero cell, marked ``corrected``); reported effects as
     given.
     """
-    y, v, study, _ = effect_inputs(data)
-    corrected: tuple[str, ...] = ()
-    if not isinstance(data, ReportedEffects):
-        corrected = effect_sizes(
-            data, measure="OR" if isinstance(data, TwoArmData) else "PLO"
-        ).corrected
+    if isinstance(data, ReportedEffects):
+        y, v, study, corrected = data.yi, data.vi, data.study, ()
+    else:
+        es = effect_sizes(data, measure="OR" if isinstance(data, TwoArmData) else "PLO")
+        y, v, study, corrected = es.yi, es.vi, es.study, es.corrected
     z = 1.959963984540054
     return {
         name: {

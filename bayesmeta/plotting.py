@@ -33,8 +33,9 @@ def forest_plot(result: AnalysisResult, path: str | Path, *, fmt: str = "png") -
             rows.append((name, obs["estimate"], *obs["ci95"], "s", "black"))
         else:
             rows.append((f"{name} (not estimable)", np.nan, np.nan, np.nan, "s", "black"))
-        sh = post.theta[name]
-        rows.append(("", sh["median"], *sh["ci95"], "o", "tab:blue"))
+        sh = post.theta.get(name)
+        if sh is not None:
+            rows.append(("", sh["median"], *sh["ci95"], "o", "tab:blue"))
     pooled = (
         [("", post.mu, post.theta_new)]
         if post.mu is not None

@@ -108,7 +108,11 @@ def study_table(result: AnalysisResult) -> Table:
             mark = "*" if obs["corrected"] else ""
             observed = f"{_num(fn(obs['estimate']))} {_interval(fn(lo), fn(hi))}{mark}"
         sh = row["shrunken"]
-        shrunk = f"{_num(fn(sh['median']))} {_interval(fn(sh['ci95'][0]), fn(sh['ci95'][1]))}"
+        if sh is None:
+            shrunk = "not in the model (double zero)"
+        else:
+            lo, hi = sh["ci95"]
+            shrunk = f"{_num(fn(sh['median']))} {_interval(fn(lo), fn(hi))}"
         table.add_row(str(row["study"]), *_row_counts(result, row), observed, shrunk)
     return table
 

@@ -42,10 +42,13 @@ class SamplerSettings:
     cores: int | None = None
 
     def stricter(self) -> SamplerSettings:
-        """Settings for the one refit: smaller steps (target acceptance 0.95, or 0.99 if it
-        already was), twice the tuning."""
-        accept = 0.95 if self.target_accept < 0.95 else 0.99
-        return replace(self, target_accept=max(accept, self.target_accept), tune=2 * self.tune)
+        """Settings for the one refit: target acceptance 0.99 (smaller steps), twice the tuning.
+
+        0.99 rather than 0.95: on bcg with a covariate (little residual heterogeneity, large
+        trials) 0.95 still left 1-3 divergences in every seed tried, 0.99 none; sampling is
+        the cheap part of a fit.
+        """
+        return replace(self, target_accept=max(0.99, self.target_accept), tune=2 * self.tune)
 
 
 @dataclass(frozen=True)

@@ -97,3 +97,10 @@ def test_same_seed_same_numbers() -> None:
     second = fit(model, settings).idata["posterior"]
     np.testing.assert_array_equal(np.asarray(first["mu"]), np.asarray(second["mu"]))
     np.testing.assert_array_equal(np.asarray(first["tau"]), np.asarray(second["tau"]))
+
+
+def test_refit_settings_are_stricter() -> None:
+    settings = SamplerSettings(target_accept=0.9, tune=1000)
+    stricter = settings.stricter()
+    assert stricter.target_accept == 0.99 and stricter.tune == 2000
+    assert (stricter.draws, stricter.seed, stricter.chains) == (2000, 1, 4)

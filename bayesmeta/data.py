@@ -83,8 +83,28 @@ def _normalise(name: str) -> str:
     return re.sub(r"[^0-9a-z]+", "_", str(name).strip().lower()).strip("_")
 
 
+class _Studies:
+    """What both count designs share: the number of studies and a flat table of the data."""
+
+    study: tuple[str, ...]
+    covariates: pd.DataFrame
+
+    @property
+    def k(self) -> int:
+        """Number of studies."""
+        return len(self.study)
+
+    def _counts(self) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    def to_frame(self) -> pd.DataFrame:
+        """The counts (canonical column names) followed by the covariates."""
+        counts = pd.DataFrame({"study": list(self.study), **self._counts()})
+        return pd.concat([counts, self.covariates.reset_index(drop=True)], axis=1)
+
+
 @dataclass(frozen=True)
-class TwoArmData:
+class TwoArmData(_Studies):
     """Per-study event counts in a treatment and a control arm (control is the reference)."""
 
     study: tuple[str, ...]
@@ -96,11 +116,6 @@ class TwoArmData:
     source: str = "data"
 
     design = "two-arm"
-
-    @property
-    def k(self) -> int:
-        """Number of studies."""
-        return len(self.study)
 
     @property
     def zero_cell(self) -> np.ndarray:
@@ -116,16 +131,12 @@ class TwoArmData:
         all_t, all_c = a == self.treatment_total, c == self.control_total
         return ((a == 0) & (c == 0)) | (all_t & all_c)
 
-    def to_frame(self) -> pd.DataFrame:
-        """The counts (canonical column names) followed by the covariates."""
-        counts = pd.DataFrame(
-            {"study": list(self.study), **{c: getattr(self, c) for c in TWO_ARM_COLUMNS}}
-        )
-        return pd.concat([counts, self.covariates.reset_index(drop=True)], axis=1)
+    def _counts(self) -> dict[str, np.ndarray]:
+        return {c: getattr(self, c) for c in TWO_ARM_COLUMNS}
 
 
 @dataclass(frozen=True)
-class SingleArmData:
+class SingleArmData(_Studies):
     """Per-study events among patients in one arm (for pooled proportions)."""
 
     study: tuple[str, ...]
@@ -137,21 +148,12 @@ class SingleArmData:
     design = "single-arm"
 
     @property
-    def k(self) -> int:
-        """Number of studies."""
-        return len(self.study)
-
-    @property
     def zero_cell(self) -> np.ndarray:
         """Studies with no events or with events in every patient."""
         return (self.events == 0) | (self.events == self.total)
 
-    def to_frame(self) -> pd.DataFrame:
-        """The counts (canonical column names) followed by the covariates."""
-        counts = pd.DataFrame(
-            {"study": list(self.study), "events": self.events, "total": self.total}
-        )
-        return pd.concat([counts, self.covariates.reset_index(drop=True)], axis=1)
+    def _counts(self) -> dict[str, np.ndarray]:
+        return {"events": self.events, "total": self.total}
 
 
 StudyData = TwoArmData | SingleArmData
@@ -173,6 +175,25 @@ def read_table(source: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, str]:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"cannot parse as CSV: {first}", source=name) from None
     return frame, name
+
+
+def read_with_roles(
+    source: str | Path | pd.DataFrame,
+    columns: Mapping[str, str] | None,
+    roles: Mapping[str, tuple[str, ...]],
+) -> tuple[pd.DataFrame, str, dict[str, str]]:
+    """Read the table and check an explicit column mapping names only known ``roles``."""
+    frame, name = read_table(source)
+    mapping = dict(columns or {})
+    unknown = set(mapping) - set(roles)
+    if unknown:
+        raise DataError(
+            f"unknown column role(s) {', '.join(sorted(unknown))}; valid: {', '.join(roles)}",
+            source=name,
+        )
+    if frame.shape[1] == 0:
+        raise DataError("the file is empty", source=name)
+    return frame, name, mapping
 
 
 def _match_columns(
@@ -338,16 +359,7 @@ def load(
     DataError
         With the row and column of the first problem found.
     """
-    frame, name = read_table(source)
-    mapping = dict(columns or {})
-    unknown = set(mapping) - set(SYNONYMS)
-    if unknown:
-        raise DataError(
-            f"unknown column role(s) {', '.join(sorted(unknown))}; valid: {', '.join(SYNONYMS)}",
-            source=name,
-        )
-    if frame.shape[1] == 0:
-        raise DataError("the file is empty", source=name)
+    frame, name, mapping = read_with_roles(source, columns, SYNONYMS)
     if design == "auto":
         detected = detect_design(frame, mapping)
         design = "two-arm" if detected == "unknown" else detected  # type: ignore[assignment]

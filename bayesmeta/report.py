@@ -124,13 +124,14 @@ def _summary_table(title: str) -> Table:
     return table
 
 
-def _add(table: Table, name: str, s: dict[str, Any], digits: int = 3) -> None:
+def _add(table: Table, name: str, s: dict[str, Any], digits: int = 3, *extra: str) -> None:
     table.add_row(
         name,
         _num(s["median"], digits),
         _num(s["mean"], digits),
         _num(s["sd"], digits),
         _interval(*s["ci95"], digits),
+        *extra,
     )
     if "hdi95" in s:
         table.add_row("", "", "", "95% HDI", _interval(*s["hdi95"], digits))
@@ -172,14 +173,7 @@ def regression_table(result: AnalysisResult) -> Table:
     table.add_column("P(< 0)", justify="right")
     for name, s in result.posterior.regression["coefficients"].items():
         digits = 4 if abs(s["median"]) < 0.1 else 3
-        table.add_row(
-            name,
-            _num(s["median"], digits),
-            _num(s["mean"], digits),
-            _num(s["sd"], digits),
-            _interval(*s["ci95"], digits),
-            _prob(s["prob_below_0"]),
-        )
+        _add(table, name, s, digits, _prob(s["prob_below_0"]))
     return table
 
 

@@ -30,7 +30,7 @@ import pandas as pd
 from scipy import stats
 
 from bayesmeta.data import SYNONYMS as DATA_SYNONYMS
-from bayesmeta.data import _normalise, _numeric_if_possible, _studies, read_table
+from bayesmeta.data import _normalise, _numeric_if_possible, _studies, read_with_roles
 from bayesmeta.errors import BayesmetaError, DataError
 
 RATIO_MEASURES = ("OR", "RR", "HR")
@@ -250,16 +250,7 @@ def load_reported(
     """
     if not 0 < ci_level < 1:
         raise BayesmetaError(f"ci_level must be between 0 and 1, got {ci_level}")
-    frame, name = read_table(source)
-    mapping = dict(columns or {})
-    unknown = set(mapping) - set(SYNONYMS)
-    if unknown:
-        raise DataError(
-            f"unknown column role(s) {', '.join(sorted(unknown))}; valid: {', '.join(SYNONYMS)}",
-            source=name,
-        )
-    if frame.shape[1] == 0:
-        raise DataError("the file is empty", source=name)
+    frame, name, mapping = read_with_roles(source, columns, SYNONYMS)
     found = _find_columns(frame, mapping, name)
     _check_roles(found, frame, name)
     if len(frame) == 0:

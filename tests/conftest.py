@@ -28,3 +28,17 @@ def write_csv(tmp_path: Path):
         return path
 
     return _write
+
+
+def fails_cleanly(args: list[str]) -> str:
+    """Run the CLI; assert exit code 2 with a single line and no traceback; return the line."""
+    from typer.testing import CliRunner
+
+    from bayesmeta.cli import app
+
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    return lines[0]

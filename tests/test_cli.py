@@ -10,20 +10,11 @@ import pytest
 from typer.testing import CliRunner
 
 from bayesmeta.cli import app
-from tests.conftest import reference
+from tests.conftest import fails_cleanly, reference
 
 runner = CliRunner()
 
 HEADER = "study,treatment_events,treatment_total,control_events,control_total\n"
-
-
-def _fails_cleanly(args: list[str]) -> str:
-    result = runner.invoke(app, args)
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1, result.output
-    return lines[0]
 
 
 @pytest.mark.parametrize(
@@ -41,25 +32,25 @@ def _fails_cleanly(args: list[str]) -> str:
 )
 @pytest.mark.parametrize("command", ["fit", "classic"])
 def test_bad_data_is_one_line_and_exit_2(write_csv, command: str, text: str, fragment: str) -> None:
-    line = _fails_cleanly([command, str(write_csv(text))])
+    line = fails_cleanly([command, str(write_csv(text))])
     assert line.startswith("error:")
     assert fragment in line
 
 
 def test_malformed_prior_is_one_line_and_exit_2() -> None:
-    line = _fails_cleanly(["fit", "--example", "bcg", "--prior-tau", "half-normal(-1)"])
+    line = fails_cleanly(["fit", "--example", "bcg", "--prior-tau", "half-normal(-1)"])
     assert "sigma must be positive" in line
 
 
 def test_unknown_example_lists_the_valid_ones() -> None:
-    line = _fails_cleanly(["fit", "--example", "nope"])
+    line = fails_cleanly(["fit", "--example", "nope"])
     assert "bcg" in line and "nielweise2007" in line
 
 
 def test_existing_output_is_not_overwritten(tmp_path) -> None:
     out = tmp_path / "result.json"
     out.write_text("keep me")
-    line = _fails_cleanly(["classic", "--example", "bcg", "--json", str(out)])
+    line = fails_cleanly(["classic", "--example", "bcg", "--json", str(out)])
     assert "--force" in line
     assert out.read_text() == "keep me"
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from bayesmeta.cli import app
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.spec import load_spec
-from tests.conftest import EXAMPLES, ROOT
+from tests.conftest import EXAMPLES, ROOT, fails_cleanly
 
 runner = CliRunner()
 MODELS = ROOT / "models"
@@ -22,15 +22,6 @@ def _spec(tmp_path: Path, text: str, name: str = "spec.toml") -> Path:
     path = tmp_path / name
     path.write_text(text)
     return path
-
-
-def _fails_cleanly(args: list[str]) -> str:
-    result = runner.invoke(app, args)
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1, result.output
-    return lines[0]
 
 
 @pytest.mark.parametrize(
@@ -50,14 +41,14 @@ def _fails_cleanly(args: list[str]) -> str:
     ],
 )
 def test_spec_errors_are_one_line_exit_2(tmp_path: Path, text: str, fragments: list[str]) -> None:
-    line = _fails_cleanly(["run", str(_spec(tmp_path, text)), "--out-dir", str(tmp_path)])
+    line = fails_cleanly(["run", str(_spec(tmp_path, text)), "--out-dir", str(tmp_path)])
     assert line.startswith("error:")
     for fragment in fragments:
         assert fragment in line, line
 
 
 def test_unknown_example_fails_before_fitting(tmp_path: Path) -> None:
-    line = _fails_cleanly(["run", str(_spec(tmp_path, '[data]\nexample = "nope"\n'))])
+    line = fails_cleanly(["run", str(_spec(tmp_path, '[data]\nexample = "nope"\n'))])
     assert "unknown example 'nope'" in line
 
 
@@ -99,6 +90,6 @@ def test_run_writes_traceable_json_and_refuses_to_overwrite(tmp_path: Path) -> N
     assert payload["sampler"]["seed"] == 1
     assert payload["priors"]["tau"] == "half-normal(0.5)"
     before = out.read_bytes()
-    line = _fails_cleanly(["run", str(spec), "--out-dir", str(tmp_path)])
+    line = fails_cleanly(["run", str(spec), "--out-dir", str(tmp_path)])
     assert "exists; pass --force" in line
     assert out.read_bytes() == before

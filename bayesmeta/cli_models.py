@@ -69,8 +69,8 @@ def priors() -> None:
     for model in MODELS:
         chosen = default_priors(model)
         for parameter in ("mu", "tau", "baseline"):
-            if parameter == "baseline" and model == "proportion":
-                continue  # single-arm models have no study baselines
+            if parameter == "baseline" and model != "binomial-normal":
+                continue  # only the binomial-normal model has study baselines
             prior = getattr(chosen, parameter)
             defaults.add_row(model, parameter, str(prior), *_quantiles(prior))
     console.print(defaults)

@@ -21,7 +21,6 @@ This module imports numba, nutpie and xarray but not PyMC or PyTensor.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import math
 import os
@@ -125,7 +124,9 @@ class FastModel:
 
     def reparameterized(self) -> list[str]:
         """Value variables that are not themselves reported (``tau_log__`` and the like)."""
-        out = [_value_name("mu", self.priors.mu), _value_name("tau", self.priors.tau)]
+        out = [_value_name("mu", self.priors.mu)]
+        if not self.common_effect:
+            out.append(_value_name("tau", self.priors.tau))
         if self.kind == "binomial-normal":
             out.append(_value_name("alpha", self.priors.baseline))
         base = {"mu", "tau", "alpha"}
@@ -194,9 +195,9 @@ def _support_kind(prior: Any) -> str:
 
 
 def _prior_code(prior: Any) -> list[float]:
+    """(family code, transform code, p0, p1) as the kernels read them; one-parameter
+    families leave p1 = 0."""
     params = list(prior.params) + [0.0] * (2 - len(prior.params))
-    if prior.family == "half-student-t":
-        params = list(prior.params)  # nu, sigma
     return [
         float(FAMILY_CODES[prior.family]),
         float(_TRANSFORM[_support_kind(prior)]),
@@ -451,11 +452,6 @@ def attach_data(idata: Any, model: FastModel, sampling_time: float, tune: int) -
     from nutpie import __version__
 
     attrs["inference_library_version"] = __version__
-
-
-def replace_data(model: FastModel, data: TwoArmData | SingleArmData) -> FastModel:
-    """The same model on other data."""
-    return dataclasses.replace(model, data=data)
 
 
 def fast_model(

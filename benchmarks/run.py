@@ -154,6 +154,8 @@ prof.disable()
 total = time.perf_counter() - t0
 stats = pstats.Stats(prof).stats
 wanted = {
+    ("analysis.py", "<module>"): "import bayesmeta.analysis (scipy.stats, frequentist, exact)",
+    ("report.py", "<module>"): "import bayesmeta.report",
     ("analysis.py", "analyze"): "analyze (all below)",
     ("models.py", "binomial_normal"): "build PyMC model (imports pymc)",
     ("fitting.py", "compile_model"): "compile_model (load cached kernels, import numba)",

@@ -376,7 +376,15 @@ def analyze(
         )
     from bayesmeta import fitting, summaries
 
-    pm_model, scale = _pymc_model(model, data, priors, common_effect, mods)
+    if mods is None and not compare and model != "normal-normal":
+        # The same model as the PyMC builders, sampled through cached kernels without
+        # importing PyMC (bayesmeta.compiled; tested equal to the PyMC log density).
+        from bayesmeta.compiled import fast_model
+
+        pm_model = fast_model(data, priors=priors, common_effect=common_effect)
+        scale = "log_odds_ratio" if model == "binomial-normal" else "logit_proportion"
+    else:
+        pm_model, scale = _pymc_model(model, data, priors, common_effect, mods)
     result = fitting.fit(pm_model, settings)
     comparison = None
     if compare:

@@ -237,7 +237,11 @@ def detect_design(frame: pd.DataFrame, mapping: Mapping[str, str] | None = None)
 def _integers(
     frame: pd.DataFrame, column: str, role: str, studies: list[str], source: str
 ) -> np.ndarray:
-    """Parse a count column: integers >= 0; say which row and column otherwise."""
+    """Parse a count column: integers in ``[0, 2**53)``; say which row and column otherwise.
+
+    The upper bound keeps every count exact as a float (and within int64), so the effect
+    sizes and likelihoods downstream see the number that was written.
+    """
     out = np.empty(len(frame), dtype=np.int64)
     for i, raw in enumerate(frame[column].tolist()):
         row = i + 1
@@ -267,6 +271,14 @@ def _integers(
         if value < 0:
             raise DataError(
                 f"{role} cannot be negative, got {text}",
+                source=source,
+                row=row,
+                study=studies[i],
+                column=column,
+            )
+        if value >= 2**53:
+            raise DataError(
+                f"count too large: {role} must be below 2**53 = 9007199254740992, got {text}",
                 source=source,
                 row=row,
                 study=studies[i],

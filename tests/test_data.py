@@ -89,6 +89,12 @@ BAD = [
     (GOOD.replace("B,0,12,3,11", "B,0,0,3,11"), ["row 2", "'treatment_total'", "at least 1"]),
     (GOOD.replace("B,0,12", "A,0,12"), ["row 2", "'study'", "duplicate", "row 1"]),
     (GOOD.replace("A,1,10,2,10", "A,,10,2,10"), ["row 1", "'treatment_events'", "missing"]),
+    # counts must stay exact as floats (and fit int64): 1e20 used to raise OverflowError
+    (GOOD.replace("B,0,12", "B,0,1e20"), ["row 2", "'treatment_total'", "count too large"]),
+    (
+        GOOD.replace("A,1,10", "A,9007199254740992,9007199254740992"),
+        ["row 1", "'treatment_events'", "count too large"],
+    ),
     ("", ["empty"]),
     ("study,treatment_events,treatment_total,control_events,control_total\n", ["no studies"]),
     (
@@ -106,6 +112,11 @@ def test_bad_input_gives_one_located_line(write_csv, text: str, fragments: list[
     assert "\n" not in message
     for fragment in fragments:
         assert fragment in message
+
+
+def test_largest_exact_count_is_accepted(write_csv) -> None:
+    data = load(write_csv(GOOD.replace("A,1,10", "A,1,9007199254740991")))
+    assert data.treatment_total[0] == 2**53 - 1
 
 
 def test_unknown_mapping_role_is_rejected(write_csv) -> None:

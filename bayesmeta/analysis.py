@@ -58,6 +58,17 @@ def default_methods(data: AnyData) -> tuple[str, ...]:
     return DEFAULT_FREQUENTIST_REPORTED
 
 
+def available_methods(data: AnyData) -> tuple[str, ...]:
+    """Names of the frequentist blocks that can be requested for ``data``."""
+    from bayesmeta.frequentist import SINGLE_ARM_BLOCKS, TWO_ARM_BLOCKS
+
+    if isinstance(data, TwoArmData):
+        return TWO_ARM_BLOCKS
+    if isinstance(data, SingleArmData):
+        return SINGLE_ARM_BLOCKS
+    return tuple(REPORTED_METHODS)
+
+
 # Single-arm default: normal(0, 1.5) on the pooled logit is close to uniform on the proportion
 # scale (its logistic transform has a flat-topped density on (0.05, 0.95)); half-normal(1) on
 # tau allows the larger heterogeneity usual for proportions (docs/priors.md).

@@ -25,6 +25,7 @@ app = typer.Typer(
 )
 
 EXIT_USER_ERROR = 2
+PLOT_SUFFIXES = (".png", ".pdf", ".svg")
 
 
 def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -169,6 +170,7 @@ def fit(
     """Fit a Bayesian random-effects meta-analysis and compare it with the frequentist one."""
     from bayesmeta.analysis import (
         analyze,
+        available_methods,
         default_methods,
         default_priors,
         resolve_engine,
@@ -182,6 +184,10 @@ def fit(
     for out in (json_out, save_posterior, plot):
         if out is not None:
             check_writable(out, overwrite=force)
+    if plot is not None and plot.suffix.lower() not in PLOT_SUFFIXES:
+        raise BayesmetaError(
+            f"--plot {plot}: use a .png, .pdf or .svg file name (got {plot.suffix or 'none'})"
+        )
     dataset = _data(data, example, columns, ci_level)
     chosen = resolve_model(dataset, model)
     chosen_engine = resolve_engine(chosen, engine)
@@ -204,6 +210,7 @@ def fit(
         chains=chains, draws=draws, tune=tune, seed=seed, target_accept=target_accept
     )
     shown = tuple(m.strip() for m in methods.split(",")) if methods else default_methods(dataset)
+    _validate_methods(shown, available_methods(dataset))
     result = analyze(
         dataset,
         model=chosen,
@@ -215,7 +222,6 @@ def fit(
         compare=compare,
         hdi=hdi,
     )
-    _validate_methods(shown, result.frequentist)
     from bayesmeta.report import render
 
     render(result, _console(), methods=shown)
@@ -224,7 +230,7 @@ def fit(
         raise typer.Exit(3)
 
 
-def _validate_methods(shown: tuple[str, ...], available: dict[str, Any]) -> None:
+def _validate_methods(shown: tuple[str, ...], available: tuple[str, ...]) -> None:
     unknown = [m for m in shown if m not in available]
     if unknown:
         raise BayesmetaError(
@@ -253,7 +259,7 @@ def _write_outputs(
 
         write_atomic(
             plot,
-            lambda tmp: forest_plot(result, tmp, fmt=plot.suffix.lstrip(".") or "png"),
+            lambda tmp: forest_plot(result, tmp, fmt=plot.suffix.lstrip(".").lower()),
             overwrite=force,
         )
         typer.echo(f"wrote {plot}")

@@ -124,8 +124,8 @@ def _rows_table(rows: list[dict[str, Any]]) -> Any:
     """One rich table row per tau prior (see :func:`prior_sensitivity`)."""
     from rich.table import Table
 
-    two_arm = rows[0]["measure"] == "odds ratio"
-    effect, prob = ("OR", "P(OR < 1)") if two_arm else ("proportion", "P(p < 0.5)")
+    effect = rows[0]["measure"]
+    prob = {"OR": "P(OR < 1)", "proportion": "P(p < 0.5)"}.get(effect, "P(mu < 0)")
     table = Table(
         title="Prior sensitivity: pooled effect and tau under each prior for tau",
         title_justify="left",
@@ -220,12 +220,13 @@ def run(
 
     loaded = load_spec(spec)
     payload = run_spec(loaded, out_dir=out_dir, force=force)
+    from bayesmeta.report import scale_transform
+
     post = payload["posterior"]
-    effect, name = (
-        (post["odds_ratio"], "OR") if "odds_ratio" in post else (post["proportion"], "proportion")
-    )
-    lo, hi = effect["ci95"]
-    typer.echo(f"{name} {effect['median']:.3f} (95% CrI {lo:.3f} to {hi:.3f})")
+    fn, name = scale_transform(post["scale"])
+    if "mu" in post:
+        lo, hi = (float(fn(v)) for v in post["mu"]["ci95"])
+        typer.echo(f"{name} {float(fn(post['mu']['median'])):.3f} (95% CrI {lo:.3f} to {hi:.3f})")
     typer.echo(f"wrote {loaded.output_path(out_dir)}")
     if not payload["diagnostics"]["converged"]:
         typer.echo("warning: the fit did not converge; see diagnostics.problems", err=True)

@@ -94,7 +94,10 @@ def moderators(
             row = int(np.flatnonzero(missing)[0]) + 1
             raise BayesmetaError(f"row {row}, column {subgroup!r}: subgroup is missing")
         text = col.astype(str)
-        levels = tuple(sorted(text.unique()))
+        # Numbers sort as numbers ("2" before "10"), text alphabetically; the first is the
+        # reference level, as in R's factor().
+        order = sorted(col.unique()) if pd.api.types.is_numeric_dtype(col) else None
+        levels = tuple(str(v) for v in order) if order else tuple(sorted(text.unique()))
         if len(levels) < 2:
             raise BayesmetaError(f"subgroup column {subgroup!r} has a single level {levels[0]!r}")
         group = np.array([levels.index(v) for v in text], dtype=np.int64)

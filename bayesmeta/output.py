@@ -34,6 +34,9 @@ def write_atomic(
     path = check_writable(path, overwrite=overwrite)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
     try:
         writer(Path(tmp))
         if path.exists() and not overwrite:  # appeared while we were writing

@@ -11,10 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from bayesmeta.analysis import analyze, default_priors, resolve_model
-from bayesmeta.data import StudyData, TwoArmData
+from bayesmeta.data import SingleArmData, StudyData
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.fitting import SamplerSettings
 from bayesmeta.priors import Prior, PriorSet, check_scale_prior, parse_prior
+from bayesmeta.report import scale_transform
+from bayesmeta.reported import ReportedEffects
 
 # Turner et al. (2015) priors are for log odds ratios; single-arm (logit proportion) analyses
 # use exponential(2) (prior median of tau 0.35) in its place.
@@ -41,7 +43,7 @@ def default_tau_priors(two_arm: bool = True) -> list[Prior]:
 
 
 def prior_sensitivity(
-    data: StudyData,
+    data: StudyData | ReportedEffects,
     tau_priors: list[Prior] | None,
     *,
     settings: SamplerSettings,
@@ -67,14 +69,15 @@ def prior_sensitivity(
     Returns
     -------
     list of dict
-        Per prior: ``prior`` (its text), ``measure`` (``"odds ratio"`` or ``"proportion"``),
-        ``median`` and ``ci95`` of the pooled effect on that scale, ``prob_mu_below_0``
-        (P(OR < 1) for two-arm data), ``tau_median``, ``tau_ci95`` and ``converged``.
+        Per prior: ``prior`` (its text), ``measure`` (``"OR"``, ``"proportion"``, ``"HR"``...),
+        ``median`` and ``ci95`` of the pooled effect on that scale (quantiles map exactly),
+        ``prob_mu_below_0`` (P(OR < 1) for odds ratios), ``tau_median``, ``tau_ci95`` and
+        ``converged``.
     """
     chosen = resolve_model(data, model)
-    base = default_priors(chosen)
-    two_arm = isinstance(data, TwoArmData)
-    priors = tau_priors if tau_priors is not None else default_tau_priors(two_arm)
+    base = default_priors(chosen, data)
+    proportion = isinstance(data, SingleArmData)
+    priors = tau_priors if tau_priors is not None else default_tau_priors(not proportion)
     if not priors:
         raise BayesmetaError("give at least one prior for tau")
     for prior in priors:
@@ -89,18 +92,17 @@ def prior_sensitivity(
             frequentist=("random_dl",),
         )
         post = result.posterior
-        effect = post.extra["odds_ratio" if two_arm else "proportion"]
-        assert post.tau is not None  # random-effects fit
+        fn, label = scale_transform(post.scale)
         rows.append(
             {
                 "prior": str(tau),
-                "measure": "odds ratio" if two_arm else "proportion",
-                "median": effect["median"],
-                "ci95": list(effect["ci95"]),
+                "measure": label,
+                "median": float(fn(post.mu["median"])),
+                "ci95": [float(fn(v)) for v in post.mu["ci95"]],
                 "prob_mu_below_0": post.prob_mu_below_0,
                 "tau_median": post.tau["median"],
                 "tau_ci95": list(post.tau["ci95"]),
-                "converged": result.diagnostics.converged,
+                "converged": result.converged,
             }
         )
     return rows

@@ -151,3 +151,25 @@ def test_fit_json_contract_and_reference_posterior(tmp_path) -> None:
     assert dl["h2"] == pytest.approx(metafor["re_dl"]["H2"], rel=1e-6)
     assert dl["q"] == pytest.approx(metafor["re_dl"]["Q"], rel=1e-6)
     assert dl["q_p"] == pytest.approx(metafor["re_dl"]["Qp"], rel=1e-6)
+
+
+def test_unsupported_plot_format_is_refused_before_fitting(tmp_path) -> None:
+    line = fails_cleanly(["fit", "--example", "bcg", "--plot", str(tmp_path / "forest.xyz")])
+    assert ".png, .pdf or .svg" in line
+
+
+def test_unknown_frequentist_method_is_refused_before_fitting() -> None:
+    line = fails_cleanly(["fit", "--example", "bcg", "--methods", "random_dl,mantel"])
+    assert "mantel" in line and "mantel_haenszel" in line
+
+
+def test_outputs_get_the_usual_file_permissions(tmp_path) -> None:
+    import os
+    import stat
+
+    from bayesmeta.output import write_json
+
+    path = write_json(tmp_path / "out.json", {"a": 1})
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask

@@ -76,3 +76,25 @@ def test_sensitivity_table_on_bcg(tmp_path) -> None:
     assert rows[1]["tau_median"] >= rows[0]["tau_median"], rows
     again = runner.invoke(app, [*args, *FAST, "--json", str(out)])
     assert again.exit_code == 2 and "exists" in again.output
+
+
+def test_sensitivity_on_reported_hazard_ratios_with_the_exact_engine(tmp_path) -> None:
+    """Reported log HRs: rows on the HR scale, log-ratio default priors; the exact engine
+    makes the rows exact, so the HR median is exp of the exact posterior median of mu."""
+    import math
+
+    from bayesmeta.analysis import analyze
+    from bayesmeta.fitting import SamplerSettings
+    from bayesmeta.inputs import load_any
+    from bayesmeta.priors import PriorSet, parse_prior
+    from bayesmeta.sensitivity import prior_sensitivity
+
+    path = tmp_path / "hr.csv"
+    path.write_text("study,log_hr,se\nA,-0.3,0.2\nB,-0.1,0.15\nC,-0.5,0.3\nD,0.05,0.25\n")
+    data = load_any(path)
+    priors = [parse_prior("half-normal(0.5)"), parse_prior("half-cauchy(0.5)")]
+    rows = prior_sensitivity(data, priors, settings=SamplerSettings(), model="normal-normal")
+    assert [r["measure"] for r in rows] == ["HR", "HR"]
+    exact = analyze(data, priors=PriorSet(tau=priors[0]))
+    assert rows[0]["median"] == pytest.approx(math.exp(exact.posterior.mu["median"]), rel=1e-12)
+    assert all(r["converged"] for r in rows)

@@ -397,7 +397,7 @@ def _block(name: str, data: TwoArmData | SingleArmData, es: EffectSizes):
     if name == "glmm":
         return glmm.random_intercept_ml(data)
     if name == "egger":
-        return smallstudy.egger(es)
+        return smallstudy.egger(es, data)
     return getattr(smallstudy, name)(data)
 
 

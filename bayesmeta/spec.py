@@ -11,13 +11,17 @@ Example::
     example = "bcg"            # or: path = "../examples/bcg.csv" (relative to this file)
 
     [model]
-    name = "binomial-normal"   # binomial-normal | proportion | auto
+    name = "binomial-normal"   # binomial-normal | proportion | normal-normal | auto
+    engine = "auto"            # nuts | exact (normal-normal) | auto
     common_effect = false
+    covariates = ["ablat"]     # meta-regression (optional)
+    subgroup = "alloc"         # pooled effect per level (optional); separate_tau = true
 
     [priors]
     mu = "normal(0, 2.82)"
     tau = "half-normal(0.5)"
     baseline = "normal(0, 10)"
+    beta = "normal(0, 10)"     # meta-regression slopes
 
     [sampler]
     chains = 4
@@ -45,9 +49,16 @@ from bayesmeta.priors import Prior, parse_prior
 
 # section -> key -> accepted Python type(s) of the TOML value
 SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
-    "data": {"path": str, "example": str, "columns": dict},
-    "model": {"name": str, "common_effect": bool},
-    "priors": {"mu": str, "tau": str, "baseline": str},
+    "data": {"path": str, "example": str, "columns": dict, "ci_level": (int, float)},
+    "model": {
+        "name": str,
+        "engine": str,
+        "common_effect": bool,
+        "covariates": list,
+        "subgroup": str,
+        "separate_tau": bool,
+    },
+    "priors": {"mu": str, "tau": str, "baseline": str, "beta": str},
     "sampler": {
         "chains": int,
         "draws": int,
@@ -57,7 +68,13 @@ SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     },
     "output": {"json": str},
 }
-_TYPE_NAMES = {str: "a string", bool: "true or false", int: "an integer", dict: "a table"}
+_TYPE_NAMES = {
+    str: "a string",
+    bool: "true or false",
+    int: "an integer",
+    dict: "a table",
+    list: "a list of column names",
+}
 # Same bounds as the options of `bayesmeta fit`.
 _MINIMUM = {"chains": 1, "draws": 100, "tune": 100, "seed": 0}
 
@@ -71,8 +88,13 @@ class Spec:
     data_path: Path | None
     example: str | None
     columns: dict[str, str] = field(default_factory=dict)
+    ci_level: float = 0.95
     model: str = "auto"
+    engine: str = "auto"
     common_effect: bool = False
+    covariates: tuple[str, ...] = ()
+    subgroup: str | None = None
+    separate_tau: bool = False
     priors: dict[str, Prior] = field(default_factory=dict)
     settings: SamplerSettings = field(default_factory=SamplerSettings)
     json_name: str | None = None
@@ -192,6 +214,9 @@ def load_spec(path: str | Path) -> Spec:
         raise BayesmetaError(f"{where}: [data] columns must map roles to column names (strings)")
 
     model = table.get("model", {})
+    covariates = model.get("covariates", [])
+    if not all(isinstance(c, str) for c in covariates):
+        raise BayesmetaError(f"{where}: [model] covariates must be a list of column names")
     name = model.get("name", "auto")
     if name not in (*MODELS, "auto"):
         raise BayesmetaError(
@@ -209,8 +234,13 @@ def load_spec(path: str | Path) -> Spec:
         data_path=data_path,
         example=data.get("example"),
         columns=dict(columns),
+        ci_level=float(data.get("ci_level", 0.95)),
         model=name,
+        engine=model.get("engine", "auto"),
         common_effect=model.get("common_effect", False),
+        covariates=tuple(covariates),
+        subgroup=model.get("subgroup"),
+        separate_tau=model.get("separate_tau", False),
         priors=priors,
         settings=_settings(where, table.get("sampler", {})),
         json_name=table.get("output", {}).get("json"),
@@ -235,17 +265,26 @@ def run_spec(spec: Spec, out_dir: str | Path | None = None, force: bool = False)
     dict
         The JSON written: :meth:`AnalysisResult.to_dict` plus ``spec: {path, sha256}``.
     """
-    from bayesmeta.analysis import analyze, default_priors, resolve_model
-    from bayesmeta.data import load
+    from bayesmeta.analysis import analyze, default_priors, resolve_engine, resolve_model
     from bayesmeta.examples import example
+    from bayesmeta.inputs import load_any
+    from bayesmeta.moderators import DEFAULT_BETA, moderators
     from bayesmeta.output import check_writable, write_json
     from bayesmeta.priors import PriorSet
 
     out = check_writable(spec.output_path(out_dir), overwrite=force)
     source = example(spec.example).path if spec.example else spec.data_path
-    data = load(source, columns=spec.columns)
+    data = load_any(source, columns=spec.columns, ci_level=spec.ci_level)
     model = resolve_model(data, spec.model)
-    base = default_priors(model)
+    engine = resolve_engine(model, spec.engine)
+    mods = moderators(
+        data.covariates,
+        names=spec.covariates,
+        subgroup=spec.subgroup,
+        separate_tau=spec.separate_tau,
+        prior_beta=spec.priors.get("beta", DEFAULT_BETA),
+    )
+    base = default_priors(model, data)
     priors = PriorSet(
         mu=spec.priors.get("mu", base.mu),
         tau=spec.priors.get("tau", base.tau),
@@ -254,9 +293,11 @@ def run_spec(spec: Spec, out_dir: str | Path | None = None, force: bool = False)
     result = analyze(
         data,
         model=model,
+        engine=engine,
         priors=priors,
         settings=spec.settings,
         common_effect=spec.common_effect,
+        moderators=mods,
     )
     payload = result.to_dict()
     payload["spec"] = {"path": str(spec.path), "sha256": spec.sha256}

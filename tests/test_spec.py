@@ -93,3 +93,40 @@ def test_run_writes_traceable_json_and_refuses_to_overwrite(tmp_path: Path) -> N
     line = fails_cleanly(["run", str(spec), "--out-dir", str(tmp_path)])
     assert "exists; pass --force" in line
     assert out.read_bytes() == before
+
+
+def test_spec_with_covariates_runs_the_exact_meta_regression(tmp_path: Path) -> None:
+    """A normal-normal spec with a covariate gives the same slope as the analysis API."""
+    from bayesmeta import load
+    from bayesmeta.analysis import analyze
+    from bayesmeta.moderators import moderators
+    from bayesmeta.priors import PriorSet, parse_prior
+
+    spec = _spec(
+        tmp_path,
+        '[data]\nexample = "bcg"\n[model]\nname = "normal-normal"\ncovariates = ["ablat"]\n'
+        '[priors]\nmu = "normal(0, 10)"\nbeta = "normal(0, 5)"\n',
+    )
+    result = runner.invoke(app, ["run", str(spec), "--out-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    doc = json.loads((tmp_path / "spec.result.json").read_text())
+    data = load(EXAMPLES / "bcg.csv")
+    direct = analyze(
+        data,
+        model="normal-normal",
+        priors=PriorSet(mu=parse_prior("normal(0, 10)")),
+        moderators=moderators(
+            data.covariates, names=["ablat"], prior_beta=parse_prior("normal(0, 5)")
+        ),
+    )
+    slope = doc["posterior"]["regression"]["coefficients"]["ablat"]
+    same = direct.posterior.regression["coefficients"]["ablat"]
+    assert slope["median"] == pytest.approx(same["median"], rel=1e-12)
+    assert slope["ci95"] == pytest.approx(same["ci95"], rel=1e-12)
+    assert doc["engine"] == "exact" and doc["moderators"]["prior_beta"] == "normal(0, 5)"
+
+
+def test_spec_covariates_must_be_a_list_of_names(tmp_path: Path) -> None:
+    spec = _spec(tmp_path, '[data]\nexample = "bcg"\n[model]\ncovariates = "ablat"\n')
+    line = fails_cleanly(["run", str(spec)])
+    assert "covariates must be a list of column names" in line

@@ -198,6 +198,11 @@ def _shared_information(hess, lam: float = 0.0) -> np.ndarray:
 def _newton_step(grad, hess) -> np.ndarray:
     """Newton step for the arrowhead Hessian, Levenberg-damped until negative definite."""
     (g_l, g_s), (h_l, h_ls, _) = grad, hess
+    if not all(np.all(np.isfinite(a)) for a in (*grad, *hess)):
+        raise BayesmetaError(
+            "the GLMM is not estimable for these data: its likelihood's derivatives are not "
+            "finite during the maximisation"
+        )
     scale = max(1.0, float(np.max(np.abs(hess[2]))))
     lam = 0.0
     for _ in range(60):
@@ -211,10 +216,32 @@ def _newton_step(grad, hess) -> np.ndarray:
     return np.concatenate([g_l, g_s])
 
 
+NOT_ESTIMABLE = "the GLMM is not estimable (the ML estimate is at infinity)"
+
+
+def _check_estimable(events: np.ndarray, trials: np.ndarray, what: str) -> None:
+    """Raise unless some row has both events and non-events.
+
+    If every row has 0 events or only events, the likelihood approaches its supremum (each
+    row fitted exactly, p = 0 or 1) only as a linear predictor goes to -inf or +inf, so the
+    ML estimate does not exist (the Newton iterations drift and the information vanishes).
+    """
+    if not np.any((events > 0) & (events < trials)):
+        raise BayesmetaError(f"no {what} has both events and non-events: {NOT_ESTIMABLE}")
+
+
 def _fit(d: _Design, theta0: np.ndarray, k: int, vi: np.ndarray, method: str) -> PooledEstimate:
     theta, hess = _maximise(d, theta0)
     mu, tau = theta[-2], theta[-1]
-    se = float(np.sqrt(np.linalg.inv(_shared_information(hess))[0, 0]))
+    info = _shared_information(hess)
+    if not (np.all(np.isfinite(info)) and np.all(np.linalg.eigvalsh(info) > 0)):
+        # a degenerate design the up-front checks do not catch: the likelihood is flat in
+        # some direction at the point reached, so the SE of mu does not exist
+        raise BayesmetaError(
+            f"the GLMM is not estimable for these data: its information matrix is singular "
+            f"where the maximisation stopped (mu = {mu:.3g}, tau = {tau:.3g})"
+        )
+    se = float(np.sqrt(np.linalg.inv(info)[0, 0]))
     tau2 = float(tau**2)
     w = 1 / vi
     vt = (len(vi) - 1) * w.sum() / (w.sum() ** 2 - np.sum(w**2))
@@ -236,13 +263,17 @@ def binomial_normal_ml(data: TwoArmData) -> PooledEstimate:
     Raises
     ------
     BayesmetaError
-        Fewer than 2 studies with events, or no convergence.
+        Fewer than 2 studies that are not double-zero; no treatment arm or no control arm
+        with both events and non-events (the ML estimate of ``mu`` or of the study
+        intercepts is then at infinity); no convergence; or a singular information matrix.
     """
     d = _two_arm_design(data)
     if d.k < 2:
         raise BayesmetaError(
             f"the GLMM needs at least 2 studies that are not double-zero, got {d.k}"
         )
+    for arm, rows in (("treatment", slice(0, d.k)), ("control", slice(d.k, None))):
+        _check_estimable(d.events[rows], d.trials[rows], f"{arm} arm")
     es = effect_sizes(data, measure="OR", drop00=True)
     c = d.events[d.k:] + 0.5
     alpha0 = np.log(c / (d.trials[d.k:] - d.events[d.k:] + 0.5))
@@ -254,7 +285,14 @@ def random_intercept_ml(data: SingleArmData) -> PooledEstimate:
     """ML fit of the random-intercept logistic model for proportions (``rma.glmm``, "PLO").
 
     ``estimate`` is the mean logit proportion, ``tau2`` the between-study variance.
+
+    Raises
+    ------
+    BayesmetaError
+        No study has both events and non-events (the ML estimate of ``mu`` is at -inf or
+        +inf, or ``tau`` at infinity), no convergence, or a singular information matrix.
     """
+    _check_estimable(data.events, data.total, "study")
     es = effect_sizes(data, measure="PLO")
     theta0 = np.array([np.sum(es.yi / es.vi) / np.sum(1 / es.vi), 0.5])
     return _fit(_single_arm_design(data), theta0, data.k, es.vi, "glmm")

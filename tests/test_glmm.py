@@ -15,9 +15,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 import bayesmeta
 from bayesmeta import glmm
+from bayesmeta.cli import app
+from bayesmeta.errors import BayesmetaError
 
 ROOT = Path(__file__).resolve().parents[1]
 REF = ROOT / "tests" / "reference"
@@ -72,3 +75,92 @@ def test_edge_cases_match_rma_glmm(case):
     assert pe.estimate == pytest.approx(r["est"], rel=1e-6)
     assert pe.tau2 == pytest.approx(r["tau2"], rel=1e-6, abs=1e-8)
     assert pe.se == pytest.approx(r["se"], rel=1e-5)  # lme4's finite-difference Hessian
+
+
+def two_arm(rows):
+    frame = pd.DataFrame(
+        rows, columns=["treatment_events", "treatment_total", "control_events", "control_total"]
+    )
+    frame.insert(0, "study", [f"s{i}" for i in range(len(frame))])
+    return bayesmeta.load(frame)
+
+
+def single_arm(rows):
+    frame = pd.DataFrame(rows, columns=["events", "total"])
+    frame.insert(0, "study", [f"s{i}" for i in range(len(frame))])
+    return bayesmeta.load(frame)
+
+
+SINGLE_ARM_DEGENERATE = {
+    "all_zero": [(0, 10), (0, 20), (0, 15)],
+    "all_full": [(10, 10), (20, 20), (15, 15)],  # used to raise LinAlgError
+    "zero_or_full": [(0, 10), (20, 20), (0, 15)],
+}
+
+
+@pytest.mark.parametrize("case", SINGLE_ARM_DEGENERATE)
+def test_single_arm_without_events_and_non_events_is_not_estimable(case):
+    with pytest.raises(BayesmetaError, match="no study has both events and non-events: the GLMM"):
+        glmm.random_intercept_ml(single_arm(SINGLE_ARM_DEGENERATE[case]))
+
+
+TWO_ARM_DEGENERATE = {
+    "treatment_all_zero": ([(0, 10, 2, 10), (0, 20, 3, 22), (0, 15, 1, 14)], "treatment"),
+    "treatment_all_full": ([(10, 10, 2, 10), (20, 20, 3, 22), (15, 15, 1, 14)], "treatment"),
+    "control_all_zero": ([(3, 10, 0, 10), (5, 20, 0, 22), (2, 15, 0, 14)], "control"),
+}
+
+
+@pytest.mark.parametrize("case", TWO_ARM_DEGENERATE)
+def test_two_arm_arm_without_events_and_non_events_is_not_estimable(case):
+    rows, arm = TWO_ARM_DEGENERATE[case]
+    with pytest.raises(BayesmetaError, match=f"no {arm} arm has both events and non-events"):
+        glmm.binomial_normal_ml(two_arm(rows))
+
+
+def test_metafor_failure_is_not_estimable_here_too():
+    """rma.glmm stops with "Cannot fit ML model" on the zero_treatment_arm edge case."""
+    ref = EXTRA["edge"]["zero_treatment_arm"]
+    assert "error" in ref["glmm_um_fs"]
+    rows = [(c["ai"], c["n1i"], c["ci"], c["n2i"]) for c in ref["counts"]]
+    with pytest.raises(BayesmetaError, match="not estimable"):
+        glmm.binomial_normal_ml(two_arm(rows))
+
+
+def test_two_arm_all_double_zero_is_not_estimable():
+    data = two_arm([(0, 10, 0, 10), (0, 20, 0, 22), (0, 15, 0, 14)])
+    with pytest.raises(BayesmetaError, match="not double-zero, got 0"):
+        glmm.binomial_normal_ml(data)
+
+
+SINGLE_ARM_CSV = "study,events,total\n"
+TWO_ARM_CSV = "study,treatment_events,treatment_total,control_events,control_total\n"
+CLI_CASES = {  # csv, block, start of the reason
+    "single_arm_all_zero": (
+        SINGLE_ARM_CSV + "a,0,10\nb,0,20\nc,0,15\n",
+        "glmm",
+        "no study has both events",
+    ),
+    "single_arm_all_full": (
+        SINGLE_ARM_CSV + "a,10,10\nb,20,20\nc,15,15\n",
+        "glmm",
+        "no study has both events",
+    ),
+    "two_arm_all_zero": (
+        TWO_ARM_CSV + "a,0,10,0,10\nb,0,20,0,22\nc,0,15,0,14\n",
+        "glmm_um_fs",
+        "the GLMM needs at least 2 studies that are not double-zero",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CLI_CASES)
+def test_classic_cli_reports_the_glmm_as_not_estimable(case, write_csv, tmp_path):
+    text, block, reason = CLI_CASES[case]
+    out = tmp_path / "classic.json"
+    result = CliRunner().invoke(app, ["classic", str(write_csv(text)), "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    assert "Binomial-normal GLMM" in result.output
+    assert "not estimable" in result.output
+    assert json.loads(out.read_text())["frequentist"][block]["skipped"].startswith(reason)

@@ -6,10 +6,11 @@ the fastest correct choice measured here (see ``benchmarks/RESULTS.md``). Models
 :class:`~bayesmeta.compiled.FastModel`, are sampled through hand-written log densities whose
 machine code is cached on disk (:mod:`bayesmeta.compiled`): no PyTensor compilation, a few
 milliseconds instead of 5-10 s per process. Any other PyMC model is compiled by
-``nutpie.compile_pymc_model``. Convergence is
-judged with ArviZ: rank-normalised split R-hat, bulk and tail ESS, and divergences. A fit that
-fails is refitted once with a higher target acceptance rate and longer tuning; if it still
-fails, the result is marked as not converged and the report says so prominently.
+``nutpie.compile_pymc_model``. Convergence is judged as ArviZ judges it
+(:mod:`bayesmeta.diagnostics`): rank-normalised split R-hat, bulk and tail ESS, and
+divergences. A fit that fails is refitted once with a higher target acceptance rate and
+longer tuning; if it still fails, the result is marked as not converged and the report says
+so prominently.
 """
 
 from __future__ import annotations
@@ -147,28 +148,28 @@ def diagnose(
     seconds: float = float("nan"),
     settings: SamplerSettings | None = None,
 ) -> Diagnostics:
-    """R-hat, bulk/tail ESS (ArviZ) over ``var_names`` and the number of divergent transitions.
+    """R-hat, bulk/tail ESS over ``var_names`` and the number of divergent transitions.
 
     ``var_names`` defaults to the quantities bayesmeta reports (``mu``, ``tau``, ``theta``,
-    ``theta_new``) where present.
+    ``theta_new``) where present. R-hat and ESS come from :mod:`bayesmeta.diagnostics`, which
+    computes them as ``arviz_stats.rhat`` and ``arviz_stats.ess(method="bulk"|"tail")`` do
+    without importing ArviZ's statistics package (tested equal).
     """
-    import arviz_stats as azs
+    from bayesmeta import diagnostics
 
     post = idata["posterior"]
     reported = [v for v in (var_names or ["mu", "tau", "theta", "theta_new"]) if v in post]
-    rhat = azs.rhat(idata, var_names=reported)
-    ess_bulk = azs.ess(idata, var_names=reported, method="bulk")
-    ess_tail = azs.ess(idata, var_names=reported, method="tail")
+    draws = [np.asarray(post[v].transpose("chain", "draw", ...)) for v in reported]
 
-    def extreme(ds: Any, fn: Any) -> float:
-        values = [np.asarray(ds[v]).ravel() for v in ds.data_vars]
+    def extreme(fn_stat: Any, fn: Any) -> float:
+        values = [np.asarray(fn_stat(x)).ravel() for x in draws]
         flat = np.concatenate(values) if values else np.array([np.nan])
         flat = flat[np.isfinite(flat)]
         return float(fn(flat)) if flat.size else float("nan")
 
-    r = extreme(rhat.dataset if hasattr(rhat, "dataset") else rhat, np.max)
-    eb = extreme(ess_bulk.dataset if hasattr(ess_bulk, "dataset") else ess_bulk, np.min)
-    et = extreme(ess_tail.dataset if hasattr(ess_tail, "dataset") else ess_tail, np.min)
+    r = extreme(diagnostics.rhat, np.max)
+    eb = extreme(diagnostics.ess_bulk, np.min)
+    et = extreme(diagnostics.ess_tail, np.min)
     div = int(np.asarray(idata["sample_stats"]["diverging"]).sum())
     problems = []
     if not r <= rhat_max:

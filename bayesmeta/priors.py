@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import stats
 
 from bayesmeta.errors import BayesmetaError
 
@@ -98,6 +97,8 @@ class Prior:
 
     def scipy(self) -> Any:
         """The same distribution as a frozen scipy.stats object."""
+        from scipy import stats  # here, not at module level: it costs ~0.5 s to import
+
         p = self.params
         match self.family:
             case "normal":
@@ -159,15 +160,21 @@ class _HalfT:
     sigma: float
 
     def logpdf(self, x: np.ndarray | float) -> np.ndarray:
+        from scipy import stats
+
         x = np.asarray(x, dtype=float)
         dens = math.log(2.0) + stats.t.logpdf(x, df=self.nu, scale=self.sigma)
         return np.where(x >= 0, dens, -np.inf)
 
     def cdf(self, x: np.ndarray | float) -> np.ndarray:
+        from scipy import stats
+
         x = np.asarray(x, dtype=float)
         return np.where(x >= 0, 2.0 * stats.t.cdf(x, df=self.nu, scale=self.sigma) - 1.0, 0.0)
 
     def ppf(self, q: np.ndarray | float) -> np.ndarray:
+        from scipy import stats
+
         q = np.asarray(q, dtype=float)
         return stats.t.ppf((1.0 + q) / 2.0, df=self.nu, scale=self.sigma)
 

@@ -37,6 +37,9 @@ GL_X, GL_W = np.polynomial.legendre.leggauss(16)
 PANELS = 48  # composite Gauss-Legendre panels over the posterior range of u (768 nodes)
 LOG_DROP = 40.0  # the tau range kept is where the log density is within this of its maximum
 LEVEL = 0.95
+TAU_MAX = 1e100  # tau^2 stays finite; the density of larger tau is taken as 0 (see _transform)
+SCALE_RATIO = 100.0  # the prior median sets the scale of the u map unless this far off
+MAX_DECADES = 4.0  # widest central 95% range of tau (log10 hi/lo) the quadrature resolves
 _LOG_2PI = math.log(2.0 * math.pi)
 
 
@@ -107,29 +110,41 @@ class _Model:
 
 @dataclass(frozen=True)
 class _Transform:
-    """``tau = lo + c u / (1 - u)`` (unbounded prior support) or ``lo + (hi - lo) u``."""
+    """``tau = lo + c u / (1 - u)`` for ``u`` in ``[0, u_max]``, or ``lo + (hi - lo) u`` if linear.
+
+    The rational map serves unbounded supports and bounded ones much wider than the posterior;
+    ``u_max = (hi - lo) / (c + hi - lo)`` is the image of ``hi`` (1 when ``hi`` is infinite).
+    """
 
     lo: float
     hi: float
     c: float
+    linear: bool = False
+
+    @property
+    def u_max(self) -> float:
+        if self.linear or math.isinf(self.hi):
+            return 1.0
+        return (self.hi - self.lo) / (self.c + self.hi - self.lo)
 
     def tau(self, u: np.ndarray) -> np.ndarray:
-        if math.isinf(self.hi):
-            with np.errstate(divide="ignore"):
-                return self.lo + self.c * u / (1.0 - u)
-        return self.lo + (self.hi - self.lo) * u
+        if self.linear:
+            return self.lo + (self.hi - self.lo) * u
+        with np.errstate(divide="ignore"):
+            return self.lo + self.c * u / (1.0 - u)
 
     def u(self, tau: np.ndarray) -> np.ndarray:
         t = np.maximum(np.asarray(tau, dtype=float) - self.lo, 0.0)
-        if math.isinf(self.hi):
-            return np.where(np.isinf(t), 1.0, t / (self.c + np.where(np.isinf(t), 0.0, t)))
-        return np.clip(t / (self.hi - self.lo), 0.0, 1.0)
+        if self.linear:
+            return np.clip(t / (self.hi - self.lo), 0.0, 1.0)
+        u = np.where(np.isinf(t), 1.0, t / (self.c + np.where(np.isinf(t), 0.0, t)))
+        return np.minimum(u, self.u_max)
 
     def log_jacobian(self, u: np.ndarray) -> np.ndarray:
-        if math.isinf(self.hi):
-            with np.errstate(divide="ignore"):
-                return math.log(self.c) - 2.0 * np.log1p(-u)
-        return np.full_like(u, math.log(self.hi - self.lo))
+        if self.linear:
+            return np.full_like(u, math.log(self.hi - self.lo))
+        with np.errstate(divide="ignore"):
+            return math.log(self.c) - 2.0 * np.log1p(-u)
 
 
 @dataclass(frozen=True)
@@ -214,12 +229,14 @@ class _TauZero:
 _TauPosterior = _TauQuadrature | _TauZero
 
 
-def _posterior_range(log_density: Callable[[np.ndarray], np.ndarray]) -> tuple[float, float]:
-    """The part of ``[0, 1]`` where ``log_density`` is within ``LOG_DROP`` of its maximum.
+def _posterior_range(
+    log_density: Callable[[np.ndarray], np.ndarray], u_max: float = 1.0
+) -> tuple[float, float]:
+    """The part of ``[0, u_max]`` where ``log_density`` is within ``LOG_DROP`` of its maximum.
 
     Searched on nested 513-point grids, narrowing until the range fills a quarter of the grid.
     """
-    a, b = 0.0, 1.0
+    a, b = 0.0, u_max
     for _ in range(6):
         u = np.linspace(a, b, 513)
         lp = log_density(u)
@@ -234,34 +251,87 @@ def _posterior_range(log_density: Callable[[np.ndarray], np.ndarray]) -> tuple[f
     return a, b
 
 
+def _tau_log_density(model: _Model, prior: Prior, tau: np.ndarray) -> np.ndarray:
+    """``log p(y | tau) + log p(tau)``, ``-inf`` where it is undefined or ``tau > TAU_MAX``."""
+    tau = np.asarray(tau, dtype=float)
+    lp = np.full(tau.shape, -np.inf)
+    ok = np.isfinite(tau) & (tau <= TAU_MAX)
+    if ok.any():
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            t = tau[ok]
+            lp[ok] = model.conditional(t).loglik + prior.logpdf(t)
+    return np.where(np.isnan(lp), -np.inf, lp)
+
+
+def _transform(model: _Model, prior: Prior) -> _Transform:
+    """The map of ``u`` to ``tau``, with its scale ``c`` where the posterior of ``tau`` lives.
+
+    ``c`` is the prior median (above ``lo``) unless that is more than a factor ``SCALE_RATIO``
+    away from the mode of the posterior of ``log(tau - lo)``, found on a grid from 1e-300 to
+    ``TAU_MAX`` (e.g. ``half-normal(1e300)``, or a heavy-tailed prior with a tiny scale);
+    then ``c`` is that mode. A bounded support keeps the linear map unless it is wider than
+    ``SCALE_RATIO`` times that mode.
+
+    Raises
+    ------
+    BayesmetaError
+        The posterior density of ``log tau`` near ``TAU_MAX`` is within ``exp(-LOG_DROP)`` of
+        its maximum (the data do not bound ``tau`` and the prior is too wide for the posterior
+        to be computed in floating point: it is practically improper), or its central 95%
+        spans more than ``MAX_DECADES`` orders of magnitude (e.g. one study and
+        ``half-normal(1e5)``), where 48 panels no longer give the accuracy of the tests.
+    """
+    lo, hi = prior.support
+    width = hi - lo
+    t = np.logspace(-300.0, math.log10(TAU_MAX), 801)  # half a decade apart
+    t = t[t < width]
+    if len(t) == 0:  # a support narrower than 1e-300
+        return _Transform(lo, hi, width, linear=True)
+    lp = _tau_log_density(model, prior, lo + t) + np.log(t)
+    if not np.isfinite(lp).any():
+        raise BayesmetaError("the posterior of tau could not be evaluated (no finite density)")
+    mode = float(t[np.argmax(lp)])
+    mass = np.cumsum(np.exp(lp - np.max(lp)))
+    lo95, hi95 = t[np.searchsorted(mass / mass[-1], [(1 - LEVEL) / 2, (1 + LEVEL) / 2])]
+    too_wide = f"the prior for tau ({prior}) is too wide for these data: the posterior of tau"
+    advice = "use a prior with a smaller scale, e.g. half-normal(1)"
+    if width > TAU_MAX and lp[-1] > np.max(lp) - LOG_DROP:
+        raise BayesmetaError(
+            f"{too_wide} still has mass beyond {TAU_MAX:g}, so it cannot be computed (it is "
+            f"practically improper); {advice}"
+        )
+    if math.log10(hi95 / lo95) > MAX_DECADES:
+        raise BayesmetaError(
+            f"{too_wide} spreads its central 95% over more than {MAX_DECADES:g} orders of "
+            f"magnitude ({lo95:.2g} to {hi95:.2g}), beyond what the quadrature resolves; {advice}"
+        )
+    if not math.isinf(hi) and width <= SCALE_RATIO * mode:
+        return _Transform(lo, hi, width, linear=True)
+    with np.errstate(over="ignore"):
+        median = float(prior.ppf(0.5)) - lo
+    if not (math.isfinite(median) and mode / SCALE_RATIO <= median <= mode * SCALE_RATIO):
+        median = mode
+    return _Transform(lo, hi, median)
+
+
 def _tau_quadrature(model: _Model, prior: Prior, panels: int = PANELS) -> _TauQuadrature:
     """Build the quadrature over ``tau`` for ``p(tau | y) ∝ p(y | tau) p(tau)``."""
-    lo, hi = prior.support
-    if math.isinf(hi):
-        scale = float(prior.ppf(0.5)) - lo
-        transform = _Transform(lo, hi, scale if scale > 0 else 1.0)
-    else:
-        transform = _Transform(lo, hi, hi - lo)
+    transform = _transform(model, prior)
 
     def log_density_u(u: np.ndarray) -> np.ndarray:
         u = np.asarray(u, dtype=float)
-        tau = transform.tau(u.ravel())
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            finite = np.isfinite(tau)
-            lp = np.full(tau.shape, -np.inf)
-            if finite.any():
-                t = tau[finite]
-                lp[finite] = (
-                    model.conditional(t).loglik + prior.logpdf(t)
-                ) + transform.log_jacobian(u.ravel()[finite])
-        return np.where(np.isnan(lp), -np.inf, lp).reshape(u.shape)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lp = _tau_log_density(model, prior, transform.tau(u)) + transform.log_jacobian(u)
+        return np.where(np.isnan(lp), -np.inf, lp)
 
-    a, b = _posterior_range(log_density_u)
+    a, b = _posterior_range(log_density_u, transform.u_max)
     edges = np.linspace(a, b, panels + 1)
     half = np.diff(edges)[:, None] / 2.0
     nodes = (edges[:-1, None] + half) + half * GL_X
     log_w = log_density_u(nodes) + np.log(half * GL_W)
     log_norm = float(special.logsumexp(log_w))
+    if not math.isfinite(log_norm):
+        raise BayesmetaError("the posterior of tau could not be normalised (no finite density)")
     weight = np.exp(log_w - log_norm)
     panel_cdf = np.concatenate([[0.0], np.cumsum(weight.sum(axis=1))])
     panel_cdf /= panel_cdf[-1]

@@ -281,6 +281,60 @@ def test_other_tau_priors_give_proper_posteriors(prior):
         assert post.tau["ci95"][1] < 2
 
 
+def log_tau_quantiles(y, v, prior, q=(0.025, 0.5, 0.975)):
+    """Independent route for the tau posterior: mu integrated in closed form (normal(0, 10)
+    prior, as the reference script), trapezoid rule on 400,001 points of log tau over
+    [1e-30, 1e30], where a posterior spread over decades is smooth."""
+    log_tau = np.linspace(-30 * math.log(10), 30 * math.log(10), 400_001)
+    tau = np.exp(log_tau)
+    w = 1 / (v[None, :] + tau[:, None] ** 2)
+    prec = w.sum(1) + 1 / 100
+    m = (w * y).sum(1) / prec
+    loglik = 0.5 * (np.log(w).sum(1) - (w * y**2).sum(1) + m**2 * prec - np.log(prec))
+    logp = loglik + Prior(*prior).logpdf(tau) + log_tau
+    cdf = integrate.cumulative_trapezoid(np.exp(logp - logp.max()), log_tau, initial=0)
+    return np.exp(np.interp(q, cdf / cdf[-1], log_tau))
+
+
+@pytest.mark.parametrize(
+    "prior", [("half-normal", (1e300,)), ("half-cauchy", (1e300,)), ("uniform", (0.0, 1e300))]
+)
+def test_huge_tau_prior_scale_is_flat_over_the_likelihood(bcg, prior):
+    """half-normal(1e300) used to fail with "zero-size array to reduction operation minimum"
+    (tau^2 overflowed on the prior's own scale). Such a prior is flat where the likelihood
+    lives, so the posterior is that of a flat prior on tau (proper with 13 studies)."""
+    y, v, _ = bcg
+    post = nnhm_posterior(y, v, prior_mu=PRIOR_MU, prior_tau=Prior(*prior))
+    got = [post.tau["ci95"][0], post.tau["median"], post.tau["ci95"][1]]
+    np.testing.assert_allclose(got, log_tau_quantiles(y, v, ("uniform", (0.0, 1e6))), rtol=1e-6)
+    moderate = nnhm_posterior(y, v, prior_mu=PRIOR_MU, prior_tau="half-normal(1e5)")
+    assert post.mu["ci95"] == pytest.approx(moderate.mu["ci95"], rel=1e-8)
+
+
+def test_heavy_tailed_tau_prior_with_a_tiny_scale(bcg):
+    """half-cauchy(1e-5): the prior's median is far below the posterior, which sits near
+    u = 1 of a map scaled by it. The posterior median used to fall outside its own 95% CrI."""
+    y, v, _ = bcg
+    post = nnhm_posterior(y, v, prior_mu=PRIOR_MU, prior_tau="half-cauchy(1e-5)")
+    got = [post.tau["ci95"][0], post.tau["median"], post.tau["ci95"][1]]
+    np.testing.assert_allclose(got, log_tau_quantiles(y, v, ("half-cauchy", (1e-5,))), rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("prior", "message"),
+    [
+        ("half-normal(1e300)", "still has mass beyond 1e\\+100"),
+        ("half-normal(1e5)", "spreads its central 95% over more than 4 orders of magnitude"),
+    ],
+)
+def test_tau_prior_too_wide_for_one_study_is_an_error(prior, message):
+    """One study cannot bound tau: the posterior follows the prior over many decades."""
+    with pytest.raises(BayesmetaError, match=message) as info:
+        nnhm_posterior([0.3], [0.1], prior_mu=PRIOR_MU, prior_tau=prior)
+    assert "the prior for tau (half-normal(1" in str(info.value)
+    assert "is too wide for these data" in str(info.value)
+
+
 def test_to_dict_is_json_serialisable(bcg):
     y, v, names = bcg
     post = nnhm_posterior(y, v, prior_mu=PRIOR_MU, prior_tau=PRIOR_TAU, study=names)

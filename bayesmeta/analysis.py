@@ -11,7 +11,7 @@ import hashlib
 import platform
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -20,10 +20,12 @@ from bayesmeta.data import SingleArmData, StudyData, TwoArmData
 from bayesmeta.effects import effect_sizes
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.fitting import Diagnostics, Fit, SamplerSettings
-from bayesmeta.moderators import Moderators
 from bayesmeta.priors import Prior, PriorSet
 from bayesmeta.reported import ReportedEffects
 from bayesmeta.summaries import PosteriorSummary
+
+if TYPE_CHECKING:  # bayesmeta.moderators imports bayesmeta.exact (scipy.optimize): ~1 s
+    from bayesmeta.moderators import Moderators
 
 MODELS = ("binomial-normal", "proportion", "normal-normal")
 ENGINES = ("nuts", "exact")

@@ -420,10 +420,16 @@ class _NormalMixture:
         return mean, np.sqrt(np.maximum(var, 0.0))
 
 
-def _interval(ppf: Callable[[np.ndarray], np.ndarray], hdi: bool, lower_bounded: bool) -> list:
-    """Central 95% interval, or the shortest one (the HDI of a unimodal density) if ``hdi``."""
-    if not hdi:
-        return [float(x) for x in ppf(np.array([(1 - LEVEL) / 2, (1 + LEVEL) / 2]))]
+def _central(ppf: Callable[[np.ndarray], np.ndarray]) -> list:
+    """Equal-tailed 95% interval."""
+    return [float(x) for x in ppf(np.array([(1 - LEVEL) / 2, (1 + LEVEL) / 2]))]
+
+
+def _shortest(ppf: Callable[[np.ndarray], np.ndarray], lower_bounded: bool) -> list:
+    """Shortest 95% interval: the highest-density interval of a unimodal density.
+
+    ``lower_bounded`` lets it start at the lower end of the support (``tau`` with its mode at 0).
+    """
     eps = 1e-10
 
     def width(p: float) -> float:
@@ -440,12 +446,19 @@ def _interval(ppf: Callable[[np.ndarray], np.ndarray], hdi: bool, lower_bounded:
 def _summary(
     mean: float, sd: float, ppf: Callable[[np.ndarray], np.ndarray], hdi: bool, lower_bounded=False
 ) -> dict:
-    return {
+    """``mean``, ``median``, ``sd``, the equal-tailed ``ci95`` and, if ``hdi``, ``hdi95``.
+
+    The keys of :func:`bayesmeta.summaries.describe` for NUTS draws.
+    """
+    out = {
         "mean": float(mean),
         "median": float(ppf(np.array([0.5]))[0]),
         "sd": float(sd),
-        "ci95": _interval(ppf, hdi, lower_bounded),
+        "ci95": _central(ppf),
     }
+    if hdi:
+        out["hdi95"] = _shortest(ppf, lower_bounded)
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -502,13 +515,8 @@ class _Fit:
         """Summaries of each shrunken study effect (central intervals for all studies at once)."""
         mix = self.theta()
         means, sds = mix.moments()
-        if hdi:
-            ppfs = [_NormalMixture(mix.weight, mix.mean[i], mix.sd[i]).ppf for i in range(len(sds))]
-            return {
-                name: _summary(means[i], sds[i], ppfs[i], hdi) for i, name in enumerate(self.study)
-            }
         q = mix.ppf(np.array([(1 - LEVEL) / 2, 0.5, (1 + LEVEL) / 2]))
-        return {
+        out = {
             name: {
                 "mean": float(means[i]),
                 "median": float(q[i, 1]),
@@ -517,6 +525,11 @@ class _Fit:
             }
             for i, name in enumerate(self.study)
         }
+        if hdi:
+            for i, name in enumerate(self.study):
+                one = _NormalMixture(mix.weight, mix.mean[i], mix.sd[i])
+                out[name]["hdi95"] = _shortest(one.ppf, lower_bounded=False)
+        return out
 
     def theta_new(self) -> _NormalMixture:
         """Effect in a new study of the intercept-only model: ``N(E[mu], Var[mu] + tau^2)``."""
@@ -539,8 +552,9 @@ class _Fit:
 class ExactPosterior:
     """Exact marginal posteriors of the normal-normal model (summaries on the model scale).
 
-    Each summary is ``{"mean", "median", "sd", "ci95": [lo, hi]}``; ``ci95`` is the central
-    interval, or the shortest one when fitted with ``hdi=True``. ``theta`` holds the shrunken
+    Each summary is ``{"mean", "median", "sd", "ci95": [lo, hi]}`` with the equal-tailed 95%
+    interval ``ci95``; fitted with ``hdi=True`` it also has ``"hdi95": [lo, hi]``, the shortest
+    95% interval (the keys of :func:`bayesmeta.summaries.describe`). ``theta`` holds the shrunken
     study effects by study name. ``log_marginal_likelihood`` is ``log p(y)`` (NaN with a flat
     prior on ``mu``); the difference between a random- and a common-effect fit is the log
     Bayes factor.
@@ -615,7 +629,8 @@ class ExactPosterior:
 class MetaRegressionPosterior:
     """Exact posterior of a meta-regression ``theta_i ~ N(x_i' beta, tau^2)``.
 
-    ``coefficients`` maps each column name to its summary plus ``prob_below_0``.
+    ``coefficients`` maps each column name to its summary (as :class:`ExactPosterior`'s, with
+    ``hdi95`` when fitted with ``hdi=True``) plus ``prob_below_0``.
     """
 
     coefficients: dict[str, dict]
@@ -652,15 +667,18 @@ class MetaRegressionPosterior:
         """Posterior quantiles of the residual heterogeneity ``tau``."""
         return self._fit.tau_post.ppf(q)
 
-    def predict(self, x: Sequence[float], *, new_study: bool = True) -> dict:
-        """Summary of ``x' beta`` (``new_study=False``) or of a new study's effect there."""
+    def predict(self, x: Sequence[float], *, new_study: bool = True, hdi: bool = False) -> dict:
+        """Summary of ``x' beta`` (``new_study=False``) or of a new study's effect there.
+
+        With ``hdi`` the summary also has ``hdi95``, the shortest 95% interval.
+        """
         x = np.asarray(x, dtype=float)
         if x.shape != (len(self.names),):
             raise BayesmetaError(f"predict needs {len(self.names)} values ({self.names})")
         extra = self._fit.nodes.tau**2 if new_study else 0.0
         mix = self._fit.linear(x, extra)
         mean, sd = mix.moments()
-        return _summary(mean, sd, mix.ppf, hdi=False)
+        return _summary(mean, sd, mix.ppf, hdi)
 
     def draws(self, n: int = 4000, seed: int | None = None) -> dict[str, np.ndarray]:
         """Exact draws: each coefficient by name (n,), ``tau`` (n,) and ``theta`` (n, k)."""
@@ -752,7 +770,7 @@ def nnhm_posterior(
     study
         Study names (keys of ``theta``); ``"Study 1"``, ... by default.
     hdi
-        Report shortest 95% intervals instead of central ones.
+        Also report the shortest 95% intervals (``hdi95``) next to the equal-tailed ``ci95``.
 
     Returns
     -------

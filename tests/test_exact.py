@@ -254,20 +254,63 @@ def test_shrunken_study_effects_lie_between_estimate_and_mu(bcg):
 
 def test_hdi_is_shorter_for_skewed_tau(bcg):
     y, v, _ = bcg
-    central = nnhm_posterior(y, v, prior_mu=PRIOR_MU, prior_tau=PRIOR_TAU)
-    shortest = nnhm_posterior(y, v, prior_mu=PRIOR_MU, prior_tau=PRIOR_TAU, hdi=True)
+    both = nnhm_posterior(y, v, prior_mu=PRIOR_MU, prior_tau=PRIOR_TAU, hdi=True)
     width = lambda ci: ci[1] - ci[0]  # noqa: E731
-    assert width(shortest.tau["ci95"]) < width(central.tau["ci95"])
-    lo, hi = shortest.tau["ci95"]
-    assert float(shortest.tau_cdf(hi) - shortest.tau_cdf(lo)) == pytest.approx(0.95, abs=1e-8)
-    assert float(shortest.tau_pdf(lo)) == pytest.approx(float(shortest.tau_pdf(hi)), rel=1e-4)
+    assert width(both.tau["hdi95"]) < width(both.tau["ci95"])
+    lo, hi = both.tau["hdi95"]
+    assert float(both.tau_cdf(hi) - both.tau_cdf(lo)) == pytest.approx(0.95, abs=1e-8)
+    assert float(both.tau_pdf(lo)) == pytest.approx(float(both.tau_pdf(hi)), rel=1e-4)
+
+
+def test_hdi_is_added_next_to_the_equal_tailed_interval(bcg):
+    """``hdi=True`` keeps ``ci95`` equal-tailed and adds ``hdi95`` to every summary, as
+    :func:`bayesmeta.summaries.describe` does for NUTS draws; without it there is no ``hdi95``."""
+    y, v, names = bcg
+    central = nnhm_posterior(y, v, prior_mu=PRIOR_MU, prior_tau=PRIOR_TAU, study=names)
+    both = nnhm_posterior(y, v, prior_mu=PRIOR_MU, prior_tau=PRIOR_TAU, study=names, hdi=True)
+    summaries = [
+        ("mu", both.mu, central.mu),
+        ("tau", both.tau, central.tau),
+        ("theta_new", both.theta_new, central.theta_new),
+    ]
+    summaries += [(n, both.theta[n], central.theta[n]) for n in names]
+    for name, with_hdi, without in summaries:
+        assert set(with_hdi) == {"mean", "median", "sd", "ci95", "hdi95"}, name
+        assert set(without) == {"mean", "median", "sd", "ci95"}, name
+        assert with_hdi["ci95"] == pytest.approx(without["ci95"], rel=1e-12), name
+        lo, hi = with_hdi["hdi95"]
+        assert hi - lo <= with_hdi["ci95"][1] - with_hdi["ci95"][0] + 1e-9, name
+    lo, hi = both.tau["ci95"]
+    assert float(both.tau_cdf(lo)) == pytest.approx(0.025, abs=1e-10)
+    assert float(both.tau_cdf(hi)) == pytest.approx(0.975, abs=1e-10)
+
+
+def test_regression_hdi_is_added_next_to_the_equal_tailed_interval(bcg):
+    y, v, _ = bcg
+    x = np.column_stack([np.ones(len(y)), np.arange(len(y)) - 6.0])
+    args = {"prior_beta": PRIOR_MU, "prior_tau": PRIOR_TAU, "names": ["intercept", "slope"]}
+    central = metareg_posterior(y, v, x, **args)
+    both = metareg_posterior(y, v, x, **args, hdi=True)
+    for name in ("intercept", "slope"):
+        assert set(both.coefficients[name]) == {
+            "mean",
+            "median",
+            "sd",
+            "ci95",
+            "hdi95",
+            "prob_below_0",
+        }
+        assert both.coefficients[name]["ci95"] == central.coefficients[name]["ci95"]
+    assert both.tau["ci95"] == central.tau["ci95"]
+    assert "hdi95" in both.tau and "hdi95" not in central.tau
+    assert "hdi95" in both.predict([1.0, 0.0], hdi=True)
+    assert "hdi95" not in both.predict([1.0, 0.0])
 
 
 def test_hdi_of_a_normal_is_the_central_interval(bcg):
     y, v, _ = bcg
     post = common_effect_posterior(y, v, prior_mu=PRIOR_MU, hdi=True)
-    central = common_effect_posterior(y, v, prior_mu=PRIOR_MU)
-    assert post.mu["ci95"] == pytest.approx(central.mu["ci95"], abs=1e-6)
+    assert post.mu["hdi95"] == pytest.approx(post.mu["ci95"], abs=1e-6)
 
 
 @pytest.mark.parametrize("prior", ["half-cauchy(1)", "uniform(0, 2)", "lognormal(-1.28, 0.87)"])

@@ -711,14 +711,18 @@ def _check_data(y, v, study) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
 
 
 def _coefficient_prior(prior: Prior | str, what: str) -> tuple[float, float]:
-    """``(mean, precision)`` of a normal prior; ``"flat"`` gives precision 0 (improper)."""
+    """``(mean, precision)`` of a normal prior; ``"flat"`` gives precision 0 (improper).
+
+    ``"flat"`` is for library callers only (the CLI's prior syntax has no flat prior), so the
+    error message suggests a normal prior and the NUTS engine.
+    """
     if isinstance(prior, str) and prior.strip().lower() in {"flat", "improper", "uniform"}:
         return 0.0, 0.0
     prior = parse_prior(prior)
     if prior.family != "normal":
         raise BayesmetaError(
-            f"the exact engine needs a normal or 'flat' prior for {what} "
-            f"(conjugate given tau), got {prior}"
+            f"the exact engine needs a normal prior for {what} (it is conjugate given tau), "
+            f"e.g. normal(0, 10); got {prior} (use --engine nuts for other prior families)"
         )
     return prior.params[0], prior.params[1] ** -2
 

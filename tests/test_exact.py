@@ -396,7 +396,7 @@ def test_to_dict_is_json_serialisable(bcg):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"prior_mu": "half-normal(1)"}, "normal or 'flat' prior for mu"),
+        ({"prior_mu": "half-normal(1)"}, r"normal prior for mu .*, e\.g\. normal\(0, 10\)"),
         ({"prior_tau": "normal(0, 1)"}, "no mass below 0"),
         ({"v": [0.1, 0.0]}, "variances must be positive"),
         ({"v": [0.1]}, "differ in length"),
@@ -410,6 +410,22 @@ def test_rejects_bad_input(kwargs, message):
 
 
 # ---------------------------------------------------------------------------- meta-regression
+
+
+def test_non_normal_mu_prior_message_suggests_what_the_cli_accepts(write_csv):
+    """The CLI cannot parse 'flat', so the message must not suggest it (the library keeps it:
+    see test_flat_prior_common_effect_equals_metafor_inverse_variance)."""
+    from typer.testing import CliRunner
+
+    from bayesmeta.cli import app
+
+    path = write_csv("study,yi,vi\na,0.1,0.1\nb,0.3,0.2\nc,-0.2,0.15\n")
+    args = ["fit", str(path), "--engine", "exact", "--prior-mu", "half-normal(1)"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "flat" not in result.output
+    assert "e.g. normal(0, 10)" in result.output
+    assert "--engine nuts" in result.output
 
 
 def test_intercept_only_regression_is_the_random_effects_model(bcg):

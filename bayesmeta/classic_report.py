@@ -106,11 +106,13 @@ def render_classic(result: dict[str, Any], data: StudyData, console: Console) ->
     console.print(frequentist_table(result["frequentist"], _scale(data)))
     for test in ("egger", "harbord", "peters"):
         block = result["frequentist"].get(test)
-        if isinstance(block, dict) and "z" in block:
-            console.print(
-                f"{test.capitalize()} test for small-study effects: "
-                f"t = {block['z']:.3f}, p = {block['p']:.4f}"
-            )
+        if not isinstance(block, dict):
+            continue
+        name = f"{test.capitalize()} test for small-study effects"
+        if "z" in block:
+            console.print(f"{name}: t = {block['z']:.3f}, p = {block['p']:.4f}")
+        elif "skipped" in block:
+            console.print(f"{name}: not estimable ({block['skipped']})")
     if "leave_one_out" in result:
         console.print()
         loo = result["leave_one_out"]

@@ -101,11 +101,13 @@ def _regression(y, v, study, priors, mods, scale, hdi) -> tuple[PosteriorSummary
             c = unit[j].copy()
             c[n_mu:] = -mods.centers
             draws = d[name] - mods.centers @ np.array([d[b] for b in mods.names])
-            coefs[label] = with_probability(post.predict(c, new_study=False), draws)
+            coefs[label] = with_probability(post.predict(c, new_study=False, hdi=hdi), draws)
         for name in mods.names:
             coefs[name] = post.coefficients[name]
         regression = {"coefficients": coefs}
-    theta_new = {n: post.predict(unit[j], new_study=True) for j, n in enumerate(names[:n_mu])}
+    theta_new = {
+        n: post.predict(unit[j], new_study=True, hdi=hdi) for j, n in enumerate(names[:n_mu])
+    }
     if mods.group is None:
         mu = {k: val for k, val in post.coefficients["mu"].items() if k != "prob_below_0"}
         summary = PosteriorSummary(
@@ -133,7 +135,7 @@ def _regression(y, v, study, priors, mods, scale, hdi) -> tuple[PosteriorSummary
     differences = {}
     for j, level in enumerate(mods.levels[1:], start=1):
         diff = d[names[j]] - d[names[0]]
-        s = with_probability(post.predict(unit[j] - unit[0], new_study=False), diff)
+        s = with_probability(post.predict(unit[j] - unit[0], new_study=False, hdi=hdi), diff)
         if scale == "log_odds_ratio":
             s["ratio_of_odds_ratios"] = mapped_summary(s, diff, np.exp)
         differences[f"{level} - {mods.levels[0]}"] = s

@@ -56,10 +56,10 @@ def _p(p: float | None) -> str:
 
 
 def _prob(p: float) -> str:
-    """A posterior probability; 0 and 1 from finite draws are shown as bounds."""
-    if p >= 1.0:
+    """A posterior probability to 4 decimals; beyond them, shown as a bound."""
+    if p > 0.9999:
         return "> 0.9999"
-    if p <= 0.0:
+    if p < 0.0001:
         return "< 0.0001"
     return f"{p:.4f}"
 

@@ -265,3 +265,17 @@ def test_reported_input_is_detected_and_validated(write_csv) -> None:
     )
     assert result.exit_code == 2
     assert "row 1" in result.output
+
+
+def test_exact_hdi_is_added_beside_the_equal_tailed_interval(tmp_path) -> None:
+    """--hdi keeps ci95 equal-tailed (so exp(ci95) is the OR interval) and adds hdi95."""
+    out = tmp_path / "hdi.json"
+    args = ["fit", "--example", "bcg", "--model", "normal-normal", "--prior-mu", "normal(0, 10)"]
+    assert runner.invoke(app, [*args, "--hdi", "--json", str(out)]).exit_code == 0
+    post = json.loads(out.read_text())["posterior"]
+    ref = reference("bcg", "nnhm")
+    assert post["tau"]["ci95"] == pytest.approx([ref["tau"]["q025"], ref["tau"]["q975"]], abs=1e-3)
+    lo, hi = post["tau"]["hdi95"]
+    assert hi - lo < post["tau"]["ci95"][1] - post["tau"]["ci95"][0]  # tau is right-skewed
+    assert post["odds_ratio"]["ci95"] == pytest.approx(np.exp(post["mu"]["ci95"]), rel=1e-12)
+    assert "hdi95" in post["odds_ratio"]

@@ -481,17 +481,34 @@ def _record(path: Path, row: dict[str, Any], bar: Any, task: Any) -> dict[str, A
     return row
 
 
+def table_paths(out: str | Path) -> list[Path]:
+    """The files :func:`write_table` writes for ``out``: the CSV, and Parquet when pyarrow is here.
+
+    ``out`` must end in ``.csv``: the Parquet copy (``.parquet``) and the progress file
+    (``.jsonl``) are named by swapping that suffix, so any other name would make one of them
+    the results table itself.
+    """
+    out = Path(out)
+    if out.suffix.lower() != ".csv":
+        raise BayesmetaError(
+            f"--out {out}: give a file name ending in .csv "
+            "(the .parquet copy and the .jsonl progress file are written beside it)"
+        )
+    if find_spec("pyarrow") is None:
+        return [out]
+    return [out, out.with_suffix(".parquet")]
+
+
 def write_table(table: pd.DataFrame, out: str | Path, *, overwrite: bool = False) -> list[Path]:
     """Write ``table`` as CSV (and Parquet beside it when pyarrow is installed), atomically."""
-    out = Path(out)
-    parquet = out.with_suffix(".parquet") if find_spec("pyarrow") is not None else None
-    for path in (out, parquet):
-        if path is not None:
-            check_writable(path, overwrite=overwrite)
-    written = [write_atomic(out, lambda tmp: table.to_csv(tmp, index=False), overwrite=overwrite)]
-    if parquet is not None:
+    paths = table_paths(out)
+    for path in paths:
+        check_writable(path, overwrite=overwrite)
+    csv, *parquet = paths
+    written = [write_atomic(csv, lambda tmp: table.to_csv(tmp, index=False), overwrite=overwrite)]
+    for path in parquet:
         written.append(
-            write_atomic(parquet, lambda tmp: table.to_parquet(tmp, index=False), overwrite=True)
+            write_atomic(path, lambda tmp: table.to_parquet(tmp, index=False), overwrite=True)
         )
     return written
 

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from bayesmeta.cli import ForceOpt, app, user_errors
-from bayesmeta.errors import BayesmetaError
 
 if TYPE_CHECKING:
     from bayesmeta.batch import BatchOptions
@@ -71,10 +70,11 @@ def _options(
 
 
 def _prepare(out: Path, force: bool) -> Path:
-    """Refuse to replace a finished table unless ``force`` (which also drops the progress)."""
-    from bayesmeta.batch import progress_path
+    """Refuse a name not ending in .csv, or a finished table unless ``force`` (drops progress)."""
+    from bayesmeta.batch import progress_path, table_paths
     from bayesmeta.output import check_writable
 
+    table_paths(out)  # only *.csv: the .jsonl and .parquet files beside it are named from it
     check_writable(out, overwrite=force)
     progress = progress_path(out)
     if force:
@@ -149,13 +149,12 @@ def simulate(
     from rich.console import Console
     from rich.table import Table
 
-    from bayesmeta.batch import write_table
+    from bayesmeta.batch import table_paths, write_table
     from bayesmeta.simulate import read_scenarios, run_simulation
 
     options = _options(prior_mu, prior_tau, prior_baseline, False, chains, draws, tune, seed)
+    table_paths(out)  # only *.csv, as for batch
     replicates_out = out.with_suffix(".replicates.csv")
-    if replicates_out == out:
-        raise BayesmetaError(f"--out {out}: give a file name ending in .csv")
     progress = _prepare(replicates_out, force)
     scenarios = read_scenarios(grid)
     rows, summary = run_simulation(

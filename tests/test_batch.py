@@ -222,3 +222,22 @@ def test_dask_local_cluster_gives_the_local_results(
     for job in jobs:
         for column in POSTERIOR:
             assert rows.loc[job.name, column] == single_fits[job.name][column], column
+
+
+@pytest.mark.parametrize("name", ["r.jsonl", "r.parquet", "r"])
+def test_out_that_is_not_csv_is_refused_before_fitting(
+    long_csv: Path, tmp_path: Path, name: str
+) -> None:
+    # r.jsonl would be its own progress file (deleted by --force), r.parquet would be written
+    # as CSV and then replaced by the Parquet copy: both are refused before anything runs.
+    from bayesmeta.cli import app
+
+    out = tmp_path / name
+    out.write_text("keep me\n")
+    for force in ([], ["--force"]):
+        result = CliRunner().invoke(app, ["batch", str(long_csv), "--out", str(out), *force])
+        assert result.exit_code == 2
+        assert result.output.strip().count("\n") == 0
+        assert "give a file name ending in .csv" in result.output
+    assert out.read_text() == "keep me\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]

@@ -102,3 +102,35 @@ def test_three_replicates_end_to_end(tmp_path: Path) -> None:
     assert (summary["n"] == 3).all()
     assert summary["coverage"].between(0, 1).all()
     assert (summary["mean_width"] > 0).all()
+
+
+GRID = (
+    "[[scenario]]\nname = 'a'\nk = 5\nmu = -0.3\ntau = 0.3\nbaseline_risk = 0.2\n"
+    "arm_size = [50, 200]\nreplicates = 2\n"
+)
+
+
+def _grid_with(tmp_path: Path, key: str, value: str) -> Path:
+    """GRID with ``key = value`` in place of the scenario's own line for ``key``."""
+    lines = [line for line in GRID.splitlines() if not line.startswith(f"{key} =")]
+    path = tmp_path / "grid.toml"
+    path.write_text("\n".join([*lines, f"{key} = {value}"]) + "\n")
+    return path
+
+
+def _simulate(*args: str) -> tuple[int, str]:
+    from typer.testing import CliRunner
+
+    from bayesmeta.cli import app
+
+    result = CliRunner().invoke(app, ["simulate", *args])
+    return result.exit_code, result.output
+
+
+@pytest.mark.parametrize("name", ["s.parquet", "s.jsonl"])
+def test_cli_out_must_be_csv(tmp_path: Path, name: str) -> None:
+    grid = _grid_with(tmp_path, "replicates", "1")
+    code, output = _simulate(str(grid), "--out", str(tmp_path / name), "--force")
+    assert code == 2
+    assert "give a file name ending in .csv" in output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["grid.toml"]

@@ -69,14 +69,20 @@ def _options(
     )
 
 
-def _prepare(out: Path, force: bool) -> Path:
-    """Refuse a name not ending in .csv, or a finished table unless ``force`` (drops progress)."""
+def _prepare(tables: list[Path], force: bool) -> Path:
+    """Check every output path before any fitting; return the progress file of the first table.
+
+    Each results table must end in ``.csv`` and neither it nor its Parquet copy may exist
+    unless ``force`` (which also drops the progress file). The progress file sits beside the
+    first table (``RESULTS.jsonl`` for ``RESULTS.csv``).
+    """
     from bayesmeta.batch import progress_path, table_paths
     from bayesmeta.output import check_writable
 
-    table_paths(out)  # only *.csv: the .jsonl and .parquet files beside it are named from it
-    check_writable(out, overwrite=force)
-    progress = progress_path(out)
+    for table in tables:
+        for path in table_paths(table):
+            check_writable(path, overwrite=force)
+    progress = progress_path(tables[0])
     if force:
         progress.unlink(missing_ok=True)
     elif progress.exists():
@@ -116,7 +122,7 @@ def batch(
     options = _options(
         prior_mu, prior_tau, prior_baseline, common_effect, chains, draws, tune, seed
     )
-    progress = _prepare(out, force)
+    progress = _prepare([out], force)
     jobs = read_jobs(source, group_column=group_column)
     table = run_batch(jobs, options, progress, workers=workers, scheduler=scheduler)
     for path in write_table(table, out, overwrite=force):
@@ -149,13 +155,12 @@ def simulate(
     from rich.console import Console
     from rich.table import Table
 
-    from bayesmeta.batch import table_paths, write_table
+    from bayesmeta.batch import write_table
     from bayesmeta.simulate import read_scenarios, run_simulation
 
     options = _options(prior_mu, prior_tau, prior_baseline, False, chains, draws, tune, seed)
-    table_paths(out)  # only *.csv, as for batch
     replicates_out = out.with_suffix(".replicates.csv")
-    progress = _prepare(replicates_out, force)
+    progress = _prepare([replicates_out, out], force)
     scenarios = read_scenarios(grid)
     rows, summary = run_simulation(
         scenarios, options, progress, workers=workers, scheduler=scheduler

@@ -241,3 +241,14 @@ def test_out_that_is_not_csv_is_refused_before_fitting(
         assert "give a file name ending in .csv" in result.output
     assert out.read_text() == "keep me\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+
+
+def test_existing_parquet_copy_is_refused_before_fitting(long_csv: Path, tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow")
+    from bayesmeta.cli import app
+
+    (tmp_path / "r.parquet").write_text("old")
+    result = CliRunner().invoke(app, ["batch", str(long_csv), "--out", str(tmp_path / "r.csv")])
+    assert result.exit_code == 2
+    assert "r.parquet exists; pass --force" in result.output
+    assert not (tmp_path / "r.jsonl").exists()

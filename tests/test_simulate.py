@@ -134,3 +134,15 @@ def test_cli_out_must_be_csv(tmp_path: Path, name: str) -> None:
     assert code == 2
     assert "give a file name ending in .csv" in output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["grid.toml"]
+
+
+@pytest.mark.parametrize("existing", ["s.csv", "s.parquet"])
+def test_cli_existing_summary_is_refused_before_any_fitting(tmp_path: Path, existing: str) -> None:
+    if existing.endswith(".parquet"):
+        pytest.importorskip("pyarrow")
+    grid = _grid_with(tmp_path, "replicates", "1")
+    (tmp_path / existing).write_text("old")
+    code, output = _simulate(str(grid), "--out", str(tmp_path / "s.csv"))
+    assert code == 2
+    assert f"{existing} exists; pass --force" in output
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["grid.toml", existing])

@@ -177,12 +177,33 @@ def jobs_from_frame(frame: pd.DataFrame, group_column: str = DEFAULT_GROUP_COLUM
     return [Job(name, rest[names == name].reset_index(drop=True)) for name in dict.fromkeys(names)]
 
 
-def _jobs_from_toml(path: Path) -> list[Job]:
-    """``files = ["a.csv", ...]`` (named by stem) and/or ``[meta_analyses]`` name = "file.csv"."""
+def read_toml(path: Path) -> dict[str, Any]:
+    """The table of the TOML file ``path``.
+
+    Raises
+    ------
+    BayesmetaError
+        One line naming the file: unreadable, not UTF-8 (TOML is UTF-8 by definition), or not
+        valid TOML.
+    """
     try:
-        spec = tomllib.loads(path.read_text())
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BayesmetaError(
+            f"{path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
+            "save it as UTF-8"
+        ) from None
+    except OSError as exc:
+        raise BayesmetaError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise BayesmetaError(f"{path}: not valid TOML: {exc}") from None
+
+
+def _jobs_from_toml(path: Path) -> list[Job]:
+    """``files = ["a.csv", ...]`` (named by stem) and/or ``[meta_analyses]`` name = "file.csv"."""
+    spec = read_toml(path)
     unknown = set(spec) - {"files", "meta_analyses"}
     if unknown:
         raise BayesmetaError(

@@ -15,14 +15,15 @@ interval (Morris, White & Crowther 2019, Stat Med 38:2074-2102, table 6).
 from __future__ import annotations
 
 import math
-import tomllib
-from dataclasses import dataclass, fields
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from bayesmeta.batch import BatchOptions, Job, derive_seed, run_batch
+from bayesmeta.batch import BatchOptions, Job, derive_seed, read_toml, run_batch
 from bayesmeta.errors import BayesmetaError
 
 # method label -> (point estimate, interval low, interval high) columns of a batch row
@@ -67,47 +68,102 @@ class Scenario:
         return f"simulated {self.name} {index + 1:04d}"
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_arm_size(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(_is_int(v) and v >= 1 for v in value)
+        and value[0] <= value[1]
+    )
+
+
+# Each key of a [[scenario]] table: the check of its value and what the check expects.
+SCENARIO_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "name": (lambda v: isinstance(v, str) and v.strip() != "", "a non-empty string"),
+    "k": (lambda v: _is_int(v) and v >= 2, "an integer >= 2"),
+    "mu": (lambda v: _is_number(v) and math.isfinite(v), "a finite number"),
+    "tau": (lambda v: _is_number(v) and math.isfinite(v) and v >= 0, "a finite number >= 0"),
+    "baseline_risk": (lambda v: _is_number(v) and 0 < v < 1, "a number in (0, 1)"),
+    "arm_size": (_is_arm_size, "[low, high], two integers with 1 <= low <= high"),
+    "replicates": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+}
+GRID_KEYS = ("replicates", "scenario")
+DEFAULT_REPLICATES = 100
+
+
+def _problem(key: str, value: Any) -> str | None:
+    """What is wrong with ``value`` for scenario key ``key`` (None: nothing)."""
+    check, expected = SCENARIO_RULES[key]
+    return None if check(value) else f"{key} must be {expected}, got {value!r}"
+
+
 def read_scenarios(path: str | Path) -> list[Scenario]:
     """Scenarios from the ``[[scenario]]`` tables of a TOML grid.
 
-    Keys: ``name``, ``k``, ``mu``, ``tau``, ``baseline_risk``, ``arm_size = [low, high]`` and
-    ``replicates``; a top-level ``replicates`` is the default for scenarios without one.
+    Keys: ``name``, ``k`` (integer >= 2), ``mu`` (finite), ``tau`` (>= 0), ``baseline_risk``
+    (in (0, 1)), ``arm_size = [low, high]`` (integers, 1 <= low <= high) and ``replicates``
+    (integer >= 1); a top-level ``replicates`` is the default for scenarios without one
+    (default 100).
+
+    Raises
+    ------
+    BayesmetaError
+        A missing or unreadable file, text that is not UTF-8 or not TOML, unknown or missing
+        keys (with the valid ones), or a value out of range, naming the scenario and the key.
     """
     path = Path(path)
     if not path.is_file():
         raise BayesmetaError(f"{path}: file not found")
-    try:
-        spec = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise BayesmetaError(f"{path}: not valid TOML: {exc}") from None
+    spec = read_toml(path)
+    unknown = sorted(set(spec) - set(GRID_KEYS))
+    if unknown:
+        raise BayesmetaError(
+            f"{path}: unknown top-level key(s) {unknown}; valid: {', '.join(GRID_KEYS)}"
+        )
+    default = spec.get("replicates", DEFAULT_REPLICATES)
+    problem = _problem("replicates", default)
+    if problem:
+        raise BayesmetaError(f"{path}: top-level {problem}")
     tables = spec.get("scenario", [])
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise BayesmetaError(f"{path}: scenarios must be [[scenario]] tables")
     if not tables:
         raise BayesmetaError(f"{path}: no [[scenario]] tables")
-    valid = [f.name for f in fields(Scenario)]
+    keys = tuple(SCENARIO_RULES)
     out = []
     for i, table in enumerate(tables, start=1):
-        entry = {"replicates": spec.get("replicates", 100), **table}
-        unknown = set(entry) - set(valid)
-        missing = set(valid) - set(entry)
+        entry = {"replicates": default, **table}
+        label = f"scenario {i}" + (f" ({entry['name']!r})" if "name" in entry else "")
+        unknown = sorted(set(entry) - set(keys))
+        missing = [key for key in keys if key not in entry]
         if unknown or missing:
             raise BayesmetaError(
-                f"{path}: scenario {i}: unknown key(s) {sorted(unknown)}, "
-                f"missing {sorted(missing)}; valid keys: {', '.join(valid)}"
+                f"{path}: {label}: unknown key(s) {unknown}, missing {missing}; "
+                f"valid keys: {', '.join(keys)}"
             )
-        try:
-            out.append(
-                Scenario(
-                    name=str(entry["name"]),
-                    k=int(entry["k"]),
-                    mu=float(entry["mu"]),
-                    tau=float(entry["tau"]),
-                    baseline_risk=float(entry["baseline_risk"]),
-                    arm_size=(int(entry["arm_size"][0]), int(entry["arm_size"][1])),
-                    replicates=int(entry["replicates"]),
-                )
+        for key in keys:
+            problem = _problem(key, entry[key])
+            if problem:
+                raise BayesmetaError(f"{path}: {label}: {problem}")
+        out.append(
+            Scenario(
+                name=entry["name"],
+                k=entry["k"],
+                mu=float(entry["mu"]),
+                tau=float(entry["tau"]),
+                baseline_risk=float(entry["baseline_risk"]),
+                arm_size=(entry["arm_size"][0], entry["arm_size"][1]),
+                replicates=entry["replicates"],
             )
-        except (TypeError, ValueError, IndexError) as exc:
-            raise BayesmetaError(f"{path}: scenario {i}: {exc}") from None
+        )
     names = [s.name for s in out]
     if len(set(names)) != len(names):
         raise BayesmetaError(f"{path}: scenario names must be unique, got {names}")

@@ -252,3 +252,10 @@ def test_existing_parquet_copy_is_refused_before_fitting(long_csv: Path, tmp_pat
     assert result.exit_code == 2
     assert "r.parquet exists; pass --force" in result.output
     assert not (tmp_path / "r.jsonl").exists()
+
+
+def test_toml_list_that_is_not_utf8_is_a_user_error(tmp_path: Path) -> None:
+    spec = tmp_path / "list.toml"
+    spec.write_bytes(b'files = ["caf\xe9.csv"]\n')  # Latin-1
+    with pytest.raises(BayesmetaError, match=r"list\.toml: not UTF-8 text \(byte 0xe9"):
+        read_jobs(spec)

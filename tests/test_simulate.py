@@ -118,6 +118,67 @@ def _grid_with(tmp_path: Path, key: str, value: str) -> Path:
     return path
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("replicates", "0", "replicates must be an integer >= 1, got 0"),
+        ("replicates", "2.5", "replicates must be an integer >= 1, got 2.5"),
+        ("replicates", "'10'", "replicates must be an integer >= 1, got '10'"),
+        ("k", "1", "k must be an integer >= 2, got 1"),
+        ("k", "true", "k must be an integer >= 2, got True"),
+        ("arm_size", "[200, 50]", r"arm_size must be \[low, high\], two integers with 1 <= low"),
+        ("arm_size", "[50]", r"arm_size must be .* got \[50\]"),
+        ("arm_size", "[0, 10]", r"arm_size must be .* got \[0, 10\]"),
+        ("arm_size", "[5.5, 10]", r"arm_size must be .* got \[5.5, 10\]"),
+        ("baseline_risk", "0", r"baseline_risk must be a number in \(0, 1\), got 0"),
+        ("baseline_risk", "1.2", r"baseline_risk must be a number in \(0, 1\), got 1.2"),
+        ("tau", "-0.1", "tau must be a finite number >= 0, got -0.1"),
+        ("tau", "inf", "tau must be a finite number >= 0, got inf"),
+        ("mu", "nan", "mu must be a finite number, got nan"),
+        ("mu", "'-0.3'", "mu must be a finite number, got '-0.3'"),
+        ("name", "''", "name must be a non-empty string"),
+    ],
+)
+def test_each_grid_key_is_validated_with_scenario_and_key_named(
+    tmp_path: Path, key: str, value: str, message: str
+) -> None:
+    grid = _grid_with(tmp_path, key, value)
+    where = r"grid\.toml: scenario 1( \([^)]*\))?: "
+    with pytest.raises(BayesmetaError, match=where + message):
+        read_scenarios(grid)
+
+
+def test_unknown_and_missing_keys_are_listed_with_the_valid_ones(tmp_path: Path) -> None:
+    grid = _grid_with(tmp_path, "sigma", "1")
+    with pytest.raises(BayesmetaError) as info:
+        read_scenarios(grid)
+    assert "scenario 1 ('a'): unknown key(s) ['sigma']" in str(info.value)
+    assert "valid keys: name, k, mu, tau, baseline_risk, arm_size, replicates" in str(info.value)
+    grid.write_text("[[scenario]]\nname = 'b'\nk = 5\n")
+    with pytest.raises(BayesmetaError, match=r"missing \['mu', 'tau', 'baseline_risk'"):
+        read_scenarios(grid)
+    grid.write_text("replicate = 3\n" + GRID)
+    with pytest.raises(BayesmetaError, match=r"unknown top-level key\(s\) \['replicate'\]"):
+        read_scenarios(grid)
+
+
+def test_top_level_replicates_is_validated(tmp_path: Path) -> None:
+    grid = tmp_path / "grid.toml"
+    grid.write_text("replicates = 0\n" + GRID.replace("replicates = 2\n", ""))
+    with pytest.raises(BayesmetaError, match=r"grid\.toml: top-level replicates must be"):
+        read_scenarios(grid)
+
+
+def test_grid_that_is_not_utf8_or_not_toml_names_the_file(tmp_path: Path) -> None:
+    grid = tmp_path / "grid.toml"
+    grid.write_bytes(GRID.replace("'a'", "'caf\xe9'").encode("latin-1"))
+    with pytest.raises(BayesmetaError, match=r"grid\.toml: not UTF-8 text \(byte 0xe9"):
+        read_scenarios(grid)
+    grid.write_text("[[scenario]\n")
+    with pytest.raises(BayesmetaError, match=r"grid\.toml: not valid TOML"):
+        read_scenarios(grid)
+
+
 def _simulate(*args: str) -> tuple[int, str]:
     from typer.testing import CliRunner
 
@@ -125,6 +186,15 @@ def _simulate(*args: str) -> tuple[int, str]:
 
     result = CliRunner().invoke(app, ["simulate", *args])
     return result.exit_code, result.output
+
+
+def test_cli_bad_grid_is_one_line_exit_2(tmp_path: Path) -> None:
+    grid = tmp_path / "grid.toml"
+    grid.write_bytes(b"\xff\xfe[[scenario]]\n")
+    code, output = _simulate(str(grid), "--out", str(tmp_path / "s.csv"))
+    assert code == 2
+    assert output.strip().count("\n") == 0
+    assert "not UTF-8 text" in output
 
 
 @pytest.mark.parametrize("name", ["s.parquet", "s.jsonl"])

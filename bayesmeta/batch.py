@@ -488,12 +488,27 @@ def run_batch(
             for job in todo:
                 done[job.name] = _record(path, run_one(job, options), bar, task)
         elif todo:
+            run_options = options if scheduler is not None else one_core_per_worker(options)
             with _executor(scheduler, workers) as executor:
-                futures = [executor.submit(run_one, job, options) for job in todo]
+                futures = [executor.submit(run_one, job, run_options) for job in todo]
                 for future in cf.as_completed(futures):
                     row = future.result()
                     done[row["name"]] = _record(path, row, bar, task)
     return pd.DataFrame([done[job.name] for job in jobs], columns=list(COLUMNS))
+
+
+def one_core_per_worker(options: BatchOptions) -> BatchOptions:
+    """``options`` with each fit's chains run one after another (``cores=1``), for local workers.
+
+    nutpie's default (``cores=None``) starts a sampler thread per core for every fit, so N
+    worker processes on N cores would run up to N x min(chains, N) threads; with one thread per
+    fit the worker processes alone share out the cores. On 2 cores the throughput is the same
+    either way (docs/batch.md, "Throughput"); the threads stay as many as the workers on larger
+    machines too. The draws do not depend on ``cores`` (each chain's generator is seeded from
+    the seed and the chain number; tested in tests/test_batch.py), so rows still equal single
+    fits, and ``describe()`` leaves ``cores`` out, so progress files resume across this choice.
+    """
+    return replace(options, settings=replace(options.settings, cores=1))
 
 
 def _record(path: Path, row: dict[str, Any], bar: Any, task: Any) -> dict[str, Any]:

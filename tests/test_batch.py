@@ -16,6 +16,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -259,3 +260,25 @@ def test_toml_list_that_is_not_utf8_is_a_user_error(tmp_path: Path) -> None:
     spec.write_bytes(b'files = ["caf\xe9.csv"]\n')  # Latin-1
     with pytest.raises(BayesmetaError, match=r"list\.toml: not UTF-8 text \(byte 0xe9"):
         read_jobs(spec)
+
+
+@pytest.mark.sampling
+def test_one_core_per_fit_gives_the_same_draws() -> None:
+    # Local workers run each fit with cores=1 (one_core_per_worker); the draws must be those
+    # of the default (a thread per core), or batch rows would differ from single fits.
+    from bayesmeta.analysis import analyze
+    from bayesmeta.batch import one_core_per_worker
+    from bayesmeta.data import load
+
+    assert one_core_per_worker(OPTIONS).settings == replace(SETTINGS, cores=1)
+    assert one_core_per_worker(OPTIONS).describe() == OPTIONS.describe()
+    data = load(_example("bcg"))
+    posteriors = []
+    for cores in (None, 1):
+        fit = analyze(data, settings=replace(SETTINGS, cores=cores)).fit
+        assert fit is not None
+        posteriors.append(fit.idata["posterior"].to_dataset())
+    default, one_core = posteriors
+    assert set(default.data_vars) >= {"mu", "tau", "theta"}
+    for name in default.data_vars:
+        np.testing.assert_array_equal(default[name].values, one_core[name].values, err_msg=name)

@@ -14,14 +14,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from bayesmeta.data import SingleArmData, TwoArmData
 from bayesmeta.effects import EffectSizes, effect_sizes
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.rootfind import uniroot
 
-Z975 = stats.norm.ppf(0.975)
+Z975 = special.ndtri(0.975)
 TAU2_METHODS = ("DL", "REML", "ML", "PM", "EB", "HE", "SJ", "HS")
 # metafor rma.uni control defaults (Fisher scoring and the PM search).
 THRESHOLD, MAXITER, TAU2_MAX = 1e-5, 100, 100.0
@@ -67,7 +67,7 @@ class PooledEstimate:
 
 def _z_summary(method: str, est: float, se: float, k: int, **extra) -> PooledEstimate:
     """Wald CI and two-sided p-value from the normal distribution."""
-    p = 2 * stats.norm.sf(abs(est / se))
+    p = 2 * special.ndtr(-abs(est / se))
     ci = (est - Z975 * se, est + Z975 * se)
     return PooledEstimate(method, float(est), float(se), ci, float(p), k, **extra)
 
@@ -78,7 +78,7 @@ def _heterogeneity_fixed(q: float, df: int) -> dict:
         return {"q": 0.0, "q_p": 1.0, "i2": 0.0, "h2": 1.0}
     q = max(0.0, q)
     i2 = max(0.0, 100 * (q - df) / q) if q > 0 else 0.0
-    return {"q": q, "q_p": float(stats.chi2.sf(q, df)), "i2": i2, "h2": q / df}
+    return {"q": q, "q_p": float(special.chdtrc(df, q)), "i2": i2, "h2": q / df}
 
 
 def mantel_haenszel(data: TwoArmData) -> PooledEstimate:
@@ -272,7 +272,7 @@ def tau2_qprofile(es: EffectSizes, tau2: float = 0.0) -> tuple[float, float]:
     """
     y, v, df = es.yi, es.vi, es.k - 1
     hi = max(100.0, 10 * tau2)
-    crit_u, crit_l = stats.chi2.isf(0.025, df), stats.chi2.ppf(0.025, df)
+    crit_u, crit_l = special.chdtri(df, 0.025), special.chdtri(df, 0.975)
     q_lo, q_hi = _q(0.0, y, v), _q(hi, y, v)
     if q_lo < crit_l:
         return (0.0, 0.0)
@@ -321,15 +321,15 @@ def random_effects(es: EffectSizes, *, method: str = "DL", test: str = "z") -> P
     q = _q(0.0, y, v)
     vt = _vt(v)
     het = {"tau2": tau2, "tau2_ci95": tau2_qprofile(es, tau2), "i2": 100 * tau2 / (vt + tau2),
-           "h2": tau2 / vt + 1, "q": q, "q_p": float(stats.chi2.sf(q, k - 1))}
+           "h2": tau2 / vt + 1, "q": q, "q_p": float(special.chdtrc(k - 1, q))}
     name = f"random_{method.lower()}" + ("_hksj" if test == "knha" else "")
     if test == "z":
         half = Z975 * np.sqrt(se**2 + tau2)
         return _z_summary(name, est, se, k, pi95=(est - half, est + half), **het)
     rss = float(np.sum(w * (y - est) ** 2))
     se = np.sqrt(0.0 if rss <= 2.220446049250313e-16 else rss / (k - 1) * se**2)
-    crit = stats.t.ppf(0.975, k - 1)
-    p = 2 * stats.t.sf(abs(est / se), k - 1) if se > 0 else 0.0
+    crit = special.stdtrit(k - 1, 0.975)
+    p = 2 * special.stdtr(k - 1, -abs(est / se)) if se > 0 else 0.0
     half = crit * np.sqrt(se**2 + tau2)
     return PooledEstimate(name, float(est), float(se), (est - crit * se, est + crit * se),
                           float(p), k, pi95=(est - half, est + half), df=k - 1, **het)

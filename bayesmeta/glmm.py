@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from bayesmeta.data import SingleArmData, TwoArmData
 from bayesmeta.effects import effect_sizes
@@ -245,8 +245,8 @@ def _fit(d: _Design, theta0: np.ndarray, k: int, vi: np.ndarray, method: str) ->
     tau2 = float(tau**2)
     w = 1 / vi
     vt = (len(vi) - 1) * w.sum() / (w.sum() ** 2 - np.sum(w**2))
-    p = 2 * stats.norm.sf(abs(mu / se))
-    z = stats.norm.ppf(0.975)
+    p = 2 * special.ndtr(-abs(mu / se))
+    z = special.ndtri(0.975)
     return PooledEstimate(method, float(mu), se, (mu - z * se, mu + z * se), float(p), k,
                           tau2=tau2, i2=100 * tau2 / (vt + tau2), h2=tau2 / vt + 1)
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from bayesmeta.data import SYNONYMS as DATA_SYNONYMS
 from bayesmeta.data import _normalise, _numeric_if_possible, _studies, read_with_roles
@@ -207,7 +207,7 @@ def _standard_errors(
     """SE of ``yi`` from the se column, else the variance, else the interval (always checked)."""
     ci_se = None
     if "ci_lower" in found and "ci_upper" in found:
-        z = float(stats.norm.ppf((1.0 + ci_level) / 2.0))
+        z = float(special.ndtri((1.0 + ci_level) / 2.0))
         ci_se = _ci_se(frame, found, yi, ratio, z, studies, source)
     if "se" in found:
         return _numbers(frame, found["se"], studies, source, positive="a standard error")

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from bayesmeta.data import TwoArmData
 from bayesmeta.effects import EffectSizes, effect_sizes
@@ -81,7 +81,7 @@ def _wls_t(y: np.ndarray, x: np.ndarray, w: np.ndarray, coef: int, method: str) 
     s2 = rss / (k - 2)
     se = np.sqrt(s2 * np.linalg.inv(xtwx)[coef, coef])
     t = float(beta[coef] / se)
-    return AsymmetryTest(method, t, float(2 * stats.t.sf(abs(t), k - 2)), k - 2, k)
+    return AsymmetryTest(method, t, float(2 * special.stdtr(k - 2, -abs(t))), k - 2, k)
 
 
 def egger(es: EffectSizes, data: TwoArmData | None = None) -> AsymmetryTest:

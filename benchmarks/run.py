@@ -149,7 +149,7 @@ prof.disable()
 total = time.perf_counter() - t0
 stats = pstats.Stats(prof).stats
 wanted = {
-    ("analysis.py", "<module>"): "import bayesmeta.analysis (scipy.stats, frequentist, exact)",
+    ("analysis.py", "<module>"): "import bayesmeta.analysis (frequentist, effects, scipy)",
     ("report.py", "<module>"): "import bayesmeta.report",
     ("analysis.py", "analyze"): "analyze (all below)",
     ("fitting.py", "compile_model"): "compile_model (load cached kernels, import numba)",
@@ -356,14 +356,14 @@ NOTES = """## Notes
 - `analysis.analyze` samples models without moderators through `compiled.fast_model`, so a
   plain `fit` never imports PyMC; R-hat and ESS are computed by `bayesmeta.diagnostics`
   (numpy, tested equal to arviz_stats to 1e-10), so it does not import arviz_stats either.
-- What remains (see the profile), about 3.3-3.7 s warm against the 2 s target: `scipy.stats`
-  (~0.7 s; the frequentist comparison's p-values and `reported.py`), numba's start-up and
-  loading of the cached kernels (~1 s), pandas (~0.4 s; also needed by xarray), turning the
-  draws into a DataTree (~0.5 s, including xarray importing `dask.array` only to test
-  whether arrays are dask arrays, because the `dask` extra is installed) and the sampling
-  itself (~0.4 s). What would get to 2 s: p-values from `scipy.special` instead of
-  `scipy.stats`, a kernel shipped as a compiled shared library instead of numba's cache,
-  and building the posterior DataTree without xarray's duck-array checks.
+- p-values and critical values come from `scipy.special` (the functions scipy.stats itself
+  calls), so a fit no longer imports `scipy.stats` (~0.6 s).
+- What remains (see the profile): numba's start-up and loading of the cached kernels
+  (~1 s), pandas (~0.4 s; also needed by xarray), turning the draws into a DataTree (~0.5 s,
+  including xarray importing `dask.array` only to test whether arrays are dask arrays,
+  because the `dask` extra is installed), typer/rich, and the sampling itself (~0.4 s). What
+  would get below 2 s: a kernel shipped as a compiled shared library instead of numba's
+  cache, and building the posterior DataTree without xarray's duck-array checks.
 - The machine is shared with other jobs (see the load average above); figures vary by +-30 %.
 """
 

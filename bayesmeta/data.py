@@ -244,45 +244,24 @@ def _integers(
     """
     out = np.empty(len(frame), dtype=np.int64)
     for i, raw in enumerate(frame[column].tolist()):
-        row = i + 1
+
+        def error(message: str, i: int = i) -> DataError:
+            return DataError(message, source=source, row=i + 1, study=studies[i], column=column)
+
         text = str(raw).strip() if raw is not None else ""
         if text == "" or text.lower() in {"na", "nan", "none", "null"}:
-            raise DataError(
-                f"{role} is missing", source=source, row=row, study=studies[i], column=column
-            )
+            raise error(f"{role} is missing")
         try:
             value = float(text)
         except ValueError:
-            raise DataError(
-                f"{role} must be a whole number, got {text!r}",
-                source=source,
-                row=row,
-                study=studies[i],
-                column=column,
-            ) from None
+            raise error(f"{role} must be a whole number, got {text!r}") from None
         if not np.isfinite(value) or value != np.floor(value):
-            raise DataError(
-                f"{role} must be a whole number, got {text!r}",
-                source=source,
-                row=row,
-                study=studies[i],
-                column=column,
-            )
+            raise error(f"{role} must be a whole number, got {text!r}")
         if value < 0:
-            raise DataError(
-                f"{role} cannot be negative, got {text}",
-                source=source,
-                row=row,
-                study=studies[i],
-                column=column,
-            )
+            raise error(f"{role} cannot be negative, got {text}")
         if value >= 2**53:
-            raise DataError(
-                f"count too large: {role} must be below 2**53 = 9007199254740992, got {text}",
-                source=source,
-                row=row,
-                study=studies[i],
-                column=column,
+            raise error(
+                f"count too large: {role} must be below 2**53 = 9007199254740992, got {text}"
             )
         out[i] = int(value)
     return out

@@ -116,9 +116,11 @@ def main() -> None:
         f"median {table['seconds'].median():.2f} s per fit, "
         f"{int(table['refitted'].sum())} refitted"
     )
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(
         f"CPU: batch {own_cpu:.1f} s ({own_cpu / args.n:.2f} s per meta-analysis), "
-        f"whole machine {machine_cpu:.1f} s (other programs: {machine_cpu - own_cpu:.1f} s)"
+        f"whole machine {machine_cpu:.1f} s (other programs: {machine_cpu - own_cpu:.1f} s); "
+        f"peak memory of one process {peak:.0f} MB"
     )
     if args.profile:
         profile(jobs)

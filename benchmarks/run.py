@@ -251,6 +251,10 @@ def main() -> None:
                 inner = subprocess.run([PYTHON, "-c", CLASSIC_SCRIPT, str(csv)], env=warm_env,
                                        capture_output=True, text=True, check=True)  # fmt: skip
                 sim_details[k]["classic_s"] = json.loads(inner.stdout)["classic_s"]
+        print("timing: batch of 200 ten-study meta-analyses ...", file=sys.stderr)
+        batch = subprocess.run([PYTHON, str(ROOT / "benchmarks" / "batch.py")], env=warm_env,
+                               capture_output=True, text=True, check=True)  # fmt: skip
+        sim_details["batch"] = batch.stdout.strip().splitlines()[-2:]
         print("profiling the warm fit ...", file=sys.stderr)
         phase = subprocess.run([PYTHON, "-c", PHASES], env=warm_env, capture_output=True,
                                text=True)  # fmt: skip
@@ -304,15 +308,26 @@ def write_results(
         "|---:|---:|---:|---|---:|---:|---:|",
     ]
     for k, d in sims.items():
+        if k == "batch":
+            continue
         lines.append(
             f"| {k:,} | {d['load_s']:.2f} | {d['fit_s']:.2f} | {d['converged']} | "
             f"{d['rhat_max']:.3f} | {d['ess_min']:.0f} | {d['divergences']} |"
         )
+    batch = sims.pop("batch", None)
     if "classic_s" in sims.get(100, {}):
         lines += [
             "",
             f"`classic()` (every frequentist estimator, GLMM included) on the 100 simulated "
             f"studies, in process after start-up: {sims[100]['classic_s']:.3f} s.",
+        ]
+    if batch:
+        lines += [
+            "",
+            "## Batch (`python benchmarks/batch.py`: 200 simulated ten-study meta-analyses, "
+            "`bayesmeta batch --workers 2`, default sampler settings)",
+            "",
+            *(f"- {line}" for line in batch),
         ]
     lines += [
         "",

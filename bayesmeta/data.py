@@ -165,15 +165,26 @@ def read_table(source: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, str]:
         return source.copy(), "data"
     path = Path(source)
     name = str(path)
+    if path.is_dir():
+        raise DataError("is a folder, not a CSV file", source=name)
     if not path.is_file():
         raise DataError("file not found", source=name)
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
     except pd.errors.EmptyDataError:
         raise DataError("the file is empty", source=name) from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError:
+        raise DataError(
+            "cannot read the file as UTF-8 text; save it as UTF-8 CSV", source=name
+        ) from None
+    except pd.errors.ParserError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"cannot parse as CSV: {first}", source=name) from None
+    if frame.shape[1] == 1 and ";" in str(frame.columns[0]):
+        raise DataError(
+            "the columns are separated by semicolons; bayesmeta reads comma-separated files",
+            source=name,
+        )
     return frame, name
 
 

@@ -127,3 +127,16 @@ def test_unknown_mapping_role_is_rejected(write_csv) -> None:
 def test_missing_file() -> None:
     with pytest.raises(DataError, match="file not found"):
         load("no/such/file.csv")
+
+
+def test_folder_semicolons_and_non_utf8_are_clear_errors(tmp_path) -> None:
+    with pytest.raises(DataError, match="is a folder"):
+        load(tmp_path)
+    semi = tmp_path / "semi.csv"
+    semi.write_text("study;events;total\nA;1;10\nB;2;10\n")
+    with pytest.raises(DataError, match="separated by semicolons"):
+        load(semi)
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("study,events,total\nM\xfcller,1,10\nB,2,10\n".encode("latin-1"))
+    with pytest.raises(DataError, match="UTF-8"):
+        load(latin)

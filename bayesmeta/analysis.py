@@ -49,6 +49,8 @@ REPORTED_METHODS = {
     "random_dl_hksj": ("DL", "knha"),
 }
 SCALES = {"OR": "log_odds_ratio", "RR": "log_risk_ratio", "HR": "log_hazard_ratio"}
+# Scale of mu and theta in the binomial count models.
+COUNT_MODEL_SCALES = {"binomial-normal": "log_odds_ratio", "proportion": "logit_proportion"}
 
 
 def default_methods(data: AnyData) -> tuple[str, ...]:
@@ -395,7 +397,7 @@ def analyze(
         from bayesmeta.compiled import fast_model
 
         pm_model = fast_model(data, priors=priors, common_effect=common_effect)
-        scale = "log_odds_ratio" if model == "binomial-normal" else "logit_proportion"
+        scale = COUNT_MODEL_SCALES[model]
     else:
         pm_model, scale = _pymc_model(model, data, priors, common_effect, mods)
     result = fitting.fit(pm_model, settings)
@@ -437,14 +439,10 @@ def _exact(data, priors, common_effect, mods, hdi) -> tuple[PosteriorSummary, fl
 def _pymc_model(model, data, priors, common_effect, mods) -> tuple[Any, str]:
     from bayesmeta import models
 
-    if model == "binomial-normal":
-        built = models.binomial_normal(
-            data, priors=priors, common_effect=common_effect, moderators=mods
-        )
-        return built, "log_odds_ratio"
-    if model == "proportion":
-        built = models.proportion(data, priors=priors, common_effect=common_effect, moderators=mods)
-        return built, "logit_proportion"
+    if model in COUNT_MODEL_SCALES:
+        builder = models.binomial_normal if model == "binomial-normal" else models.proportion
+        built = builder(data, priors=priors, common_effect=common_effect, moderators=mods)
+        return built, COUNT_MODEL_SCALES[model]
     y, v, study, scale = effect_inputs(data)
     built = models.normal_normal(
         y, v, study, priors=priors, common_effect=common_effect, moderators=mods

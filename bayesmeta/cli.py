@@ -306,10 +306,5 @@ def examples() -> None:
         typer.echo(f"{ex.name:16} {ex.design:10} {ex.title}\n{'':16} {ex.citation}")
 
 
-def main() -> None:
-    """Entry point for ``python -m bayesmeta``."""
-    app()
-
-
 # The other commands register themselves on `app` when imported.
 from bayesmeta import cli_batch, cli_models  # noqa: E402, F401

@@ -7,8 +7,8 @@ R metafor. Heavy libraries (PyMC, ArviZ) are imported only by the Bayesian modul
 
 from importlib.metadata import PackageNotFoundError, version
 
-from bayesmeta.data import SingleArmData, TwoArmData, load
 from bayesmeta.errors import BayesmetaError, DataError
+from bayesmeta.io.counts import SingleArmData, TwoArmData, load
 
 try:
     __version__ = version("bayesmeta")

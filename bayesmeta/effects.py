@@ -31,8 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bayesmeta.data import SingleArmData, TwoArmData
 from bayesmeta.errors import BayesmetaError
+from bayesmeta.io.counts import SingleArmData, TwoArmData
 
 TWO_ARM_MEASURES = ("OR", "RR", "RD")
 SINGLE_ARM_MEASURES = ("PLO",)

@@ -2,7 +2,8 @@
 
 Run: ``python benchmarks/batch.py [--n 200] [--workers 2] [--profile]``.
 
-The meta-analyses are simulated here with a fixed seed (``bayesmeta.simulate.simulation_jobs``:
+The meta-analyses are simulated here with a fixed seed
+(``bayesmeta.workflows.simulate.simulation_jobs``:
 k = 10, mu = log(0.7), tau = 0.3, control risk 0.2, arms of 50-200); their names say
 "simulated". One warm-up batch of 4 meta-analyses fills the compiled-kernel cache first, so the
 timed run is what a user sees on the second batch of the day. The whole ``bayesmeta batch``
@@ -29,8 +30,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from bayesmeta.batch import BatchOptions, Job, one_core_per_worker, run_one
-from bayesmeta.simulate import Scenario, simulation_jobs
+from bayesmeta.workflows.batch import BatchOptions, Job, one_core_per_worker, run_one
+from bayesmeta.workflows.simulate import Scenario, simulation_jobs
 
 BAYESMETA = str(Path(sys.executable).parent / "bayesmeta")
 SCENARIO = Scenario(

@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from test_exact import escalc_log_or  # noqa: E402
 
-from bayesmeta.exact import nnhm_posterior  # noqa: E402
+from bayesmeta.engines.exact import nnhm_posterior  # noqa: E402
 
 LIMIT_SECONDS = 0.5
 

@@ -98,8 +98,8 @@ FIT_SCRIPT = """
 import sys, time, json
 t0 = time.perf_counter()
 from bayesmeta import load
-from bayesmeta.compiled import fast_model
-from bayesmeta.fitting import fit
+from bayesmeta.engines.kernels import fast_model
+from bayesmeta.engines.nuts import fit
 data = load(sys.argv[1])
 t1 = time.perf_counter()
 result = fit(fast_model(data))
@@ -115,8 +115,8 @@ import time
 t0 = time.perf_counter()
 from bayesmeta import load
 from bayesmeta.effects import effect_sizes
-from bayesmeta.exact import nnhm_posterior
-from bayesmeta.examples import example
+from bayesmeta.engines.exact import nnhm_posterior
+from bayesmeta.io.examples import example
 es = effect_sizes(load(example("bcg").path), measure="OR")
 t1 = time.perf_counter()
 nnhm_posterior(es.yi, es.vi, prior_mu="normal(0, 2.82)", prior_tau="half-normal(0.5)")
@@ -125,7 +125,7 @@ nnhm_posterior(es.yi, es.vi, prior_mu="normal(0, 2.82)", prior_tau="half-normal(
 CLASSIC_SCRIPT = """
 import sys, time, json
 from bayesmeta import load
-from bayesmeta.frequentist import classic
+from bayesmeta.frequentist.pooled import classic
 data = load(sys.argv[1])
 t0 = time.perf_counter()
 classic(data)
@@ -149,13 +149,13 @@ prof.disable()
 total = time.perf_counter() - t0
 stats = pstats.Stats(prof).stats
 wanted = {
-    ("analysis.py", "<module>"): "import bayesmeta.analysis (frequentist, effects, scipy)",
-    ("report.py", "<module>"): "import bayesmeta.report",
+    ("analysis.py", "<module>"): "import bayesmeta.workflows.analyze (frequentist, effects, scipy)",
+    ("report.py", "<module>"): "import bayesmeta.report.terminal",
     ("analysis.py", "analyze"): "analyze (all below)",
     ("fitting.py", "compile_model"): "compile_model (load cached kernels, import numba)",
     ("fitting.py", "sample"): "sample (import nutpie, NUTS, draws -> DataTree)",
     ("sample.py", "_arrow_to_arviz"): "  of which draws -> DataTree (xarray)",
-    ("fitting.py", "diagnose"): "diagnose (R-hat, ESS: bayesmeta.diagnostics, numpy)",
+    ("fitting.py", "diagnose"): "diagnose (R-hat, ESS: bayesmeta.engines.diagnostics, numpy)",
     ("summaries.py", "summarize"): "summaries",
     ("analysis.py", "frequentist_blocks"): "frequentist comparison",
     ("report.py", "render"): "render report",
@@ -363,13 +363,13 @@ NOTES = """## Notes
   (`bayesmeta/_kernels.py`) compiled by numba as C callbacks with `cache=True` into
   `~/.cache/bayesmeta` (or `$BAYESMETA_CACHE_DIR`). Data and prior parameters are read at run
   time, so one artefact per model variant serves every dataset, study count and prior. They
-  are tested equal to PyMC's log density and gradient (`tests/test_compiled.py`) and the
-  posteriors match Stan (`tests/test_bayes_vs_stan.py`).
+  are tested equal to PyMC's log density and gradient (`tests/engines/test_kernels.py`) and the
+  posteriors match Stan (`tests/engines/test_nuts_vs_stan.py`).
 - nutpie's `sample` module imports all of ArviZ (arviz_plots, matplotlib: ~1.2 s) only for
-  `from_dict`; `bayesmeta.compiled.nutpie_sample` imports nutpie with a stand-in that serves
+  `from_dict`; `bayesmeta.engines.kernels.nutpie_sample` imports nutpie with a stand-in that serves
   `arviz_base.from_dict` and is removed straight afterwards.
 - `analysis.analyze` samples models without moderators through `compiled.fast_model`, so a
-  plain `fit` never imports PyMC; R-hat and ESS are computed by `bayesmeta.diagnostics`
+  plain `fit` never imports PyMC; R-hat and ESS are computed by `bayesmeta.engines.diagnostics`
   (numpy, tested equal to arviz_stats to 1e-10), so it does not import arviz_stats either.
 - p-values and critical values come from `scipy.special` (the functions scipy.stats itself
   calls), so a fit no longer imports `scipy.stats` (~0.6 s).

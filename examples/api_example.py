@@ -7,9 +7,9 @@ import math
 from pathlib import Path
 
 import bayesmeta
-from bayesmeta.analysis import analyze
-from bayesmeta.fitting import SamplerSettings
-from bayesmeta.priors import PriorSet, parse_prior
+from bayesmeta.engines.nuts import SamplerSettings
+from bayesmeta.model.priors import PriorSet, parse_prior
+from bayesmeta.workflows.analyze import analyze
 
 data = bayesmeta.load(Path(__file__).parent / "bcg.csv")
 result = analyze(

@@ -1,0 +1,175 @@
+"""The ``bayesmeta batch`` and ``bayesmeta simulate`` commands (registered on the main app).
+
+Thin like the rest of the CLI: parse options, call :mod:`bayesmeta.workflows.batch` or
+:mod:`bayesmeta.workflows.simulate`, write the tables. The JSON-lines progress file sits beside
+``--out`` (``RESULTS.jsonl`` for ``RESULTS.csv``); a rerun resumes from it, and ``--force``
+starts over.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from bayesmeta.cli import ForceOpt, app, user_errors
+
+if TYPE_CHECKING:
+    from bayesmeta.workflows.batch import BatchOptions
+
+PriorMuOpt = Annotated[
+    str | None, typer.Option(help="Prior of the pooled effect mu, e.g. 'normal(0, 2.82)'.")
+]
+PriorTauOpt = Annotated[
+    str | None, typer.Option(help="Prior of the heterogeneity SD tau, e.g. 'half-normal(0.5)'.")
+]
+PriorBaselineOpt = Annotated[
+    str | None,
+    typer.Option(help="Prior of each study's control-arm log odds, e.g. 'normal(0, 10)'."),
+]
+CommonOpt = Annotated[
+    bool, typer.Option("--common-effect", help="Fit tau = 0 (common-effect model).")
+]
+ChainsOpt = Annotated[int, typer.Option(min=1)]
+DrawsOpt = Annotated[int, typer.Option(min=100, help="Draws per chain after tuning.")]
+TuneOpt = Annotated[int, typer.Option(min=100, help="Tuning steps per chain.")]
+SeedOpt = Annotated[
+    int,
+    typer.Option(help="Base seed; each meta-analysis gets a seed derived from it and its name."),
+]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(help="Dask scheduler address (tcp://host:8786); default: local processes."),
+]
+WorkersOpt = Annotated[
+    int | None, typer.Option(min=1, help="Local worker processes (default: all cores).")
+]
+
+
+def _options(
+    prior_mu: str | None,
+    prior_tau: str | None,
+    prior_baseline: str | None,
+    common_effect: bool,
+    chains: int,
+    draws: int,
+    tune: int,
+    seed: int,
+) -> BatchOptions:
+    from bayesmeta.engines.nuts import SamplerSettings
+    from bayesmeta.workflows.batch import BatchOptions
+
+    return BatchOptions.from_strings(
+        prior_mu=prior_mu,
+        prior_tau=prior_tau,
+        prior_baseline=prior_baseline,
+        common_effect=common_effect,
+        settings=SamplerSettings(chains=chains, draws=draws, tune=tune, seed=seed),
+    )
+
+
+def _prepare(tables: list[Path], force: bool) -> Path:
+    """Check every output path before any fitting; return the progress file of the first table.
+
+    Each results table must end in ``.csv`` and neither it nor its Parquet copy may exist
+    unless ``force`` (which also drops the progress file). The progress file sits beside the
+    first table (``RESULTS.jsonl`` for ``RESULTS.csv``).
+    """
+    from bayesmeta.io.output import check_writable
+    from bayesmeta.workflows.batch import progress_path, table_paths
+
+    for table in tables:
+        for path in table_paths(table):
+            check_writable(path, overwrite=force)
+    progress = progress_path(tables[0])
+    if force:
+        progress.unlink(missing_ok=True)
+    elif progress.exists():
+        typer.echo(f"resuming from {progress}", err=True)
+    return progress
+
+
+@app.command()
+@user_errors
+def batch(
+    source: Annotated[
+        Path,
+        typer.Argument(
+            help="Long CSV (one row per study), a folder of CSVs, or a TOML list of CSVs.",
+            show_default=False,
+        ),
+    ],
+    out: Annotated[Path, typer.Option(help="Results table (CSV; Parquet beside it).")],
+    group_column: Annotated[
+        str, typer.Option(help="Column of the long CSV that names the meta-analysis.")
+    ] = "meta_analysis",
+    prior_mu: PriorMuOpt = None,
+    prior_tau: PriorTauOpt = None,
+    prior_baseline: PriorBaselineOpt = None,
+    common_effect: CommonOpt = False,
+    chains: ChainsOpt = 4,
+    draws: DrawsOpt = 2000,
+    tune: TuneOpt = 1000,
+    seed: SeedOpt = 1,
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
+    force: ForceOpt = False,
+) -> None:
+    """Fit many meta-analyses, one result row each; rerun to resume an interrupted batch."""
+    from bayesmeta.workflows.batch import read_jobs, run_batch, write_table
+
+    options = _options(
+        prior_mu, prior_tau, prior_baseline, common_effect, chains, draws, tune, seed
+    )
+    progress = _prepare([out], force)
+    jobs = read_jobs(source, group_column=group_column)
+    table = run_batch(jobs, options, progress, workers=workers, scheduler=scheduler)
+    for path in write_table(table, out, overwrite=force):
+        typer.echo(f"wrote {path}")
+    failed = table[table["status"] != "ok"]
+    typer.echo(f"{len(table) - len(failed)} fitted, {len(failed)} failed")
+    for row in failed.itertuples():
+        typer.echo(f"failed: {row.name}: {row.reason}", err=True)
+
+
+@app.command()
+@user_errors
+def simulate(
+    grid: Annotated[
+        Path, typer.Argument(help="TOML grid of [[scenario]] tables.", show_default=False)
+    ],
+    out: Annotated[Path, typer.Option(help="Summary table (CSV) of bias, RMSE, coverage.")],
+    prior_mu: PriorMuOpt = None,
+    prior_tau: PriorTauOpt = None,
+    prior_baseline: PriorBaselineOpt = None,
+    chains: ChainsOpt = 4,
+    draws: DrawsOpt = 2000,
+    tune: TuneOpt = 1000,
+    seed: SeedOpt = 1,
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
+    force: ForceOpt = False,
+) -> None:
+    """Simulate meta-analyses from stated truths and score the Bayesian and frequentist fits."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from bayesmeta.workflows.batch import write_table
+    from bayesmeta.workflows.simulate import read_scenarios, run_simulation
+
+    options = _options(prior_mu, prior_tau, prior_baseline, False, chains, draws, tune, seed)
+    replicates_out = out.with_suffix(".replicates.csv")
+    progress = _prepare([replicates_out, out], force)
+    scenarios = read_scenarios(grid)
+    rows, summary = run_simulation(
+        scenarios, options, progress, workers=workers, scheduler=scheduler
+    )
+    table = Table(*summary.columns, title=f"{grid.name}: mu over {len(rows)} replicates")
+    for record in summary.itertuples(index=False):
+        table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in record))
+    Console().print(table)
+    for path in write_table(rows, replicates_out, overwrite=force):
+        typer.echo(f"wrote {path}")
+    for path in write_table(summary, out, overwrite=force):
+        typer.echo(f"wrote {path}")

@@ -1,0 +1,909 @@
+"""Exact posterior of the normal-normal hierarchical model (NNHM), by one-dimensional quadrature.
+
+Model (Rover 2020, J Stat Softw 93(6), sections 2-3)::
+
+    y_i | theta_i ~ N(theta_i, v_i),   theta_i | beta, tau ~ N(x_i' beta, tau^2),
+    beta_j ~ N(m_j, s_j^2) (or flat),  tau ~ any prior on [0, inf).
+
+The random-effects model is ``x_i = 1`` (``beta = mu``); meta-regression adds covariates.
+Given ``tau`` the model is a conjugate normal linear model, so ``beta | tau, y`` is normal and
+``p(y | tau)`` has a closed form (``y ~ N(X m, D + X S X')``, ``D = diag(v + tau^2)``). Only
+``tau`` is integrated numerically: composite Gauss-Legendre quadrature (16 nodes per panel) on
+``u = (tau - lo) / (c + tau - lo)``, a map of ``[lo, inf)`` onto ``[0, 1)``, over the part of
+``[0, 1)`` where the posterior density is within ``exp(-40)`` of its maximum (found on nested
+grids, so a posterior concentrated in a small part of the range is still resolved). The
+marginal posteriors of ``beta``, ``theta_new`` and the shrunken ``theta_i`` are then finite
+mixtures of normals over the quadrature nodes; their quantiles are found by safeguarded Newton
+steps. The R package bayesmeta does the same with a DIRECT-chosen grid (Rover 2020, sec. 3.3).
+
+numpy and scipy only: this module imports no PyMC.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, special
+
+from bayesmeta.errors import BayesmetaError
+from bayesmeta.model.priors import Prior, check_scale_prior, parse_prior
+
+GL_X, GL_W = np.polynomial.legendre.leggauss(16)
+PANELS = 48  # composite Gauss-Legendre panels over the posterior range of u (768 nodes)
+LOG_DROP = 40.0  # the tau range kept is where the log density is within this of its maximum
+LEVEL = 0.95
+TAU_MAX = 1e100  # tau^2 stays finite; the density of larger tau is taken as 0 (see _transform)
+SCALE_RATIO = 100.0  # the prior median sets the scale of the u map unless this far off
+MAX_DECADES = 4.0  # widest central 95% range of tau (log10 hi/lo) the quadrature resolves
+_LOG_2PI = math.log(2.0 * math.pi)
+
+
+# --------------------------------------------------------------------------------------------
+# the conjugate part: beta | tau, y and p(y | tau)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Conditional:
+    """``beta | tau, y ~ N(mean, cov)`` and ``log p(y | tau)`` for a batch of ``tau`` values."""
+
+    tau: np.ndarray  # (n,)
+    loglik: np.ndarray  # (n,)
+    mean: np.ndarray  # (n, p)
+    cov: np.ndarray  # (n, p, p)
+
+
+@dataclass(frozen=True)
+class _Model:
+    """Data and coefficient priors of the normal linear model given ``tau``."""
+
+    y: np.ndarray
+    v: np.ndarray
+    X: np.ndarray  # (k, p)
+    prior_mean: np.ndarray  # (p,)
+    prior_prec: np.ndarray  # (p,), 0 for a flat prior
+
+    @property
+    def proper(self) -> bool:
+        """All coefficient priors proper, so that the marginal likelihood is defined."""
+        return bool(np.all(self.prior_prec > 0))
+
+    def conditional(self, tau: np.ndarray) -> _Conditional:
+        """Normal posterior of ``beta`` and marginal likelihood given each ``tau``.
+
+        With ``W = diag(1 / (v + tau^2))``, ``A = X'WX + S^-1``, ``b = X'Wy + S^-1 m``:
+        ``beta | tau, y ~ N(A^-1 b, A^-1)`` and
+        ``log p(y | tau) = -k/2 log 2pi - 1/2 sum log(v_i + tau^2) + 1/2 log|S^-1| - 1/2 log|A|
+        - 1/2 (y'Wy + m'S^-1 m - b'A^-1 b)`` (e.g. Rover 2020, eq. 8, for ``p = 1``).
+        """
+        tau = np.atleast_1d(np.asarray(tau, dtype=float))
+        w = 1.0 / (self.v[None, :] + tau[:, None] ** 2)
+        prec0, m0 = self.prior_prec, self.prior_mean
+        A = np.einsum("ki,nk,kj->nij", self.X, w, self.X, optimize=True) + np.diag(prec0)
+        b = (w * self.y) @ self.X + prec0 * m0
+        chol = np.linalg.cholesky(A)
+        eye = np.broadcast_to(np.eye(len(m0)), A.shape)
+        chol_inv = np.linalg.solve(chol, eye)
+        cov = np.swapaxes(chol_inv, 1, 2) @ chol_inv
+        mean = np.einsum("nij,nj->ni", cov, b)
+        logdet_a = 2.0 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
+        quad = (w * self.y**2).sum(axis=1) + (prec0 * m0**2).sum() - (b * mean).sum(axis=1)
+        loglik = 0.5 * (
+            -len(self.y) * _LOG_2PI
+            + np.log(w).sum(axis=1)
+            + np.log(prec0[prec0 > 0]).sum()
+            - logdet_a
+            - quad
+        )
+        return _Conditional(tau=tau, loglik=loglik, mean=mean, cov=cov)
+
+
+# --------------------------------------------------------------------------------------------
+# the posterior of tau
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Transform:
+    """``tau = lo + c u / (1 - u)`` for ``u`` in ``[0, u_max]``, or ``lo + (hi - lo) u`` if linear.
+
+    The rational map serves unbounded supports and bounded ones much wider than the posterior;
+    ``u_max = (hi - lo) / (c + hi - lo)`` is the image of ``hi`` (1 when ``hi`` is infinite).
+    """
+
+    lo: float
+    hi: float
+    c: float
+    linear: bool = False
+
+    @property
+    def u_max(self) -> float:
+        if self.linear or math.isinf(self.hi):
+            return 1.0
+        return (self.hi - self.lo) / (self.c + self.hi - self.lo)
+
+    def tau(self, u: np.ndarray) -> np.ndarray:
+        if self.linear:
+            return self.lo + (self.hi - self.lo) * u
+        with np.errstate(divide="ignore"):
+            return self.lo + self.c * u / (1.0 - u)
+
+    def u(self, tau: np.ndarray) -> np.ndarray:
+        t = np.maximum(np.asarray(tau, dtype=float) - self.lo, 0.0)
+        if self.linear:
+            return np.clip(t / (self.hi - self.lo), 0.0, 1.0)
+        u = np.where(np.isinf(t), 1.0, t / (self.c + np.where(np.isinf(t), 0.0, t)))
+        return np.minimum(u, self.u_max)
+
+    def log_jacobian(self, u: np.ndarray) -> np.ndarray:
+        if self.linear:
+            return np.full_like(u, math.log(self.hi - self.lo))
+        with np.errstate(divide="ignore"):
+            return math.log(self.c) - 2.0 * np.log1p(-u)
+
+
+@dataclass(frozen=True)
+class _TauQuadrature:
+    """Posterior of ``tau`` on composite Gauss-Legendre panels in ``u``.
+
+    ``tau`` and ``weight`` are the nodes and normalised weights (the mixture over which every
+    other marginal is computed); ``log_norm`` is ``log int p(y | tau) p(tau) dtau``.
+    """
+
+    transform: _Transform
+    log_density_u: Callable[[np.ndarray], np.ndarray]  # unnormalised, on the u scale
+    edges: np.ndarray  # (P + 1,) panel edges in u
+    panel_cdf: np.ndarray  # (P + 1,) posterior cdf at the edges
+    tau: np.ndarray  # (P * 16,)
+    weight: np.ndarray  # (P * 16,)
+    log_norm: float
+
+    def cdf(self, x: np.ndarray | float) -> np.ndarray:
+        """Posterior cdf of ``tau`` (Gauss-Legendre on the part of the panel below ``x``)."""
+        return self._cdf_pdf_u(self.transform.u(np.asarray(x, dtype=float)))[0]
+
+    def pdf(self, x: np.ndarray | float) -> np.ndarray:
+        """Posterior density of ``tau``."""
+        x = np.asarray(x, dtype=float)
+        u = self.transform.u(x)
+        log_u = self._log_pdf_u(u) - self.transform.log_jacobian(u)
+        inside = (u > 0) & (u < 1)
+        return np.where(inside, np.exp(np.where(inside, log_u, -np.inf)), 0.0)
+
+    def ppf(self, q: np.ndarray | float) -> np.ndarray:
+        """Posterior quantiles of ``tau``: Newton steps on ``u`` from the cdf table's bracket."""
+        q = np.asarray(q, dtype=float)
+        table_u, table_cdf = self._table
+        i = np.clip(np.searchsorted(table_cdf, q, side="left"), 1, len(table_u) - 1)
+        lo, hi = table_u[i - 1], table_u[i]
+        f_lo, f_hi = table_cdf[i - 1], table_cdf[i]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x0 = np.where(f_hi > f_lo, lo + (q - f_lo) / (f_hi - f_lo) * (hi - lo), lo)
+        u = _solve_increasing(self._cdf_pdf_u, q, lo, hi, np.clip(x0, lo, hi))
+        return self.transform.tau(u)
+
+    @cached_property
+    def _table(self) -> tuple[np.ndarray, np.ndarray]:
+        """The cdf at 16 equal steps of ``u`` per panel: brackets and starts for :meth:`ppf`."""
+        steps = np.linspace(0.0, 1.0, 17)[:-1]
+        u = (self.edges[:-1, None] + np.diff(self.edges)[:, None] * steps).ravel()
+        u = np.append(u, self.edges[-1])
+        return u, np.maximum.accumulate(self._cdf_pdf_u(u)[0])
+
+    def _log_pdf_u(self, u: np.ndarray) -> np.ndarray:
+        return self.log_density_u(u) - self.log_norm
+
+    def _cdf_pdf_u(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        u = np.clip(u, self.edges[0], self.edges[-1])
+        panel = np.clip(np.searchsorted(self.edges, u, side="right") - 1, 0, len(self.edges) - 2)
+        left = self.edges[panel]
+        half = (u - left) / 2.0
+        nodes = left[..., None] + half[..., None] * (GL_X + 1.0)
+        part = (half[..., None] * GL_W * np.exp(self._log_pdf_u(nodes))).sum(axis=-1)
+        return self.panel_cdf[panel] + part, np.exp(self._log_pdf_u(u))
+
+
+@dataclass(frozen=True)
+class _TauZero:
+    """``tau = 0`` with probability 1: the common-effect model."""
+
+    log_norm: float
+    tau: np.ndarray = field(default_factory=lambda: np.zeros(1))
+    weight: np.ndarray = field(default_factory=lambda: np.ones(1))
+
+    def cdf(self, x: np.ndarray | float) -> np.ndarray:
+        return np.where(np.asarray(x, dtype=float) >= 0.0, 1.0, 0.0)
+
+    def pdf(self, x: np.ndarray | float) -> np.ndarray:
+        return np.zeros_like(np.asarray(x, dtype=float))
+
+    def ppf(self, q: np.ndarray | float) -> np.ndarray:
+        return np.zeros_like(np.asarray(q, dtype=float))
+
+
+_TauPosterior = _TauQuadrature | _TauZero
+
+
+def _posterior_range(
+    log_density: Callable[[np.ndarray], np.ndarray], u_max: float = 1.0
+) -> tuple[float, float]:
+    """The part of ``[0, u_max]`` where ``log_density`` is within ``LOG_DROP`` of its maximum.
+
+    Searched on nested 513-point grids, narrowing until the range fills a quarter of the grid.
+    """
+    a, b = 0.0, u_max
+    for _ in range(6):
+        u = np.linspace(a, b, 513)
+        lp = log_density(u)
+        keep = np.flatnonzero(lp > np.max(lp) - LOG_DROP)
+        if len(keep) == 0:
+            raise BayesmetaError("the posterior of tau could not be evaluated (no finite density)")
+        i0, i1 = max(keep[0] - 1, 0), min(keep[-1] + 1, len(u) - 1)
+        wide = (u[i1] - u[i0]) > 0.25 * (b - a)
+        a, b = u[i0], u[i1]
+        if wide:
+            break
+    return a, b
+
+
+def _tau_log_density(model: _Model, prior: Prior, tau: np.ndarray) -> np.ndarray:
+    """``log p(y | tau) + log p(tau)``, ``-inf`` where it is undefined or ``tau > TAU_MAX``."""
+    tau = np.asarray(tau, dtype=float)
+    lp = np.full(tau.shape, -np.inf)
+    ok = np.isfinite(tau) & (tau <= TAU_MAX)
+    if ok.any():
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            t = tau[ok]
+            lp[ok] = model.conditional(t).loglik + prior.logpdf(t)
+    return np.where(np.isnan(lp), -np.inf, lp)
+
+
+def _transform(model: _Model, prior: Prior) -> _Transform:
+    """The map of ``u`` to ``tau``, with its scale ``c`` where the posterior of ``tau`` lives.
+
+    ``c`` is the prior median (above ``lo``) unless that is more than a factor ``SCALE_RATIO``
+    away from the mode of the posterior of ``log(tau - lo)``, found on a grid from 1e-300 to
+    ``TAU_MAX`` (e.g. ``half-normal(1e300)``, or a heavy-tailed prior with a tiny scale);
+    then ``c`` is that mode. A bounded support keeps the linear map unless it is wider than
+    ``SCALE_RATIO`` times that mode.
+
+    Raises
+    ------
+    BayesmetaError
+        The posterior density of ``log tau`` near ``TAU_MAX`` is within ``exp(-LOG_DROP)`` of
+        its maximum (the data do not bound ``tau`` and the prior is too wide for the posterior
+        to be computed in floating point: it is practically improper), or its central 95%
+        spans more than ``MAX_DECADES`` orders of magnitude (e.g. one study and
+        ``half-normal(1e5)``), where 48 panels no longer give the accuracy of the tests.
+    """
+    lo, hi = prior.support
+    width = hi - lo
+    t = np.logspace(-300.0, math.log10(TAU_MAX), 801)  # half a decade apart
+    t = t[t < width]
+    if len(t) == 0:  # a support narrower than 1e-300
+        return _Transform(lo, hi, width, linear=True)
+    lp = _tau_log_density(model, prior, lo + t) + np.log(t)
+    if not np.isfinite(lp).any():
+        raise BayesmetaError("the posterior of tau could not be evaluated (no finite density)")
+    mode = float(t[np.argmax(lp)])
+    mass = np.cumsum(np.exp(lp - np.max(lp)))
+    lo95, hi95 = t[np.searchsorted(mass / mass[-1], [(1 - LEVEL) / 2, (1 + LEVEL) / 2])]
+    too_wide = f"the prior for tau ({prior}) is too wide for these data: the posterior of tau"
+    advice = "use a prior with a smaller scale, e.g. half-normal(1)"
+    if width > TAU_MAX and lp[-1] > np.max(lp) - LOG_DROP:
+        raise BayesmetaError(
+            f"{too_wide} still has mass beyond {TAU_MAX:g}, so it cannot be computed (it is "
+            f"practically improper); {advice}"
+        )
+    if math.log10(hi95 / lo95) > MAX_DECADES:
+        raise BayesmetaError(
+            f"{too_wide} spreads its central 95% over more than {MAX_DECADES:g} orders of "
+            f"magnitude ({lo95:.2g} to {hi95:.2g}), beyond what the quadrature resolves; {advice}"
+        )
+    if not math.isinf(hi) and width <= SCALE_RATIO * mode:
+        return _Transform(lo, hi, width, linear=True)
+    with np.errstate(over="ignore"):
+        median = float(prior.ppf(0.5)) - lo
+    if not (math.isfinite(median) and mode / SCALE_RATIO <= median <= mode * SCALE_RATIO):
+        median = mode
+    return _Transform(lo, hi, median)
+
+
+def _tau_quadrature(model: _Model, prior: Prior, panels: int = PANELS) -> _TauQuadrature:
+    """Build the quadrature over ``tau`` for ``p(tau | y) ∝ p(y | tau) p(tau)``."""
+    transform = _transform(model, prior)
+
+    def log_density_u(u: np.ndarray) -> np.ndarray:
+        u = np.asarray(u, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lp = _tau_log_density(model, prior, transform.tau(u)) + transform.log_jacobian(u)
+        return np.where(np.isnan(lp), -np.inf, lp)
+
+    a, b = _posterior_range(log_density_u, transform.u_max)
+    edges = np.linspace(a, b, panels + 1)
+    half = np.diff(edges)[:, None] / 2.0
+    nodes = (edges[:-1, None] + half) + half * GL_X
+    log_w = log_density_u(nodes) + np.log(half * GL_W)
+    log_norm = float(special.logsumexp(log_w))
+    if not math.isfinite(log_norm):
+        raise BayesmetaError("the posterior of tau could not be normalised (no finite density)")
+    weight = np.exp(log_w - log_norm)
+    panel_cdf = np.concatenate([[0.0], np.cumsum(weight.sum(axis=1))])
+    panel_cdf /= panel_cdf[-1]
+    return _TauQuadrature(
+        transform=transform,
+        log_density_u=log_density_u,
+        edges=edges,
+        panel_cdf=panel_cdf,
+        tau=transform.tau(nodes.ravel()),
+        weight=weight.ravel() / weight.sum(),
+        log_norm=log_norm,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# one-dimensional distributions: mixtures of normals, quantiles, summaries
+# --------------------------------------------------------------------------------------------
+
+
+def _solve_increasing(
+    cdf_pdf: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+    target: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    x0: np.ndarray,
+    rtol: float = 1e-12,
+    maxiter: int = 100,
+) -> np.ndarray:
+    """Solve ``F(x) = target`` for an increasing ``F`` by Newton steps kept inside a bracket."""
+    x, lo, hi = (np.array(np.broadcast_to(a, np.shape(target)), dtype=float) for a in (x0, lo, hi))
+    for _ in range(maxiter):
+        F, f = cdf_pdf(x)
+        r = F - target
+        lo, hi = np.where(r < 0, x, lo), np.where(r > 0, x, hi)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = r / f
+        done = np.abs(step) <= rtol * (1.0 + np.abs(x))
+        new = x - step
+        bad = ~((new > lo) & (new < hi)) & ~done
+        new = np.where(bad, (lo + hi) / 2.0, new)
+        if np.all(done | (hi - lo <= rtol * (1.0 + np.abs(x)))):
+            return new
+        x = new
+    return x
+
+
+@dataclass(frozen=True)
+class _NormalMixture:
+    """``sum_j w_j N(mean[..., j], sd[..., j]^2)``; leading axes index several mixtures."""
+
+    weight: np.ndarray  # (J,)
+    mean: np.ndarray  # (..., J)
+    sd: np.ndarray  # (..., J)
+
+    def cdf_pdf(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Cdf and density at ``x`` of shape ``(..., n)``."""
+        z = (x[..., :, None] - self.mean[..., None, :]) / self.sd[..., None, :]
+        pdf = np.exp(-0.5 * z**2) / (math.sqrt(2.0 * math.pi) * self.sd[..., None, :])
+        return special.ndtr(z) @ self.weight, pdf @ self.weight
+
+    def cdf(self, x: np.ndarray | float) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        return self.cdf_pdf(x.reshape((*self.mean.shape[:-1], -1)))[0].reshape(x.shape)
+
+    def pdf(self, x: np.ndarray | float) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        return self.cdf_pdf(x.reshape((*self.mean.shape[:-1], -1)))[1].reshape(x.shape)
+
+    def ppf(self, q: np.ndarray | float) -> np.ndarray:
+        """Quantiles: the root lies between the smallest and largest component quantile."""
+        q = np.asarray(q, dtype=float)
+        if np.any((q <= 0) | (q >= 1)):
+            raise BayesmetaError(f"probabilities must be strictly between 0 and 1, got {q}")
+        qq = np.broadcast_to(q.reshape(-1), (*self.mean.shape[:-1], q.size))
+        used = self.weight > 0
+        comp = self.mean[..., None, used] + self.sd[..., None, used] * special.ndtri(qq)[..., None]
+        lo, hi = comp.min(axis=-1), comp.max(axis=-1)
+        x0 = (comp * self.weight[used]).sum(axis=-1) / self.weight[used].sum()
+        out = _solve_increasing(self.cdf_pdf, qq, lo, hi, x0)
+        return out.reshape(self.mean.shape[:-1] + q.shape)
+
+    def moments(self) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and standard deviation of each mixture."""
+        mean = self.mean @ self.weight
+        var = (self.sd**2 + self.mean**2) @ self.weight - mean**2
+        return mean, np.sqrt(np.maximum(var, 0.0))
+
+
+def _central(ppf: Callable[[np.ndarray], np.ndarray]) -> list:
+    """Equal-tailed 95% interval."""
+    return [float(x) for x in ppf(np.array([(1 - LEVEL) / 2, (1 + LEVEL) / 2]))]
+
+
+def _shortest(ppf: Callable[[np.ndarray], np.ndarray], lower_bounded: bool) -> list:
+    """Shortest 95% interval: the highest-density interval of a unimodal density.
+
+    ``lower_bounded`` lets it start at the lower end of the support (``tau`` with its mode at 0).
+    """
+    eps = 1e-10
+
+    def width(p: float) -> float:
+        return float(np.diff(ppf(np.array([p, p + LEVEL])))[0])
+
+    best = optimize.minimize_scalar(
+        width, bounds=(eps, 1 - LEVEL - eps), method="bounded", options={"xatol": 1e-8}
+    ).x
+    if lower_bounded and width(0.0) <= width(best):
+        best = 0.0
+    return [float(x) for x in ppf(np.array([best, best + LEVEL]))]
+
+
+def _summary(
+    mean: float, sd: float, ppf: Callable[[np.ndarray], np.ndarray], hdi: bool, lower_bounded=False
+) -> dict:
+    """``mean``, ``median``, ``sd``, the equal-tailed ``ci95`` and, if ``hdi``, ``hdi95``.
+
+    The keys of :func:`bayesmeta.summaries.draws.describe` for NUTS draws.
+    """
+    out = {
+        "mean": float(mean),
+        "median": float(ppf(np.array([0.5]))[0]),
+        "sd": float(sd),
+        "ci95": _central(ppf),
+    }
+    if hdi:
+        out["hdi95"] = _shortest(ppf, lower_bounded)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# the fitted model and its marginals
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Fit:
+    """Everything the summaries, quantile functions and draws need."""
+
+    model: _Model
+    tau_post: _TauPosterior
+    nodes: _Conditional  # beta | tau, y at the tau nodes
+    study: tuple[str, ...]
+
+    @property
+    def log_marginal_likelihood(self) -> float:
+        return self.tau_post.log_norm if self.model.proper else math.nan
+
+    def coefficient(self, j: int) -> _NormalMixture:
+        sd = np.sqrt(self.nodes.cov[:, j, j])
+        return _NormalMixture(self.tau_post.weight, self.nodes.mean[:, j], sd)
+
+    def linear(self, x: np.ndarray, extra_var: np.ndarray | float = 0.0) -> _NormalMixture:
+        """``x' beta`` (plus independent noise of variance ``extra_var`` per node)."""
+        mean = self.nodes.mean @ x
+        var = np.einsum("i,nij,j->n", x, self.nodes.cov, x) + extra_var
+        return _NormalMixture(self.tau_post.weight, mean, np.sqrt(var))
+
+    def theta(self) -> _NormalMixture:
+        """Shrunken study effects ``theta_i | y`` (one mixture per study, leading axis).
+
+        ``theta_i | beta, tau, y ~ N(B y_i + (1 - B) x_i'beta, B v_i)``,
+        ``B = tau^2 / (tau^2 + v_i)``; integrating ``beta | tau, y`` gives mean
+        ``B y_i + (1 - B) x_i'E[beta]`` and variance ``B v_i + (1 - B)^2 x_i'Cov[beta]x_i``.
+        """
+        m = self.model
+        t2 = self.nodes.tau[None, :] ** 2
+        B = t2 / (t2 + m.v[:, None])  # (k, J)
+        fit_mean = m.X @ self.nodes.mean.T  # (k, J)
+        fit_var = np.einsum("ki,nij,kj->kn", m.X, self.nodes.cov, m.X)
+        mean = B * m.y[:, None] + (1.0 - B) * fit_mean
+        var = B * m.v[:, None] + (1.0 - B) ** 2 * fit_var
+        return _NormalMixture(self.tau_post.weight, mean, np.sqrt(var))
+
+    def tau_summary(self, hdi: bool) -> dict:
+        w, t = self.tau_post.weight, self.tau_post.tau
+        mean = float(w @ t)
+        sd = math.sqrt(max(float(w @ t**2) - mean**2, 0.0))
+        return _summary(mean, sd, self.tau_post.ppf, hdi, lower_bounded=True)
+
+    def theta_summaries(self, hdi: bool) -> dict[str, dict]:
+        """Summaries of each shrunken study effect (central intervals for all studies at once)."""
+        mix = self.theta()
+        means, sds = mix.moments()
+        q = mix.ppf(np.array([(1 - LEVEL) / 2, 0.5, (1 + LEVEL) / 2]))
+        out = {
+            name: {
+                "mean": float(means[i]),
+                "median": float(q[i, 1]),
+                "sd": float(sds[i]),
+                "ci95": [float(q[i, 0]), float(q[i, 2])],
+            }
+            for i, name in enumerate(self.study)
+        }
+        if hdi:
+            for i, name in enumerate(self.study):
+                one = _NormalMixture(mix.weight, mix.mean[i], mix.sd[i])
+                out[name]["hdi95"] = _shortest(one.ppf, lower_bounded=False)
+        return out
+
+    def theta_new(self) -> _NormalMixture:
+        """Effect in a new study of the intercept-only model: ``N(E[mu], Var[mu] + tau^2)``."""
+        return self.linear(np.ones(1), self.nodes.tau**2)
+
+    def draws(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """Exact draws: ``tau`` by its inverse cdf, then ``beta`` and ``theta`` given ``tau``."""
+        tau = self.tau_post.ppf(rng.uniform(size=n))
+        cond = self.model.conditional(tau)
+        chol = np.linalg.cholesky(cond.cov)
+        beta = cond.mean + np.einsum("nij,nj->ni", chol, rng.standard_normal(cond.mean.shape))
+        m = self.model
+        B = tau[:, None] ** 2 / (tau[:, None] ** 2 + m.v[None, :])
+        fitted = beta @ m.X.T
+        theta = B * m.y + (1.0 - B) * fitted + np.sqrt(B * m.v) * rng.standard_normal(B.shape)
+        return {"tau": tau, "beta": beta, "theta": theta}
+
+
+@dataclass(frozen=True)
+class ExactPosterior:
+    """Exact marginal posteriors of the normal-normal model (summaries on the model scale).
+
+    Each summary is ``{"mean", "median", "sd", "ci95": [lo, hi]}`` with the equal-tailed 95%
+    interval ``ci95``; fitted with ``hdi=True`` it also has ``"hdi95": [lo, hi]``, the shortest
+    95% interval (the keys of :func:`~bayesmeta.summaries.draws.describe`). ``theta`` holds
+    the shrunken
+    study effects by study name. ``log_marginal_likelihood`` is ``log p(y)`` (NaN with a flat
+    prior on ``mu``); the difference between a random- and a common-effect fit is the log
+    Bayes factor.
+    """
+
+    mu: dict
+    tau: dict
+    theta_new: dict
+    prob_mu_below_0: float
+    theta: dict[str, dict]
+    log_marginal_likelihood: float
+    _fit: _Fit = field(repr=False, compare=False)
+
+    def to_dict(self) -> dict:
+        """JSON-ready summaries (NaN becomes None)."""
+        lml = self.log_marginal_likelihood
+        return {
+            "mu": self.mu,
+            "tau": self.tau,
+            "theta_new": self.theta_new,
+            "prob_mu_below_0": self.prob_mu_below_0,
+            "theta": self.theta,
+            "log_marginal_likelihood": None if math.isnan(lml) else lml,
+        }
+
+    def mu_cdf(self, x: np.ndarray | float) -> np.ndarray:
+        """Posterior ``P(mu <= x)``."""
+        return self._fit.coefficient(0).cdf(x)
+
+    def mu_pdf(self, x: np.ndarray | float) -> np.ndarray:
+        """Posterior density of ``mu``."""
+        return self._fit.coefficient(0).pdf(x)
+
+    def mu_quantile(self, q: np.ndarray | float) -> np.ndarray:
+        """Posterior quantiles of ``mu`` at probabilities ``q``."""
+        return self._fit.coefficient(0).ppf(q)
+
+    def tau_cdf(self, x: np.ndarray | float) -> np.ndarray:
+        """Posterior ``P(tau <= x)``."""
+        return self._fit.tau_post.cdf(x)
+
+    def tau_pdf(self, x: np.ndarray | float) -> np.ndarray:
+        """Posterior density of ``tau`` (0 everywhere for the common-effect model)."""
+        return self._fit.tau_post.pdf(x)
+
+    def tau_quantile(self, q: np.ndarray | float) -> np.ndarray:
+        """Posterior quantiles of ``tau``."""
+        return self._fit.tau_post.ppf(q)
+
+    def theta_new_cdf(self, x: np.ndarray | float) -> np.ndarray:
+        """Predictive ``P(theta_new <= x)`` for the effect in a new study."""
+        return self._fit.theta_new().cdf(x)
+
+    def theta_new_pdf(self, x: np.ndarray | float) -> np.ndarray:
+        """Predictive density of ``theta_new``."""
+        return self._fit.theta_new().pdf(x)
+
+    def theta_new_quantile(self, q: np.ndarray | float) -> np.ndarray:
+        """Predictive quantiles of ``theta_new``."""
+        return self._fit.theta_new().ppf(q)
+
+    def draws(self, n: int = 4000, seed: int | None = None) -> dict[str, np.ndarray]:
+        """Independent exact draws: ``mu``, ``tau``, ``theta_new`` (n,) and ``theta`` (n, k)."""
+        rng = np.random.default_rng(seed)
+        d = self._fit.draws(n, rng)
+        mu = d["beta"][:, 0]
+        theta_new = mu + d["tau"] * rng.standard_normal(n)
+        return {"mu": mu, "tau": d["tau"], "theta_new": theta_new, "theta": d["theta"]}
+
+
+@dataclass(frozen=True)
+class MetaRegressionPosterior:
+    """Exact posterior of a meta-regression ``theta_i ~ N(x_i' beta, tau^2)``.
+
+    ``coefficients`` maps each column name to its summary (as :class:`ExactPosterior`'s, with
+    ``hdi95`` when fitted with ``hdi=True``) plus ``prob_below_0``.
+    """
+
+    coefficients: dict[str, dict]
+    tau: dict
+    theta: dict[str, dict]
+    log_marginal_likelihood: float
+    names: tuple[str, ...]
+    _fit: _Fit = field(repr=False, compare=False)
+
+    def to_dict(self) -> dict:
+        """JSON-ready summaries (NaN becomes None)."""
+        lml = self.log_marginal_likelihood
+        return {
+            "coefficients": self.coefficients,
+            "tau": self.tau,
+            "theta": self.theta,
+            "log_marginal_likelihood": None if math.isnan(lml) else lml,
+        }
+
+    def _index(self, name: str) -> int:
+        if name not in self.names:
+            raise BayesmetaError(f"unknown coefficient {name!r}; choose one of {self.names}")
+        return self.names.index(name)
+
+    def coef_cdf(self, name: str, x: np.ndarray | float) -> np.ndarray:
+        """Posterior ``P(beta_name <= x)``."""
+        return self._fit.coefficient(self._index(name)).cdf(x)
+
+    def coef_quantile(self, name: str, q: np.ndarray | float) -> np.ndarray:
+        """Posterior quantiles of coefficient ``name``."""
+        return self._fit.coefficient(self._index(name)).ppf(q)
+
+    def tau_quantile(self, q: np.ndarray | float) -> np.ndarray:
+        """Posterior quantiles of the residual heterogeneity ``tau``."""
+        return self._fit.tau_post.ppf(q)
+
+    def predict(self, x: Sequence[float], *, new_study: bool = True, hdi: bool = False) -> dict:
+        """Summary of ``x' beta`` (``new_study=False``) or of a new study's effect there.
+
+        With ``hdi`` the summary also has ``hdi95``, the shortest 95% interval.
+        """
+        x = np.asarray(x, dtype=float)
+        if x.shape != (len(self.names),):
+            raise BayesmetaError(f"predict needs {len(self.names)} values ({self.names})")
+        extra = self._fit.nodes.tau**2 if new_study else 0.0
+        mix = self._fit.linear(x, extra)
+        mean, sd = mix.moments()
+        return _summary(mean, sd, mix.ppf, hdi)
+
+    def draws(self, n: int = 4000, seed: int | None = None) -> dict[str, np.ndarray]:
+        """Exact draws: each coefficient by name (n,), ``tau`` (n,) and ``theta`` (n, k)."""
+        d = self._fit.draws(n, np.random.default_rng(seed))
+        coefs = {name: d["beta"][:, j] for j, name in enumerate(self.names)}
+        return {**coefs, "tau": d["tau"], "theta": d["theta"]}
+
+
+# --------------------------------------------------------------------------------------------
+# public entry points
+# --------------------------------------------------------------------------------------------
+
+
+def _check_data(y, v, study) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    y, v = np.asarray(y, dtype=float).ravel(), np.asarray(v, dtype=float).ravel()
+    if len(y) != len(v):
+        raise BayesmetaError(f"y and v differ in length ({len(y)} vs {len(v)})")
+    if len(y) < 1:
+        raise BayesmetaError("no studies to analyse")
+    if not np.all(np.isfinite(y)):
+        raise BayesmetaError(f"effect estimates must be finite numbers, got {y}")
+    if not np.all(np.isfinite(v) & (v > 0)):
+        raise BayesmetaError(f"variances must be positive finite numbers, got {v}")
+    names = tuple(str(s) for s in study) if study is not None else ()
+    if study is None:
+        names = tuple(f"Study {i + 1}" for i in range(len(y)))
+    if len(names) != len(y) or len(set(names)) != len(names):
+        raise BayesmetaError(f"need {len(y)} distinct study names, got {list(names)}")
+    return y, v, names
+
+
+def _coefficient_prior(prior: Prior | str, what: str) -> tuple[float, float]:
+    """``(mean, precision)`` of a normal prior; ``"flat"`` gives precision 0 (improper).
+
+    ``"flat"`` is for library callers only (the CLI's prior syntax has no flat prior), so the
+    error message suggests a normal prior and the NUTS engine.
+    """
+    if isinstance(prior, str) and prior.strip().lower() in {"flat", "improper", "uniform"}:
+        return 0.0, 0.0
+    prior = parse_prior(prior)
+    if prior.family != "normal":
+        raise BayesmetaError(
+            f"the exact engine needs a normal prior for {what} (it is conjugate given tau), "
+            f"e.g. normal(0, 10); got {prior} (use --engine nuts for other prior families)"
+        )
+    return prior.params[0], prior.params[1] ** -2
+
+
+def _tau_posterior(model: _Model, prior_tau: Prior | str | None) -> _TauPosterior:
+    if prior_tau is None:
+        return _TauZero(log_norm=float(model.conditional(np.zeros(1)).loglik[0]))
+    return _tau_quadrature(model, check_scale_prior(parse_prior(prior_tau), "tau"))
+
+
+def _fit(model: _Model, prior_tau: Prior | str | None, study: tuple[str, ...]) -> _Fit:
+    tau_post = _tau_posterior(model, prior_tau)
+    return _Fit(model, tau_post, model.conditional(tau_post.tau), study)
+
+
+def _exact_posterior(fit: _Fit, hdi: bool) -> ExactPosterior:
+    mu, new = fit.coefficient(0), fit.theta_new()
+    return ExactPosterior(
+        mu=_summary(*(float(a) for a in mu.moments()), mu.ppf, hdi),
+        tau=fit.tau_summary(hdi),
+        theta_new=_summary(*(float(a) for a in new.moments()), new.ppf, hdi),
+        prob_mu_below_0=float(mu.cdf(0.0)),
+        theta=fit.theta_summaries(hdi),
+        log_marginal_likelihood=fit.log_marginal_likelihood,
+        _fit=fit,
+    )
+
+
+def nnhm_posterior(
+    y: Sequence[float] | np.ndarray,
+    v: Sequence[float] | np.ndarray,
+    *,
+    prior_mu: Prior | str,
+    prior_tau: Prior | str,
+    study: Sequence[str] | None = None,
+    hdi: bool = False,
+) -> ExactPosterior:
+    """Exact posterior of the random-effects normal-normal model.
+
+    Parameters
+    ----------
+    y, v
+        Study estimates (e.g. log odds ratios) and their within-study variances (SE^2).
+    prior_mu
+        Normal prior for the pooled effect ``mu`` (a :class:`Prior` or its text), or
+        ``"flat"`` for the improper uniform prior.
+    prior_tau
+        Any prior on ``[0, inf)`` for the between-study SD ``tau``.
+    study
+        Study names (keys of ``theta``); ``"Study 1"``, ... by default.
+    hdi
+        Also report the shortest 95% intervals (``hdi95``) next to the equal-tailed ``ci95``.
+
+    Returns
+    -------
+    ExactPosterior
+        Summaries of ``mu``, ``tau``, ``theta_new``, ``theta_i``; quantile functions; draws.
+
+    Notes
+    -----
+    ``mu`` is integrated analytically given ``tau`` and ``tau`` by quadrature (module docstring;
+    Rover 2020, J Stat Softw 93(6)). Accurate to about 1e-8 on the examples (see tests).
+    """
+    y, v, names = _check_data(y, v, study)
+    m0, p0 = _coefficient_prior(prior_mu, "mu")
+    model = _Model(y, v, np.ones((len(y), 1)), np.array([m0]), np.array([p0]))
+    return _exact_posterior(_fit(model, prior_tau, names), hdi)
+
+
+def common_effect_posterior(
+    y: Sequence[float] | np.ndarray,
+    v: Sequence[float] | np.ndarray,
+    *,
+    prior_mu: Prior | str,
+    study: Sequence[str] | None = None,
+    hdi: bool = False,
+) -> ExactPosterior:
+    """Exact (conjugate normal) posterior of the common-effect model, ``tau = 0``.
+
+    ``mu | y ~ N((sum y_i/v_i + m/s^2) / P, 1/P)`` with ``P = sum 1/v_i + 1/s^2``; ``tau`` is
+    reported as 0 and ``theta_new``, ``theta_i`` equal ``mu``. Parameters as
+    :func:`nnhm_posterior`.
+    """
+    y, v, names = _check_data(y, v, study)
+    m0, p0 = _coefficient_prior(prior_mu, "mu")
+    model = _Model(y, v, np.ones((len(y), 1)), np.array([m0]), np.array([p0]))
+    return _exact_posterior(_fit(model, None, names), hdi)
+
+
+def design_matrix(
+    covariates: pd.DataFrame, names: Sequence[str], *, intercept: bool = True
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Design matrix from covariate columns (text columns get treatment contrasts).
+
+    Numeric columns enter as they are; a text column with levels ``a < b < c`` (sorted, the
+    first is the reference, as R's ``factor``) becomes indicator columns ``name[b]``,
+    ``name[c]``.
+    """
+    columns, labels = ([np.ones(len(covariates))], ["intercept"]) if intercept else ([], [])
+    for name in names:
+        if name not in covariates.columns:
+            raise BayesmetaError(
+                f"unknown covariate {name!r}; the data have {', '.join(map(str, covariates))}"
+            )
+        col = covariates[name]
+        if col.isna().any():
+            row = int(np.flatnonzero(col.isna().to_numpy())[0]) + 1
+            raise BayesmetaError(f"covariate {name!r} is missing in row {row}")
+        if pd.api.types.is_numeric_dtype(col):
+            columns.append(col.to_numpy(dtype=float))
+            labels.append(str(name))
+            continue
+        levels = sorted(col.astype(str).unique())
+        for level in levels[1:]:
+            columns.append((col.astype(str) == level).to_numpy(dtype=float))
+            labels.append(f"{name}[{level}]")
+    return np.column_stack(columns), tuple(labels)
+
+
+def metareg_posterior(
+    y: Sequence[float] | np.ndarray,
+    v: Sequence[float] | np.ndarray,
+    X: np.ndarray,
+    *,
+    prior_beta: Prior | str | Sequence[Prior | str],
+    prior_tau: Prior | str,
+    names: Sequence[str] | None = None,
+    study: Sequence[str] | None = None,
+    hdi: bool = False,
+) -> MetaRegressionPosterior:
+    """Exact posterior of the meta-regression ``theta_i ~ N(x_i' beta, tau^2)``.
+
+    Parameters
+    ----------
+    y, v
+        Study estimates and within-study variances.
+    X
+        Design matrix ``(k, p)``, including the intercept column (see :func:`design_matrix`).
+    prior_beta
+        Independent normal (or ``"flat"``) priors: one for all coefficients or one per column.
+    prior_tau
+        Prior on ``[0, inf)`` for the residual between-study SD ``tau``.
+    names
+        Column names (``"intercept"``, ``"x1"``... by default).
+    study, hdi
+        As :func:`nnhm_posterior`.
+
+    Notes
+    -----
+    ``beta | tau, y`` is normal (conjugate linear model) and ``tau`` is integrated by the same
+    quadrature as :func:`nnhm_posterior` (Rover & Friede 2023, "Using the bayesmeta R package
+    for Bayesian random-effects meta-regression", Comput Methods Programs Biomed 229:107303).
+    """
+    y, v, study_names = _check_data(y, v, study)
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2 or X.shape[0] != len(y) or not np.all(np.isfinite(X)):
+        raise BayesmetaError(f"X must be a finite ({len(y)}, p) matrix, got shape {X.shape}")
+    p = X.shape[1]
+    labels = tuple(names) if names is not None else tuple(f"x{j}" for j in range(p))
+    priors = [prior_beta] * p if isinstance(prior_beta, (str, Prior)) else list(prior_beta)
+    if len(labels) != p or len(priors) != p:
+        raise BayesmetaError(f"need {p} coefficient names and priors (one per column of X)")
+    if np.linalg.matrix_rank(X) < p:
+        raise BayesmetaError(f"the columns of X ({', '.join(labels)}) are linearly dependent")
+    coef = np.array([_coefficient_prior(pr, lab) for pr, lab in zip(priors, labels, strict=True)])
+    model = _Model(y, v, X, coef[:, 0], coef[:, 1])
+    fit = _fit(model, prior_tau, study_names)
+    coefficients = {}
+    for j, label in enumerate(labels):
+        mix = fit.coefficient(j)
+        mean, sd = (float(a) for a in mix.moments())
+        coefficients[label] = {
+            **_summary(mean, sd, mix.ppf, hdi),
+            "prob_below_0": float(mix.cdf(0.0)),
+        }
+    return MetaRegressionPosterior(
+        coefficients=coefficients,
+        tau=fit.tau_summary(hdi),
+        theta=fit.theta_summaries(hdi),
+        log_marginal_likelihood=fit.log_marginal_likelihood,
+        _fit=fit,
+        names=labels,
+    )

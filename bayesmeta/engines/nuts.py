@@ -1,0 +1,218 @@
+"""Sample a PyMC model with NUTS and judge whether the result can be trusted.
+
+Sampling uses PyMC's default NUTS backend, nutpie (Rust NUTS on a numba-compiled log density),
+the fastest correct choice measured here (see ``benchmarks/RESULTS.md``). Models made by
+:mod:`bayesmeta.engines.pymc` and left unchanged, or given directly as a
+:class:`~bayesmeta.engines.kernels.FastModel`, are sampled through hand-written log densities whose
+machine code is cached on disk (:mod:`bayesmeta.engines.kernels`): no PyTensor compilation, a few
+milliseconds instead of 5-10 s per process. Any other PyMC model is compiled by
+``nutpie.compile_pymc_model``. Convergence is judged as ArviZ judges it
+(:mod:`bayesmeta.engines.diagnostics`): rank-normalised split R-hat, bulk and tail ESS, and
+divergences. A fit that fails is refitted once with a higher target acceptance rate and
+longer tuning; if it still fails, the result is marked as not converged and the report says
+so prominently.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import pymc as pm
+    from xarray import DataTree
+
+    from bayesmeta.engines.kernels import FastModel
+
+RHAT_MAX = 1.01
+ESS_MIN = 400
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    """NUTS settings; ``seed`` makes a fit reproducible."""
+
+    chains: int = 4
+    draws: int = 2000
+    tune: int = 1000
+    seed: int = 1
+    target_accept: float = 0.9
+    cores: int | None = None
+
+    def stricter(self) -> SamplerSettings:
+        """Settings for the one refit: target acceptance 0.99 (smaller steps), twice the tuning.
+
+        0.99 rather than 0.95: on bcg with a covariate (little residual heterogeneity, large
+        trials) 0.95 still left 1-3 divergences in every seed tried, 0.99 none; sampling is
+        the cheap part of a fit.
+        """
+        return replace(self, target_accept=max(0.99, self.target_accept), tune=2 * self.tune)
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """Convergence of one fit, with the thresholds it was judged by."""
+
+    rhat_max: float
+    ess_bulk_min: float
+    ess_tail_min: float
+    divergences: int
+    converged: bool
+    sampler: str
+    chains: int
+    draws: int
+    tune: int
+    target_accept: float
+    seconds: float
+    refitted: bool = False
+    problems: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields."""
+        out = asdict(self)
+        out["problems"] = list(self.problems)
+        return out
+
+
+@dataclass(frozen=True)
+class Fit:
+    """Posterior draws (an ArviZ DataTree) with their diagnostics and the settings used."""
+
+    idata: DataTree
+    diagnostics: Diagnostics
+    settings: SamplerSettings
+
+
+def compile_model(model: pm.Model | FastModel) -> Any:
+    """Compile the log density and its gradient once.
+
+    A :class:`~bayesmeta.engines.kernels.FastModel`, or a PyMC model from
+    :mod:`bayesmeta.engines.pymc`
+    that nothing was added to, gets the disk-cached hand-written kernels; any other PyMC model
+    goes through ``nutpie.compile_pymc_model`` (numba backend).
+    """
+    from bayesmeta.engines import kernels as compiled
+
+    spec = compiled.fast_model_of(model)
+    if spec is not None:
+        return compiled.compile_fast(spec)
+    import nutpie
+
+    return nutpie.compile_pymc_model(model, backend="numba")
+
+
+def sample(
+    model: pm.Model | FastModel, settings: SamplerSettings, compiled: Any | None = None
+) -> tuple[DataTree, float]:
+    """Draw from the posterior of ``model`` with nutpie's NUTS.
+
+    ``compiled`` (from :func:`compile_model`) is reused when given, so a refit or a new seed
+    costs only the sampling. Returns the DataTree (with observed and constant data, as
+    ``pymc.sample`` gives) and the wall seconds taken, compilation included.
+    """
+    from bayesmeta.engines import kernels as fast
+
+    start = time.perf_counter()
+    compiled = compiled if compiled is not None else compile_model(model)
+    sample_nuts = fast.nutpie_sample()
+    begin = time.perf_counter()
+    idata = sample_nuts(
+        compiled,
+        draws=settings.draws,
+        tune=settings.tune,
+        chains=settings.chains,
+        cores=settings.cores,
+        seed=settings.seed,
+        target_accept=settings.target_accept,
+        save_warmup=False,
+        progress_bar=False,
+    )
+    elapsed = time.perf_counter() - begin
+    if fast.is_fast(compiled):
+        fast.attach_data(idata, compiled.model, sampling_time=elapsed, tune=settings.tune)
+    else:
+        from pymc.backends.arviz import patch_nutpie_idata
+
+        patch_nutpie_idata(idata, model, sampling_time=elapsed)
+    return idata, time.perf_counter() - start
+
+
+def diagnose(
+    idata: DataTree,
+    *,
+    var_names: list[str] | None = None,
+    rhat_max: float = RHAT_MAX,
+    ess_min: float = ESS_MIN,
+    seconds: float = float("nan"),
+    settings: SamplerSettings | None = None,
+) -> Diagnostics:
+    """R-hat, bulk/tail ESS over ``var_names`` and the number of divergent transitions.
+
+    ``var_names`` defaults to the quantities bayesmeta reports (``mu``, ``tau``, ``theta``,
+    ``theta_new``) where present. R-hat and ESS come from
+    :mod:`bayesmeta.engines.diagnostics`, which
+    computes them as ``arviz_stats.rhat`` and ``arviz_stats.ess(method="bulk"|"tail")`` do
+    without importing ArviZ's statistics package (tested equal).
+    """
+    from bayesmeta.engines import diagnostics
+
+    post = idata["posterior"]
+    reported = [v for v in (var_names or ["mu", "tau", "theta", "theta_new"]) if v in post]
+    draws = [np.asarray(post[v].transpose("chain", "draw", ...)) for v in reported]
+
+    def extreme(fn_stat: Any, fn: Any) -> float:
+        values = [np.asarray(fn_stat(x)).ravel() for x in draws]
+        flat = np.concatenate(values) if values else np.array([np.nan])
+        flat = flat[np.isfinite(flat)]
+        return float(fn(flat)) if flat.size else float("nan")
+
+    r = extreme(diagnostics.rhat, np.max)
+    eb = extreme(diagnostics.ess_bulk, np.min)
+    et = extreme(diagnostics.ess_tail, np.min)
+    div = int(np.asarray(idata["sample_stats"]["diverging"]).sum())
+    problems = []
+    if not r <= rhat_max:
+        problems.append(f"R-hat {r:.3f} > {rhat_max}")
+    if not min(eb, et) >= ess_min:
+        problems.append(f"min ESS {min(eb, et):.0f} < {ess_min}")
+    if div:
+        problems.append(f"{div} divergent transition(s)")
+    settings = settings or SamplerSettings()
+    attrs = idata["posterior"].attrs
+    return Diagnostics(
+        rhat_max=r,
+        ess_bulk_min=eb,
+        ess_tail_min=et,
+        divergences=div,
+        converged=not problems,
+        sampler=str(attrs.get("inference_library", "unknown")),
+        chains=int(post.sizes["chain"]),
+        draws=int(post.sizes["draw"]),
+        tune=settings.tune,
+        target_accept=settings.target_accept,
+        seconds=seconds,
+        problems=tuple(problems),
+    )
+
+
+def fit(model: pm.Model | FastModel, settings: SamplerSettings | None = None) -> Fit:
+    """Sample ``model``; if the diagnostics fail, refit once with :meth:`SamplerSettings.stricter`.
+
+    The returned :class:`Fit` holds the last attempt; ``diagnostics.refitted`` says whether a
+    refit happened and ``diagnostics.converged`` whether the final draws pass every check.
+    """
+    settings = settings or SamplerSettings()
+    start = time.perf_counter()
+    compiled = compile_model(model)
+    idata, _ = sample(model, settings, compiled)
+    seconds = time.perf_counter() - start
+    diag = diagnose(idata, seconds=seconds, settings=settings)
+    if diag.converged:
+        return Fit(idata, diag, settings)
+    stricter = settings.stricter()
+    idata, more = sample(model, stricter, compiled)
+    diag = diagnose(idata, seconds=seconds + more, settings=stricter)
+    return Fit(idata, replace(diag, refitted=True), stricter)

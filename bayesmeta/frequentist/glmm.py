@@ -1,0 +1,298 @@
+"""Binomial-normal generalised linear mixed models by maximum likelihood (metafor ``rma.glmm``).
+
+Two-arm data, metafor's ``model = "UM.FS"`` (Turner et al. 2000, Stat Med 19:3417; Stijnen,
+Hamza & Ozdemir 2010, Stat Med 29:3046): fixed study intercepts ``alpha_i`` and a random
+log odds ratio ``theta_i ~ N(mu, tau^2)``, with metafor's default random-effect coding
+(``coding = 1/2``)::
+
+    logit p_treatment[i] = alpha_i + mu + u_i / 2
+    logit p_control[i]   = alpha_i      - u_i / 2,      u_i ~ N(0, tau^2)
+
+Single-arm data (``measure = "PLO"``): ``logit p_i = mu + u_i``. Each study's integral over
+``u_i`` is done by adaptive Gauss-Hermite quadrature with 7 nodes centred at the conditional
+mode and scaled by its curvature, as lme4's ``glmer(nAGQ = 7)`` that metafor calls (Pinheiro &
+Bates 1995, J Comput Graph Stat 4:12). The likelihood is maximised by Newton's method with
+analytic derivatives; the standard error of ``mu`` comes from the inverse of the full observed
+information over (fixed effects, tau), as lme4's ``vcov``. Double-zero studies carry no
+information on the odds ratio and are dropped, as metafor's ``drop00 = TRUE``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import special
+
+from bayesmeta.effects import effect_sizes
+from bayesmeta.errors import BayesmetaError
+from bayesmeta.frequentist.pooled import PooledEstimate
+from bayesmeta.io.counts import SingleArmData, TwoArmData
+
+N_NODES = 7  # lme4 nAGQ used by metafor's rma.glmm
+GH_X, GH_W = special.roots_hermite(N_NODES)
+LOG_GH = np.log(GH_W) + GH_X**2 - 0.5 * np.log(np.pi)  # for z = m + sqrt(2) s x
+
+
+@dataclass(frozen=True)
+class _Design:
+    """Binomial rows in arm blocks, each listing studies 0..k-1 in order.
+
+    ``x`` is the row's coefficient of ``mu`` and ``g`` of the random effect; with ``local``
+    each study also has its own fixed intercept ``alpha_i`` (the first k parameters).
+    """
+
+    events: np.ndarray
+    trials: np.ndarray
+    x: np.ndarray
+    g: np.ndarray
+    k: int
+    local: bool
+
+    @property
+    def study(self) -> np.ndarray:
+        return np.tile(np.arange(self.k), len(self.events) // self.k)
+
+    def eta0(self, theta: np.ndarray) -> np.ndarray:
+        """Fixed part of the linear predictor per row."""
+        alpha = theta[: self.k][self.study] if self.local else 0.0
+        return alpha + self.x * theta[-2]
+
+
+def _two_arm_design(data: TwoArmData) -> _Design:
+    keep = ~data.double_zero
+    events = np.concatenate([data.treatment_events[keep], data.control_events[keep]])
+    trials = np.concatenate([data.treatment_total[keep], data.control_total[keep]])
+    k = int(keep.sum())
+    return _Design(events.astype(float), trials.astype(float),
+                   np.repeat([1.0, 0.0], k), np.repeat([0.5, -0.5], k), k, local=True)
+
+
+def _single_arm_design(data: SingleArmData) -> _Design:
+    return _Design(data.events.astype(float), data.total.astype(float), np.ones(data.k),
+                   np.ones(data.k), data.k, local=False)
+
+
+def _modes(d: _Design, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Conditional mode of each study's standardised random effect and the scale there."""
+    eta0, tau = d.eta0(theta), theta[-1]
+    m = np.zeros(d.k)
+    for _ in range(100):
+        eta = eta0 + d.g * tau * m[d.study]
+        p = special.expit(eta)
+        grad = np.bincount(d.study, d.g * tau * (d.events - d.trials * p), d.k) - m
+        curv = np.bincount(d.study, (d.g * tau) ** 2 * d.trials * p * (1 - p), d.k) + 1
+        step = np.clip(grad / curv, -5, 5)
+        m += step
+        if np.max(np.abs(step)) < 1e-12:
+            break
+    eta = eta0 + d.g * tau * m[d.study]
+    p = special.expit(eta)
+    curv = np.bincount(d.study, (d.g * tau) ** 2 * d.trials * p * (1 - p), d.k) + 1
+    return m, 1 / np.sqrt(curv)
+
+
+def _nodes(d: _Design, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Adaptive quadrature nodes z (k, J) and their log weights (density of z included)."""
+    m, s = _modes(d, theta)
+    z = m[:, None] + np.sqrt(2) * s[:, None] * GH_X[None, :]
+    logw = LOG_GH[None, :] + np.log(np.sqrt(2) * s)[:, None] - 0.5 * np.log(2 * np.pi) - z**2 / 2
+    return z, logw
+
+
+def _terms(d: _Design, theta: np.ndarray, z: np.ndarray, logw: np.ndarray):
+    """Per-node log integrand and its pieces at parameters ``theta = (alpha, mu, tau)``."""
+    zr = z[d.study]  # (rows, J)
+    eta = d.eta0(theta)[:, None] + d.g[:, None] * theta[-1] * zr
+    ll_rows = d.events[:, None] * eta - d.trials[:, None] * np.logaddexp(0, eta)
+    return _by_study(d, ll_rows) + logw, eta, zr
+
+
+def _by_study(d: _Design, rows: np.ndarray) -> np.ndarray:
+    """Sum an array over the rows of each study (rows are arm blocks of studies 0..k-1)."""
+    return rows.reshape((-1, d.k, *rows.shape[1:])).sum(axis=0)
+
+
+def _loglik(d: _Design, theta: np.ndarray) -> float:
+    """Adaptive Gauss-Hermite log-likelihood (binomial coefficients omitted)."""
+    z, logw = _nodes(d, theta)
+    log_f, _, _ = _terms(d, theta, z, logw)
+    return float(special.logsumexp(log_f, axis=1).sum())
+
+
+def _derivatives(d: _Design, theta: np.ndarray):
+    """Log-likelihood, gradient and Hessian blocks, nodes held where they are.
+
+    Returns ``ll, (g_local, g_shared), (h_local_diag, h_local_shared, h_shared)`` with shared
+    parameters ``(mu, tau)``; the local (alpha) block of the Hessian is diagonal.
+    """
+    z, logw = _nodes(d, theta)
+    log_f, eta, zr = _terms(d, theta, z, logw)
+    ll_i = special.logsumexp(log_f, axis=1)
+    pi = np.exp(log_f - ll_i[:, None])  # posterior weights of the nodes, (k, J)
+    p = special.expit(eta)
+    resid = d.events[:, None] - d.trials[:, None] * p
+    info = d.trials[:, None] * p * (1 - p) * pi[d.study]
+    xs = np.stack([np.broadcast_to(d.x[:, None], eta.shape), d.g[:, None] * zr], axis=2)
+    sc_s = _by_study(d, resid[:, :, None] * xs)  # (k, J, 2)
+    g_s_i = np.einsum("ij,ijp->ip", pi, sc_s)
+    h_s = (-np.einsum("rj,rjp,rjq->pq", info, xs, xs)
+           + np.einsum("ij,ijp,ijq->pq", pi, sc_s, sc_s) - g_s_i.T @ g_s_i)
+    if not d.local:
+        return float(ll_i.sum()), (np.zeros(0), g_s_i.sum(0)), (np.zeros(0), np.zeros((0, 2)), h_s)
+    sc_l = _by_study(d, resid)  # (k, J)
+    g_l = np.sum(pi * sc_l, axis=1)
+    h_l = -_by_study(d, info).sum(1) + np.sum(pi * sc_l**2, axis=1) - g_l**2
+    h_ls = (-_by_study(d, info[:, :, None] * xs).sum(1)
+            + np.einsum("ij,ijp->ip", pi * sc_l, sc_s) - g_l[:, None] * g_s_i)
+    return float(ll_i.sum()), (g_l, g_s_i.sum(0)), (h_l, h_ls, h_s)
+
+
+def _maximise(d: _Design, theta: np.ndarray):
+    """Damped Newton ascent; returns the maximiser and the Hessian blocks there."""
+    ll, grad, hess = _derivatives(d, theta)
+    for _ in range(200):
+        step = _newton_step(grad, hess)
+        t = 1.0
+        while t > 1e-10:
+            trial = theta + t * step
+            trial[-1] = abs(trial[-1])  # the likelihood is symmetric in tau
+            ll_trial = _loglik(d, trial)
+            if ll_trial >= ll - 1e-12 * abs(ll):
+                break
+            t /= 2
+        theta = trial
+        ll, grad, hess = _derivatives(d, theta)
+        if np.max(np.abs(t * step)) < 1e-10:
+            return _polish(d, theta, hess)
+    raise BayesmetaError("binomial-normal GLMM: maximum likelihood did not converge")
+
+
+def _polish(d: _Design, theta: np.ndarray, hess):
+    """Newton steps on the AGQ log-likelihood itself, whose nodes move with the parameters.
+
+    The fixed-node gradient above omits the nodes' movement; a central-difference gradient of
+    the adaptive quadrature (step 1e-5) with the analytic Hessian moves to lme4's optimum.
+    """
+    h = 1e-5
+    for _ in range(5):
+        eye = np.eye(len(theta))
+        grad = np.array([(_loglik(d, theta + h * e) - _loglik(d, theta - h * e)) / (2 * h)
+                         for e in eye])
+        n = d.k if d.local else 0
+        step = _newton_step((grad[:n], grad[n:]), hess)
+        theta = theta + step
+        theta[-1] = abs(theta[-1])
+        hess = _derivatives(d, theta)[2]
+        if np.max(np.abs(step)) < 1e-9:
+            break
+    return theta, hess
+
+
+def _shared_information(hess, lam: float = 0.0) -> np.ndarray:
+    """Information on (mu, tau) with the alphas profiled out: -(H_ss - H_ls' H_ll^-1 H_ls)."""
+    h_l, h_ls, h_s = hess
+    return -(h_s - lam * np.eye(2)) + h_ls.T @ (h_ls / (h_l - lam)[:, None])
+
+
+def _newton_step(grad, hess) -> np.ndarray:
+    """Newton step for the arrowhead Hessian, Levenberg-damped until negative definite."""
+    (g_l, g_s), (h_l, h_ls, _) = grad, hess
+    if not all(np.all(np.isfinite(a)) for a in (*grad, *hess)):
+        raise BayesmetaError(
+            "the GLMM is not estimable for these data: its likelihood's derivatives are not "
+            "finite during the maximisation"
+        )
+    scale = max(1.0, float(np.max(np.abs(hess[2]))))
+    lam = 0.0
+    for _ in range(60):
+        info = _shared_information(hess, lam)
+        if np.all(h_l - lam < 0) and np.all(np.linalg.eigvalsh(info) > 0):
+            rhs = g_s - h_ls.T @ (g_l / (h_l - lam))
+            step_s = np.linalg.solve(info, rhs)
+            step_l = -(g_l + h_ls @ step_s) / (h_l - lam)
+            return np.concatenate([step_l, step_s])
+        lam = max(2 * lam, 1e-6 * scale)
+    return np.concatenate([g_l, g_s])
+
+
+NOT_ESTIMABLE = "the GLMM is not estimable (the ML estimate is at infinity)"
+
+
+def _check_estimable(events: np.ndarray, trials: np.ndarray, what: str) -> None:
+    """Raise unless some row has both events and non-events.
+
+    If every row has 0 events or only events, the likelihood approaches its supremum (each
+    row fitted exactly, p = 0 or 1) only as a linear predictor goes to -inf or +inf, so the
+    ML estimate does not exist (the Newton iterations drift and the information vanishes).
+    """
+    if not np.any((events > 0) & (events < trials)):
+        raise BayesmetaError(f"no {what} has both events and non-events: {NOT_ESTIMABLE}")
+
+
+def _fit(d: _Design, theta0: np.ndarray, k: int, vi: np.ndarray, method: str) -> PooledEstimate:
+    theta, hess = _maximise(d, theta0)
+    mu, tau = theta[-2], theta[-1]
+    info = _shared_information(hess)
+    if not (np.all(np.isfinite(info)) and np.all(np.linalg.eigvalsh(info) > 0)):
+        # a degenerate design the up-front checks do not catch: the likelihood is flat in
+        # some direction at the point reached, so the SE of mu does not exist
+        raise BayesmetaError(
+            f"the GLMM is not estimable for these data: its information matrix is singular "
+            f"where the maximisation stopped (mu = {mu:.3g}, tau = {tau:.3g})"
+        )
+    se = float(np.sqrt(np.linalg.inv(info)[0, 0]))
+    tau2 = float(tau**2)
+    w = 1 / vi
+    vt = (len(vi) - 1) * w.sum() / (w.sum() ** 2 - np.sum(w**2))
+    p = 2 * special.ndtr(-abs(mu / se))
+    z = special.ndtri(0.975)
+    return PooledEstimate(method, float(mu), se, (mu - z * se, mu + z * se), float(p), k,
+                          tau2=tau2, i2=100 * tau2 / (vt + tau2), h2=tau2 / vt + 1)
+
+
+def binomial_normal_ml(data: TwoArmData) -> PooledEstimate:
+    """ML fit of the binomial-normal model with fixed study intercepts (metafor "UM.FS").
+
+    Returns
+    -------
+    PooledEstimate
+        ``estimate`` is the mean log odds ratio ``mu``; ``tau2`` the variance of the true
+        log odds ratios; I^2 and H^2 as metafor, from the escalc sampling variances.
+
+    Raises
+    ------
+    BayesmetaError
+        Fewer than 2 studies that are not double-zero; no treatment arm or no control arm
+        with both events and non-events (the ML estimate of ``mu`` or of the study
+        intercepts is then at infinity); no convergence; or a singular information matrix.
+    """
+    d = _two_arm_design(data)
+    if d.k < 2:
+        raise BayesmetaError(
+            f"the GLMM needs at least 2 studies that are not double-zero, got {d.k}"
+        )
+    for arm, rows in (("treatment", slice(0, d.k)), ("control", slice(d.k, None))):
+        _check_estimable(d.events[rows], d.trials[rows], f"{arm} arm")
+    es = effect_sizes(data, measure="OR", drop00=True)
+    c = d.events[d.k:] + 0.5
+    alpha0 = np.log(c / (d.trials[d.k:] - d.events[d.k:] + 0.5))
+    theta0 = np.concatenate([alpha0, [np.sum(es.yi / es.vi) / np.sum(1 / es.vi), 0.5]])
+    return _fit(d, theta0, d.k, es.vi, "glmm_um_fs")
+
+
+def random_intercept_ml(data: SingleArmData) -> PooledEstimate:
+    """ML fit of the random-intercept logistic model for proportions (``rma.glmm``, "PLO").
+
+    ``estimate`` is the mean logit proportion, ``tau2`` the between-study variance.
+
+    Raises
+    ------
+    BayesmetaError
+        No study has both events and non-events (the ML estimate of ``mu`` is at -inf or
+        +inf, or ``tau`` at infinity), no convergence, or a singular information matrix.
+    """
+    _check_estimable(data.events, data.total, "study")
+    es = effect_sizes(data, measure="PLO")
+    theta0 = np.array([np.sum(es.yi / es.vi) / np.sum(1 / es.vi), 0.5])
+    return _fit(_single_arm_design(data), theta0, data.k, es.vi, "glmm")

@@ -1,0 +1,50 @@
+"""The example datasets shipped in ``examples/`` (published trials, with citations)."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from bayesmeta.errors import BayesmetaError
+
+
+@dataclass(frozen=True)
+class Example:
+    """One shipped dataset: its name, CSV path, design and citation."""
+
+    name: str
+    path: Path
+    design: str
+    title: str
+    citation: str
+
+
+def _folder() -> Path:
+    """``examples/`` of a source checkout, or its copy inside an installed wheel."""
+    here = Path(__file__).resolve().parent.parent  # the bayesmeta package folder
+    for candidate in (here / "_examples", here.parent / "examples"):
+        if (candidate / "datasets.toml").is_file():
+            return candidate
+    raise BayesmetaError("the example datasets are not installed with this copy of bayesmeta")
+
+
+@cache
+def examples() -> dict[str, Example]:
+    """All shipped examples by name."""
+    folder = _folder()
+    with open(folder / "datasets.toml", "rb") as fh:
+        table = tomllib.load(fh)
+    return {
+        name: Example(name, folder / spec["file"], spec["design"], spec["title"], spec["citation"])
+        for name, spec in table.items()
+    }
+
+
+def example(name: str) -> Example:
+    """Look up a shipped example by name; unknown names list the valid ones."""
+    known = examples()
+    if name not in known:
+        raise BayesmetaError(f"unknown example {name!r}; choose one of {', '.join(known)}")
+    return known[name]

@@ -1,0 +1,274 @@
+"""Read and validate reported effect sizes (estimate with SE, variance or confidence interval).
+
+For studies that report a summary instead of counts: ``study,log_or,se``;
+``study,or,ci_lower,ci_upper``; ``study,hr,ci_lower,ci_upper``; a generic
+``study,estimate,se`` (log HR, SMD, mean difference...); or metafor's ``yi,vi``. The result,
+:class:`ReportedEffects`, has the ``study``, ``yi``, ``vi`` and ``measure`` of
+:class:`bayesmeta.effects.EffectSizes`, so the normal-normal model takes either.
+
+Conventions:
+
+- Ratios (OR, RR, HR) are analysed on the log scale: ``yi = log(ratio)``. A confidence interval
+  given with a ratio is on the ratio scale; a standard error is always that of ``yi`` (the log
+  ratio), as trials report it.
+- From a ``level`` confidence interval, ``se = (ub - lb) / (2 z)`` with ``z`` the
+  ``(1 + level) / 2`` normal quantile, after taking logs of ratio bounds (Cochrane Handbook
+  v6.4, section 6.3.1 and 6.3.2).
+- When several are given, the SE is used first, then the variance, then the interval; an
+  interval is still checked to contain the estimate.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import special
+
+from bayesmeta.errors import BayesmetaError, DataError
+from bayesmeta.io.counts import SYNONYMS as DATA_SYNONYMS
+from bayesmeta.io.counts import _normalise, _numeric_if_possible, _studies, read_with_roles
+
+RATIO_MEASURES = ("OR", "RR", "HR")
+
+# normalised column name -> (measure, given on the ratio scale)
+ESTIMATE_COLUMNS: dict[str, tuple[str, bool]] = {
+    **dict.fromkeys(("log_or", "logor", "ln_or", "lnor", "log_odds_ratio"), ("OR", False)),
+    **dict.fromkeys(("log_rr", "logrr", "ln_rr", "lnrr", "log_risk_ratio"), ("RR", False)),
+    **dict.fromkeys(("log_hr", "loghr", "ln_hr", "lnhr", "log_hazard_ratio"), ("HR", False)),
+    **dict.fromkeys(("or", "odds_ratio"), ("OR", True)),
+    **dict.fromkeys(("rr", "risk_ratio", "relative_risk"), ("RR", True)),
+    **dict.fromkeys(("hr", "hazard_ratio"), ("HR", True)),
+    **dict.fromkeys(("smd", "hedges_g", "cohens_d"), ("SMD", False)),
+    **dict.fromkeys(("md", "mean_difference"), ("MD", False)),
+    **dict.fromkeys(("rd", "risk_difference"), ("RD", False)),
+    **dict.fromkeys(("estimate", "effect", "yi", "te", "est"), ("generic", False)),
+}
+
+# role -> accepted normalised spellings (metafor yi/vi/sei; meta TE/seTE/lower/upper; RevMan)
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "study": DATA_SYNONYMS["study"],
+    "estimate": tuple(ESTIMATE_COLUMNS),
+    "se": (
+        "se",
+        "sei",
+        "sete",
+        "se_te",
+        "std_err",
+        "stderr",
+        "standard_error",
+        "se_log_or",
+        "se_logor",
+        "se_log_rr",
+        "se_log_hr",
+        "se_loghr",
+        "se_yi",
+    ),
+    "vi": ("vi", "var", "variance", "var_yi"),
+    "ci_lower": ("ci_lower", "lower", "lower_ci", "ci_lb", "lb", "lcl", "ci_low", "lci", "ll"),
+    "ci_upper": ("ci_upper", "upper", "upper_ci", "ci_ub", "ub", "ucl", "ci_high", "uci", "ul"),
+}
+
+
+@dataclass(frozen=True)
+class ReportedEffects:
+    """Per-study effects ``yi`` (log scale for ratios) and sampling variances ``vi``."""
+
+    study: tuple[str, ...]
+    yi: np.ndarray
+    vi: np.ndarray
+    measure: str
+    covariates: pd.DataFrame = field(repr=False)
+    source: str = "data"
+
+    @property
+    def k(self) -> int:
+        """Number of studies."""
+        return len(self.study)
+
+    @property
+    def ratio(self) -> bool:
+        """``yi`` is a log ratio (OR, RR, HR): report ``exp`` of summaries."""
+        return self.measure in RATIO_MEASURES
+
+
+def _find_columns(frame: pd.DataFrame, mapping: Mapping[str, str], source: str) -> dict[str, str]:
+    """Each role's column: the user's mapping first, then the first accepted spelling."""
+    by_norm: dict[str, str] = {}
+    for col in frame.columns:
+        by_norm.setdefault(_normalise(col), col)
+    found: dict[str, str] = {}
+    for role, aliases in SYNONYMS.items():
+        if role in mapping:
+            if mapping[role] not in frame.columns:
+                raise DataError(
+                    f"column {mapping[role]!r} given for {role} is not in the data "
+                    f"(columns: {', '.join(map(str, frame.columns))})",
+                    source=source,
+                )
+            found[role] = mapping[role]
+            continue
+        taken = set(found.values())
+        match = next(
+            (by_norm[a] for a in aliases if a in by_norm and by_norm[a] not in taken), None
+        )
+        if match is not None:
+            found[role] = match
+    return found
+
+
+def _check_roles(found: Mapping[str, str], frame: pd.DataFrame, source: str) -> None:
+    """An estimate column and its uncertainty (se, vi, or both CI limits) must be present."""
+    columns = ", ".join(map(str, frame.columns))
+    if "estimate" not in found:
+        raise DataError(
+            f"no effect estimate column; found {columns}; expected one of log_or, or, "
+            "log_hr, hr, log_rr, rr, smd, md, estimate, yi (map yours with --columns "
+            "estimate=NAME)",
+            source=source,
+        )
+    if "se" in found or "vi" in found or ("ci_lower" in found and "ci_upper" in found):
+        return
+    raise DataError(
+        f"missing column(s) for the uncertainty of {found['estimate']!r}: se, vi, or both "
+        f"ci_lower and ci_upper; found {columns}",
+        source=source,
+    )
+
+
+def _numbers(
+    frame: pd.DataFrame, column: str, studies: list[str], source: str, *, positive: str = ""
+) -> np.ndarray:
+    """Parse a column of finite numbers; ``positive`` names why it must be > 0 (if it must)."""
+    out = np.empty(len(frame))
+    for i, raw in enumerate(frame[column].tolist()):
+        where = {"source": source, "row": i + 1, "study": studies[i], "column": column}
+        text = str(raw).strip() if raw is not None else ""
+        if text == "" or text.lower() in {"na", "nan", "none", "null"}:
+            raise DataError(f"{column} is missing", **where)
+        try:
+            value = float(text)
+        except ValueError:
+            raise DataError(f"{column} must be a number, got {text!r}", **where) from None
+        if not math.isfinite(value):
+            raise DataError(f"{column} must be a finite number, got {text!r}", **where)
+        if positive and value <= 0:
+            raise DataError(f"{column} must be positive ({positive}), got {text}", **where)
+        out[i] = value
+    return out
+
+
+def _ci_se(
+    frame: pd.DataFrame,
+    found: Mapping[str, str],
+    yi: np.ndarray,
+    ratio: bool,
+    z: float,
+    studies: list[str],
+    source: str,
+) -> np.ndarray:
+    """SE from the interval (logs of ratio bounds), after checking its order and content."""
+    why = "it is a ratio" if ratio else ""
+    cols = (found["estimate"], found["ci_lower"], found["ci_upper"])
+    bounds = [_numbers(frame, col, studies, source, positive=why) for col in cols[1:]]
+    estimate, lower, upper = yi, *(np.log(b) if ratio else b for b in bounds)
+    for i in range(len(estimate)):
+        where = {"source": source, "row": i + 1, "study": studies[i]}
+        if lower[i] >= upper[i]:
+            raise DataError(
+                f"the lower CI limit ({lower[i]:g}) must be below the upper ({upper[i]:g})",
+                column=cols[1],
+                **where,
+            )
+        if not lower[i] <= estimate[i] <= upper[i]:
+            shown = np.exp if ratio else float
+            raise DataError(
+                f"the estimate {shown(estimate[i]):g} lies outside its CI "
+                f"[{shown(lower[i]):g}, {shown(upper[i]):g}]",
+                column=cols[0],
+                **where,
+            )
+    return (upper - lower) / (2.0 * z)
+
+
+def _standard_errors(
+    frame: pd.DataFrame,
+    found: Mapping[str, str],
+    yi: np.ndarray,
+    ratio: bool,
+    ci_level: float,
+    studies: list[str],
+    source: str,
+) -> np.ndarray:
+    """SE of ``yi`` from the se column, else the variance, else the interval (always checked)."""
+    ci_se = None
+    if "ci_lower" in found and "ci_upper" in found:
+        z = float(special.ndtri((1.0 + ci_level) / 2.0))
+        ci_se = _ci_se(frame, found, yi, ratio, z, studies, source)
+    if "se" in found:
+        return _numbers(frame, found["se"], studies, source, positive="a standard error")
+    if "vi" in found:
+        return np.sqrt(_numbers(frame, found["vi"], studies, source, positive="a variance"))
+    assert ci_se is not None  # _check_roles guarantees one of se, vi, or the interval
+    return ci_se
+
+
+def load_reported(
+    source: str | Path | pd.DataFrame,
+    *,
+    ci_level: float = 0.95,
+    columns: Mapping[str, str] | None = None,
+) -> ReportedEffects:
+    """Read reported effect sizes from a CSV path or a DataFrame.
+
+    Parameters
+    ----------
+    source
+        CSV file or DataFrame with a study column, an estimate column (``log_or``, ``or``,
+        ``log_hr``, ``hr``, ``log_rr``, ``rr``, ``smd``, ``md``, ``estimate``, ``yi``...) and
+        its uncertainty: ``se``, ``vi`` (variance), or ``ci_lower`` and ``ci_upper``.
+    ci_level
+        Confidence level of the intervals (0.95); ``se = width / (2 z_{(1+level)/2})``.
+    columns
+        Explicit mapping from roles (``study``, ``estimate``, ``se``, ``vi``, ``ci_lower``,
+        ``ci_upper``) to column names. The measure is read from the estimate column's name.
+
+    Returns
+    -------
+    ReportedEffects
+        ``yi`` (log scale for ratios), ``vi = se^2``, the measure and the other columns as
+        covariates.
+
+    Raises
+    ------
+    DataError
+        With the row and column of the first problem found.
+    """
+    if not 0 < ci_level < 1:
+        raise BayesmetaError(f"ci_level must be between 0 and 1, got {ci_level}")
+    frame, name, mapping = read_with_roles(source, columns, SYNONYMS)
+    found = _find_columns(frame, mapping, name)
+    _check_roles(found, frame, name)
+    if len(frame) == 0:
+        raise DataError("no studies: the file has a header but no rows", source=name)
+    studies = _studies(frame, found.get("study"), name)
+    measure, ratio = ESTIMATE_COLUMNS.get(_normalise(found["estimate"]), ("generic", False))
+    why = "it is a ratio" if ratio else ""
+    estimate = _numbers(frame, found["estimate"], studies, name, positive=why)
+    yi = np.log(estimate) if ratio else estimate
+    se = _standard_errors(frame, found, yi, ratio, ci_level, studies, name)
+    if len(frame) < 2:
+        raise DataError(f"a meta-analysis needs at least 2 studies, got {len(frame)}", source=name)
+    covariates = frame.drop(columns=list(found.values())).reset_index(drop=True)
+    return ReportedEffects(
+        study=tuple(studies),
+        yi=yi,
+        vi=se**2,
+        measure=measure,
+        covariates=covariates.apply(_numeric_if_possible),
+        source=name,
+    )

@@ -1,0 +1,305 @@
+"""Analysis specifications in TOML: one file says what to fit, how, and where to write it.
+
+A specification names the data (a CSV path relative to the TOML file, or a shipped example),
+the model, the priors, the sampler settings and the JSON output. ``bayesmeta run SPEC.toml``
+fits it and writes the result JSON with the specification's path and SHA-256 added, so a
+result can be traced back to the exact file that produced it. See ``docs/sensitivity.md``.
+
+Example::
+
+    [data]
+    example = "bcg"            # or: path = "../examples/bcg.csv" (relative to this file)
+
+    [model]
+    name = "binomial-normal"   # binomial-normal | proportion | normal-normal | auto
+    engine = "auto"            # nuts | exact (normal-normal) | auto
+    common_effect = false
+    covariates = ["ablat"]     # meta-regression (optional)
+    subgroup = "alloc"         # pooled effect per level (optional); separate_tau = true
+
+    [priors]
+    mu = "normal(0, 2.82)"
+    tau = "half-normal(0.5)"
+    baseline = "normal(0, 10)"
+    beta = "normal(0, 10)"     # meta-regression slopes
+
+    [sampler]
+    chains = 4
+    draws = 2000
+    tune = 1000
+    seed = 1
+    target_accept = 0.9
+
+    [output]
+    json = "bcg.result.json"   # relative to this file (or to --out-dir)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bayesmeta.engines.nuts import SamplerSettings
+from bayesmeta.errors import BayesmetaError
+from bayesmeta.model.priors import Prior, parse_prior
+from bayesmeta.workflows.analyze import MODELS
+
+# section -> key -> accepted Python type(s) of the TOML value
+SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "data": {"path": str, "example": str, "columns": dict, "ci_level": (int, float)},
+    "model": {
+        "name": str,
+        "engine": str,
+        "common_effect": bool,
+        "covariates": list,
+        "subgroup": str,
+        "separate_tau": bool,
+    },
+    "priors": {"mu": str, "tau": str, "baseline": str, "beta": str},
+    "sampler": {
+        "chains": int,
+        "draws": int,
+        "tune": int,
+        "seed": int,
+        "target_accept": (int, float),
+    },
+    "output": {"json": str},
+}
+_TYPE_NAMES = {
+    str: "a string",
+    bool: "true or false",
+    int: "an integer",
+    dict: "a table",
+    list: "a list of column names",
+}
+# Same bounds as the options of `bayesmeta fit`.
+_MINIMUM = {"chains": 1, "draws": 100, "tune": 100, "seed": 0}
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A validated analysis specification (see the module docstring for the TOML format)."""
+
+    path: Path
+    sha256: str
+    data_path: Path | None
+    example: str | None
+    columns: dict[str, str] = field(default_factory=dict)
+    ci_level: float = 0.95
+    model: str = "auto"
+    engine: str = "auto"
+    common_effect: bool = False
+    covariates: tuple[str, ...] = ()
+    subgroup: str | None = None
+    separate_tau: bool = False
+    priors: dict[str, Prior] = field(default_factory=dict)
+    settings: SamplerSettings = field(default_factory=SamplerSettings)
+    json_name: str | None = None
+
+    def output_path(self, out_dir: str | Path | None = None) -> Path:
+        """Where the result JSON goes.
+
+        Parameters
+        ----------
+        out_dir
+            Folder for the JSON (its file name is kept); None: relative to the TOML file.
+
+        Returns
+        -------
+        Path
+            ``[output] json``, or ``<spec name>.result.json`` when the spec names none.
+        """
+        name = self.json_name or f"{self.path.stem}.result.json"
+        if out_dir is not None:
+            return Path(out_dir) / Path(name).name
+        return self.path.parent / name
+
+
+def _type_ok(value: Any, expected: type | tuple[type, ...]) -> bool:
+    # TOML booleans are Python ints too: never accept them as numbers.
+    if isinstance(value, bool):
+        return expected is bool
+    return isinstance(value, expected)
+
+
+def _check_table(where: str, table: dict[str, Any]) -> None:
+    unknown = [s for s in table if s not in SCHEMA]
+    if unknown:
+        raise BayesmetaError(
+            f"{where}: unknown section(s) {', '.join(unknown)}; valid sections: {', '.join(SCHEMA)}"
+        )
+    for section, values in table.items():
+        keys = SCHEMA[section]
+        if not isinstance(values, dict):
+            raise BayesmetaError(f"{where}: {section} must be a [{section}] table")
+        bad = [k for k in values if k not in keys]
+        if bad:
+            raise BayesmetaError(
+                f"{where}: unknown key(s) {', '.join(bad)} in [{section}]; valid keys: "
+                f"{', '.join(keys)}"
+            )
+        for key, value in values.items():
+            expected = keys[key]
+            if not _type_ok(value, expected):
+                want = _TYPE_NAMES[expected] if isinstance(expected, type) else "a number"
+                raise BayesmetaError(f"{where}: [{section}] {key} must be {want}, got {value!r}")
+            if key in _MINIMUM and value < _MINIMUM[key]:
+                raise BayesmetaError(
+                    f"{where}: [{section}] {key} must be at least {_MINIMUM[key]}, got {value}"
+                )
+
+
+def _settings(where: str, sampler: dict[str, Any]) -> SamplerSettings:
+    accept = float(sampler.get("target_accept", SamplerSettings.target_accept))
+    if not 0.5 <= accept <= 0.999:
+        raise BayesmetaError(
+            f"{where}: [sampler] target_accept must be between 0.5 and 0.999, got {accept}"
+        )
+    return SamplerSettings(
+        chains=sampler.get("chains", SamplerSettings.chains),
+        draws=sampler.get("draws", SamplerSettings.draws),
+        tune=sampler.get("tune", SamplerSettings.tune),
+        seed=sampler.get("seed", SamplerSettings.seed),
+        target_accept=accept,
+    )
+
+
+def load_spec(path: str | Path) -> Spec:
+    """Read and validate a TOML analysis specification.
+
+    Parameters
+    ----------
+    path
+        The ``.toml`` file.
+
+    Returns
+    -------
+    Spec
+        With the data path resolved against the TOML file's folder and the priors parsed.
+
+    Raises
+    ------
+    BayesmetaError
+        On an unreadable file, invalid TOML, unknown sections or keys (the valid ones are
+        listed), values of the wrong type, a bad prior, an unknown model, or data that is
+        missing, doubly given or not found.
+    """
+    path = Path(path)
+    where = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise BayesmetaError(f"cannot read {where}: {exc.strerror or exc}") from None
+    try:
+        table = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise BayesmetaError(f"{where}: not valid TOML: {exc}") from None
+    _check_table(where, table)
+
+    data = table.get("data", {})
+    if ("path" in data) == ("example" in data):
+        raise BayesmetaError(
+            f"{where}: [data] needs exactly one of path = 'FILE.csv' or example = 'NAME'"
+        )
+    data_path = None
+    if "path" in data:
+        data_path = (path.parent / data["path"]).resolve()
+        if not data_path.is_file():
+            raise BayesmetaError(f"{where}: [data] path {data['path']!r}: no file {data_path}")
+    columns = data.get("columns", {})
+    if not all(isinstance(v, str) for v in columns.values()):
+        raise BayesmetaError(f"{where}: [data] columns must map roles to column names (strings)")
+
+    model = table.get("model", {})
+    covariates = model.get("covariates", [])
+    if not all(isinstance(c, str) for c in covariates):
+        raise BayesmetaError(f"{where}: [model] covariates must be a list of column names")
+    name = model.get("name", "auto")
+    if name not in (*MODELS, "auto"):
+        raise BayesmetaError(
+            f"{where}: [model] name {name!r} is unknown; choose one of {', '.join(MODELS)}, auto"
+        )
+    priors = {}
+    for key, text in table.get("priors", {}).items():
+        try:
+            priors[key] = parse_prior(text)
+        except BayesmetaError as exc:
+            raise BayesmetaError(f"{where}: [priors] {key}: {exc}") from None
+    return Spec(
+        path=path,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        data_path=data_path,
+        example=data.get("example"),
+        columns=dict(columns),
+        ci_level=float(data.get("ci_level", 0.95)),
+        model=name,
+        engine=model.get("engine", "auto"),
+        common_effect=model.get("common_effect", False),
+        covariates=tuple(covariates),
+        subgroup=model.get("subgroup"),
+        separate_tau=model.get("separate_tau", False),
+        priors=priors,
+        settings=_settings(where, table.get("sampler", {})),
+        json_name=table.get("output", {}).get("json"),
+    )
+
+
+def run_spec(spec: Spec, out_dir: str | Path | None = None, force: bool = False) -> dict[str, Any]:
+    """Fit the analysis a specification describes and write its result JSON.
+
+    Parameters
+    ----------
+    spec
+        From :func:`load_spec`.
+    out_dir
+        Folder for the JSON instead of the TOML file's folder.
+    force
+        Overwrite an existing JSON file (otherwise an existing file is an error, raised before
+        any fitting).
+
+    Returns
+    -------
+    dict
+        The JSON written: :meth:`AnalysisResult.to_dict` plus ``spec: {path, sha256}``.
+    """
+    from bayesmeta.io.examples import example
+    from bayesmeta.io.inputs import load_any
+    from bayesmeta.io.output import check_writable, write_json
+    from bayesmeta.model.moderators import DEFAULT_BETA, moderators
+    from bayesmeta.model.priors import PriorSet
+    from bayesmeta.workflows.analyze import analyze, default_priors, resolve_engine, resolve_model
+
+    out = check_writable(spec.output_path(out_dir), overwrite=force)
+    source = example(spec.example).path if spec.example else spec.data_path
+    data = load_any(source, columns=spec.columns, ci_level=spec.ci_level)
+    model = resolve_model(data, spec.model)
+    engine = resolve_engine(model, spec.engine)
+    mods = moderators(
+        data.covariates,
+        names=spec.covariates,
+        subgroup=spec.subgroup,
+        separate_tau=spec.separate_tau,
+        prior_beta=spec.priors.get("beta", DEFAULT_BETA),
+    )
+    base = default_priors(model, data)
+    priors = PriorSet(
+        mu=spec.priors.get("mu", base.mu),
+        tau=spec.priors.get("tau", base.tau),
+        baseline=spec.priors.get("baseline", base.baseline),
+    )
+    result = analyze(
+        data,
+        model=model,
+        engine=engine,
+        priors=priors,
+        settings=spec.settings,
+        common_effect=spec.common_effect,
+        moderators=mods,
+    )
+    payload = result.to_dict()
+    payload["spec"] = {"path": str(spec.path), "sha256": spec.sha256}
+    write_json(out, payload, overwrite=force)
+    return payload

@@ -1,0 +1,557 @@
+"""Many meta-analyses in one run: one result row each, resumable, on local cores or Dask.
+
+Input is a long CSV with a column naming the meta-analysis, a folder of CSVs (one
+meta-analysis per file, named by file stem) or a TOML file listing CSVs. Each meta-analysis is
+validated with :func:`bayesmeta.io.counts.load` and fitted with
+:func:`bayesmeta.workflows.analyze.analyze`
+in a worker process; its row (posterior summaries, diagnostics, frequentist estimates, status)
+is appended to a JSON-lines progress file as soon as it finishes, flushed and fsync'ed, so an
+interrupted run loses nothing and a rerun skips what is already there. The seed of each
+meta-analysis is derived from the base seed and its name (:func:`derive_seed`), so a row equals
+what ``analyze`` gives for that meta-analysis alone with that seed, whichever worker ran it and
+in whatever order. Columns are listed in ``docs/batch.md``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import hashlib
+import json
+import math
+import multiprocessing
+import os
+import tomllib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bayesmeta.engines.nuts import SamplerSettings
+from bayesmeta.errors import BayesmetaError
+from bayesmeta.io.counts import TwoArmData, read_table
+from bayesmeta.io.output import check_writable, write_atomic
+from bayesmeta.model.priors import Prior, PriorSet, parse_prior
+
+DEFAULT_GROUP_COLUMN = "meta_analysis"
+
+# Frequentist blocks put beside the posterior, and their column prefixes.
+TWO_ARM_METHODS = {
+    "mantel_haenszel": "mh",
+    "random_dl": "dl",
+    "random_reml": "reml",
+    "random_reml_hksj": "reml_hksj",
+}
+SINGLE_ARM_METHODS = {"random_dl": "dl", "random_reml": "reml"}
+_METHOD_FIELDS = ("estimate", "ci_low", "ci_high", "tau2", "i2")
+
+COLUMNS: tuple[str, ...] = (
+    "name",
+    "status",
+    "reason",
+    "model",
+    "k",
+    "seed",
+    "mu_median",
+    "mu_ci_low",
+    "mu_ci_high",
+    "tau_median",
+    "tau_ci_low",
+    "tau_ci_high",
+    "or_median",
+    "or_ci_low",
+    "or_ci_high",
+    "theta_new_ci_low",
+    "theta_new_ci_high",
+    "prob_mu_below_0",
+    "rhat_max",
+    "ess_bulk_min",
+    "ess_tail_min",
+    "divergences",
+    "converged",
+    "refitted",
+    "seconds",
+    *(f"{p}_{f}" for p in TWO_ARM_METHODS.values() for f in _METHOD_FIELDS),
+    "options",
+)
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """Model options shared by every meta-analysis of a batch (those of ``bayesmeta fit``).
+
+    A prior left as None takes the model's default
+    (:func:`bayesmeta.workflows.analyze.default_priors`),
+    so two-arm and single-arm meta-analyses can share a batch. ``settings.seed`` is the base
+    seed from which each meta-analysis' own seed is derived.
+    """
+
+    prior_mu: Prior | None = None
+    prior_tau: Prior | None = None
+    prior_baseline: Prior | None = None
+    common_effect: bool = False
+    settings: SamplerSettings = field(default_factory=SamplerSettings)
+
+    @classmethod
+    def from_strings(
+        cls,
+        *,
+        prior_mu: str | None = None,
+        prior_tau: str | None = None,
+        prior_baseline: str | None = None,
+        common_effect: bool = False,
+        settings: SamplerSettings | None = None,
+    ) -> BatchOptions:
+        """Options from CLI prior strings such as ``"half-normal(0.5)"``."""
+        return cls(
+            prior_mu=parse_prior(prior_mu) if prior_mu else None,
+            prior_tau=parse_prior(prior_tau) if prior_tau else None,
+            prior_baseline=parse_prior(prior_baseline) if prior_baseline else None,
+            common_effect=common_effect,
+            settings=settings or SamplerSettings(),
+        )
+
+    def priors_for(self, model: str) -> PriorSet:
+        """The priors for ``model``: the given ones, the model's defaults elsewhere."""
+        from bayesmeta.workflows.analyze import default_priors
+
+        base = default_priors(model)
+        return PriorSet(
+            mu=self.prior_mu or base.mu,
+            tau=self.prior_tau or base.tau,
+            baseline=self.prior_baseline or base.baseline,
+        )
+
+    def describe(self) -> str:
+        """One-line text of the options; rows carry it so a resume can check it matches."""
+        s = self.settings
+        priors = ", ".join(
+            f"{n}={p if p is not None else 'default'}"
+            for n, p in (
+                ("mu", self.prior_mu),
+                ("tau", self.prior_tau),
+                ("baseline", self.prior_baseline),
+            )
+        )
+        return (
+            f"{priors}; common_effect={self.common_effect}; chains={s.chains} draws={s.draws} "
+            f"tune={s.tune} seed={s.seed} target_accept={s.target_accept}"
+        )
+
+
+@dataclass(frozen=True)
+class Job:
+    """One meta-analysis to run: its name and its study rows (a DataFrame or a CSV path)."""
+
+    name: str
+    source: pd.DataFrame | Path = field(repr=False)
+
+
+def derive_seed(base: int, name: str) -> int:
+    """The seed of meta-analysis ``name``: the first 4 bytes of SHA-256 of ``"base:name"``.
+
+    It depends only on the base seed and the name, never on the order or the worker, and
+    stays below 2**32 (valid for numpy and nutpie).
+    """
+    digest = hashlib.sha256(f"{base}:{name}".encode()).digest()
+    return int.from_bytes(digest[:4], "little")
+
+
+# --- input -------------------------------------------------------------------------------
+
+
+def jobs_from_frame(frame: pd.DataFrame, group_column: str = DEFAULT_GROUP_COLUMN) -> list[Job]:
+    """Split a long table into one job per value of ``group_column`` (first-appearance order)."""
+    if group_column not in frame.columns:
+        raise BayesmetaError(
+            f"group column {group_column!r} is not in the data "
+            f"(columns: {', '.join(map(str, frame.columns))}); choose it with --group-column"
+        )
+    names = frame[group_column].astype(str).str.strip()
+    if (names == "").any():
+        row = int(np.flatnonzero((names == "").to_numpy())[0]) + 1
+        raise BayesmetaError(f"row {row}: the meta-analysis name in {group_column!r} is missing")
+    rest = frame.drop(columns=[group_column])
+    return [Job(name, rest[names == name].reset_index(drop=True)) for name in dict.fromkeys(names)]
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """The table of the TOML file ``path``.
+
+    Raises
+    ------
+    BayesmetaError
+        One line naming the file: unreadable, not UTF-8 (TOML is UTF-8 by definition), or not
+        valid TOML.
+    """
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BayesmetaError(
+            f"{path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
+            "save it as UTF-8"
+        ) from None
+    except OSError as exc:
+        raise BayesmetaError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise BayesmetaError(f"{path}: not valid TOML: {exc}") from None
+
+
+def _jobs_from_toml(path: Path) -> list[Job]:
+    """``files = ["a.csv", ...]`` (named by stem) and/or ``[meta_analyses]`` name = "file.csv"."""
+    spec = read_toml(path)
+    unknown = set(spec) - {"files", "meta_analyses"}
+    if unknown:
+        raise BayesmetaError(
+            f"{path}: unknown key(s) {', '.join(sorted(unknown))}; valid: files, meta_analyses"
+        )
+    pairs = [(Path(f).stem, f) for f in spec.get("files", [])]
+    pairs += list(spec.get("meta_analyses", {}).items())
+    jobs = [Job(str(name), path.parent / str(file)) for name, file in pairs]
+    _check_unique(jobs, str(path))
+    return jobs
+
+
+def _check_unique(jobs: Sequence[Job], where: str) -> None:
+    seen: set[str] = set()
+    for job in jobs:
+        if job.name in seen:
+            raise BayesmetaError(f"{where}: meta-analysis name {job.name!r} appears twice")
+        seen.add(job.name)
+
+
+def read_jobs(source: str | Path, *, group_column: str = DEFAULT_GROUP_COLUMN) -> list[Job]:
+    """The meta-analyses of a long CSV, a folder of CSVs or a TOML list of CSVs.
+
+    Parameters
+    ----------
+    source
+        ``*.csv``: a long table, one row per study, ``group_column`` naming the
+        meta-analysis. A folder: every ``*.csv`` in it, named by file stem. ``*.toml``:
+        ``files = [...]`` and/or a ``[meta_analyses]`` table of name = path (relative to the
+        TOML file).
+    group_column
+        Column of the long CSV that names the meta-analysis.
+
+    Raises
+    ------
+    BayesmetaError
+        Unreadable input, a missing group column or duplicate names. Problems inside one
+        meta-analysis' data are not raised here: they become that meta-analysis' failure.
+    """
+    path = Path(source)
+    if path.is_dir():
+        files = sorted(path.glob("*.csv"))
+        if not files:
+            raise BayesmetaError(f"{path}: the folder has no *.csv files")
+        return [Job(f.stem, f) for f in files]
+    if not path.is_file():
+        raise BayesmetaError(f"{path}: file not found")
+    if path.suffix.lower() == ".toml":
+        return _jobs_from_toml(path)
+    frame, _ = read_table(path)
+    return jobs_from_frame(frame, group_column)
+
+
+# --- one meta-analysis ---------------------------------------------------------------------
+
+
+def _interval(prefix: str, block: dict[str, Any] | None) -> dict[str, float]:
+    ci = block["ci95"] if block else [math.nan, math.nan]
+    return {f"{prefix}_ci_low": ci[0], f"{prefix}_ci_high": ci[1]}
+
+
+def _frequentist_columns(blocks: dict[str, Any], methods: dict[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for block_name, prefix in methods.items():
+        block = blocks.get(block_name, {})
+        ci = block.get("ci95", [math.nan, math.nan])
+        out[f"{prefix}_estimate"] = block.get("estimate", math.nan)
+        out[f"{prefix}_ci_low"], out[f"{prefix}_ci_high"] = ci
+        out[f"{prefix}_tau2"] = block.get("tau2", math.nan)
+        out[f"{prefix}_i2"] = block.get("i2", math.nan)
+    return out
+
+
+def result_row(name: str, result: Any, seed: int, options: BatchOptions) -> dict[str, Any]:
+    """The batch row of one :class:`~bayesmeta.workflows.analyze.AnalysisResult`."""
+    post, diag = result.posterior, result.diagnostics
+    odds = post.extra.get("odds_ratio")
+    row: dict[str, Any] = {
+        "name": name,
+        "status": "ok",
+        "reason": "" if diag.converged else "; ".join(diag.problems),
+        "model": result.model,
+        "k": result.data.k,
+        "seed": seed,
+        "mu_median": post.mu["median"],
+        **_interval("mu", post.mu),
+        "tau_median": post.tau["median"] if post.tau else math.nan,
+        **_interval("tau", post.tau),
+        "or_median": odds["median"] if odds else math.nan,
+        **_interval("or", odds),
+        **_interval("theta_new", post.theta_new),
+        "prob_mu_below_0": post.prob_mu_below_0,
+        "rhat_max": diag.rhat_max,
+        "ess_bulk_min": diag.ess_bulk_min,
+        "ess_tail_min": diag.ess_tail_min,
+        "divergences": diag.divergences,
+        "converged": diag.converged,
+        "refitted": diag.refitted,
+        "seconds": diag.seconds,
+    }
+    methods = TWO_ARM_METHODS if isinstance(result.data, TwoArmData) else SINGLE_ARM_METHODS
+    row.update(_frequentist_columns(result.frequentist, methods))
+    row["options"] = options.describe()
+    return row
+
+
+def failure_row(name: str, reason: str, seed: int, options: BatchOptions) -> dict[str, Any]:
+    """The row of a meta-analysis that could not be fitted, with the reason."""
+    return {
+        "name": name,
+        "status": "failed",
+        "reason": reason,
+        "seed": seed,
+        "options": options.describe(),
+    }
+
+
+def run_one(job: Job, options: BatchOptions) -> dict[str, Any]:
+    """Validate and fit one meta-analysis; a user-data problem becomes a failure row.
+
+    Runs in a worker. A :class:`BayesmetaError` (invalid counts, too few studies...) is the
+    expected failure; any other exception (e.g. the sampler failing on degenerate data) is
+    recorded too, with its type, so one meta-analysis never stops a batch.
+    """
+    from bayesmeta.io.counts import load
+    from bayesmeta.workflows.analyze import analyze, resolve_model
+
+    seed = derive_seed(options.settings.seed, job.name)
+    try:
+        data = load(job.source)
+        model = resolve_model(data)
+        methods = TWO_ARM_METHODS if isinstance(data, TwoArmData) else SINGLE_ARM_METHODS
+        result = analyze(
+            data,
+            model=model,
+            priors=options.priors_for(model),
+            settings=replace(options.settings, seed=seed),
+            common_effect=options.common_effect,
+            frequentist=tuple(methods),
+        )
+    except BayesmetaError as exc:
+        return failure_row(job.name, str(exc), seed, options)
+    except Exception as exc:  # recorded with its type, not swallowed (see docstring)
+        return failure_row(job.name, f"{type(exc).__name__}: {exc}", seed, options)
+    return result_row(job.name, result, seed, options)
+
+
+# --- progress file ---------------------------------------------------------------------------
+
+
+def read_progress(path: Path) -> dict[str, dict[str, Any]]:
+    """Rows already in the JSON-lines file, by name; a torn last line is cut off the file.
+
+    A line is only torn if the process died while writing it (each line is fsync'ed).
+    """
+    if not path.exists():
+        return {}
+    text = path.read_text()
+    complete = text[: text.rfind("\n") + 1]
+    if complete != text:
+        with path.open("r+") as fh:
+            fh.truncate(len(complete.encode()))
+    rows = {}
+    for number, line in enumerate(complete.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            raise BayesmetaError(f"{path}: line {number} is not JSON; fix or delete it") from None
+        rows[row["name"]] = row
+    return rows
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def append_row(path: Path, row: dict[str, Any]) -> None:
+    """Append ``row`` as one JSON line, flushed and fsync'ed before returning."""
+    line = json.dumps({k: _json_value(v) for k, v in row.items()}, allow_nan=False)
+    with path.open("a") as fh:
+        fh.write(line + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+# --- running -------------------------------------------------------------------------------
+
+
+@contextmanager
+def _executor(scheduler: str | None, workers: int) -> Iterator[cf.Executor]:
+    """Worker processes on this machine, or a Dask cluster's executor if ``scheduler`` is set."""
+    if scheduler is not None:
+        from distributed import Client
+
+        with Client(scheduler) as client, client.get_executor() as executor:
+            yield executor
+        return
+    context = multiprocessing.get_context("spawn")  # no forked numba/Rust thread state
+    executor = cf.ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    try:
+        yield executor
+    except BaseException:  # Ctrl-C or an error: do not keep fitting what will not be recorded
+        executor.shutdown(wait=False, cancel_futures=True)
+        raise
+    executor.shutdown(wait=True)
+
+
+def _progress_bar(total: int, done: int, enabled: bool) -> Any:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    bar = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        disable=not enabled,
+    )
+    bar.add_task("meta-analyses", total=total, completed=done)
+    return bar
+
+
+def run_batch(
+    jobs: Sequence[Job],
+    options: BatchOptions,
+    progress_file: str | Path,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    show_progress: bool = True,
+) -> pd.DataFrame:
+    """Fit every job not yet in ``progress_file``; return all rows in job order.
+
+    Parameters
+    ----------
+    jobs
+        Meta-analyses with unique names (see :func:`read_jobs`, :func:`jobs_from_frame`).
+    options
+        Priors, sampler settings (base seed) and common effect, shared by all jobs.
+    progress_file
+        JSON-lines file; rows are appended as jobs finish and read back on a rerun.
+    workers
+        Local worker processes (default: the number of cores); 1 runs in this process.
+        Ignored when ``scheduler`` is given.
+    scheduler
+        Address of a Dask scheduler (``tcp://host:8786``): run the jobs on that cluster.
+    show_progress
+        Show a rich progress bar on stderr.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per job (columns :data:`COLUMNS`), in the order of ``jobs``.
+
+    Raises
+    ------
+    BayesmetaError
+        Duplicate names, or a progress file written with other options.
+    """
+    _check_unique(jobs, "batch")
+    path = Path(progress_file)
+    done = read_progress(path)
+    described = options.describe()
+    other = {r.get("options") for r in done.values()} - {described}
+    if other:
+        raise BayesmetaError(
+            f"{path} holds results made with other options ({other.pop()}); "
+            "rerun with the same options, or remove the file (--force) to start over"
+        )
+    todo = [job for job in jobs if job.name not in done]
+    workers = workers or os.cpu_count() or 1
+    with _progress_bar(len(jobs), len(jobs) - len(todo), show_progress) as bar:
+        task = bar.task_ids[0]
+        if todo and scheduler is None and workers == 1:
+            for job in todo:
+                done[job.name] = _record(path, run_one(job, options), bar, task)
+        elif todo:
+            run_options = options if scheduler is not None else one_core_per_worker(options)
+            with _executor(scheduler, workers) as executor:
+                futures = [executor.submit(run_one, job, run_options) for job in todo]
+                for future in cf.as_completed(futures):
+                    row = future.result()
+                    done[row["name"]] = _record(path, row, bar, task)
+    return pd.DataFrame([done[job.name] for job in jobs], columns=list(COLUMNS))
+
+
+def one_core_per_worker(options: BatchOptions) -> BatchOptions:
+    """``options`` with each fit's chains run one after another (``cores=1``), for local workers.
+
+    nutpie's default (``cores=None``) starts a sampler thread per core for every fit, so N
+    worker processes on N cores would run up to N x min(chains, N) threads; with one thread per
+    fit the worker processes alone share out the cores. On 2 cores the throughput is the same
+    either way (docs/batch.md, "Throughput"); the threads stay as many as the workers on larger
+    machines too. The draws do not depend on ``cores`` (each chain's generator is seeded from
+    the seed and the chain number; tested in tests/workflows/test_batch.py), so rows still equal
+    single
+    fits, and ``describe()`` leaves ``cores`` out, so progress files resume across this choice.
+    """
+    return replace(options, settings=replace(options.settings, cores=1))
+
+
+def _record(path: Path, row: dict[str, Any], bar: Any, task: Any) -> dict[str, Any]:
+    append_row(path, row)
+    bar.advance(task)
+    return row
+
+
+def table_paths(out: str | Path) -> list[Path]:
+    """The files :func:`write_table` writes for ``out``: the CSV, and Parquet when pyarrow is here.
+
+    ``out`` must end in ``.csv``: the Parquet copy (``.parquet``) and the progress file
+    (``.jsonl``) are named by swapping that suffix, so any other name would make one of them
+    the results table itself.
+    """
+    out = Path(out)
+    if out.suffix.lower() != ".csv":
+        raise BayesmetaError(
+            f"--out {out}: give a file name ending in .csv "
+            "(the .parquet copy and the .jsonl progress file are written beside it)"
+        )
+    if find_spec("pyarrow") is None:
+        return [out]
+    return [out, out.with_suffix(".parquet")]
+
+
+def write_table(table: pd.DataFrame, out: str | Path, *, overwrite: bool = False) -> list[Path]:
+    """Write ``table`` as CSV (and Parquet beside it when pyarrow is installed), atomically."""
+    paths = table_paths(out)
+    for path in paths:
+        check_writable(path, overwrite=overwrite)
+    csv, *parquet = paths
+    written = [write_atomic(csv, lambda tmp: table.to_csv(tmp, index=False), overwrite=overwrite)]
+    for path in parquet:
+        written.append(
+            write_atomic(path, lambda tmp: table.to_parquet(tmp, index=False), overwrite=True)
+        )
+    return written
+
+
+def progress_path(out: str | Path) -> Path:
+    """The JSON-lines progress file that sits beside the results table ``out``."""
+    return Path(out).with_suffix(".jsonl")

@@ -1,0 +1,206 @@
+"""The disk-cached kernels of bayesmeta.engines.kernels against the PyMC models they replace.
+
+Log density and gradient must equal PyMC's (``model.compile_logp`` / ``compile_dlogp``) at
+random points, for every model variant and every prior family with its transform; the
+posterior variables and the fast-path selection rules are checked too. The posterior itself
+is checked against Stan in tests/engines/test_nuts_vs_stan.py, which samples through these kernels.
+"""
+
+from __future__ import annotations
+
+import ast
+
+import numpy as np
+import pytest
+
+from bayesmeta import load
+from bayesmeta.engines import kernels as compiled
+from bayesmeta.engines.nuts import SamplerSettings, compile_model, fit
+from bayesmeta.model.priors import PriorSet, parse_prior
+from bayesmeta.models import binomial_normal, proportion
+from tests.conftest import EXAMPLES
+
+PRIOR_SETS = {
+    "default": PriorSet(),
+    "uniform-mu-halft-tau": PriorSet(
+        mu=parse_prior("uniform(-5, 5)"),
+        tau=parse_prior("half-student-t(3, 0.5)"),
+        baseline=parse_prior("normal(1, 3)"),
+    ),
+    "halfcauchy-tau": PriorSet(tau=parse_prior("half-cauchy(0.3)")),
+    "exponential-tau": PriorSet(tau=parse_prior("exponential(2)")),
+    "lognormal-tau": PriorSet(tau=parse_prior("lognormal(-1.5, 0.8)")),
+    "uniform-tau": PriorSet(tau=parse_prior("uniform(0, 2)")),
+    "halfnormal-baseline": PriorSet(baseline=parse_prior("half-normal(3)")),
+}
+
+
+@pytest.fixture(scope="module")
+def bcg():
+    return load(EXAMPLES / "bcg.csv")
+
+
+@pytest.fixture(scope="module")
+def single_arm():
+    from bayesmeta.io.counts import SingleArmData
+
+    rng = np.random.default_rng(7)
+    total = rng.integers(5, 400, size=9)
+    events = rng.binomial(total, 0.2)
+    events[0] = 0
+    events[1] = total[1]
+    import pandas as pd
+
+    study = tuple(f"s{i}" for i in range(9))
+    return SingleArmData(study=study, events=events, total=total, covariates=pd.DataFrame())
+
+
+def _compare(model, spec, seed: int) -> None:
+    fast = compiled.compile_fast(spec)
+    logp, dlogp = model.compile_logp(), model.compile_dlogp()
+    ip = model.initial_point()
+    rng = np.random.default_rng(seed)
+    assert [v.name for v in model.value_vars] == spec.value_names()
+    for _ in range(4):
+        point = {name: rng.normal(scale=1.5, size=np.shape(v)) for name, v in ip.items()}
+        x = np.concatenate([np.atleast_1d(point[name]) for name in spec.value_names()])
+        ours, grad = compiled.logp_and_grad(fast, x)
+        theirs = float(logp(point))
+        # rel 1e-10, not 1e-14: the log binomial coefficients of counts up to 88,391 (bcg)
+        # are differences of lgamma values near 1e6, computed by different routines
+        assert ours == pytest.approx(theirs, rel=1e-10, abs=1e-9)
+        np.testing.assert_allclose(grad, dlogp(point), rtol=1e-9, atol=1e-8)
+
+
+@pytest.mark.parametrize("common_effect", [False, True])
+@pytest.mark.parametrize("priors", list(PRIOR_SETS))
+def test_binomial_normal_logp_and_gradient_equal_pymc(bcg, priors, common_effect) -> None:
+    model = binomial_normal(bcg, priors=PRIOR_SETS[priors], common_effect=common_effect)
+    spec = compiled.fast_model(bcg, priors=PRIOR_SETS[priors], common_effect=common_effect)
+    _compare(model, spec, seed=1)
+
+
+@pytest.mark.parametrize("common_effect", [False, True])
+@pytest.mark.parametrize("priors", ["default", "uniform-mu-halft-tau", "lognormal-tau"])
+def test_proportion_logp_and_gradient_equal_pymc(single_arm, priors, common_effect) -> None:
+    model = proportion(single_arm, priors=PRIOR_SETS[priors], common_effect=common_effect)
+    spec = compiled.fast_model(single_arm, priors=PRIOR_SETS[priors], common_effect=common_effect)
+    _compare(model, spec, seed=2)
+
+
+@pytest.mark.parametrize("common_effect", [False, True])
+def test_expanded_variables_equal_pymc_deterministics(bcg, common_effect) -> None:
+    priors = PRIOR_SETS["uniform-mu-halft-tau"]
+    model = binomial_normal(bcg, priors=priors, common_effect=common_effect)
+    spec = compiled.fast_model(bcg, priors=priors, common_effect=common_effect)
+    fast = compiled.compile_fast(spec)
+    rng = np.random.default_rng(3)
+    point = {n: rng.normal(size=np.shape(v)) for n, v in model.initial_point().items()}
+    x = np.concatenate([np.atleast_1d(point[n]) for n in spec.value_names()])
+    ours = compiled.expand(fast, x)
+    names = [v.name for v in model.unobserved_value_vars]
+    values = model.compile_fn(model.unobserved_value_vars, inputs=model.value_vars)(point)
+    theirs = dict(zip(names, values, strict=True))
+    assert set(ours) == set(theirs)
+    for name, value in theirs.items():
+        np.testing.assert_allclose(ours[name], value, rtol=1e-12, err_msg=name)
+
+
+def test_unchanged_model_takes_fast_path(bcg) -> None:
+    assert compiled.is_fast(compile_model(binomial_normal(bcg)))
+
+
+def test_extended_model_is_compiled_from_its_graph(bcg) -> None:
+    import pymc as pm
+
+    model = binomial_normal(bcg)
+    with model:
+        pm.Potential("penalty", -(model["tau"] ** 2))
+    assert compiled.fast_model_of(model) is None
+
+
+def test_changed_data_is_compiled_from_its_graph(bcg) -> None:
+    import pymc as pm
+
+    model = binomial_normal(bcg)
+    with model:
+        pm.set_data({"control_total": np.asarray(bcg.control_total) + 1})
+    assert compiled.fast_model_of(model) is None
+
+
+def test_one_artefact_serves_every_study_count(bcg) -> None:
+    """The kernels read k from the data: the same C callback for 13 and 5 studies."""
+    from dataclasses import replace
+
+    small = replace(
+        bcg,
+        study=bcg.study[:5],
+        treatment_events=bcg.treatment_events[:5],
+        treatment_total=bcg.treatment_total[:5],
+        control_events=bcg.control_events[:5],
+        control_total=bcg.control_total[:5],
+        covariates=bcg.covariates.iloc[:5],
+    )
+    big = compiled.compile_fast(compiled.fast_model(bcg))
+    little = big.with_data(compiled.fast_model(small))
+    assert little.logp_cfunc is big.logp_cfunc
+    assert little.n_dim == 5 * 2 + 3
+    _compare(binomial_normal(small), little.model, seed=4)
+
+
+@pytest.mark.sampling
+def test_fast_fit_has_pymc_groups_and_attributes(bcg) -> None:
+    result = fit(compiled.fast_model(bcg), SamplerSettings(draws=300, tune=300, chains=2))
+    idata = result.idata
+    assert set(idata["posterior"].data_vars) == {
+        "alpha",
+        "mu",
+        "tau",
+        "z",
+        "z_new",
+        "theta",
+        "theta_new",
+    }
+    assert list(idata["posterior"]["theta"].coords["study"].values) == list(bcg.study)
+    assert set(idata["observed_data"].data_vars) == {"control_events", "treatment_events"}
+    assert set(idata["constant_data"].data_vars) == {"control_total", "treatment_total"}
+    assert result.diagnostics.sampler == "nutpie"
+
+
+HEAVY = ("pymc", "pytensor", "arviz", "nutpie", "numba", "matplotlib")
+
+
+def _loaded_after(argv: list[str]) -> list[str]:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        f"sys.argv = {['bayesmeta', *argv]!r}\n"
+        "from bayesmeta.cli import app\n"
+        "try:\n    app()\nexcept SystemExit:\n    pass\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    return ast.literal_eval(proc.stderr.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["classic", "--example", "bcg"]])
+def test_cli_without_sampling_imports_no_heavy_library(argv) -> None:
+    assert _loaded_after(argv) == []
+
+
+def test_nutpie_is_imported_without_leaving_an_arviz_stand_in() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from bayesmeta.engines.kernels import nutpie_sample\n"
+        "nutpie_sample()\n"
+        "assert 'nutpie' in sys.modules and 'arviz' not in sys.modules\n"
+        "import arviz\n"
+        "assert hasattr(arviz, 'plot_forest') or hasattr(arviz, 'summary'), 'real arviz'\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr

@@ -30,9 +30,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import special
 
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.io.counts import SingleArmData, TwoArmData
+from bayesmeta.io.reported import ReportedEffects
 
 TWO_ARM_MEASURES = ("OR", "RR", "RD")
 SINGLE_ARM_MEASURES = ("PLO",)
@@ -207,3 +209,50 @@ def _result(study, yi, vi, measure, correction, keep, corrected, reasons) -> Eff
         dropped=tuple(names[~keep]),
         reasons=tuple(reasons[~keep]),
     )
+
+
+@dataclass(frozen=True)
+class ObservedEffect:
+    """One study's own estimate with its Wald interval at ``level``; ``corrected`` when 0.5
+    was added to its cells (zero cell)."""
+
+    estimate: float
+    se: float
+    interval: tuple[float, float]
+    corrected: bool
+    level: float = 0.95
+
+    def to_dict(self) -> dict:
+        """``{estimate, se, ci95, corrected}``."""
+        return {
+            "estimate": self.estimate,
+            "se": self.se,
+            f"ci{self.level * 100:g}": list(self.interval),
+            "corrected": self.corrected,
+        }
+
+
+def observed_effects(
+    data: TwoArmData | SingleArmData | ReportedEffects, *, level: float = 0.95
+) -> dict[str, ObservedEffect]:
+    """Each study's own estimate with its Wald interval, by study name.
+
+    Log odds ratios (two-arm) or logits (single-arm) as metafor's ``escalc`` gives them (0.5
+    added to the cells of studies with a zero cell); reported effects as given.
+    """
+    if isinstance(data, ReportedEffects):
+        y, v, study, corrected = data.yi, data.vi, data.study, ()
+    else:
+        es = effect_sizes(data, measure="OR" if isinstance(data, TwoArmData) else "PLO")
+        y, v, study, corrected = es.yi, es.vi, es.study, es.corrected
+    z = float(special.ndtri((1 + level) / 2))
+    return {
+        name: ObservedEffect(
+            estimate=float(yi),
+            se=float(np.sqrt(vi)),
+            interval=(float(yi - z * np.sqrt(vi)), float(yi + z * np.sqrt(vi))),
+            corrected=name in corrected,
+            level=level,
+        )
+        for name, yi, vi in zip(study, y, v, strict=True)
+    }

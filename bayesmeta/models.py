@@ -1,5 +1,114 @@
-"""PyMC model builders: each returns a plain :class:`pymc.Model` for research code to extend."""
+"""PyMC model builders: each returns a plain :class:`pymc.Model` for research code to extend.
 
-from bayesmeta.engines.pymc import binomial_normal, normal_normal, proportion
+Each builder describes the model (:class:`~bayesmeta.model.description.ModelSpec`) and builds
+it with :func:`bayesmeta.engines.pymc.build`. Priors are a
+:class:`~bayesmeta.model.priors.PriorSet` or a mapping of ``mu``, ``tau``, ``baseline`` to a
+:class:`~bayesmeta.model.priors.Prior` or prior text (``{"tau": "half-cauchy(0.5)"}``); priors
+not given are the model's defaults (``docs/priors.md``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from bayesmeta.engines.pymc import build
+from bayesmeta.io.counts import SingleArmData, StudyData, TwoArmData
+from bayesmeta.io.reported import ReportedEffects
+from bayesmeta.model.description import ModelSpec
+from bayesmeta.model.moderators import Moderators
+from bayesmeta.model.priors import Prior, PriorSet
+
+if TYPE_CHECKING:
+    import pymc as pm
+
+Priors = PriorSet | Mapping[str, Prior | str] | None
 
 __all__ = ["binomial_normal", "normal_normal", "proportion"]
+
+
+def _model(
+    likelihood: str,
+    data: StudyData | ReportedEffects,
+    priors: Priors,
+    common_effect: bool,
+    moderators: Moderators | None,
+) -> pm.Model:
+    spec = ModelSpec.describe(
+        data,
+        model=likelihood,
+        priors=priors,
+        common_effect=common_effect,
+        moderators=moderators,
+    )
+    return build(spec)
+
+
+def binomial_normal(
+    data: TwoArmData,
+    *,
+    priors: Priors = None,
+    common_effect: bool = False,
+    moderators: Moderators | None = None,
+) -> pm.Model:
+    """Binomial-normal hierarchical model for 2x2 counts, fixed study baselines.
+
+    ``logit p_c[i] = alpha[i]``, ``logit p_t[i] = alpha[i] + theta[i]``,
+    ``theta[i] = mu + tau * z[i]``, ``z[i] ~ N(0, 1)``, with priors on ``alpha`` (each study's
+    control-arm log odds), ``mu`` (pooled log odds ratio, treatment vs control) and ``tau``
+    (between-study SD of the log odds ratio). ``theta_new ~ N(mu, tau^2)`` is the log odds ratio
+    in a new study. This is model 4 of Jackson et al. 2018 (Stat Med 37:1059-1085), the
+    "UM.FS" model of metafor's ``rma.glmm``, and MetaStan's binomial-normal model.
+
+    Zero cells and double-zero studies need no continuity correction: the binomial likelihood
+    uses the counts as they are.
+
+    Parameters
+    ----------
+    data
+        Validated two-arm counts (:func:`bayesmeta.load`).
+    priors
+        Priors on ``mu``, ``tau`` and ``baseline`` (``alpha``); see the module docstring.
+    common_effect
+        If true, ``tau = 0``: every study shares the log odds ratio ``mu``.
+    moderators
+        Covariates (meta-regression, ``beta``) and/or subgroups (``mu`` per subgroup); see
+        :func:`bayesmeta.model.moderators.moderators`.
+    """
+    return _model("binomial-normal", data, priors, common_effect, moderators)
+
+
+def proportion(
+    data: SingleArmData,
+    *,
+    priors: Priors = None,
+    common_effect: bool = False,
+    moderators: Moderators | None = None,
+) -> pm.Model:
+    """Binomial-normal (random-intercept logistic) model for single-arm proportions.
+
+    ``logit p[i] = theta[i] = mu + tau * z[i]``; ``mu`` is the pooled logit proportion and
+    ``theta_new`` the logit proportion in a new study (Hamza et al. 2008, J Clin Epidemiol
+    61:41-51; metafor ``rma.glmm(measure = "PLO")``). Other arguments as
+    :func:`binomial_normal`.
+    """
+    return _model("proportion", data, priors, common_effect, moderators)
+
+
+def normal_normal(
+    data: StudyData | ReportedEffects,
+    *,
+    priors: Priors = None,
+    common_effect: bool = False,
+    moderators: Moderators | None = None,
+) -> pm.Model:
+    """Normal-normal hierarchical model on study estimates with their variances.
+
+    ``y[i] ~ N(theta[i], v[i])``, ``theta[i] = mu + tau * z[i]``, on reported effects, or on
+    the escalc log odds ratios (logits) of counts with double-zero studies left out
+    (:func:`bayesmeta.model.description.normal_inputs`). The exact engine
+    (:mod:`bayesmeta.engines.exact`) computes the same posterior by quadrature; this builder is
+    the NUTS twin, for research code that extends the model. Other arguments as
+    :func:`binomial_normal`.
+    """
+    return _model("normal-normal", data, priors, common_effect, moderators)

@@ -20,8 +20,9 @@ EXTRA = json.loads((ROOT / "tests" / "reference" / "metafor_extra.json").read_te
 
 
 def table(rows: list[tuple[int, int, int, int]]) -> bayesmeta.TwoArmData:
-    frame = pd.DataFrame(rows, columns=["treatment_events", "treatment_total",
-                                        "control_events", "control_total"])
+    frame = pd.DataFrame(
+        rows, columns=["treatment_events", "treatment_total", "control_events", "control_total"]
+    )
     frame.insert(0, "study", [f"s{i + 1}" for i in range(len(rows))])
     return bayesmeta.load(frame)
 
@@ -57,8 +58,13 @@ def test_only0_corrects_zero_cell_studies_and_keeps_double_zeros():
     es = effect_sizes(data)
     assert es.corrected == ("s1", "s3") and es.dropped == () and es.k == 3
     assert es.yi[0] == pytest.approx(np.log(0.5 * 32.5 / (30.5 * 0.5)))
-    assert es.to_dict() == {"measure": "OR", "correction": "only0", "corrected": ["s1", "s3"],
-                            "dropped": [], "k": 3}
+    assert es.to_dict() == {
+        "measure": "OR",
+        "correction": "only0",
+        "corrected": ["s1", "s3"],
+        "dropped": [],
+        "k": 3,
+    }
 
 
 def test_drop00_drops_double_zero_studies_with_a_reason():
@@ -75,8 +81,9 @@ def test_no_correction_drops_zero_cell_studies():
 def test_treatment_arm_correction_by_hand():
     """Sweeting et al. (2004): treatment cells get 2 * 0.5 * n_t / (n_t + n_c) = 100/400 = 0.25,
     control cells 0.75; equal arms give the usual 0.5."""
-    es = effect_sizes(table([(0, 100, 5, 300), (0, 50, 3, 50), (4, 90, 6, 95)]),
-                      correction="treatment-arm")
+    es = effect_sizes(
+        table([(0, 100, 5, 300), (0, 50, 3, 50), (4, 90, 6, 95)]), correction="treatment-arm"
+    )
     a, b, c, d = 0.25, 100.25, 5.75, 295.75
     assert es.yi[0] == pytest.approx(np.log(a * d / (b * c)), rel=1e-14)
     assert es.vi[0] == pytest.approx(1 / a + 1 / b + 1 / c + 1 / d, rel=1e-14)

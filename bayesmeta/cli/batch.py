@@ -1,4 +1,4 @@
-"""The ``bayesmeta batch`` and ``bayesmeta simulate`` commands (registered on the main app).
+"""The ``bayesmeta batch`` and ``bayesmeta simulate`` commands.
 
 Thin like the rest of the CLI: parse options, call :mod:`bayesmeta.workflows.batch` or
 :mod:`bayesmeta.workflows.simulate`, write the tables. The JSON-lines progress file sits beside
@@ -13,27 +13,21 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bayesmeta.cli import ForceOpt, app, user_errors
+from bayesmeta.cli.common import (
+    ChainsOpt,
+    CommonOpt,
+    DrawsOpt,
+    ForceOpt,
+    PriorBaselineOpt,
+    PriorMuOpt,
+    PriorTauOpt,
+    TuneOpt,
+    user_errors,
+)
 
 if TYPE_CHECKING:
     from bayesmeta.workflows.batch import BatchOptions
 
-PriorMuOpt = Annotated[
-    str | None, typer.Option(help="Prior of the pooled effect mu, e.g. 'normal(0, 2.82)'.")
-]
-PriorTauOpt = Annotated[
-    str | None, typer.Option(help="Prior of the heterogeneity SD tau, e.g. 'half-normal(0.5)'.")
-]
-PriorBaselineOpt = Annotated[
-    str | None,
-    typer.Option(help="Prior of each study's control-arm log odds, e.g. 'normal(0, 10)'."),
-]
-CommonOpt = Annotated[
-    bool, typer.Option("--common-effect", help="Fit tau = 0 (common-effect model).")
-]
-ChainsOpt = Annotated[int, typer.Option(min=1)]
-DrawsOpt = Annotated[int, typer.Option(min=100, help="Draws per chain after tuning.")]
-TuneOpt = Annotated[int, typer.Option(min=100, help="Tuning steps per chain.")]
 SeedOpt = Annotated[
     int,
     typer.Option(help="Base seed; each meta-analysis gets a seed derived from it and its name."),
@@ -90,7 +84,6 @@ def _prepare(tables: list[Path], force: bool) -> Path:
     return progress
 
 
-@app.command()
 @user_errors
 def batch(
     source: Annotated[
@@ -133,7 +126,6 @@ def batch(
         typer.echo(f"failed: {row.name}: {row.reason}", err=True)
 
 
-@app.command()
 @user_errors
 def simulate(
     grid: Annotated[

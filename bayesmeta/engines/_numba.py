@@ -3,7 +3,7 @@
 Each ``logp_*`` function has nutpie's C signature ``(dim, x, grad, logp, user_data) -> code``
 and each ``expand_*`` function ``(dim, n_expanded, x, out, user_data) -> code``;
 :mod:`bayesmeta.engines.kernels` wraps them with ``numba.cfunc(..., cache=True)``. ``user_data``
-points to a float64 array laid out as :meth:`~bayesmeta.engines.kernels.FastModel.user_data`
+points to a float64 array laid out as :meth:`~bayesmeta.engines.kernel_model.KernelModel.user_data`
 writes it.
 
 Models (all non-centred, as in :mod:`bayesmeta.engines.pymc`): with ``theta = mu + tau * z``,
@@ -12,10 +12,10 @@ Models (all non-centred, as in :mod:`bayesmeta.engines.pymc`): with ``theta = mu
   theta))``;
 - proportion: ``y ~ Bin(n, logit^-1(theta))``;
 
-``z, z_new ~ N(0, 1)``; priors on ``mu``, ``tau`` and ``alpha`` from the family codes in
-``bayesmeta.engines.kernels.FAMILY_CODES``; common-effect variants have ``theta = mu``.
-Log densities
-are normalised (binomial coefficients included) so they equal PyMC's ``model.logp()``.
+``z, z_new ~ N(0, 1)``; priors on ``mu``, ``tau`` and ``alpha`` by the family codes of the
+prior registry (``Family.code`` in :mod:`bayesmeta.model.priors`); common-effect variants have
+``theta = mu``. Log densities are normalised (binomial coefficients included) so they equal
+PyMC's ``model.logp()``.
 """
 
 from __future__ import annotations
@@ -25,11 +25,8 @@ import math
 import numba
 import numpy as np
 
-LOGP = ("logp_bn_re", "logp_bn_ce", "logp_prop_re", "logp_prop_ce")
-EXPAND = ("expand_bn_re", "expand_bn_ce", "expand_prop_re", "expand_prop_ce")
+from bayesmeta.engines.kernel_model import H_BASE, H_CONST, H_MU, H_TAU, HEADER
 
-HEADER = 14
-H_MU, H_TAU, H_BASE, H_CONST = 1, 5, 9, 13
 LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 LOG2 = math.log(2.0)
 LOGPI = math.log(math.pi)
@@ -77,7 +74,7 @@ def untransform(tr, p0, p1, u):
 @jit
 def prior_logp(fam, p0, p1, x):
     """Log density and its derivative in ``x`` of the prior family ``fam`` (codes in
-    ``bayesmeta.engines.kernels.FAMILY_CODES``), for ``x`` inside the support."""
+    ``Family.code`` in :mod:`bayesmeta.model.priors`), for ``x`` inside the support."""
     if fam == 0:  # normal(mu, sigma)
         r = (x - p0) / p1
         return -0.5 * r * r - math.log(p1) - LOG_SQRT_2PI, -r / p1

@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
-import pandas as pd
 from scipy import optimize, special
 
 from bayesmeta.errors import BayesmetaError
@@ -36,7 +35,7 @@ from bayesmeta.model.priors import Prior, check_scale_prior, parse_prior
 GL_X, GL_W = np.polynomial.legendre.leggauss(16)
 PANELS = 48  # composite Gauss-Legendre panels over the posterior range of u (768 nodes)
 LOG_DROP = 40.0  # the tau range kept is where the log density is within this of its maximum
-LEVEL = 0.95
+RANGE_MASS = 0.95  # central mass of tau whose width in decades is checked (_transform)
 TAU_MAX = 1e100  # tau^2 stays finite; the density of larger tau is taken as 0 (see _transform)
 SCALE_RATIO = 100.0  # the prior median sets the scale of the u map unless this far off
 MAX_DECADES = 4.0  # widest central 95% range of tau (log10 hi/lo) the quadrature resolves
@@ -147,8 +146,46 @@ class _Transform:
             return math.log(self.c) - 2.0 * np.log1p(-u)
 
 
+class _Marginal:
+    """Median and intervals of a one-dimensional posterior from its quantile function."""
+
+    lower_bounded = False  # the shortest interval may start at the lower end of the support
+
+    def ppf(self, q: np.ndarray | float) -> np.ndarray:
+        raise NotImplementedError
+
+    def cdf(self, x: np.ndarray | float) -> np.ndarray:
+        raise NotImplementedError
+
+    @property
+    def median(self) -> float:
+        """Posterior median."""
+        return float(self.ppf(np.array([0.5]))[0])
+
+    def interval(self, level: float = 0.95) -> tuple[float, float]:
+        """Equal-tailed interval holding ``level`` of the posterior."""
+        lo, hi = self.ppf(np.array([(1 - level) / 2, (1 + level) / 2]))
+        return float(lo), float(hi)
+
+    def hdi(self, level: float = 0.95) -> tuple[float, float]:
+        """Shortest interval holding ``level``: the highest-density interval of a unimodal
+        density (it may start at the lower end of the support when ``lower_bounded``)."""
+        eps = 1e-10
+
+        def width(p: float) -> float:
+            return float(np.diff(self.ppf(np.array([p, p + level])))[0])
+
+        best = optimize.minimize_scalar(
+            width, bounds=(eps, 1 - level - eps), method="bounded", options={"xatol": 1e-8}
+        ).x
+        if self.lower_bounded and width(0.0) <= width(best):
+            best = 0.0
+        lo, hi = self.ppf(np.array([best, best + level]))
+        return float(lo), float(hi)
+
+
 @dataclass(frozen=True)
-class _TauQuadrature:
+class _TauQuadrature(_Marginal):
     """Posterior of ``tau`` on composite Gauss-Legendre panels in ``u``.
 
     ``tau`` and ``weight`` are the nodes and normalised weights (the mixture over which every
@@ -195,6 +232,18 @@ class _TauQuadrature:
         u = np.append(u, self.edges[-1])
         return u, np.maximum.accumulate(self._cdf_pdf_u(u)[0])
 
+    lower_bounded = True
+
+    @property
+    def mean(self) -> float:
+        """Posterior mean of tau."""
+        return float(self.weight @ self.tau)
+
+    @property
+    def sd(self) -> float:
+        """Posterior SD of tau."""
+        return math.sqrt(max(float(self.weight @ self.tau**2) - self.mean**2, 0.0))
+
     def _log_pdf_u(self, u: np.ndarray) -> np.ndarray:
         return self.log_density_u(u) - self.log_norm
 
@@ -209,7 +258,7 @@ class _TauQuadrature:
 
 
 @dataclass(frozen=True)
-class _TauZero:
+class _TauZero(_Marginal):
     """``tau = 0`` with probability 1: the common-effect model."""
 
     log_norm: float
@@ -225,8 +274,12 @@ class _TauZero:
     def ppf(self, q: np.ndarray | float) -> np.ndarray:
         return np.zeros_like(np.asarray(q, dtype=float))
 
+    lower_bounded = True
+    mean = 0.0
+    sd = 0.0
 
-_TauPosterior = _TauQuadrature | _TauZero
+
+TauPosterior = _TauQuadrature | _TauZero
 
 
 def _posterior_range(
@@ -292,7 +345,7 @@ def _transform(model: _Model, prior: Prior) -> _Transform:
         raise BayesmetaError("the posterior of tau could not be evaluated (no finite density)")
     mode = float(t[np.argmax(lp)])
     mass = np.cumsum(np.exp(lp - np.max(lp)))
-    lo95, hi95 = t[np.searchsorted(mass / mass[-1], [(1 - LEVEL) / 2, (1 + LEVEL) / 2])]
+    lo95, hi95 = t[np.searchsorted(mass / mass[-1], [(1 - RANGE_MASS) / 2, (1 + RANGE_MASS) / 2])]
     too_wide = f"the prior for tau ({prior}) is too wide for these data: the posterior of tau"
     advice = "use a prior with a smaller scale, e.g. half-normal(1)"
     if width > TAU_MAX and lp[-1] > np.max(lp) - LOG_DROP:
@@ -379,86 +432,63 @@ def _solve_increasing(
 
 
 @dataclass(frozen=True)
-class _NormalMixture:
+class NormalMixture(_Marginal):
     """``sum_j w_j N(mean[..., j], sd[..., j]^2)``; leading axes index several mixtures."""
 
     weight: np.ndarray  # (J,)
-    mean: np.ndarray  # (..., J)
-    sd: np.ndarray  # (..., J)
+    means: np.ndarray  # (..., J)
+    sds: np.ndarray  # (..., J)
 
     def cdf_pdf(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Cdf and density at ``x`` of shape ``(..., n)``."""
-        z = (x[..., :, None] - self.mean[..., None, :]) / self.sd[..., None, :]
-        pdf = np.exp(-0.5 * z**2) / (math.sqrt(2.0 * math.pi) * self.sd[..., None, :])
+        z = (x[..., :, None] - self.means[..., None, :]) / self.sds[..., None, :]
+        pdf = np.exp(-0.5 * z**2) / (math.sqrt(2.0 * math.pi) * self.sds[..., None, :])
         return special.ndtr(z) @ self.weight, pdf @ self.weight
 
     def cdf(self, x: np.ndarray | float) -> np.ndarray:
+        """Posterior ``P(value <= x)``."""
         x = np.asarray(x, dtype=float)
-        return self.cdf_pdf(x.reshape((*self.mean.shape[:-1], -1)))[0].reshape(x.shape)
+        return self.cdf_pdf(x.reshape((*self.means.shape[:-1], -1)))[0].reshape(x.shape)
 
     def pdf(self, x: np.ndarray | float) -> np.ndarray:
+        """Posterior density."""
         x = np.asarray(x, dtype=float)
-        return self.cdf_pdf(x.reshape((*self.mean.shape[:-1], -1)))[1].reshape(x.shape)
+        return self.cdf_pdf(x.reshape((*self.means.shape[:-1], -1)))[1].reshape(x.shape)
 
     def ppf(self, q: np.ndarray | float) -> np.ndarray:
         """Quantiles: the root lies between the smallest and largest component quantile."""
         q = np.asarray(q, dtype=float)
         if np.any((q <= 0) | (q >= 1)):
             raise BayesmetaError(f"probabilities must be strictly between 0 and 1, got {q}")
-        qq = np.broadcast_to(q.reshape(-1), (*self.mean.shape[:-1], q.size))
+        qq = np.broadcast_to(q.reshape(-1), (*self.means.shape[:-1], q.size))
         used = self.weight > 0
-        comp = self.mean[..., None, used] + self.sd[..., None, used] * special.ndtri(qq)[..., None]
+        comp = (
+            self.means[..., None, used] + self.sds[..., None, used] * special.ndtri(qq)[..., None]
+        )
         lo, hi = comp.min(axis=-1), comp.max(axis=-1)
         x0 = (comp * self.weight[used]).sum(axis=-1) / self.weight[used].sum()
         out = _solve_increasing(self.cdf_pdf, qq, lo, hi, x0)
-        return out.reshape(self.mean.shape[:-1] + q.shape)
+        return out.reshape(self.means.shape[:-1] + q.shape)
 
     def moments(self) -> tuple[np.ndarray, np.ndarray]:
         """Mean and standard deviation of each mixture."""
-        mean = self.mean @ self.weight
-        var = (self.sd**2 + self.mean**2) @ self.weight - mean**2
+        mean = self.means @ self.weight
+        var = (self.sds**2 + self.means**2) @ self.weight - mean**2
         return mean, np.sqrt(np.maximum(var, 0.0))
 
+    @property
+    def mean(self) -> float:
+        """Posterior mean (of a single mixture)."""
+        return float(self.moments()[0])
 
-def _central(ppf: Callable[[np.ndarray], np.ndarray]) -> list:
-    """Equal-tailed 95% interval."""
-    return [float(x) for x in ppf(np.array([(1 - LEVEL) / 2, (1 + LEVEL) / 2]))]
+    @property
+    def sd(self) -> float:
+        """Posterior standard deviation (of a single mixture)."""
+        return float(self.moments()[1])
 
-
-def _shortest(ppf: Callable[[np.ndarray], np.ndarray], lower_bounded: bool) -> list:
-    """Shortest 95% interval: the highest-density interval of a unimodal density.
-
-    ``lower_bounded`` lets it start at the lower end of the support (``tau`` with its mode at 0).
-    """
-    eps = 1e-10
-
-    def width(p: float) -> float:
-        return float(np.diff(ppf(np.array([p, p + LEVEL])))[0])
-
-    best = optimize.minimize_scalar(
-        width, bounds=(eps, 1 - LEVEL - eps), method="bounded", options={"xatol": 1e-8}
-    ).x
-    if lower_bounded and width(0.0) <= width(best):
-        best = 0.0
-    return [float(x) for x in ppf(np.array([best, best + LEVEL]))]
-
-
-def _summary(
-    mean: float, sd: float, ppf: Callable[[np.ndarray], np.ndarray], hdi: bool, lower_bounded=False
-) -> dict:
-    """``mean``, ``median``, ``sd``, the equal-tailed ``ci95`` and, if ``hdi``, ``hdi95``.
-
-    The keys of :func:`bayesmeta.summaries.draws.describe` for NUTS draws.
-    """
-    out = {
-        "mean": float(mean),
-        "median": float(ppf(np.array([0.5]))[0]),
-        "sd": float(sd),
-        "ci95": _central(ppf),
-    }
-    if hdi:
-        out["hdi95"] = _shortest(ppf, lower_bounded)
-    return out
+    def __getitem__(self, i: int) -> NormalMixture:
+        """Mixture ``i`` of a batch (leading axis)."""
+        return NormalMixture(self.weight, self.means[i], self.sds[i])
 
 
 # --------------------------------------------------------------------------------------------
@@ -468,10 +498,10 @@ def _summary(
 
 @dataclass(frozen=True)
 class _Fit:
-    """Everything the summaries, quantile functions and draws need."""
+    """Everything the marginals, quantile functions and draws need."""
 
     model: _Model
-    tau_post: _TauPosterior
+    tau_post: TauPosterior
     nodes: _Conditional  # beta | tau, y at the tau nodes
     study: tuple[str, ...]
 
@@ -479,17 +509,17 @@ class _Fit:
     def log_marginal_likelihood(self) -> float:
         return self.tau_post.log_norm if self.model.proper else math.nan
 
-    def coefficient(self, j: int) -> _NormalMixture:
+    def coefficient(self, j: int) -> NormalMixture:
         sd = np.sqrt(self.nodes.cov[:, j, j])
-        return _NormalMixture(self.tau_post.weight, self.nodes.mean[:, j], sd)
+        return NormalMixture(self.tau_post.weight, self.nodes.mean[:, j], sd)
 
-    def linear(self, x: np.ndarray, extra_var: np.ndarray | float = 0.0) -> _NormalMixture:
+    def linear(self, x: np.ndarray, extra_var: np.ndarray | float = 0.0) -> NormalMixture:
         """``x' beta`` (plus independent noise of variance ``extra_var`` per node)."""
         mean = self.nodes.mean @ x
         var = np.einsum("i,nij,j->n", x, self.nodes.cov, x) + extra_var
-        return _NormalMixture(self.tau_post.weight, mean, np.sqrt(var))
+        return NormalMixture(self.tau_post.weight, mean, np.sqrt(var))
 
-    def theta(self) -> _NormalMixture:
+    def theta(self) -> NormalMixture:
         """Shrunken study effects ``theta_i | y`` (one mixture per study, leading axis).
 
         ``theta_i | beta, tau, y ~ N(B y_i + (1 - B) x_i'beta, B v_i)``,
@@ -503,35 +533,9 @@ class _Fit:
         fit_var = np.einsum("ki,nij,kj->kn", m.X, self.nodes.cov, m.X)
         mean = B * m.y[:, None] + (1.0 - B) * fit_mean
         var = B * m.v[:, None] + (1.0 - B) ** 2 * fit_var
-        return _NormalMixture(self.tau_post.weight, mean, np.sqrt(var))
+        return NormalMixture(self.tau_post.weight, mean, np.sqrt(var))
 
-    def tau_summary(self, hdi: bool) -> dict:
-        w, t = self.tau_post.weight, self.tau_post.tau
-        mean = float(w @ t)
-        sd = math.sqrt(max(float(w @ t**2) - mean**2, 0.0))
-        return _summary(mean, sd, self.tau_post.ppf, hdi, lower_bounded=True)
-
-    def theta_summaries(self, hdi: bool) -> dict[str, dict]:
-        """Summaries of each shrunken study effect (central intervals for all studies at once)."""
-        mix = self.theta()
-        means, sds = mix.moments()
-        q = mix.ppf(np.array([(1 - LEVEL) / 2, 0.5, (1 + LEVEL) / 2]))
-        out = {
-            name: {
-                "mean": float(means[i]),
-                "median": float(q[i, 1]),
-                "sd": float(sds[i]),
-                "ci95": [float(q[i, 0]), float(q[i, 2])],
-            }
-            for i, name in enumerate(self.study)
-        }
-        if hdi:
-            for i, name in enumerate(self.study):
-                one = _NormalMixture(mix.weight, mix.mean[i], mix.sd[i])
-                out[name]["hdi95"] = _shortest(one.ppf, lower_bounded=False)
-        return out
-
-    def theta_new(self) -> _NormalMixture:
+    def theta_new(self) -> NormalMixture:
         """Effect in a new study of the intercept-only model: ``N(E[mu], Var[mu] + tau^2)``."""
         return self.linear(np.ones(1), self.nodes.tau**2)
 
@@ -550,72 +554,49 @@ class _Fit:
 
 @dataclass(frozen=True)
 class ExactPosterior:
-    """Exact marginal posteriors of the normal-normal model (summaries on the model scale).
+    """Exact marginal posteriors of the normal-normal model, on the model scale.
 
-    Each summary is ``{"mean", "median", "sd", "ci95": [lo, hi]}`` with the equal-tailed 95%
-    interval ``ci95``; fitted with ``hdi=True`` it also has ``"hdi95": [lo, hi]``, the shortest
-    95% interval (the keys of :func:`~bayesmeta.summaries.draws.describe`). ``theta`` holds
-    the shrunken
-    study effects by study name. ``log_marginal_likelihood`` is ``log p(y)`` (NaN with a flat
-    prior on ``mu``); the difference between a random- and a common-effect fit is the log
-    Bayes factor.
+    ``mu``, ``tau`` and ``theta_new`` are one-dimensional posteriors with ``mean``, ``sd``,
+    ``median``, ``cdf``, ``pdf``, ``ppf``, ``interval(level)`` (equal-tailed) and
+    ``hdi(level)`` (shortest); ``theta`` holds the shrunken study effects as one mixture per
+    study (``theta[i]``, in the order of ``study``). ``log_marginal_likelihood`` is ``log p(y)``
+    (NaN with a flat prior on ``mu``); the difference between a random- and a common-effect fit
+    is the log Bayes factor. :func:`bayesmeta.summaries.exact.summarize` turns them into the
+    package's typed summaries.
     """
 
-    mu: dict
-    tau: dict
-    theta_new: dict
-    prob_mu_below_0: float
-    theta: dict[str, dict]
-    log_marginal_likelihood: float
+    study: tuple[str, ...]
     _fit: _Fit = field(repr=False, compare=False)
 
-    def to_dict(self) -> dict:
-        """JSON-ready summaries (NaN becomes None)."""
-        lml = self.log_marginal_likelihood
-        return {
-            "mu": self.mu,
-            "tau": self.tau,
-            "theta_new": self.theta_new,
-            "prob_mu_below_0": self.prob_mu_below_0,
-            "theta": self.theta,
-            "log_marginal_likelihood": None if math.isnan(lml) else lml,
-        }
+    @property
+    def mu(self) -> NormalMixture:
+        """Posterior of the pooled effect."""
+        return self._fit.coefficient(0)
 
-    def mu_cdf(self, x: np.ndarray | float) -> np.ndarray:
-        """Posterior ``P(mu <= x)``."""
-        return self._fit.coefficient(0).cdf(x)
+    @property
+    def tau(self) -> TauPosterior:
+        """Posterior of the between-study SD (a point mass at 0 for the common-effect model)."""
+        return self._fit.tau_post
 
-    def mu_pdf(self, x: np.ndarray | float) -> np.ndarray:
-        """Posterior density of ``mu``."""
-        return self._fit.coefficient(0).pdf(x)
+    @property
+    def theta_new(self) -> NormalMixture:
+        """Predictive distribution of the effect in a new study."""
+        return self._fit.theta_new()
 
-    def mu_quantile(self, q: np.ndarray | float) -> np.ndarray:
-        """Posterior quantiles of ``mu`` at probabilities ``q``."""
-        return self._fit.coefficient(0).ppf(q)
+    @property
+    def theta(self) -> NormalMixture:
+        """Shrunken study effects, one mixture per study (leading axis, order of ``study``)."""
+        return self._fit.theta()
 
-    def tau_cdf(self, x: np.ndarray | float) -> np.ndarray:
-        """Posterior ``P(tau <= x)``."""
-        return self._fit.tau_post.cdf(x)
+    @property
+    def prob_mu_below_0(self) -> float:
+        """Posterior ``P(mu < 0)``."""
+        return float(self.mu.cdf(0.0))
 
-    def tau_pdf(self, x: np.ndarray | float) -> np.ndarray:
-        """Posterior density of ``tau`` (0 everywhere for the common-effect model)."""
-        return self._fit.tau_post.pdf(x)
-
-    def tau_quantile(self, q: np.ndarray | float) -> np.ndarray:
-        """Posterior quantiles of ``tau``."""
-        return self._fit.tau_post.ppf(q)
-
-    def theta_new_cdf(self, x: np.ndarray | float) -> np.ndarray:
-        """Predictive ``P(theta_new <= x)`` for the effect in a new study."""
-        return self._fit.theta_new().cdf(x)
-
-    def theta_new_pdf(self, x: np.ndarray | float) -> np.ndarray:
-        """Predictive density of ``theta_new``."""
-        return self._fit.theta_new().pdf(x)
-
-    def theta_new_quantile(self, q: np.ndarray | float) -> np.ndarray:
-        """Predictive quantiles of ``theta_new``."""
-        return self._fit.theta_new().ppf(q)
+    @property
+    def log_marginal_likelihood(self) -> float:
+        """``log p(y)``; NaN with a flat prior on ``mu``."""
+        return self._fit.log_marginal_likelihood
 
     def draws(self, n: int = 4000, seed: int | None = None) -> dict[str, np.ndarray]:
         """Independent exact draws: ``mu``, ``tau``, ``theta_new`` (n,) and ``theta`` (n, k)."""
@@ -630,56 +611,42 @@ class ExactPosterior:
 class MetaRegressionPosterior:
     """Exact posterior of a meta-regression ``theta_i ~ N(x_i' beta, tau^2)``.
 
-    ``coefficients`` maps each column name to its summary (as :class:`ExactPosterior`'s, with
-    ``hdi95`` when fitted with ``hdi=True``) plus ``prob_below_0``.
+    ``coefficient(name)`` is the posterior of one coefficient; ``tau``, ``theta`` and
+    ``log_marginal_likelihood`` as :class:`ExactPosterior`'s.
     """
 
-    coefficients: dict[str, dict]
-    tau: dict
-    theta: dict[str, dict]
-    log_marginal_likelihood: float
     names: tuple[str, ...]
+    study: tuple[str, ...]
     _fit: _Fit = field(repr=False, compare=False)
 
-    def to_dict(self) -> dict:
-        """JSON-ready summaries (NaN becomes None)."""
-        lml = self.log_marginal_likelihood
-        return {
-            "coefficients": self.coefficients,
-            "tau": self.tau,
-            "theta": self.theta,
-            "log_marginal_likelihood": None if math.isnan(lml) else lml,
-        }
-
-    def _index(self, name: str) -> int:
+    def coefficient(self, name: str) -> NormalMixture:
+        """Posterior of coefficient ``name``."""
         if name not in self.names:
             raise BayesmetaError(f"unknown coefficient {name!r}; choose one of {self.names}")
-        return self.names.index(name)
+        return self._fit.coefficient(self.names.index(name))
 
-    def coef_cdf(self, name: str, x: np.ndarray | float) -> np.ndarray:
-        """Posterior ``P(beta_name <= x)``."""
-        return self._fit.coefficient(self._index(name)).cdf(x)
+    @property
+    def tau(self) -> TauPosterior:
+        """Posterior of the residual heterogeneity ``tau``."""
+        return self._fit.tau_post
 
-    def coef_quantile(self, name: str, q: np.ndarray | float) -> np.ndarray:
-        """Posterior quantiles of coefficient ``name``."""
-        return self._fit.coefficient(self._index(name)).ppf(q)
+    @property
+    def theta(self) -> NormalMixture:
+        """Shrunken study effects, one mixture per study."""
+        return self._fit.theta()
 
-    def tau_quantile(self, q: np.ndarray | float) -> np.ndarray:
-        """Posterior quantiles of the residual heterogeneity ``tau``."""
-        return self._fit.tau_post.ppf(q)
+    @property
+    def log_marginal_likelihood(self) -> float:
+        """``log p(y)``; NaN with a flat prior on a coefficient."""
+        return self._fit.log_marginal_likelihood
 
-    def predict(self, x: Sequence[float], *, new_study: bool = True, hdi: bool = False) -> dict:
-        """Summary of ``x' beta`` (``new_study=False``) or of a new study's effect there.
-
-        With ``hdi`` the summary also has ``hdi95``, the shortest 95% interval.
-        """
+    def predict(self, x: Sequence[float], *, new_study: bool = True) -> NormalMixture:
+        """Posterior of ``x' beta`` (``new_study=False``) or of a new study's effect there."""
         x = np.asarray(x, dtype=float)
         if x.shape != (len(self.names),):
             raise BayesmetaError(f"predict needs {len(self.names)} values ({self.names})")
         extra = self._fit.nodes.tau**2 if new_study else 0.0
-        mix = self._fit.linear(x, extra)
-        mean, sd = mix.moments()
-        return _summary(mean, sd, mix.ppf, hdi)
+        return self._fit.linear(x, extra)
 
     def draws(self, n: int = 4000, seed: int | None = None) -> dict[str, np.ndarray]:
         """Exact draws: each coefficient by name (n,), ``tau`` (n,) and ``theta`` (n, k)."""
@@ -728,7 +695,7 @@ def _coefficient_prior(prior: Prior | str, what: str) -> tuple[float, float]:
     return prior.params[0], prior.params[1] ** -2
 
 
-def _tau_posterior(model: _Model, prior_tau: Prior | str | None) -> _TauPosterior:
+def _tau_posterior(model: _Model, prior_tau: Prior | str | None) -> TauPosterior:
     if prior_tau is None:
         return _TauZero(log_norm=float(model.conditional(np.zeros(1)).loglik[0]))
     return _tau_quadrature(model, check_scale_prior(parse_prior(prior_tau), "tau"))
@@ -739,19 +706,6 @@ def _fit(model: _Model, prior_tau: Prior | str | None, study: tuple[str, ...]) -
     return _Fit(model, tau_post, model.conditional(tau_post.tau), study)
 
 
-def _exact_posterior(fit: _Fit, hdi: bool) -> ExactPosterior:
-    mu, new = fit.coefficient(0), fit.theta_new()
-    return ExactPosterior(
-        mu=_summary(*(float(a) for a in mu.moments()), mu.ppf, hdi),
-        tau=fit.tau_summary(hdi),
-        theta_new=_summary(*(float(a) for a in new.moments()), new.ppf, hdi),
-        prob_mu_below_0=float(mu.cdf(0.0)),
-        theta=fit.theta_summaries(hdi),
-        log_marginal_likelihood=fit.log_marginal_likelihood,
-        _fit=fit,
-    )
-
-
 def nnhm_posterior(
     y: Sequence[float] | np.ndarray,
     v: Sequence[float] | np.ndarray,
@@ -759,7 +713,6 @@ def nnhm_posterior(
     prior_mu: Prior | str,
     prior_tau: Prior | str,
     study: Sequence[str] | None = None,
-    hdi: bool = False,
 ) -> ExactPosterior:
     """Exact posterior of the random-effects normal-normal model.
 
@@ -773,14 +726,13 @@ def nnhm_posterior(
     prior_tau
         Any prior on ``[0, inf)`` for the between-study SD ``tau``.
     study
-        Study names (keys of ``theta``); ``"Study 1"``, ... by default.
-    hdi
-        Also report the shortest 95% intervals (``hdi95``) next to the equal-tailed ``ci95``.
+        Study names (``"Study 1"``, ... by default).
 
     Returns
     -------
     ExactPosterior
-        Summaries of ``mu``, ``tau``, ``theta_new``, ``theta_i``; quantile functions; draws.
+        Posteriors of ``mu``, ``tau``, ``theta_new``, ``theta_i`` with moments, quantiles,
+        densities and intervals; exact draws.
 
     Notes
     -----
@@ -790,7 +742,7 @@ def nnhm_posterior(
     y, v, names = _check_data(y, v, study)
     m0, p0 = _coefficient_prior(prior_mu, "mu")
     model = _Model(y, v, np.ones((len(y), 1)), np.array([m0]), np.array([p0]))
-    return _exact_posterior(_fit(model, prior_tau, names), hdi)
+    return ExactPosterior(names, _fit(model, prior_tau, names))
 
 
 def common_effect_posterior(
@@ -799,48 +751,16 @@ def common_effect_posterior(
     *,
     prior_mu: Prior | str,
     study: Sequence[str] | None = None,
-    hdi: bool = False,
 ) -> ExactPosterior:
     """Exact (conjugate normal) posterior of the common-effect model, ``tau = 0``.
 
     ``mu | y ~ N((sum y_i/v_i + m/s^2) / P, 1/P)`` with ``P = sum 1/v_i + 1/s^2``; ``tau`` is
-    reported as 0 and ``theta_new``, ``theta_i`` equal ``mu``. Parameters as
-    :func:`nnhm_posterior`.
+    0 and ``theta_new``, ``theta_i`` equal ``mu``. Parameters as :func:`nnhm_posterior`.
     """
     y, v, names = _check_data(y, v, study)
     m0, p0 = _coefficient_prior(prior_mu, "mu")
     model = _Model(y, v, np.ones((len(y), 1)), np.array([m0]), np.array([p0]))
-    return _exact_posterior(_fit(model, None, names), hdi)
-
-
-def design_matrix(
-    covariates: pd.DataFrame, names: Sequence[str], *, intercept: bool = True
-) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Design matrix from covariate columns (text columns get treatment contrasts).
-
-    Numeric columns enter as they are; a text column with levels ``a < b < c`` (sorted, the
-    first is the reference, as R's ``factor``) becomes indicator columns ``name[b]``,
-    ``name[c]``.
-    """
-    columns, labels = ([np.ones(len(covariates))], ["intercept"]) if intercept else ([], [])
-    for name in names:
-        if name not in covariates.columns:
-            raise BayesmetaError(
-                f"unknown covariate {name!r}; the data have {', '.join(map(str, covariates))}"
-            )
-        col = covariates[name]
-        if col.isna().any():
-            row = int(np.flatnonzero(col.isna().to_numpy())[0]) + 1
-            raise BayesmetaError(f"covariate {name!r} is missing in row {row}")
-        if pd.api.types.is_numeric_dtype(col):
-            columns.append(col.to_numpy(dtype=float))
-            labels.append(str(name))
-            continue
-        levels = sorted(col.astype(str).unique())
-        for level in levels[1:]:
-            columns.append((col.astype(str) == level).to_numpy(dtype=float))
-            labels.append(f"{name}[{level}]")
-    return np.column_stack(columns), tuple(labels)
+    return ExactPosterior(names, _fit(model, None, names))
 
 
 def metareg_posterior(
@@ -852,7 +772,6 @@ def metareg_posterior(
     prior_tau: Prior | str,
     names: Sequence[str] | None = None,
     study: Sequence[str] | None = None,
-    hdi: bool = False,
 ) -> MetaRegressionPosterior:
     """Exact posterior of the meta-regression ``theta_i ~ N(x_i' beta, tau^2)``.
 
@@ -861,14 +780,15 @@ def metareg_posterior(
     y, v
         Study estimates and within-study variances.
     X
-        Design matrix ``(k, p)``, including the intercept column (see :func:`design_matrix`).
+        Design matrix ``(k, p)``, including the intercept column (see
+        :func:`bayesmeta.model.moderators.design_matrix`).
     prior_beta
         Independent normal (or ``"flat"``) priors: one for all coefficients or one per column.
     prior_tau
         Prior on ``[0, inf)`` for the residual between-study SD ``tau``.
     names
-        Column names (``"intercept"``, ``"x1"``... by default).
-    study, hdi
+        Column names (``"x0"``, ``"x1"``... by default).
+    study
         As :func:`nnhm_posterior`.
 
     Notes
@@ -890,20 +810,4 @@ def metareg_posterior(
         raise BayesmetaError(f"the columns of X ({', '.join(labels)}) are linearly dependent")
     coef = np.array([_coefficient_prior(pr, lab) for pr, lab in zip(priors, labels, strict=True)])
     model = _Model(y, v, X, coef[:, 0], coef[:, 1])
-    fit = _fit(model, prior_tau, study_names)
-    coefficients = {}
-    for j, label in enumerate(labels):
-        mix = fit.coefficient(j)
-        mean, sd = (float(a) for a in mix.moments())
-        coefficients[label] = {
-            **_summary(mean, sd, mix.ppf, hdi),
-            "prob_below_0": float(mix.cdf(0.0)),
-        }
-    return MetaRegressionPosterior(
-        coefficients=coefficients,
-        tau=fit.tau_summary(hdi),
-        theta=fit.theta_summaries(hdi),
-        log_marginal_likelihood=fit.log_marginal_likelihood,
-        _fit=fit,
-        names=labels,
-    )
+    return MetaRegressionPosterior(labels, study_names, _fit(model, prior_tau, study_names))

@@ -1,11 +1,12 @@
-"""Sample a PyMC model with NUTS and judge whether the result can be trusted.
+"""Sample a model with NUTS and judge whether the result can be trusted.
 
 Sampling uses PyMC's default NUTS backend, nutpie (Rust NUTS on a numba-compiled log density),
-the fastest correct choice measured here (see ``benchmarks/RESULTS.md``). Models made by
-:mod:`bayesmeta.engines.pymc` and left unchanged, or given directly as a
-:class:`~bayesmeta.engines.kernels.FastModel`, are sampled through hand-written log densities whose
-machine code is cached on disk (:mod:`bayesmeta.engines.kernels`): no PyTensor compilation, a few
-milliseconds instead of 5-10 s per process. Any other PyMC model is compiled by
+the fastest correct choice measured here (see ``benchmarks/RESULTS.md``). A model description
+(:class:`~bayesmeta.model.description.ModelSpec`) that the cached kernels implement
+(:mod:`bayesmeta.engines.kernels`), or a PyMC model built from such a description and left
+unchanged (:func:`bayesmeta.engines.pymc.spec_of`), is sampled through them: no PyTensor
+compilation, a few milliseconds instead of 5-10 s per process. Any other model is built by
+:func:`bayesmeta.engines.pymc.build` (for a description) and compiled by
 ``nutpie.compile_pymc_model``. Convergence is judged as ArviZ judges it
 (:mod:`bayesmeta.engines.diagnostics`): rank-normalised split R-hat, bulk and tail ESS, and
 divergences. A fit that fails is refitted once with a higher target acceptance rate and
@@ -21,11 +22,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from bayesmeta.model.description import ModelSpec
+
 if TYPE_CHECKING:
     import pymc as pm
     from xarray import DataTree
-
-    from bayesmeta.engines.kernels import FastModel
 
 RHAT_MAX = 1.01
 ESS_MIN = 400
@@ -86,26 +87,31 @@ class Fit:
     settings: SamplerSettings
 
 
-def compile_model(model: pm.Model | FastModel) -> Any:
-    """Compile the log density and its gradient once.
+@dataclass(frozen=True)
+class Compiled:
+    """A model ready to sample: nutpie's compiled model, and the PyMC model it came from
+    (None when the cached kernels serve it)."""
 
-    A :class:`~bayesmeta.engines.kernels.FastModel`, or a PyMC model from
-    :mod:`bayesmeta.engines.pymc`
-    that nothing was added to, gets the disk-cached hand-written kernels; any other PyMC model
-    goes through ``nutpie.compile_pymc_model`` (numba backend).
-    """
-    from bayesmeta.engines import kernels as compiled
+    nutpie_model: Any
+    pymc_model: pm.Model | None = None
 
-    spec = compiled.fast_model_of(model)
-    if spec is not None:
-        return compiled.compile_fast(spec)
+
+def compile_model(model: ModelSpec | pm.Model) -> Compiled:
+    """Compile the log density and its gradient once (see the module docstring for which
+    models get the cached kernels)."""
+    from bayesmeta.engines import kernels, pymc
+
+    spec = model if isinstance(model, ModelSpec) else pymc.spec_of(model)
+    if spec is not None and kernels.supports(spec):
+        return Compiled(kernels.compile_spec(spec))
+    pm_model = pymc.build(model) if isinstance(model, ModelSpec) else model
     import nutpie
 
-    return nutpie.compile_pymc_model(model, backend="numba")
+    return Compiled(nutpie.compile_pymc_model(pm_model, backend="numba"), pm_model)
 
 
 def sample(
-    model: pm.Model | FastModel, settings: SamplerSettings, compiled: Any | None = None
+    model: ModelSpec | pm.Model, settings: SamplerSettings, compiled: Compiled | None = None
 ) -> tuple[DataTree, float]:
     """Draw from the posterior of ``model`` with nutpie's NUTS.
 
@@ -113,14 +119,14 @@ def sample(
     costs only the sampling. Returns the DataTree (with observed and constant data, as
     ``pymc.sample`` gives) and the wall seconds taken, compilation included.
     """
-    from bayesmeta.engines import kernels as fast
+    from bayesmeta.engines import kernels, nutpie_adapter
 
     start = time.perf_counter()
     compiled = compiled if compiled is not None else compile_model(model)
-    sample_nuts = fast.nutpie_sample()
+    sample_nuts = nutpie_adapter.nutpie_sample()
     begin = time.perf_counter()
     idata = sample_nuts(
-        compiled,
+        compiled.nutpie_model,
         draws=settings.draws,
         tune=settings.tune,
         chains=settings.chains,
@@ -131,12 +137,13 @@ def sample(
         progress_bar=False,
     )
     elapsed = time.perf_counter() - begin
-    if fast.is_fast(compiled):
-        fast.attach_data(idata, compiled.model, sampling_time=elapsed, tune=settings.tune)
+    kernel_model = kernels.kernel_model_of(compiled.nutpie_model)
+    if kernel_model is not None:
+        kernels.attach_data(idata, kernel_model, sampling_time=elapsed, tune=settings.tune)
     else:
         from pymc.backends.arviz import patch_nutpie_idata
 
-        patch_nutpie_idata(idata, model, sampling_time=elapsed)
+        patch_nutpie_idata(idata, compiled.pymc_model, sampling_time=elapsed)
     return idata, time.perf_counter() - start
 
 
@@ -153,9 +160,9 @@ def diagnose(
 
     ``var_names`` defaults to the quantities bayesmeta reports (``mu``, ``tau``, ``theta``,
     ``theta_new``) where present. R-hat and ESS come from
-    :mod:`bayesmeta.engines.diagnostics`, which
-    computes them as ``arviz_stats.rhat`` and ``arviz_stats.ess(method="bulk"|"tail")`` do
-    without importing ArviZ's statistics package (tested equal).
+    :mod:`bayesmeta.engines.diagnostics`, which computes them as ``arviz_stats.rhat`` and
+    ``arviz_stats.ess(method="bulk"|"tail")`` do without importing ArviZ's statistics package
+    (tested equal).
     """
     from bayesmeta.engines import diagnostics
 
@@ -198,7 +205,7 @@ def diagnose(
     )
 
 
-def fit(model: pm.Model | FastModel, settings: SamplerSettings | None = None) -> Fit:
+def fit(model: ModelSpec | pm.Model, settings: SamplerSettings | None = None) -> Fit:
     """Sample ``model``; if the diagnostics fail, refit once with :meth:`SamplerSettings.stricter`.
 
     The returned :class:`Fit` holds the last attempt; ``diagnostics.refitted`` says whether a

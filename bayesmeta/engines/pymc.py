@@ -1,30 +1,31 @@
-"""PyMC model builders: each returns a plain :class:`pymc.Model` for research code to extend.
+"""The PyMC engine: a :class:`~bayesmeta.model.description.ModelSpec` as a plain ``pm.Model``.
 
-The builders only describe the model; sampling lives in :mod:`bayesmeta.engines.nuts`. Variables
-are named alike across models (``mu``, ``tau``, ``theta``, ``theta_new``) with a ``study``
-coordinate from the study names, so summaries and plots work on any of them.
+:func:`build` returns a model research code can extend. Variables are named alike across
+likelihoods (``mu``, ``tau``, ``theta``, ``theta_new``) with a ``study`` coordinate from the
+study names, so summaries and plots work on any of them. All random-effects models are
+non-centred (``theta = mu + tau * z``), which samples without divergences when ``tau`` is near
+zero, as it often is with few small studies.
 
-All random-effects models are non-centred (``theta = mu + tau * z``), which samples without
-divergences when ``tau`` is near zero, as it often is with few small studies.
+The model remembers the description it was built from and its own structure when built;
+:func:`spec_of` gives the description back only while nothing was added to or changed in the
+model, so the sampler can use the cached kernels for it (:mod:`bayesmeta.engines.nuts`).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bayesmeta.io.counts import SingleArmData, TwoArmData
-from bayesmeta.model.moderators import Moderators
-from bayesmeta.model.priors import PriorSet, check_scale_prior
+from bayesmeta.model.description import ModelSpec
 
 if TYPE_CHECKING:
     import pymc as pm
 
+_RECORD = "bayesmeta_spec"
 
-def _study_effects(
-    priors: PriorSet, k: int, common_effect: bool, mods: Moderators | None = None
-) -> pm.TensorVariable:
+
+def _study_effects(spec: ModelSpec, k: int) -> pm.TensorVariable:
     """Add ``mu``, ``tau``, ``theta`` (per study) and ``theta_new`` to the current model.
 
     Non-centred: ``theta = mu + tau * z``, ``theta_new = mu + tau * z_new``. With
@@ -35,6 +36,7 @@ def _study_effects(
     """
     import pymc as pm
 
+    priors, mods = spec.priors, spec.moderators
     model = pm.modelcontext(None)
     sub = mods is not None and mods.group is not None
     if sub:
@@ -52,11 +54,11 @@ def _study_effects(
             **({"dims": "subgroup"} if sub else {}),
         )
     new_dims = {"dims": "subgroup"} if sub else {}
-    if common_effect:
+    if spec.common_effect:
         pm.Deterministic("theta_new", mu, **new_dims)
         return pm.Deterministic("theta", mu_i + pm.math.zeros(k), dims="study")
     separate = sub and mods.separate_tau
-    tau = check_scale_prior(priors.tau).to_pymc("tau", **({"dims": "subgroup"} if separate else {}))
+    tau = priors.tau.to_pymc("tau", **({"dims": "subgroup"} if separate else {}))
     tau_i = tau[mods.group] if separate else tau
     z = pm.Normal("z", 0.0, 1.0, dims="study")
     z_new = pm.Normal("z_new", 0.0, 1.0, **new_dims)
@@ -64,122 +66,72 @@ def _study_effects(
     return pm.Deterministic("theta", mu_i + tau_i * z, dims="study")
 
 
-def _tag(
-    model: pm.Model,
-    data: TwoArmData | SingleArmData,
-    priors: PriorSet,
-    common_effect: bool,
-    moderators: Moderators | None,
-) -> None:
-    """Mark ``model`` as sampleable by the disk-cached kernels of :mod:`bayesmeta.engines.kernels`
-    (used by :func:`bayesmeta.engines.nuts.fit` only while the model is left unchanged; the
-    kernels have no moderators, so such models go through PyTensor)."""
-    from bayesmeta.engines import kernels as compiled
+def build(spec: ModelSpec) -> pm.Model:
+    """The PyMC model of ``spec``.
 
-    if moderators is not None and not moderators.empty:
-        return
-    compiled.tag(model, compiled.fast_model(data, priors=priors, common_effect=common_effect))
-
-
-def binomial_normal(
-    data: TwoArmData,
-    *,
-    priors: PriorSet | None = None,
-    common_effect: bool = False,
-    moderators: Moderators | None = None,
-) -> pm.Model:
-    """Binomial-normal hierarchical model for 2x2 counts, fixed study baselines.
-
-    ``logit p_c[i] = alpha[i]``, ``logit p_t[i] = alpha[i] + theta[i]``,
-    ``theta[i] = mu + tau * z[i]``, ``z[i] ~ N(0, 1)``, with priors on ``alpha`` (each study's
-    control-arm log odds), ``mu`` (pooled log odds ratio, treatment vs control) and ``tau``
-    (between-study SD of the log odds ratio). ``theta_new ~ N(mu, tau^2)`` is the log odds ratio
-    in a new study. This is model 4 of Jackson et al. 2018 (Stat Med 37:1059-1085), the
-    "UM.FS" model of metafor's ``rma.glmm``, and MetaStan's binomial-normal model.
-
-    Zero cells and double-zero studies need no continuity correction: the binomial likelihood
-    uses the counts as they are.
-
-    Parameters
-    ----------
-    data
-        Validated two-arm counts.
-    priors
-        Priors on ``mu``, ``tau`` and ``baseline`` (``alpha``); defaults in :class:`PriorSet`.
-    common_effect
-        If true, ``tau = 0``: every study shares the log odds ratio ``mu``.
-    moderators
-        Covariates (meta-regression, ``beta``) and/or subgroups (``mu`` per subgroup); see
-        :func:`bayesmeta.model.moderators.moderators`.
+    - binomial-normal: ``logit p_c[i] = alpha[i]``, ``logit p_t[i] = alpha[i] + theta[i]``
+      (Jackson et al. 2018, Stat Med 37:1059, model 4; metafor ``rma.glmm`` "UM.FS";
+      MetaStan's binomial-normal model);
+    - proportion: ``logit p[i] = theta[i]`` (Hamza et al. 2008, J Clin Epidemiol 61:41);
+    - normal-normal: ``y[i] ~ N(theta[i], v[i])`` on :func:`~bayesmeta.model.description.
+      normal_inputs`.
     """
     import pymc as pm
 
-    priors = priors or PriorSet()
-    with pm.Model(coords={"study": list(data.study)}) as model:
-        n_t = pm.Data("treatment_total", np.asarray(data.treatment_total), dims="study")
-        n_c = pm.Data("control_total", np.asarray(data.control_total), dims="study")
-        alpha = priors.baseline.to_pymc("alpha", dims="study")
-        theta = _study_effects(priors, data.k, common_effect, moderators)
-        pm.Binomial(
-            "control_events", n=n_c, logit_p=alpha, observed=data.control_events, dims="study"
-        )
-        pm.Binomial(
-            "treatment_events",
-            n=n_t,
-            logit_p=alpha + theta,
-            observed=data.treatment_events,
-            dims="study",
-        )
-    _tag(model, data, priors, common_effect, moderators)
-    return model
-
-
-def proportion(
-    data: SingleArmData,
-    *,
-    priors: PriorSet | None = None,
-    common_effect: bool = False,
-    moderators: Moderators | None = None,
-) -> pm.Model:
-    """Binomial-normal (random-intercept logistic) model for single-arm proportions.
-
-    ``logit p[i] = theta[i] = mu + tau * z[i]``; ``mu`` is the pooled logit proportion and
-    ``theta_new`` the logit proportion in a new study (Hamza et al. 2008, J Clin Epidemiol
-    61:41-51; metafor ``rma.glmm(measure = "PLO")``). ``moderators`` as in
-    :func:`binomial_normal`.
-    """
-    import pymc as pm
-
-    priors = priors or PriorSet()
-    with pm.Model(coords={"study": list(data.study)}) as model:
-        n = pm.Data("total", np.asarray(data.total), dims="study")
-        theta = _study_effects(priors, data.k, common_effect, moderators)
-        pm.Binomial("events", n=n, logit_p=theta, observed=data.events, dims="study")
-    _tag(model, data, priors, common_effect, moderators)
-    return model
-
-
-def normal_normal(
-    yi: np.ndarray,
-    vi: np.ndarray,
-    study: tuple[str, ...] | list[str],
-    *,
-    priors: PriorSet | None = None,
-    common_effect: bool = False,
-    moderators: Moderators | None = None,
-) -> pm.Model:
-    """Normal-normal hierarchical model on reported effects ``yi`` with variances ``vi``.
-
-    ``y[i] ~ N(theta[i], v[i])``, ``theta[i] = mu + tau * z[i]``. The exact engine
-    (:mod:`bayesmeta.engines.exact`) computes the same posterior by quadrature; this builder is the
-    NUTS twin, for research code that extends the model. ``moderators`` as in
-    :func:`binomial_normal`.
-    """
-    import pymc as pm
-
-    priors = priors or PriorSet()
+    study = spec.study
     with pm.Model(coords={"study": list(study)}) as model:
-        se = pm.Data("se", np.sqrt(np.asarray(vi, dtype=float)), dims="study")
-        theta = _study_effects(priors, len(study), common_effect, moderators)
-        pm.Normal("y", mu=theta, sigma=se, observed=np.asarray(yi, dtype=float), dims="study")
+        data = spec.data
+        if spec.likelihood == "binomial-normal":
+            n_t = pm.Data("treatment_total", np.asarray(data.treatment_total), dims="study")
+            n_c = pm.Data("control_total", np.asarray(data.control_total), dims="study")
+            alpha = spec.priors.baseline.to_pymc("alpha", dims="study")
+            theta = _study_effects(spec, len(study))
+            pm.Binomial(
+                "control_events", n=n_c, logit_p=alpha, observed=data.control_events, dims="study"
+            )
+            pm.Binomial(
+                "treatment_events",
+                n=n_t,
+                logit_p=alpha + theta,
+                observed=data.treatment_events,
+                dims="study",
+            )
+        elif spec.likelihood == "proportion":
+            n = pm.Data("total", np.asarray(data.total), dims="study")
+            theta = _study_effects(spec, len(study))
+            pm.Binomial("events", n=n, logit_p=theta, observed=data.events, dims="study")
+        else:
+            inputs = spec.normal
+            se = pm.Data("se", np.sqrt(np.asarray(inputs.v, dtype=float)), dims="study")
+            theta = _study_effects(spec, len(study))
+            pm.Normal("y", mu=theta, sigma=se, observed=np.asarray(inputs.y), dims="study")
+    setattr(model, _RECORD, (spec, _fingerprint(model)))
     return model
+
+
+def _fingerprint(model: pm.Model) -> tuple[Any, ...]:
+    """What identifies the model as built: its variables, transforms, coordinates and data."""
+    return (
+        tuple(model.named_vars),
+        tuple(v.name for v in model.value_vars),
+        tuple(v.name for v in model.potentials),
+        tuple((k, tuple(v)) for k, v in model.coords.items()),
+        tuple((v.name, np.asarray(v.get_value()).tobytes()) for v in model.data_vars),
+        tuple(
+            (rv.name, np.asarray(model.rvs_to_values[rv].data).tobytes())
+            for rv in model.observed_RVs
+        ),
+    )
+
+
+def spec_of(model: Any) -> ModelSpec | None:
+    """The description ``model`` was built from by :func:`build`, if it is still that model.
+
+    None for a model not built here, or one that research code extended or changed since
+    (another variable, potential, transform, coordinate or data value).
+    """
+    record = getattr(model, _RECORD, None)
+    if record is None:
+        return None
+    spec, fingerprint = record
+    return spec if _fingerprint(model) == fingerprint else None

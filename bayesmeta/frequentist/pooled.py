@@ -11,65 +11,33 @@ Riley, Higgins & Deeks (2011, BMJ 342:d549) for the prediction interval.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 from scipy import special
 
 from bayesmeta.effects import EffectSizes, effect_sizes
 from bayesmeta.errors import BayesmetaError
+from bayesmeta.frequentist.results import DEFAULT_LEVEL, PooledEstimate, tails
 from bayesmeta.frequentist.rootfind import uniroot
-from bayesmeta.io.counts import SingleArmData, TwoArmData
+from bayesmeta.io.counts import TwoArmData
 
-Z975 = special.ndtri(0.975)
 TAU2_METHODS = ("DL", "REML", "ML", "PM", "EB", "HE", "SJ", "HS")
 # metafor rma.uni control defaults (Fisher scoring and the PM search).
 THRESHOLD, MAXITER, TAU2_MAX = 1e-5, 100, 100.0
 
 
-@dataclass(frozen=True)
-class PooledEstimate:
-    """One pooled effect with its uncertainty and heterogeneity statistics.
-
-    ``estimate`` is on the analysis scale (log OR, log RR, RD or logit). ``i2`` is in percent;
-    ``df`` is the t-distribution's degrees of freedom when the Hartung-Knapp test was used.
-    """
-
-    method: str
-    estimate: float
-    se: float
-    ci95: tuple[float, float]
-    p: float
-    k: int
-    tau2: float | None = None
-    tau2_ci95: tuple[float, float] | None = None
-    i2: float | None = None
-    h2: float | None = None
-    q: float | None = None
-    q_p: float | None = None
-    pi95: tuple[float, float] | None = None
-    df: int | None = None
-
-    def to_dict(self) -> dict:
-        """The fields that are set, as JSON-ready floats, ints and lists."""
-        out: dict = {}
-        for key, value in asdict(self).items():
-            if value is None:
-                continue
-            if isinstance(value, tuple):
-                out[key] = [float(v) for v in value]
-            elif isinstance(value, (int, str)) and not isinstance(value, bool):
-                out[key] = value
-            else:
-                out[key] = float(value)
-        return out
+def z_quantile(level: float) -> float:
+    """The normal quantile of a two-sided interval at ``level`` (1.96 for 0.95)."""
+    return float(special.ndtri((1 + level) / 2))
 
 
-def _z_summary(method: str, est: float, se: float, k: int, **extra) -> PooledEstimate:
+def _z_summary(method: str, est: float, se: float, k: int, level: float, **extra) -> PooledEstimate:
     """Wald CI and two-sided p-value from the normal distribution."""
     p = 2 * special.ndtr(-abs(est / se))
-    ci = (est - Z975 * se, est + Z975 * se)
-    return PooledEstimate(method, float(est), float(se), ci, float(p), k, **extra)
+    z = z_quantile(level)
+    ci = (est - z * se, est + z * se)
+    return PooledEstimate(method, float(est), float(se), ci, float(p), k, level=level, **extra)
 
 
 def _heterogeneity_fixed(q: float, df: int) -> dict:
@@ -81,7 +49,7 @@ def _heterogeneity_fixed(q: float, df: int) -> dict:
     return {"q": q, "q_p": float(special.chdtrc(df, q)), "i2": i2, "h2": q / df}
 
 
-def mantel_haenszel(data: TwoArmData) -> PooledEstimate:
+def mantel_haenszel(data: TwoArmData, *, level: float = DEFAULT_LEVEL) -> PooledEstimate:
     """Mantel-Haenszel pooled log odds ratio (metafor ``rma.mh(measure = "OR")``).
 
     No continuity correction for the estimate; variance of Robins, Breslow & Greenland (1986,
@@ -104,15 +72,23 @@ def mantel_haenszel(data: TwoArmData) -> PooledEstimate:
     if R == 0 or S == 0:
         raise BayesmetaError("Mantel-Haenszel odds ratio is 0 or infinite (no informative tables)")
     est = np.log(R / S)
-    var = 0.5 * ((P * R_i).sum() / R**2 + (P * S_i + Q_ * R_i).sum() / (R * S)
-                 + (Q_ * S_i).sum() / S**2)
+    var = 0.5 * (
+        (P * R_i).sum() / R**2 + (P * S_i + Q_ * R_i).sum() / (R * S) + (Q_ * S_i).sum() / S**2
+    )
     es = effect_sizes(data, measure="OR", drop00=True)
     q = float(np.sum((es.yi - est) ** 2 / es.vi))
-    return _z_summary("mantel_haenszel", est, np.sqrt(var), data.k, tau2=0.0,
-                      **_heterogeneity_fixed(q, es.k - 1))
+    return _z_summary(
+        "mantel_haenszel",
+        est,
+        np.sqrt(var),
+        data.k,
+        level,
+        tau2=0.0,
+        **_heterogeneity_fixed(q, es.k - 1),
+    )
 
 
-def peto(data: TwoArmData) -> PooledEstimate:
+def peto(data: TwoArmData, *, level: float = DEFAULT_LEVEL) -> PooledEstimate:
     """Peto's one-step log odds ratio (Yusuf et al. 1985, Prog Cardiovasc Dis 27:335).
 
     ``est = sum(O - E) / sum(V)`` with the hypergeometric mean ``E`` and variance ``V`` of the
@@ -131,7 +107,7 @@ def peto(data: TwoArmData) -> PooledEstimate:
     q = float(np.sum(o_minus_e[pos] ** 2 / v[pos]) - o_minus_e.sum() ** 2 / v.sum())
     k_yi = int(np.sum(~data.double_zero))
     het = _heterogeneity_fixed(q, k_yi - 1) if pos.sum() > 1 else _heterogeneity_fixed(0.0, 0)
-    return _z_summary("peto", est, 1 / np.sqrt(v.sum()), data.k, tau2=0.0, **het)
+    return _z_summary("peto", est, 1 / np.sqrt(v.sum()), data.k, level, tau2=0.0, **het)
 
 
 def _peto_terms(data: TwoArmData) -> tuple[np.ndarray, np.ndarray]:
@@ -157,13 +133,20 @@ def _q(tau2: float, y: np.ndarray, v: np.ndarray) -> float:
     return float(np.sum(w * (y - _weighted_mean(y, w)) ** 2))
 
 
-def common_effect(es: EffectSizes) -> PooledEstimate:
+def common_effect(es: EffectSizes, *, level: float = DEFAULT_LEVEL) -> PooledEstimate:
     """Inverse-variance common-effect estimate (metafor ``rma(method = "EE")``)."""
     y, v = es.yi, es.vi
     w = 1 / v
     est = _weighted_mean(y, w)
-    return _z_summary("fixed_iv", est, np.sqrt(1 / w.sum()), es.k, tau2=0.0,
-                      **_heterogeneity_fixed(_q(0.0, y, v), es.k - 1))
+    return _z_summary(
+        "fixed_iv",
+        est,
+        np.sqrt(1 / w.sum()),
+        es.k,
+        level,
+        tau2=0.0,
+        **_heterogeneity_fixed(_q(0.0, y, v), es.k - 1),
+    )
 
 
 def _tau2_dl(y: np.ndarray, v: np.ndarray) -> float:
@@ -230,9 +213,11 @@ def _tau2_iterative(method: str, y: np.ndarray, v: np.ndarray) -> float:
             break
     else:
         raise BayesmetaError(f"{method} estimation of tau^2 did not converge")
-    if method in ("ML", "REML") and _loglik(0.0, y, v, method) - _loglik(tau2, y, v, method) > (
-        2.220446049250313e-16**0.25
-    ) and tau2 > THRESHOLD:
+    if (
+        method in ("ML", "REML")
+        and _loglik(0.0, y, v, method) - _loglik(tau2, y, v, method) > (2.220446049250313e-16**0.25)
+        and tau2 > THRESHOLD
+    ):
         return 0.0  # metafor's check for a local maximum above tau^2 = 0
     return tau2
 
@@ -248,7 +233,11 @@ def _loglik(tau2: float, y: np.ndarray, v: np.ndarray, method: str) -> float:
 
 
 TAU2_ESTIMATORS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
-    "DL": _tau2_dl, "HE": _tau2_he, "HS": _tau2_hs, "SJ": _tau2_sj, "PM": _tau2_pm,
+    "DL": _tau2_dl,
+    "HE": _tau2_he,
+    "HS": _tau2_hs,
+    "SJ": _tau2_sj,
+    "PM": _tau2_pm,
     "REML": lambda y, v: _tau2_iterative("REML", y, v),
     "ML": lambda y, v: _tau2_iterative("ML", y, v),
     "EB": lambda y, v: _tau2_iterative("EB", y, v),
@@ -264,15 +253,19 @@ def tau2_estimate(es: EffectSizes, method: str = "DL") -> float:
     return max(0.0, float(TAU2_ESTIMATORS[method](es.yi, es.vi)))
 
 
-def tau2_qprofile(es: EffectSizes, tau2: float = 0.0) -> tuple[float, float]:
-    """95% Q-profile confidence interval of tau^2 (Viechtbauer 2007), as metafor ``confint``.
+def tau2_qprofile(
+    es: EffectSizes, tau2: float = 0.0, *, level: float = DEFAULT_LEVEL
+) -> tuple[float, float]:
+    """Q-profile confidence interval of tau^2 (Viechtbauer 2007), as metafor ``confint``.
 
-    The limits solve ``Q(tau^2) = chi2_{k-1}`` quantiles 0.975 (lower) and 0.025 (upper) on
-    [0, max(100, 10 tau2)] with R's ``uniroot``; a limit that would be negative is 0.
+    The limits solve ``Q(tau^2) = chi2_{k-1}`` quantiles ``(1 + level) / 2`` (lower) and
+    ``(1 - level) / 2`` (upper) on [0, max(100, 10 tau2)] with R's ``uniroot``; a limit that
+    would be negative is 0.
     """
     y, v, df = es.yi, es.vi, es.k - 1
     hi = max(100.0, 10 * tau2)
-    crit_u, crit_l = special.chdtri(df, 0.025), special.chdtri(df, 0.975)
+    lower_tail, upper_tail = tails(level)
+    crit_u, crit_l = special.chdtri(df, lower_tail), special.chdtri(df, upper_tail)
     q_lo, q_hi = _q(0.0, y, v), _q(hi, y, v)
     if q_lo < crit_l:
         return (0.0, 0.0)
@@ -289,7 +282,9 @@ def _vt(v: np.ndarray) -> float:
     return (len(v) - 1) * w.sum() / (w.sum() ** 2 - np.sum(w**2))
 
 
-def random_effects(es: EffectSizes, *, method: str = "DL", test: str = "z") -> PooledEstimate:
+def random_effects(
+    es: EffectSizes, *, method: str = "DL", test: str = "z", level: float = DEFAULT_LEVEL
+) -> PooledEstimate:
     """Random-effects estimate with tau^2 by ``method``, as metafor ``rma(yi, vi, method, test)``.
 
     Parameters
@@ -320,37 +315,56 @@ def random_effects(es: EffectSizes, *, method: str = "DL", test: str = "z") -> P
     se = np.sqrt(1 / w.sum())
     q = _q(0.0, y, v)
     vt = _vt(v)
-    het = {"tau2": tau2, "tau2_ci95": tau2_qprofile(es, tau2), "i2": 100 * tau2 / (vt + tau2),
-           "h2": tau2 / vt + 1, "q": q, "q_p": float(special.chdtrc(k - 1, q))}
+    het = {
+        "tau2": tau2,
+        "tau2_ci": tau2_qprofile(es, tau2, level=level),
+        "i2": 100 * tau2 / (vt + tau2),
+        "h2": tau2 / vt + 1,
+        "q": q,
+        "q_p": float(special.chdtrc(k - 1, q)),
+    }
     name = f"random_{method.lower()}" + ("_hksj" if test == "knha" else "")
     if test == "z":
-        half = Z975 * np.sqrt(se**2 + tau2)
-        return _z_summary(name, est, se, k, pi95=(est - half, est + half), **het)
+        half = z_quantile(level) * np.sqrt(se**2 + tau2)
+        return _z_summary(name, est, se, k, level, pi=(est - half, est + half), **het)
     rss = float(np.sum(w * (y - est) ** 2))
     se = np.sqrt(0.0 if rss <= 2.220446049250313e-16 else rss / (k - 1) * se**2)
-    crit = special.stdtrit(k - 1, 0.975)
+    crit = special.stdtrit(k - 1, tails(level)[1])
     p = 2 * special.stdtr(k - 1, -abs(est / se)) if se > 0 else 0.0
     half = crit * np.sqrt(se**2 + tau2)
-    return PooledEstimate(name, float(est), float(se), (est - crit * se, est + crit * se),
-                          float(p), k, pi95=(est - half, est + half), df=k - 1, **het)
+    return PooledEstimate(
+        name,
+        float(est),
+        float(se),
+        (est - crit * se, est + crit * se),
+        float(p),
+        k,
+        pi=(est - half, est + half),
+        df=k - 1,
+        level=level,
+        **het,
+    )
 
 
 def _subset(es: EffectSizes, keep: np.ndarray) -> EffectSizes:
-    return replace(es, study=tuple(np.asarray(es.study, dtype=object)[keep]), yi=es.yi[keep],
-                   vi=es.vi[keep])
+    return replace(
+        es, study=tuple(np.asarray(es.study, dtype=object)[keep]), yi=es.yi[keep], vi=es.vi[keep]
+    )
 
 
-def leave_one_out(es: EffectSizes, method: str = "DL") -> dict[str, PooledEstimate]:
+def leave_one_out(
+    es: EffectSizes, method: str = "DL", *, level: float = DEFAULT_LEVEL
+) -> dict[str, PooledEstimate]:
     """Random-effects fit without each study in turn (metafor ``leave1out``), by omitted study."""
     out = {}
     for i, name in enumerate(es.study):
         keep = np.arange(es.k) != i
-        out[name] = random_effects(_subset(es, keep), method=method)
+        out[name] = random_effects(_subset(es, keep), method=method, level=level)
     return out
 
 
 def cumulative(
-    es: EffectSizes, order: Sequence[str], method: str = "DL"
+    es: EffectSizes, order: Sequence[str], method: str = "DL", *, level: float = DEFAULT_LEVEL
 ) -> dict[str, PooledEstimate]:
     """Cumulative meta-analysis (metafor ``cumul``): studies added in ``order``.
 
@@ -366,81 +380,9 @@ def cumulative(
     out = {}
     for n in range(1, len(order) + 1):
         sub = _subset(es, np.array([position[s] for s in order[:n]]))
-        out[order[n - 1]] = random_effects(sub, method=method) if n > 1 else common_effect(sub)
-    return out
-
-
-TWO_ARM_BLOCKS = (
-    "mantel_haenszel", "peto", "fixed_iv", "random_dl", "random_reml", "random_pm", "random_ml",
-    "random_eb", "random_he", "random_sj", "random_hs", "random_reml_hksj", "random_dl_hksj",
-    "glmm_um_fs", "egger", "harbord", "peters",
-)
-SINGLE_ARM_BLOCKS = ("fixed_iv", "random_dl", "random_reml", "glmm")
-
-
-def _block(name: str, data: TwoArmData | SingleArmData, es: EffectSizes):
-    """Compute one ``classic`` block by its name."""
-    from bayesmeta.frequentist import glmm, smallstudy  # they build on this module's PooledEstimate
-
-    if name == "mantel_haenszel":
-        return mantel_haenszel(data)
-    if name == "peto":
-        return peto(data)
-    if name == "fixed_iv":
-        return common_effect(es)
-    if name.startswith("random_"):
-        parts = name.split("_")
-        return random_effects(es, method=parts[1].upper(),
-                              test="knha" if parts[-1] == "hksj" else "z")
-    if name == "glmm_um_fs":
-        return glmm.binomial_normal_ml(data)
-    if name == "glmm":
-        return glmm.random_intercept_ml(data)
-    if name == "egger":
-        return smallstudy.egger(es, data)
-    return getattr(smallstudy, name)(data)
-
-
-def classic(
-    data: TwoArmData | SingleArmData, *, methods: Sequence[str] | None = None
-) -> dict[str, PooledEstimate | dict]:
-    """All frequentist analyses, keyed by block name, as metafor would report them.
-
-    Two-arm data use log odds ratios (escalc defaults) and give ``TWO_ARM_BLOCKS``;
-    single-arm data use logit proportions and give ``SINGLE_ARM_BLOCKS``. The small-study
-    blocks (``egger``, ``harbord``, ``peters``) are ``AsymmetryTest`` results.
-
-    Parameters
-    ----------
-    data
-        Validated counts.
-    methods
-        Block names to compute (default: all for the design).
-
-    Returns
-    -------
-    dict
-        Block name -> result. A block that cannot be computed for these data (too few
-        studies, an undefined estimate, no convergence) is ``{"skipped": reason}``.
-
-    Raises
-    ------
-    BayesmetaError
-        A name in ``methods`` is not a block of this design.
-    """
-    valid = SINGLE_ARM_BLOCKS if isinstance(data, SingleArmData) else TWO_ARM_BLOCKS
-    wanted = list(valid if methods is None else methods)
-    unknown = [m for m in wanted if m not in valid]
-    if unknown:
-        raise BayesmetaError(
-            f"unknown method(s) {', '.join(unknown)} for {data.design} data; "
-            f"valid: {', '.join(valid)}"
+        out[order[n - 1]] = (
+            random_effects(sub, method=method, level=level)
+            if n > 1
+            else common_effect(sub, level=level)
         )
-    es = effect_sizes(data)
-    out: dict[str, PooledEstimate | dict] = {}
-    for name in wanted:
-        try:
-            out[name] = _block(name, data, es)
-        except BayesmetaError as exc:
-            out[name] = {"skipped": str(exc)}
     return out

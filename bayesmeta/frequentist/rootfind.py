@@ -17,7 +17,11 @@ R_TOL = EPS**0.25
 
 
 def uniroot(
-    f: Callable[[float], float], lower: float, upper: float, *, tol: float = R_TOL,
+    f: Callable[[float], float],
+    lower: float,
+    upper: float,
+    *,
+    tol: float = R_TOL,
     maxiter: int = 1000,
 ) -> float:
     """A root of ``f`` in ``[lower, upper]`` as R ``uniroot(f, c(lower, upper), tol=tol)``.

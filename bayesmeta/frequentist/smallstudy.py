@@ -21,32 +21,16 @@ exact fit with no residual variance) raises ``BayesmetaError``, which
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import numpy as np
 from scipy import special
 
 from bayesmeta.effects import EffectSizes, effect_sizes
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.frequentist.pooled import _peto_terms
+from bayesmeta.frequentist.results import AsymmetryTest
 from bayesmeta.io.counts import TwoArmData
 
 EPS = np.finfo(float).eps
-
-
-@dataclass(frozen=True)
-class AsymmetryTest:
-    """A regression test: t statistic ``z`` (metafor's name), two-sided ``p``, its ``df``."""
-
-    method: str
-    z: float
-    p: float
-    df: int
-    k: int
-
-    def to_dict(self) -> dict:
-        """JSON-ready fields."""
-        return asdict(self)
 
 
 def _wls_t(y: np.ndarray, x: np.ndarray, w: np.ndarray, coef: int, method: str) -> AsymmetryTest:

@@ -39,4 +39,3 @@ def _looks_reported(frame: pd.DataFrame, mapping: Mapping[str, str]) -> bool:
     if any(role in mapping for role in ESTIMATE_ROLES):
         return True
     return any(_normalise(col) in ESTIMATE_COLUMNS for col in frame.columns)
-

@@ -1,9 +1,11 @@
 """Analysis specifications in TOML: one file says what to fit, how, and where to write it.
 
 A specification names the data (a CSV path relative to the TOML file, or a shipped example),
-the model, the priors, the sampler settings and the JSON output. ``bayesmeta run SPEC.toml``
-fits it and writes the result JSON with the specification's path and SHA-256 added, so a
-result can be traced back to the exact file that produced it. See ``docs/sensitivity.md``.
+the model, the priors, the sampler settings and the JSON output. This module reads and checks
+the file (types, ranges, unknown keys); :mod:`bayesmeta.workflows.request` turns it into the
+same request ``bayesmeta fit`` builds from its options. ``bayesmeta run SPEC.toml`` writes the
+result JSON with the specification's path and SHA-256 added, so a result can be traced back to
+the exact file that produced it. See ``docs/sensitivity.md``.
 
 Example::
 
@@ -42,10 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bayesmeta.engines.nuts import SamplerSettings
 from bayesmeta.errors import BayesmetaError
-from bayesmeta.model.priors import Prior, parse_prior
-from bayesmeta.workflows.analyze import MODELS
 
 # section -> key -> accepted Python type(s) of the TOML value
 SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
@@ -95,8 +94,8 @@ class Spec:
     covariates: tuple[str, ...] = ()
     subgroup: str | None = None
     separate_tau: bool = False
-    priors: dict[str, Prior] = field(default_factory=dict)
-    settings: SamplerSettings = field(default_factory=SamplerSettings)
+    priors: dict[str, str] = field(default_factory=dict)
+    sampler: dict[str, int | float] = field(default_factory=dict)
     json_name: str | None = None
 
     def output_path(self, out_dir: str | Path | None = None) -> Path:
@@ -152,19 +151,13 @@ def _check_table(where: str, table: dict[str, Any]) -> None:
                 )
 
 
-def _settings(where: str, sampler: dict[str, Any]) -> SamplerSettings:
-    accept = float(sampler.get("target_accept", SamplerSettings.target_accept))
-    if not 0.5 <= accept <= 0.999:
+def _check_sampler(where: str, sampler: dict[str, Any]) -> dict[str, int | float]:
+    accept = sampler.get("target_accept")
+    if accept is not None and not 0.5 <= accept <= 0.999:
         raise BayesmetaError(
             f"{where}: [sampler] target_accept must be between 0.5 and 0.999, got {accept}"
         )
-    return SamplerSettings(
-        chains=sampler.get("chains", SamplerSettings.chains),
-        draws=sampler.get("draws", SamplerSettings.draws),
-        tune=sampler.get("tune", SamplerSettings.tune),
-        seed=sampler.get("seed", SamplerSettings.seed),
-        target_accept=accept,
-    )
+    return dict(sampler)
 
 
 def load_spec(path: str | Path) -> Spec:
@@ -178,14 +171,14 @@ def load_spec(path: str | Path) -> Spec:
     Returns
     -------
     Spec
-        With the data path resolved against the TOML file's folder and the priors parsed.
+        With the data path resolved against the TOML file's folder.
 
     Raises
     ------
     BayesmetaError
         On an unreadable file, invalid TOML, unknown sections or keys (the valid ones are
-        listed), values of the wrong type, a bad prior, an unknown model, or data that is
-        missing, doubly given or not found.
+        listed), values of the wrong type or range, or data that is missing, doubly given or
+        not found.
     """
     path = Path(path)
     where = str(path)
@@ -217,17 +210,6 @@ def load_spec(path: str | Path) -> Spec:
     covariates = model.get("covariates", [])
     if not all(isinstance(c, str) for c in covariates):
         raise BayesmetaError(f"{where}: [model] covariates must be a list of column names")
-    name = model.get("name", "auto")
-    if name not in (*MODELS, "auto"):
-        raise BayesmetaError(
-            f"{where}: [model] name {name!r} is unknown; choose one of {', '.join(MODELS)}, auto"
-        )
-    priors = {}
-    for key, text in table.get("priors", {}).items():
-        try:
-            priors[key] = parse_prior(text)
-        except BayesmetaError as exc:
-            raise BayesmetaError(f"{where}: [priors] {key}: {exc}") from None
     return Spec(
         path=path,
         sha256=hashlib.sha256(raw).hexdigest(),
@@ -235,71 +217,13 @@ def load_spec(path: str | Path) -> Spec:
         example=data.get("example"),
         columns=dict(columns),
         ci_level=float(data.get("ci_level", 0.95)),
-        model=name,
+        model=model.get("name", "auto"),
         engine=model.get("engine", "auto"),
         common_effect=model.get("common_effect", False),
         covariates=tuple(covariates),
         subgroup=model.get("subgroup"),
         separate_tau=model.get("separate_tau", False),
-        priors=priors,
-        settings=_settings(where, table.get("sampler", {})),
+        priors=dict(table.get("priors", {})),
+        sampler=_check_sampler(where, table.get("sampler", {})),
         json_name=table.get("output", {}).get("json"),
     )
-
-
-def run_spec(spec: Spec, out_dir: str | Path | None = None, force: bool = False) -> dict[str, Any]:
-    """Fit the analysis a specification describes and write its result JSON.
-
-    Parameters
-    ----------
-    spec
-        From :func:`load_spec`.
-    out_dir
-        Folder for the JSON instead of the TOML file's folder.
-    force
-        Overwrite an existing JSON file (otherwise an existing file is an error, raised before
-        any fitting).
-
-    Returns
-    -------
-    dict
-        The JSON written: :meth:`AnalysisResult.to_dict` plus ``spec: {path, sha256}``.
-    """
-    from bayesmeta.io.examples import example
-    from bayesmeta.io.inputs import load_any
-    from bayesmeta.io.output import check_writable, write_json
-    from bayesmeta.model.moderators import DEFAULT_BETA, moderators
-    from bayesmeta.model.priors import PriorSet
-    from bayesmeta.workflows.analyze import analyze, default_priors, resolve_engine, resolve_model
-
-    out = check_writable(spec.output_path(out_dir), overwrite=force)
-    source = example(spec.example).path if spec.example else spec.data_path
-    data = load_any(source, columns=spec.columns, ci_level=spec.ci_level)
-    model = resolve_model(data, spec.model)
-    engine = resolve_engine(model, spec.engine)
-    mods = moderators(
-        data.covariates,
-        names=spec.covariates,
-        subgroup=spec.subgroup,
-        separate_tau=spec.separate_tau,
-        prior_beta=spec.priors.get("beta", DEFAULT_BETA),
-    )
-    base = default_priors(model, data)
-    priors = PriorSet(
-        mu=spec.priors.get("mu", base.mu),
-        tau=spec.priors.get("tau", base.tau),
-        baseline=spec.priors.get("baseline", base.baseline),
-    )
-    result = analyze(
-        data,
-        model=model,
-        engine=engine,
-        priors=priors,
-        settings=spec.settings,
-        common_effect=spec.common_effect,
-        moderators=mods,
-    )
-    payload = result.to_dict()
-    payload["spec"] = {"path": str(spec.path), "sha256": spec.sha256}
-    write_json(out, payload, overwrite=force)
-    return payload

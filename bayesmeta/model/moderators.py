@@ -14,11 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bayesmeta.engines.exact import design_matrix
 from bayesmeta.errors import BayesmetaError
-from bayesmeta.model.priors import Prior
-
-DEFAULT_BETA = Prior("normal", (0.0, 10.0))
+from bayesmeta.model.priors import DEFAULT_BETA, Prior
 
 
 @dataclass(frozen=True)
@@ -55,6 +52,36 @@ class Moderators:
             out["levels"] = list(self.levels)
             out["separate_tau"] = self.separate_tau
         return out
+
+
+def design_matrix(
+    covariates: pd.DataFrame, names: Sequence[str], *, intercept: bool = True
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Design matrix from covariate columns (text columns get treatment contrasts).
+
+    Numeric columns enter as they are; a text column with levels ``a < b < c`` (sorted, the
+    first is the reference, as R's ``factor``) becomes indicator columns ``name[b]``,
+    ``name[c]``.
+    """
+    columns, labels = ([np.ones(len(covariates))], ["intercept"]) if intercept else ([], [])
+    for name in names:
+        if name not in covariates.columns:
+            raise BayesmetaError(
+                f"unknown covariate {name!r}; the data have {', '.join(map(str, covariates))}"
+            )
+        col = covariates[name]
+        if col.isna().any():
+            row = int(np.flatnonzero(col.isna().to_numpy())[0]) + 1
+            raise BayesmetaError(f"covariate {name!r} is missing in row {row}")
+        if pd.api.types.is_numeric_dtype(col):
+            columns.append(col.to_numpy(dtype=float))
+            labels.append(str(name))
+            continue
+        levels = sorted(col.astype(str).unique())
+        for level in levels[1:]:
+            columns.append((col.astype(str) == level).to_numpy(dtype=float))
+            labels.append(f"{name}[{level}]")
+    return np.column_stack(columns), tuple(labels)
 
 
 def moderators(

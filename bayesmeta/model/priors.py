@@ -1,9 +1,12 @@
-"""Prior distributions as small values: parsed from CLI strings, used by PyMC and by scipy.
+"""Prior distributions: one registry of families that every engine reads, and small prior values.
+
+A prior family is one row of :data:`FAMILIES` (a :class:`Family`): its parameters, support,
+scipy distribution (exact engine, prior tables), PyMC distribution (PyMC builders), the code the
+hand-written kernels know it by, PyMC's default starting value, and its text form. Adding a
+family is adding a row here plus its branch in ``bayesmeta.engines._numba.prior_logp``.
 
 A :class:`Prior` is a family name and its parameters. ``str(prior)`` gives back the CLI syntax
-(``"half-normal(0.5)"``), :meth:`Prior.to_pymc` creates the PyMC variable (PyMC is imported only
-then), and :meth:`Prior.logpdf` / :meth:`Prior.cdf` / :meth:`Prior.ppf` give the same density in
-numpy for the exact engine and the prior tables.
+(``"half-normal(0.5)"``) and :func:`parse_prior` reads it.
 
 Defaults (see ``docs/priors.md`` for the reasoning):
 
@@ -13,32 +16,125 @@ Defaults (see ``docs/priors.md`` for the reasoning):
   "fairly high" heterogeneity while ruling out extreme values (Friede et al. 2017, Biom J
   59:658-671; Rover et al. 2021, Res Synth Methods 12:448-474).
 - study baselines ``alpha``: ``normal(0, 10)``, vague on the log-odds scale (as in MetaStan).
+- single-arm (logit proportion) models: ``normal(0, 1.5)`` on the pooled logit is close to
+  uniform on the proportion scale (its logistic transform has a flat-topped density on
+  (0.05, 0.95)); ``half-normal(1)`` on tau allows the larger heterogeneity usual for proportions.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from bayesmeta.errors import BayesmetaError
+from bayesmeta.model import turner
 
 if TYPE_CHECKING:
     import pymc as pm
 
-# family -> (parameter names, support)
-FAMILIES: dict[str, tuple[tuple[str, ...], str]] = {
-    "normal": (("mu", "sigma"), "real"),
-    "half-normal": (("sigma",), "positive"),
-    "half-cauchy": (("scale",), "positive"),
-    "half-student-t": (("nu", "sigma"), "positive"),
-    "uniform": (("lower", "upper"), "interval"),
-    "exponential": (("rate",), "positive"),
-    "lognormal": (("mu", "sigma"), "positive"),
-}
+Support = Literal["real", "positive", "interval"]
+Params = tuple[float, ...]
+
+
+def _stats() -> Any:
+    from scipy import stats  # here, not at module level: it costs ~0.5 s to import
+
+    return stats
+
+
+@dataclass(frozen=True)
+class Family:
+    """One prior family, as every engine needs it.
+
+    ``scipy`` gives the frozen scipy distribution, ``pymc`` the PyMC class name and keyword
+    arguments, ``code`` the number ``bayesmeta.engines._numba.prior_logp`` knows it by, and
+    ``support_point`` PyMC's default starting value (its ``support_point``).
+    """
+
+    name: str
+    params: tuple[str, ...]
+    support: Support
+    code: int
+    scipy: Callable[[Params], Any]
+    pymc: tuple[str, Callable[[Params], dict[str, float]]]
+    support_point: Callable[[Params], float]
+
+
+@dataclass(frozen=True)
+class _HalfT:
+    """|T| for T ~ Student-t(nu, 0, sigma): scipy has no folded t, so fold it here."""
+
+    nu: float
+    sigma: float
+
+    def logpdf(self, x: np.ndarray | float) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        dens = math.log(2.0) + _stats().t.logpdf(x, df=self.nu, scale=self.sigma)
+        return np.where(x >= 0, dens, -np.inf)
+
+    def cdf(self, x: np.ndarray | float) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        t = _stats().t.cdf(x, df=self.nu, scale=self.sigma)
+        return np.where(x >= 0, 2.0 * t - 1.0, 0.0)
+
+    def ppf(self, q: np.ndarray | float) -> np.ndarray:
+        q = np.asarray(q, dtype=float)
+        return _stats().t.ppf((1.0 + q) / 2.0, df=self.nu, scale=self.sigma)
+
+
+FAMILIES: dict[str, Family] = {
+    f.name: f
+    for f in (
+        Family(
+            "normal", ("mu", "sigma"), "real", 0,
+            lambda p: _stats().norm(loc=p[0], scale=p[1]),
+            ("Normal", lambda p: {"mu": p[0], "sigma": p[1]}),
+            lambda p: p[0],
+        ),
+        Family(
+            "half-normal", ("sigma",), "positive", 1,
+            lambda p: _stats().halfnorm(scale=p[0]),
+            ("HalfNormal", lambda p: {"sigma": p[0]}),
+            lambda p: p[0],
+        ),
+        Family(
+            "half-cauchy", ("scale",), "positive", 2,
+            lambda p: _stats().halfcauchy(scale=p[0]),
+            ("HalfCauchy", lambda p: {"beta": p[0]}),
+            lambda p: p[0],
+        ),
+        Family(
+            "half-student-t", ("nu", "sigma"), "positive", 3,
+            lambda p: _HalfT(nu=p[0], sigma=p[1]),
+            ("HalfStudentT", lambda p: {"nu": p[0], "sigma": p[1]}),
+            lambda p: p[1],
+        ),
+        Family(
+            "uniform", ("lower", "upper"), "interval", 4,
+            lambda p: _stats().uniform(loc=p[0], scale=p[1] - p[0]),
+            ("Uniform", lambda p: {"lower": p[0], "upper": p[1]}),
+            lambda p: 0.5 * (p[0] + p[1]),
+        ),
+        Family(
+            "exponential", ("rate",), "positive", 5,
+            lambda p: _stats().expon(scale=1.0 / p[0]),
+            ("Exponential", lambda p: {"lam": p[0]}),
+            lambda p: 1.0 / p[0],
+        ),
+        Family(
+            "lognormal", ("mu", "sigma"), "positive", 6,
+            lambda p: _stats().lognorm(s=p[1], scale=math.exp(p[0])),
+            ("LogNormal", lambda p: {"mu": p[0], "sigma": p[1]}),
+            lambda p: math.exp(p[0] + 0.5 * p[1] ** 2),
+        ),
+    )
+}  # fmt: skip
+POSITIVE_PARAMETERS = ("sigma", "scale", "rate", "nu")
 _ALIASES = {name.replace("-", ""): name for name in FAMILIES}
 _SYNTAX = re.compile(r"^\s*([A-Za-z][A-Za-z_\- ]*?)\s*\((.*)\)\s*$")
 
@@ -49,15 +145,15 @@ def _fmt(x: float) -> str:
 
 @dataclass(frozen=True)
 class Prior:
-    """A prior distribution: family name (as in :data:`FAMILIES`) and its parameters.
+    """A prior distribution: family name (a key of :data:`FAMILIES`) and its parameters.
 
     ``label``, when set, is the CLI text the prior was made from and what ``str`` returns, e.g.
     ``turner(all-cause mortality, pharmacological vs. placebo / control)`` for a ``lognormal``
-    (see :mod:`bayesmeta.model.turner`).
+    (see :func:`turner_prior`).
     """
 
     family: str
-    params: tuple[float, ...]
+    params: Params
     label: str | None = None
 
     def __post_init__(self) -> None:
@@ -65,7 +161,7 @@ class Prior:
             raise BayesmetaError(
                 f"unknown prior family {self.family!r}; choose one of {', '.join(FAMILIES)}"
             )
-        names, support = FAMILIES[self.family]
+        names = self.spec.params
         if len(self.params) != len(names):
             raise BayesmetaError(
                 f"{self.family} takes {len(names)} parameter(s) ({', '.join(names)}), "
@@ -74,10 +170,10 @@ class Prior:
         if not all(math.isfinite(p) for p in self.params):
             raise BayesmetaError(f"{self}: parameters must be finite numbers")
         named = dict(zip(names, self.params, strict=True))
-        for key in ("sigma", "scale", "rate", "nu"):
+        for key in POSITIVE_PARAMETERS:
             if key in named and named[key] <= 0:
                 raise BayesmetaError(f"{self}: {key} must be positive, got {_fmt(named[key])}")
-        if support == "interval" and not named["lower"] < named["upper"]:
+        if self.spec.support == "interval" and not named["lower"] < named["upper"]:
             raise BayesmetaError(f"{self}: lower must be below upper")
 
     def __str__(self) -> str:
@@ -86,9 +182,14 @@ class Prior:
         return f"{self.family}({', '.join(_fmt(p) for p in self.params)})"
 
     @property
+    def spec(self) -> Family:
+        """The family's registry row."""
+        return FAMILIES[self.family]
+
+    @property
     def support(self) -> tuple[float, float]:
         """Interval of values with positive density."""
-        kind = FAMILIES[self.family][1]
+        kind = self.spec.support
         if kind == "real":
             return (-math.inf, math.inf)
         if kind == "positive":
@@ -97,25 +198,7 @@ class Prior:
 
     def scipy(self) -> Any:
         """The same distribution as a frozen scipy.stats object."""
-        from scipy import stats  # here, not at module level: it costs ~0.5 s to import
-
-        p = self.params
-        match self.family:
-            case "normal":
-                return stats.norm(loc=p[0], scale=p[1])
-            case "half-normal":
-                return stats.halfnorm(scale=p[0])
-            case "half-cauchy":
-                return stats.halfcauchy(scale=p[0])
-            case "half-student-t":
-                return _HalfT(nu=p[0], sigma=p[1])
-            case "uniform":
-                return stats.uniform(loc=p[0], scale=p[1] - p[0])
-            case "exponential":
-                return stats.expon(scale=1.0 / p[0])
-            case "lognormal":
-                return stats.lognorm(s=p[1], scale=math.exp(p[0]))
-        raise AssertionError(self.family)  # unreachable: validated in __post_init__
+        return self.spec.scipy(self.params)
 
     def logpdf(self, x: np.ndarray | float) -> np.ndarray:
         """Log density at ``x`` (``-inf`` outside the support)."""
@@ -129,58 +212,34 @@ class Prior:
         """Quantile function at probabilities ``q``."""
         return np.asarray(self.scipy().ppf(q), dtype=float)
 
+    def support_point(self) -> float:
+        """PyMC's default starting value of this prior (e.g. the mean or the scale)."""
+        return self.spec.support_point(self.params)
+
     def to_pymc(self, name: str, **kwargs: Any) -> pm.Distribution:
         """Create the PyMC random variable ``name`` (inside a model context)."""
         import pymc as pm
 
-        p = self.params
-        match self.family:
-            case "normal":
-                return pm.Normal(name, mu=p[0], sigma=p[1], **kwargs)
-            case "half-normal":
-                return pm.HalfNormal(name, sigma=p[0], **kwargs)
-            case "half-cauchy":
-                return pm.HalfCauchy(name, beta=p[0], **kwargs)
-            case "half-student-t":
-                return pm.HalfStudentT(name, nu=p[0], sigma=p[1], **kwargs)
-            case "uniform":
-                return pm.Uniform(name, lower=p[0], upper=p[1], **kwargs)
-            case "exponential":
-                return pm.Exponential(name, lam=p[0], **kwargs)
-            case "lognormal":
-                return pm.LogNormal(name, mu=p[0], sigma=p[1], **kwargs)
-        raise AssertionError(self.family)
+        cls, arguments = self.spec.pymc
+        return getattr(pm, cls)(name, **arguments(self.params), **kwargs)
 
 
-@dataclass(frozen=True)
-class _HalfT:
-    """|T| for T ~ Student-t(nu, 0, sigma): scipy has no folded t, so fold it here."""
+def turner_prior(outcome: str, comparison: str | None = None) -> Prior:
+    """Prior for ``tau`` (log-OR scale) from Turner et al. (2015), Table IV.
 
-    nu: float
-    sigma: float
-
-    def logpdf(self, x: np.ndarray | float) -> np.ndarray:
-        from scipy import stats
-
-        x = np.asarray(x, dtype=float)
-        dens = math.log(2.0) + stats.t.logpdf(x, df=self.nu, scale=self.sigma)
-        return np.where(x >= 0, dens, -np.inf)
-
-    def cdf(self, x: np.ndarray | float) -> np.ndarray:
-        from scipy import stats
-
-        x = np.asarray(x, dtype=float)
-        return np.where(x >= 0, 2.0 * stats.t.cdf(x, df=self.nu, scale=self.sigma) - 1.0, 0.0)
-
-    def ppf(self, q: np.ndarray | float) -> np.ndarray:
-        from scipy import stats
-
-        q = np.asarray(q, dtype=float)
-        return stats.t.ppf((1.0 + q) / 2.0, df=self.nu, scale=self.sigma)
+    ``lognormal(m / 2, s / 2)`` where ``log tau^2 ~ N(m, s^2)``; its ``str`` is
+    ``turner(OUTCOME, COMPARISON)`` with the canonical names, which :func:`parse_prior` reads
+    back. Arguments as :func:`bayesmeta.model.turner.turner_parameters`.
+    """
+    m, s, label = turner.turner_parameters(outcome, comparison)
+    return Prior("lognormal", (m / 2.0, s / 2.0), label=label)
 
 
 def parse_prior(text: str | Prior) -> Prior:
-    """Parse ``"half-normal(0.5)"``-style text (case, spaces, ``_``/``-`` are forgiven)."""
+    """Parse ``"half-normal(0.5)"``-style text (case, spaces, ``_``/``-`` are forgiven).
+
+    ``turner(OUTCOME, A vs B)`` gives :func:`turner_prior`; a :class:`Prior` is returned as is.
+    """
     if isinstance(text, Prior):
         return text
     match = _SYNTAX.match(str(text))
@@ -192,9 +251,7 @@ def parse_prior(text: str | Prior) -> Prior:
     raw_name, raw_args = match.groups()
     key = re.sub(r"[\s_\-]+", "", raw_name.lower())
     if key == "turner":
-        from bayesmeta.model.turner import parse_turner  # turner builds on Prior
-
-        return parse_turner(raw_args)
+        return turner_prior(*turner.split_arguments(raw_args))
     family = _ALIASES.get(key)
     if family is None:
         raise BayesmetaError(
@@ -221,19 +278,65 @@ def check_scale_prior(prior: Prior, what: str = "tau") -> Prior:
 DEFAULT_MU = Prior("normal", (0.0, 2.82))
 DEFAULT_TAU = Prior("half-normal", (0.5,))
 DEFAULT_BASELINE = Prior("normal", (0.0, 10.0))
+DEFAULT_BETA = Prior("normal", (0.0, 10.0))
+
+PriorLike = Prior | str
 
 
 @dataclass(frozen=True)
 class PriorSet:
-    """The priors of a binomial-normal model: pooled effect, heterogeneity, study baselines."""
+    """The priors of a meta-analysis model: pooled effect, heterogeneity, study baselines.
+
+    Each accepts a :class:`Prior` or its text (``PriorSet(tau="half-cauchy(0.5)")``).
+    """
 
     mu: Prior = DEFAULT_MU
     tau: Prior = DEFAULT_TAU
     baseline: Prior = DEFAULT_BASELINE
 
     def __post_init__(self) -> None:
+        for name in ("mu", "tau", "baseline"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, parse_prior(value))
+            elif not isinstance(value, Prior):
+                raise TypeError(
+                    f"PriorSet.{name} must be a Prior or prior text such as "
+                    f"'half-normal(0.5)', got {type(value).__name__}"
+                )
         check_scale_prior(self.tau, "tau")
+
+    @classmethod
+    def of(
+        cls, priors: PriorSet | Mapping[str, PriorLike | None] | None = None, **given: Any
+    ) -> PriorSet:
+        """Priors from a PriorSet, a mapping or keywords of :class:`Prior` or prior text.
+
+        ``PriorSet.of({"tau": "half-cauchy(0.5)"})`` and ``PriorSet.of(tau="half-cauchy(0.5)")``
+        give the defaults with that tau prior; None values are left at the defaults.
+        """
+        if isinstance(priors, PriorSet):
+            return priors.with_overrides(**given)
+        return cls().with_overrides(**{**dict(priors or {}), **given})
+
+    def with_overrides(self, **given: PriorLike | None) -> PriorSet:
+        """These priors with those in ``given`` (Prior or prior text) put in their place."""
+        unknown = sorted(set(given) - {"mu", "tau", "baseline"})
+        if unknown:
+            raise BayesmetaError(
+                f"unknown prior name(s) {', '.join(unknown)}; valid: mu, tau, baseline"
+            )
+        chosen = {k: parse_prior(v) for k, v in given.items() if v is not None}
+        return replace(self, **chosen) if chosen else self
 
     def to_dict(self) -> dict[str, str]:
         """CLI strings of each prior (what the JSON output records)."""
         return {"mu": str(self.mu), "tau": str(self.tau), "baseline": str(self.baseline)}
+
+
+PROPORTION_PRIORS = PriorSet(mu=Prior("normal", (0.0, 1.5)), tau=Prior("half-normal", (1.0,)))
+
+
+def default_priors(scale: str) -> PriorSet:
+    """The default priors of a model on ``scale`` (see the module docstring)."""
+    return PROPORTION_PRIORS if scale == "logit_proportion" else PriorSet()

@@ -8,7 +8,9 @@ predictive distributions ``log tau^2 ~ N(m, s^2)`` for a new meta-analysis of a 
 in the Cochrane Database of Systematic Reviews. The values below are Table IV's; they agree
 with ``TurnerEtAlParameters`` of the R package bayesmeta (Rover 2020), version 3.4.
 
-Since ``log tau = (log tau^2) / 2``, ``tau ~ LogNormal(m / 2, s / 2)``.
+Since ``log tau = (log tau^2) / 2``, ``tau ~ LogNormal(m / 2, s / 2)``
+(:func:`bayesmeta.model.priors.turner_prior`). This module holds the table and reads its names;
+it knows nothing of prior objects.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from __future__ import annotations
 import re
 
 from bayesmeta.errors import BayesmetaError
-from bayesmeta.model.priors import Prior
 
 PHARMA, NON_PHARMA, CONTROL = "pharmacological", "non-pharmacological", "placebo / control"
 
@@ -162,8 +163,8 @@ def turner_log_tau2(outcome: str, comparison: str | None = None) -> tuple[float,
     return TABLE_IV[name][COMPARISONS.index(_match_comparison(comparison))]
 
 
-def turner_prior(outcome: str, comparison: str | None = None) -> Prior:
-    """Prior for ``tau`` (log-OR scale) from Turner et al. (2015), Table IV.
+def turner_parameters(outcome: str, comparison: str | None = None) -> tuple[float, float, str]:
+    """Mean and SD of ``log tau^2`` (Table IV) with the canonical ``turner(...)`` text.
 
     Parameters
     ----------
@@ -178,18 +179,17 @@ def turner_prior(outcome: str, comparison: str | None = None) -> Prior:
 
     Returns
     -------
-    Prior
-        ``lognormal(m / 2, s / 2)`` for ``tau`` where ``log tau^2 ~ N(m, s^2)``; its ``str`` is
-        ``turner(OUTCOME, COMPARISON)`` with the canonical names, which :func:`parse_prior`
-        reads back.
+    tuple
+        ``(m, s, label)`` where ``log tau^2 ~ N(m, s^2)`` and ``label`` is
+        ``turner(OUTCOME, COMPARISON)`` with the canonical names.
     """
     m, s = turner_log_tau2(outcome, comparison)
     name = _match_outcome(outcome)
     label = f"turner({ANY})" if name == ANY else f"turner({name}, {_match_comparison(comparison)})"
-    return Prior("lognormal", (m / 2.0, s / 2.0), label=label)
+    return m, s, label
 
 
-def parse_turner(args: str) -> Prior:
-    """The prior for the text inside ``turner(...)``: ``"OUTCOME, COMPARISON"`` or ``"any"``."""
+def split_arguments(args: str) -> tuple[str, str | None]:
+    """``"OUTCOME, COMPARISON"`` (the text inside ``turner(...)``) or ``"any"``, split."""
     outcome, _, comparison = args.rpartition(",") if "," in args else (args, "", "")
-    return turner_prior(outcome.strip(), comparison.strip() or None)
+    return outcome.strip(), comparison.strip() or None

@@ -1,95 +1,50 @@
 """Terminal report of an analysis: study table, posterior, frequentist table, diagnostics.
 
 Ratios are shown on the odds-ratio scale (proportions for single-arm data); the JSON keeps
-the model scale. Rendering only: every number comes from the result object.
+the model scale. Rendering only: every number comes from the typed result.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Mapping, Sequence
 
-import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from bayesmeta.frequentist.methods import METHODS
+from bayesmeta.frequentist.results import Estimate, PooledEstimate, Skipped
 from bayesmeta.io.counts import SingleArmData, TwoArmData
-from bayesmeta.summaries.draws import inv_logit
-from bayesmeta.workflows.analyze import AnalysisResult, reference_direction
-
-FREQUENTIST_LABELS = {
-    "mantel_haenszel": "Mantel-Haenszel (common)",
-    "peto": "Peto (common)",
-    "fixed_iv": "Inverse-variance (common)",
-    "random_dl": "DerSimonian-Laird",
-    "random_reml": "REML",
-    "random_pm": "Paule-Mandel",
-    "random_ml": "ML",
-    "random_eb": "Empirical Bayes",
-    "random_he": "Hedges",
-    "random_sj": "Sidik-Jonkman",
-    "random_hs": "Hunter-Schmidt",
-    "random_reml_hksj": "REML + Hartung-Knapp",
-    "random_dl_hksj": "DL + Hartung-Knapp",
-    "glmm_um_fs": "Binomial-normal GLMM (ML)",
-    "glmm": "Binomial-normal GLMM (ML)",
-}
+from bayesmeta.model.description import reference_direction
+from bayesmeta.model.scales import Scale
+from bayesmeta.report.format import interval, num, p_value, percent, probability
+from bayesmeta.summaries.types import Summary
+from bayesmeta.workflows.analyze import AnalysisResult
+from bayesmeta.workflows.compare import BayesFactor, Comparison
+from bayesmeta.workflows.sensitivity import SensitivityRow
 
 
-def _num(x: float | None, digits: int = 2) -> str:
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "-"
-    if abs(x) >= 1000:
-        return f"{x:.0f}"
-    return f"{x:.{digits}f}"
+def _shown(scale: Scale, s: Summary) -> str:
+    """Median and interval of ``s`` on the shown scale: ``0.47 [0.31, 0.70]``."""
+    lo, hi = s.interval
+    return f"{num(scale.show(s.median))} {interval(scale.show(lo), scale.show(hi))}"
 
 
-def _interval(lo: float | None, hi: float | None, digits: int = 2) -> str:
-    return f"[{_num(lo, digits)}, {_num(hi, digits)}]"
-
-
-def _p(p: float | None) -> str:
-    if p is None or not math.isfinite(p):
-        return "-"
-    return "<0.0001" if p < 1e-4 else f"{p:.4f}"
-
-
-def _prob(p: float) -> str:
-    """A posterior probability to 4 decimals; beyond them, shown as a bound."""
-    if p > 0.9999:
-        return "> 0.9999"
-    if p < 0.0001:
-        return "< 0.0001"
-    return f"{p:.4f}"
-
-
-def scale_transform(scale: str) -> tuple[Callable[[Any], Any], str]:
-    """How to show values of ``scale``: the back-transform and its label."""
-    if scale == "log_odds_ratio":
-        return np.exp, "OR"
-    if scale == "logit_proportion":
-        return inv_logit, "proportion"
-    if scale.startswith("log_") and scale.endswith("ratio"):
-        label = "".join(w[0] for w in scale.split("_")[1:]).upper()  # log_hazard_ratio -> HR
-        return np.exp, label
-    return (lambda x: x), scale
-
-
-def _row_counts(result: AnalysisResult, row: dict[str, Any]) -> list[str]:
-    if isinstance(result.data, TwoArmData):
+def _counts(data: object, i: int) -> list[str]:
+    """Events/total of study ``i``, per arm (nothing for reported effects)."""
+    if isinstance(data, TwoArmData):
         return [
-            f"{row['treatment_events']}/{row['treatment_total']}",
-            f"{row['control_events']}/{row['control_total']}",
+            f"{data.treatment_events[i]}/{data.treatment_total[i]}",
+            f"{data.control_events[i]}/{data.control_total[i]}",
         ]
-    if isinstance(result.data, SingleArmData):
-        return [f"{row['events']}/{row['total']}"]
+    if isinstance(data, SingleArmData):
+        return [f"{data.events[i]}/{data.total[i]}"]
     return []
 
 
 def study_table(result: AnalysisResult) -> Table:
-    """Counts, observed effect with 95% CI, shrunken (posterior) effect with 95% CrI."""
-    fn, label = scale_transform(result.scale)
+    """Counts, observed effect with CI, shrunken (posterior) effect with CrI."""
+    scale, level = result.scale, percent(result.level)
+    show = scale.show
     table = Table(title="Studies", title_justify="left", box=None, pad_edge=False)
     table.add_column("Study")
     if isinstance(result.data, TwoArmData):
@@ -97,90 +52,79 @@ def study_table(result: AnalysisResult) -> Table:
         table.add_column("Control", justify="right")
     elif isinstance(result.data, SingleArmData):
         table.add_column("Events", justify="right")
-    table.add_column(f"Observed {label} [95% CI]", justify="right")
-    table.add_column(f"Shrunken {label} [95% CrI]", justify="right")
-    for row in result.studies():
-        obs = row["observed"]
+    table.add_column(f"Observed {scale.label} [{level} CI]", justify="right")
+    table.add_column(f"Shrunken {scale.label} [{level} CrI]", justify="right")
+    for i, name in enumerate(result.data.study):
+        obs = result.observed.get(name)
         if obs is None:
             observed = "not estimable"
         else:
-            lo, hi = obs["ci95"]
-            mark = "*" if obs["corrected"] else ""
-            observed = f"{_num(fn(obs['estimate']))} {_interval(fn(lo), fn(hi))}{mark}"
-        sh = row["shrunken"]
-        if sh is None:
-            shrunk = "not in the model (double zero)"
-        else:
-            lo, hi = sh["ci95"]
-            shrunk = f"{_num(fn(sh['median']))} {_interval(fn(lo), fn(hi))}"
-        table.add_row(str(row["study"]), *_row_counts(result, row), observed, shrunk)
+            lo, hi = obs.interval
+            mark = "*" if obs.corrected else ""
+            observed = f"{num(show(obs.estimate))} {interval(show(lo), show(hi))}{mark}"
+        sh = result.posterior.theta.get(name)
+        shrunk = "not in the model (double zero)" if sh is None else _shown(scale, sh)
+        table.add_row(str(name), *_counts(result.data, i), observed, shrunk)
     return table
 
 
-def _summary_table(title: str) -> Table:
+def _summary_table(title: str, level: float) -> Table:
     table = Table(title=title, title_justify="left", box=None, pad_edge=False)
-    for col in ("Quantity", "Median", "Mean", "SD", "95% CrI"):
+    for col in ("Quantity", "Median", "Mean", "SD", f"{percent(level)} CrI"):
         table.add_column(col, justify="left" if col == "Quantity" else "right")
     return table
 
 
-def _add(table: Table, name: str, s: dict[str, Any], digits: int = 3, *extra: str) -> None:
+def _add(table: Table, name: str, s: Summary, digits: int = 3, *extra: str) -> None:
     table.add_row(
         name,
-        _num(s["median"], digits),
-        _num(s["mean"], digits),
-        _num(s["sd"], digits),
-        _interval(*s["ci95"], digits),
+        num(s.median, digits),
+        num(s.mean, digits),
+        num(s.sd, digits),
+        interval(*s.interval, digits),
         *extra,
     )
-    if "hdi95" in s:
-        table.add_row("", "", "", "95% HDI", _interval(*s["hdi95"], digits))
-
-
-RATIO_BLOCKS = {
-    "OR": ("odds_ratio", "predictive_odds_ratio"),
-    "proportion": ("proportion", "predictive_proportion"),
-}
+    if s.hdi is not None:
+        table.add_row("", "", "", f"{percent(s.level)} HDI", interval(*s.hdi, digits))
 
 
 def posterior_table(result: AnalysisResult) -> Table:
     """Pooled effect, heterogeneity, predictive effect and probabilities."""
-    post = result.posterior.to_dict()
-    _, label = scale_transform(result.scale)
-    table = _summary_table("Posterior")
-    pooled, predictive = RATIO_BLOCKS.get(label, (None, None))
-    where = " at covariate means" if result.posterior.regression else ""
-    if "mu" in post:
-        if pooled in post:
-            _add(table, f"Pooled {label}{where}", post[pooled])
-        _add(table, f"Pooled mu ({result.scale}){where}", post["mu"])
-    if "tau" in post:
-        _add(table, "Heterogeneity SD, tau", post["tau"])
-    if "theta_new" in post:
-        if predictive in post:
-            _add(table, f"{label} in a new study", post[predictive])
-        _add(table, "theta_new (new study)", post["theta_new"])
-    if "prob_mu_below_0" in post:
-        below = "P(OR < 1)" if label == "OR" else "P(mu < 0)"
-        table.add_row(below, _prob(post["prob_mu_below_0"]))
-        table.add_row(below.replace("<", ">"), _prob(post["prob_mu_above_0"]))
+    post, scale = result.posterior, result.scale
+    table = _summary_table("Posterior", result.level)
+    where = " at covariate means" if post.coefficients else ""
+    if post.mu is not None:
+        if post.pooled is not None:
+            _add(table, f"Pooled {scale.label}{where}", post.pooled)
+        _add(table, f"Pooled mu ({scale.name}){where}", post.mu)
+    if post.tau is not None:
+        _add(table, "Heterogeneity SD, tau", post.tau)
+    if post.theta_new is not None:
+        if post.predictive is not None:
+            _add(table, f"{scale.label} in a new study", post.predictive)
+        _add(table, "theta_new (new study)", post.theta_new)
+    if post.prob_mu_below_0 is not None:
+        below = scale.below
+        table.add_row(below, probability(post.prob_mu_below_0))
+        table.add_row(below.replace("<", ">"), probability(1.0 - post.prob_mu_below_0))
     return table
 
 
 def regression_table(result: AnalysisResult) -> Table:
     """Meta-regression coefficients on the model scale with P(coefficient < 0)."""
-    table = _summary_table("Meta-regression (model scale; intercept at covariate value 0)")
+    table = _summary_table(
+        "Meta-regression (model scale; intercept at covariate value 0)", result.level
+    )
     table.add_column("P(< 0)", justify="right")
-    for name, s in result.posterior.regression["coefficients"].items():
-        digits = 4 if abs(s["median"]) < 0.1 else 3
-        _add(table, name, s, digits, _prob(s["prob_below_0"]))
+    for name, s in (result.posterior.coefficients or {}).items():
+        digits = 4 if abs(s.median) < 0.1 else 3
+        _add(table, name, s, digits, probability(s.prob_below_0))
     return table
 
 
 def subgroup_table(result: AnalysisResult) -> Table:
-    """Pooled effect and new-study interval per subgroup, then differences to the first."""
-    fn, label = scale_transform(result.scale)
-    sub = result.posterior.subgroups
+    """Pooled effect and new-study interval per subgroup."""
+    scale, level = result.scale, percent(result.level)
     table = Table(
         title=f"Subgroups ({result.moderators.subgroup})",
         title_justify="left",
@@ -189,67 +133,64 @@ def subgroup_table(result: AnalysisResult) -> Table:
     )
     for col in (
         "Subgroup",
-        f"{label} [95% CrI]",
-        f"New study {label} [95% PrI]",
+        f"{scale.label} [{level} CrI]",
+        f"New study {scale.label} [{level} PrI]",
         "tau",
         "P(mu < 0)",
     ):
         table.add_column(col, justify="left" if col == "Subgroup" else "right")
-    for level, b in sub["levels"].items():
-        mu, new = b["mu"], b["theta_new"]
-        tau = b.get("tau")
+    for name, group in (result.posterior.subgroups or {}).items():
         table.add_row(
-            level,
-            f"{_num(fn(mu['median']))} {_interval(*(fn(v) for v in mu['ci95']))}",
-            f"{_num(fn(new['median']))} {_interval(*(fn(v) for v in new['ci95']))}",
-            _num(tau["median"], 3) if tau else "common",
-            _prob(b["prob_mu_below_0"]),
+            name,
+            _shown(scale, group.mu),
+            _shown(scale, group.theta_new),
+            num(group.tau.median, 3) if group.tau else "common",
+            probability(group.prob_mu_below_0),
         )
     return table
 
 
 def subgroup_differences(result: AnalysisResult) -> list[str]:
-    """One line per subgroup difference (against the first level), on the display scale."""
-    fn, label = scale_transform(result.scale)
-    what = f"ratio of {label}s" if fn is np.exp else "difference"
+    """One line per subgroup difference (against the first level), on the shown scale."""
+    scale = result.scale
+    what = f"ratio of {scale.label}s" if scale.log_ratio else "difference"
     lines = []
-    for name, d in result.posterior.subgroups["differences"].items():
+    for name, d in (result.posterior.differences or {}).items():
         a, b = name.split(" - ")
         lines.append(
-            f"{a} vs {b}: {what} {_num(fn(d['median']))} "
-            f"{_interval(*(fn(v) for v in d['ci95']))}, P(mu_{a} < mu_{b}) = "
-            f"{_prob(d['prob_below_0'])}"
+            f"{a} vs {b}: {what} {_shown(scale, d.summary)}, P(mu_{a} < mu_{b}) = "
+            f"{probability(d.summary.prob_below_0)}"
         )
     return lines
 
 
 def frequentist_table(
-    blocks: dict[str, Any], scale: str, methods: tuple[str, ...] | None = None
+    estimates: Mapping[str, Estimate], scale: Scale, methods: Sequence[str] | None = None
 ) -> Table:
-    """The chosen frequentist estimates on the ratio scale with CI, p, tau^2, I^2, PI."""
-    fn, label = scale_transform(scale)
+    """The chosen frequentist estimates on the shown scale with CI, p, tau^2, I^2, PI."""
+    show = scale.show
     table = Table(title="Frequentist", title_justify="left", box=None, pad_edge=False)
-    for col in ("Method", label, "95% CI", "p", "tau^2", "I^2 %", "95% PI"):
+    level = next((e.level for e in estimates.values() if isinstance(e, PooledEstimate)), 0.95)
+    for col in ("Method", scale.label, f"{percent(level)} CI", "p", "tau^2", "I^2 %"):
         table.add_column(col, justify="left" if col == "Method" else "right")
-    for key in methods or tuple(blocks):
-        block = blocks.get(key)
-        if not isinstance(block, dict):
+    table.add_column(f"{percent(level)} PI", justify="right")
+    for key in methods or tuple(estimates):
+        estimate = estimates.get(key)
+        name = METHODS[key].label if key in METHODS else key
+        if isinstance(estimate, Skipped):
+            table.add_row(name, f"not estimable: {estimate.reason}", "", "", "", "", "")
             continue
-        name = FREQUENTIST_LABELS.get(key, key)
-        if "skipped" in block:
-            table.add_row(name, f"not estimable: {block['skipped']}", "", "", "", "", "")
+        if not isinstance(estimate, PooledEstimate):
             continue
-        if "estimate" not in block:
-            continue
-        pi = block.get("pi95")
+        pi = estimate.pi
         table.add_row(
             name,
-            _num(fn(block["estimate"])),
-            _interval(*(fn(v) for v in block["ci95"])),
-            _p(block.get("p")),
-            _num(block.get("tau2"), 3),
-            _num(block.get("i2"), 1),
-            _interval(*(fn(v) for v in pi)) if pi else "-",
+            num(show(estimate.estimate)),
+            interval(*(show(v) for v in estimate.ci)),
+            p_value(estimate.p),
+            num(estimate.tau2, 3),
+            num(estimate.i2, 1),
+            interval(*(show(v) for v in pi)) if pi else "-",
         )
     return table
 
@@ -257,27 +198,27 @@ def frequentist_table(
 def diagnostics_line(result: AnalysisResult) -> str:
     """One line: sampler, draws, R-hat, ESS, divergences, time, and the verdict."""
     d = result.diagnostics
-    text = (
+    return (
         f"{d.sampler} NUTS, {d.chains} chains x {d.draws} draws (tune {d.tune}, target accept "
         f"{d.target_accept}): R-hat max {d.rhat_max:.3f}, ESS bulk min {d.ess_bulk_min:.0f}, "
         f"tail min {d.ess_tail_min:.0f}, divergences {d.divergences}, {d.seconds:.1f} s"
         + (" (refitted once)" if d.refitted else "")
     )
-    return text
 
 
-def _comparison_line(c: dict[str, Any]) -> str:
-    if c["method"] == "bayes_factor":
+def comparison_line(c: Comparison) -> str:
+    """Random against common effect in one line."""
+    if isinstance(c, BayesFactor):
         return (
-            f"Random vs common effect: log Bayes factor {c['log_bf_random_vs_common']:.2f} "
+            f"Random vs common effect: log Bayes factor {c.log_bf_random_vs_common:.2f} "
             "(exact marginal likelihoods; > 0 favours random effects)"
         )
     line = (
         f"Random vs common effect (PSIS-LOO): ELPD difference "
-        f"{c['elpd_diff_random_minus_common']:.1f} (SE {c['se_diff']:.1f}; > 0 favours random)"
+        f"{c.elpd_diff_random_minus_common:.1f} (SE {c.se_diff:.1f}; > 0 favours random)"
     )
-    if c["studies_pareto_k_above_0_7"]:
-        line += f"; unreliable: Pareto k > 0.7 for {c['studies_pareto_k_above_0_7']} study(ies)"
+    if c.studies_pareto_k_above_0_7:
+        line += f"; unreliable: Pareto k > 0.7 for {c.studies_pareto_k_above_0_7} study(ies)"
     return line
 
 
@@ -286,10 +227,11 @@ def _header(result: AnalysisResult, console: Console) -> None:
     head = f"bayesmeta: {result.model} model ({result.engine}), {info['k']} studies"
     if "patients" in info:
         head += f", {info['patients']} patients"
-    if isinstance(result.data, TwoArmData):
+    two_arm = isinstance(result.data, TwoArmData)
+    if two_arm:
         head += f"; {info['k_zero_cell']} with a zero cell, {info['k_double_zero']} double-zero"
     console.print(head)
-    if isinstance(result.data, TwoArmData) and info["k_zero_cell"]:
+    if two_arm and info["k_zero_cell"]:
         if result.model == "binomial-normal":
             console.print("Zero cells are used as they are by the binomial model (no correction).")
         else:
@@ -300,9 +242,9 @@ def _header(result: AnalysisResult, console: Console) -> None:
     priors = f"Priors: mu ~ {result.priors.mu}"
     if not result.common_effect:
         priors += f", tau ~ {result.priors.tau}"
-    if result.model == "binomial-normal":
+    if result.spec.baseline:
         priors += f", baselines ~ {result.priors.baseline}"
-    if result.posterior.regression:
+    if result.posterior.coefficients:
         priors += f", slopes ~ {result.moderators.prior_beta}"
     console.print(priors)
 
@@ -322,29 +264,64 @@ def _diagnostics(result: AnalysisResult, console: Console) -> None:
 
 
 def render(
-    result: AnalysisResult, console: Console, *, methods: tuple[str, ...] | None = None
+    result: AnalysisResult, console: Console, *, methods: Sequence[str] | None = None
 ) -> None:
     """Print the whole report."""
     _header(result, console)
     console.print()
     console.print(study_table(result))
-    if any(o["corrected"] for o in result.observed.values()):
+    if any(o.corrected for o in result.observed.values()):
         console.print("* observed estimate with 0.5 added to each cell (zero cell)")
     console.print()
-    if result.posterior.subgroups:
+    post = result.posterior
+    if post.subgroups:
         console.print(subgroup_table(result))
         for line in subgroup_differences(result):
             console.print(line)
         console.print()
-    if result.posterior.mu is not None or result.posterior.tau is not None:
+    if post.mu is not None or post.tau is not None:
         console.print(posterior_table(result))
         console.print()
-    if result.posterior.regression:
+    if post.coefficients:
         console.print(regression_table(result))
         console.print()
-    if result.comparison:
-        console.print(_comparison_line(result.comparison))
+    if result.comparison is not None:
+        console.print(comparison_line(result.comparison))
         console.print()
     console.print(frequentist_table(result.frequentist, result.scale, methods))
     console.print()
     _diagnostics(result, console)
+
+
+def sensitivity_table(rows: Sequence[SensitivityRow]) -> Table:
+    """One row per tau prior: the pooled effect and tau under it (prior sensitivity)."""
+    scale = rows[0].scale
+    show = scale.show
+    table = Table(
+        title="Prior sensitivity: pooled effect and tau under each prior for tau",
+        title_justify="left",
+        box=None,
+    )
+    table.add_column("tau prior")
+    level = percent(rows[0].mu.level)
+    for column in (
+        f"{scale.label} median",
+        f"{level} CrI",
+        scale.below,
+        "tau median",
+        f"tau {level} CrI",
+        "converged",
+    ):
+        table.add_column(column, justify="right")
+    for row in rows:
+        lo, hi = (float(show(v)) for v in row.mu.interval)
+        table.add_row(
+            str(row.prior),
+            f"{float(show(row.mu.median)):.3f}",
+            f"{lo:.3f} to {hi:.3f}",
+            f"{row.prob_mu_below_0:.3f}",
+            f"{row.tau.median:.3f}",
+            f"{row.tau.interval[0]:.3f} to {row.tau.interval[1]:.3f}",
+            "yes" if row.converged else "NO",
+        )
+    return table

@@ -1,5 +1,5 @@
-"""Posterior summaries of the normal-normal model from the exact engine, in the same shape as
-:mod:`bayesmeta.summaries.draws` gives for NUTS, so reports and JSON treat both engines alike.
+"""Posterior summaries of the normal-normal model from the exact engine, typed as the NUTS ones
+(:mod:`bayesmeta.summaries.draws`), so reports and JSON treat both engines alike.
 
 Quantiles, medians and intervals are exact (quadrature); means and SDs on the odds-ratio or
 proportion scale, and P(difference < 0) between subgroups, come from 40,000 independent exact
@@ -8,68 +8,111 @@ draws (Monte Carlo SE below 0.3% of a posterior SD).
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 import numpy as np
 
 from bayesmeta.engines import exact
 from bayesmeta.errors import BayesmetaError
+from bayesmeta.model.description import ModelSpec
 from bayesmeta.model.moderators import Moderators
-from bayesmeta.model.priors import PriorSet
-from bayesmeta.summaries.draws import (
+from bayesmeta.summaries.draws import describe, difference, shown, with_probability
+from bayesmeta.summaries.types import (
+    DEFAULT_LEVEL,
+    Difference,
     PosteriorSummary,
-    describe,
-    mapped_summary,
-    scale_blocks,
-    with_probability,
+    Subgroup,
+    Summary,
 )
 
 N_DRAWS = 40_000
 SEED = 20261127
 
 
-def exact_summary(
-    y: np.ndarray,
-    v: np.ndarray,
-    study: tuple[str, ...],
-    *,
-    priors: PriorSet,
-    common_effect: bool = False,
-    moderators: Moderators | None = None,
-    scale: str = "log_odds_ratio",
-    hdi: bool = False,
+def summary(marginal: Any, *, level: float = DEFAULT_LEVEL, hdi: bool = False) -> Summary:
+    """Typed summary of one exact marginal posterior (``exact.NormalMixture`` or tau's)."""
+    return Summary(
+        mean=float(marginal.mean),
+        median=marginal.median,
+        sd=float(marginal.sd),
+        interval=marginal.interval(level),
+        level=level,
+        hdi=marginal.hdi(level) if hdi else None,
+    )
+
+
+def study_summaries(
+    mix: exact.NormalMixture, study: tuple[str, ...], *, level: float, hdi: bool
+) -> dict[str, Summary]:
+    """Summaries of each shrunken study effect (central intervals for all studies at once)."""
+    means, sds = mix.moments()
+    q = mix.ppf(np.array([(1 - level) / 2, 0.5, (1 + level) / 2]))
+    return {
+        name: Summary(
+            mean=float(means[i]),
+            median=float(q[i, 1]),
+            sd=float(sds[i]),
+            interval=(float(q[i, 0]), float(q[i, 2])),
+            level=level,
+            hdi=mix[i].hdi(level) if hdi else None,
+        )
+        for i, name in enumerate(study)
+    }
+
+
+def summarize(
+    spec: ModelSpec, *, level: float = DEFAULT_LEVEL, hdi: bool = False
 ) -> tuple[PosteriorSummary, float]:
-    """Exact posterior summaries and the log marginal likelihood of the normal-normal model."""
-    mods = moderators if moderators is not None and not moderators.empty else None
+    """Exact posterior summaries and the log marginal likelihood of a normal-normal ``spec``.
+
+    Raises
+    ------
+    BayesmetaError
+        A combination the exact engine does not cover (common effect with moderators,
+        separate tau per subgroup with covariates): use the NUTS engine.
+    """
+    if spec.likelihood != "normal-normal":
+        raise BayesmetaError(
+            f"the exact engine needs --model normal-normal (got {spec.likelihood})"
+        )
+    mods = spec.moderators
     if mods is None:
-        return _plain(y, v, study, priors, common_effect, scale, hdi)
-    if common_effect:
+        return _plain(spec, level, hdi)
+    if spec.common_effect:
         raise BayesmetaError(
             "the exact engine has no common-effect model with moderators; use --engine nuts"
         )
     if mods.group is not None and mods.separate_tau:
         if mods.x is not None:
             raise BayesmetaError("separate tau per subgroup with covariates needs --engine nuts")
-        return _separate(y, v, study, priors, mods, scale, hdi)
-    return _regression(y, v, study, priors, mods, scale, hdi)
+        return _separate(spec, mods, level, hdi)
+    return _regression(spec, mods, level, hdi)
 
 
-def _plain(y, v, study, priors, common_effect, scale, hdi) -> tuple[PosteriorSummary, float]:
-    if common_effect:
-        post = exact.common_effect_posterior(y, v, prior_mu=priors.mu, study=study, hdi=hdi)
+def _plain(spec: ModelSpec, level: float, hdi: bool) -> tuple[PosteriorSummary, float]:
+    y, v, study = spec.normal.y, spec.normal.v, spec.normal.study
+    if spec.common_effect:
+        post = exact.common_effect_posterior(y, v, prior_mu=spec.priors.mu, study=study)
     else:
         post = exact.nnhm_posterior(
-            y, v, prior_mu=priors.mu, prior_tau=priors.tau, study=study, hdi=hdi
+            y, v, prior_mu=spec.priors.mu, prior_tau=spec.priors.tau, study=study
         )
     d = post.draws(N_DRAWS, seed=SEED)
-    summary = PosteriorSummary(
-        mu=post.mu,
-        tau=None if common_effect else post.tau,
-        theta_new=post.theta_new,
+    mu = summary(post.mu, level=level, hdi=hdi)
+    new = summary(post.theta_new, level=level, hdi=hdi)
+    pooled, predictive = shown(spec.scale, mu, d["mu"], new, d["theta_new"])
+    result = PosteriorSummary(
+        scale=spec.scale,
+        theta=study_summaries(post.theta, study, level=level, hdi=hdi),
+        mu=mu,
+        tau=None if spec.common_effect else summary(post.tau, level=level, hdi=hdi),
+        theta_new=new,
         prob_mu_below_0=post.prob_mu_below_0,
-        theta=post.theta,
-        scale=scale,
-        extra=scale_blocks(scale, post.mu, d["mu"], post.theta_new, d["theta_new"]),
+        pooled=pooled,
+        predictive=predictive,
     )
-    return summary, post.log_marginal_likelihood
+    return result, post.log_marginal_likelihood
 
 
 def _design(mods: Moderators, k: int) -> tuple[np.ndarray, list[str], int]:
@@ -83,117 +126,127 @@ def _design(mods: Moderators, k: int) -> tuple[np.ndarray, list[str], int]:
     return np.column_stack(cols), [*names, *mods.names], first.shape[1]
 
 
-def _regression(y, v, study, priors, mods, scale, hdi) -> tuple[PosteriorSummary, float]:
+def _regression(
+    spec: ModelSpec, mods: Moderators, level: float, hdi: bool
+) -> tuple[PosteriorSummary, float]:
+    y, v, study = spec.normal.y, spec.normal.v, spec.normal.study
     x, names, n_mu = _design(mods, len(y))
-    prior_beta = [priors.mu] * n_mu + [mods.prior_beta] * (len(names) - n_mu)
+    prior_beta = [spec.priors.mu] * n_mu + [mods.prior_beta] * (len(names) - n_mu)
     post = exact.metareg_posterior(
-        y, v, x, prior_beta=prior_beta, prior_tau=priors.tau, names=names, study=study, hdi=hdi
+        y, v, x, prior_beta=prior_beta, prior_tau=spec.priors.tau, names=names, study=study
     )
     d = post.draws(N_DRAWS, seed=SEED)
     rng = np.random.default_rng(SEED + 1)
-    new = {n: d[n] + d["tau"] * rng.standard_normal(N_DRAWS) for n in names[:n_mu]}
+    new_draws = {n: d[n] + d["tau"] * rng.standard_normal(N_DRAWS) for n in names[:n_mu]}
     unit = np.eye(len(names))
-    regression = None
+
+    def coefficient(name: str) -> Summary:
+        mix = post.coefficient(name)
+        return replace(summary(mix, level=level, hdi=hdi), prob_below_0=float(mix.cdf(0.0)))
+
+    def predicted(x: np.ndarray, new_study: bool) -> Summary:
+        return summary(post.predict(x, new_study=new_study), level=level, hdi=hdi)
+
+    coefficients = None
     if mods.x is not None:
-        coefs = {}
+        coefficients = {}
         for j, name in enumerate(names[:n_mu]):
             label = "intercept" if n_mu == 1 else f"intercept[{mods.levels[j]}]"
             c = unit[j].copy()
             c[n_mu:] = -mods.centers
             draws = d[name] - mods.centers @ np.array([d[b] for b in mods.names])
-            coefs[label] = with_probability(post.predict(c, new_study=False, hdi=hdi), draws)
+            coefficients[label] = with_probability(predicted(c, new_study=False), draws)
         for name in mods.names:
-            coefs[name] = post.coefficients[name]
-        regression = {"coefficients": coefs}
-    theta_new = {
-        n: post.predict(unit[j], new_study=True, hdi=hdi) for j, n in enumerate(names[:n_mu])
-    }
+            coefficients[name] = coefficient(name)
+    theta_new = {n: predicted(unit[j], new_study=True) for j, n in enumerate(names[:n_mu])}
+    theta = study_summaries(post.theta, study, level=level, hdi=hdi)
     if mods.group is None:
-        mu = {k: val for k, val in post.coefficients["mu"].items() if k != "prob_below_0"}
-        summary = PosteriorSummary(
+        mu = replace(coefficient("mu"), prob_below_0=None)
+        pooled, predictive = shown(spec.scale, mu, d["mu"], theta_new["mu"], new_draws["mu"])
+        result = PosteriorSummary(
+            scale=spec.scale,
+            theta=theta,
             mu=mu,
-            tau=post.tau,
+            tau=summary(post.tau, level=level, hdi=hdi),
             theta_new=theta_new["mu"],
-            prob_mu_below_0=post.coefficients["mu"]["prob_below_0"],
-            theta=post.theta,
-            scale=scale,
-            extra=scale_blocks(scale, mu, d["mu"], theta_new["mu"], new["mu"]),
-            regression=regression,
+            prob_mu_below_0=float(post.coefficient("mu").cdf(0.0)),
+            pooled=pooled,
+            predictive=predictive,
+            coefficients=coefficients,
         )
-        return summary, post.log_marginal_likelihood
-    levels: dict = {}
-    for j, level in enumerate(mods.levels):
+        return result, post.log_marginal_likelihood
+    groups = {}
+    for j, group in enumerate(mods.levels):
         name = names[j]
-        mu = {k: val for k, val in post.coefficients[name].items() if k != "prob_below_0"}
-        block = {
-            "mu": mu,
-            "theta_new": theta_new[name],
-            "prob_mu_below_0": post.coefficients[name]["prob_below_0"],
-        }
-        block.update(scale_blocks(scale, mu, d[name], theta_new[name], new[name]))
-        levels[level] = block
+        mu = replace(coefficient(name), prob_below_0=None)
+        new = theta_new[name]
+        pooled, predictive = shown(spec.scale, mu, d[name], new, new_draws[name])
+        groups[group] = Subgroup(
+            mu=mu,
+            theta_new=new,
+            prob_mu_below_0=float(post.coefficient(name).cdf(0.0)),
+            pooled=pooled,
+            predictive=predictive,
+        )
     differences = {}
-    for j, level in enumerate(mods.levels[1:], start=1):
+    for j, group in enumerate(mods.levels[1:], start=1):
         diff = d[names[j]] - d[names[0]]
-        s = with_probability(post.predict(unit[j] - unit[0], new_study=False, hdi=hdi), diff)
-        if scale == "log_odds_ratio":
-            s["ratio_of_odds_ratios"] = mapped_summary(s, diff, np.exp)
-        differences[f"{level} - {mods.levels[0]}"] = s
-    summary = PosteriorSummary(
-        mu=None,
-        tau=post.tau,
-        theta_new=None,
-        prob_mu_below_0=None,
-        theta=post.theta,
-        scale=scale,
-        extra={},
-        regression=regression,
-        subgroups={"levels": levels, "differences": differences},
+        differences[f"{group} - {mods.levels[0]}"] = difference(
+            spec.scale, predicted(unit[j] - unit[0], new_study=False), diff
+        )
+    result = PosteriorSummary(
+        scale=spec.scale,
+        theta=theta,
+        tau=summary(post.tau, level=level, hdi=hdi),
+        coefficients=coefficients,
+        subgroups=groups,
+        differences=differences,
     )
-    return summary, post.log_marginal_likelihood
+    return result, post.log_marginal_likelihood
 
 
-def _separate(y, v, study, priors, mods, scale, hdi) -> tuple[PosteriorSummary, float]:
+def _separate(
+    spec: ModelSpec, mods: Moderators, level: float, hdi: bool
+) -> tuple[PosteriorSummary, float]:
     """Independent normal-normal fits per subgroup (each with its own mu and tau)."""
-    levels, draws, theta, lml = {}, {}, {}, 0.0
+    y, v, study = spec.normal.y, spec.normal.v, spec.normal.study
+    groups: dict[str, Subgroup] = {}
+    draws: dict[str, np.ndarray] = {}
+    theta: dict[str, Summary] = {}
+    lml = 0.0
     names = np.asarray(study, dtype=object)
-    for g, level in enumerate(mods.levels):
+    for g, group in enumerate(mods.levels):
         keep = mods.group == g
+        kept = tuple(names[keep])
         post = exact.nnhm_posterior(
-            y[keep],
-            v[keep],
-            prior_mu=priors.mu,
-            prior_tau=priors.tau,
-            study=tuple(names[keep]),
-            hdi=hdi,
+            y[keep], v[keep], prior_mu=spec.priors.mu, prior_tau=spec.priors.tau, study=kept
         )
         d = post.draws(N_DRAWS, seed=SEED + g)
-        block = {
-            "mu": post.mu,
-            "theta_new": post.theta_new,
-            "tau": post.tau,
-            "prob_mu_below_0": post.prob_mu_below_0,
-        }
-        block.update(scale_blocks(scale, post.mu, d["mu"], post.theta_new, d["theta_new"]))
-        levels[level], draws[level] = block, d["mu"]
-        theta.update(post.theta)
+        mu = summary(post.mu, level=level, hdi=hdi)
+        new = summary(post.theta_new, level=level, hdi=hdi)
+        pooled, predictive = shown(spec.scale, mu, d["mu"], new, d["theta_new"])
+        groups[group] = Subgroup(
+            mu=mu,
+            theta_new=new,
+            prob_mu_below_0=post.prob_mu_below_0,
+            pooled=pooled,
+            predictive=predictive,
+            tau=summary(post.tau, level=level, hdi=hdi),
+        )
+        draws[group] = d["mu"]
+        theta.update(study_summaries(post.theta, kept, level=level, hdi=hdi))
         lml += post.log_marginal_likelihood
-    differences = {}
+    differences: dict[str, Difference] = {}
     first = mods.levels[0]
-    for level in mods.levels[1:]:
-        diff = draws[level] - draws[first]
-        s = with_probability(describe(diff), diff)
-        if scale == "log_odds_ratio":
-            s["ratio_of_odds_ratios"] = mapped_summary(s, diff, np.exp)
-        differences[f"{level} - {first}"] = s
-    summary = PosteriorSummary(
-        mu=None,
-        tau=None,
-        theta_new=None,
-        prob_mu_below_0=None,
+    for group in mods.levels[1:]:
+        diff = draws[group] - draws[first]
+        differences[f"{group} - {first}"] = difference(
+            spec.scale, describe(diff, level=level), diff
+        )
+    result = PosteriorSummary(
+        scale=spec.scale,
         theta={s: theta[s] for s in study},
-        scale=scale,
-        extra={},
-        subgroups={"levels": levels, "differences": differences},
+        subgroups=groups,
+        differences=differences,
     )
-    return summary, lml
+    return result, lml

@@ -33,20 +33,19 @@ import pandas as pd
 
 from bayesmeta.engines.nuts import SamplerSettings
 from bayesmeta.errors import BayesmetaError
-from bayesmeta.io.counts import TwoArmData, read_table
+from bayesmeta.frequentist.methods import METHODS
+from bayesmeta.frequentist.results import Estimate, PooledEstimate
+from bayesmeta.io.counts import StudyData, TwoArmData, read_table
 from bayesmeta.io.output import check_writable, write_atomic
-from bayesmeta.model.priors import Prior, PriorSet, parse_prior
+from bayesmeta.model.priors import Prior, parse_prior
+from bayesmeta.summaries.types import Summary
+from bayesmeta.workflows.analyze import AnalysisResult
 
 DEFAULT_GROUP_COLUMN = "meta_analysis"
 
-# Frequentist blocks put beside the posterior, and their column prefixes.
-TWO_ARM_METHODS = {
-    "mantel_haenszel": "mh",
-    "random_dl": "dl",
-    "random_reml": "reml",
-    "random_reml_hksj": "reml_hksj",
-}
-SINGLE_ARM_METHODS = {"random_dl": "dl", "random_reml": "reml"}
+# Frequentist methods put beside the posterior (column prefixes from the method registry).
+TWO_ARM_METHODS = ("mantel_haenszel", "random_dl", "random_reml", "random_reml_hksj")
+SINGLE_ARM_METHODS = ("random_dl", "random_reml")
 _METHOD_FIELDS = ("estimate", "ci_low", "ci_high", "tau2", "i2")
 
 COLUMNS: tuple[str, ...] = (
@@ -75,7 +74,7 @@ COLUMNS: tuple[str, ...] = (
     "converged",
     "refitted",
     "seconds",
-    *(f"{p}_{f}" for p in TWO_ARM_METHODS.values() for f in _METHOD_FIELDS),
+    *(f"{METHODS[m].column}_{f}" for m in TWO_ARM_METHODS for f in _METHOD_FIELDS),
     "options",
 )
 
@@ -84,9 +83,8 @@ COLUMNS: tuple[str, ...] = (
 class BatchOptions:
     """Model options shared by every meta-analysis of a batch (those of ``bayesmeta fit``).
 
-    A prior left as None takes the model's default
-    (:func:`bayesmeta.workflows.analyze.default_priors`),
-    so two-arm and single-arm meta-analyses can share a batch. ``settings.seed`` is the base
+    A prior left as None takes the model's default (``docs/priors.md``), so two-arm and
+    single-arm meta-analyses can share a batch. ``settings.seed`` is the base
     seed from which each meta-analysis' own seed is derived.
     """
 
@@ -115,16 +113,9 @@ class BatchOptions:
             settings=settings or SamplerSettings(),
         )
 
-    def priors_for(self, model: str) -> PriorSet:
-        """The priors for ``model``: the given ones, the model's defaults elsewhere."""
-        from bayesmeta.workflows.analyze import default_priors
-
-        base = default_priors(model)
-        return PriorSet(
-            mu=self.prior_mu or base.mu,
-            tau=self.prior_tau or base.tau,
-            baseline=self.prior_baseline or base.baseline,
-        )
+    def priors(self) -> dict[str, Prior | None]:
+        """The given priors by name (None: the model's default)."""
+        return {"mu": self.prior_mu, "tau": self.prior_tau, "baseline": self.prior_baseline}
 
     def describe(self) -> str:
         """One-line text of the options; rows carry it so a resume can check it matches."""
@@ -149,6 +140,11 @@ class Job:
 
     name: str
     source: pd.DataFrame | Path = field(repr=False)
+
+
+def methods_for(data: StudyData) -> tuple[str, ...]:
+    """The frequentist methods a batch row reports for ``data``."""
+    return TWO_ARM_METHODS if isinstance(data, TwoArmData) else SINGLE_ARM_METHODS
 
 
 def derive_seed(base: int, name: str) -> int:
@@ -262,27 +258,34 @@ def read_jobs(source: str | Path, *, group_column: str = DEFAULT_GROUP_COLUMN) -
 # --- one meta-analysis ---------------------------------------------------------------------
 
 
-def _interval(prefix: str, block: dict[str, Any] | None) -> dict[str, float]:
-    ci = block["ci95"] if block else [math.nan, math.nan]
-    return {f"{prefix}_ci_low": ci[0], f"{prefix}_ci_high": ci[1]}
+def _interval(prefix: str, summary: Summary | None) -> dict[str, float]:
+    lo, hi = summary.interval if summary is not None else (math.nan, math.nan)
+    return {f"{prefix}_ci_low": lo, f"{prefix}_ci_high": hi}
 
 
-def _frequentist_columns(blocks: dict[str, Any], methods: dict[str, str]) -> dict[str, Any]:
+def _frequentist_columns(estimates: dict[str, Estimate], names: Sequence[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for block_name, prefix in methods.items():
-        block = blocks.get(block_name, {})
-        ci = block.get("ci95", [math.nan, math.nan])
-        out[f"{prefix}_estimate"] = block.get("estimate", math.nan)
-        out[f"{prefix}_ci_low"], out[f"{prefix}_ci_high"] = ci
-        out[f"{prefix}_tau2"] = block.get("tau2", math.nan)
-        out[f"{prefix}_i2"] = block.get("i2", math.nan)
+    for name in names:
+        prefix = METHODS[name].column
+        e = estimates.get(name)
+        pooled = e if isinstance(e, PooledEstimate) else None
+        out[f"{prefix}_estimate"] = pooled.estimate if pooled else math.nan
+        out[f"{prefix}_ci_low"], out[f"{prefix}_ci_high"] = (
+            pooled.ci if pooled else (math.nan, math.nan)
+        )
+        tau2 = pooled.tau2 if pooled else None
+        i2 = pooled.i2 if pooled else None
+        out[f"{prefix}_tau2"] = tau2 if tau2 is not None else math.nan
+        out[f"{prefix}_i2"] = i2 if i2 is not None else math.nan
     return out
 
 
-def result_row(name: str, result: Any, seed: int, options: BatchOptions) -> dict[str, Any]:
+def result_row(
+    name: str, result: AnalysisResult, seed: int, options: BatchOptions
+) -> dict[str, Any]:
     """The batch row of one :class:`~bayesmeta.workflows.analyze.AnalysisResult`."""
     post, diag = result.posterior, result.diagnostics
-    odds = post.extra.get("odds_ratio")
+    odds = post.pooled if result.scale.pooled == "odds_ratio" else None
     row: dict[str, Any] = {
         "name": name,
         "status": "ok",
@@ -290,11 +293,11 @@ def result_row(name: str, result: Any, seed: int, options: BatchOptions) -> dict
         "model": result.model,
         "k": result.data.k,
         "seed": seed,
-        "mu_median": post.mu["median"],
+        "mu_median": post.mu.median,
         **_interval("mu", post.mu),
-        "tau_median": post.tau["median"] if post.tau else math.nan,
+        "tau_median": post.tau.median if post.tau else math.nan,
         **_interval("tau", post.tau),
-        "or_median": odds["median"] if odds else math.nan,
+        "or_median": odds.median if odds else math.nan,
         **_interval("or", odds),
         **_interval("theta_new", post.theta_new),
         "prob_mu_below_0": post.prob_mu_below_0,
@@ -306,8 +309,7 @@ def result_row(name: str, result: Any, seed: int, options: BatchOptions) -> dict
         "refitted": diag.refitted,
         "seconds": diag.seconds,
     }
-    methods = TWO_ARM_METHODS if isinstance(result.data, TwoArmData) else SINGLE_ARM_METHODS
-    row.update(_frequentist_columns(result.frequentist, methods))
+    row.update(_frequentist_columns(result.frequentist, methods_for(result.data)))
     row["options"] = options.describe()
     return row
 
@@ -331,20 +333,17 @@ def run_one(job: Job, options: BatchOptions) -> dict[str, Any]:
     recorded too, with its type, so one meta-analysis never stops a batch.
     """
     from bayesmeta.io.counts import load
-    from bayesmeta.workflows.analyze import analyze, resolve_model
+    from bayesmeta.workflows.analyze import analyze
 
     seed = derive_seed(options.settings.seed, job.name)
     try:
         data = load(job.source)
-        model = resolve_model(data)
-        methods = TWO_ARM_METHODS if isinstance(data, TwoArmData) else SINGLE_ARM_METHODS
         result = analyze(
             data,
-            model=model,
-            priors=options.priors_for(model),
+            priors=options.priors(),
             settings=replace(options.settings, seed=seed),
             common_effect=options.common_effect,
-            frequentist=tuple(methods),
+            frequentist=methods_for(data),
         )
     except BayesmetaError as exc:
         return failure_row(job.name, str(exc), seed, options)

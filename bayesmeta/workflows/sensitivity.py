@@ -8,15 +8,18 @@ so the answer's dependence on the tau prior can be read off one table.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bayesmeta.engines.nuts import SamplerSettings
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.io.counts import SingleArmData, StudyData
 from bayesmeta.io.reported import ReportedEffects
-from bayesmeta.model.priors import Prior, PriorSet, check_scale_prior, parse_prior
-from bayesmeta.report.terminal import scale_transform
-from bayesmeta.workflows.analyze import analyze, default_priors, resolve_model
+from bayesmeta.model.description import ModelSpec
+from bayesmeta.model.priors import Prior, check_scale_prior, parse_prior
+from bayesmeta.model.scales import Scale
+from bayesmeta.summaries.types import Summary
+from bayesmeta.workflows.analyze import analyze_model
 
 # Turner et al. (2015) priors are for log odds ratios; single-arm (logit proportion) analyses
 # use exponential(2) (prior median of tau 0.35) in its place.
@@ -42,6 +45,33 @@ def default_tau_priors(two_arm: bool = True) -> list[Prior]:
     return [parse_prior(text) for text in (*COMMON_TAU_PRIORS, fourth)]
 
 
+@dataclass(frozen=True)
+class SensitivityRow:
+    """One fit of a prior-sensitivity analysis: the tau prior and what it gave."""
+
+    prior: Prior
+    scale: Scale
+    mu: Summary
+    tau: Summary
+    prob_mu_below_0: float
+    converged: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{prior, measure, median, ci95, prob_mu_below_0, tau_median, tau_ci95, converged}``
+        with the pooled effect on the shown scale (quantiles map exactly)."""
+        show = self.scale.show
+        return {
+            "prior": str(self.prior),
+            "measure": self.scale.label,
+            "median": float(show(self.mu.median)),
+            "ci95": [float(show(v)) for v in self.mu.interval],
+            "prob_mu_below_0": self.prob_mu_below_0,
+            "tau_median": self.tau.median,
+            "tau_ci95": list(self.tau.interval),
+            "converged": self.converged,
+        }
+
+
 def prior_sensitivity(
     data: StudyData | ReportedEffects,
     tau_priors: list[Prior] | None,
@@ -49,7 +79,7 @@ def prior_sensitivity(
     settings: SamplerSettings,
     mu_prior: Prior | None = None,
     model: str = "auto",
-) -> list[dict[str, Any]]:
+) -> list[SensitivityRow]:
     """Fit ``data`` once per tau prior and summarise each fit in one row.
 
     Parameters
@@ -64,18 +94,14 @@ def prior_sensitivity(
     mu_prior
         Prior of the pooled effect; None: the model's default.
     model
-        ``"binomial-normal"``, ``"proportion"`` or ``"auto"``.
+        ``"binomial-normal"``, ``"proportion"``, ``"normal-normal"`` or ``"auto"``.
 
     Returns
     -------
-    list of dict
-        Per prior: ``prior`` (its text), ``measure`` (``"OR"``, ``"proportion"``, ``"HR"``...),
-        ``median`` and ``ci95`` of the pooled effect on that scale (quantiles map exactly),
-        ``prob_mu_below_0`` (P(OR < 1) for odds ratios), ``tau_median``, ``tau_ci95`` and
-        ``converged``.
+    list of SensitivityRow
+        One per tau prior, in order.
     """
-    chosen = resolve_model(data, model)
-    base = default_priors(chosen, data)
+    base = ModelSpec.describe(data, model=model, priors={"mu": mu_prior})
     proportion = isinstance(data, SingleArmData)
     priors = tau_priors if tau_priors is not None else default_tau_priors(not proportion)
     if not priors:
@@ -84,25 +110,12 @@ def prior_sensitivity(
         check_scale_prior(prior, "tau")
     rows = []
     for tau in priors:
-        result = analyze(
-            data,
-            model=chosen,
-            priors=PriorSet(mu=mu_prior or base.mu, tau=tau, baseline=base.baseline),
-            settings=settings,
-            frequentist=("random_dl",),
-        )
+        spec = replace(base, priors=replace(base.priors, tau=tau))
+        result = analyze_model(spec, settings=settings, frequentist=("random_dl",))
         post = result.posterior
-        fn, label = scale_transform(post.scale)
         rows.append(
-            {
-                "prior": str(tau),
-                "measure": label,
-                "median": float(fn(post.mu["median"])),
-                "ci95": [float(fn(v)) for v in post.mu["ci95"]],
-                "prob_mu_below_0": post.prob_mu_below_0,
-                "tau_median": post.tau["median"],
-                "tau_ci95": list(post.tau["ci95"]),
-                "converged": result.converged,
-            }
+            SensitivityRow(
+                tau, result.scale, post.mu, post.tau, post.prob_mu_below_0, result.converged
+            )
         )
     return rows

@@ -88,11 +88,11 @@ def test_tail_prob_is_arviz_default() -> None:
 @pytest.fixture(scope="module")
 def bcg_fit():
     from bayesmeta import load
-    from bayesmeta.engines.kernels import fast_model
     from bayesmeta.engines.nuts import SamplerSettings, sample
     from bayesmeta.io.examples import example
+    from bayesmeta.model.description import ModelSpec
 
-    model = fast_model(load(example("bcg").path))
+    model = ModelSpec.describe(load(example("bcg").path))
     idata, _ = sample(model, SamplerSettings(draws=500, tune=300, seed=3))
     return idata
 

@@ -1,5 +1,7 @@
 """The disk-cached kernels of bayesmeta.engines.kernels against the PyMC models they replace.
 
+Both are built from one :class:`~bayesmeta.model.description.ModelSpec`.
+
 Log density and gradient must equal PyMC's (``model.compile_logp`` / ``compile_dlogp``) at
 random points, for every model variant and every prior family with its transform; the
 posterior variables and the fast-path selection rules are checked too. The posterior itself
@@ -15,9 +17,12 @@ import pytest
 
 from bayesmeta import load
 from bayesmeta.engines import kernels as compiled
+from bayesmeta.engines import pymc as pymc_engine
+from bayesmeta.engines.kernel_model import KernelModel
 from bayesmeta.engines.nuts import SamplerSettings, compile_model, fit
+from bayesmeta.model.description import ModelSpec
 from bayesmeta.model.priors import PriorSet, parse_prior
-from bayesmeta.models import binomial_normal, proportion
+from bayesmeta.models import binomial_normal
 from tests.conftest import EXAMPLES
 
 PRIOR_SETS = {
@@ -55,15 +60,18 @@ def single_arm():
     return SingleArmData(study=study, events=events, total=total, covariates=pd.DataFrame())
 
 
-def _compare(model, spec, seed: int) -> None:
-    fast = compiled.compile_fast(spec)
+def _compare(spec: ModelSpec, seed: int) -> None:
+    """The kernels' log density and gradient equal PyMC's for the model ``spec`` describes."""
+    model = pymc_engine.build(spec)
+    kernel = KernelModel(spec)
+    fast = compiled.compile_spec(spec)
     logp, dlogp = model.compile_logp(), model.compile_dlogp()
     ip = model.initial_point()
     rng = np.random.default_rng(seed)
-    assert [v.name for v in model.value_vars] == spec.value_names()
+    assert [v.name for v in model.value_vars] == kernel.value_names()
     for _ in range(4):
         point = {name: rng.normal(scale=1.5, size=np.shape(v)) for name, v in ip.items()}
-        x = np.concatenate([np.atleast_1d(point[name]) for name in spec.value_names()])
+        x = np.concatenate([np.atleast_1d(point[name]) for name in kernel.value_names()])
         ours, grad = compiled.logp_and_grad(fast, x)
         theirs = float(logp(point))
         # rel 1e-10, not 1e-14: the log binomial coefficients of counts up to 88,391 (bcg)
@@ -75,28 +83,25 @@ def _compare(model, spec, seed: int) -> None:
 @pytest.mark.parametrize("common_effect", [False, True])
 @pytest.mark.parametrize("priors", list(PRIOR_SETS))
 def test_binomial_normal_logp_and_gradient_equal_pymc(bcg, priors, common_effect) -> None:
-    model = binomial_normal(bcg, priors=PRIOR_SETS[priors], common_effect=common_effect)
-    spec = compiled.fast_model(bcg, priors=PRIOR_SETS[priors], common_effect=common_effect)
-    _compare(model, spec, seed=1)
+    spec = ModelSpec("binomial-normal", bcg, PRIOR_SETS[priors], common_effect)
+    _compare(spec, seed=1)
 
 
 @pytest.mark.parametrize("common_effect", [False, True])
 @pytest.mark.parametrize("priors", ["default", "uniform-mu-halft-tau", "lognormal-tau"])
 def test_proportion_logp_and_gradient_equal_pymc(single_arm, priors, common_effect) -> None:
-    model = proportion(single_arm, priors=PRIOR_SETS[priors], common_effect=common_effect)
-    spec = compiled.fast_model(single_arm, priors=PRIOR_SETS[priors], common_effect=common_effect)
-    _compare(model, spec, seed=2)
+    spec = ModelSpec("proportion", single_arm, PRIOR_SETS[priors], common_effect)
+    _compare(spec, seed=2)
 
 
 @pytest.mark.parametrize("common_effect", [False, True])
 def test_expanded_variables_equal_pymc_deterministics(bcg, common_effect) -> None:
-    priors = PRIOR_SETS["uniform-mu-halft-tau"]
-    model = binomial_normal(bcg, priors=priors, common_effect=common_effect)
-    spec = compiled.fast_model(bcg, priors=priors, common_effect=common_effect)
-    fast = compiled.compile_fast(spec)
+    spec = ModelSpec("binomial-normal", bcg, PRIOR_SETS["uniform-mu-halft-tau"], common_effect)
+    model = pymc_engine.build(spec)
+    fast = compiled.compile_spec(spec)
     rng = np.random.default_rng(3)
     point = {n: rng.normal(size=np.shape(v)) for n, v in model.initial_point().items()}
-    x = np.concatenate([np.atleast_1d(point[n]) for n in spec.value_names()])
+    x = np.concatenate([np.atleast_1d(point[n]) for n in KernelModel(spec).value_names()])
     ours = compiled.expand(fast, x)
     names = [v.name for v in model.unobserved_value_vars]
     values = model.compile_fn(model.unobserved_value_vars, inputs=model.value_vars)(point)
@@ -106,8 +111,21 @@ def test_expanded_variables_equal_pymc_deterministics(bcg, common_effect) -> Non
         np.testing.assert_allclose(ours[name], value, rtol=1e-12, err_msg=name)
 
 
-def test_unchanged_model_takes_fast_path(bcg) -> None:
-    assert compiled.is_fast(compile_model(binomial_normal(bcg)))
+def test_unchanged_builder_model_takes_the_kernels(bcg) -> None:
+    model = binomial_normal(bcg)
+    assert pymc_engine.spec_of(model) == ModelSpec.describe(bcg)
+    compiled_model = compile_model(model)
+    assert compiled.kernel_model_of(compiled_model.nutpie_model) is not None
+    assert compiled_model.pymc_model is None
+
+
+def test_model_with_moderators_is_compiled_by_pymc(bcg) -> None:
+    from bayesmeta.model.moderators import moderators
+
+    spec = ModelSpec.describe(bcg, moderators=moderators(bcg.covariates, names=["ablat"]))
+    assert not compiled.supports(spec)
+    with pytest.raises(ValueError, match="do not implement"):
+        KernelModel(spec)
 
 
 def test_extended_model_is_compiled_from_its_graph(bcg) -> None:
@@ -116,7 +134,11 @@ def test_extended_model_is_compiled_from_its_graph(bcg) -> None:
     model = binomial_normal(bcg)
     with model:
         pm.Potential("penalty", -(model["tau"] ** 2))
-    assert compiled.fast_model_of(model) is None
+    assert pymc_engine.spec_of(model) is None
+    model = binomial_normal(bcg)
+    with model:
+        pm.Deterministic("odds_ratio", pm.math.exp(model["mu"]))
+    assert pymc_engine.spec_of(model) is None
 
 
 def test_changed_data_is_compiled_from_its_graph(bcg) -> None:
@@ -125,7 +147,7 @@ def test_changed_data_is_compiled_from_its_graph(bcg) -> None:
     model = binomial_normal(bcg)
     with model:
         pm.set_data({"control_total": np.asarray(bcg.control_total) + 1})
-    assert compiled.fast_model_of(model) is None
+    assert pymc_engine.spec_of(model) is None
 
 
 def test_one_artefact_serves_every_study_count(bcg) -> None:
@@ -141,16 +163,16 @@ def test_one_artefact_serves_every_study_count(bcg) -> None:
         control_total=bcg.control_total[:5],
         covariates=bcg.covariates.iloc[:5],
     )
-    big = compiled.compile_fast(compiled.fast_model(bcg))
-    little = big.with_data(compiled.fast_model(small))
-    assert little.logp_cfunc is big.logp_cfunc
+    big = compiled.compile_spec(ModelSpec.describe(bcg))
+    little = compiled.compile_spec(ModelSpec.describe(small))
+    assert little.callbacks.logp is big.callbacks.logp
     assert little.n_dim == 5 * 2 + 3
-    _compare(binomial_normal(small), little.model, seed=4)
+    _compare(ModelSpec.describe(small), seed=4)
 
 
 @pytest.mark.sampling
 def test_fast_fit_has_pymc_groups_and_attributes(bcg) -> None:
-    result = fit(compiled.fast_model(bcg), SamplerSettings(draws=300, tune=300, chains=2))
+    result = fit(ModelSpec.describe(bcg), SamplerSettings(draws=300, tune=300, chains=2))
     idata = result.idata
     assert set(idata["posterior"].data_vars) == {
         "alpha",
@@ -188,19 +210,3 @@ def _loaded_after(argv: list[str]) -> list[str]:
 @pytest.mark.parametrize("argv", [["--help"], ["classic", "--example", "bcg"]])
 def test_cli_without_sampling_imports_no_heavy_library(argv) -> None:
     assert _loaded_after(argv) == []
-
-
-def test_nutpie_is_imported_without_leaving_an_arviz_stand_in() -> None:
-    import subprocess
-    import sys
-
-    code = (
-        "import sys\n"
-        "from bayesmeta.engines.kernels import nutpie_sample\n"
-        "nutpie_sample()\n"
-        "assert 'nutpie' in sys.modules and 'arviz' not in sys.modules\n"
-        "import arviz\n"
-        "assert hasattr(arviz, 'plot_forest') or hasattr(arviz, 'summary'), 'real arviz'\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr

@@ -15,8 +15,10 @@ import pytest
 from bayesmeta import load
 from bayesmeta.engines.nuts import SamplerSettings, fit
 from bayesmeta.model.priors import PriorSet, parse_prior
+from bayesmeta.model.scales import scale
 from bayesmeta.models import binomial_normal, proportion
 from bayesmeta.summaries.draws import summarize
+from bayesmeta.summaries.types import Summary
 from tests.conftest import EXAMPLES, TWO_ARM, reference
 
 pytestmark = pytest.mark.sampling
@@ -36,22 +38,22 @@ def two_arm_fit(request):
     return request.param, result
 
 
-def _check(summary: dict, ref: dict) -> None:
-    assert summary["median"] == pytest.approx(ref["median"], abs=MEDIAN_TOL)
-    assert summary["ci95"][0] == pytest.approx(ref["q025"], abs=INTERVAL_TOL)
-    assert summary["ci95"][1] == pytest.approx(ref["q975"], abs=INTERVAL_TOL)
+def _check(summary: Summary, ref: dict) -> None:
+    assert summary.median == pytest.approx(ref["median"], abs=MEDIAN_TOL)
+    assert summary.interval[0] == pytest.approx(ref["q025"], abs=INTERVAL_TOL)
+    assert summary.interval[1] == pytest.approx(ref["q975"], abs=INTERVAL_TOL)
 
 
-def _check_predictive(idata, summary: dict, ref: dict) -> None:
+def _check_predictive(idata, summary: Summary, ref: dict) -> None:
     """theta_new has wide tails: its tolerance is 3 Monte Carlo SEs of each quantile (ArviZ),
     plus 0.01 for the reference's own error."""
     import arviz_stats as azs
 
     draws = np.asarray(idata["posterior"]["theta_new"])
     for q, ours, theirs in (
-        (0.025, summary["ci95"][0], ref["q025"]),
-        (0.5, summary["median"], ref["median"]),
-        (0.975, summary["ci95"][1], ref["q975"]),
+        (0.025, summary.interval[0], ref["q025"]),
+        (0.5, summary.median, ref["median"]),
+        (0.975, summary.interval[1], ref["q975"]),
     ):
         tol = 3 * float(azs.mcse(draws, method="quantile", prob=q)) + 0.01
         assert ours == pytest.approx(theirs, abs=tol), (q, tol)
@@ -60,7 +62,7 @@ def _check_predictive(idata, summary: dict, ref: dict) -> None:
 def test_two_arm_posterior_matches_stan(two_arm_fit) -> None:
     name, result = two_arm_fit
     ref = reference(name, "stan")
-    post = summarize(result.idata)
+    post = summarize(result.idata, scale=scale("log_odds_ratio"))
     assert result.diagnostics.converged, result.diagnostics.problems
     assert result.diagnostics.divergences == 0
     _check(post.mu, ref["mu"])
@@ -72,9 +74,10 @@ def test_two_arm_posterior_matches_stan(two_arm_fit) -> None:
 
 def test_odds_ratio_is_exp_of_log_odds_ratio(two_arm_fit) -> None:
     _, result = two_arm_fit
-    post = summarize(result.idata).to_dict()
-    assert post["odds_ratio"]["median"] == pytest.approx(np.exp(post["mu"]["median"]), rel=1e-12)
-    assert post["odds_ratio"]["ci95"] == pytest.approx(np.exp(post["mu"]["ci95"]), rel=1e-12)
+    post = summarize(result.idata, scale=scale("log_odds_ratio"))
+    assert post.pooled.median == pytest.approx(np.exp(post.mu.median), rel=1e-12)
+    assert post.pooled.interval == pytest.approx(np.exp(post.mu.interval), rel=1e-12)
+    assert post.to_dict()["odds_ratio"] == post.pooled.to_dict()
 
 
 def test_single_arm_posterior_matches_stan() -> None:
@@ -82,7 +85,7 @@ def test_single_arm_posterior_matches_stan() -> None:
     priors = PriorSet(mu=parse_prior("normal(0, 10)"), tau=parse_prior("half-normal(1)"))
     result = fit(proportion(data, priors=priors), SamplerSettings(seed=20261127))
     ref = reference("pritz1997_prop", "stan")
-    post = summarize(result.idata, scale="logit_proportion")
+    post = summarize(result.idata, scale=scale("logit_proportion"))
     assert result.diagnostics.converged, result.diagnostics.problems
     _check(post.mu, ref["mu"])
     _check(post.tau, ref["tau"])

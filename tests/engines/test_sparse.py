@@ -45,4 +45,4 @@ def test_many_double_zero_studies_converge_without_divergences(seed: int) -> Non
     # predictive distribution of a new study, up to Monte Carlo error.
     name = data.study[int(np.flatnonzero(data.double_zero)[0])]
     shrunk, new = result.posterior.theta[name], result.posterior.theta_new
-    assert shrunk["median"] == pytest.approx(new["median"], abs=0.15 * new["sd"])
+    assert shrunk.median == pytest.approx(new.median, abs=0.15 * new.sd)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +27,9 @@ import bayesmeta
 from bayesmeta.effects import effect_sizes
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.frequentist import pooled as fq
+from bayesmeta.frequentist.classic import classic
+from bayesmeta.frequentist.methods import available
+from bayesmeta.frequentist.results import PooledEstimate, Skipped
 from bayesmeta.frequentist.rootfind import uniroot
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,26 +51,41 @@ def reference(name: str) -> dict:
 
 def from_rows(rows: list[dict]) -> bayesmeta.TwoArmData:
     """Counts stored by the R script (metafor names ai, n1i, ci, n2i) as TwoArmData."""
-    frame = pd.DataFrame(rows).rename(columns={
-        "ai": "treatment_events", "n1i": "treatment_total", "ci": "control_events",
-        "n2i": "control_total"})
+    frame = pd.DataFrame(rows).rename(
+        columns={
+            "ai": "treatment_events",
+            "n1i": "treatment_total",
+            "ci": "control_events",
+            "n2i": "control_total",
+        }
+    )
     frame.insert(0, "study", [f"study {i + 1}" for i in range(len(frame))])
     return bayesmeta.load(frame)
 
 
-def flatten(pe: fq.PooledEstimate) -> dict[str, float]:
+def flatten(pe: PooledEstimate) -> dict[str, float]:
     """Our result under metafor's field names."""
-    out = {"est": pe.estimate, "se": pe.se, "ci_lb": pe.ci95[0], "ci_ub": pe.ci95[1],
-           "pval": pe.p, "tau2": pe.tau2, "I2": pe.i2, "H2": pe.h2, "Q": pe.q, "Qp": pe.q_p,
-           "k": pe.k}
-    if pe.pi95 is not None:
-        out["pi_lb"], out["pi_ub"] = pe.pi95
-    if pe.tau2_ci95 is not None:
-        out["tau2_lb"], out["tau2_ub"] = pe.tau2_ci95
+    out = {
+        "est": pe.estimate,
+        "se": pe.se,
+        "ci_lb": pe.ci[0],
+        "ci_ub": pe.ci[1],
+        "pval": pe.p,
+        "tau2": pe.tau2,
+        "I2": pe.i2,
+        "H2": pe.h2,
+        "Q": pe.q,
+        "Qp": pe.q_p,
+        "k": pe.k,
+    }
+    if pe.pi is not None:
+        out["pi_lb"], out["pi_ub"] = pe.pi
+    if pe.tau2_ci is not None:
+        out["tau2_lb"], out["tau2_ub"] = pe.tau2_ci
     return out
 
 
-def assert_matches(pe: fq.PooledEstimate, ref: dict, rtol: float = RTOL) -> None:
+def assert_matches(pe: PooledEstimate, ref: dict, rtol: float = RTOL) -> None:
     ours = flatten(pe)
     checked = [key for key, value in ref.items() if value is not None and key in ours]
     assert len(checked) >= 8
@@ -77,7 +94,7 @@ def assert_matches(pe: fq.PooledEstimate, ref: dict, rtol: float = RTOL) -> None
         assert ours[key] == pytest.approx(ref[key], rel=rtol, abs=1e-12), key
 
 
-def ours_for(block: str, data, es) -> fq.PooledEstimate:
+def ours_for(block: str, data, es) -> PooledEstimate:
     if block == "mh":
         return fq.mantel_haenszel(data)
     if block == "peto":
@@ -110,7 +127,9 @@ def test_leave_one_out_matches_metafor(name):
 
 
 EDGE_CASES = [
-    (case, block) for case, blocks in EXTRA["edge"].items() for block, value in blocks.items()
+    (case, block)
+    for case, blocks in EXTRA["edge"].items()
+    for block, value in blocks.items()
     if block in ("mh", "peto", *BLOCKS) and "error" not in value and value.get("est") is not None
 ]
 
@@ -140,9 +159,15 @@ def test_other_measures_random_dl(measure):
 def test_mantel_haenszel_of_identical_tables_by_hand():
     """Two copies of one table: the MH OR is the table's ad/bc, and the Robins-Breslow-
     Greenland variance reduces to Woolf's (1/a + 1/b + 1/c + 1/d) / 2."""
-    frame = pd.DataFrame({"study": ["x", "y"], "treatment_events": [6, 6],
-                          "treatment_total": [20, 20], "control_events": [9, 9],
-                          "control_total": [21, 21]})
+    frame = pd.DataFrame(
+        {
+            "study": ["x", "y"],
+            "treatment_events": [6, 6],
+            "treatment_total": [20, 20],
+            "control_events": [9, 9],
+            "control_total": [21, 21],
+        }
+    )
     pe = fq.mantel_haenszel(bayesmeta.load(frame))
     a, b, c, d = 6, 14, 9, 12
     assert pe.estimate == pytest.approx(np.log(a * d / (b * c)), rel=1e-14)
@@ -163,7 +188,7 @@ def test_dersimonian_laird_two_studies_by_hand():
     assert pe.q == pytest.approx(q, rel=1e-12)
     assert pe.tau2 == pytest.approx(tau2, rel=1e-12)
     half = 1.959963984540054 * np.sqrt(pe.se**2 + tau2)
-    assert pe.pi95 == pytest.approx((pe.estimate - half, pe.estimate + half), rel=1e-12)
+    assert pe.pi == pytest.approx((pe.estimate - half, pe.estimate + half), rel=1e-12)
 
 
 def test_paule_mandel_solves_the_generalised_q_equation():
@@ -204,25 +229,28 @@ def test_cumulative_ends_at_the_full_fit_and_starts_with_one_study():
 
 
 def test_classic_blocks_and_json():
-    result = fq.classic(load("nielweise2007"))
-    assert list(result) == list(fq.TWO_ARM_BLOCKS)
-    for block in result.values():
-        json.dumps(block if isinstance(block, dict) else block.to_dict())
-    assert result["random_reml_hksj"].to_dict()["df"] == 17
-    assert "df" not in result["random_reml"].to_dict()
-    single = fq.classic(load("pritz1997_prop"))
-    assert list(single) == ["fixed_iv", "random_dl", "random_reml", "glmm"]
+    result = classic(load("nielweise2007"))
+    assert list(result.estimates) == list(available(result.data))
+    assert list(result.estimates)[:3] == ["mantel_haenszel", "peto", "fixed_iv"]
+    for block in result.estimates.values():
+        json.dumps(block.to_dict())
+    assert result.estimates["random_reml_hksj"].to_dict()["df"] == 17
+    assert "df" not in result.estimates["random_reml"].to_dict()
+    single = classic(load("pritz1997_prop"))
+    assert list(single.estimates) == ["fixed_iv", "random_dl", "random_reml", "glmm"]
 
 
 def test_classic_rejects_unknown_methods_listing_valid_ones():
     with pytest.raises(BayesmetaError, match="valid: fixed_iv, random_dl"):
-        fq.classic(load("pritz1997_prop"), methods=["random_dl", "mantel_haenszel"])
+        classic(load("pritz1997_prop"), methods=["random_dl", "mantel_haenszel"])
 
 
 def test_classic_records_why_a_block_was_skipped():
-    result = fq.classic(from_rows(EXTRA["edge"]["k2"]["counts"]), methods=["egger", "random_dl"])
-    assert "at least 3 studies" in result["egger"]["skipped"]
-    assert isinstance(result["random_dl"], fq.PooledEstimate)
+    result = classic(from_rows(EXTRA["edge"]["k2"]["counts"]), methods=["egger", "random_dl"])
+    assert isinstance(result.estimates["egger"], Skipped)
+    assert "at least 3 studies" in result.estimates["egger"].reason
+    assert result.estimates["egger"].to_dict() == {"skipped": result.estimates["egger"].reason}
+    assert isinstance(result.estimates["random_dl"], PooledEstimate)
 
 
 def test_unknown_tau2_method_and_test():
@@ -233,27 +261,30 @@ def test_unknown_tau2_method_and_test():
         fq.random_effects(es, test="t")
 
 
-def test_classic_on_100_studies_is_fast():
+def test_classic_on_100_studies_estimates_every_method():
     rng = np.random.default_rng(20261127)
     n = rng.integers(40, 400, size=(100, 2))
     p_c = rng.uniform(0.05, 0.3, 100)
     p_t = 1 / (1 + np.exp(-(np.log(p_c / (1 - p_c)) - 0.3 + rng.normal(0, 0.3, 100))))
-    frame = pd.DataFrame({"study": [f"s{i}" for i in range(100)],
-                          "treatment_events": rng.binomial(n[:, 0], p_t),
-                          "treatment_total": n[:, 0],
-                          "control_events": rng.binomial(n[:, 1], p_c),
-                          "control_total": n[:, 1]})
-    data = bayesmeta.load(frame)
-    start = time.perf_counter()
-    result = fq.classic(data)
-    assert time.perf_counter() - start < 1.0
-    assert not any(isinstance(v, dict) for v in result.values())
+    frame = pd.DataFrame(
+        {
+            "study": [f"s{i}" for i in range(100)],
+            "treatment_events": rng.binomial(n[:, 0], p_t),
+            "treatment_total": n[:, 0],
+            "control_events": rng.binomial(n[:, 1], p_c),
+            "control_total": n[:, 1],
+        }
+    )
+    result = classic(bayesmeta.load(frame))
+    assert not any(isinstance(v, Skipped) for v in result.estimates.values())
 
 
 def test_engine_imports_no_bayesian_stack():
-    code = ("import sys, bayesmeta.frequentist.pooled, bayesmeta.frequentist.glmm, "
-            "bayesmeta.frequentist.smallstudy; "
-            "heavy = ('pymc', 'arviz', 'pytensor', 'matplotlib'); "
-            "print(sorted(m for m in heavy if m in sys.modules))")
+    code = (
+        "import sys, bayesmeta.frequentist.pooled, bayesmeta.frequentist.glmm, "
+        "bayesmeta.frequentist.smallstudy; "
+        "heavy = ('pymc', 'arviz', 'pytensor', 'matplotlib'); "
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

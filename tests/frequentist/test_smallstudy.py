@@ -19,8 +19,9 @@ import pytest
 import bayesmeta
 from bayesmeta.effects import effect_sizes
 from bayesmeta.errors import BayesmetaError
-from bayesmeta.frequentist import pooled as frequentist
 from bayesmeta.frequentist import smallstudy
+from bayesmeta.frequentist.classic import classic
+from bayesmeta.frequentist.results import Skipped
 
 ROOT = Path(__file__).resolve().parents[2]
 REF = ROOT / "tests" / "reference"
@@ -67,11 +68,11 @@ def counts(rows):
 
 def test_all_double_zero_egger_is_skipped_not_a_huge_t():
     data = counts([(0, 10, 0, 12), (0, 20, 0, 25), (0, 30, 0, 31), (0, 15, 0, 19)])
-    out = frequentist.classic(data, methods=["egger", "harbord", "peters"])
-    assert out["egger"] == {
-        "skipped": "egger test needs at least 3 studies that are not double-zero, got 0"
-    }
-    assert all("skipped" in out[m] for m in ("harbord", "peters"))
+    out = classic(data, methods=["egger", "harbord", "peters"]).estimates
+    assert out["egger"] == Skipped(
+        "egger", "egger test needs at least 3 studies that are not double-zero, got 0"
+    )
+    assert all(isinstance(out[m], Skipped) for m in ("harbord", "peters"))
 
 
 def test_egger_keeps_double_zero_studies_when_three_others_remain():
@@ -103,7 +104,7 @@ def test_effects_exactly_on_the_line_are_skipped():
 
 def test_equal_precision_is_skipped_not_a_linalg_error():
     data = counts([(1, 10, 2, 10)] * 4)
-    assert frequentist.classic(data, methods=["egger"])["egger"] == {
-        "skipped": "egger test: every study has the same precision, so the regression line "
-        "is not estimable"
-    }
+    assert classic(data, methods=["egger"]).estimates["egger"] == Skipped(
+        "egger",
+        "egger test: every study has the same precision, so the regression line is not estimable",
+    )

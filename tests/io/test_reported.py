@@ -121,7 +121,7 @@ def test_bcg_log_odds_ratios_round_trip_to_the_exact_reference(tmp_path):
         eff.yi, eff.vi, prior_mu="normal(0, 10)", prior_tau="half-normal(0.5)", study=eff.study
     )
     ref = json.loads((ROOT / "tests" / "reference" / "bcg.nnhm.json").read_text())
-    assert post.mu["median"] == pytest.approx(ref["mu"]["median"], abs=1e-6)
+    assert post.mu.median == pytest.approx(ref["mu"]["median"], abs=1e-6)
 
 
 # --------------------------------------------------------------------------- one error per case

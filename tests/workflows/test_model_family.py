@@ -19,9 +19,10 @@ from bayesmeta import load
 from bayesmeta.cli import app
 from bayesmeta.engines.nuts import SamplerSettings
 from bayesmeta.io.inputs import load_any
+from bayesmeta.model.description import normal_inputs
 from bayesmeta.model.moderators import moderators
 from bayesmeta.model.priors import PriorSet, parse_prior
-from bayesmeta.workflows.analyze import analyze, effect_inputs
+from bayesmeta.workflows.analyze import analyze
 from tests.conftest import EXAMPLES, TWO_ARM, reference
 
 runner = CliRunner()
@@ -40,9 +41,9 @@ def test_exact_engine_matches_the_reference_integration(name: str) -> None:
         (post.tau, ref["tau"]),
         (post.theta_new, ref["theta_new"]),
     ):
-        assert ours["median"] == pytest.approx(theirs["median"], abs=1e-3)
-        assert ours["ci95"][0] == pytest.approx(theirs["q025"], abs=1e-3)
-        assert ours["ci95"][1] == pytest.approx(theirs["q975"], abs=1e-3)
+        assert ours.median == pytest.approx(theirs["median"], abs=1e-3)
+        assert ours.interval[0] == pytest.approx(theirs["q025"], abs=1e-3)
+        assert ours.interval[1] == pytest.approx(theirs["q975"], abs=1e-3)
     assert post.prob_mu_below_0 == pytest.approx(ref["p_mu_below_0"], abs=1e-3)
 
 
@@ -63,29 +64,19 @@ def test_nuts_engine_agrees_with_exact_engine_within_monte_carlo_error() -> None
     assert nuts.diagnostics.converged
     for var in ("mu", "tau"):
         draws = np.asarray(nuts.fit.idata["posterior"][var])
-        for q, ours, theirs in (
-            (
-                0.025,
-                nuts.posterior.to_dict()[var]["ci95"][0],
-                exact.posterior.to_dict()[var]["ci95"][0],
-            ),
-            (
-                0.5,
-                nuts.posterior.to_dict()[var]["median"],
-                exact.posterior.to_dict()[var]["median"],
-            ),
-            (
-                0.975,
-                nuts.posterior.to_dict()[var]["ci95"][1],
-                exact.posterior.to_dict()[var]["ci95"][1],
-            ),
+        ours, theirs = getattr(nuts.posterior, var), getattr(exact.posterior, var)
+        for q, a, b in (
+            (0.025, ours.interval[0], theirs.interval[0]),
+            (0.5, ours.median, theirs.median),
+            (0.975, ours.interval[1], theirs.interval[1]),
         ):
             tol = 4 * float(azs.mcse(draws, method="quantile", prob=q))  # exact has no MC error
-            assert ours == pytest.approx(theirs, abs=tol), (var, q)
+            assert a == pytest.approx(b, abs=tol), (var, q)
 
 
 def _bcg_reported(tmp_path, kind: str):
-    y, v, study, _ = effect_inputs(load(EXAMPLES / "bcg.csv"))
+    inputs = normal_inputs(load(EXAMPLES / "bcg.csv"))
+    y, v, study = inputs.y, inputs.v, inputs.study
     se = np.sqrt(v)
     if kind == "log_or":
         frame = pd.DataFrame({"study": study, "log_or": y, "se": se})
@@ -121,11 +112,9 @@ def test_reported_effects_give_the_same_posterior_as_counts(tmp_path, kind: str)
     assert result.exit_code == 0, result.output
     doc = json.loads(out.read_text())
     assert doc["model"] == "normal-normal" and doc["engine"] == "exact"
-    assert doc["posterior"]["mu"]["median"] == pytest.approx(
-        counts.posterior.mu["median"], abs=1e-8
-    )
+    assert doc["posterior"]["mu"]["median"] == pytest.approx(counts.posterior.mu.median, abs=1e-8)
     assert doc["posterior"]["odds_ratio"]["ci95"] == pytest.approx(
-        counts.posterior.extra["odds_ratio"]["ci95"], rel=1e-8
+        counts.posterior.pooled.interval, rel=1e-8
     )
 
 
@@ -167,11 +156,11 @@ def test_binomial_normal_meta_regression_slope_is_reported_and_close_to_reml() -
         settings=SamplerSettings(seed=5),
         frequentist=("random_dl",),
     )
-    slope = result.posterior.regression["coefficients"]["ablat"]
+    slope = result.posterior.coefficients["ablat"]
     ref = reference("bcg", "metafor")["metareg_ablat_reml"]
     # A different likelihood (exact binomial vs normal approximation): within 1 posterior SD.
-    assert slope["median"] == pytest.approx(ref["slope"], abs=slope["sd"])
-    assert slope["prob_below_0"] > 0.99
+    assert slope.median == pytest.approx(ref["slope"], abs=slope.sd)
+    assert slope.prob_below_0 > 0.99
 
 
 def test_subgroups_exact_cell_means_match_separate_normal_normal_fits_with_common_tau() -> None:
@@ -181,10 +170,10 @@ def test_subgroups_exact_cell_means_match_separate_normal_normal_fits_with_commo
     mods = moderators(data.covariates, subgroup="alloc")
     result = analyze(data, model="normal-normal", priors=NNHM_PRIORS, moderators=mods)
     sub = result.posterior.subgroups
-    assert list(sub["levels"]) == ["alternate", "random", "systematic"]
-    diff = sub["differences"]["random - alternate"]
-    mu_a, mu_r = sub["levels"]["alternate"]["mu"], sub["levels"]["random"]["mu"]
-    assert diff["mean"] == pytest.approx(mu_r["mean"] - mu_a["mean"], abs=1e-6)
+    assert list(sub) == ["alternate", "random", "systematic"]
+    diff = result.posterior.differences["random - alternate"].summary
+    mu_a, mu_r = sub["alternate"].mu, sub["random"].mu
+    assert diff.mean == pytest.approx(mu_r.mean - mu_a.mean, abs=1e-6)
     # Studies are assigned to their level: random allocation has 7 of the 13 trials.
     assert int((mods.group == 1).sum()) == 7
 
@@ -194,13 +183,14 @@ def test_separate_tau_subgroups_are_independent_fits() -> None:
     mods = moderators(data.covariates, subgroup="alloc", separate_tau=True)
     result = analyze(data, model="normal-normal", priors=NNHM_PRIORS, moderators=mods)
     keep = np.asarray(data.covariates["alloc"]) == "random"
-    y, v, _, _ = effect_inputs(load(EXAMPLES / "bcg.csv"))
+    inputs = normal_inputs(load(EXAMPLES / "bcg.csv"))
+    y, v = inputs.y, inputs.v
     from bayesmeta.engines.exact import nnhm_posterior
 
     alone = nnhm_posterior(y[keep], v[keep], prior_mu=NNHM_PRIORS.mu, prior_tau=NNHM_PRIORS.tau)
-    level = result.posterior.subgroups["levels"]["random"]
-    assert level["mu"]["median"] == pytest.approx(alone.mu["median"], abs=1e-10)
-    assert level["tau"]["ci95"] == pytest.approx(alone.tau["ci95"], abs=1e-10)
+    level = result.posterior.subgroups["random"]
+    assert level.mu.median == pytest.approx(alone.mu.median, abs=1e-10)
+    assert level.tau.interval == pytest.approx(alone.tau.interval(), abs=1e-10)
 
 
 def test_exact_bayes_factor_strongly_favours_random_effects_on_bcg() -> None:
@@ -211,8 +201,8 @@ def test_exact_bayes_factor_strongly_favours_random_effects_on_bcg() -> None:
     common = analyze(
         load(EXAMPLES / "bcg.csv"), model="normal-normal", priors=NNHM_PRIORS, common_effect=True
     ).log_marginal_likelihood
-    assert result.comparison["log_bf_random_vs_common"] == pytest.approx(random_ - common)
-    assert result.comparison["log_bf_random_vs_common"] > 10  # I^2 = 93%
+    assert result.comparison.log_bf_random_vs_common == pytest.approx(random_ - common)
+    assert result.comparison.log_bf_random_vs_common > 10  # I^2 = 93%
 
 
 @pytest.mark.sampling
@@ -226,7 +216,7 @@ def test_loo_comparison_favours_random_effects_on_bcg() -> None:
         settings=SamplerSettings(seed=2),
         frequentist=("random_dl",),
     )
-    c = result.comparison
+    c = result.comparison.to_dict()
     assert c["method"] == "psis_loo"
     assert c["elpd_diff_random_minus_common"] == pytest.approx(
         c["elpd_loo_random"] - c["elpd_loo_common"]

@@ -94,7 +94,9 @@ def test_sensitivity_on_reported_hazard_ratios_with_the_exact_engine(tmp_path) -
     data = load_any(path)
     priors = [parse_prior("half-normal(0.5)"), parse_prior("half-cauchy(0.5)")]
     rows = prior_sensitivity(data, priors, settings=SamplerSettings(), model="normal-normal")
-    assert [r["measure"] for r in rows] == ["HR", "HR"]
+    assert [r.to_dict()["measure"] for r in rows] == ["HR", "HR"]
     exact = analyze(data, priors=PriorSet(tau=priors[0]))
-    assert rows[0]["median"] == pytest.approx(math.exp(exact.posterior.mu["median"]), rel=1e-12)
-    assert all(r["converged"] for r in rows)
+    assert rows[0].to_dict()["median"] == pytest.approx(
+        math.exp(exact.posterior.mu.median), rel=1e-12
+    )
+    assert all(r.converged for r in rows)

@@ -1,0 +1,137 @@
+"""Every frequentist estimator on one dataset, as ``bayesmeta classic`` reports it (no PyMC).
+
+:func:`classic` computes the methods of the registry (:mod:`bayesmeta.frequentist.methods`)
+that apply to the data, and optionally a leave-one-study-out and a cumulative meta-analysis,
+into a :class:`ClassicResult` with named fields; its ``to_dict`` is the JSON of
+``bayesmeta classic --json`` (``docs/json.md``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bayesmeta.effects import EffectSizes
+from bayesmeta.errors import BayesmetaError
+from bayesmeta.frequentist import methods as registry
+from bayesmeta.frequentist.pooled import cumulative, leave_one_out
+from bayesmeta.frequentist.results import DEFAULT_LEVEL, Estimate, PooledEstimate
+from bayesmeta.io.counts import StudyData, TwoArmData
+from bayesmeta.io.reported import ReportedEffects
+
+
+@dataclass(frozen=True)
+class Sequential:
+    """Random-effects fits of a leave-one-out (``kind="omitted"``) or cumulative
+    (``kind="added"``) analysis, keyed by the study left out or added; ``by`` is the ordering
+    column of a cumulative analysis."""
+
+    kind: str
+    method: str
+    fits: dict[str, PooledEstimate]
+    by: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        head = {"by": self.by} if self.by is not None else {}
+        return {
+            **head,
+            "method": self.method,
+            self.kind: {s: r.to_dict() for s, r in self.fits.items()},
+        }
+
+
+@dataclass(frozen=True)
+class ClassicResult:
+    """The frequentist analysis of one dataset.
+
+    ``estimates`` maps each method name (registry order) to its
+    :class:`~bayesmeta.frequentist.results.PooledEstimate`,
+    :class:`~bayesmeta.frequentist.results.AsymmetryTest` or
+    :class:`~bayesmeta.frequentist.results.Skipped`.
+    """
+
+    data: StudyData | ReportedEffects
+    effect_sizes: EffectSizes
+    estimates: dict[str, Estimate]
+    leave_one_out: Sequential | None = None
+    cumulative: Sequential | None = None
+    level: float = DEFAULT_LEVEL
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON of ``bayesmeta classic --json``."""
+        from bayesmeta import __version__
+
+        d = self.data
+        info: dict[str, Any] = {
+            "source": d.source,
+            "design": registry.design_of(d),
+            "k": d.k,
+        }
+        if not isinstance(d, ReportedEffects):
+            info["k_zero_cell"] = int(d.zero_cell.sum())
+        if isinstance(d, TwoArmData):
+            info["k_double_zero"] = int(d.double_zero.sum())
+        out: dict[str, Any] = {
+            "bayesmeta_version": __version__,
+            "data": info,
+            "effect_sizes": self.effect_sizes.to_dict(),
+            "frequentist": {k: v.to_dict() for k, v in self.estimates.items()},
+        }
+        if self.leave_one_out is not None:
+            out["leave_one_out"] = self.leave_one_out.to_dict()
+        if self.cumulative is not None:
+            out["cumulative"] = self.cumulative.to_dict()
+        return out
+
+
+def classic(
+    data: StudyData | ReportedEffects,
+    *,
+    methods: Sequence[str] | None = None,
+    leave_one_out_method: str | None = None,
+    cumulative_by: str | None = None,
+    level: float = DEFAULT_LEVEL,
+) -> ClassicResult:
+    """All frequentist analyses of ``data``, as metafor would report them.
+
+    Parameters
+    ----------
+    data
+        Validated counts or reported effects. Two-arm data use log odds ratios (escalc
+        defaults), single-arm data logit proportions, reported effects their estimates.
+    methods
+        Method names (default: every method that applies; :func:`~bayesmeta.frequentist.
+        methods.available`).
+    leave_one_out_method
+        tau^2 estimator (e.g. ``"DL"``) of a leave-one-study-out analysis, if wanted.
+    cumulative_by
+        A covariate column (e.g. ``"year"``): a cumulative meta-analysis in that order, with
+        the leave-one-out estimator or DL.
+    level
+        Level of every interval (0.95).
+
+    Raises
+    ------
+    BayesmetaError
+        A name in ``methods`` does not apply to the data, or the ordering column is unknown.
+    """
+    names = registry.check_methods(methods, data) if methods is not None else None
+    given = registry.inputs(data, level)
+    estimates = registry.compute(names or registry.available(data), given)
+    method = leave_one_out_method or "DL"
+    loo = None
+    if leave_one_out_method:
+        loo = Sequential("omitted", method, leave_one_out(given.es, method=method, level=level))
+    cum = None
+    if cumulative_by:
+        if cumulative_by not in data.covariates.columns:
+            raise BayesmetaError(
+                f"--cumulative: no column {cumulative_by!r}; covariates: "
+                f"{', '.join(map(str, data.covariates.columns)) or 'none'}"
+            )
+        keyed = dict(zip(data.study, data.covariates[cumulative_by].tolist(), strict=True))
+        order = sorted(given.es.study, key=lambda s: keyed[s])  # stable: ties keep file order
+        fits = cumulative(given.es, order, method=method, level=level)
+        cum = Sequential("added", method, fits, by=cumulative_by)
+    return ClassicResult(data, given.es, estimates, loo, cum, level)

@@ -1,0 +1,159 @@
+"""The frequentist methods: one registry of name, label, function and where each applies.
+
+Each :class:`Method` is one row of :data:`METHODS`: its name (the JSON block name), its label
+in reports and plots, the function that computes it, the designs it applies to (two-arm counts,
+single-arm counts, reported effects), the designs where ``bayesmeta fit`` shows it by default,
+and its column prefix in batch tables. The registry's order is the order of the JSON blocks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from bayesmeta.effects import EffectSizes, effect_sizes
+from bayesmeta.errors import BayesmetaError
+from bayesmeta.frequentist import glmm, smallstudy
+from bayesmeta.frequentist.pooled import common_effect, mantel_haenszel, peto, random_effects
+from bayesmeta.frequentist.results import DEFAULT_LEVEL, Estimate, Skipped
+from bayesmeta.io.counts import SingleArmData, StudyData, TwoArmData
+from bayesmeta.io.reported import ReportedEffects
+
+TWO_ARM, SINGLE_ARM, REPORTED = "two-arm", "single-arm", "reported"
+ALL = frozenset({TWO_ARM, SINGLE_ARM, REPORTED})
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What a method computes from: the data, their effect sizes and the interval level."""
+
+    data: StudyData | ReportedEffects
+    es: EffectSizes
+    level: float
+
+
+@dataclass(frozen=True)
+class Method:
+    """One frequentist method (see the module docstring)."""
+
+    name: str
+    label: str
+    compute: Callable[[Inputs], Estimate]
+    designs: frozenset[str]
+    shown: frozenset[str] = frozenset()
+    column: str | None = None
+
+
+def _random(method: str, test: str = "z") -> Callable[[Inputs], Estimate]:
+    return lambda i: random_effects(i.es, method=method, test=test, level=i.level)
+
+
+def _two_arm_random(method: str, label: str, column: str) -> Method:
+    return Method(
+        f"random_{method.lower()}", label, _random(method), frozenset({TWO_ARM}), column=column
+    )
+
+
+METHODS: dict[str, Method] = {
+    m.name: m
+    for m in (
+        Method("mantel_haenszel", "Mantel-Haenszel (common)",
+               lambda i: mantel_haenszel(i.data, level=i.level), frozenset({TWO_ARM}),
+               shown=frozenset({TWO_ARM}), column="mh"),
+        Method("peto", "Peto (common)", lambda i: peto(i.data, level=i.level),
+               frozenset({TWO_ARM}), column="peto"),
+        Method("fixed_iv", "Inverse-variance (common)",
+               lambda i: common_effect(i.es, level=i.level), ALL, shown=ALL, column="iv"),
+        Method("random_dl", "DerSimonian-Laird", _random("DL"), ALL, shown=ALL, column="dl"),
+        Method("random_reml", "REML", _random("REML"), ALL, shown=ALL, column="reml"),
+        Method("random_pm", "Paule-Mandel", _random("PM"), frozenset({TWO_ARM, REPORTED}),
+               column="pm"),
+        _two_arm_random("ML", "ML", "ml"),
+        _two_arm_random("EB", "Empirical Bayes", "eb"),
+        _two_arm_random("HE", "Hedges", "he"),
+        _two_arm_random("SJ", "Sidik-Jonkman", "sj"),
+        _two_arm_random("HS", "Hunter-Schmidt", "hs"),
+        Method("random_reml_hksj", "REML + Hartung-Knapp", _random("REML", "knha"),
+               frozenset({TWO_ARM, REPORTED}), shown=frozenset({TWO_ARM, REPORTED}),
+               column="reml_hksj"),
+        Method("random_dl_hksj", "DL + Hartung-Knapp", _random("DL", "knha"),
+               frozenset({TWO_ARM, REPORTED}), column="dl_hksj"),
+        Method("glmm_um_fs", "Binomial-normal GLMM (ML)",
+               lambda i: glmm.binomial_normal_ml(i.data, level=i.level), frozenset({TWO_ARM}),
+               column="glmm"),
+        Method("glmm", "Binomial-normal GLMM (ML)",
+               lambda i: glmm.random_intercept_ml(i.data, level=i.level),
+               frozenset({SINGLE_ARM}), shown=frozenset({SINGLE_ARM}), column="glmm"),
+        Method("egger", "Egger's test", lambda i: smallstudy.egger(i.es, i.data),
+               frozenset({TWO_ARM})),
+        Method("harbord", "Harbord's test", lambda i: smallstudy.harbord(i.data),
+               frozenset({TWO_ARM})),
+        Method("peters", "Peters' test", lambda i: smallstudy.peters(i.data),
+               frozenset({TWO_ARM})),
+    )
+}  # fmt: skip
+
+
+def design_of(data: StudyData | ReportedEffects) -> str:
+    """``"two-arm"``, ``"single-arm"`` or ``"reported"``."""
+    if isinstance(data, TwoArmData):
+        return TWO_ARM
+    return SINGLE_ARM if isinstance(data, SingleArmData) else REPORTED
+
+
+def available(data: StudyData | ReportedEffects) -> tuple[str, ...]:
+    """Names of the methods that apply to ``data``, in registry order."""
+    design = design_of(data)
+    return tuple(m.name for m in METHODS.values() if design in m.designs)
+
+
+def shown_by_default(data: StudyData | ReportedEffects) -> tuple[str, ...]:
+    """The methods ``bayesmeta fit`` shows for ``data`` unless told otherwise."""
+    design = design_of(data)
+    return tuple(m.name for m in METHODS.values() if design in m.shown)
+
+
+def check_methods(names: Sequence[str], data: StudyData | ReportedEffects) -> tuple[str, ...]:
+    """``names`` as a tuple, after checking each applies to ``data``.
+
+    Raises
+    ------
+    TypeError
+        ``names`` is a single string rather than a sequence of names.
+    BayesmetaError
+        A name is not a method for this design; the valid ones are listed.
+    """
+    if isinstance(names, str):
+        raise TypeError(
+            f"methods must be a sequence of method names, e.g. ({names!r},), not a string"
+        )
+    valid = available(data)
+    unknown = [m for m in names if m not in valid]
+    if unknown:
+        raise BayesmetaError(
+            f"unknown frequentist method(s) {', '.join(map(str, unknown))} for "
+            f"{design_of(data)} data; valid: {', '.join(valid)}"
+        )
+    return tuple(names)
+
+
+def inputs(data: StudyData | ReportedEffects, level: float = DEFAULT_LEVEL) -> Inputs:
+    """The effect sizes the methods use: escalc log odds ratios (two-arm; 0.5 added to zero
+    cells), logits (single-arm), or the reported estimates with their variances."""
+    if isinstance(data, ReportedEffects):
+        es = EffectSizes(data.study, data.yi, data.vi, data.measure, "none", (), ())
+    else:
+        es = effect_sizes(data)
+    return Inputs(data, es, level)
+
+
+def compute(names: Sequence[str], given: Inputs) -> dict[str, Estimate]:
+    """Each method in ``names`` on ``given``; one that cannot be computed on these data is
+    :class:`~bayesmeta.frequentist.results.Skipped` with the reason."""
+    out: dict[str, Estimate] = {}
+    for name in names:
+        try:
+            out[name] = METHODS[name].compute(given)
+        except BayesmetaError as exc:
+            out[name] = Skipped(name, str(exc))
+    return out

@@ -1,0 +1,173 @@
+"""The model description: one backend-free, immutable value that every engine reads.
+
+A :class:`ModelSpec` says what is fitted - the likelihood, the data, the priors, random or
+common effect, and the moderators - and nothing about how. The PyMC builder
+(:mod:`bayesmeta.engines.pymc`), the cached kernels (:mod:`bayesmeta.engines.kernels`) and the
+exact quadrature engine (:mod:`bayesmeta.summaries.exact`) each turn the same description into
+their own form, so none of them has to guess what another built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from bayesmeta.effects import effect_sizes
+from bayesmeta.errors import BayesmetaError
+from bayesmeta.io.counts import SingleArmData, StudyData, TwoArmData
+from bayesmeta.io.reported import ReportedEffects
+from bayesmeta.model.moderators import Moderators
+from bayesmeta.model.priors import PriorSet, default_priors
+from bayesmeta.model.scales import Scale, scale_of_measure
+
+LIKELIHOODS = ("binomial-normal", "proportion", "normal-normal")
+# the count likelihoods and the data they need
+COUNT_DATA = {"binomial-normal": TwoArmData, "proportion": SingleArmData}
+
+AnyData = StudyData | ReportedEffects
+
+
+@dataclass(frozen=True)
+class NormalInputs:
+    """Study estimates ``y`` with variances ``v`` for a normal-normal model."""
+
+    y: np.ndarray
+    v: np.ndarray
+    study: tuple[str, ...]
+
+
+def normal_inputs(data: AnyData) -> NormalInputs:
+    """Estimates, variances and study names of ``data`` for a normal-normal model.
+
+    Counts are turned into log odds ratios (two-arm) or logits (single-arm) with metafor's
+    ``escalc`` conventions (0.5 added to the cells of studies with a zero cell). Double-zero
+    studies are left out (``drop00 = TRUE``): under the normal approximation their corrected
+    log odds ratio of about 0 is an artefact of the correction, not information; the binomial
+    model uses them as they are.
+    """
+    if isinstance(data, ReportedEffects):
+        return NormalInputs(data.yi, data.vi, data.study)
+    two_arm = isinstance(data, TwoArmData)
+    es = effect_sizes(data, measure="OR" if two_arm else "PLO", drop00=two_arm)
+    return NormalInputs(es.yi, es.vi, es.study)
+
+
+def resolve_likelihood(data: AnyData, model: str = "auto") -> str:
+    """The likelihood for ``data``: checks an explicit choice, picks one for ``"auto"``."""
+    if model == "auto":
+        if isinstance(data, ReportedEffects):
+            return "normal-normal"
+        return "binomial-normal" if isinstance(data, TwoArmData) else "proportion"
+    if model not in LIKELIHOODS:
+        raise BayesmetaError(f"unknown model {model!r}; choose one of {', '.join(LIKELIHOODS)}")
+    needs = COUNT_DATA.get(model)
+    if needs is not None and not isinstance(data, needs):
+        what = "two-arm counts" if needs is TwoArmData else "single-arm counts (study,events,total)"
+        raise BayesmetaError(f"model {model} needs {what}")
+    return model
+
+
+def reference_direction(data: AnyData) -> str:
+    """What the effect measures and which way it points."""
+    if isinstance(data, TwoArmData):
+        return "odds ratio of an event, treatment vs control (OR < 1: fewer events on treatment)"
+    if isinstance(data, SingleArmData):
+        return "proportion of patients with the event (logit scale for mu and tau)"
+    if data.ratio:
+        return f"{data.measure} as reported (log scale for mu and tau)"
+    return f"{data.measure} as reported"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A meta-analysis model: likelihood, data, priors, random or common effect, moderators.
+
+    Parameters
+    ----------
+    likelihood
+        ``"binomial-normal"`` (two-arm counts, fixed study baselines), ``"proportion"``
+        (single-arm counts) or ``"normal-normal"`` (estimates with variances; counts are
+        converted with the escalc conventions, :func:`normal_inputs`).
+    data
+        Validated data (:func:`bayesmeta.load`).
+    priors
+        Priors on ``mu``, ``tau`` and the study baselines (binomial-normal only).
+    common_effect
+        ``tau = 0``: every study shares ``mu``.
+    moderators
+        Covariates and/or subgroups (None, or empty, for neither).
+    """
+
+    likelihood: str
+    data: AnyData = field(repr=False)
+    priors: PriorSet = field(default_factory=PriorSet)
+    common_effect: bool = False
+    moderators: Moderators | None = None
+
+    def __post_init__(self) -> None:
+        if self.likelihood not in LIKELIHOODS:
+            raise BayesmetaError(
+                f"unknown model {self.likelihood!r}; choose one of {', '.join(LIKELIHOODS)}"
+            )
+        resolve_likelihood(self.data, self.likelihood)
+        if not isinstance(self.priors, PriorSet):
+            object.__setattr__(self, "priors", PriorSet.of(self.priors))
+        if self.moderators is not None and self.moderators.empty:
+            object.__setattr__(self, "moderators", None)
+
+    @classmethod
+    def describe(
+        cls,
+        data: AnyData,
+        *,
+        model: str = "auto",
+        priors: PriorSet | dict[str, Any] | None = None,
+        common_effect: bool = False,
+        moderators: Moderators | None = None,
+    ) -> ModelSpec:
+        """The description for ``data`` with the model's default priors where none is given.
+
+        ``priors`` is a complete :class:`PriorSet`, or a mapping of some of ``mu``, ``tau``,
+        ``baseline`` to a :class:`~bayesmeta.model.priors.Prior` or prior text that replaces
+        those defaults.
+        """
+        likelihood = resolve_likelihood(data, model)
+        if not isinstance(priors, PriorSet):
+            base = default_priors(scale_of_data(data).name)
+            priors = base.with_overrides(**dict(priors or {}))
+        return cls(likelihood, data, priors, common_effect, moderators)
+
+    def with_data(self, data: AnyData) -> ModelSpec:
+        """The same model on other data of the same kind."""
+        return replace(self, data=data)
+
+    @property
+    def scale(self) -> Scale:
+        """The scale of ``mu`` and ``theta``."""
+        return scale_of_data(self.data)
+
+    @property
+    def baseline(self) -> bool:
+        """The model has study baselines ``alpha`` (binomial-normal)."""
+        return self.likelihood == "binomial-normal"
+
+    @cached_property
+    def normal(self) -> NormalInputs:
+        """Estimates and variances of a normal-normal model (:func:`normal_inputs`)."""
+        return normal_inputs(self.data)
+
+    @property
+    def study(self) -> tuple[str, ...]:
+        """The studies in the model (a normal-normal model on counts leaves out double zeros)."""
+        return self.normal.study if self.likelihood == "normal-normal" else self.data.study
+
+
+def scale_of_data(data: AnyData) -> Scale:
+    """The scale every model of ``data`` works on: log odds ratios for two-arm counts, logits
+    for single-arm counts, the reported measure's scale for reported effects."""
+    if isinstance(data, ReportedEffects):
+        return scale_of_measure(data.measure)
+    return scale_of_measure("OR" if isinstance(data, TwoArmData) else "PLO")

@@ -1,0 +1,93 @@
+"""Scales of the pooled effect: one registry that models, summaries, reports and plots read.
+
+A model's ``mu`` and ``theta`` live on its scale (log odds ratio, logit proportion, log hazard
+ratio...). The :class:`Scale` says how values are shown (``exp`` for log ratios, the inverse
+logit for logits), the label of the shown values, and the names of the extra posterior blocks
+on the shown scale (``odds_ratio``, ``proportion``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+def inv_logit(x: Any) -> Any:
+    """Inverse of the logit: log odds -> probability."""
+    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float)))
+
+
+def identity(x: Any) -> Any:
+    """Values shown as they are."""
+    return x
+
+
+@dataclass(frozen=True)
+class Scale:
+    """One scale of ``mu``: its name (as in the JSON), how values are shown, and labels.
+
+    ``show`` maps a value on this scale to the shown scale (monotone increasing); ``label``
+    names the shown values (``"OR"``); ``pooled`` and ``predictive`` are the JSON names of the
+    shown-scale summaries of ``mu`` and ``theta_new`` (None: not reported); ``below`` is how
+    ``P(mu < 0)`` reads on the shown scale; ``ratio_of`` names the shown-scale summary of a
+    difference of two ``mu`` (subgroups), if reported.
+    """
+
+    name: str
+    label: str
+    show: Callable[[Any], Any]
+    pooled: str | None = None
+    predictive: str | None = None
+    below: str = "P(mu < 0)"
+    ratio_of: str | None = None
+
+    @property
+    def log_ratio(self) -> bool:
+        """Values are log ratios (shown as ratios on a log axis)."""
+        return self.show is np.exp
+
+
+SCALES: dict[str, Scale] = {
+    s.name: s
+    for s in (
+        Scale(
+            "log_odds_ratio",
+            "OR",
+            np.exp,
+            "odds_ratio",
+            "predictive_odds_ratio",
+            "P(OR < 1)",
+            "ratio_of_odds_ratios",
+        ),
+        Scale(
+            "logit_proportion",
+            "proportion",
+            inv_logit,
+            "proportion",
+            "predictive_proportion",
+            "P(p < 0.5)",
+        ),
+        Scale("log_risk_ratio", "RR", np.exp),
+        Scale("log_hazard_ratio", "HR", np.exp),
+    )
+}
+# measure of an effect size (escalc / reported input) -> scale name
+MEASURE_SCALES = {
+    "OR": "log_odds_ratio",
+    "PLO": "logit_proportion",
+    "RR": "log_risk_ratio",
+    "HR": "log_hazard_ratio",
+}
+
+
+def scale(name: str) -> Scale:
+    """The registered scale ``name``; any other name (``smd``, ``md``...) is shown as is."""
+    return SCALES.get(name) or Scale(name, name, identity)
+
+
+def scale_of_measure(measure: str) -> Scale:
+    """The scale of effect sizes of ``measure`` (``OR`` -> log odds ratio, ``SMD`` -> smd)."""
+    return scale(MEASURE_SCALES.get(measure, measure.lower()))

@@ -1,0 +1,158 @@
+"""One analysis as the command line or a TOML specification asks for it.
+
+``bayesmeta fit`` builds an :class:`AnalysisRequest` from its options and ``bayesmeta run``
+from a specification file (:meth:`AnalysisRequest.from_spec`); both then take the same path:
+:func:`plan` reads the data and checks every choice before any fitting, :func:`execute` fits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from bayesmeta.engines.nuts import SamplerSettings
+from bayesmeta.errors import BayesmetaError
+from bayesmeta.frequentist import methods as frequentist_methods
+from bayesmeta.io.counts import StudyData
+from bayesmeta.io.examples import example as find_example
+from bayesmeta.io.inputs import load_any
+from bayesmeta.io.reported import ReportedEffects
+from bayesmeta.io.spec import Spec
+from bayesmeta.model.description import LIKELIHOODS, ModelSpec
+from bayesmeta.model.moderators import moderators
+from bayesmeta.model.priors import DEFAULT_BETA, Prior, parse_prior
+from bayesmeta.workflows.analyze import AnalysisResult, analyze_model, resolve_engine
+
+PRIOR_NAMES = ("mu", "tau", "baseline", "beta")
+
+
+@dataclass(frozen=True)
+class AnalysisRequest:
+    """What to analyse and how: the data, the model options, priors and sampler settings.
+
+    ``priors`` maps some of ``mu``, ``tau``, ``baseline`` and ``beta`` (meta-regression slopes)
+    to a prior or its text; the others are the model's defaults. ``methods`` are the
+    frequentist rows to show (None: the defaults for the data).
+    """
+
+    data: Path | None = None
+    example: str | None = None
+    columns: Mapping[str, str] = field(default_factory=dict)
+    ci_level: float = 0.95
+    model: str = "auto"
+    engine: str = "auto"
+    priors: Mapping[str, Prior | str] = field(default_factory=dict)
+    common_effect: bool = False
+    covariates: tuple[str, ...] = ()
+    subgroup: str | None = None
+    separate_tau: bool = False
+    compare: bool = False
+    hdi: bool = False
+    settings: SamplerSettings = field(default_factory=SamplerSettings)
+    methods: tuple[str, ...] | None = None
+
+    @classmethod
+    def from_spec(cls, spec: Spec) -> AnalysisRequest:
+        """The request a TOML specification (:func:`bayesmeta.io.spec.load_spec`) makes.
+
+        Raises
+        ------
+        BayesmetaError
+            A prior that does not parse or an unknown model, naming the file and section.
+        """
+        where = str(spec.path)
+        if spec.model not in (*LIKELIHOODS, "auto"):
+            raise BayesmetaError(
+                f"{where}: [model] name {spec.model!r} is unknown; choose one of "
+                f"{', '.join(LIKELIHOODS)}, auto"
+            )
+        priors = {}
+        for key, text in spec.priors.items():
+            try:
+                priors[key] = parse_prior(text)
+            except BayesmetaError as exc:
+                raise BayesmetaError(f"{where}: [priors] {key}: {exc}") from None
+        known = {f.name for f in fields(SamplerSettings)}
+        sampler = {k: v for k, v in spec.sampler.items() if k in known}
+        if "target_accept" in sampler:
+            sampler["target_accept"] = float(sampler["target_accept"])
+        return cls(
+            data=spec.data_path,
+            example=spec.example,
+            columns=dict(spec.columns),
+            ci_level=spec.ci_level,
+            model=spec.model,
+            engine=spec.engine,
+            priors=priors,
+            common_effect=spec.common_effect,
+            covariates=spec.covariates,
+            subgroup=spec.subgroup,
+            separate_tau=spec.separate_tau,
+            settings=SamplerSettings(**sampler),
+        )
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A checked request: the model description, the engine and the frequentist rows shown."""
+
+    request: AnalysisRequest
+    spec: ModelSpec
+    engine: str
+    methods: tuple[str, ...]
+
+
+def load_data(request: AnalysisRequest) -> StudyData | ReportedEffects:
+    """The validated data of ``request``: its CSV path or shipped example."""
+    if (request.data is None) == (request.example is None):
+        raise BayesmetaError("give either a DATA.csv path or --example NAME")
+    source = find_example(request.example).path if request.example else request.data
+    return load_any(source, columns=request.columns, ci_level=request.ci_level)
+
+
+def plan(request: AnalysisRequest) -> Plan:
+    """Read the data and check every choice of ``request`` (model, engine, priors, moderators,
+    methods) before any fitting.
+
+    Raises
+    ------
+    BayesmetaError
+        The first problem found, in one line.
+    """
+    unknown = sorted(set(request.priors) - set(PRIOR_NAMES))
+    if unknown:
+        raise BayesmetaError(
+            f"unknown prior name(s) {', '.join(unknown)}; valid: {', '.join(PRIOR_NAMES)}"
+        )
+    priors = {k: parse_prior(v) for k, v in request.priors.items()}
+    data = load_data(request)
+    mods = moderators(
+        data.covariates,
+        names=request.covariates,
+        subgroup=request.subgroup,
+        separate_tau=request.separate_tau,
+        prior_beta=priors.pop("beta", DEFAULT_BETA),
+    )
+    spec = ModelSpec.describe(
+        data,
+        model=request.model,
+        priors=priors,
+        common_effect=request.common_effect,
+        moderators=mods,
+    )
+    engine = resolve_engine(spec.likelihood, request.engine)
+    shown = request.methods or frequentist_methods.shown_by_default(data)
+    return Plan(request, spec, engine, frequentist_methods.check_methods(shown, data))
+
+
+def execute(planned: Plan) -> AnalysisResult:
+    """Fit a planned analysis."""
+    r = planned.request
+    return analyze_model(
+        planned.spec,
+        engine=planned.engine,
+        settings=r.settings,
+        compare=r.compare,
+        hdi=r.hdi,
+    )

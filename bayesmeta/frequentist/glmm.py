@@ -64,13 +64,25 @@ def _two_arm_design(data: TwoArmData) -> _Design:
     events = np.concatenate([data.treatment_events[keep], data.control_events[keep]])
     trials = np.concatenate([data.treatment_total[keep], data.control_total[keep]])
     k = int(keep.sum())
-    return _Design(events.astype(float), trials.astype(float),
-                   np.repeat([1.0, 0.0], k), np.repeat([0.5, -0.5], k), k, local=True)
+    return _Design(
+        events.astype(float),
+        trials.astype(float),
+        np.repeat([1.0, 0.0], k),
+        np.repeat([0.5, -0.5], k),
+        k,
+        local=True,
+    )
 
 
 def _single_arm_design(data: SingleArmData) -> _Design:
-    return _Design(data.events.astype(float), data.total.astype(float), np.ones(data.k),
-                   np.ones(data.k), data.k, local=False)
+    return _Design(
+        data.events.astype(float),
+        data.total.astype(float),
+        np.ones(data.k),
+        np.ones(data.k),
+        data.k,
+        local=False,
+    )
 
 
 def _modes(d: _Design, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -136,15 +148,21 @@ def _derivatives(d: _Design, theta: np.ndarray):
     xs = np.stack([np.broadcast_to(d.x[:, None], eta.shape), d.g[:, None] * zr], axis=2)
     sc_s = _by_study(d, resid[:, :, None] * xs)  # (k, J, 2)
     g_s_i = np.einsum("ij,ijp->ip", pi, sc_s)
-    h_s = (-np.einsum("rj,rjp,rjq->pq", info, xs, xs)
-           + np.einsum("ij,ijp,ijq->pq", pi, sc_s, sc_s) - g_s_i.T @ g_s_i)
+    h_s = (
+        -np.einsum("rj,rjp,rjq->pq", info, xs, xs)
+        + np.einsum("ij,ijp,ijq->pq", pi, sc_s, sc_s)
+        - g_s_i.T @ g_s_i
+    )
     if not d.local:
         return float(ll_i.sum()), (np.zeros(0), g_s_i.sum(0)), (np.zeros(0), np.zeros((0, 2)), h_s)
     sc_l = _by_study(d, resid)  # (k, J)
     g_l = np.sum(pi * sc_l, axis=1)
     h_l = -_by_study(d, info).sum(1) + np.sum(pi * sc_l**2, axis=1) - g_l**2
-    h_ls = (-_by_study(d, info[:, :, None] * xs).sum(1)
-            + np.einsum("ij,ijp->ip", pi * sc_l, sc_s) - g_l[:, None] * g_s_i)
+    h_ls = (
+        -_by_study(d, info[:, :, None] * xs).sum(1)
+        + np.einsum("ij,ijp->ip", pi * sc_l, sc_s)
+        - g_l[:, None] * g_s_i
+    )
     return float(ll_i.sum()), (g_l, g_s_i.sum(0)), (h_l, h_ls, h_s)
 
 
@@ -177,8 +195,9 @@ def _polish(d: _Design, theta: np.ndarray, hess):
     h = 1e-5
     for _ in range(5):
         eye = np.eye(len(theta))
-        grad = np.array([(_loglik(d, theta + h * e) - _loglik(d, theta - h * e)) / (2 * h)
-                         for e in eye])
+        grad = np.array(
+            [(_loglik(d, theta + h * e) - _loglik(d, theta - h * e)) / (2 * h) for e in eye]
+        )
         n = d.k if d.local else 0
         step = _newton_step((grad[:n], grad[n:]), hess)
         theta = theta + step
@@ -247,8 +266,17 @@ def _fit(d: _Design, theta0: np.ndarray, k: int, vi: np.ndarray, method: str) ->
     vt = (len(vi) - 1) * w.sum() / (w.sum() ** 2 - np.sum(w**2))
     p = 2 * special.ndtr(-abs(mu / se))
     z = special.ndtri(0.975)
-    return PooledEstimate(method, float(mu), se, (mu - z * se, mu + z * se), float(p), k,
-                          tau2=tau2, i2=100 * tau2 / (vt + tau2), h2=tau2 / vt + 1)
+    return PooledEstimate(
+        method,
+        float(mu),
+        se,
+        (mu - z * se, mu + z * se),
+        float(p),
+        k,
+        tau2=tau2,
+        i2=100 * tau2 / (vt + tau2),
+        h2=tau2 / vt + 1,
+    )
 
 
 def binomial_normal_ml(data: TwoArmData) -> PooledEstimate:
@@ -275,8 +303,8 @@ def binomial_normal_ml(data: TwoArmData) -> PooledEstimate:
     for arm, rows in (("treatment", slice(0, d.k)), ("control", slice(d.k, None))):
         _check_estimable(d.events[rows], d.trials[rows], f"{arm} arm")
     es = effect_sizes(data, measure="OR", drop00=True)
-    c = d.events[d.k:] + 0.5
-    alpha0 = np.log(c / (d.trials[d.k:] - d.events[d.k:] + 0.5))
+    c = d.events[d.k :] + 0.5
+    alpha0 = np.log(c / (d.trials[d.k :] - d.events[d.k :] + 0.5))
     theta0 = np.concatenate([alpha0, [np.sum(es.yi / es.vi) / np.sum(1 / es.vi), 0.5]])
     return _fit(d, theta0, d.k, es.vi, "glmm_um_fs")
 

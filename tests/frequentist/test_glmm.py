@@ -52,8 +52,13 @@ def test_matches_rma_glmm_within_its_convergence(name):
     pe = fit(name)
     # bcg and pritz: lme4 converged, agreement 1e-4; li2007/nielweise2007: lme4 stopped early
     rtol = 1e-4 if name in ("bcg", "pritz1997_prop") else 1e-3
-    for key, value in (("est", pe.estimate), ("se", pe.se), ("tau2", pe.tau2),
-                       ("I2", pe.i2), ("H2", pe.h2)):
+    for key, value in (
+        ("est", pe.estimate),
+        ("se", pe.se),
+        ("tau2", pe.tau2),
+        ("I2", pe.i2),
+        ("H2", pe.h2),
+    ):
         assert value == pytest.approx(ref[key], rel=rtol), key
     assert pe.k == ref["k"]
 
@@ -65,9 +70,14 @@ CASES = [c for c, v in EXTRA["edge"].items() if "error" not in v["glmm_um_fs"]]
 def test_edge_cases_match_rma_glmm(case):
     """tau^2 at 0, k = 2, a zero cell, double zeros (dropped, as drop00 = TRUE)."""
     ref = EXTRA["edge"][case]
-    frame = pd.DataFrame(ref["counts"]).rename(columns={
-        "ai": "treatment_events", "n1i": "treatment_total", "ci": "control_events",
-        "n2i": "control_total"})
+    frame = pd.DataFrame(ref["counts"]).rename(
+        columns={
+            "ai": "treatment_events",
+            "n1i": "treatment_total",
+            "ci": "control_events",
+            "n2i": "control_total",
+        }
+    )
     frame.insert(0, "study", [f"s{i}" for i in range(len(frame))])
     pe = glmm.binomial_normal_ml(bayesmeta.load(frame))
     r = ref["glmm_um_fs"]

@@ -21,6 +21,7 @@ studies carry no information on the odds ratio and are dropped, as metafor's ``d
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy import special
@@ -51,8 +52,9 @@ class _Design:
     k: int
     local: bool
 
-    @property
+    @cached_property
     def study(self) -> np.ndarray:
+        """Study index of each row."""
         return np.tile(np.arange(self.k), len(self.events) // self.k)
 
     def eta0(self, theta: np.ndarray) -> np.ndarray:
@@ -94,15 +96,15 @@ def _modes(d: _Design, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     for _ in range(100):
         eta = eta0 + d.g * tau * m[d.study]
         p = special.expit(eta)
-        grad = np.bincount(d.study, d.g * tau * (d.events - d.trials * p), d.k) - m
-        curv = np.bincount(d.study, (d.g * tau) ** 2 * d.trials * p * (1 - p), d.k) + 1
+        grad = _by_study(d, d.g * tau * (d.events - d.trials * p)) - m
+        curv = _by_study(d, (d.g * tau) ** 2 * d.trials * p * (1 - p)) + 1
         step = np.clip(grad / curv, -5, 5)
         m += step
         if np.max(np.abs(step)) < 1e-12:
             break
     eta = eta0 + d.g * tau * m[d.study]
     p = special.expit(eta)
-    curv = np.bincount(d.study, (d.g * tau) ** 2 * d.trials * p * (1 - p), d.k) + 1
+    curv = _by_study(d, (d.g * tau) ** 2 * d.trials * p * (1 - p)) + 1
     return m, 1 / np.sqrt(curv)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import lru_cache
 
 import numpy as np
 from scipy.special import ndtri
@@ -76,8 +77,7 @@ def ess_tail(ary: np.ndarray, *, prob: float = TAIL_PROB) -> np.ndarray:
 
     def tail(x: np.ndarray) -> np.ndarray:
         q_low, q_high = np.quantile(x.reshape(x.shape[0], -1), [low, high], axis=1)
-        ess_low, ess_high = (_ess(_split_chains(x <= q[:, None, None]).astype(float))
-                             for q in (q_low, q_high))  # fmt: skip
+        ess_low, ess_high = _ess_below(x, q_low), _ess_below(x, q_high)
         return np.where(ess_high < ess_low, ess_high, ess_low)  # Python's min(low, high)
 
     return _per_column(ary, tail, min_chains=1)
@@ -106,6 +106,11 @@ def _per_column(
     return out.reshape(shape)
 
 
+def _ess_below(x: np.ndarray, quantile: np.ndarray) -> np.ndarray:
+    """ESS of the split indicators ``draw <= quantile`` of each column."""
+    return _ess(_split_chains(x <= quantile[:, None, None]).astype(float))
+
+
 def _split_chains(x: np.ndarray) -> np.ndarray:
     """The first and the last half of every chain as separate chains (a middle draw of an
     odd-length chain is dropped); ``x`` is ``(n, chain, draw)``."""
@@ -120,15 +125,21 @@ def _z_scale(x: np.ndarray) -> np.ndarray:
     An average rank is a multiple of 1/2, so the scores come from a table of the ``2N + 1``
     possible ones rather than from N quantile evaluations per column.
     """
-    c = 3 / 8
     flat = x.reshape(x.shape[0], -1)
-    size = flat.shape[1]
-    table = ndtri((0.5 * np.arange(2 * size + 1) - c) / (size - 2 * c + 1))
     order = np.argsort(flat, axis=1)  # the order within a tie group does not matter
     z = np.empty(flat.shape)
-    scores = table[_twice_average_rank(np.take_along_axis(flat, order, axis=1))]
+    scores = _scores(flat.shape[1])[_twice_average_rank(np.take_along_axis(flat, order, axis=1))]
     np.put_along_axis(z, order, scores, axis=1)
     return z.reshape(x.shape)
+
+
+@lru_cache(maxsize=8)
+def _scores(size: int) -> np.ndarray:
+    """Normal scores of the ranks 0, 1/2, 1, ..., N of N draws (index: twice the rank)."""
+    c = 3 / 8
+    table = ndtri((0.5 * np.arange(2 * size + 1) - c) / (size - 2 * c + 1))
+    table.flags.writeable = False
+    return table
 
 
 def _twice_average_rank(ordered: np.ndarray) -> np.ndarray:

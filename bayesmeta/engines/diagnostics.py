@@ -93,7 +93,7 @@ def _per_column(
     if ary.ndim < 2:
         raise ValueError(f"expected an array of shape (chain, draw, ...), got shape {ary.shape}")
     n_chain, n_draw, shape = *ary.shape[:2], ary.shape[2:]
-    columns = np.moveaxis(ary.reshape(n_chain, n_draw, math.prod(shape)), 2, 0).copy()
+    columns = np.moveaxis(ary.reshape(n_chain, n_draw, math.prod(shape)), 2, 0)  # a view
     out = np.full(columns.shape[0], np.nan)
     if n_chain < min_chains or n_draw < 4:
         return out.reshape(shape)
@@ -102,7 +102,7 @@ def _per_column(
     with np.errstate(divide="ignore", invalid="ignore"):  # 0/0 -> NaN as arviz_stats
         for start in range(0, valid.size, step):
             block = valid[start : start + step]
-            out[block] = fn(columns[block])
+            out[block] = fn(columns[block])  # a contiguous copy of the block only
     return out.reshape(shape)
 
 

@@ -97,12 +97,15 @@ def _per_column(
     out = np.full(columns.shape[0], np.nan)
     if n_chain < min_chains or n_draw < 4:
         return out.reshape(shape)
-    valid = np.flatnonzero(~np.isnan(columns).any(axis=(1, 2)))
     step = max(1, BLOCK_SIZE // (n_chain * n_draw))
     with np.errstate(divide="ignore", invalid="ignore"):  # 0/0 -> NaN as arviz_stats
-        for start in range(0, valid.size, step):
-            block = valid[start : start + step]
-            out[block] = fn(columns[block])  # a contiguous copy of the block only
+        for start in range(0, columns.shape[0], step):
+            block = np.ascontiguousarray(columns[start : start + step])  # copy one block only
+            valid = ~np.isnan(block).any(axis=(1, 2))
+            if valid.all():
+                out[start : start + step] = fn(block)
+            elif valid.any():
+                out[start + np.flatnonzero(valid)] = fn(block[valid])
     return out.reshape(shape)
 
 

@@ -7,13 +7,16 @@ imports ``arviz_stats``, whose package import loads PSIS-LOO, ``xarray_einstats`
 assessing convergence of MCMC", Bayesian Analysis 16:667-718, computed step by step as
 ``arviz_stats`` 1.3 computes them (``arviz_stats/base/diagnostics.py``, ``base/core.py``), so
 the numbers agree to rounding (``tests/engines/test_diagnostics.py``). Arrays have the layout
-``(chain, draw, *shape)``; the result has ``shape``.
+``(chain, draw, *shape)``; the result has ``shape``. Every scalar quantity is computed at once
+(ranks per column, FFT autocovariances along the draws, Geyer's sequences as array
+operations), in blocks of columns that bound the memory.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import lru_cache
 
 import numpy as np
 from scipy.special import ndtri
@@ -21,6 +24,11 @@ from scipy.special import ndtri
 TAIL_PROB = 0.89
 """Default ``prob`` of :func:`ess_tail`: ``arviz_stats.ess(method="tail")`` uses
 ``arviz_base.rcParams["stats.ci_prob"]`` (0.89), i.e. the 11 % and 89 % quantiles."""
+
+BLOCK_SIZE = 2**17
+"""Draws (values) processed together: columns are taken in blocks of about this many values
+(1 MB of float64), so the work arrays of a block stay in the CPU cache and 10,000 quantities
+need no gigabytes (blocks of 2**21 values took 35 % longer on 1,000 quantities)."""
 
 
 def rhat(ary: np.ndarray) -> np.ndarray:
@@ -35,7 +43,7 @@ def rhat(ary: np.ndarray) -> np.ndarray:
     ----------
     ary : array of shape ``(chain, draw, *shape)``
     """
-    return _per_element(ary, _rhat_rank)
+    return _per_column(ary, _rhat_rank, min_chains=2)
 
 
 def ess_bulk(ary: np.ndarray) -> np.ndarray:
@@ -48,7 +56,7 @@ def ess_bulk(ary: np.ndarray) -> np.ndarray:
     ----------
     ary : array of shape ``(chain, draw, *shape)``
     """
-    return _per_element(ary, _ess_bulk)
+    return _per_column(ary, lambda x: _ess(_z_scale(_split_chains(x))), min_chains=1)
 
 
 def ess_tail(ary: np.ndarray, *, prob: float = TAIL_PROB) -> np.ndarray:
@@ -66,81 +74,107 @@ def ess_tail(ary: np.ndarray, *, prob: float = TAIL_PROB) -> np.ndarray:
     if not 0 < prob < 1:
         raise ValueError(f"prob must be in (0, 1), got {prob}")
     low, high = sorted((prob, 1 - prob))
-    return _per_element(ary, lambda x: min(_ess_quantile(x, low), _ess_quantile(x, high)))
+
+    def tail(x: np.ndarray) -> np.ndarray:
+        q_low, q_high = np.quantile(x.reshape(x.shape[0], -1), [low, high], axis=1)
+        ess_low, ess_high = _ess_below(x, q_low), _ess_below(x, q_high)
+        return np.where(ess_high < ess_low, ess_high, ess_low)  # Python's min(low, high)
+
+    return _per_column(ary, tail, min_chains=1)
 
 
-def _per_element(ary: np.ndarray, fn: Callable[[np.ndarray], float]) -> np.ndarray:
-    """Apply ``fn`` to the ``(chain, draw)`` array of each element of ``shape``."""
+def _per_column(
+    ary: np.ndarray, fn: Callable[[np.ndarray], np.ndarray], min_chains: int
+) -> np.ndarray:
+    """Apply ``fn`` to blocks of columns ``(n, chain, draw)``, one column per element of
+    ``shape``; NaN for columns with a NaN draw, and everywhere if there are fewer than
+    ``min_chains`` chains or 4 draws (arviz_stats ``not_valid``)."""
     ary = np.asarray(ary, dtype=float)
     if ary.ndim < 2:
         raise ValueError(f"expected an array of shape (chain, draw, ...), got shape {ary.shape}")
-    shape = ary.shape[2:]
-    flat = ary.reshape((*ary.shape[:2], -1))
-    out = np.array([fn(flat[:, :, i]) for i in range(flat.shape[2])], dtype=float)
+    n_chain, n_draw, shape = *ary.shape[:2], ary.shape[2:]
+    columns = np.moveaxis(ary.reshape(n_chain, n_draw, math.prod(shape)), 2, 0)  # a view
+    out = np.full(columns.shape[0], np.nan)
+    if n_chain < min_chains or n_draw < 4:
+        return out.reshape(shape)
+    step = max(1, BLOCK_SIZE // (n_chain * n_draw))
+    with np.errstate(divide="ignore", invalid="ignore"):  # 0/0 -> NaN as arviz_stats
+        for start in range(0, columns.shape[0], step):
+            block = np.ascontiguousarray(columns[start : start + step])  # copy one block only
+            valid = ~np.isnan(block).any(axis=(1, 2))
+            if valid.all():
+                out[start : start + step] = fn(block)
+            elif valid.any():
+                out[start + np.flatnonzero(valid)] = fn(block[valid])
     return out.reshape(shape)
 
 
-def _invalid(ary: np.ndarray, min_chains: int) -> bool:
-    """Any NaN, or fewer than ``min_chains`` chains or 4 draws (arviz_stats ``not_valid``)."""
-    return bool(np.isnan(ary).any()) or ary.shape[0] < min_chains or ary.shape[1] < 4
+def _ess_below(x: np.ndarray, quantile: np.ndarray) -> np.ndarray:
+    """ESS of the split indicators ``draw <= quantile`` of each column."""
+    return _ess(_split_chains(x <= quantile[:, None, None]).astype(float))
 
 
-def _split_chains(ary: np.ndarray) -> np.ndarray:
+def _split_chains(x: np.ndarray) -> np.ndarray:
     """The first and the last half of every chain as separate chains (a middle draw of an
-    odd-length chain is dropped)."""
-    half = ary.shape[1] // 2
-    return np.vstack((ary[:, :half], ary[:, -half:]))
+    odd-length chain is dropped); ``x`` is ``(n, chain, draw)``."""
+    half = x.shape[2] // 2
+    return np.concatenate((x[:, :, :half], x[:, :, -half:]), axis=1)
 
 
-def _rank_average(x: np.ndarray) -> np.ndarray:
-    """Ranks 1..n of the flattened ``x``, ties given their average rank."""
-    flat = x.ravel()
-    order = np.argsort(flat, kind="stable")
-    ordered = flat[order]
-    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
-    ends = np.append(starts[1:], flat.size)  # one past the last position of each tie group
-    group_rank = 0.5 * (starts + 1 + ends)  # mean of the ranks starts+1 .. ends
-    ranks = np.empty(flat.size)
-    ranks[order] = np.repeat(group_rank, ends - starts)
-    return ranks
+def _z_scale(x: np.ndarray) -> np.ndarray:
+    """Normal scores of the ranks pooled over chains and draws, per column, with Blom's offset
+    3/8 (Vehtari et al. 2021, eq. 14); tied draws share their average rank.
+
+    An average rank is a multiple of 1/2, so the scores come from a table of the ``2N + 1``
+    possible ones rather than from N quantile evaluations per column.
+    """
+    flat = x.reshape(x.shape[0], -1)
+    order = np.argsort(flat, axis=1)  # the order within a tie group does not matter
+    z = np.empty(flat.shape)
+    scores = _scores(flat.shape[1])[_twice_average_rank(np.take_along_axis(flat, order, axis=1))]
+    np.put_along_axis(z, order, scores, axis=1)
+    return z.reshape(x.shape)
 
 
-def _z_scale(ary: np.ndarray) -> np.ndarray:
-    """Normal scores of the pooled ranks with Blom's offset 3/8 (Vehtari et al. 2021, eq. 14)."""
+@lru_cache(maxsize=8)
+def _scores(size: int) -> np.ndarray:
+    """Normal scores of the ranks 0, 1/2, 1, ..., N of N draws (index: twice the rank)."""
     c = 3 / 8
-    ranks = _rank_average(ary)
-    return ndtri((ranks - c) / (ranks.size - 2 * c + 1)).reshape(ary.shape)
+    table = ndtri((0.5 * np.arange(2 * size + 1) - c) / (size - 2 * c + 1))
+    table.flags.writeable = False
+    return table
 
 
-def _psrf(ary: np.ndarray) -> float:
-    """Classic potential scale reduction factor of a ``(chain, draw)`` array (Gelman et al.,
-    Bayesian Data Analysis, 3rd ed., eq. 11.4)."""
-    n = ary.shape[1]
-    between = n * np.var(np.mean(ary, axis=1), ddof=1)
-    within = np.mean(np.var(ary, axis=1, ddof=1))
-    return float(np.sqrt((between / within + n - 1) / n))
+def _twice_average_rank(ordered: np.ndarray) -> np.ndarray:
+    """Twice the average rank (ranks 1..N) of each value in the sorted rows ``ordered``: a tie
+    group at positions ``s .. e - 1`` has ranks ``s + 1 .. e``, twice their mean ``s + 1 + e``."""
+    size = ordered.shape[1]
+    position = np.arange(size)
+    first = np.ones(ordered.shape, dtype=bool)  # a tie group starts here
+    first[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    if first.all():
+        return np.broadcast_to(2 * position + 2, ordered.shape)
+    last = np.ones(ordered.shape, dtype=bool)  # a tie group ends here
+    last[:, :-1] = first[:, 1:]
+    starts = np.maximum.accumulate(np.where(first, position, 0), axis=1)
+    ends = np.minimum.accumulate(np.where(last, position + 1, size)[:, ::-1], axis=1)[:, ::-1]
+    return starts + 1 + ends
 
 
-def _rhat_rank(ary: np.ndarray) -> float:
-    if _invalid(ary, min_chains=2):
-        return math.nan
-    split = _split_chains(ary)
+def _psrf(x: np.ndarray) -> np.ndarray:
+    """Classic potential scale reduction factor of each column ``(chain, draw)`` of ``x``
+    (Gelman et al., Bayesian Data Analysis, 3rd ed., eq. 11.4)."""
+    n = x.shape[2]
+    between = n * np.var(np.mean(x, axis=2), axis=1, ddof=1)
+    within = np.mean(np.var(x, axis=2, ddof=1), axis=1)
+    return np.sqrt((between / within + n - 1) / n)
+
+
+def _rhat_rank(x: np.ndarray) -> np.ndarray:
+    split = _split_chains(x)
     bulk = _psrf(_z_scale(split))
-    tail = _psrf(_z_scale(abs(split - np.median(split))))
-    return max(bulk, tail)
-
-
-def _ess_bulk(ary: np.ndarray) -> float:
-    if _invalid(ary, min_chains=1):
-        return math.nan
-    return _ess(_z_scale(_split_chains(ary)))
-
-
-def _ess_quantile(ary: np.ndarray, prob: float) -> float:
-    if _invalid(ary, min_chains=1):
-        return math.nan
-    below = ary <= np.quantile(ary, prob)
-    return _ess(_split_chains(below).astype(float))
+    tail = _psrf(_z_scale(abs(split - np.median(split, axis=(1, 2), keepdims=True))))
+    return np.where(tail > bulk, tail, bulk)  # Python's max(bulk, tail), NaN as arviz_stats
 
 
 def _next_fast_len(target: int) -> int:
@@ -156,53 +190,63 @@ def _next_fast_len(target: int) -> int:
         n += 1
 
 
-def _autocov(ary: np.ndarray) -> np.ndarray:
-    """Autocovariance of every row at lags 0..n-1 (biased, divided by n), by FFT."""
-    n = ary.shape[1]
+def _autocov(x: np.ndarray) -> np.ndarray:
+    """Autocovariance along the last axis at lags 0..n-1 (biased, divided by n), by FFT."""
+    n = x.shape[-1]
     m = _next_fast_len(2 * n)
-    centred = ary - ary.mean(axis=1, keepdims=True)
-    spectrum = np.fft.rfft(centred, n=m, axis=1)
+    centred = x - x.mean(axis=-1, keepdims=True)
+    spectrum = np.fft.rfft(centred, n=m, axis=-1)
     spectrum *= np.conjugate(spectrum)
-    return np.fft.irfft(spectrum, n=m, axis=1)[:, :n] / n
+    return np.fft.irfft(spectrum, n=m, axis=-1)[..., :n] / n
 
 
-def _ess(ary: np.ndarray) -> float:
-    """ESS of a ``(chain, draw)`` array: Geyer's initial positive then initial monotone
-    sequence of the combined autocorrelations (Vehtari et al. 2021, eqs. 10-13)."""
-    if np.max(ary) - np.min(ary) < np.finfo(float).resolution:
-        return float(ary.size)
-    n_chain, n_draw = ary.shape
-    acov = _autocov(ary)
-    mean_var = np.mean(acov[:, 0]) * n_draw / (n_draw - 1.0)
+def _ess(x: np.ndarray) -> np.ndarray:
+    """ESS of each column ``(chain, draw)`` of ``x`` (n, chain, draw): Geyer's initial positive
+    then initial monotone sequence of the combined autocorrelations (Vehtari et al. 2021,
+    eqs. 10-13). A constant column has the ESS of its number of draws."""
+    n_chain, n_draw = x.shape[1:]
+    size = n_chain * n_draw
+    flat = x.reshape(x.shape[0], -1)
+    constant = np.max(flat, axis=1) - np.min(flat, axis=1) < np.finfo(float).resolution
+    acov = _autocov(x).mean(axis=1)  # (n, draw): mean over chains at each lag
+    mean_var = acov[:, 0] * n_draw / (n_draw - 1.0)
     var_plus = mean_var * (n_draw - 1.0) / n_draw
     if n_chain > 1:
-        var_plus += np.var(ary.mean(axis=1), ddof=1)
+        var_plus += np.var(x.mean(axis=2), axis=1, ddof=1)
+    rho = 1.0 - (mean_var[:, None] - acov) / var_plus[:, None]
+    rho[:, 0] = 1.0
+    kept, last = _geyer(rho)
+    tau = -1.0 + 2.0 * kept + last
+    ess = size / np.maximum(tau, 1 / np.log10(size))
+    ess[np.isnan(rho[:, 1])] = np.nan  # arviz_stats: NaN if any autocorrelation it kept is NaN
+    return np.where(constant, float(size), ess)
 
-    rho = np.zeros(n_draw)
-    rho_even = 1.0
-    rho[0] = rho_even
-    rho_odd = 1.0 - (mean_var - np.mean(acov[:, 1])) / var_plus
-    rho[1] = rho_odd
-    t = 1  # initial positive sequence: stop at the first negative pair sum
-    while t < n_draw - 3 and rho_even + rho_odd > 0.0:
-        rho_even = 1.0 - (mean_var - np.mean(acov[:, t + 1])) / var_plus
-        rho_odd = 1.0 - (mean_var - np.mean(acov[:, t + 2])) / var_plus
-        if rho_even + rho_odd >= 0:
-            rho[t + 1] = rho_even
-            rho[t + 2] = rho_odd
-        t += 2
-    max_t = t - 2
-    if rho_even > 0:
-        rho[max_t + 1] = rho_even
-    t = 1  # initial monotone sequence: pair sums may not increase
-    while t <= max_t - 2:
-        if rho[t + 1] + rho[t + 2] > rho[t - 1] + rho[t]:
-            rho[t + 1] = (rho[t - 1] + rho[t]) / 2.0
-            rho[t + 2] = rho[t + 1]
-        t += 2
-    size = n_chain * n_draw
-    tau = -1.0 + 2.0 * np.sum(rho[: max_t + 1]) + np.sum(rho[max_t + 1 : max_t + 2])
-    tau = max(tau, 1 / np.log10(size))
-    if np.isnan(rho).any():
-        return math.nan
-    return float(size / tau)
+
+def _geyer(rho: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The sum of the autocorrelations kept by Geyer's initial positive and monotone sequences
+    and the next one, per row, as arviz_stats' loops find them.
+
+    Pairs ``P_p = rho[2p] + rho[2p + 1]`` are scanned for p = 1 .. (draws - 3) // 2 while the
+    previous pair is positive; the scan stops at the first ``p_last`` with ``P <= 0`` (or the
+    last pair). The kept pairs ``0 .. p_last - 1`` are made non-increasing (a pair above the
+    smallest before it becomes that value, halved into both terms); ``rho[2 p_last]`` is added
+    on its own (not doubled) if ``P_{p_last} >= 0`` or it is positive, else 0.
+    """
+    n, n_draw = rho.shape
+    n_pairs = max(n_draw - 3, 0) // 2 + 1  # pair 0, then the pairs the scan may reach
+    pairs = rho[:, : 2 * n_pairs].reshape(n, n_pairs, 2)
+    pair_sum = pairs[:, :, 0] + pairs[:, :, 1]
+    stop = ~(pair_sum > 0)  # NaN stops the scan too
+    p_last = np.where(stop.any(axis=1), np.argmax(stop, axis=1), n_pairs - 1)
+    floor = np.minimum.accumulate(pair_sum, axis=1)
+    above = np.zeros(pair_sum.shape, dtype=bool)
+    above[:, 1:] = pair_sum[:, 1:] > floor[:, :-1]
+    halves = np.zeros(pair_sum.shape)
+    halves[:, 1:] = floor[:, :-1] / 2.0
+    terms = np.where(above[:, :, None], halves[:, :, None], pairs).reshape(n, -1)
+    kept = np.arange(terms.shape[1])[None, :] < 2 * p_last[:, None]
+    rows = np.arange(n)
+    last = rho[rows, 2 * p_last]
+    last_pair = pair_sum[rows, p_last]
+    tail = np.where((last_pair >= 0) | (last > 0), last, 0.0)
+    return np.sum(np.where(kept, terms, 0.0), axis=1), tail

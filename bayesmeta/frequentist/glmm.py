@@ -12,14 +12,16 @@ Single-arm data (``measure = "PLO"``): ``logit p_i = mu + u_i``. Each study's in
 ``u_i`` is done by adaptive Gauss-Hermite quadrature with 7 nodes centred at the conditional
 mode and scaled by its curvature, as lme4's ``glmer(nAGQ = 7)`` that metafor calls (Pinheiro &
 Bates 1995, J Comput Graph Stat 4:12). The likelihood is maximised by Newton's method with
-analytic derivatives; the standard error of ``mu`` comes from the inverse of the full observed
-information over (fixed effects, tau), as lme4's ``vcov``. Double-zero studies carry no
-information on the odds ratio and are dropped, as metafor's ``drop00 = TRUE``.
+analytic derivatives, first with the nodes held fixed, then with the exact gradient, the nodes
+moving with the parameters (each step O(k)); the standard error of ``mu`` comes from the inverse
+of the full observed information over (fixed effects, tau), as lme4's ``vcov``. Double-zero
+studies carry no information on the odds ratio and are dropped, as metafor's ``drop00 = TRUE``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy import special
@@ -30,6 +32,7 @@ from bayesmeta.frequentist.results import DEFAULT_LEVEL, PooledEstimate
 from bayesmeta.io.counts import SingleArmData, TwoArmData
 
 N_NODES = 7  # lme4 nAGQ used by metafor's rma.glmm
+MAX_STEP = 5.0  # largest change of any parameter in one Newton step (logit units)
 GH_X, GH_W = special.roots_hermite(N_NODES)
 LOG_GH = np.log(GH_W) + GH_X**2 - 0.5 * np.log(np.pi)  # for z = m + sqrt(2) s x
 
@@ -49,8 +52,9 @@ class _Design:
     k: int
     local: bool
 
-    @property
+    @cached_property
     def study(self) -> np.ndarray:
+        """Study index of each row."""
         return np.tile(np.arange(self.k), len(self.events) // self.k)
 
     def eta0(self, theta: np.ndarray) -> np.ndarray:
@@ -92,21 +96,25 @@ def _modes(d: _Design, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     for _ in range(100):
         eta = eta0 + d.g * tau * m[d.study]
         p = special.expit(eta)
-        grad = np.bincount(d.study, d.g * tau * (d.events - d.trials * p), d.k) - m
-        curv = np.bincount(d.study, (d.g * tau) ** 2 * d.trials * p * (1 - p), d.k) + 1
+        grad = _by_study(d, d.g * tau * (d.events - d.trials * p)) - m
+        curv = _by_study(d, (d.g * tau) ** 2 * d.trials * p * (1 - p)) + 1
         step = np.clip(grad / curv, -5, 5)
         m += step
         if np.max(np.abs(step)) < 1e-12:
             break
     eta = eta0 + d.g * tau * m[d.study]
     p = special.expit(eta)
-    curv = np.bincount(d.study, (d.g * tau) ** 2 * d.trials * p * (1 - p), d.k) + 1
+    curv = _by_study(d, (d.g * tau) ** 2 * d.trials * p * (1 - p)) + 1
     return m, 1 / np.sqrt(curv)
 
 
 def _nodes(d: _Design, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Adaptive quadrature nodes z (k, J) and their log weights (density of z included)."""
-    m, s = _modes(d, theta)
+    return _grid(*_modes(d, theta))
+
+
+def _grid(m: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes ``z = m + sqrt(2) s x`` for modes ``m`` and scales ``s``, and their log weights."""
     z = m[:, None] + np.sqrt(2) * s[:, None] * GH_X[None, :]
     logw = LOG_GH[None, :] + np.log(np.sqrt(2) * s)[:, None] - 0.5 * np.log(2 * np.pi) - z**2 / 2
     return z, logw
@@ -166,12 +174,76 @@ def _derivatives(d: _Design, theta: np.ndarray):
     return float(ll_i.sum()), (g_l, g_s_i.sum(0)), (h_l, h_ls, h_s)
 
 
+def _eta_slopes(d: _Design, b: np.ndarray) -> np.ndarray:
+    """Derivatives of each row's linear predictor at standardised random effects ``b`` (rows
+    first) in ``(alpha_i, mu, tau)``, or in ``(mu, tau)`` without study intercepts."""
+    shape = (-1,) + (1,) * (b.ndim - 1)
+    cols = [np.broadcast_to(d.x.reshape(shape), b.shape), d.g.reshape(shape) * b]
+    if d.local:
+        cols.insert(0, np.ones_like(b))
+    return np.stack(cols, axis=-1)
+
+
+def _gradient(d: _Design, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact gradient of the AGQ log-likelihood, the nodes moving with the parameters.
+
+    Let ``h_i(b)`` be study i's log density of its counts and of its standardised random
+    effect ``b``, and ``h1, h2, h3`` its derivatives in ``b``. The nodes are ``z_ij = m_i +
+    sqrt(2) s_i x_j`` with ``h1(m_i) = 0``, ``s_i = c_i^(-1/2)`` and ``c_i = -h2(m_i)``; the
+    log-likelihood is ``log sum_j w_j s_i exp(h_i(z_ij) + x_j^2)`` up to a constant. Its
+    derivative in a parameter ``q`` is the fixed-node score plus ``sum_j pi_ij h1(z_ij)
+    dz_ij/dq + d log s_i/dq``, with ``dm_i/dq = (dh1/dq)(m_i) / c_i`` (implicit function
+    theorem on the mode equation) and ``dc_i/dq = -((dh2/dq)(m_i) + h3(m_i) dm_i/dq)``.
+    Study i involves only ``alpha_i``, ``mu`` and ``tau``, so the cost is O(k).
+
+    Returns
+    -------
+    tuple
+        ``(g_local, g_shared)``, laid out as in ``_derivatives``.
+    """
+    tau = theta[-1]
+    m, s = _modes(d, theta)
+    z, logw = _grid(m, s)
+    log_f, eta, zr = _terms(d, theta, z, logw)
+    pi = np.exp(log_f - special.logsumexp(log_f, axis=1)[:, None])  # node weights, (k, J)
+    resid = d.events[:, None] - d.trials[:, None] * special.expit(eta)  # (rows, J)
+    score = _by_study(d, resid[:, :, None] * _eta_slopes(d, zr))  # fixed nodes, (k, J, P)
+    h1_nodes = tau * _by_study(d, d.g[:, None] * resid) - z
+    # at the mode; l1, l2, l3: derivatives of the binomial log-likelihood in eta
+    gt = d.g * tau
+    mr = m[d.study]
+    p = special.expit(d.eta0(theta) + gt * mr)
+    l1 = d.events - d.trials * p
+    l2 = -d.trials * p * (1 - p)
+    l3 = l2 * (1 - 2 * p)
+    slopes = _eta_slopes(d, mr)  # (rows, P)
+    dh1 = _by_study(d, (l2 * gt)[:, None] * slopes)  # (k, P), b held fixed
+    dh2 = _by_study(d, (l3 * gt**2)[:, None] * slopes)
+    dh1[:, -1] += _by_study(d, l1 * d.g)  # tau also multiplies b in eta
+    dh2[:, -1] += _by_study(d, 2 * l2 * d.g * gt)
+    h3 = _by_study(d, l3 * gt**3)
+    c = s[:, None] ** -2
+    dm = dh1 / c
+    dlog_s = 0.5 * (dh2 + h3[:, None] * dm) / c
+    dz = dm[:, None, :] + np.sqrt(2) * GH_X[None, :, None] * (s[:, None] * dlog_s)[:, None, :]
+    g = np.einsum("ij,ijp->ip", pi, score + h1_nodes[:, :, None] * dz) + dlog_s
+    if d.local:
+        return g[:, 0], g[:, 1:].sum(0)
+    return np.zeros(0), g.sum(0)
+
+
 def _maximise(d: _Design, theta: np.ndarray):
-    """Damped Newton ascent; returns the maximiser and the Hessian blocks there."""
+    """Damped Newton ascent; returns the maximiser and the Hessian blocks there.
+
+    A step that would move a parameter by more than ``MAX_STEP`` is shortened first: a study
+    intercept overshooting to where its curvature vanishes asks for an enormous next step, which
+    the halving line search then takes some 30 likelihood evaluations to undo.
+    """
     ll, grad, hess = _derivatives(d, theta)
     for _ in range(200):
         step = _newton_step(grad, hess)
-        t = 1.0
+        size = float(np.max(np.abs(step)))
+        t = 1.0 if size <= MAX_STEP else MAX_STEP / size
         while t > 1e-10:
             trial = theta + t * step
             trial[-1] = abs(trial[-1])  # the likelihood is symmetric in tau
@@ -189,17 +261,11 @@ def _maximise(d: _Design, theta: np.ndarray):
 def _polish(d: _Design, theta: np.ndarray, hess):
     """Newton steps on the AGQ log-likelihood itself, whose nodes move with the parameters.
 
-    The fixed-node gradient above omits the nodes' movement; a central-difference gradient of
-    the adaptive quadrature (step 1e-5) with the analytic Hessian moves to lme4's optimum.
+    The fixed-node gradient above omits the nodes' movement; the exact gradient
+    (``_gradient``) with the analytic fixed-node Hessian moves to lme4's optimum.
     """
-    h = 1e-5
     for _ in range(5):
-        eye = np.eye(len(theta))
-        grad = np.array(
-            [(_loglik(d, theta + h * e) - _loglik(d, theta - h * e)) / (2 * h) for e in eye]
-        )
-        n = d.k if d.local else 0
-        step = _newton_step((grad[:n], grad[n:]), hess)
+        step = _newton_step(_gradient(d, theta), hess)
         theta = theta + step
         theta[-1] = abs(theta[-1])
         hess = _derivatives(d, theta)[2]

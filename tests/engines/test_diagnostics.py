@@ -77,6 +77,62 @@ def test_constant_and_nan_draws() -> None:
     assert np.isnan(diagnostics.ess_tail(with_nan))
 
 
+def mixed_columns(seed: int, draws: int = 500) -> np.ndarray:
+    """Draws ``(4, draws, 3, 4)`` of twelve quantities of every kind the vectorised code must
+    tell apart: AR(1) chains from independent to nearly stuck, ties, a constant column, all
+    NaN, one NaN, 0/1 draws, one chain elsewhere, constant within each chain."""
+    rng = np.random.default_rng(seed)
+    cols = [ar1_chains(seed + i, draws=draws, phi=phi) for i, phi in enumerate((0, 0.5, 0.95))]
+    base = ar1_chains(seed + 3, draws=draws, phi=0.6)
+    one_nan = base.copy()
+    one_nan[2, draws // 3] = np.nan
+    stuck = base.copy()
+    stuck[1] = stuck[1] * 0.1 + 4  # one chain elsewhere: R-hat far above 1
+    cols += [
+        np.round(base, 1),  # many ties
+        np.round(base),  # a few distinct values
+        np.full((4, draws), 2.5),  # constant
+        np.full((4, draws), np.nan),
+        one_nan,
+        (rng.random((4, draws)) < 0.3).astype(float),  # 0/1 draws
+        stuck,
+        np.repeat(rng.normal(size=(4, 1)), draws, axis=1),  # constant within each chain
+        ar1_chains(seed + 4, draws=draws, phi=0.999),
+    ]
+    return np.stack(cols, axis=-1).reshape(4, draws, 3, 4)
+
+
+def per_element_reference(ary: np.ndarray) -> dict[str, np.ndarray]:
+    """arviz_stats called on the ``(chain, draw)`` draws of one element at a time."""
+    flat = ary.reshape(*ary.shape[:2], -1)
+    with np.errstate(divide="ignore", invalid="ignore"):  # 0/0 in its R-hat of constant draws
+        columns = [reference(flat[:, :, i]) for i in range(flat.shape[2])]
+    return {
+        key: np.array([float(c[key]) for c in columns]).reshape(ary.shape[2:]) for key in columns[0]
+    }
+
+
+@pytest.mark.parametrize(("seed", "draws"), [(0, 500), (1, 501), (2, 64), (3, 7), (4, 4)])
+def test_many_quantities_at_once_match_arviz_stats_per_element(seed: int, draws: int) -> None:
+    ary = mixed_columns(seed, draws)
+    ref, got = per_element_reference(ary), ours(ary)
+    assert np.isnan(ref["rhat"][1, 2]) and np.isnan(ref["rhat"][1, 3])  # the NaN columns
+    assert ref["bulk"][1, 1] == 2 * ary.shape[0] * (draws // 2)  # constant: the split draws
+    assert ref["rhat"][2, 1] > 1.5  # the chain elsewhere
+    for key in ref:
+        assert got[key].shape == (3, 4)
+        np.testing.assert_allclose(got[key], ref[key], rtol=RTOL, err_msg=key)
+
+
+def test_blocks_of_columns_give_the_same_numbers(monkeypatch) -> None:
+    """Columns are processed in blocks to bound memory; the block size changes nothing."""
+    ary = mixed_columns(3)
+    whole = ours(ary)
+    monkeypatch.setattr(diagnostics, "BLOCK_SIZE", 3 * ary.shape[0] * ary.shape[1])
+    for key, value in ours(ary).items():
+        np.testing.assert_array_equal(value, whole[key], err_msg=key)
+
+
 def test_tail_prob_is_arviz_default() -> None:
     ary = ar1_chains(11, phi=0.8)
     for prob in (0.89, 0.9, 0.95):

@@ -1,1 +1,1 @@
-"""model"""
+"""The model, independent of any engine: its description, priors, scales and moderators."""

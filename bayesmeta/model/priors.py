@@ -51,13 +51,15 @@ def _stats() -> Any:
 class Family:
     """One prior family, as every engine needs it.
 
-    ``scipy`` gives the frozen scipy distribution, ``pymc`` the PyMC class name and keyword
-    arguments, ``code`` the number ``bayesmeta.engines._numba.prior_logp`` knows it by, and
-    ``support_point`` PyMC's default starting value (its ``support_point``).
+    ``positive`` names the parameters that must be above 0; ``scipy`` gives the frozen scipy
+    distribution, ``pymc`` the PyMC class name and keyword arguments, ``code`` the number
+    ``bayesmeta.engines._numba.prior_logp`` knows it by, and ``support_point`` PyMC's default
+    starting value (its ``support_point``).
     """
 
     name: str
     params: tuple[str, ...]
+    positive: tuple[str, ...]
     support: Support
     code: int
     scipy: Callable[[Params], Any]
@@ -91,50 +93,49 @@ FAMILIES: dict[str, Family] = {
     f.name: f
     for f in (
         Family(
-            "normal", ("mu", "sigma"), "real", 0,
+            "normal", ("mu", "sigma"), ("sigma",), "real", 0,
             lambda p: _stats().norm(loc=p[0], scale=p[1]),
             ("Normal", lambda p: {"mu": p[0], "sigma": p[1]}),
             lambda p: p[0],
         ),
         Family(
-            "half-normal", ("sigma",), "positive", 1,
+            "half-normal", ("sigma",), ("sigma",), "positive", 1,
             lambda p: _stats().halfnorm(scale=p[0]),
             ("HalfNormal", lambda p: {"sigma": p[0]}),
             lambda p: p[0],
         ),
         Family(
-            "half-cauchy", ("scale",), "positive", 2,
+            "half-cauchy", ("scale",), ("scale",), "positive", 2,
             lambda p: _stats().halfcauchy(scale=p[0]),
             ("HalfCauchy", lambda p: {"beta": p[0]}),
             lambda p: p[0],
         ),
         Family(
-            "half-student-t", ("nu", "sigma"), "positive", 3,
+            "half-student-t", ("nu", "sigma"), ("nu", "sigma"), "positive", 3,
             lambda p: _HalfT(nu=p[0], sigma=p[1]),
             ("HalfStudentT", lambda p: {"nu": p[0], "sigma": p[1]}),
             lambda p: p[1],
         ),
         Family(
-            "uniform", ("lower", "upper"), "interval", 4,
+            "uniform", ("lower", "upper"), (), "interval", 4,
             lambda p: _stats().uniform(loc=p[0], scale=p[1] - p[0]),
             ("Uniform", lambda p: {"lower": p[0], "upper": p[1]}),
             lambda p: 0.5 * (p[0] + p[1]),
         ),
         Family(
-            "exponential", ("rate",), "positive", 5,
+            "exponential", ("rate",), ("rate",), "positive", 5,
             lambda p: _stats().expon(scale=1.0 / p[0]),
             ("Exponential", lambda p: {"lam": p[0]}),
             lambda p: 1.0 / p[0],
         ),
         Family(
-            "lognormal", ("mu", "sigma"), "positive", 6,
+            "lognormal", ("mu", "sigma"), ("sigma",), "positive", 6,
             lambda p: _stats().lognorm(s=p[1], scale=math.exp(p[0])),
             ("LogNormal", lambda p: {"mu": p[0], "sigma": p[1]}),
             lambda p: math.exp(p[0] + 0.5 * p[1] ** 2),
         ),
     )
 }  # fmt: skip
-POSITIVE_PARAMETERS = ("sigma", "scale", "rate", "nu")
 _ALIASES = {name.replace("-", ""): name for name in FAMILIES}
 _SYNTAX = re.compile(r"^\s*([A-Za-z][A-Za-z_\- ]*?)\s*\((.*)\)\s*$")
 
@@ -170,8 +171,8 @@ class Prior:
         if not all(math.isfinite(p) for p in self.params):
             raise BayesmetaError(f"{self}: parameters must be finite numbers")
         named = dict(zip(names, self.params, strict=True))
-        for key in POSITIVE_PARAMETERS:
-            if key in named and named[key] <= 0:
+        for key in self.spec.positive:
+            if named[key] <= 0:
                 raise BayesmetaError(f"{self}: {key} must be positive, got {_fmt(named[key])}")
         if self.spec.support == "interval" and not named["lower"] < named["upper"]:
             raise BayesmetaError(f"{self}: lower must be below upper")

@@ -1,1 +1,1 @@
-"""report"""
+"""Rendering typed results: terminal tables and figures."""

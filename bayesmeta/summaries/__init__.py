@@ -1,1 +1,1 @@
-"""summaries"""
+"""Typed posterior summaries from NUTS draws or from the exact engine."""

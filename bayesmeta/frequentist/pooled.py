@@ -282,6 +282,16 @@ def _vt(v: np.ndarray) -> float:
     return (len(v) - 1) * w.sum() / (w.sum() ** 2 - np.sum(w**2))
 
 
+def weights(es: EffectSizes, tau2: float = 0.0) -> np.ndarray:
+    """Percentage weight of each study in an inverse-variance fit with between-study variance
+    ``tau2``: ``100 w_i / sum(w)`` with ``w_i = 1 / (v_i + tau2)``, as metafor's ``weights()``
+    of an ``rma`` fit (``tau2 = 0``: the common-effect weights)."""
+    if tau2 < 0 or not np.isfinite(tau2):
+        raise BayesmetaError(f"tau^2 must be a finite number >= 0, got {tau2}")
+    w = 1 / (es.vi + tau2)
+    return 100 * w / w.sum()
+
+
 def random_effects(
     es: EffectSizes, *, method: str = "DL", test: str = "z", level: float = DEFAULT_LEVEL
 ) -> PooledEstimate:

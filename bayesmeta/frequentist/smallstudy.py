@@ -54,7 +54,7 @@ def _wls_t(y: np.ndarray, x: np.ndarray, w: np.ndarray, coef: int, method: str) 
             "not estimable"
         )
     xtwx = X.T @ (w[:, None] * X)
-    beta = np.linalg.solve(xtwx, X.T @ (w * y))
+    beta = _wls_coefficients(y, x, w)
     resid = y - X @ beta
     rss = float(np.sum(w * resid**2))
     if rss <= EPS * float(np.sum(w * y**2)):
@@ -66,6 +66,31 @@ def _wls_t(y: np.ndarray, x: np.ndarray, w: np.ndarray, coef: int, method: str) 
     se = np.sqrt(s2 * np.linalg.inv(xtwx)[coef, coef])
     t = float(beta[coef] / se)
     return AsymmetryTest(method, t, float(2 * special.stdtr(k - 2, -abs(t))), k - 2, k)
+
+
+def _wls_coefficients(y: np.ndarray, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Intercept and slope of the weighted least-squares line ``y ~ 1 + x``."""
+    X = np.column_stack([np.ones(len(y)), x])
+    return np.linalg.solve(X.T @ (w[:, None] * X), X.T @ (w * y))
+
+
+def egger_line(es: EffectSizes) -> tuple[float, float]:
+    """Intercept and slope of Egger's regression ``yi = b0 + b1 sei`` (weights ``1 / vi``).
+
+    The line a funnel plot draws (effect against standard error), as metafor's
+    ``coef(regtest(rma(yi, vi, method = "EE"), model = "lm")$fit)``; the test of the slope is
+    :func:`egger`.
+
+    Raises
+    ------
+    BayesmetaError
+        Fewer than 3 studies, or every study with the same standard error.
+    """
+    se = np.sqrt(es.vi)
+    if es.k < 3 or np.ptp(se) == 0:
+        raise BayesmetaError("Egger's line needs at least 3 studies with different standard errors")
+    intercept, slope = _wls_coefficients(es.yi, se, 1 / es.vi)
+    return float(intercept), float(slope)
 
 
 def egger(es: EffectSizes, data: TwoArmData | None = None) -> AsymmetryTest:

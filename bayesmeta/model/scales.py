@@ -33,7 +33,8 @@ class Scale:
     names the shown values (``"OR"``); ``pooled`` and ``predictive`` are the JSON names of the
     shown-scale summaries of ``mu`` and ``theta_new`` (None: not reported); ``below`` is how
     ``P(mu < 0)`` reads on the shown scale; ``ratio_of`` names the shown-scale summary of a
-    difference of two ``mu`` (subgroups), if reported.
+    difference of two ``mu`` (subgroups), if reported; ``axis`` is the axis title of plots
+    (``"Odds ratio"``; the label when not set).
     """
 
     name: str
@@ -43,6 +44,7 @@ class Scale:
     predictive: str | None = None
     below: str = "P(mu < 0)"
     ratio_of: str | None = None
+    axis: str | None = None
 
     @property
     def log_ratio(self) -> bool:
@@ -61,6 +63,7 @@ SCALES: dict[str, Scale] = {
             "predictive_odds_ratio",
             "P(OR < 1)",
             "ratio_of_odds_ratios",
+            "Odds ratio",
         ),
         Scale(
             "logit_proportion",
@@ -69,9 +72,10 @@ SCALES: dict[str, Scale] = {
             "proportion",
             "predictive_proportion",
             "P(p < 0.5)",
+            axis="Proportion",
         ),
-        Scale("log_risk_ratio", "RR", np.exp),
-        Scale("log_hazard_ratio", "HR", np.exp),
+        Scale("log_risk_ratio", "RR", np.exp, axis="Risk ratio"),
+        Scale("log_hazard_ratio", "HR", np.exp, axis="Hazard ratio"),
     )
 }
 # measure of an effect size (escalc / reported input) -> scale name

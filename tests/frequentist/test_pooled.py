@@ -288,3 +288,42 @@ def test_engine_imports_no_bayesian_stack():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# tests/reference/metafor_report.json: tests/reference/metafor_report.R (R 4.2.2, metafor
+# 3.8-1): weights(rma(yi, vi, method = M)) and leave1out(rma(yi, vi, method = "REML")).
+REPORT_REF = json.loads((REF / "metafor_report.json").read_text())
+
+
+@pytest.mark.parametrize("name", DATASETS)
+@pytest.mark.parametrize("method", ["REML", "DL"])
+def test_weights_match_metafor(name, method):
+    ref = REPORT_REF[name]
+    es = effect_sizes(load(name))
+    assert list(es.study) == ref["study"]
+    tau2 = fq.tau2_estimate(es, method)
+    assert tau2 == pytest.approx(ref[f"tau2_{method.lower()}"], rel=RTOL)
+    w = fq.weights(es, tau2)
+    np.testing.assert_allclose(w, ref[f"weights_{method.lower()}"], rtol=RTOL)
+    assert w.sum() == pytest.approx(100.0)
+
+
+@pytest.mark.parametrize("name", DATASETS)
+def test_common_effect_weights_match_metafor(name):
+    np.testing.assert_allclose(
+        fq.weights(effect_sizes(load(name))), REPORT_REF[name]["weights_ee"], rtol=1e-10
+    )
+
+
+def test_weights_refuse_a_negative_tau2():
+    with pytest.raises(BayesmetaError, match="tau\\^2"):
+        fq.weights(effect_sizes(load("bcg")), -0.1)
+
+
+@pytest.mark.parametrize("name", DATASETS)
+def test_reml_leave_one_out_matches_metafor(name):
+    ref = REPORT_REF[name]["leave1out_reml"]
+    loo = fq.leave_one_out(effect_sizes(load(name)), method="REML")
+    np.testing.assert_allclose([e.estimate for e in loo.values()], ref["est"], rtol=RTOL)
+    np.testing.assert_allclose([e.ci[0] for e in loo.values()], ref["ci_lb"], rtol=RTOL)
+    np.testing.assert_allclose([e.tau2 for e in loo.values()], ref["tau2"], rtol=1e-5, atol=1e-8)

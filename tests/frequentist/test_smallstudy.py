@@ -108,3 +108,22 @@ def test_equal_precision_is_skipped_not_a_linalg_error():
         "egger",
         "egger test: every study has the same precision, so the regression line is not estimable",
     )
+
+
+REPORT_REF = json.loads((REF / "metafor_report.json").read_text())
+
+
+@pytest.mark.parametrize("name", (*NAMES, "pritz1997_prop"))
+def test_egger_line_matches_regtest_fit(name):
+    """``coef(regtest(rma(yi, vi, method = "EE"), model = "lm")$fit)`` (metafor_report.R)."""
+    ref = REPORT_REF[name]["egger_line"]
+    intercept, slope = smallstudy.egger_line(effect_sizes(load(name)))
+    assert intercept == pytest.approx(ref["intercept"], rel=1e-10)
+    assert slope == pytest.approx(ref["slope"], rel=1e-10)
+
+
+def test_egger_line_needs_different_standard_errors():
+    es = effect_sizes(load("bcg"))
+    same = replace(es, vi=np.full(es.k, 0.1))
+    with pytest.raises(BayesmetaError, match="different standard errors"):
+        smallstudy.egger_line(same)

@@ -88,15 +88,11 @@ def _write_outputs(
         )
         typer.echo(f"wrote {posterior}")
     if plot is not None:
-        from bayesmeta.report.plots import forest_plot
+        from bayesmeta.report.figures import format_of, save
+        from bayesmeta.report.figures.forest import forest
 
-        write_atomic(
-            plot,
-            lambda tmp: forest_plot(
-                result, tmp, fmt=plot.suffix.lstrip(".").lower(), methods=methods
-            ),
-            overwrite=force,
-        )
+        figure = forest(result, methods=methods)
+        write_atomic(plot, lambda tmp: save(figure, tmp, format_of(plot)), overwrite=force)
         typer.echo(f"wrote {plot}")
 
 

@@ -3,7 +3,9 @@
 Each :class:`Method` is one row of :data:`METHODS`: its name (the JSON block name), its label
 in reports and plots, the function that computes it, the designs it applies to (two-arm counts,
 single-arm counts, reported effects), the designs where ``bayesmeta fit`` shows it by default,
-and its column prefix in batch tables. The registry's order is the order of the JSON blocks.
+its column prefix in batch tables, and whether it is an inverse-variance fit whose study weights
+``1 / (v_i + tau^2)`` a forest plot shows (``weights``: ``"common"`` or ``"random"``). The
+registry's order is the order of the JSON blocks.
 """
 
 from __future__ import annotations
@@ -42,6 +44,10 @@ class Method:
     designs: frozenset[str]
     shown: frozenset[str] = frozenset()
     column: str | None = None
+    weights: str | None = None
+
+
+RANDOM, COMMON = "random", "common"
 
 
 def _random(method: str, test: str = "z") -> Callable[[Inputs], Estimate]:
@@ -50,7 +56,12 @@ def _random(method: str, test: str = "z") -> Callable[[Inputs], Estimate]:
 
 def _two_arm_random(method: str, label: str, column: str) -> Method:
     return Method(
-        f"random_{method.lower()}", label, _random(method), frozenset({TWO_ARM}), column=column
+        f"random_{method.lower()}",
+        label,
+        _random(method),
+        frozenset({TWO_ARM}),
+        column=column,
+        weights=RANDOM,
     )
 
 
@@ -63,11 +74,14 @@ METHODS: dict[str, Method] = {
         Method("peto", "Peto (common)", lambda i: peto(i.data, level=i.level),
                frozenset({TWO_ARM}), column="peto"),
         Method("fixed_iv", "Inverse-variance (common)",
-               lambda i: common_effect(i.es, level=i.level), ALL, shown=ALL, column="iv"),
-        Method("random_dl", "DerSimonian-Laird", _random("DL"), ALL, shown=ALL, column="dl"),
-        Method("random_reml", "REML", _random("REML"), ALL, shown=ALL, column="reml"),
+               lambda i: common_effect(i.es, level=i.level), ALL, shown=ALL, column="iv",
+               weights=COMMON),
+        Method("random_dl", "DerSimonian-Laird", _random("DL"), ALL, shown=ALL, column="dl",
+               weights=RANDOM),
+        Method("random_reml", "REML", _random("REML"), ALL, shown=ALL, column="reml",
+               weights=RANDOM),
         Method("random_pm", "Paule-Mandel", _random("PM"), frozenset({TWO_ARM, REPORTED}),
-               column="pm"),
+               column="pm", weights=RANDOM),
         _two_arm_random("ML", "ML", "ml"),
         _two_arm_random("EB", "Empirical Bayes", "eb"),
         _two_arm_random("HE", "Hedges", "he"),
@@ -75,9 +89,9 @@ METHODS: dict[str, Method] = {
         _two_arm_random("HS", "Hunter-Schmidt", "hs"),
         Method("random_reml_hksj", "REML + Hartung-Knapp", _random("REML", "knha"),
                frozenset({TWO_ARM, REPORTED}), shown=frozenset({TWO_ARM, REPORTED}),
-               column="reml_hksj"),
+               column="reml_hksj", weights=RANDOM),
         Method("random_dl_hksj", "DL + Hartung-Knapp", _random("DL", "knha"),
-               frozenset({TWO_ARM, REPORTED}), column="dl_hksj"),
+               frozenset({TWO_ARM, REPORTED}), column="dl_hksj", weights=RANDOM),
         Method("glmm_um_fs", "Binomial-normal GLMM (ML)",
                lambda i: glmm.binomial_normal_ml(i.data, level=i.level), frozenset({TWO_ARM}),
                column="glmm"),

@@ -1,0 +1,58 @@
+"""Publication figures of an analysis (matplotlib): one module per kind of figure.
+
+Every function returns a :class:`matplotlib.figure.Figure` and writes nothing; the command line
+and the report save them (:func:`save`). Figures are built on ``matplotlib.figure.Figure``
+directly, not through ``pyplot``, so making one needs no display and leaves no global state.
+The public entry points are in :mod:`bayesmeta.plots`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bayesmeta.errors import BayesmetaError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+FORMATS = ("png", "svg", "pdf")
+DPI = 200
+
+
+def format_of(path: str | Path) -> str:
+    """The figure format named by the suffix of ``path`` (``png``, ``svg`` or ``pdf``).
+
+    Raises
+    ------
+    BayesmetaError
+        Any other suffix.
+    """
+    suffix = Path(path).suffix
+    if suffix.lower().lstrip(".") not in FORMATS:
+        raise BayesmetaError(f"{path}: use a .png, .pdf or .svg file name (got {suffix or 'none'})")
+    return suffix.lower().lstrip(".")
+
+
+def save(figure: Figure, path: str | Path, fmt: str | None = None, *, dpi: int = DPI) -> None:
+    """Write ``figure`` to ``path`` as PNG, SVG or PDF (``fmt``; default: from the suffix).
+
+    SVG keeps text as text (``svg.fonttype = "none"``) and PDF embeds TrueType fonts
+    (``pdf.fonttype = 42``), so journals' editors can still change the labels.
+    """
+    import matplotlib
+
+    fmt = fmt or format_of(path)
+    if fmt not in FORMATS:
+        raise BayesmetaError(f"unknown figure format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    with matplotlib.rc_context({"svg.fonttype": "none", "pdf.fonttype": 42}):
+        figure.savefig(path, format=fmt, dpi=dpi, metadata=_metadata(fmt))
+
+
+def _metadata(fmt: str) -> dict[str, str | None]:
+    """No creation date in SVG and PDF files, so the same analysis gives the same bytes."""
+    if fmt == "svg":
+        return {"Date": None}
+    if fmt == "pdf":
+        return {"CreationDate": None}
+    return {}

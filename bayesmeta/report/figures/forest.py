@@ -1,0 +1,595 @@
+"""Forest plot fit for a journal: study columns, weights, shrinkage, diamonds, heterogeneity.
+
+One row per study with its counts (events/total per arm), its observed effect with the
+confidence interval (a square whose area is proportional to the study's weight) and, just
+below it, its shrunken (posterior) effect with the credible interval (a circle); then a
+diamond spanning the credible interval of the Bayesian pooled effect, a bar for the
+prediction interval of a new study, and a diamond for each frequentist pooled estimate shown;
+then the heterogeneity: tau with its credible interval, and I^2, Q and its p-value. Weights are
+``w_i = 1 / (v_i + tau^2)`` normalised to 100%, with the tau^2 of the frequentist model shown
+(REML when it is shown, as metafor's ``weights()`` of ``rma``; see :func:`weight_method`).
+With subgroups, each subgroup has its own heading, studies, Bayesian pooled effect, prediction
+interval and frequentist estimate; the weights stay those of the fit to all studies.
+
+Layout follows R meta's ``forest()`` and RevMan: text columns left and right of the plot,
+"Favours treatment" and "Favours control" under the axis (the effect is treatment vs control
+and lower means fewer events on treatment; pass other words for other outcomes).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from functools import cache
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from bayesmeta.effects import EffectSizes
+from bayesmeta.frequentist import methods as frequentist_methods
+from bayesmeta.frequentist.methods import METHODS, RANDOM
+from bayesmeta.frequentist.pooled import weights as study_weights
+from bayesmeta.frequentist.results import PooledEstimate
+from bayesmeta.io.counts import SingleArmData, TwoArmData
+from bayesmeta.report.figures.axes import FONT_SIZE, EffectAxis, add_favours, effect_axis
+from bayesmeta.report.format import p_value, percent
+from bayesmeta.summaries.types import Summary
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from bayesmeta.workflows.analyze import AnalysisResult
+
+ROW = 0.25  # inches per row
+PANEL = 3.3  # width of the plot panel, inches
+GAP = 0.17  # between columns, inches
+MARGIN = 0.15
+HEADER = 0.42  # two header lines
+FOOTER = 1.05  # ticks, favours labels, axis title and legend
+OBSERVED, SHRUNKEN = "black", "#2166ac"
+BAYES, PREDICTION, FREQUENTIST = "#b2182b", "#ef8a62", "#bdbdbd"
+SQUARE_AREA = (10.0, 120.0)  # marker areas (pt^2) of the lightest and heaviest study
+PREFERRED_WEIGHTS = ("random_reml", "random_reml_hksj")  # metafor's default tau^2 estimator
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A point estimate with its interval, on the shown scale."""
+
+    estimate: float
+    lower: float
+    upper: float
+
+
+@dataclass(frozen=True)
+class Column:
+    """A text column: its key, header (may have two lines), side of the plot and alignment."""
+
+    key: str
+    header: str
+    side: str
+    align: str
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of the plot: ``kind`` is heading, study, bayesian, prediction, frequentist or
+    note; ``cells`` holds the text of each column by key; ``rule_above`` draws a thin line
+    above it (between the blocks of the table)."""
+
+    kind: str
+    label: str
+    cells: dict[str, str] = field(default_factory=dict)
+    observed: Interval | None = None
+    shrunken: Interval | None = None
+    weight: float | None = None
+    method: str | None = None
+    rule_above: bool = False
+
+
+@dataclass(frozen=True)
+class ForestLayout:
+    """Everything the forest plot draws, in order: columns, rows and the effect axis."""
+
+    columns: tuple[Column, ...]
+    rows: tuple[Row, ...]
+    axis: EffectAxis
+    weight_method: str | None
+    reference: float | None
+
+
+def weight_method(result: AnalysisResult, methods: Sequence[str]) -> str | None:
+    """The frequentist model whose study weights are shown: REML (or REML with Hartung-Knapp,
+    the same weights) when shown, else the first random-effects inverse-variance method shown,
+    else the common-effect inverse-variance one; None when none of these is shown."""
+    shown = [m for m in methods if isinstance(result.frequentist.get(m), PooledEstimate)]
+    weighted = [m for m in shown if METHODS[m].weights is not None]
+    for name in (*PREFERRED_WEIGHTS, *(m for m in weighted if METHODS[m].weights == RANDOM)):
+        if name in weighted:
+            return name
+    return weighted[0] if weighted else None
+
+
+def value_text(x: float) -> str:
+    """An effect for a table cell: 2 decimals, 2 significant digits below 0.1, fewer above 10."""
+    if not math.isfinite(x):
+        return "-"
+    a = abs(x)
+    if a >= 100:
+        return f"{x:.0f}"
+    if a >= 10:
+        return f"{x:.1f}"
+    if a >= 0.1 or a == 0 or abs(float(f"{x:.2g}")) >= 0.1:
+        return f"{x:.2f}"
+    return f"{x:.2g}"
+
+
+def interval_text(i: Interval) -> str:
+    """``0.47 [0.32, 0.69]``."""
+    return f"{value_text(i.estimate)} [{value_text(i.lower)}, {value_text(i.upper)}]"
+
+
+def _shown(result: AnalysisResult, s: Summary) -> Interval:
+    show = result.scale.show
+    return Interval(float(show(s.median)), float(show(s.interval[0])), float(show(s.interval[1])))
+
+
+def _columns(result: AnalysisResult, weights_by: str | None) -> tuple[Column, ...]:
+    label, level = result.scale.label, percent(result.level)
+    if result.scale.pooled == "proportion":
+        label = "proportion"
+    cols = [Column("study", "Study", "left", "left")]
+    if isinstance(result.data, TwoArmData):
+        cols += [
+            Column("treatment", "Treatment\nevents/total", "left", "right"),
+            Column("control", "Control\nevents/total", "left", "right"),
+        ]
+    elif isinstance(result.data, SingleArmData):
+        cols.append(Column("events", "Events/\ntotal", "left", "right"))
+    cols += [
+        Column("observed", f"Observed {label}\n[{level} CI]", "right", "right"),
+        Column("shrunken", f"Shrunken {label}\n[{level} CrI]", "right", "right"),
+    ]
+    if weights_by is not None:
+        short = METHODS[weights_by].label.replace(" (common)", "")
+        cols.append(Column("weight", f"Weight\n({short})", "right", "right"))
+    return tuple(cols)
+
+
+def _counts(data: object, index: np.ndarray | slice) -> dict[str, str]:
+    """Events/total per arm of the studies at ``index`` (summed over several)."""
+    if isinstance(data, TwoArmData):
+        t = f"{data.treatment_events[index].sum()}/{data.treatment_total[index].sum()}"
+        c = f"{data.control_events[index].sum()}/{data.control_total[index].sum()}"
+        return {"treatment": t, "control": c}
+    if isinstance(data, SingleArmData):
+        return {"events": f"{data.events[index].sum()}/{data.total[index].sum()}"}
+    return {}
+
+
+def _study_rows(
+    result: AnalysisResult, indices: Sequence[int], weights: dict[str, float]
+) -> list[Row]:
+    rows = []
+    for i in indices:
+        name = result.data.study[i]
+        obs, sh = result.observed.get(name), result.posterior.theta.get(name)
+        cells = {"study": str(name), **_counts(result.data, np.array([i]))}
+        observed = shrunken = None
+        if obs is not None:
+            show = result.scale.show
+            observed = Interval(*(float(show(v)) for v in (obs.estimate, *obs.interval)))
+            cells["observed"] = interval_text(observed) + ("*" if obs.corrected else "")
+        else:
+            cells["observed"] = "not estimable"
+        if sh is not None:
+            shrunken = _shown(result, sh)
+            cells["shrunken"] = interval_text(shrunken)
+        else:
+            cells["shrunken"] = "not in model"
+        weight = weights.get(name)
+        if weight is not None:
+            cells["weight"] = f"{weight:.1f}%"
+        rows.append(Row("study", str(name), cells, observed, shrunken, weight))
+    return rows
+
+
+def _bayesian_rows(
+    result: AnalysisResult, mu: Summary, new: Summary, counts: dict[str, str], suffix: str = ""
+) -> list[Row]:
+    kind = "common effect" if result.common_effect else "random effects"
+    where = " at covariate means" if result.posterior.coefficients else ""
+    pooled, predicted = _shown(result, mu), _shown(result, new)
+    label = f"Bayesian {kind}{where}{suffix}"
+    return [
+        Row("bayesian", label, {"study": label, **counts, "shrunken": interval_text(pooled)},
+            shrunken=pooled),
+        Row("prediction", "Prediction interval (new study)",
+            {"study": "Prediction interval (new study)", "shrunken": interval_text(predicted)},
+            shrunken=predicted),
+    ]  # fmt: skip
+
+
+def _frequentist_row(
+    result: AnalysisResult, name: str, estimate: PooledEstimate, weight: bool
+) -> Row:
+    show = result.scale.show
+    value = Interval(*(float(show(v)) for v in (estimate.estimate, *estimate.ci)))
+    label = METHODS[name].label
+    cells = {"study": label, "observed": interval_text(value)}
+    if weight:
+        cells["weight"] = "100%"
+    return Row("frequentist", label, cells, observed=value, method=name)
+
+
+def _heterogeneity(
+    result: AnalysisResult, tau: Summary | None, estimate: PooledEstimate | None, method: str | None
+) -> list[Row]:
+    """Two note lines: the posterior of tau, then I^2, Q, df and p of the weighting model."""
+    level = percent(result.level)
+    if result.common_effect:
+        bayes = "Heterogeneity: τ = 0 (common-effect model)"
+    elif tau is not None:
+        lo, hi = tau.interval
+        bayes = f"Heterogeneity: τ = {tau.median:.2f} [{lo:.2f}, {hi:.2f}] (median, {level} CrI)"
+    else:
+        bayes = "Heterogeneity: τ per subgroup (above)"
+    rows = [Row("note", bayes, {"study": bayes})]
+    if estimate is not None and estimate.q is not None:
+        df = estimate.k - 1
+        p = p_value(estimate.q_p)
+        p = p.replace("<", "< ") if p.startswith("<") else f"= {p}"
+        short = METHODS[method].label if method else ""
+        text = f"I² = {estimate.i2:.1f}%, Q = {estimate.q:.2f}, df = {df}, p {p} ({short})"
+        rows.append(Row("note", text, {"study": text}))
+    return rows
+
+
+def forest_layout(result: AnalysisResult, methods: Sequence[str] | None = None) -> ForestLayout:
+    """The rows and columns of the forest plot of ``result`` (see the module docstring).
+
+    ``methods`` are the frequentist pooled estimates drawn as diamonds (default: those
+    ``bayesmeta fit`` shows for the data).
+    """
+    methods = tuple(methods or frequentist_methods.shown_by_default(result.data))
+    shown = [m for m in methods if isinstance(result.frequentist.get(m), PooledEstimate)]
+    weights_by = weight_method(result, methods)
+    es = frequentist_methods.inputs(result.data, result.level).es
+    weights: dict[str, float] = {}
+    if weights_by is not None:
+        tau2 = result.frequentist[weights_by].tau2 or 0.0
+        weights = dict(zip(es.study, study_weights(es, tau2).tolist(), strict=True))
+    post, data = result.posterior, result.data
+    rows: list[Row] = []
+    everything = np.arange(data.k)
+    if post.subgroups:
+        rows += _subgroup_rows(result, es, weights, weights_by)
+    else:
+        rows += _study_rows(result, everything, weights)
+        rows += _bayesian_rows(result, post.mu, post.theta_new, _counts(data, everything))
+    suffix = " (all studies)" if post.subgroups else ""
+    for name in shown:
+        row = _frequentist_row(result, name, result.frequentist[name], name == weights_by)
+        rows.append(
+            replace(row, label=row.label + suffix, cells={**row.cells, "study": row.label + suffix})
+        )
+    estimate = result.frequentist.get(weights_by) if weights_by else None
+    rows += _heterogeneity(result, post.tau, estimate, weights_by)
+    rows = [
+        replace(row, rule_above=True)
+        if i > 0 and _new_block(rows[i - 1], row, bool(post.subgroups))
+        else row
+        for i, row in enumerate(rows)
+    ]
+    if any(o.corrected for o in result.observed.values()):
+        note = (
+            "* 0.5 added to every cell of a study with a zero cell"
+            if isinstance(data, TwoArmData)
+            else "* 0.5 added to the events and non-events of a study with 0 or all events"
+        )
+        rows.append(Row("note", note, {"study": note}))
+    axis = _axis(result, rows)
+    reference = None if post.subgroups else float(result.scale.show(post.mu.median))
+    return ForestLayout(_columns(result, weights_by), tuple(rows), axis, weights_by, reference)
+
+
+def _new_block(before: Row, row: Row, subgroups: bool) -> bool:
+    """A rule after the studies (of each subgroup), and before the overall estimates."""
+    if row.kind == "heading":
+        return True
+    if before.kind == "study" and row.kind != "study":
+        return True
+    return subgroups and row.kind == "frequentist" and before.kind != "frequentist"
+
+
+def _subgroup_rows(
+    result: AnalysisResult, es: EffectSizes, weights: dict[str, float], weights_by: str | None
+) -> list[Row]:
+    mods, post = result.moderators, result.posterior
+    rows: list[Row] = []
+    for g, level in enumerate(mods.levels):
+        members = np.flatnonzero(mods.group == g)
+        heading = f"{mods.subgroup} = {level}"
+        rows.append(Row("heading", heading, {"study": heading}))
+        rows += _study_rows(result, members, weights)
+        group = post.subgroups[level]
+        rows += _bayesian_rows(
+            result, group.mu, group.theta_new, _counts(result.data, members), f", {level}"
+        )
+        if weights_by is not None:
+            estimate = _subgroup_estimate(result, es, members, weights_by)
+            if estimate is not None:
+                row = _frequentist_row(result, weights_by, estimate, False)
+                label = f"{row.label}, {level}"
+                rows.append(replace(row, label=label, cells={**row.cells, "study": label}))
+        if group.tau is not None:
+            lo, hi = group.tau.interval
+            text = f"τ = {group.tau.median:.2f} [{lo:.2f}, {hi:.2f}]"
+            rows.append(Row("note", text, {"study": text}))
+    return rows
+
+
+def _subgroup_estimate(
+    result: AnalysisResult, es: EffectSizes, members: np.ndarray, name: str
+) -> PooledEstimate | None:
+    """The weighting model fitted to one subgroup's studies (None with fewer than 2)."""
+    names = {result.data.study[i] for i in members}
+    keep = np.array([s in names for s in es.study])
+    if keep.sum() < 2:
+        return None
+    subset = replace(
+        es, study=tuple(np.asarray(es.study, dtype=object)[keep]), yi=es.yi[keep], vi=es.vi[keep]
+    )
+    given = frequentist_methods.Inputs(result.data, subset, result.level)
+    estimate = METHODS[name].compute(given)
+    return estimate if isinstance(estimate, PooledEstimate) else None
+
+
+def _axis(result: AnalysisResult, rows: Sequence[Row]) -> EffectAxis:
+    """Pooled and shrunken intervals and observed estimates must fit; observed confidence
+    limits may widen the axis up to 1/100 ... 100."""
+    must, wide = [], []
+    for row in rows:
+        if row.shrunken is not None:
+            must += [row.shrunken.estimate, row.shrunken.lower, row.shrunken.upper]
+        if row.observed is not None:
+            must.append(row.observed.estimate)
+            target = wide if row.kind == "study" else must
+            target += [row.observed.lower, row.observed.upper]
+    return effect_axis(result.scale, must, result.data, wide=wide)
+
+
+@cache
+def _renderer() -> object:
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    return RendererAgg(10, 10, 72)  # 72 dpi: one pixel is one point
+
+
+def text_width(text: str, *, bold: bool = False, size: float = FONT_SIZE) -> float:
+    """Width of ``text`` (its longest line) in inches, in the plot's font."""
+    from matplotlib.font_manager import FontProperties
+
+    font = FontProperties(size=size, weight="bold" if bold else "normal")
+    widths = [
+        _renderer().get_text_width_height_descent(line, font, ismath=False)[0]
+        for line in text.split("\n")
+    ]
+    return max(widths) / 72
+
+
+def forest(
+    result: AnalysisResult,
+    *,
+    methods: Sequence[str] | None = None,
+    favours: tuple[str, str] = ("Favours treatment", "Favours control"),
+    title: str | None = None,
+) -> Figure:
+    """Forest plot of ``result`` (module docstring); returns the figure, writes nothing.
+
+    Parameters
+    ----------
+    result
+        An analysis (:func:`bayesmeta.workflows.analyze.analyze`).
+    methods
+        Frequentist estimates drawn as diamonds, by registry name (default: those
+        ``bayesmeta fit`` shows). The weights are those of :func:`weight_method`.
+    favours
+        Labels under the axis, left and right of the line of no effect.
+    title
+        Optional title above the columns.
+    """
+    return draw(forest_layout(result, methods), favours=favours, title=title)
+
+
+def draw(
+    layout: ForestLayout,
+    *,
+    favours: tuple[str, str] = ("Favours treatment", "Favours control"),
+    title: str | None = None,
+) -> Figure:
+    """Draw a :class:`ForestLayout`."""
+    from matplotlib.figure import Figure
+
+    widths = _column_widths(layout)
+    notes = max((text_width(r.label) for r in layout.rows if r.kind == "note"), default=0.0)
+    left = [c for c in layout.columns if c.side == "left"]
+    right = [c for c in layout.columns if c.side == "right"]
+    left_width = sum(widths[c.key] + GAP for c in left)
+    if notes > left_width - GAP:  # widen the study column so the notes stay left of the panel
+        widths["study"] += notes - (left_width - GAP)
+        left_width = notes + GAP
+    width = MARGIN + left_width + PANEL + GAP + sum(widths[c.key] + GAP for c in right) + MARGIN
+    n = len(layout.rows)
+    top = HEADER + (0.3 if title else 0.0)
+    height = top + n * ROW + FOOTER
+    fig = Figure(figsize=(width, height))
+    panel_left = MARGIN + left_width
+    ax = fig.add_axes(
+        (panel_left / width, FOOTER / height, PANEL / width, n * ROW / height), gid="forest-panel"
+    )
+    ax.set_ylim(n - 0.5, -0.5)
+    ax.set_yticks([])
+    for side in ("top", "left", "right"):
+        ax.spines[side].set_visible(False)
+    layout.axis.apply(ax)
+    if layout.reference is not None:
+        ax.axvline(layout.reference, color=BAYES, lw=0.7, ls=(0, (2, 2)), zorder=1)
+    _draw_rows(ax, layout)
+    _draw_text(fig, layout, widths, width, height, panel_left)
+    favours_axis(ax, layout.axis, favours)
+    _legend(fig, layout)
+    if title:
+        fig.text(MARGIN / width, 1 - 0.12 / height, title, fontsize=FONT_SIZE + 2, va="top",
+                 weight="bold")  # fmt: skip
+    return fig
+
+
+def favours_axis(ax: Axes, axis: EffectAxis, labels: tuple[str, str]) -> None:
+    """The favours labels under the axis (none on a proportion axis)."""
+    add_favours(ax, axis, *labels)
+    ax.xaxis.labelpad = 20 if axis.null is not None else 4
+
+
+def _column_widths(layout: ForestLayout) -> dict[str, float]:
+    widths = {}
+    for col in layout.columns:
+        texts = [text_width(col.header, bold=True)]
+        texts += [
+            text_width(r.cells[col.key], bold=r.kind == "heading")
+            for r in layout.rows
+            if col.key in r.cells and r.kind != "note"
+        ]
+        widths[col.key] = max(texts)
+    return widths
+
+
+def _draw_text(
+    fig: Figure,
+    layout: ForestLayout,
+    widths: dict[str, float],
+    width: float,
+    height: float,
+    panel_left: float,
+) -> None:
+    """Column headers, cells and rules, placed in inches and converted to figure fractions."""
+    from matplotlib.lines import Line2D
+
+    n = len(layout.rows)
+    x = MARGIN
+    anchors: dict[str, float] = {}
+    for col in layout.columns:
+        if col.side == "right" and x < panel_left + PANEL:
+            x = panel_left + PANEL + GAP
+        anchors[col.key] = x if col.align == "left" else x + widths[col.key]
+        x += widths[col.key] + GAP
+
+    def fy(y_row: float) -> float:  # row coordinate -> figure fraction
+        return (FOOTER + (n - 0.5 - y_row) * ROW) / height
+
+    header_y = fy(-0.5) + 0.06 / height
+    for col in layout.columns:
+        fig.text(anchors[col.key] / width, header_y, col.header, ha=col.align, va="bottom",
+                 fontsize=FONT_SIZE, weight="bold", gid="header", linespacing=1.15)  # fmt: skip
+    for i, row in enumerate(layout.rows):
+        for col in layout.columns:
+            text = row.cells.get(col.key)
+            if text is None or (row.kind == "note" and col.key != "study"):
+                continue
+            bold = row.kind in ("heading", "bayesian") and col.key == "study"
+            fig.text(
+                anchors[col.key] / width,
+                fy(i),
+                text,
+                ha=col.align,
+                va="center",
+                fontsize=FONT_SIZE,
+                weight="bold" if bold else "normal",
+                style="italic" if row.kind == "note" else "normal",
+                gid=f"cell:{col.key}" if row.kind != "note" else "note",
+            )
+    rule = {"color": "0.25", "lw": 0.8, "transform": fig.transFigure}
+    span = (MARGIN / width, 1 - MARGIN / width)
+    fig.add_artist(Line2D(span, (header_y - 0.03 / height,) * 2, gid="rule", **rule))
+    for i, row in enumerate(layout.rows):
+        if row.rule_above:
+            y = fy(i - 0.5)
+            fig.add_artist(Line2D(span, (y, y), gid="rule", **{**rule, "lw": 0.5}))
+
+
+def _draw_rows(ax: Axes, layout: ForestLayout) -> None:
+    axis = layout.axis
+    weights = [r.weight for r in layout.rows if r.weight is not None]
+    heaviest = max(weights, default=1.0)
+    squares = []
+    for y, row in enumerate(layout.rows):
+        if row.kind == "study":
+            if row.observed is not None:
+                _whisker(ax, axis, row.observed, y - 0.17, OBSERVED, 1.0)
+                small, big = SQUARE_AREA
+                area = small + (big - small) * (row.weight or 0.0) / heaviest
+                squares.append((axis.clip(row.observed.estimate), y - 0.17, area))
+            if row.shrunken is not None:
+                _whisker(ax, axis, row.shrunken, y + 0.17, SHRUNKEN, 0.9)
+                ax.scatter([axis.clip(row.shrunken.estimate)], [y + 0.17], s=14, marker="o",
+                           color=SHRUNKEN, zorder=3, gid="shrunken", linewidths=0)  # fmt: skip
+        elif row.kind == "bayesian":
+            _diamond(ax, axis, row.shrunken, y, BAYES, "diamond:bayesian")
+        elif row.kind == "prediction":
+            _prediction(ax, axis, row.shrunken, y)
+        elif row.kind == "frequentist":
+            _diamond(ax, axis, row.observed, y, FREQUENTIST, f"diamond:{row.method}")
+    if squares:
+        xs, ys, areas = zip(*squares, strict=True)
+        ax.scatter(xs, ys, s=areas, marker="s", color=OBSERVED, zorder=3, gid="observed",
+                   linewidths=0)  # fmt: skip
+
+
+def _whisker(ax: Axes, axis: EffectAxis, i: Interval, y: float, colour: str, lw: float) -> None:
+    """An interval line; an end beyond the axis limits gets an arrow head at the limit."""
+    lo, hi = axis.clip(i.lower), axis.clip(i.upper)
+    ax.plot([lo, hi], [y, y], color=colour, lw=lw, zorder=2, solid_capstyle="butt")
+    for value, clipped, marker in ((i.lower, lo, "<"), (i.upper, hi, ">")):
+        if value != clipped:
+            ax.plot([clipped], [y], marker=marker, color=colour, ms=4, zorder=2, gid="clipped")
+
+
+def _diamond(ax: Axes, axis: EffectAxis, i: Interval, y: float, colour: str, gid: str) -> None:
+    from matplotlib.patches import Polygon
+
+    lo, mid, hi = axis.clip(i.lower), axis.clip(i.estimate), axis.clip(i.upper)
+    points = [(lo, y), (mid, y - 0.34), (hi, y), (mid, y + 0.34)]
+    ax.add_patch(Polygon(points, closed=True, facecolor=colour, edgecolor="black", lw=0.6,
+                         zorder=3, gid=gid))  # fmt: skip
+
+
+def _prediction(ax: Axes, axis: EffectAxis, i: Interval, y: float) -> None:
+    from matplotlib.patches import Rectangle
+
+    lo, hi = axis.clip(i.lower), axis.clip(i.upper)
+    ax.add_patch(Rectangle((lo, y - 0.11), hi - lo, 0.22, facecolor=PREDICTION,
+                           edgecolor="black", lw=0.5, zorder=3, gid="prediction"))  # fmt: skip
+
+
+def _legend(fig: Figure, layout: ForestLayout) -> None:
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    kinds = {r.kind for r in layout.rows}
+    handles = [
+        Line2D([], [], marker="s", color=OBSERVED, ls="-", lw=1, ms=6,
+               label="Observed (area ∝ weight)" if layout.weight_method else "Observed"),
+        Line2D([], [], marker="o", color=SHRUNKEN, ls="-", lw=1, ms=4,
+               label="Shrunken (posterior)"),
+        Patch(facecolor=BAYES, edgecolor="black", lw=0.6, label="Bayesian pooled"),
+        Patch(facecolor=PREDICTION, edgecolor="black", lw=0.5, label="Prediction interval"),
+    ]  # fmt: skip
+    if "frequentist" in kinds:
+        handles.append(
+            Patch(facecolor=FREQUENTIST, edgecolor="black", lw=0.6, label="Frequentist pooled")
+        )
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False,
+               fontsize=FONT_SIZE, handlelength=1.6, columnspacing=1.2,
+               bbox_to_anchor=(0.5, 0.0))  # fmt: skip

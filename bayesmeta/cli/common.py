@@ -1,10 +1,13 @@
-"""What the commands share: one-line errors, the console, common options, writing outputs."""
+"""What the commands share: one-line errors, the console, the model options of ``fit``,
+``report`` and ``plot`` (:func:`model_options`), writing outputs."""
 
 from __future__ import annotations
 
 import functools
+import inspect
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -96,3 +99,218 @@ CommonOpt = Annotated[
 ChainsOpt = Annotated[int, typer.Option(min=1)]
 DrawsOpt = Annotated[int, typer.Option(min=100, help="Draws per chain after tuning.")]
 TuneOpt = Annotated[int, typer.Option(min=100, help="Tuning steps per chain.")]
+
+
+def _option(name: str, annotation: Any, default: Any) -> inspect.Parameter:
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation
+    )
+
+
+# The model options `fit`, `report` and `plot` share (in `--help` order), defined once here.
+MODEL_PARAMETERS: tuple[inspect.Parameter, ...] = (
+    _option("data", DataArg, None),
+    _option("example", ExampleOpt, None),
+    _option(
+        "model",
+        Annotated[
+            str,
+            typer.Option(
+                help="binomial-normal | proportion | normal-normal | auto (from the columns)."
+            ),
+        ],
+        "auto",
+    ),
+    _option(
+        "engine",
+        Annotated[str, typer.Option(help="nuts | exact (normal-normal only, its default) | auto.")],
+        "auto",
+    ),
+    _option("prior_mu", PriorMuOpt, None),
+    _option("prior_tau", PriorTauOpt, None),
+    _option("prior_baseline", PriorBaselineOpt, None),
+    _option("common_effect", CommonOpt, False),
+    _option(
+        "compare",
+        Annotated[
+            bool,
+            typer.Option(
+                "--compare",
+                help="Compare random vs common effect (PSIS-LOO, or Bayes factor if exact).",
+            ),
+        ],
+        False,
+    ),
+    _option(
+        "covariate",
+        Annotated[
+            list[str] | None,
+            typer.Option(help="Meta-regression on this column (repeat for several)."),
+        ],
+        None,
+    ),
+    _option(
+        "subgroup",
+        Annotated[str | None, typer.Option(help="Pooled effect per level of this column.")],
+        None,
+    ),
+    _option(
+        "separate_tau",
+        Annotated[bool, typer.Option("--separate-tau", help="Each subgroup its own tau.")],
+        False,
+    ),
+    _option(
+        "prior_beta",
+        Annotated[str, typer.Option(help="Prior of each meta-regression slope.")],
+        "normal(0, 10)",
+    ),
+    _option(
+        "ci_level",
+        Annotated[
+            float,
+            typer.Option(min=0.5, max=0.999, help="Level of reported CIs (effect-size input)."),
+        ],
+        0.95,
+    ),
+    _option("chains", ChainsOpt, 4),
+    _option("draws", DrawsOpt, 2000),
+    _option("tune", TuneOpt, 1000),
+    _option(
+        "seed",
+        Annotated[int, typer.Option(help="Random seed: the same seed gives the same numbers.")],
+        1,
+    ),
+    _option("target_accept", Annotated[float, typer.Option(min=0.5, max=0.999)], 0.9),
+    _option(
+        "hdi",
+        Annotated[bool, typer.Option("--hdi", help="Also show 95% highest-density intervals.")],
+        False,
+    ),
+    _option(
+        "methods",
+        Annotated[
+            str | None,
+            typer.Option(
+                help="Frequentist methods shown, comma-separated (default: MH, IV, DL, REML, HKSJ)."
+            ),
+        ],
+        None,
+    ),
+    _option("columns", ColumnsOpt, None),
+)
+MODEL_OPTION_NAMES = tuple(p.name for p in MODEL_PARAMETERS)
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    """The model options of one command line, as given (see :data:`MODEL_PARAMETERS`).
+
+    ``given`` names the options set on the command line rather than left at their defaults.
+    :meth:`request` turns them into the :class:`~bayesmeta.workflows.request.AnalysisRequest`
+    that ``fit`` and ``run`` plan and execute.
+    """
+
+    values: dict[str, Any]
+    given: frozenset[str] = frozenset()
+
+    @property
+    def spec_file(self) -> Path | None:
+        """DATA when it is an analysis specification (``.toml``) rather than a CSV file."""
+        data = self.values.get("data")
+        return data if data is not None and data.suffix.lower() == ".toml" else None
+
+    def request(self) -> Any:
+        """The AnalysisRequest these options make (from the TOML file when DATA is one).
+
+        Raises
+        ------
+        BayesmetaError
+            A TOML specification combined with model options (the file must say it all).
+        """
+        from bayesmeta.engines.nuts import SamplerSettings
+        from bayesmeta.workflows.request import AnalysisRequest
+
+        if self.spec_file is not None:
+            from bayesmeta.io.spec import load_spec
+
+            extra = sorted(self.given - {"data"})
+            if extra:
+                flags = ", ".join("--" + name.replace("_", "-") for name in extra)
+                raise BayesmetaError(
+                    f"{self.spec_file} is a specification file: set {flags} in it instead "
+                    "of on the command line"
+                )
+            return AnalysisRequest.from_spec(load_spec(self.spec_file))
+        v = self.values
+        given = {
+            "mu": v["prior_mu"],
+            "tau": v["prior_tau"],
+            "baseline": v["prior_baseline"],
+            "beta": v["prior_beta"],
+        }
+        return AnalysisRequest(
+            data=v["data"],
+            example=v["example"],
+            columns=parse_columns(v["columns"]),
+            ci_level=v["ci_level"],
+            model=v["model"],
+            engine=v["engine"],
+            priors={k: p for k, p in given.items() if p is not None},
+            common_effect=v["common_effect"],
+            covariates=tuple(v["covariate"] or ()),
+            subgroup=v["subgroup"],
+            separate_tau=v["separate_tau"],
+            compare=v["compare"],
+            hdi=v["hdi"],
+            settings=SamplerSettings(
+                chains=v["chains"],
+                draws=v["draws"],
+                tune=v["tune"],
+                seed=v["seed"],
+                target_accept=v["target_accept"],
+            ),
+            methods=tuple(m.strip() for m in v["methods"].split(",")) if v["methods"] else None,
+        )
+
+
+def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Give ``command`` the model options of ``fit`` (:data:`MODEL_PARAMETERS`).
+
+    ``command`` declares its own parameters and one named ``options``; the command line shows
+    its own options first, then the shared ones, and ``options`` receives the shared ones as
+    :class:`ModelOptions`.
+    """
+    own = [
+        p
+        for p in inspect.signature(command, eval_str=True).parameters.values()
+        if p.name != "options"
+    ]
+    own = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own]
+    positional = [p for p in own if _is_argument(p)]
+    rest = [p for p in own if not _is_argument(p)]
+    parameters = [*positional, *MODEL_PARAMETERS, *rest]
+
+    @functools.wraps(command)
+    def wrapper(**kwargs: Any) -> Any:
+        from click import get_current_context
+        from click.core import ParameterSource
+
+        values = {name: kwargs.pop(name) for name in MODEL_OPTION_NAMES}
+        context = get_current_context(silent=True)
+        given = frozenset(
+            name
+            for name in MODEL_OPTION_NAMES
+            if context is not None
+            and context.get_parameter_source(name) not in (None, ParameterSource.DEFAULT)
+        )
+        return command(options=ModelOptions(values, given), **kwargs)
+
+    wrapper.__signature__ = inspect.Signature(parameters, return_annotation=None)
+    wrapper.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": None}
+    return wrapper
+
+
+def _is_argument(parameter: inspect.Parameter) -> bool:
+    """A positional command-line argument (``typer.Argument``), not an option."""
+    metadata = getattr(parameter.annotation, "__metadata__", ())
+    return any(isinstance(m, typer.models.ArgumentInfo) for m in metadata)

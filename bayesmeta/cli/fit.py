@@ -14,20 +14,11 @@ import typer
 
 from bayesmeta.cli.common import (
     EXIT_NOT_CONVERGED,
-    ChainsOpt,
-    ColumnsOpt,
-    CommonOpt,
-    DataArg,
-    DrawsOpt,
-    ExampleOpt,
     ForceOpt,
     JsonOpt,
-    PriorBaselineOpt,
-    PriorMuOpt,
-    PriorTauOpt,
-    TuneOpt,
+    ModelOptions,
     console,
-    parse_columns,
+    model_options,
     user_errors,
 )
 from bayesmeta.errors import BayesmetaError
@@ -97,62 +88,9 @@ def _write_outputs(
 
 
 @user_errors
+@model_options
 def fit(
-    data: DataArg = None,
-    example: ExampleOpt = None,
-    model: Annotated[
-        str,
-        typer.Option(
-            help="binomial-normal | proportion | normal-normal | auto (from the columns)."
-        ),
-    ] = "auto",
-    engine: Annotated[
-        str, typer.Option(help="nuts | exact (normal-normal only, its default) | auto.")
-    ] = "auto",
-    prior_mu: PriorMuOpt = None,
-    prior_tau: PriorTauOpt = None,
-    prior_baseline: PriorBaselineOpt = None,
-    common_effect: CommonOpt = False,
-    compare: Annotated[
-        bool,
-        typer.Option(
-            "--compare",
-            help="Compare random vs common effect (PSIS-LOO, or Bayes factor if exact).",
-        ),
-    ] = False,
-    covariate: Annotated[
-        list[str] | None,
-        typer.Option(help="Meta-regression on this column (repeat for several)."),
-    ] = None,
-    subgroup: Annotated[
-        str | None, typer.Option(help="Pooled effect per level of this column.")
-    ] = None,
-    separate_tau: Annotated[
-        bool, typer.Option("--separate-tau", help="Each subgroup its own tau.")
-    ] = False,
-    prior_beta: Annotated[
-        str, typer.Option(help="Prior of each meta-regression slope.")
-    ] = "normal(0, 10)",
-    ci_level: Annotated[
-        float, typer.Option(min=0.5, max=0.999, help="Level of reported CIs (effect-size input).")
-    ] = 0.95,
-    chains: ChainsOpt = 4,
-    draws: DrawsOpt = 2000,
-    tune: TuneOpt = 1000,
-    seed: Annotated[
-        int, typer.Option(help="Random seed: the same seed gives the same numbers.")
-    ] = 1,
-    target_accept: Annotated[float, typer.Option(min=0.5, max=0.999)] = 0.9,
-    hdi: Annotated[
-        bool, typer.Option("--hdi", help="Also show 95% highest-density intervals.")
-    ] = False,
-    methods: Annotated[
-        str | None,
-        typer.Option(
-            help="Frequentist methods shown, comma-separated (default: MH, IV, DL, REML, HKSJ)."
-        ),
-    ] = None,
-    columns: ColumnsOpt = None,
+    options: ModelOptions,
     json_out: JsonOpt = None,
     save_posterior: Annotated[
         Path | None, typer.Option(help="Save the posterior draws (NetCDF; NUTS only).")
@@ -163,29 +101,9 @@ def fit(
     force: ForceOpt = False,
 ) -> None:
     """Fit a Bayesian random-effects meta-analysis and compare it with the frequentist one."""
-    from bayesmeta.engines.nuts import SamplerSettings
-    from bayesmeta.workflows.request import AnalysisRequest
-
-    given = {"mu": prior_mu, "tau": prior_tau, "baseline": prior_baseline, "beta": prior_beta}
-    request = AnalysisRequest(
-        data=data,
-        example=example,
-        columns=parse_columns(columns),
-        ci_level=ci_level,
-        model=model,
-        engine=engine,
-        priors={k: v for k, v in given.items() if v is not None},
-        common_effect=common_effect,
-        covariates=tuple(covariate or ()),
-        subgroup=subgroup,
-        separate_tau=separate_tau,
-        compare=compare,
-        hdi=hdi,
-        settings=SamplerSettings(
-            chains=chains, draws=draws, tune=tune, seed=seed, target_accept=target_accept
-        ),
-        methods=tuple(m.strip() for m in methods.split(",")) if methods else None,
-    )
+    if options.spec_file is not None:
+        raise BayesmetaError(f"{options.spec_file}: run a specification with `bayesmeta run`")
+    request = options.request()
     result = _analyse(request, json_out=json_out, posterior=save_posterior, plot=plot, force=force)
     if not result.converged:
         raise typer.Exit(EXIT_NOT_CONVERGED)

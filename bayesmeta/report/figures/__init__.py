@@ -9,7 +9,7 @@ The public entry points are in :mod:`bayesmeta.plots`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from bayesmeta.errors import BayesmetaError
 
@@ -34,15 +34,21 @@ def format_of(path: str | Path) -> str:
     return suffix.lower().lstrip(".")
 
 
-def save(figure: Figure, path: str | Path, fmt: str | None = None, *, dpi: int = DPI) -> None:
-    """Write ``figure`` to ``path`` as PNG, SVG or PDF (``fmt``; default: from the suffix).
+def save(
+    figure: Figure, path: str | Path | BinaryIO, fmt: str | None = None, *, dpi: int = DPI
+) -> None:
+    """Write ``figure`` to ``path`` (or a binary file object) as PNG, SVG or PDF (``fmt``;
+    default: from the suffix of ``path``).
 
     SVG keeps text as text (``svg.fonttype = "none"``) and PDF embeds TrueType fonts
     (``pdf.fonttype = 42``), so journals' editors can still change the labels.
     """
     import matplotlib
 
-    fmt = fmt or format_of(path)
+    if fmt is None:
+        if not isinstance(path, str | Path):
+            raise BayesmetaError("give the figure format when saving to a file object")
+        fmt = format_of(path)
     if fmt not in FORMATS:
         raise BayesmetaError(f"unknown figure format {fmt!r}; choose one of {', '.join(FORMATS)}")
     with matplotlib.rc_context({"svg.fonttype": "none", "pdf.fonttype": 42}):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -57,8 +57,11 @@ class EffectAxis:
         """``value`` lies within the limits."""
         return self.limits[0] <= value <= self.limits[1]
 
-    def apply(self, ax: Axes, *, label: bool = True) -> None:
-        """Set ``ax``'s x scale, limits, ticks (plain numbers), title and the null line."""
+    def apply(
+        self, ax: Axes, *, label: bool = True, null_style: dict[str, Any] | None = None
+    ) -> None:
+        """Set ``ax``'s x scale, limits, ticks (plain numbers), title and the line of no
+        effect (solid grey unless ``null_style`` says otherwise)."""
         from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
 
         if self.log:
@@ -71,7 +74,8 @@ class EffectAxis:
         if label:
             ax.set_xlabel(self.title, fontsize=FONT_SIZE + 0.5)
         if self.null is not None:
-            ax.axvline(self.null, color="0.3", lw=0.8, zorder=1, gid="null-line")
+            style = {"color": "0.3", "lw": 0.8, **(null_style or {})}
+            ax.axvline(self.null, zorder=1, gid="null-line", **style)
 
 
 def tick_label(value: float) -> str:
@@ -119,6 +123,33 @@ def effect_axis(
     lo, hi = lo - pad, hi + pad
     ticks = tuple(float(t) for t in MaxNLocator(nbins=6).tick_values(lo, hi) if lo <= t <= hi)
     return EffectAxis(scale, title, False, (lo, hi), ticks, 0.0)
+
+
+def range_axis(scale: Scale, lower: float, upper: float, data: object | None = None) -> EffectAxis:
+    """An axis spanning exactly ``lower`` ... ``upper`` (shown scale), for densities.
+
+    Ratios get plain-number ticks at 1, 2, ..., 9 times powers of ten, or at 1, 2 and 5 times
+    them when that would be more than 8 ticks, or at powers of ten beyond that.
+    """
+    title = axis_title(scale, data)
+    null = 1.0 if scale.log_ratio else (None if scale.pooled == "proportion" else 0.0)
+    if scale.log_ratio:
+        decades = range(math.floor(math.log10(lower)) - 1, math.ceil(math.log10(upper)) + 1)
+        ticks: tuple[float, ...] = ()
+        for mantissas in ((1, 2, 3, 4, 5, 6, 7, 8, 9), (1, 2, 5), (1,)):
+            ticks = tuple(
+                float(f"{m}e{e}") for e in decades for m in mantissas
+                if lower <= float(f"{m}e{e}") <= upper
+            )  # fmt: skip
+            if len(ticks) <= 8:
+                break
+        return EffectAxis(scale, title, True, (lower, upper), ticks, null)
+    from matplotlib.ticker import MaxNLocator
+
+    ticks = tuple(
+        float(t) for t in MaxNLocator(nbins=6).tick_values(lower, upper) if lower <= t <= upper
+    )
+    return EffectAxis(scale, title, False, (lower, upper), ticks, null)
 
 
 def _finite(values: Iterable[float]) -> np.ndarray:

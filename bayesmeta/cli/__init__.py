@@ -7,7 +7,7 @@ Heavy libraries are imported inside the commands that need them, so ``--help`` i
 
 import typer
 
-from bayesmeta.cli import batch, classic, fit, priors
+from bayesmeta.cli import batch, classic, fit, priors, report
 
 app = typer.Typer(
     help="Bayesian meta-analysis of clinical studies, beside metafor's frequentist answers.",
@@ -18,6 +18,8 @@ app = typer.Typer(
 for command in (
     fit.fit,
     fit.run,
+    report.report,
+    report.plot,
     classic.classic,
     classic.examples,
     priors.priors,

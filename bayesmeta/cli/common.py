@@ -314,3 +314,31 @@ def _is_argument(parameter: inspect.Parameter) -> bool:
     """A positional command-line argument (``typer.Argument``), not an option."""
     metadata = getattr(parameter.annotation, "__metadata__", ())
     return any(isinstance(m, typer.models.ArgumentInfo) for m in metadata)
+
+
+def check_outputs(
+    outputs: list[Path | None], inputs: list[Path | None], *, force: bool = False
+) -> None:
+    """Check, before any work, that each output can be written: not one of ``inputs`` (never
+    written over, even with ``--force``), not named twice, not existing unless ``force``, in
+    an existing folder. None entries are skipped.
+
+    Raises
+    ------
+    BayesmetaError
+        The first output that fails, in one line.
+    """
+    from bayesmeta.io.output import check_writable
+
+    protected = {p.resolve() for p in inputs if p is not None}
+    seen: set[Path] = set()
+    for out in outputs:
+        if out is None:
+            continue
+        resolved = out.resolve()
+        if resolved in protected:
+            raise BayesmetaError(f"{out} is an input of this analysis; write to another file")
+        if resolved in seen:
+            raise BayesmetaError(f"{out} is named for two outputs; give each its own file")
+        seen.add(resolved)
+        check_writable(out, overwrite=force)

@@ -17,6 +17,7 @@ from bayesmeta.cli.common import (
     ForceOpt,
     JsonOpt,
     ModelOptions,
+    check_outputs,
     console,
     model_options,
     user_errors,
@@ -34,14 +35,14 @@ def _analyse(
     plot: Path | None = None,
     force: bool = False,
     extra: dict[str, Any] | None = None,
+    inputs: tuple[Path, ...] = (),
 ) -> Any:
-    """Check the outputs, plan, fit, render and write: the path ``fit`` and ``run`` share."""
-    from bayesmeta.io.output import check_writable
+    """Check the outputs (never an input), plan, fit, render and write: the path ``fit`` and
+    ``run`` share."""
+    from bayesmeta.workflows.report import data_file
     from bayesmeta.workflows.request import execute, plan
 
-    for out in (json_out, posterior, plot):
-        if out is not None:
-            check_writable(out, overwrite=force)
+    check_outputs([json_out, posterior, plot], [data_file(request), *inputs], force=force)
     if plot is not None and plot.suffix.lower() not in PLOT_SUFFIXES:
         raise BayesmetaError(
             f"--plot {plot}: use a .png, .pdf or .svg file name (got {plot.suffix or 'none'})"
@@ -129,6 +130,7 @@ def run(
         json_out=loaded.output_path(out_dir),
         force=force,
         extra={"spec": {"path": str(loaded.path), "sha256": loaded.sha256}},
+        inputs=(loaded.path,),
     )
     if not result.converged:
         typer.echo("warning: the fit did not converge; see diagnostics.problems", err=True)

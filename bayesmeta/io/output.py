@@ -61,7 +61,12 @@ def _finite(obj: Any) -> Any:
     return obj
 
 
+def json_text(payload: dict[str, Any]) -> str:
+    """``payload`` as indented JSON text, non-finite numbers as null (what the files hold)."""
+    return json.dumps(_finite(payload), indent=2, allow_nan=False, default=str) + "\n"
+
+
 def write_json(path: str | Path, payload: dict[str, Any], *, overwrite: bool = False) -> Path:
     """Write ``payload`` as indented JSON (non-finite numbers as null), atomically."""
-    text = json.dumps(_finite(payload), indent=2, allow_nan=False, default=str) + "\n"
+    text = json_text(payload)
     return write_atomic(path, lambda tmp: tmp.write_text(text), overwrite=overwrite)

@@ -1,0 +1,112 @@
+"""``bayesmeta report`` (a self-contained HTML or Markdown report) and ``bayesmeta plot KIND``
+(one figure), with the model options of ``fit``.
+
+Both check every output before any fitting (not an input, not existing unless ``--force``,
+folder present), then plan the request as ``fit`` does, run what is needed
+(:func:`bayesmeta.workflows.report.analyses`) and write atomically.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bayesmeta.cli.common import (
+    EXIT_NOT_CONVERGED,
+    ForceOpt,
+    ModelOptions,
+    check_outputs,
+    model_options,
+    user_errors,
+)
+
+OutReport = Annotated[
+    Path,
+    typer.Option(
+        "--out",
+        help="report.html (one self-contained file) or report.md (figures as PNG files beside "
+        "it, named report-forest.png ...).",
+        show_default=False,
+    ),
+]
+OutFigure = Annotated[
+    Path, typer.Option("--out", help="Figure file: .png, .svg or .pdf.", show_default=False)
+]
+
+
+@user_errors
+@model_options
+def report(
+    options: ModelOptions,
+    out: OutReport,
+    sensitivity: Annotated[
+        bool,
+        typer.Option(
+            "--sensitivity/--no-sensitivity",
+            help="Refit under the tau priors of `bayesmeta sensitivity` (one fit per prior).",
+        ),
+    ] = True,
+    influence: Annotated[
+        bool,
+        typer.Option(
+            "--influence/--no-influence",
+            help="Refit without each study in turn (one fit per study).",
+        ),
+    ] = True,
+    force: ForceOpt = False,
+) -> None:
+    """Write a report: data, forest plot, posterior, frequentist and heterogeneity tables,
+    prior sensitivity, influence, small-study effects, diagnostics, methods, checklist.
+
+    DATA may also be an analysis specification (SPEC.toml) as `bayesmeta run` reads.
+    """
+    from bayesmeta.report.document import output_files, write_report
+    from bayesmeta.workflows.report import analyses, data_file
+    from bayesmeta.workflows.request import plan
+
+    request = options.request()
+    check_outputs(output_files(out), [data_file(request), options.spec_file], force=force)
+    parts = ("fit", *(("sensitivity",) if sensitivity else ()))
+    parts += ("influence",) if influence else ()
+    contents = analyses(plan(request), parts=parts, command="report", spec=options.spec_file)
+    for path in write_report(contents, out, overwrite=force):
+        typer.echo(f"wrote {path}")
+    if not contents.result.converged:
+        typer.echo("warning: the fit did not converge; the report says so at the top", err=True)
+        raise typer.Exit(EXIT_NOT_CONVERGED)
+
+
+@user_errors
+@model_options
+def plot(
+    kind: Annotated[
+        str,
+        typer.Argument(
+            help="forest | funnel | posterior | tau | trace | rank | sensitivity | influence.",
+            show_default=False,
+        ),
+    ],
+    options: ModelOptions,
+    out: OutFigure,
+    force: ForceOpt = False,
+) -> None:
+    """Draw one figure of an analysis (PNG, SVG with text as text, or PDF)."""
+    from bayesmeta.io.output import write_atomic
+    from bayesmeta.report.figures import format_of, save
+    from bayesmeta.report.figures.kinds import kind as find_kind
+    from bayesmeta.workflows.report import analyses, data_file
+    from bayesmeta.workflows.request import plan
+
+    chosen = find_kind(kind)
+    fmt = format_of(out)
+    request = options.request()
+    check_outputs([out], [data_file(request), options.spec_file], force=force)
+    contents = analyses(plan(request), parts=chosen.parts, command=f"plot {kind}")
+    figure = chosen.draw(contents)
+    write_atomic(out, lambda tmp: save(figure, tmp, fmt), overwrite=force)
+    typer.echo(f"wrote {out}")
+    if contents.result is not None and not contents.result.converged:
+        typer.echo("warning: the fit did not converge; see `bayesmeta fit`", err=True)
+        raise typer.Exit(EXIT_NOT_CONVERGED)

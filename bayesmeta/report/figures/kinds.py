@@ -1,0 +1,84 @@
+"""The figures ``bayesmeta plot KIND`` draws and the report embeds: one registry.
+
+Each :class:`Kind` says what it shows (its caption), which parts of the analysis it needs
+(:data:`bayesmeta.workflows.report.PARTS`; none for the funnel plot, which needs no fit), and
+how it is drawn from :class:`~bayesmeta.workflows.report.Analyses`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from bayesmeta.errors import BayesmetaError
+from bayesmeta.report.figures import forest, funnel, influence, mcmc, posterior
+from bayesmeta.workflows.report import Analyses, NotRun
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from bayesmeta.workflows.analyze import AnalysisResult
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of figure: its CLI name, caption, the analysis parts it needs, and how to draw
+    it."""
+
+    name: str
+    caption: str
+    parts: tuple[str, ...]
+    draw: Callable[[Analyses], Figure]
+
+
+def _result(contents: Analyses) -> AnalysisResult:
+    if contents.result is None:
+        raise BayesmetaError("this figure needs a fitted model")
+    return contents.result
+
+
+def _sensitivity(contents: Analyses) -> Figure:
+    rows = contents.sensitivity
+    if isinstance(rows, NotRun):
+        raise BayesmetaError(f"prior sensitivity not run: {rows.reason}")
+    return influence.sensitivity(rows, primary=contents.result.priors.tau)
+
+
+def _influence(contents: Analyses) -> Figure:
+    if isinstance(contents.influence, NotRun):
+        raise BayesmetaError(f"leave-one-out influence not run: {contents.influence.reason}")
+    return influence.influence(contents.influence)
+
+
+KINDS: dict[str, Kind] = {
+    k.name: k
+    for k in (
+        Kind("forest", "Forest plot: observed and shrunken study effects, pooled estimates, "
+             "prediction interval and heterogeneity.", ("fit",),
+             lambda c: forest.forest(_result(c), methods=c.methods)),
+        Kind("posterior", "Posterior of the pooled effect (solid) with its prior (dashed); "
+             "shaded: the credible interval.", ("fit",),
+             lambda c: posterior.pooled_posterior(_result(c))),
+        Kind("tau", "Posterior of the between-study standard deviation tau with its prior.",
+             ("fit",), lambda c: posterior.tau_posterior(_result(c))),
+        Kind("sensitivity", "Pooled effect and tau under each prior for tau (bold: the "
+             "analysis' prior).", ("fit", "sensitivity"), _sensitivity),
+        Kind("influence", "Pooled effect and tau without each study: Bayesian refits and "
+             "frequentist leave-one-out.", ("fit", "influence"), _influence),
+        Kind("funnel", "Funnel plot: study effects against their standard errors, the pseudo "
+             "confidence region around the common-effect estimate and Egger's line.", (),
+             lambda c: funnel.funnel(c.data)),
+        Kind("trace", "Trace and per-chain density of mu and tau (ArviZ).", ("fit",),
+             lambda c: mcmc.trace(_result(c))),
+        Kind("rank", "Rank ECDF difference of each chain with the 95% simultaneous envelope "
+             "(ArviZ).", ("fit",), lambda c: mcmc.rank(_result(c))),
+    )
+}  # fmt: skip
+
+
+def kind(name: str) -> Kind:
+    """The registered figure ``name``; unknown names list the valid ones."""
+    if name not in KINDS:
+        raise BayesmetaError(f"unknown figure {name!r}; choose one of {', '.join(KINDS)}")
+    return KINDS[name]

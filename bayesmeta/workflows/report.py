@@ -1,0 +1,219 @@
+"""What a report is made of: the analysis ``fit`` runs, plus its prior sensitivity, its
+leave-one-out influence and the provenance of its input.
+
+:func:`analyses` takes a planned request (:func:`bayesmeta.workflows.request.plan`, the path
+``fit`` and ``run`` share) and runs what is asked: the main fit exactly as ``fit`` runs it (so
+the report's numbers are those of ``fit --json`` with the same seed), the same model refitted
+under the tau priors of ``bayesmeta sensitivity`` (the analysis' own prior first), and the
+leave-one-out refits (:mod:`bayesmeta.workflows.influence`). A part that does not apply to the
+model (prior sensitivity of a common-effect model, influence with moderators...) is
+:class:`NotRun` with the reason; the report says so rather than leaving a gap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shlex
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bayesmeta.errors import BayesmetaError
+from bayesmeta.io.counts import SingleArmData
+from bayesmeta.io.examples import example as find_example
+from bayesmeta.model.priors import Prior
+from bayesmeta.workflows.analyze import AnalysisResult
+from bayesmeta.workflows.influence import Influence, influence
+from bayesmeta.workflows.request import AnalysisRequest, Plan, execute
+from bayesmeta.workflows.sensitivity import SensitivityRow, default_tau_priors, prior_sensitivity
+
+PARTS = ("fit", "sensitivity", "influence")
+
+
+@dataclass(frozen=True)
+class NotRun:
+    """A part of the report that was not computed, and why."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where the numbers came from: the input files with their SHA-256, the command that
+    reproduces them, the seed and the time the report was made (UTC, ISO 8601)."""
+
+    data_path: str
+    data_sha256: str
+    spec_path: str | None
+    spec_sha256: str | None
+    command: str
+    seed: int
+    created: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields."""
+        return {
+            "data": {"path": self.data_path, "sha256": self.data_sha256},
+            "spec": {"path": self.spec_path, "sha256": self.spec_sha256}
+            if self.spec_path
+            else None,
+            "command": self.command,
+            "seed": self.seed,
+            "created": self.created,
+        }
+
+
+@dataclass(frozen=True)
+class Analyses:
+    """Everything a report or a figure of one analysis needs.
+
+    ``result`` is None when only figures that need no fit were asked for (the funnel plot).
+    """
+
+    plan: Plan
+    result: AnalysisResult | None
+    sensitivity: list[SensitivityRow] | NotRun
+    influence: Influence | NotRun
+    provenance: Provenance
+
+    @property
+    def data(self) -> Any:
+        """The validated data."""
+        return self.plan.spec.data
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        """The frequentist methods shown (as ``fit`` shows them)."""
+        return self.plan.methods
+
+
+def sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def data_file(request: AnalysisRequest) -> Path:
+    """The CSV file a request reads (its path, or the shipped example's)."""
+    if request.example is not None:
+        return find_example(request.example).path
+    if request.data is None:
+        raise BayesmetaError("give either a DATA.csv path or --example NAME")
+    return Path(request.data)
+
+
+def command_line(
+    request: AnalysisRequest, command: str = "report", spec: Path | None = None
+) -> str:
+    """The ``bayesmeta`` command line that makes the same analysis, every setting spelled out
+    (defaults included, so the line still holds if a default changes)."""
+    if spec is not None:
+        return shlex.join(["bayesmeta", command, str(spec)])
+    args = ["bayesmeta", command]
+    args += ["--example", request.example] if request.example else [str(request.data)]
+    args += ["--model", request.model, "--engine", request.engine]
+    for name, prior in sorted(request.priors.items()):
+        args += [f"--prior-{name}", str(prior)]
+    if request.common_effect:
+        args.append("--common-effect")
+    for covariate in request.covariates:
+        args += ["--covariate", covariate]
+    if request.subgroup:
+        args += ["--subgroup", request.subgroup]
+    if request.separate_tau:
+        args.append("--separate-tau")
+    if request.compare:
+        args.append("--compare")
+    if request.hdi:
+        args.append("--hdi")
+    if request.columns:
+        args += ["--columns", ",".join(f"{k}={v}" for k, v in request.columns.items())]
+    if request.ci_level != 0.95:
+        args += ["--ci-level", f"{request.ci_level:g}"]
+    if request.methods:
+        args += ["--methods", ",".join(request.methods)]
+    s = request.settings
+    args += ["--chains", str(s.chains), "--draws", str(s.draws), "--tune", str(s.tune)]
+    args += ["--seed", str(s.seed), "--target-accept", f"{s.target_accept:g}"]
+    return shlex.join(args)
+
+
+def provenance(
+    request: AnalysisRequest, *, command: str = "report", spec: Path | None = None
+) -> Provenance:
+    """The provenance of an analysis of ``request`` (``spec``: its TOML file, if any)."""
+    path = data_file(request)
+    return Provenance(
+        data_path=str(path),
+        data_sha256=sha256(path),
+        spec_path=str(spec) if spec is not None else None,
+        spec_sha256=sha256(spec) if spec is not None else None,
+        command=command_line(request, command, spec),
+        seed=request.settings.seed,
+        created=datetime.now(UTC).replace(microsecond=0).isoformat(),
+    )
+
+
+def sensitivity_priors(result: AnalysisResult) -> list[Prior]:
+    """The analysis' tau prior, then those ``bayesmeta sensitivity`` compares by default."""
+    defaults = default_tau_priors(not isinstance(result.data, SingleArmData))
+    return [result.priors.tau, *(p for p in defaults if p != result.priors.tau)]
+
+
+def run_sensitivity(planned: Plan, result: AnalysisResult) -> list[SensitivityRow] | NotRun:
+    """The pooled effect and tau under each of :func:`sensitivity_priors`, with the analysis'
+    mu prior, model and sampler settings (seed included); NotRun where it does not apply."""
+    if result.common_effect:
+        return NotRun("a common-effect model has no tau, so there is no prior for tau to vary")
+    if result.moderators is not None:
+        return NotRun(
+            "prior sensitivity is computed for models without covariates or subgroups; rerun "
+            "without --covariate/--subgroup for it"
+        )
+    return prior_sensitivity(
+        result.data,
+        sensitivity_priors(result),
+        settings=planned.request.settings,
+        mu_prior=result.priors.mu,
+        model=result.model,
+    )
+
+
+def run_influence(planned: Plan, result: AnalysisResult) -> Influence | NotRun:
+    """Leave-one-out influence with the analysis' settings; NotRun where it does not apply."""
+    try:
+        return influence(result, settings=planned.request.settings)
+    except BayesmetaError as exc:
+        return NotRun(str(exc))
+
+
+def analyses(
+    planned: Plan,
+    *,
+    parts: tuple[str, ...] = PARTS,
+    command: str = "report",
+    spec: Path | None = None,
+) -> Analyses:
+    """Run the parts of a report that are asked for (``PARTS``: fit, sensitivity, influence).
+
+    The fit is :func:`bayesmeta.workflows.request.execute`, exactly what ``bayesmeta fit``
+    runs; sensitivity and influence need it.
+    """
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown:
+        raise BayesmetaError(f"unknown report part(s) {', '.join(unknown)}; valid: {PARTS}")
+    skipped = NotRun("not asked for")
+    result = execute(planned) if parts else None
+    sensitivity: list[SensitivityRow] | NotRun = skipped
+    infl: Influence | NotRun = skipped
+    if result is not None and "sensitivity" in parts:
+        sensitivity = run_sensitivity(planned, result)
+    if result is not None and "influence" in parts:
+        infl = run_influence(planned, result)
+    return Analyses(
+        plan=planned,
+        result=result,
+        sensitivity=sensitivity,
+        influence=infl,
+        provenance=provenance(planned.request, command=command, spec=spec),
+    )

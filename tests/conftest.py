@@ -42,3 +42,15 @@ def fails_cleanly(args: list[str]) -> str:
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1, result.output
     return lines[0]
+
+
+@pytest.fixture(scope="session")
+def bcg_exact_influence():
+    """The exact normal-normal fit of bcg (Colditz et al. 1994) and its leave-one-out
+    influence (13 exact refits), shared by the influence workflow and figure tests."""
+    from bayesmeta.io.inputs import load_any
+    from bayesmeta.workflows.analyze import analyze
+    from bayesmeta.workflows.influence import influence
+
+    result = analyze(load_any(EXAMPLES / "bcg.csv"), model="normal-normal")
+    return result, influence(result)

@@ -288,20 +288,19 @@ def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
     own = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own]
     positional = [p for p in own if _is_argument(p)]
     rest = [p for p in own if not _is_argument(p)]
-    parameters = [*positional, *MODEL_PARAMETERS, *rest]
+    context = inspect.Parameter(
+        "typer_context", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context
+    )
+    parameters = [context, *positional, *MODEL_PARAMETERS, *rest]
 
     @functools.wraps(command)
     def wrapper(**kwargs: Any) -> Any:
-        from click import get_current_context
-        from click.core import ParameterSource
-
+        context = kwargs.pop("typer_context")
         values = {name: kwargs.pop(name) for name in MODEL_OPTION_NAMES}
-        context = get_current_context(silent=True)
         given = frozenset(
             name
             for name in MODEL_OPTION_NAMES
-            if context is not None
-            and context.get_parameter_source(name) not in (None, ParameterSource.DEFAULT)
+            if getattr(context.get_parameter_source(name), "name", "DEFAULT") != "DEFAULT"
         )
         return command(options=ModelOptions(values, given), **kwargs)
 

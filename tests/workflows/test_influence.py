@@ -29,14 +29,8 @@ def test_without_drops_one_study_everywhere():
     assert list(less.covariates["ablat"]) == [44, 55, *data.covariates["ablat"][3:]]
 
 
-@pytest.fixture(scope="module")
-def bcg_exact():
-    result = analyze(load("bcg"), model="normal-normal")
-    return result, influence(result)
-
-
-def test_exact_influence_matches_the_exact_engine_without_each_study(bcg_exact):
-    result, infl = bcg_exact
+def test_exact_influence_matches_the_exact_engine_without_each_study(bcg_exact_influence):
+    result, infl = bcg_exact_influence
     data = result.data
     assert infl.studies == data.study
     y, v = result.spec.normal.y, result.spec.normal.v
@@ -52,8 +46,8 @@ def test_exact_influence_matches_the_exact_engine_without_each_study(bcg_exact):
     assert infl.settings is None
 
 
-def test_frequentist_influence_matches_metafor_leave1out(bcg_exact):
-    _, infl = bcg_exact
+def test_frequentist_influence_matches_metafor_leave1out(bcg_exact_influence):
+    _, infl = bcg_exact_influence
     ref = REF["bcg"]["leave1out_reml"]
     np.testing.assert_allclose(
         [infl.frequentist[s].estimate for s in infl.studies], ref["est"], rtol=1e-6

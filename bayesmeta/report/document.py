@@ -17,7 +17,7 @@ import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.frequentist import methods as frequentist_methods
@@ -33,10 +33,8 @@ from bayesmeta.report.figures.forest import weight_method
 from bayesmeta.report.figures.kinds import KINDS
 from bayesmeta.report.format import interval, num, p_value, percent, probability
 from bayesmeta.summaries.types import Summary
+from bayesmeta.workflows.analyze import AnalysisResult
 from bayesmeta.workflows.report import Analyses, NotRun
-
-if TYPE_CHECKING:
-    from bayesmeta.workflows.analyze import AnalysisResult
 
 FORMATS = (".html", ".md")
 REPORT_DPI = 150

@@ -16,18 +16,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING
 
 from bayesmeta.frequentist.methods import METHODS
 from bayesmeta.io.counts import SingleArmData, TwoArmData
 from bayesmeta.model.description import reference_direction
 from bayesmeta.model.priors import Prior
 from bayesmeta.report.format import percent
-from bayesmeta.workflows.report import NotRun
-
-if TYPE_CHECKING:
-    from bayesmeta.workflows.analyze import AnalysisResult
-    from bayesmeta.workflows.report import Analyses
+from bayesmeta.workflows.analyze import AnalysisResult
+from bayesmeta.workflows.report import Analyses, NotRun
 
 REFERENCES: dict[str, str] = {
     "smith1995": "Smith TC, Spiegelhalter DJ, Thomas A. Bayesian approaches to random-effects "

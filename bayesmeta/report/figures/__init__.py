@@ -9,12 +9,11 @@ The public entry points are in :mod:`bayesmeta.plots`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
+
+from matplotlib.figure import Figure
 
 from bayesmeta.errors import BayesmetaError
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
 
 FORMATS = ("png", "svg", "pdf")
 DPI = 200

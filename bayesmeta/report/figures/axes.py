@@ -11,15 +11,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+from matplotlib.axes import Axes
 
 from bayesmeta.io.reported import ReportedEffects
 from bayesmeta.model.scales import Scale
-
-if TYPE_CHECKING:
-    from matplotlib.axes import Axes
 
 # Half-widths (as ratio limits 1/L ... L) of the log axes, and their ticks.
 RATIO_LIMITS: dict[float, tuple[float, ...]] = {

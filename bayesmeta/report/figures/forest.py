@@ -22,9 +22,10 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
-from typing import TYPE_CHECKING
 
 import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from bayesmeta.effects import EffectSizes
 from bayesmeta.frequentist import methods as frequentist_methods
@@ -35,15 +36,10 @@ from bayesmeta.io.counts import SingleArmData, TwoArmData
 from bayesmeta.report.figures.axes import FONT_SIZE, EffectAxis, add_favours, effect_axis
 from bayesmeta.report.format import p_value, percent
 from bayesmeta.summaries.types import Summary
-
-if TYPE_CHECKING:
-    from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
-
-    from bayesmeta.workflows.analyze import AnalysisResult
+from bayesmeta.workflows.analyze import AnalysisResult
 
 ROW = 0.25  # inches per row
-PANEL = 3.3  # width of the plot panel, inches
+PANEL = 3.6  # width of the plot panel, inches
 GAP = 0.17  # between columns, inches
 MARGIN = 0.15
 HEADER = 0.42  # two header lines

@@ -12,9 +12,8 @@ conventions: 0.5 added to the cells of a study with a zero cell).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
+from matplotlib.figure import Figure
 
 from bayesmeta.effects import EffectSizes
 from bayesmeta.errors import BayesmetaError
@@ -27,9 +26,6 @@ from bayesmeta.model.description import scale_of_data
 from bayesmeta.report.figures.axes import FONT_SIZE, effect_axis
 from bayesmeta.report.format import p_value, percent
 from bayesmeta.summaries.types import DEFAULT_LEVEL
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
 
 REGION, LINE = "#f0f0f0", "#b2182b"
 

@@ -9,22 +9,19 @@ the main analysis.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.model.priors import Prior
 from bayesmeta.report.figures.axes import FONT_SIZE, effect_axis
 from bayesmeta.report.format import percent
 from bayesmeta.summaries.types import Summary
-
-if TYPE_CHECKING:
-    from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
-
-    from bayesmeta.workflows.influence import Influence
-    from bayesmeta.workflows.sensitivity import SensitivityRow
+from bayesmeta.workflows.influence import Influence
+from bayesmeta.workflows.sensitivity import SensitivityRow
 
 BAYES, FREQUENTIST = "#2166ac", "#636363"
 ROW = 0.26  # inches per row

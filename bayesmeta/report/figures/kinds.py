@@ -9,16 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+
+from matplotlib.figure import Figure
 
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.report.figures import forest, funnel, influence, mcmc, posterior
+from bayesmeta.workflows.analyze import AnalysisResult
 from bayesmeta.workflows.report import Analyses, NotRun
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
-    from bayesmeta.workflows.analyze import AnalysisResult
 
 
 @dataclass(frozen=True)

@@ -13,14 +13,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+from matplotlib.figure import Figure
 
 from bayesmeta.errors import BayesmetaError
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
-    from bayesmeta.workflows.analyze import AnalysisResult
+from bayesmeta.workflows.analyze import AnalysisResult
 
 PARAMETERS = ("mu", "tau")
 

@@ -12,21 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.model.priors import Prior
 from bayesmeta.report.figures.axes import FONT_SIZE, range_axis
 from bayesmeta.report.format import percent, probability
 from bayesmeta.summaries.types import Summary
-
-if TYPE_CHECKING:
-    from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
-
-    from bayesmeta.workflows.analyze import AnalysisResult
+from bayesmeta.workflows.analyze import AnalysisResult
 
 POSTERIOR, PRIOR = "#2166ac", "#7f7f7f"
 COLOURS = ("#2166ac", "#b2182b", "#1b7837", "#762a83", "#e08214", "#35978f")

@@ -96,18 +96,32 @@ class Compiled:
     pymc_model: pm.Model | None = None
 
 
+# nutpie models compiled in this process, by structure (bayesmeta.engines.pymc.structure_key)
+_COMPILED: dict[tuple[Any, ...], Any] = {}
+
+
 def compile_model(model: ModelSpec | pm.Model) -> Compiled:
-    """Compile the log density and its gradient once (see the module docstring for which
-    models get the cached kernels)."""
-    from bayesmeta.engines import kernels, pymc
+    """Compile the log density and its gradient (see the module docstring for which models
+    get the cached kernels).
+
+    Any other model is compiled once per structure in a process: a model of the same
+    structure (variables, priors, transforms, data shapes) reuses that compilation with its
+    own data and coordinates, so refitting an extended model on new data costs only sampling.
+    """
+    from bayesmeta.engines import kernels, nutpie_adapter, pymc
 
     spec = model if isinstance(model, ModelSpec) else pymc.spec_of(model)
     if spec is not None and kernels.supports(spec):
         return Compiled(kernels.compile_spec(spec))
     pm_model = pymc.build(model) if isinstance(model, ModelSpec) else model
+    key = pymc.structure_key(pm_model)
+    if key in _COMPILED:
+        return Compiled(nutpie_adapter.with_model_data(_COMPILED[key], pm_model), pm_model)
+    nutpie_adapter.nutpie_sample()  # import nutpie without the whole of ArviZ
     import nutpie
 
-    return Compiled(nutpie.compile_pymc_model(pm_model, backend="numba"), pm_model)
+    _COMPILED[key] = nutpie.compile_pymc_model(pm_model, backend="numba")
+    return Compiled(_COMPILED[key], pm_model)
 
 
 def sample(

@@ -24,6 +24,7 @@ from bayesmeta.model.priors import PriorSet, default_priors
 from bayesmeta.model.scales import Scale, scale_of_measure
 
 LIKELIHOODS = ("binomial-normal", "proportion", "normal-normal")
+OBSERVED_SUFFIX = "_data"  # engines hold observed NAME in a data container NAME_data
 # the count likelihoods and the data they need
 COUNT_DATA = {"binomial-normal": TwoArmData, "proportion": SingleArmData}
 
@@ -163,6 +164,28 @@ class ModelSpec:
     def study(self) -> tuple[str, ...]:
         """The studies in the model (a normal-normal model on counts leaves out double zeros)."""
         return self.normal.study if self.likelihood == "normal-normal" else self.data.study
+
+    def arrays(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """The model's data by name: ``(given, observed)``.
+
+        ``given`` are the quantities the likelihood conditions on (arm sizes; standard errors),
+        ``observed`` the outcomes (event counts; estimates). Every engine names them so: the
+        PyMC model holds each in a ``pm.Data`` container (observed ones as ``NAME_data``) and
+        records them in ``constant_data`` / ``observed_data``, as does the kernel engine.
+        """
+        d = self.data
+        if self.likelihood == "binomial-normal":
+            given = {"treatment_total": d.treatment_total, "control_total": d.control_total}
+            observed = {"control_events": d.control_events, "treatment_events": d.treatment_events}
+        elif self.likelihood == "proportion":
+            given, observed = {"total": d.total}, {"events": d.events}
+        else:
+            given = {"se": np.sqrt(np.asarray(self.normal.v, dtype=float))}
+            observed = {"y": np.asarray(self.normal.y, dtype=float)}
+        return (
+            {k: np.asarray(v) for k, v in given.items()},
+            {k: np.asarray(v) for k, v in observed.items()},
+        )
 
 
 def scale_of_data(data: AnyData) -> Scale:

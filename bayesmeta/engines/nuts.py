@@ -30,11 +30,27 @@ if TYPE_CHECKING:
 
 RHAT_MAX = 1.01
 ESS_MIN = 400
+SEED_MAX = 2**32 - 1  # numpy's and nutpie's seeds are unsigned 32-bit here
+# Accepted ranges of the settings (the CLI's options have the same bounds, with draws and
+# tune at least 100 there, where convergence is judged).
+_LIMITS = {"chains": (1, 64), "draws": (4, 10**7), "tune": (0, 10**7), "seed": (0, SEED_MAX)}
+
+
+class ConvergenceWarning(UserWarning):
+    """Draws that fail the convergence checks (R-hat, ESS, divergences)."""
 
 
 @dataclass(frozen=True)
 class SamplerSettings:
-    """NUTS settings; ``seed`` makes a fit reproducible."""
+    """NUTS settings; ``seed`` (0 to 2**32 - 1) makes a fit reproducible.
+
+    Raises
+    ------
+    TypeError
+        A setting that is not an integer (``target_accept``: a number).
+    BayesmetaError
+        A setting out of its range (e.g. ``draws`` below 4, a negative seed).
+    """
 
     chains: int = 4
     draws: int = 2000
@@ -42,6 +58,23 @@ class SamplerSettings:
     seed: int = 1
     target_accept: float = 0.9
     cores: int | None = None
+
+    def __post_init__(self) -> None:
+        from bayesmeta.errors import BayesmetaError
+
+        for name, (lo, hi) in _LIMITS.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | np.integer):
+                raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+            if not lo <= value <= hi:
+                raise BayesmetaError(f"{name} must be between {lo} and {hi}, got {value}")
+        accept = self.target_accept
+        if isinstance(accept, bool) or not isinstance(accept, int | float | np.floating):
+            raise TypeError(f"target_accept must be a number, got {type(accept).__name__}")
+        if not 0 < accept < 1:
+            raise BayesmetaError(f"target_accept must be between 0 and 1, got {accept}")
+        if self.cores is not None and (isinstance(self.cores, bool) or self.cores < 1):
+            raise BayesmetaError(f"cores must be a positive integer or None, got {self.cores}")
 
     def stricter(self) -> SamplerSettings:
         """Settings for the one refit: target acceptance 0.99 (smaller steps), twice the tuning.
@@ -124,7 +157,7 @@ def compile_model(model: ModelSpec | pm.Model) -> Compiled:
     return Compiled(_COMPILED[key], pm_model)
 
 
-def sample(
+def draw(
     model: ModelSpec | pm.Model, settings: SamplerSettings, compiled: Compiled | None = None
 ) -> tuple[DataTree, float]:
     """Draw from the posterior of ``model`` with nutpie's NUTS.
@@ -228,12 +261,88 @@ def fit(model: ModelSpec | pm.Model, settings: SamplerSettings | None = None) ->
     settings = settings or SamplerSettings()
     start = time.perf_counter()
     compiled = compile_model(model)
-    idata, _ = sample(model, settings, compiled)
+    idata, _ = draw(model, settings, compiled)
     seconds = time.perf_counter() - start
     diag = diagnose(idata, seconds=seconds, settings=settings)
     if diag.converged:
         return Fit(idata, diag, settings)
     stricter = settings.stricter()
-    idata, more = sample(model, stricter, compiled)
+    idata, more = draw(model, stricter, compiled)
     diag = diagnose(idata, seconds=seconds + more, settings=stricter)
     return Fit(idata, replace(diag, refitted=True), stricter)
+
+
+def sample(
+    model: ModelSpec | pm.Model,
+    *,
+    draws: int = 2000,
+    tune: int = 1000,
+    chains: int = 4,
+    seed: int = 1,
+    target_accept: float | None = None,
+    cores: int | None = None,
+) -> DataTree:
+    """Draw from the posterior of a PyMC model (or a model description), as ``pm.sample`` does.
+
+    A builder model of :mod:`bayesmeta.models` left unchanged (data swapped in with
+    ``pm.set_data`` included) is sampled through the cached kernels; any other model is
+    compiled once per structure in this process and reused for later models of the same
+    structure on new data (:func:`compile_model`). Draws that fail the convergence checks
+    (R-hat <= 1.01, bulk and tail ESS >= 400, no divergence) raise a
+    :class:`ConvergenceWarning` naming the problems; they are returned all the same.
+
+    Parameters
+    ----------
+    model
+        A ``pymc.Model`` or a :class:`~bayesmeta.model.description.ModelSpec`.
+    draws, tune, chains
+        Draws per chain after tuning, tuning steps, chains.
+    seed
+        Random seed (0 to 2**32 - 1); the same seed gives the same draws.
+    target_accept
+        NUTS target acceptance rate; None: 0.99 for builder models with covariates
+        (meta-regression: small residual heterogeneity makes a funnel that 0.9 crosses with
+        divergences on bcg ~ ablat), 0.9 otherwise.
+    cores
+        Threads for the chains (None: all cores).
+
+    Returns
+    -------
+    xarray.DataTree
+        ``posterior``, ``sample_stats``, ``observed_data``, ``constant_data``; the root
+        attributes record the convergence checks.
+    """
+    import warnings
+
+    accept = target_accept if target_accept is not None else recommended_target_accept(model)
+    settings = SamplerSettings(
+        chains=chains, draws=draws, tune=tune, seed=seed, target_accept=accept, cores=cores
+    )
+    idata, seconds = draw(model, settings)
+    diag = diagnose(idata, seconds=seconds, settings=settings)
+    idata.attrs.update(
+        {
+            "bayesmeta_converged": int(diag.converged),
+            "bayesmeta_rhat_max": diag.rhat_max,
+            "bayesmeta_ess_bulk_min": diag.ess_bulk_min,
+            "bayesmeta_ess_tail_min": diag.ess_tail_min,
+            "bayesmeta_divergences": diag.divergences,
+        }
+    )
+    if not diag.converged:
+        warnings.warn(
+            f"the draws did not converge ({'; '.join(diag.problems)}): do not use them as they "
+            "are; raise target_accept or tune, or reparameterise the model",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+    return idata
+
+
+def recommended_target_accept(model: ModelSpec | pm.Model) -> float:
+    """0.99 for a model (or a builder model, extended or not) with covariates, else 0.9."""
+    from bayesmeta.engines import pymc as pymc_engine
+
+    spec = model if isinstance(model, ModelSpec) else pymc_engine.built_from(model)
+    mods = spec.moderators if spec is not None else None
+    return 0.99 if mods is not None and mods.x is not None else 0.9

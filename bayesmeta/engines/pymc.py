@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     import pymc as pm
 
 _RECORD = "bayesmeta_spec"
+LOG_LIKELIHOOD = "per_study"  # the one variable of the log_likelihood group
 
 
 def _study_effects(spec: ModelSpec, k: int) -> pm.TensorVariable:
@@ -135,6 +136,13 @@ def current_data(model: pm.Model) -> dict[str, np.ndarray]:
     return {v.name: np.asarray(v.get_value()) for v in model.data_vars}
 
 
+def built_from(model: Any) -> ModelSpec | None:
+    """The description :func:`build` made ``model`` from, whatever was added since (None for
+    a model not built here)."""
+    record = getattr(model, _RECORD, None)
+    return record[0] if record is not None else None
+
+
 def spec_of(model: Any) -> ModelSpec | None:
     """The description ``model`` stands for, if :func:`build` made it and it is unchanged.
 
@@ -201,3 +209,20 @@ def structure_key(model: pm.Model) -> tuple[Any, ...]:
             index[out] = ("node", n, j)
     key.append(tuple(index.get(out) for out in outputs))
     return tuple(key)
+
+
+def with_log_likelihood(spec: ModelSpec, idata: Any) -> Any:
+    """A copy of ``idata`` (draws of the model ``spec`` describes) with a ``log_likelihood``
+    group holding each study's log likelihood (both arms summed for two-arm data) as one
+    variable, ``per_study``: a study is the unit that LOO leaves out, and ``arviz_stats.loo``
+    needs no ``var_name``."""
+    import pymc as pm
+    from xarray import DataTree
+
+    ll = pm.compute_log_likelihood(
+        idata, model=build(spec), extend_inferencedata=False, progressbar=False
+    )
+    total = sum(ll[name] for name in ll.data_vars)
+    tree = idata.copy()
+    tree["log_likelihood"] = DataTree(total.to_dataset(name=LOG_LIKELIHOOD))
+    return tree

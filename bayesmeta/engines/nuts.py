@@ -60,21 +60,21 @@ class SamplerSettings:
     cores: int | None = None
 
     def __post_init__(self) -> None:
-        from bayesmeta.errors import BayesmetaError
+        from bayesmeta.errors import OptionError
 
         for name, (lo, hi) in _LIMITS.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | np.integer):
                 raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
             if not lo <= value <= hi:
-                raise BayesmetaError(f"{name} must be between {lo} and {hi}, got {value}")
+                raise OptionError(f"{name} must be between {lo} and {hi}, got {value}")
         accept = self.target_accept
         if isinstance(accept, bool) or not isinstance(accept, int | float | np.floating):
             raise TypeError(f"target_accept must be a number, got {type(accept).__name__}")
         if not 0 < accept < 1:
-            raise BayesmetaError(f"target_accept must be between 0 and 1, got {accept}")
+            raise OptionError(f"target_accept must be between 0 and 1, got {accept}")
         if self.cores is not None and (isinstance(self.cores, bool) or self.cores < 1):
-            raise BayesmetaError(f"cores must be a positive integer or None, got {self.cores}")
+            raise OptionError(f"cores must be a positive integer or None, got {self.cores}")
 
     def stricter(self) -> SamplerSettings:
         """Settings for the one refit: target acceptance 0.99 (smaller steps), twice the tuning.

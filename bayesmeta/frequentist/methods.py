@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bayesmeta.effects import EffectSizes, effect_sizes
-from bayesmeta.errors import BayesmetaError
+from bayesmeta.errors import BayesmetaError, OptionError
 from bayesmeta.frequentist import glmm, smallstudy
 from bayesmeta.frequentist.pooled import common_effect, mantel_haenszel, peto, random_effects
 from bayesmeta.frequentist.results import DEFAULT_LEVEL, Estimate, Skipped
@@ -130,7 +130,7 @@ def check_methods(names: Sequence[str], data: StudyData | ReportedEffects) -> tu
     valid = available(data)
     unknown = [m for m in names if m not in valid]
     if unknown:
-        raise BayesmetaError(
+        raise OptionError(
             f"unknown frequentist method(s) {', '.join(map(str, unknown))} for "
             f"{design_of(data)} data; valid: {', '.join(valid)}"
         )

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from bayesmeta.effects import effect_sizes
-from bayesmeta.errors import BayesmetaError
+from bayesmeta.errors import OptionError
 from bayesmeta.io.counts import SingleArmData, StudyData, TwoArmData
 from bayesmeta.io.reported import ReportedEffects
 from bayesmeta.model.moderators import Moderators
@@ -63,11 +63,11 @@ def resolve_likelihood(data: AnyData, model: str = "auto") -> str:
             return "normal-normal"
         return "binomial-normal" if isinstance(data, TwoArmData) else "proportion"
     if model not in LIKELIHOODS:
-        raise BayesmetaError(f"unknown model {model!r}; choose one of {', '.join(LIKELIHOODS)}")
+        raise OptionError(f"unknown model {model!r}; choose one of {', '.join(LIKELIHOODS)}")
     needs = COUNT_DATA.get(model)
     if needs is not None and not isinstance(data, needs):
         what = "two-arm counts" if needs is TwoArmData else "single-arm counts (study,events,total)"
-        raise BayesmetaError(f"model {model} needs {what}")
+        raise OptionError(f"model {model} needs {what}")
     return model
 
 
@@ -110,7 +110,7 @@ class ModelSpec:
 
     def __post_init__(self) -> None:
         if self.likelihood not in LIKELIHOODS:
-            raise BayesmetaError(
+            raise OptionError(
                 f"unknown model {self.likelihood!r}; choose one of {', '.join(LIKELIHOODS)}"
             )
         resolve_likelihood(self.data, self.likelihood)

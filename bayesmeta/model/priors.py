@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from bayesmeta.errors import BayesmetaError
+from bayesmeta.errors import OptionError
 from bayesmeta.model import turner
 
 if TYPE_CHECKING:
@@ -159,23 +159,23 @@ class Prior:
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
-            raise BayesmetaError(
+            raise OptionError(
                 f"unknown prior family {self.family!r}; choose one of {', '.join(FAMILIES)}"
             )
         names = self.spec.params
         if len(self.params) != len(names):
-            raise BayesmetaError(
+            raise OptionError(
                 f"{self.family} takes {len(names)} parameter(s) ({', '.join(names)}), "
                 f"got {len(self.params)}"
             )
         if not all(math.isfinite(p) for p in self.params):
-            raise BayesmetaError(f"{self}: parameters must be finite numbers")
+            raise OptionError(f"{self}: parameters must be finite numbers")
         named = dict(zip(names, self.params, strict=True))
         for key in self.spec.positive:
             if named[key] <= 0:
-                raise BayesmetaError(f"{self}: {key} must be positive, got {_fmt(named[key])}")
+                raise OptionError(f"{self}: {key} must be positive, got {_fmt(named[key])}")
         if self.spec.support == "interval" and not named["lower"] < named["upper"]:
-            raise BayesmetaError(f"{self}: lower must be below upper")
+            raise OptionError(f"{self}: lower must be below upper")
 
     def __str__(self) -> str:
         if self.label is not None:
@@ -245,7 +245,7 @@ def parse_prior(text: str | Prior) -> Prior:
         return text
     match = _SYNTAX.match(str(text))
     if not match:
-        raise BayesmetaError(
+        raise OptionError(
             f"cannot read prior {text!r}: write FAMILY(PARAMS), e.g. 'half-normal(0.5)'; "
             f"families: {', '.join(FAMILIES)}"
         )
@@ -255,14 +255,14 @@ def parse_prior(text: str | Prior) -> Prior:
         return turner_prior(*turner.split_arguments(raw_args))
     family = _ALIASES.get(key)
     if family is None:
-        raise BayesmetaError(
+        raise OptionError(
             f"unknown prior family {raw_name!r} in {text!r}; choose one of {', '.join(FAMILIES)}"
         )
     args = [a.strip() for a in raw_args.split(",")] if raw_args.strip() else []
     try:
         params = tuple(float(a) for a in args)
     except ValueError:
-        raise BayesmetaError(f"prior {text!r}: parameters must be numbers") from None
+        raise OptionError(f"prior {text!r}: parameters must be numbers") from None
     return Prior(family, params)
 
 
@@ -270,7 +270,7 @@ def check_scale_prior(prior: Prior, what: str = "tau") -> Prior:
     """A prior for a standard deviation must live on the positive half-line."""
     lo, _ = prior.support
     if lo < 0:
-        raise BayesmetaError(
+        raise OptionError(
             f"prior for {what} must put no mass below 0 (got {prior}); use e.g. half-normal(0.5)"
         )
     return prior
@@ -324,7 +324,7 @@ class PriorSet:
         """These priors with those in ``given`` (Prior or prior text) put in their place."""
         unknown = sorted(set(given) - {"mu", "tau", "baseline"})
         if unknown:
-            raise BayesmetaError(
+            raise OptionError(
                 f"unknown prior name(s) {', '.join(unknown)}; valid: mu, tau, baseline"
             )
         chosen = {k: parse_prior(v) for k, v in given.items() if v is not None}

@@ -20,7 +20,7 @@ import pandas as pd
 
 from bayesmeta.effects import ObservedEffect, observed_effects
 from bayesmeta.engines.nuts import Diagnostics, Fit, SamplerSettings
-from bayesmeta.errors import BayesmetaError
+from bayesmeta.errors import OptionError
 from bayesmeta.frequentist import methods as frequentist_methods
 from bayesmeta.frequentist.results import Estimate
 from bayesmeta.io.counts import SingleArmData, StudyData, TwoArmData
@@ -44,9 +44,9 @@ def resolve_engine(likelihood: str, engine: str = "auto") -> str:
     if engine == "auto":
         return "exact" if likelihood == "normal-normal" else "nuts"
     if engine not in ENGINES:
-        raise BayesmetaError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+        raise OptionError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     if engine == "exact" and likelihood != "normal-normal":
-        raise BayesmetaError(f"the exact engine needs --model normal-normal (got {likelihood})")
+        raise OptionError(f"the exact engine needs --model normal-normal (got {likelihood})")
     return engine
 
 

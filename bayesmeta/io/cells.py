@@ -78,6 +78,12 @@ def show(text: Any, limit: int = 60) -> str:
     return repr(text) if len(text) <= limit else f"{text[: limit - 3]!r}..."
 
 
+def plain(text: Any) -> str:
+    """``text`` as it is when it is short and prints on one line, else as :func:`show` gives it."""
+    text = text if isinstance(text, str) else str(text)
+    return text if text.isprintable() and len(text) <= 60 else show(text)
+
+
 def parse_count(raw: Any, role: str) -> int:
     """The whole number in a count cell; :class:`CellError` with a message otherwise."""
     if is_missing(raw):

@@ -25,7 +25,14 @@ import pandas as pd
 
 from bayesmeta.errors import DataError
 from bayesmeta.io import multiarm
-from bayesmeta.io.cells import CellError, is_missing, is_number_text, parse_count, parse_label
+from bayesmeta.io.cells import (
+    CellError,
+    is_missing,
+    is_number_text,
+    parse_count,
+    parse_label,
+    plain,
+)
 from bayesmeta.io.information import information_warnings
 from bayesmeta.io.table import has_roles, match_roles, names, normalise
 from bayesmeta.io.table import read_table as _read_table
@@ -215,7 +222,8 @@ def read_with_roles(
     unknown = set(mapping) - set(roles)
     if unknown:
         raise DataError(
-            f"unknown column role(s) {', '.join(sorted(unknown))}; valid: {', '.join(roles)}",
+            f"unknown column role(s) {', '.join(plain(r) for r in sorted(unknown, key=str))}; "
+            f"valid: {', '.join(roles)}",
             source=name,
         )
     if frame.shape[1] == 0:
@@ -414,7 +422,8 @@ def _numeric_if_possible(column: pd.Series) -> pd.Series:
                 return column
         elif not _is_real(v) or is_missing(v):
             return column
-    return pd.to_numeric(column.map(lambda v: v.strip() if isinstance(v, str) else v))
+    numbers = pd.to_numeric(column.map(lambda v: v.strip() if isinstance(v, str) else v))
+    return numbers.astype(float) if numbers.dtype == object else numbers  # ints beyond int64
 
 
 def _is_real(value: object) -> bool:

@@ -12,7 +12,7 @@ import numbers
 from typing import TYPE_CHECKING
 
 from bayesmeta.errors import DataError
-from bayesmeta.io.cells import is_missing, is_number_text, show
+from bayesmeta.io.cells import is_missing, is_number_text, plain, show
 from bayesmeta.io.table import names
 
 if TYPE_CHECKING:
@@ -53,7 +53,8 @@ def ordering(data: StudyData | ReportedEffects, column: str) -> list[str]:
     for i, value in enumerate(values):
         if is_missing(value):
             raise DataError(
-                f"the value to order by is blank; give every study a {column} or drop the row",
+                f"the value to order by is blank; give every study a {plain(column)} or drop "
+                "the row",
                 source=data.source,
                 row=i + 1,
                 study=data.study[i],

@@ -34,7 +34,7 @@ from scipy import special
 
 from bayesmeta.errors import BayesmetaError, DataError
 from bayesmeta.io import multiarm
-from bayesmeta.io.cells import CellError, parse_number
+from bayesmeta.io.cells import CellError, parse_number, plain
 from bayesmeta.io.counts import SYNONYMS as DATA_SYNONYMS
 from bayesmeta.io.counts import _normalise, _numeric_if_possible, read_with_roles, study_labels
 from bayesmeta.io.table import match_roles, names
@@ -138,11 +138,13 @@ def _numbers(
     for i, raw in enumerate(frame[column].tolist()):
         where = {"source": source, "row": i + 1, "study": studies[i], "column": column}
         try:
-            value = parse_number(raw, str(column))
+            value = parse_number(raw, plain(column))
         except CellError as exc:
             raise DataError(str(exc), **where) from None
         if positive and value <= 0:
-            raise DataError(f"{column} must be positive ({positive}), got {value:g}", **where)
+            raise DataError(
+                f"{plain(column)} must be positive ({positive}), got {value:g}", **where
+            )
         out[i] = value
     return out
 
@@ -177,10 +179,11 @@ def _ci_se(
                 column=cols[0],
                 **where,
             )
-    return (upper - lower) / (2.0 * z)
+    with np.errstate(over="ignore"):  # limits of +-1e308: inf, refused by _check_variances
+        return (upper - lower) / (2.0 * z)
 
 
-def _standard_errors(
+def _variances(
     frame: pd.DataFrame,
     found: Mapping[str, str],
     yi: np.ndarray,
@@ -189,17 +192,20 @@ def _standard_errors(
     studies: list[str],
     source: str,
 ) -> np.ndarray:
-    """SE of ``yi`` from the se column, else the variance, else the interval (always checked)."""
+    """Variance of ``yi``: the se column squared, else the vi column as written, else from the
+    interval (which is always checked)."""
     ci_se = None
     if "ci_lower" in found and "ci_upper" in found:
         z = float(special.ndtri((1.0 + ci_level) / 2.0))
         ci_se = _ci_se(frame, found, yi, ratio, z, studies, source)
-    if "se" in found:
-        return _numbers(frame, found["se"], studies, source, positive="a standard error")
-    if "vi" in found:
-        return np.sqrt(_numbers(frame, found["vi"], studies, source, positive="a variance"))
-    assert ci_se is not None  # _check_roles guarantees one of se, vi, or the interval
-    return ci_se
+    with np.errstate(over="ignore", under="ignore"):  # checked by _check_variances
+        if "se" in found:
+            se = _numbers(frame, found["se"], studies, source, positive="a standard error")
+            return np.square(se)
+        if "vi" in found:
+            return _numbers(frame, found["vi"], studies, source, positive="a variance")
+        assert ci_se is not None  # _check_roles guarantees one of se, vi, or the interval
+        return np.square(ci_se)
 
 
 def load_reported(
@@ -225,8 +231,8 @@ def load_reported(
     Returns
     -------
     ReportedEffects
-        ``yi`` (log scale for ratios), ``vi = se^2``, the measure and the other columns as
-        covariates.
+        ``yi`` (log scale for ratios), ``vi`` (``se^2``, or the variance as written), the
+        measure and the other columns as covariates; ``warnings`` names repeated labels.
 
     Raises
     ------
@@ -246,15 +252,15 @@ def load_reported(
     why = "it is a ratio" if ratio else ""
     estimate = _numbers(frame, found["estimate"], studies, name, positive=why)
     yi = np.log(estimate) if ratio else estimate
-    se = _standard_errors(frame, found, yi, ratio, ci_level, studies, name)
-    _check_variances(se, studies, name)
+    vi = _variances(frame, found, yi, ratio, ci_level, studies, name)
+    _check_variances(vi, studies, name)
     if len(frame) < 2:
         raise DataError(f"a meta-analysis needs at least 2 studies, got {len(frame)}", source=name)
     covariates = frame.drop(columns=list(found.values())).reset_index(drop=True)
     return ReportedEffects(
         study=tuple(studies),
         yi=yi,
-        vi=se**2,
+        vi=vi,
         measure=measure,
         covariates=covariates.apply(_numeric_if_possible),
         source=name,
@@ -262,13 +268,12 @@ def load_reported(
     )
 
 
-def _check_variances(se: np.ndarray, studies: list[str], source: str) -> None:
-    """``vi = se**2`` must be a positive finite float: an SE of 1e-200 squares to 0."""
-    for i, s in enumerate(se):
-        vi = float(s) ** 2
-        if not (math.isfinite(vi) and vi > 0):
+def _check_variances(vi: np.ndarray, studies: list[str], source: str) -> None:
+    """Each variance must be a positive finite float: an SE of 1e-200 squares to 0."""
+    for i, v in enumerate(vi):
+        if not (math.isfinite(v) and v > 0):
             raise DataError(
-                f"the standard error {s:g} is too {'small' if vi == 0 else 'large'}: its square "
+                f"the standard error is too {'small' if v == 0 else 'large'}: its square "
                 "(the variance) is not a positive finite number",
                 source=source,
                 row=i + 1,

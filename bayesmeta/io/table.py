@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from bayesmeta.errors import DataError
-from bayesmeta.io.cells import show, trim
+from bayesmeta.io.cells import plain, show, trim
 
 STUDY = "study"
 
@@ -80,7 +80,7 @@ def parse_csv(text: str, source: str = "data") -> pd.DataFrame:
                 rows.append((reader.line_num, fields))
     except csv.Error as exc:
         raise DataError(
-            f"cannot parse as CSV at line {reader.line_num}: {exc}", source=source
+            f"cannot parse as CSV at line {reader.line_num}: {plain(exc)}", source=source
         ) from None
     if not rows:
         raise DataError("the file is empty", source=source)

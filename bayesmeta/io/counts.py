@@ -32,6 +32,7 @@ from bayesmeta.io.cells import (
     parse_count,
     parse_label,
     plain,
+    trim,
 )
 from bayesmeta.io.information import information_warnings
 from bayesmeta.io.table import has_roles, match_roles, names, normalise
@@ -422,7 +423,7 @@ def _numeric_if_possible(column: pd.Series) -> pd.Series:
                 return column
         elif not _is_real(v) or is_missing(v):
             return column
-    numbers = pd.to_numeric(column.map(lambda v: v.strip() if isinstance(v, str) else v))
+    numbers = pd.to_numeric(column.map(lambda v: trim(v) if isinstance(v, str) else v))
     return numbers.astype(float) if numbers.dtype == object else numbers  # ints beyond int64
 
 

@@ -16,7 +16,7 @@ in :mod:`bayesmeta.io.table`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -391,19 +391,13 @@ def load(
     }
     notes = multiarm.repeated_label_warnings(labels, studies)
     if design == "single-arm":
-        data: StudyData = SingleArmData(**common, **counts)
+        single = SingleArmData(**common, **counts)
         unsplit = (multiarm.NOTHING_TO_SPLIT,) if split_shared_control else ()
-        return _with_warnings(data, (*notes, *information_warnings(data), *unsplit))
+        return replace(single, warnings=(*notes, *information_warnings(single), *unsplit))
     two = TwoArmData(**common, **counts)
-    two = _with_warnings(two, (*notes, *multiarm.shared_control_warnings(two)))
-    two = _with_warnings(two, (*two.warnings, *information_warnings(two)))
+    shared = multiarm.shared_control_warnings(two)
+    two = replace(two, warnings=(*notes, *shared, *information_warnings(two)))
     return multiarm.split_shared_control(two) if split_shared_control else two
-
-
-def _with_warnings(data: StudyData, warnings: tuple[str, ...]) -> StudyData:
-    from dataclasses import replace
-
-    return replace(data, warnings=warnings)
 
 
 def _numeric_if_possible(column: pd.Series) -> pd.Series:

@@ -95,7 +95,7 @@ def parse_csv(text: str, source: str = "data") -> pd.DataFrame:
             "the columns are separated by tabs; bayesmeta reads comma-separated files",
             source=source,
         )
-    body = [(line, fields) for line, fields in rows[1:]]
+    body = rows[1:]
     width = len(header)
     while width > 1 and header[width - 1] == "" and all(_blank_from(f, width - 1) for _, f in body):
         width -= 1  # a trailing comma on every line: an empty last column, not data

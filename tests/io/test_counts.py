@@ -269,6 +269,14 @@ def test_quoted_commas_trailing_commas_and_blank_lines_are_fine(write_csv) -> No
     assert list(data.covariates.columns) == []
 
 
+def test_tab_separated_and_oversized_fields_are_one_line_errors(write_csv) -> None:
+    with pytest.raises(DataError, match="separated by tabs"):
+        load(write_csv("study\tevents\ttotal\nA\t1\t10\nB\t2\t10\n"))
+    with pytest.raises(DataError, match="cannot parse as CSV at line 2: field larger") as info:
+        load(write_csv('study,events,total\n"' + "x" * 200_000 + '",1,10\nB,2,10\n'))
+    assert len(str(info.value).splitlines()) == 1
+
+
 def test_duplicate_header_names_are_refused(write_csv) -> None:
     with pytest.raises(DataError, match=r"two columns are named 'x' \(columns 2 and 4\)"):
         load(write_csv("study,x,events,x,total\nA,1,1,2,10\nB,1,2,2,10\n"))

@@ -25,7 +25,7 @@ HEADER = "study,treatment_events,treatment_total,control_events,control_total\n"
         (HEADER + "A,1,10,-2,10\nB,0,12,3,11\n", "cannot be negative"),
         (HEADER + "A,11,10,2,10\nB,0,12,3,11\n", "exceed the total"),
         (HEADER + "A,1,0,2,10\nB,0,12,3,11\n", "total must be at least 1"),
-        (HEADER + "A,1,10,2,10\nA,0,12,3,11\n", "duplicate study name"),
+        (HEADER + "Smith, J,1,10,2,10\nB,0,12,3,11\n", "must be in double quotes"),
         ("", "empty"),
         (HEADER + "A,1,10,2,10\n", "at least 2 studies"),
     ],

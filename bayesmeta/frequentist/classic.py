@@ -162,9 +162,9 @@ def classic(
         A name in ``methods`` does not apply to the data, or the ordering column is unknown.
     """
     if isinstance(data, pd.DataFrame | str | Path):
-        from bayesmeta.io.inputs import load_any
+        from bayesmeta.io.inputs import load
 
-        data = load_any(data)
+        data = load(data)
     elif not isinstance(data, TwoArmData | SingleArmData | ReportedEffects):
         raise TypeError(
             "data must be loaded data (bayesmeta.load), a pandas DataFrame or a CSV path, "

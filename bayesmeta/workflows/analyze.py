@@ -302,9 +302,9 @@ def as_data(data: Any) -> AnyData:
     if isinstance(data, TwoArmData | SingleArmData | ReportedEffects):
         return data
     if isinstance(data, pd.DataFrame | str | Path):
-        from bayesmeta.io.inputs import load_any
+        from bayesmeta.io.inputs import load
 
-        return load_any(data)
+        return load(data)
     raise TypeError(
         "data must be loaded data (bayesmeta.load), a pandas DataFrame or a CSV path, "
         f"got {type(data).__name__}"

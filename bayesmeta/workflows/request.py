@@ -16,7 +16,7 @@ from bayesmeta.errors import BayesmetaError
 from bayesmeta.frequentist import methods as frequentist_methods
 from bayesmeta.io.counts import StudyData
 from bayesmeta.io.examples import example as find_example
-from bayesmeta.io.inputs import load_any
+from bayesmeta.io.inputs import load
 from bayesmeta.io.reported import ReportedEffects
 from bayesmeta.io.spec import Spec
 from bayesmeta.model.description import LIKELIHOODS, ModelSpec
@@ -108,7 +108,7 @@ def load_data(request: AnalysisRequest) -> StudyData | ReportedEffects:
     if (request.data is None) == (request.example is None):
         raise BayesmetaError("give either a DATA.csv path or --example NAME")
     source = find_example(request.example).path if request.example else request.data
-    return load_any(source, columns=request.columns, ci_level=request.ci_level)
+    return load(source, columns=request.columns, ci_level=request.ci_level)
 
 
 def plan(request: AnalysisRequest) -> Plan:

@@ -15,7 +15,7 @@ import pytest
 
 from bayesmeta.errors import DataError
 from bayesmeta.io.counts import SingleArmData, TwoArmData, load
-from bayesmeta.io.inputs import load_any
+from bayesmeta.io.inputs import load as load_any
 from bayesmeta.io.multiarm import disambiguate, divide, split_shared_control
 from bayesmeta.io.reported import load_reported
 

@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 from bayesmeta.errors import BayesmetaError, DataError
 from bayesmeta.io.cells import MISSING, trim
 from bayesmeta.io.counts import SingleArmData, TwoArmData, load
-from bayesmeta.io.inputs import load_any
+from bayesmeta.io.inputs import load as load_any
 from bayesmeta.io.reported import ReportedEffects
 
 settings.register_profile(

@@ -75,7 +75,14 @@ def binomial_normal(
         If true, ``tau = 0``: every study shares the log odds ratio ``mu``.
     moderators
         Covariates (meta-regression, ``beta``) and/or subgroups (``mu`` per subgroup); see
-        :func:`bayesmeta.model.moderators.moderators`.
+        :func:`bayesmeta.model.moderators.moderators`. Covariates are centred; with them,
+        sample at target acceptance 0.99 (:func:`sample`'s default for such models): at
+        ``pm.sample``'s 0.9 the small residual heterogeneity of bcg ~ latitude gave 67
+        divergences, at 0.99 none.
+
+    Every datum is a ``pm.Data`` container (``treatment_total``, ``control_total``,
+    ``treatment_events_data``, ``control_events_data``), so ``pm.set_data`` swaps in another
+    dataset of the same size.
     """
     return _model("binomial-normal", data, priors, common_effect, moderators)
 

@@ -46,10 +46,13 @@ def parse_columns(text: str | None) -> dict[str, str]:
 
 
 def console() -> Any:
-    """Rich console; 110 columns when not writing to a terminal, so tables do not wrap."""
+    """Rich console that prints text literally (no markup, emoji codes or highlighting, so
+    study names such as ``[/]`` show as written); 110 columns when not writing to a terminal,
+    so tables do not wrap."""
     from rich.console import Console
 
-    return Console() if sys.stdout.isatty() else Console(width=110)
+    literal = {"markup": False, "emoji": False, "highlight": False}
+    return Console(**literal) if sys.stdout.isatty() else Console(width=110, **literal)
 
 
 def load_data(path: Path | None, example: str | None, columns: str | None) -> Any:

@@ -143,6 +143,8 @@ def compile_model(model: ModelSpec | pm.Model) -> Compiled:
     """
     from bayesmeta.engines import kernels, nutpie_adapter, pymc
 
+    if isinstance(model, ModelSpec):
+        model.check_for_sampler()
     spec = model if isinstance(model, ModelSpec) else pymc.spec_of(model)
     if spec is not None and kernels.supports(spec):
         return Compiled(kernels.compile_spec(spec))

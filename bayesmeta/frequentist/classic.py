@@ -16,7 +16,6 @@ from typing import Any
 import pandas as pd
 
 from bayesmeta.effects import EffectSizes
-from bayesmeta.errors import BayesmetaError
 from bayesmeta.frequentist import methods as registry
 from bayesmeta.frequentist.pooled import cumulative, leave_one_out
 from bayesmeta.frequentist.results import (
@@ -26,6 +25,7 @@ from bayesmeta.frequentist.results import (
     PooledEstimate,
 )
 from bayesmeta.io.counts import SingleArmData, StudyData, TwoArmData
+from bayesmeta.io.ordering import ordering
 from bayesmeta.io.reported import ReportedEffects
 
 
@@ -179,13 +179,8 @@ def classic(
         loo = Sequential("omitted", method, leave_one_out(given.es, method=method, level=level))
     cum = None
     if cumulative_by:
-        if cumulative_by not in data.covariates.columns:
-            raise BayesmetaError(
-                f"--cumulative: no column {cumulative_by!r}; covariates: "
-                f"{', '.join(map(str, data.covariates.columns)) or 'none'}"
-            )
-        keyed = dict(zip(data.study, data.covariates[cumulative_by].tolist(), strict=True))
-        order = sorted(given.es.study, key=lambda s: keyed[s])  # stable: ties keep file order
+        analysed = set(given.es.study)
+        order = [s for s in ordering(data, cumulative_by) if s in analysed]
         fits = cumulative(given.es, order, method=method, level=level)
         cum = Sequential("added", method, fits, by=cumulative_by)
     return ClassicResult(data, given.es, estimates, loo, cum, level)

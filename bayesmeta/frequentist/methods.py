@@ -48,10 +48,21 @@ def _random(method: str, test: str = "z") -> Callable[[Inputs], Estimate]:
     return lambda i: random_effects(i.es, method=method, test=test, level=i.level)
 
 
-def _two_arm_random(method: str, label: str, column: str) -> Method:
+def _effects_random(method: str, label: str, column: str) -> Method:
+    """A tau^2 estimator that needs only estimates and variances: counts or reported effects."""
     return Method(
-        f"random_{method.lower()}", label, _random(method), frozenset({TWO_ARM}), column=column
+        f"random_{method.lower()}",
+        label,
+        _random(method),
+        frozenset({TWO_ARM, REPORTED}),
+        column=column,
     )
+
+
+def _egger(given: Inputs) -> Estimate:
+    """Egger's test; with counts it also needs 3 studies that are not double-zero."""
+    data = given.data if isinstance(given.data, TwoArmData) else None
+    return smallstudy.egger(given.es, data)
 
 
 METHODS: dict[str, Method] = {
@@ -68,11 +79,11 @@ METHODS: dict[str, Method] = {
         Method("random_reml", "REML", _random("REML"), ALL, shown=ALL, column="reml"),
         Method("random_pm", "Paule-Mandel", _random("PM"), frozenset({TWO_ARM, REPORTED}),
                column="pm"),
-        _two_arm_random("ML", "ML", "ml"),
-        _two_arm_random("EB", "Empirical Bayes", "eb"),
-        _two_arm_random("HE", "Hedges", "he"),
-        _two_arm_random("SJ", "Sidik-Jonkman", "sj"),
-        _two_arm_random("HS", "Hunter-Schmidt", "hs"),
+        _effects_random("ML", "ML", "ml"),
+        _effects_random("EB", "Empirical Bayes", "eb"),
+        _effects_random("HE", "Hedges", "he"),
+        _effects_random("SJ", "Sidik-Jonkman", "sj"),
+        _effects_random("HS", "Hunter-Schmidt", "hs"),
         Method("random_reml_hksj", "REML + Hartung-Knapp", _random("REML", "knha"),
                frozenset({TWO_ARM, REPORTED}), shown=frozenset({TWO_ARM, REPORTED}),
                column="reml_hksj"),
@@ -84,8 +95,7 @@ METHODS: dict[str, Method] = {
         Method("glmm", "Binomial-normal GLMM (ML)",
                lambda i: glmm.random_intercept_ml(i.data, level=i.level),
                frozenset({SINGLE_ARM}), shown=frozenset({SINGLE_ARM}), column="glmm"),
-        Method("egger", "Egger's test", lambda i: smallstudy.egger(i.es, i.data),
-               frozenset({TWO_ARM})),
+        Method("egger", "Egger's test", _egger, frozenset({TWO_ARM, REPORTED})),
         Method("harbord", "Harbord's test", lambda i: smallstudy.harbord(i.data),
                frozenset({TWO_ARM})),
         Method("peters", "Peters' test", lambda i: smallstudy.peters(i.data),
@@ -99,6 +109,15 @@ def design_of(data: StudyData | ReportedEffects) -> str:
     if isinstance(data, TwoArmData):
         return TWO_ARM
     return SINGLE_ARM if isinstance(data, SingleArmData) else REPORTED
+
+
+def need_counts(data: StudyData | ReportedEffects) -> tuple[str, ...]:
+    """Labels of the two-arm methods that reported effects cannot give (they need counts)."""
+    if design_of(data) != REPORTED:
+        return ()
+    return tuple(
+        dict.fromkeys(m.label for m in METHODS.values() if m.designs == frozenset({TWO_ARM}))
+    )
 
 
 def available(data: StudyData | ReportedEffects) -> tuple[str, ...]:

@@ -20,7 +20,7 @@ from bayesmeta.errors import OptionError
 from bayesmeta.io.counts import SingleArmData, StudyData, TwoArmData
 from bayesmeta.io.reported import ReportedEffects
 from bayesmeta.model.moderators import Moderators
-from bayesmeta.model.priors import PriorSet, default_priors
+from bayesmeta.model.priors import PriorSet, check_for_sampler, default_priors
 from bayesmeta.model.scales import Scale, scale_of_measure
 
 LIKELIHOODS = ("binomial-normal", "proportion", "normal-normal")
@@ -140,6 +140,19 @@ class ModelSpec:
             base = default_priors(scale_of_data(data).name)
             priors = base.with_overrides(**dict(priors or {}))
         return cls(likelihood, data, priors, common_effect, moderators)
+
+    def check_for_sampler(self) -> ModelSpec:
+        """This description, if the sampler can handle its priors (parameters in range).
+
+        Raises
+        ------
+        OptionError
+            A prior parameter out of the sampler's range (the exact engine has no such limit).
+        """
+        self.priors.check_for_sampler()
+        if self.moderators is not None:
+            check_for_sampler(self.moderators.prior_beta, "the slopes")
+        return self
 
     def with_data(self, data: AnyData) -> ModelSpec:
         """The same model on other data of the same kind."""

@@ -266,6 +266,37 @@ def parse_prior(text: str | Prior) -> Prior:
     return Prior(family, params)
 
 
+# What NUTS and the kernels handle in double precision: scale parameters in [1e-6, 1e6],
+# locations within +-1e6, a log-normal's log-location within +-log(1e6) and log-scale up to 10
+# (its mean exp(mu + sigma^2 / 2), PyMC's starting value, must stay finite). The exact engine
+# has no such limit (a half-normal(1e300) is flat over the likelihood there).
+SAMPLER_RANGE = (1e-6, 1e6)
+_LOCATION = (-1e6, 1e6)
+_SAMPLER_RANGES: dict[str, dict[str, tuple[float, float]]] = {
+    "lognormal": {"mu": (-math.log(1e6), math.log(1e6)), "sigma": (1e-6, 10.0)},
+}
+
+
+def check_for_sampler(prior: Prior, what: str) -> Prior:
+    """``prior`` if its parameters are in the range the sampler handles, else OptionError.
+
+    Raises
+    ------
+    OptionError
+        Naming the prior, the parameter, its range and what was given.
+    """
+    family = prior.spec
+    for name, value in zip(family.params, prior.params, strict=True):
+        default = SAMPLER_RANGE if name in family.positive else _LOCATION
+        lo, hi = _SAMPLER_RANGES.get(family.name, {}).get(name, default)
+        if not lo <= value <= hi:
+            raise OptionError(
+                f"prior for {what} {prior}: {name} must be between {lo:g} and {hi:g} for the "
+                f"sampler, got {_fmt(value)}"
+            )
+    return prior
+
+
 def check_scale_prior(prior: Prior, what: str = "tau") -> Prior:
     """A prior for a standard deviation must live on the positive half-line."""
     lo, _ = prior.support
@@ -333,6 +364,13 @@ class PriorSet:
     def to_dict(self) -> dict[str, str]:
         """CLI strings of each prior (what the JSON output records)."""
         return {"mu": str(self.mu), "tau": str(self.tau), "baseline": str(self.baseline)}
+
+    def check_for_sampler(self) -> PriorSet:
+        """These priors, if every parameter is in the range the sampler handles
+        (:func:`check_for_sampler`)."""
+        for name in ("mu", "tau", "baseline"):
+            check_for_sampler(getattr(self, name), name)
+        return self
 
 
 PROPORTION_PRIORS = PriorSet(mu=Prior("normal", (0.0, 1.5)), tau=Prior("half-normal", (1.0,)))

@@ -7,6 +7,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bayesmeta.frequentist.classic import ClassicResult, Sequential
+from bayesmeta.frequentist.methods import need_counts
 from bayesmeta.frequentist.results import AsymmetryTest, Skipped
 from bayesmeta.io.reported import ReportedEffects
 from bayesmeta.model.description import scale_of_data
@@ -45,6 +46,11 @@ def render_classic(result: ClassicResult, console: Console) -> None:
         console.print(f"0.5 added to every cell of: {', '.join(es.corrected)}")
     if es.dropped:
         console.print(f"dropped from inverse-variance methods: {', '.join(es.dropped)}")
+    missing = need_counts(data)
+    if missing:
+        console.print(
+            f"Need 2x2 counts, so not computed for reported effects: {', '.join(missing)}"
+        )
     console.print()
     console.print(frequentist_table(result.estimates, scale))
     for test in SMALL_STUDY_TESTS:

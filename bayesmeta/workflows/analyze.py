@@ -118,7 +118,9 @@ class AnalysisResult:
         return summary_frame(self.posterior, self.idata)
 
     def data_dict(self) -> dict[str, Any]:
-        """JSON block ``data``: counts of studies, zero cells and the data checksum."""
+        """JSON block ``data``: counts of studies, zero cells, the data checksum and the
+        reader's warnings (repeated labels, shared control arms, no information on the
+        effect)."""
         d = self.data
         out: dict[str, Any] = {
             "source": d.source,
@@ -135,6 +137,7 @@ class AnalysisResult:
             out["patients"] = int(d.total.sum())
         else:
             out["measure"] = d.measure
+        out["warnings"] = list(d.warnings)
         return out
 
     def studies(self) -> list[dict[str, Any]]:

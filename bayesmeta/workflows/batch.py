@@ -37,7 +37,7 @@ from bayesmeta.frequentist.methods import METHODS
 from bayesmeta.frequentist.results import Estimate, PooledEstimate
 from bayesmeta.io.counts import StudyData, TwoArmData, read_table
 from bayesmeta.io.output import check_writable, write_atomic
-from bayesmeta.model.priors import Prior, parse_prior
+from bayesmeta.model.priors import Prior, check_for_sampler, check_scale_prior, parse_prior
 from bayesmeta.summaries.types import Summary
 from bayesmeta.workflows.analyze import AnalysisResult
 
@@ -93,6 +93,15 @@ class BatchOptions:
     prior_baseline: Prior | None = None
     common_effect: bool = False
     settings: SamplerSettings = field(default_factory=SamplerSettings)
+
+    def __post_init__(self) -> None:
+        """Refuse priors the sampler cannot handle, and a tau prior with mass below 0, before
+        any meta-analysis is fitted."""
+        for name, prior in self.priors().items():
+            if prior is not None:
+                check_for_sampler(prior, name)
+        if self.prior_tau is not None:
+            check_scale_prior(self.prior_tau, "tau")
 
     @classmethod
     def from_strings(

@@ -55,11 +55,25 @@ def console() -> Any:
     return Console(**literal) if sys.stdout.isatty() else Console(width=110, **literal)
 
 
-def load_data(path: Path | None, example: str | None, columns: str | None) -> Any:
+def load_data(
+    path: Path | None, example: str | None, columns: str | None, split: bool = False
+) -> Any:
     """The data of a command's DATA argument or ``--example``."""
     from bayesmeta.workflows.request import AnalysisRequest, load_data
 
-    return load_data(AnalysisRequest(data=path, example=example, columns=parse_columns(columns)))
+    request = AnalysisRequest(
+        data=path, example=example, columns=parse_columns(columns), split_shared_control=split
+    )
+    return load_data(request)
+
+
+def check_output(path: Path | None, data: Path | None, example: str | None, force: bool) -> None:
+    """Check the one output of a command reading DATA or ``--example`` before any work."""
+    from bayesmeta.io.output import check_outputs
+    from bayesmeta.workflows.request import AnalysisRequest, input_path
+
+    source = input_path(AnalysisRequest(data=data, example=example))
+    check_outputs([path], inputs=[source], overwrite=force)
 
 
 def write_json(path: Path | None, payload: dict[str, Any], force: bool) -> None:
@@ -82,6 +96,14 @@ ColumnsOpt = Annotated[
     typer.Option(help="Map your column names: 'treatment_events=tpos,control_total=n_c'."),
 ]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite existing output files.")]
+SplitOpt = Annotated[
+    bool,
+    typer.Option(
+        "--split-shared-control",
+        help="Divide a control arm that several comparisons of a multi-arm trial share "
+        "between them (Cochrane Handbook 23.3.4).",
+    ),
+]
 JsonOpt = Annotated[Path | None, typer.Option("--json", help="Write the results as JSON.")]
 PriorMuOpt = Annotated[
     str | None, typer.Option(help="Prior of the pooled effect mu, e.g. 'normal(0, 2.82)'.")

@@ -25,6 +25,7 @@ from bayesmeta.cli.common import (
     PriorBaselineOpt,
     PriorMuOpt,
     PriorTauOpt,
+    SplitOpt,
     TuneOpt,
     console,
     parse_columns,
@@ -43,14 +44,15 @@ def _analyse(
     plot: Path | None = None,
     force: bool = False,
     extra: dict[str, Any] | None = None,
+    inputs: tuple[Path, ...] = (),
 ) -> Any:
     """Check the outputs, plan, fit, render and write: the path ``fit`` and ``run`` share."""
-    from bayesmeta.io.output import check_writable
-    from bayesmeta.workflows.request import execute, plan
+    from bayesmeta.io.output import check_outputs
+    from bayesmeta.workflows.request import execute, input_path, plan
 
-    for out in (json_out, posterior, plot):
-        if out is not None:
-            check_writable(out, overwrite=force)
+    check_outputs(
+        (json_out, posterior, plot), inputs=(input_path(request), *inputs), overwrite=force
+    )
     if plot is not None and plot.suffix.lower() not in PLOT_SUFFIXES:
         raise BayesmetaError(
             f"--plot {plot}: use a .png, .pdf or .svg file name (got {plot.suffix or 'none'})"
@@ -157,6 +159,7 @@ def fit(
         ),
     ] = None,
     columns: ColumnsOpt = None,
+    split_shared_control: SplitOpt = False,
     json_out: JsonOpt = None,
     save_posterior: Annotated[
         Path | None, typer.Option(help="Save the posterior draws (NetCDF; NUTS only).")
@@ -189,6 +192,7 @@ def fit(
             chains=chains, draws=draws, tune=tune, seed=seed, target_accept=target_accept
         ),
         methods=tuple(m.strip() for m in methods.split(",")) if methods else None,
+        split_shared_control=split_shared_control,
     )
     result = _analyse(request, json_out=json_out, posterior=save_posterior, plot=plot, force=force)
     if not result.converged:
@@ -215,6 +219,7 @@ def run(
         json_out=loaded.output_path(out_dir),
         force=force,
         extra={"spec": {"path": str(loaded.path), "sha256": loaded.sha256}},
+        inputs=(loaded.path,),
     )
     if not result.converged:
         typer.echo("warning: the fit did not converge; see diagnostics.problems", err=True)

@@ -116,6 +116,7 @@ class ClassicResult:
             info["k_zero_cell"] = int(d.zero_cell.sum())
         if isinstance(d, TwoArmData):
             info["k_double_zero"] = int(d.double_zero.sum())
+        info["warnings"] = list(d.warnings)
         out: dict[str, Any] = {
             "bayesmeta_version": __version__,
             "data": info,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from bayesmeta.frequentist.classic import ClassicResult, Sequential
 from bayesmeta.frequentist.methods import need_counts
@@ -42,6 +43,8 @@ def render_classic(result: ClassicResult, console: Console) -> None:
     if not isinstance(data, ReportedEffects):
         head += f", {int(data.zero_cell.sum())} with a zero cell"
     console.print(head)
+    for warning in data.warnings:
+        console.print(Text(f"Warning: {warning}", style="bold yellow"))
     if es.corrected:
         console.print(f"0.5 added to every cell of: {', '.join(es.corrected)}")
     if es.dropped:

@@ -141,7 +141,9 @@ _SYNTAX = re.compile(r"^\s*([A-Za-z][A-Za-z_\- ]*?)\s*\((.*)\)\s*$")
 
 
 def _fmt(x: float) -> str:
-    return f"{x:g}"
+    """The shortest text that reads back as ``x`` (``10``, ``2.82``, ``1000001``, ``1e-05``)."""
+    text = repr(float(x))
+    return text[:-2] if text.endswith(".0") else text
 
 
 @dataclass(frozen=True)

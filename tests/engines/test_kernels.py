@@ -250,3 +250,34 @@ def _loaded_after(argv: list[str]) -> list[str]:
 @pytest.mark.parametrize("argv", [["--help"], ["classic", "--example", "bcg"]])
 def test_cli_without_sampling_imports_no_heavy_library(argv) -> None:
     assert _loaded_after(argv) == []
+
+
+# One valid parameter set per family of the prior registry: a family added to
+# bayesmeta.model.priors.FAMILIES without an entry here (and its kernel branch) fails below.
+FAMILY_EXAMPLES = {
+    "normal": (0.3, 1.2),
+    "half-normal": (0.7,),
+    "half-cauchy": (0.5,),
+    "half-student-t": (3.0, 0.6),
+    "uniform": (0.0, 2.0),
+    "exponential": (1.5,),
+    "lognormal": (-0.5, 0.8),
+}
+
+
+@pytest.mark.parametrize("family", list(FAMILY_EXAMPLES))
+def test_every_registry_family_has_kernel_code(family: str) -> None:
+    """The kernels' log density of each family (by its registry code) equals scipy's, and its
+    derivative equals a central difference."""
+    from bayesmeta.engines._numba import prior_logp
+    from bayesmeta.model.priors import FAMILIES, Prior
+
+    assert set(FAMILY_EXAMPLES) == set(FAMILIES)
+    prior = Prior(family, FAMILY_EXAMPLES[family])
+    p0, p1 = (*prior.params, 0.0)[:2]
+    for x in (0.2, 0.9, 1.7):
+        logp, dlogp = prior_logp(prior.spec.code, p0, p1, x)
+        assert logp == pytest.approx(float(prior.logpdf(x)), rel=1e-10)
+        h = 1e-6
+        numeric = (float(prior.logpdf(x + h)) - float(prior.logpdf(x - h))) / (2 * h)
+        assert dlogp == pytest.approx(numeric, rel=1e-6, abs=1e-8)

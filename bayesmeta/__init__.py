@@ -2,17 +2,98 @@
 
 Exact binomial-normal hierarchical models in PyMC, beside the frequentist estimators
 (Mantel-Haenszel, inverse-variance, DerSimonian-Laird ...) that reviewers expect, matched to
-R metafor. Heavy libraries (PyMC, ArviZ) are imported only by the Bayesian modules.
+R metafor. The public API is listed in ``__all__``; its functions load their modules on first
+use, so ``import bayesmeta`` is quick and imports no PyMC.
+
+    >>> import bayesmeta
+    >>> data = bayesmeta.load_example("bcg")
+    >>> result = bayesmeta.analyze(data, seed=1)        # doctest: +SKIP
+    >>> result.summary()                                 # doctest: +SKIP
 """
 
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
-from bayesmeta.errors import BayesmetaError, DataError
-from bayesmeta.io.counts import SingleArmData, TwoArmData, load
+from bayesmeta.errors import BayesmetaError, DataError, OptionError
 
 try:
     __version__ = version("bayesmeta")
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
-__all__ = ["BayesmetaError", "DataError", "SingleArmData", "TwoArmData", "__version__", "load"]
+# public name -> module that defines it
+_PUBLIC = {
+    "load": "bayesmeta.io.inputs",
+    "load_example": "bayesmeta.io.examples",
+    "analyze": "bayesmeta.workflows.analyze",
+    "AnalysisResult": "bayesmeta.workflows.analyze",
+    "classic": "bayesmeta.frequentist.classic",
+    "ClassicResult": "bayesmeta.frequentist.classic",
+    "sample": "bayesmeta.models",
+    "SamplerSettings": "bayesmeta.engines.nuts",
+    "ConvergenceWarning": "bayesmeta.engines.nuts",
+    "Prior": "bayesmeta.model.priors",
+    "PriorSet": "bayesmeta.model.priors",
+    "parse_prior": "bayesmeta.model.priors",
+    "ModelSpec": "bayesmeta.model.description",
+    "moderators": "bayesmeta.model.moderators",
+    "TwoArmData": "bayesmeta.io.counts",
+    "SingleArmData": "bayesmeta.io.counts",
+    "ReportedEffects": "bayesmeta.io.reported",
+}
+_MODULES = ("models",)
+
+__all__ = [
+    "AnalysisResult",
+    "BayesmetaError",
+    "ClassicResult",
+    "ConvergenceWarning",
+    "DataError",
+    "ModelSpec",
+    "OptionError",
+    "Prior",
+    "PriorSet",
+    "ReportedEffects",
+    "SamplerSettings",
+    "SingleArmData",
+    "TwoArmData",
+    "__version__",
+    "analyze",
+    "classic",
+    "load",
+    "load_example",
+    "models",
+    "moderators",
+    "parse_prior",
+    "sample",
+]
+
+if TYPE_CHECKING:
+    from bayesmeta import models
+    from bayesmeta.engines.nuts import ConvergenceWarning, SamplerSettings
+    from bayesmeta.frequentist.classic import ClassicResult, classic
+    from bayesmeta.io.counts import SingleArmData, TwoArmData
+    from bayesmeta.io.examples import load_example
+    from bayesmeta.io.inputs import load
+    from bayesmeta.io.reported import ReportedEffects
+    from bayesmeta.model.description import ModelSpec
+    from bayesmeta.model.moderators import moderators
+    from bayesmeta.model.priors import Prior, PriorSet, parse_prior
+    from bayesmeta.models import sample
+    from bayesmeta.workflows.analyze import AnalysisResult, analyze
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PUBLIC:
+        value = getattr(import_module(_PUBLIC[name]), name)
+    elif name in _MODULES:
+        value = import_module(f"bayesmeta.{name}")
+    else:
+        raise AttributeError(f"module 'bayesmeta' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -11,6 +11,11 @@ class BayesmetaError(Exception):
     """A mistake in what the user gave us, with a message that says what and where."""
 
 
+class OptionError(BayesmetaError):
+    """An invalid choice or setting: a prior, a model or engine name, a method, a sampler
+    setting. The message names the option, what it got and what is valid."""
+
+
 class DataError(BayesmetaError):
     """A problem in the input data, located by source, row (1-based data row) and column."""
 

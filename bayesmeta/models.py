@@ -1,4 +1,5 @@
-"""PyMC model builders: each returns a plain :class:`pymc.Model` for research code to extend.
+"""PyMC model builders, each returning a plain :class:`pymc.Model` for research code to extend,
+and :func:`sample`, which samples them (or any PyMC model) fast.
 
 Each builder describes the model (:class:`~bayesmeta.model.description.ModelSpec`) and builds
 it with :func:`bayesmeta.engines.pymc.build`. Priors are a
@@ -9,9 +10,13 @@ not given are the model's defaults (``docs/priors.md``).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
+import pymc as pm
+from xarray import DataTree
+
+from bayesmeta.engines import nuts
 from bayesmeta.engines.pymc import build
 from bayesmeta.io.counts import SingleArmData, StudyData, TwoArmData
 from bayesmeta.io.reported import ReportedEffects
@@ -19,12 +24,9 @@ from bayesmeta.model.description import ModelSpec
 from bayesmeta.model.moderators import Moderators
 from bayesmeta.model.priors import Prior, PriorSet
 
-if TYPE_CHECKING:
-    import pymc as pm
-
 Priors = PriorSet | Mapping[str, Prior | str] | None
 
-__all__ = ["binomial_normal", "normal_normal", "proportion"]
+__all__ = ["binomial_normal", "normal_normal", "proportion", "sample"]
 
 
 def _model(
@@ -73,7 +75,14 @@ def binomial_normal(
         If true, ``tau = 0``: every study shares the log odds ratio ``mu``.
     moderators
         Covariates (meta-regression, ``beta``) and/or subgroups (``mu`` per subgroup); see
-        :func:`bayesmeta.model.moderators.moderators`.
+        :func:`bayesmeta.model.moderators.moderators`. Covariates are centred; with them,
+        sample at target acceptance 0.99 (:func:`sample`'s default for such models): at
+        ``pm.sample``'s 0.9 the small residual heterogeneity of bcg ~ latitude gave 67
+        divergences, at 0.99 none.
+
+    Every datum is a ``pm.Data`` container (``treatment_total``, ``control_total``,
+    ``treatment_events_data``, ``control_events_data``), so ``pm.set_data`` swaps in another
+    dataset of the same size.
     """
     return _model("binomial-normal", data, priors, common_effect, moderators)
 
@@ -112,3 +121,69 @@ def normal_normal(
     :func:`binomial_normal`.
     """
     return _model("normal-normal", data, priors, common_effect, moderators)
+
+
+def sample(
+    model: ModelSpec | pm.Model,
+    *,
+    draws: int = 2000,
+    tune: int = 1000,
+    chains: int = 4,
+    seed: int = 1,
+    target_accept: float | None = None,
+    cores: int | None = None,
+) -> DataTree:
+    """Draw from the posterior of a PyMC model (or a model description), as ``pm.sample`` does.
+
+    A model from the builders above left unchanged (data swapped in with ``pm.set_data``
+    included) is sampled through the cached kernels; any other model is compiled once per
+    structure in this process and reused for later models of the same structure on new data
+    (:func:`bayesmeta.engines.nuts.compile_model`). Draws that fail the convergence checks
+    (R-hat <= 1.01, bulk and tail ESS >= 400, no divergence) raise a
+    :class:`~bayesmeta.engines.nuts.ConvergenceWarning` naming the problems; they are
+    returned all the same.
+
+    Parameters
+    ----------
+    model
+        A ``pymc.Model`` or a :class:`~bayesmeta.model.description.ModelSpec`.
+    draws, tune, chains
+        Draws per chain after tuning, tuning steps, chains.
+    seed
+        Random seed (0 to 2**32 - 1); the same seed gives the same draws.
+    target_accept
+        NUTS target acceptance rate; None: 0.99 for builder models with covariates
+        (meta-regression: small residual heterogeneity makes a funnel that 0.9 crosses with
+        divergences on bcg ~ ablat), 0.9 otherwise.
+    cores
+        Threads for the chains (None: all cores).
+
+    Returns
+    -------
+    xarray.DataTree
+        ``posterior``, ``sample_stats``, ``observed_data``, ``constant_data``; the root
+        attributes record the convergence checks.
+    """
+    accept = target_accept if target_accept is not None else nuts.recommended_target_accept(model)
+    settings = nuts.SamplerSettings(
+        chains=chains, draws=draws, tune=tune, seed=seed, target_accept=accept, cores=cores
+    )
+    idata, seconds = nuts.draw(model, settings)
+    diag = nuts.diagnose(idata, seconds=seconds, settings=settings)
+    idata.attrs.update(
+        {
+            "bayesmeta_converged": int(diag.converged),
+            "bayesmeta_rhat_max": diag.rhat_max,
+            "bayesmeta_ess_bulk_min": diag.ess_bulk_min,
+            "bayesmeta_ess_tail_min": diag.ess_tail_min,
+            "bayesmeta_divergences": diag.divergences,
+        }
+    )
+    if not diag.converged:
+        warnings.warn(
+            f"the draws did not converge ({'; '.join(diag.problems)}): do not use them as they "
+            "are; raise target_accept or tune, or reparameterise the model",
+            nuts.ConvergenceWarning,
+            stacklevel=2,
+        )
+    return idata

@@ -48,7 +48,7 @@ def fails_cleanly(args: list[str]) -> str:
 def bcg_exact_influence():
     """The exact normal-normal fit of bcg (Colditz et al. 1994) and its leave-one-out
     influence (13 exact refits), shared by the influence workflow and figure tests."""
-    from bayesmeta.io.inputs import load_any
+    from bayesmeta.io.inputs import load as load_any
     from bayesmeta.workflows.analyze import analyze
     from bayesmeta.workflows.influence import influence
 

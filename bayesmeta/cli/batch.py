@@ -63,20 +63,22 @@ def _options(
     )
 
 
-def _prepare(tables: list[Path], force: bool) -> Path:
+def _prepare(tables: list[Path], force: bool, inputs: list[Path]) -> Path:
     """Check every output path before any fitting; return the progress file of the first table.
 
     Each results table must end in ``.csv`` and neither it nor its Parquet copy may exist
-    unless ``force`` (which also drops the progress file). The progress file sits beside the
+    unless ``force`` (which also drops the progress file); none may be an input or lie in a
+    folder of input CSVs (the next run would read it). The progress file sits beside the
     first table (``RESULTS.jsonl`` for ``RESULTS.csv``).
     """
-    from bayesmeta.io.output import check_writable
-    from bayesmeta.workflows.batch import progress_path, table_paths
+    from bayesmeta.io.output import check_outputs
+    from bayesmeta.workflows.batch import check_not_an_input_folder, progress_path, table_paths
 
-    for table in tables:
-        for path in table_paths(table):
-            check_writable(path, overwrite=force)
     progress = progress_path(tables[0])
+    outputs = [path for table in tables for path in table_paths(table)]
+    check_not_an_input_folder([*outputs, progress], inputs)
+    check_outputs(outputs, inputs=inputs, overwrite=force)
+    check_outputs([progress], inputs=inputs, overwrite=True)
     if force:
         progress.unlink(missing_ok=True)
     elif progress.exists():
@@ -110,13 +112,13 @@ def batch(
     force: ForceOpt = False,
 ) -> None:
     """Fit many meta-analyses, one result row each; rerun to resume an interrupted batch."""
-    from bayesmeta.workflows.batch import read_jobs, run_batch, write_table
+    from bayesmeta.workflows.batch import input_files, read_jobs, run_batch, write_table
 
     options = _options(
         prior_mu, prior_tau, prior_baseline, common_effect, chains, draws, tune, seed
     )
-    progress = _prepare([out], force)
     jobs = read_jobs(source, group_column=group_column)
+    progress = _prepare([out], force, input_files(source, jobs))
     table = run_batch(jobs, options, progress, workers=workers, scheduler=scheduler)
     for path in write_table(table, out, overwrite=force):
         typer.echo(f"wrote {path}")
@@ -152,8 +154,8 @@ def simulate(
 
     options = _options(prior_mu, prior_tau, prior_baseline, False, chains, draws, tune, seed)
     replicates_out = out.with_suffix(".replicates.csv")
-    progress = _prepare([replicates_out, out], force)
     scenarios = read_scenarios(grid)
+    progress = _prepare([replicates_out, out], force, [grid])
     rows, summary = run_simulation(
         scenarios, options, progress, workers=workers, scheduler=scheduler
     )

@@ -12,6 +12,8 @@ from bayesmeta.cli.common import (
     ExampleOpt,
     ForceOpt,
     JsonOpt,
+    SplitOpt,
+    check_output,
     console,
     load_data,
     user_errors,
@@ -31,17 +33,16 @@ def classic(
         str | None,
         typer.Option(help="Cumulative meta-analysis ordered by this column (e.g. year)."),
     ] = None,
+    split_shared_control: SplitOpt = False,
     json_out: JsonOpt = None,
     force: ForceOpt = False,
 ) -> None:
     """Frequentist meta-analysis only (every estimator, matched to metafor); no PyMC."""
     from bayesmeta.frequentist.classic import classic as run_classic
-    from bayesmeta.io.output import check_writable
     from bayesmeta.report.classic import render_classic
 
-    if json_out is not None:
-        check_writable(json_out, overwrite=force)
-    dataset = load_data(data, example, columns)
+    check_output(json_out, data, example, force)
+    dataset = load_data(data, example, columns, split_shared_control)
     result = run_classic(dataset, leave_one_out_method=leave_one_out, cumulative_by=cumulative)
     render_classic(result, console())
     write_json(json_out, result.to_dict(), force)

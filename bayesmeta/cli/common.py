@@ -49,17 +49,34 @@ def parse_columns(text: str | None) -> dict[str, str]:
 
 
 def console() -> Any:
-    """Rich console; 110 columns when not writing to a terminal, so tables do not wrap."""
+    """Rich console that prints text literally (no markup, emoji codes or highlighting, so
+    study names such as ``[/]`` show as written); 110 columns when not writing to a terminal,
+    so tables do not wrap."""
     from rich.console import Console
 
-    return Console() if sys.stdout.isatty() else Console(width=110)
+    literal = {"markup": False, "emoji": False, "highlight": False}
+    return Console(**literal) if sys.stdout.isatty() else Console(width=110, **literal)
 
 
-def load_data(path: Path | None, example: str | None, columns: str | None) -> Any:
+def load_data(
+    path: Path | None, example: str | None, columns: str | None, split: bool = False
+) -> Any:
     """The data of a command's DATA argument or ``--example``."""
     from bayesmeta.workflows.request import AnalysisRequest, load_data
 
-    return load_data(AnalysisRequest(data=path, example=example, columns=parse_columns(columns)))
+    request = AnalysisRequest(
+        data=path, example=example, columns=parse_columns(columns), split_shared_control=split
+    )
+    return load_data(request)
+
+
+def check_output(path: Path | None, data: Path | None, example: str | None, force: bool) -> None:
+    """Check the one output of a command reading DATA or ``--example`` before any work."""
+    from bayesmeta.io.output import check_outputs
+    from bayesmeta.workflows.request import AnalysisRequest, input_path
+
+    source = input_path(AnalysisRequest(data=data, example=example))
+    check_outputs([path], inputs=[source], overwrite=force)
 
 
 def write_json(path: Path | None, payload: dict[str, Any], force: bool) -> None:
@@ -82,6 +99,14 @@ ColumnsOpt = Annotated[
     typer.Option(help="Map your column names: 'treatment_events=tpos,control_total=n_c'."),
 ]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite existing output files.")]
+SplitOpt = Annotated[
+    bool,
+    typer.Option(
+        "--split-shared-control",
+        help="Divide a control arm that several comparisons of a multi-arm trial share "
+        "between them (Cochrane Handbook 23.3.4).",
+    ),
+]
 JsonOpt = Annotated[Path | None, typer.Option("--json", help="Write the results as JSON.")]
 PriorMuOpt = Annotated[
     str | None, typer.Option(help="Prior of the pooled effect mu, e.g. 'normal(0, 2.82)'.")
@@ -197,6 +222,7 @@ MODEL_PARAMETERS: tuple[inspect.Parameter, ...] = (
         None,
     ),
     _option("columns", ColumnsOpt, None),
+    _option("split_shared_control", SplitOpt, False),
 )
 MODEL_OPTION_NAMES = tuple(p.name for p in MODEL_PARAMETERS)
 
@@ -270,6 +296,7 @@ class ModelOptions:
                 target_accept=v["target_accept"],
             ),
             methods=tuple(m.strip() for m in v["methods"].split(",")) if v["methods"] else None,
+            split_shared_control=v["split_shared_control"],
         )
 
 
@@ -313,31 +340,3 @@ def _is_argument(parameter: inspect.Parameter) -> bool:
     """A positional command-line argument (``typer.Argument``), not an option."""
     metadata = getattr(parameter.annotation, "__metadata__", ())
     return any(isinstance(m, typer.models.ArgumentInfo) for m in metadata)
-
-
-def check_outputs(
-    outputs: list[Path | None], inputs: list[Path | None], *, force: bool = False
-) -> None:
-    """Check, before any work, that each output can be written: not one of ``inputs`` (never
-    written over, even with ``--force``), not named twice, not existing unless ``force``, in
-    an existing folder. None entries are skipped.
-
-    Raises
-    ------
-    BayesmetaError
-        The first output that fails, in one line.
-    """
-    from bayesmeta.io.output import check_writable
-
-    protected = {p.resolve() for p in inputs if p is not None}
-    seen: set[Path] = set()
-    for out in outputs:
-        if out is None:
-            continue
-        resolved = out.resolve()
-        if resolved in protected:
-            raise BayesmetaError(f"{out} is an input of this analysis; write to another file")
-        if resolved in seen:
-            raise BayesmetaError(f"{out} is named for two outputs; give each its own file")
-        seen.add(resolved)
-        check_writable(out, overwrite=force)

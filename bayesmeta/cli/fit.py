@@ -17,7 +17,6 @@ from bayesmeta.cli.common import (
     ForceOpt,
     JsonOpt,
     ModelOptions,
-    check_outputs,
     console,
     model_options,
     user_errors,
@@ -37,12 +36,13 @@ def _analyse(
     extra: dict[str, Any] | None = None,
     inputs: tuple[Path, ...] = (),
 ) -> Any:
-    """Check the outputs (never an input), plan, fit, render and write: the path ``fit`` and
-    ``run`` share."""
-    from bayesmeta.workflows.report import data_file
-    from bayesmeta.workflows.request import execute, plan
+    """Check the outputs, plan, fit, render and write: the path ``fit`` and ``run`` share."""
+    from bayesmeta.io.output import check_outputs
+    from bayesmeta.workflows.request import execute, input_path, plan
 
-    check_outputs([json_out, posterior, plot], [data_file(request), *inputs], force=force)
+    check_outputs(
+        (json_out, posterior, plot), inputs=(input_path(request), *inputs), overwrite=force
+    )
     if plot is not None and plot.suffix.lower() not in PLOT_SUFFIXES:
         raise BayesmetaError(
             f"--plot {plot}: use a .png, .pdf or .svg file name (got {plot.suffix or 'none'})"

@@ -20,6 +20,7 @@ from bayesmeta.cli.common import (
     ExampleOpt,
     ForceOpt,
     TuneOpt,
+    check_output,
     console,
     load_data,
     user_errors,
@@ -149,13 +150,11 @@ def sensitivity(
     """Refit the meta-analysis under several priors for tau and compare the answers."""
     from bayesmeta import __version__
     from bayesmeta.engines.nuts import SamplerSettings
-    from bayesmeta.io.output import check_writable
     from bayesmeta.model.priors import parse_prior
     from bayesmeta.report.terminal import sensitivity_table
     from bayesmeta.workflows.sensitivity import prior_sensitivity
 
-    if json_out is not None:
-        check_writable(json_out, overwrite=force)
+    check_output(json_out, data, example, force)
     tau_priors = [parse_prior(text) for text in prior_tau] if prior_tau else None
     mu_prior = parse_prior(prior_mu) if prior_mu else None
     dataset = load_data(data, example, columns)

@@ -17,7 +17,6 @@ from bayesmeta.cli.common import (
     EXIT_NOT_CONVERGED,
     ForceOpt,
     ModelOptions,
-    check_outputs,
     model_options,
     user_errors,
 )
@@ -29,6 +28,13 @@ OutReport = Annotated[
         help="report.html (one self-contained file) or report.md (figures as PNG files beside "
         "it, named report-forest.png ...).",
         show_default=False,
+    ),
+]
+FavoursOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Forest-plot labels left and right of no effect, comma-separated (default: "
+        "'Favours treatment,Favours control', for harmful events; swap them for wanted ones).",
     ),
 ]
 OutFigure = Annotated[
@@ -55,23 +61,29 @@ def report(
             help="Refit without each study in turn (one fit per study).",
         ),
     ] = True,
+    favours: FavoursOpt = None,
     force: ForceOpt = False,
 ) -> None:
-    """Write a report: data, forest plot, posterior, frequentist and heterogeneity tables,
-    prior sensitivity, influence, small-study effects, diagnostics, methods, checklist.
+    """Write a self-contained report of one analysis (HTML, or Markdown with figures).
 
-    DATA may also be an analysis specification (SPEC.toml) as `bayesmeta run` reads.
+    Data, forest plot, posterior, frequentist, heterogeneity, prior sensitivity, influence,
+    small-study effects, diagnostics, methods, ROBUST/BARG checklist and provenance. DATA may
+    also be an analysis specification (SPEC.toml) as `bayesmeta run` reads.
     """
+    from bayesmeta.io.output import check_outputs
     from bayesmeta.report.document import output_files, write_report
-    from bayesmeta.workflows.report import analyses, data_file
-    from bayesmeta.workflows.request import plan
+    from bayesmeta.report.figures import Style
+    from bayesmeta.workflows.report import analyses
+    from bayesmeta.workflows.request import input_path, plan
 
+    style = Style.parse_favours(favours)
     request = options.request()
-    check_outputs(output_files(out), [data_file(request), options.spec_file], force=force)
+    inputs = [input_path(request), options.spec_file]
+    check_outputs(output_files(out), inputs=inputs, overwrite=force)
     parts = ("fit", *(("sensitivity",) if sensitivity else ()))
     parts += ("influence",) if influence else ()
     contents = analyses(plan(request), parts=parts, command="report", spec=options.spec_file)
-    for path in write_report(contents, out, overwrite=force):
+    for path in write_report(contents, out, overwrite=force, style=style):
         typer.echo(f"wrote {path}")
     if not contents.result.converged:
         typer.echo("warning: the fit did not converge; the report says so at the top", err=True)
@@ -90,21 +102,23 @@ def plot(
     ],
     options: ModelOptions,
     out: OutFigure,
+    favours: FavoursOpt = None,
     force: ForceOpt = False,
 ) -> None:
     """Draw one figure of an analysis (PNG, SVG with text as text, or PDF)."""
-    from bayesmeta.io.output import write_atomic
-    from bayesmeta.report.figures import format_of, save
+    from bayesmeta.io.output import check_outputs, write_atomic
+    from bayesmeta.report.figures import Style, format_of, save
     from bayesmeta.report.figures.kinds import kind as find_kind
-    from bayesmeta.workflows.report import analyses, data_file
-    from bayesmeta.workflows.request import plan
+    from bayesmeta.workflows.report import analyses
+    from bayesmeta.workflows.request import input_path, plan
 
     chosen = find_kind(kind)
     fmt = format_of(out)
+    style = Style.parse_favours(favours)
     request = options.request()
-    check_outputs([out], [data_file(request), options.spec_file], force=force)
+    check_outputs([out], inputs=[input_path(request), options.spec_file], overwrite=force)
     contents = analyses(plan(request), parts=chosen.parts, command=f"plot {kind}")
-    figure = chosen.draw(contents)
+    figure = chosen.draw(contents, style)
     write_atomic(out, lambda tmp: save(figure, tmp, fmt), overwrite=force)
     typer.echo(f"wrote {out}")
     if contents.result is not None and not contents.result.converged:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from bayesmeta.model.description import ModelSpec
+from bayesmeta.model.description import OBSERVED_SUFFIX, ModelSpec
 from bayesmeta.model.priors import Prior
 
 # user_data header slots: k, then (family, transform, p0, p1) for mu, tau, baseline, then the
@@ -167,25 +167,16 @@ class KernelModel:
             parts.append(np.full(size, centre) + rng.uniform(-1.0, 1.0, size))
         return np.ascontiguousarray(np.concatenate(parts), dtype=np.float64)
 
-    def constant_data(self) -> dict[str, np.ndarray]:
-        """``constant_data`` as PyMC records it (the arm sizes)."""
-        d = self.spec.data
-        if self.spec.baseline:
-            return {
-                "treatment_total": np.asarray(d.treatment_total),
-                "control_total": np.asarray(d.control_total),
-            }
-        return {"total": np.asarray(d.total)}
-
-    def observed_data(self) -> dict[str, np.ndarray]:
-        """``observed_data`` as PyMC records it (the event counts)."""
-        d = self.spec.data
-        if self.spec.baseline:
-            return {
-                "control_events": np.asarray(d.control_events),
-                "treatment_events": np.asarray(d.treatment_events),
-            }
-        return {"events": np.asarray(d.events)}
+    def recorded_data(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """``constant_data`` and ``observed_data`` as PyMC records them for the model
+        :func:`bayesmeta.engines.pymc.build` makes: every ``pm.Data`` container (integers as
+        int32, PyMC's ``intX`` with float64 models), then the observed counts (int64)."""
+        given, observed = self.spec.arrays()
+        containers = {**given, **{k + OBSERVED_SUFFIX: v for k, v in observed.items()}}
+        return (
+            {k: np.asarray(v, dtype=np.int32) for k, v in containers.items()},
+            {k: np.asarray(v, dtype=np.int64) for k, v in observed.items()},
+        )
 
 
 def per_study(value_name: str) -> bool:

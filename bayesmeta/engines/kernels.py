@@ -150,10 +150,8 @@ def attach_data(idata: Any, model: KernelModel, sampling_time: float, tune: int)
     import xarray as xr
 
     coords = {"study": np.asarray(model.study, dtype=object)}
-    for group, values in (
-        ("constant_data", model.constant_data()),
-        ("observed_data", model.observed_data()),
-    ):
+    constant, observed = model.recorded_data()
+    for group, values in (("constant_data", constant), ("observed_data", observed)):
         ds = xr.Dataset({k: ("study", v) for k, v in values.items()}, coords=coords)
         idata[group] = xr.DataTree(ds)
     attrs = idata["posterior"].attrs

@@ -27,6 +27,8 @@ PRIVATE_API = {
     "nutpie._lib.PySampler": ("from_pymc",),
     "nutpie._lib.PyVariable": ("new_variables",),
     "nutpie.sample.CompiledModel": ("_make_sampler", "_make_model"),
+    "nutpie.compile_pymc": ("_prepare_dims_and_coords", "CompiledPyMCModel"),
+    "nutpie.compile_pymc.CompiledPyMCModel": ("with_data", "shared_var_keys", "shape_info"),
 }
 
 
@@ -73,7 +75,7 @@ def check() -> None:
     """Raise :class:`NutpieChangedError` naming what is missing if nutpie's internals moved."""
     nutpie_sample()
     import nutpie
-    from nutpie import _lib
+    from nutpie import _lib, compile_pymc
     from nutpie.sample import CompiledModel
 
     owners = {
@@ -81,6 +83,10 @@ def check() -> None:
         "nutpie._lib.PySampler": getattr(_lib, "PySampler", None),
         "nutpie._lib.PyVariable": getattr(_lib, "PyVariable", None),
         "nutpie.sample.CompiledModel": CompiledModel,
+        "nutpie.compile_pymc": compile_pymc,
+        "nutpie.compile_pymc.CompiledPyMCModel": _dataclass_fields(
+            getattr(compile_pymc, "CompiledPyMCModel", None)
+        ),
     }
     missing = [
         f"{owner}.{name}"
@@ -94,6 +100,30 @@ def check() -> None:
             f"kernels use (written for nutpie {SUPPORTED}); install nutpie=={SUPPORTED}.* "
             "or a bayesmeta release that supports this nutpie"
         )
+
+
+def _dataclass_fields(cls: Any) -> Any:
+    """A class's attributes and dataclass fields as one namespace (for :func:`check`)."""
+    import dataclasses
+
+    names = {f.name for f in dataclasses.fields(cls)} if dataclasses.is_dataclass(cls) else set()
+    return types.SimpleNamespace(**dict.fromkeys(names | set(dir(cls or object))))
+
+
+def with_model_data(compiled: Any, model: Any) -> Any:
+    """A model compiled by ``nutpie.compile_pymc_model`` for another PyMC model of the same
+    structure, given ``model``'s data containers and coordinates."""
+    import dataclasses
+
+    from nutpie.compile_pymc import _prepare_dims_and_coords
+
+    used = {var.name for var in compiled.shared_var_keys}
+    values = {v.name: v.get_value() for v in model.data_vars if v.name in used}
+    updated = compiled.with_data(**values)
+    dims, coords = _prepare_dims_and_coords(
+        model, compiled.shape_info, compiled.reparameterized_names
+    )
+    return dataclasses.replace(updated, dims=dims, _coords=coords)
 
 
 @dataclass(frozen=True)

@@ -30,11 +30,27 @@ if TYPE_CHECKING:
 
 RHAT_MAX = 1.01
 ESS_MIN = 400
+SEED_MAX = 2**32 - 1  # numpy's and nutpie's seeds are unsigned 32-bit here
+# Accepted ranges of the settings (the CLI's options have the same bounds, with draws and
+# tune at least 100 there, where convergence is judged).
+_LIMITS = {"chains": (1, 64), "draws": (4, 10**7), "tune": (0, 10**7), "seed": (0, SEED_MAX)}
+
+
+class ConvergenceWarning(UserWarning):
+    """Draws that fail the convergence checks (R-hat, ESS, divergences)."""
 
 
 @dataclass(frozen=True)
 class SamplerSettings:
-    """NUTS settings; ``seed`` makes a fit reproducible."""
+    """NUTS settings; ``seed`` (0 to 2**32 - 1) makes a fit reproducible.
+
+    Raises
+    ------
+    TypeError
+        A setting that is not an integer (``target_accept``: a number).
+    BayesmetaError
+        A setting out of its range (e.g. ``draws`` below 4, a negative seed).
+    """
 
     chains: int = 4
     draws: int = 2000
@@ -42,6 +58,23 @@ class SamplerSettings:
     seed: int = 1
     target_accept: float = 0.9
     cores: int | None = None
+
+    def __post_init__(self) -> None:
+        from bayesmeta.errors import OptionError
+
+        for name, (lo, hi) in _LIMITS.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | np.integer):
+                raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+            if not lo <= value <= hi:
+                raise OptionError(f"{name} must be between {lo} and {hi}, got {value}")
+        accept = self.target_accept
+        if isinstance(accept, bool) or not isinstance(accept, int | float | np.floating):
+            raise TypeError(f"target_accept must be a number, got {type(accept).__name__}")
+        if not 0 < accept < 1:
+            raise OptionError(f"target_accept must be between 0 and 1, got {accept}")
+        if self.cores is not None and (isinstance(self.cores, bool) or self.cores < 1):
+            raise OptionError(f"cores must be a positive integer or None, got {self.cores}")
 
     def stricter(self) -> SamplerSettings:
         """Settings for the one refit: target acceptance 0.99 (smaller steps), twice the tuning.
@@ -96,21 +129,37 @@ class Compiled:
     pymc_model: pm.Model | None = None
 
 
-def compile_model(model: ModelSpec | pm.Model) -> Compiled:
-    """Compile the log density and its gradient once (see the module docstring for which
-    models get the cached kernels)."""
-    from bayesmeta.engines import kernels, pymc
+# nutpie models compiled in this process, by structure (bayesmeta.engines.pymc.structure_key)
+_COMPILED: dict[tuple[Any, ...], Any] = {}
 
+
+def compile_model(model: ModelSpec | pm.Model) -> Compiled:
+    """Compile the log density and its gradient (see the module docstring for which models
+    get the cached kernels).
+
+    Any other model is compiled once per structure in a process: a model of the same
+    structure (variables, priors, transforms, data shapes) reuses that compilation with its
+    own data and coordinates, so refitting an extended model on new data costs only sampling.
+    """
+    from bayesmeta.engines import kernels, nutpie_adapter, pymc
+
+    if isinstance(model, ModelSpec):
+        model.check_for_sampler()
     spec = model if isinstance(model, ModelSpec) else pymc.spec_of(model)
     if spec is not None and kernels.supports(spec):
         return Compiled(kernels.compile_spec(spec))
     pm_model = pymc.build(model) if isinstance(model, ModelSpec) else model
+    key = pymc.structure_key(pm_model)
+    if key in _COMPILED:
+        return Compiled(nutpie_adapter.with_model_data(_COMPILED[key], pm_model), pm_model)
+    nutpie_adapter.nutpie_sample()  # import nutpie without the whole of ArviZ
     import nutpie
 
-    return Compiled(nutpie.compile_pymc_model(pm_model, backend="numba"), pm_model)
+    _COMPILED[key] = nutpie.compile_pymc_model(pm_model, backend="numba")
+    return Compiled(_COMPILED[key], pm_model)
 
 
-def sample(
+def draw(
     model: ModelSpec | pm.Model, settings: SamplerSettings, compiled: Compiled | None = None
 ) -> tuple[DataTree, float]:
     """Draw from the posterior of ``model`` with nutpie's NUTS.
@@ -214,12 +263,21 @@ def fit(model: ModelSpec | pm.Model, settings: SamplerSettings | None = None) ->
     settings = settings or SamplerSettings()
     start = time.perf_counter()
     compiled = compile_model(model)
-    idata, _ = sample(model, settings, compiled)
+    idata, _ = draw(model, settings, compiled)
     seconds = time.perf_counter() - start
     diag = diagnose(idata, seconds=seconds, settings=settings)
     if diag.converged:
         return Fit(idata, diag, settings)
     stricter = settings.stricter()
-    idata, more = sample(model, stricter, compiled)
+    idata, more = draw(model, stricter, compiled)
     diag = diagnose(idata, seconds=seconds + more, settings=stricter)
     return Fit(idata, replace(diag, refitted=True), stricter)
+
+
+def recommended_target_accept(model: ModelSpec | pm.Model) -> float:
+    """0.99 for a model (or a builder model, extended or not) with covariates, else 0.9."""
+    from bayesmeta.engines import pymc as pymc_engine
+
+    spec = model if isinstance(model, ModelSpec) else pymc_engine.built_from(model)
+    mods = spec.moderators if spec is not None else None
+    return 0.99 if mods is not None and mods.x is not None else 0.9

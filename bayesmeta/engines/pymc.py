@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bayesmeta.model.description import ModelSpec
+from bayesmeta.model.description import OBSERVED_SUFFIX, ModelSpec
 
 if TYPE_CHECKING:
     import pymc as pm
 
 _RECORD = "bayesmeta_spec"
+LOG_LIKELIHOOD = "per_study"  # the one variable of the log_likelihood group
 
 
 def _study_effects(spec: ModelSpec, k: int) -> pm.TensorVariable:
@@ -73,65 +74,155 @@ def build(spec: ModelSpec) -> pm.Model:
       (Jackson et al. 2018, Stat Med 37:1059, model 4; metafor ``rma.glmm`` "UM.FS";
       MetaStan's binomial-normal model);
     - proportion: ``logit p[i] = theta[i]`` (Hamza et al. 2008, J Clin Epidemiol 61:41);
-    - normal-normal: ``y[i] ~ N(theta[i], v[i])`` on :func:`~bayesmeta.model.description.
-      normal_inputs`.
+    - normal-normal: ``y[i] ~ N(theta[i], se[i]^2)`` on
+      :func:`~bayesmeta.model.description.normal_inputs`.
+
+    Every datum is a ``pm.Data`` container (:meth:`ModelSpec.arrays`: arm sizes as
+    ``treatment_total``..., observed counts as ``control_events_data``...), so ``pm.set_data``
+    swaps in another dataset of the same size.
     """
     import pymc as pm
 
-    study = spec.study
-    with pm.Model(coords={"study": list(study)}) as model:
-        data = spec.data
+    given, observed = spec.arrays()
+    with pm.Model(coords={"study": list(spec.study)}) as model:
+        data = {name: pm.Data(name, value, dims="study") for name, value in given.items()}
+        data.update(
+            {
+                name: pm.Data(name + OBSERVED_SUFFIX, value, dims="study")
+                for name, value in observed.items()
+            }
+        )
         if spec.likelihood == "binomial-normal":
-            n_t = pm.Data("treatment_total", np.asarray(data.treatment_total), dims="study")
-            n_c = pm.Data("control_total", np.asarray(data.control_total), dims="study")
             alpha = spec.priors.baseline.to_pymc("alpha", dims="study")
-            theta = _study_effects(spec, len(study))
+            theta = _study_effects(spec, len(spec.study))
             pm.Binomial(
-                "control_events", n=n_c, logit_p=alpha, observed=data.control_events, dims="study"
+                "control_events",
+                n=data["control_total"],
+                logit_p=alpha,
+                observed=data["control_events"],
+                dims="study",
             )
             pm.Binomial(
                 "treatment_events",
-                n=n_t,
+                n=data["treatment_total"],
                 logit_p=alpha + theta,
-                observed=data.treatment_events,
+                observed=data["treatment_events"],
                 dims="study",
             )
         elif spec.likelihood == "proportion":
-            n = pm.Data("total", np.asarray(data.total), dims="study")
-            theta = _study_effects(spec, len(study))
-            pm.Binomial("events", n=n, logit_p=theta, observed=data.events, dims="study")
+            theta = _study_effects(spec, len(spec.study))
+            pm.Binomial(
+                "events", n=data["total"], logit_p=theta, observed=data["events"], dims="study"
+            )
         else:
-            inputs = spec.normal
-            se = pm.Data("se", np.sqrt(np.asarray(inputs.v, dtype=float)), dims="study")
-            theta = _study_effects(spec, len(study))
-            pm.Normal("y", mu=theta, sigma=se, observed=np.asarray(inputs.y), dims="study")
-    setattr(model, _RECORD, (spec, _fingerprint(model)))
+            theta = _study_effects(spec, len(spec.study))
+            pm.Normal("y", mu=theta, sigma=data["se"], observed=data["y"], dims="study")
+    setattr(model, _RECORD, (spec, _structure(model)))
     return model
 
 
-def _fingerprint(model: pm.Model) -> tuple[Any, ...]:
-    """What identifies the model as built: its variables, transforms, coordinates and data."""
+def _structure(model: pm.Model) -> tuple[Any, ...]:
+    """The model's variables, transforms and coordinate names (not the data values)."""
     return (
         tuple(model.named_vars),
         tuple(v.name for v in model.value_vars),
         tuple(v.name for v in model.potentials),
-        tuple((k, tuple(v)) for k, v in model.coords.items()),
-        tuple((v.name, np.asarray(v.get_value()).tobytes()) for v in model.data_vars),
-        tuple(
-            (rv.name, np.asarray(model.rvs_to_values[rv].data).tobytes())
-            for rv in model.observed_RVs
-        ),
+        tuple(model.coords),
     )
 
 
+def current_data(model: pm.Model) -> dict[str, np.ndarray]:
+    """The values of every ``pm.Data`` container of ``model`` now, by name."""
+    return {v.name: np.asarray(v.get_value()) for v in model.data_vars}
+
+
+def built_from(model: Any) -> ModelSpec | None:
+    """The description :func:`build` made ``model`` from, whatever was added since (None for
+    a model not built here)."""
+    record = getattr(model, _RECORD, None)
+    return record[0] if record is not None else None
+
+
 def spec_of(model: Any) -> ModelSpec | None:
-    """The description ``model`` was built from by :func:`build`, if it is still that model.
+    """The description ``model`` stands for, if :func:`build` made it and it is unchanged.
 
     None for a model not built here, or one that research code extended or changed since
-    (another variable, potential, transform, coordinate or data value).
+    (another variable, potential or transform). Data swapped in with ``pm.set_data`` are
+    read back (and validated as input data): the description then holds the new data.
+
+    Raises
+    ------
+    DataError
+        The swapped-in counts are not valid counts (e.g. events above totals).
     """
     record = getattr(model, _RECORD, None)
     if record is None:
         return None
-    spec, fingerprint = record
-    return spec if _fingerprint(model) == fingerprint else None
+    spec, structure = record
+    if _structure(model) != structure:
+        return None
+    given, observed = spec.arrays()
+    now = current_data(model)
+    study = tuple(str(s) for s in model.coords["study"])
+    arrays = {**given, **{k + OBSERVED_SUFFIX: v for k, v in observed.items()}}
+    if study == tuple(spec.study) and all(np.array_equal(now[k], v) for k, v in arrays.items()):
+        return spec
+    if spec.likelihood == "normal-normal" or spec.moderators is not None:
+        return None  # their data are derived (effect sizes, centred covariates): rebuild
+    from bayesmeta.io.counts import load
+
+    frame = {"study": list(study)}
+    frame.update({k: now[k] for k in given})
+    frame.update({k: now[k + OBSERVED_SUFFIX] for k in observed})
+    import pandas as pd
+
+    return spec.with_data(load(pd.DataFrame(frame)))
+
+
+def structure_key(model: pm.Model) -> tuple[Any, ...]:
+    """What a compiled model depends on apart from data values: the log density and the
+    posterior variables as graphs, with constants by value and data containers by name, dtype
+    and shape. Equal keys can share one compiled model, given the new data."""
+    from pytensor.graph.basic import Constant
+    from pytensor.graph.traversal import io_toposort
+    from pytensor.tensor.sharedvar import TensorSharedVariable
+
+    outputs = [model.logp(), *model.unobserved_value_vars]
+    nodes = io_toposort(model.value_vars, outputs)
+    index = {v: ("value", i) for i, v in enumerate(model.value_vars)}
+    key: list[Any] = [_structure(model)]
+    for n, node in enumerate(nodes):
+        inputs = []
+        for var in node.inputs:
+            if var in index:
+                inputs.append(index[var])
+            elif isinstance(var, TensorSharedVariable):
+                value = var.get_value()
+                inputs.append(("data", var.name, str(value.dtype), value.shape))
+            elif isinstance(var, Constant):
+                data = np.asarray(var.data)
+                inputs.append(("const", str(data.dtype), data.shape, data.tobytes()))
+            else:
+                inputs.append(("other", str(var.type)))
+        key.append((str(node.op), tuple(inputs)))
+        for j, out in enumerate(node.outputs):
+            index[out] = ("node", n, j)
+    key.append(tuple(index.get(out) for out in outputs))
+    return tuple(key)
+
+
+def with_log_likelihood(spec: ModelSpec, idata: Any) -> Any:
+    """A copy of ``idata`` (draws of the model ``spec`` describes) with a ``log_likelihood``
+    group holding each study's log likelihood (both arms summed for two-arm data) as one
+    variable, ``per_study``: a study is the unit that LOO leaves out, and ``arviz_stats.loo``
+    needs no ``var_name``."""
+    import pymc as pm
+    from xarray import DataTree
+
+    ll = pm.compute_log_likelihood(
+        idata, model=build(spec), extend_inferencedata=False, progressbar=False
+    )
+    total = sum(ll[name] for name in ll.data_vars)
+    tree = idata.copy()
+    tree["log_likelihood"] = DataTree(total.to_dataset(name=LOG_LIKELIHOOD))
+    return tree

@@ -10,14 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from bayesmeta.effects import EffectSizes
-from bayesmeta.errors import BayesmetaError
 from bayesmeta.frequentist import methods as registry
 from bayesmeta.frequentist.pooled import cumulative, leave_one_out
-from bayesmeta.frequentist.results import DEFAULT_LEVEL, Estimate, PooledEstimate
-from bayesmeta.io.counts import StudyData, TwoArmData
+from bayesmeta.frequentist.results import (
+    DEFAULT_LEVEL,
+    AsymmetryTest,
+    Estimate,
+    PooledEstimate,
+)
+from bayesmeta.io.counts import SingleArmData, StudyData, TwoArmData
+from bayesmeta.io.ordering import ordering
 from bayesmeta.io.reported import ReportedEffects
 
 
@@ -58,6 +66,42 @@ class ClassicResult:
     cumulative: Sequential | None = None
     level: float = DEFAULT_LEVEL
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row per method (index: its name) with its label, estimate, se, interval ends,
+        p, k, tau2 (with its interval), I^2, H^2, Q, its p, prediction interval ends and the
+        t-test's df; small-study tests give their statistic ``z``; a method that could not be
+        computed gives the reason in ``skipped``. Intervals are at ``frame.attrs["level"]``."""
+        rows = {}
+        for name, e in self.estimates.items():
+            row: dict[str, Any] = {"label": registry.METHODS[name].label}
+            if isinstance(e, PooledEstimate):
+                row.update(
+                    estimate=e.estimate,
+                    se=e.se,
+                    ci_lower=e.ci[0],
+                    ci_upper=e.ci[1],
+                    p=e.p,
+                    k=e.k,
+                    tau2=e.tau2,
+                    i2=e.i2,
+                    h2=e.h2,
+                    q=e.q,
+                    q_p=e.q_p,
+                    df=e.df,
+                )
+                for prefix, pair in (("tau2_ci", e.tau2_ci), ("pi", e.pi)):
+                    if pair is not None:
+                        row[f"{prefix}_lower"], row[f"{prefix}_upper"] = pair
+            elif isinstance(e, AsymmetryTest):
+                row.update(z=e.z, p=e.p, df=e.df, k=e.k)
+            else:
+                row["skipped"] = e.reason
+            rows[name] = row
+        frame = pd.DataFrame.from_dict(rows, orient="index")
+        frame.index.name = "method"
+        frame.attrs["level"] = self.level
+        return frame
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON of ``bayesmeta classic --json``."""
         from bayesmeta import __version__
@@ -72,6 +116,7 @@ class ClassicResult:
             info["k_zero_cell"] = int(d.zero_cell.sum())
         if isinstance(d, TwoArmData):
             info["k_double_zero"] = int(d.double_zero.sum())
+        info["warnings"] = list(d.warnings)
         out: dict[str, Any] = {
             "bayesmeta_version": __version__,
             "data": info,
@@ -86,7 +131,7 @@ class ClassicResult:
 
 
 def classic(
-    data: StudyData | ReportedEffects,
+    data: StudyData | ReportedEffects | pd.DataFrame | str | Path,
     *,
     methods: Sequence[str] | None = None,
     leave_one_out_method: str | None = None,
@@ -98,8 +143,9 @@ def classic(
     Parameters
     ----------
     data
-        Validated counts or reported effects. Two-arm data use log odds ratios (escalc
-        defaults), single-arm data logit proportions, reported effects their estimates.
+        Validated counts or reported effects (:func:`bayesmeta.load`), or a DataFrame or CSV
+        path it reads. Two-arm data use log odds ratios (escalc defaults), single-arm data
+        logit proportions, reported effects their estimates.
     methods
         Method names (default: every method that applies; :func:`~bayesmeta.frequentist.
         methods.available`).
@@ -116,6 +162,15 @@ def classic(
     BayesmetaError
         A name in ``methods`` does not apply to the data, or the ordering column is unknown.
     """
+    if isinstance(data, pd.DataFrame | str | Path):
+        from bayesmeta.io.inputs import load
+
+        data = load(data)
+    elif not isinstance(data, TwoArmData | SingleArmData | ReportedEffects):
+        raise TypeError(
+            "data must be loaded data (bayesmeta.load), a pandas DataFrame or a CSV path, "
+            f"got {type(data).__name__}"
+        )
     names = registry.check_methods(methods, data) if methods is not None else None
     given = registry.inputs(data, level)
     estimates = registry.compute(names or registry.available(data), given)
@@ -125,13 +180,8 @@ def classic(
         loo = Sequential("omitted", method, leave_one_out(given.es, method=method, level=level))
     cum = None
     if cumulative_by:
-        if cumulative_by not in data.covariates.columns:
-            raise BayesmetaError(
-                f"--cumulative: no column {cumulative_by!r}; covariates: "
-                f"{', '.join(map(str, data.covariates.columns)) or 'none'}"
-            )
-        keyed = dict(zip(data.study, data.covariates[cumulative_by].tolist(), strict=True))
-        order = sorted(given.es.study, key=lambda s: keyed[s])  # stable: ties keep file order
+        analysed = set(given.es.study)
+        order = [s for s in ordering(data, cumulative_by) if s in analysed]
         fits = cumulative(given.es, order, method=method, level=level)
         cum = Sequential("added", method, fits, by=cumulative_by)
     return ClassicResult(data, given.es, estimates, loo, cum, level)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bayesmeta.effects import EffectSizes, effect_sizes
-from bayesmeta.errors import BayesmetaError
+from bayesmeta.errors import BayesmetaError, OptionError
 from bayesmeta.frequentist import glmm, smallstudy
 from bayesmeta.frequentist.pooled import common_effect, mantel_haenszel, peto, random_effects
 from bayesmeta.frequentist.results import DEFAULT_LEVEL, Estimate, Skipped
@@ -54,15 +54,22 @@ def _random(method: str, test: str = "z") -> Callable[[Inputs], Estimate]:
     return lambda i: random_effects(i.es, method=method, test=test, level=i.level)
 
 
-def _two_arm_random(method: str, label: str, column: str) -> Method:
+def _effects_random(method: str, label: str, column: str) -> Method:
+    """A tau^2 estimator that needs only estimates and variances: counts or reported effects."""
     return Method(
         f"random_{method.lower()}",
         label,
         _random(method),
-        frozenset({TWO_ARM}),
+        frozenset({TWO_ARM, REPORTED}),
         column=column,
         weights=RANDOM,
     )
+
+
+def _egger(given: Inputs) -> Estimate:
+    """Egger's test; with counts it also needs 3 studies that are not double-zero."""
+    data = given.data if isinstance(given.data, TwoArmData) else None
+    return smallstudy.egger(given.es, data)
 
 
 METHODS: dict[str, Method] = {
@@ -82,11 +89,11 @@ METHODS: dict[str, Method] = {
                weights=RANDOM),
         Method("random_pm", "Paule-Mandel", _random("PM"), frozenset({TWO_ARM, REPORTED}),
                column="pm", weights=RANDOM),
-        _two_arm_random("ML", "ML", "ml"),
-        _two_arm_random("EB", "Empirical Bayes", "eb"),
-        _two_arm_random("HE", "Hedges", "he"),
-        _two_arm_random("SJ", "Sidik-Jonkman", "sj"),
-        _two_arm_random("HS", "Hunter-Schmidt", "hs"),
+        _effects_random("ML", "ML", "ml"),
+        _effects_random("EB", "Empirical Bayes", "eb"),
+        _effects_random("HE", "Hedges", "he"),
+        _effects_random("SJ", "Sidik-Jonkman", "sj"),
+        _effects_random("HS", "Hunter-Schmidt", "hs"),
         Method("random_reml_hksj", "REML + Hartung-Knapp", _random("REML", "knha"),
                frozenset({TWO_ARM, REPORTED}), shown=frozenset({TWO_ARM, REPORTED}),
                column="reml_hksj", weights=RANDOM),
@@ -98,8 +105,7 @@ METHODS: dict[str, Method] = {
         Method("glmm", "Binomial-normal GLMM (ML)",
                lambda i: glmm.random_intercept_ml(i.data, level=i.level),
                frozenset({SINGLE_ARM}), shown=frozenset({SINGLE_ARM}), column="glmm"),
-        Method("egger", "Egger's test", lambda i: smallstudy.egger(i.es, i.data),
-               frozenset({TWO_ARM})),
+        Method("egger", "Egger's test", _egger, frozenset({TWO_ARM, REPORTED})),
         Method("harbord", "Harbord's test", lambda i: smallstudy.harbord(i.data),
                frozenset({TWO_ARM})),
         Method("peters", "Peters' test", lambda i: smallstudy.peters(i.data),
@@ -113,6 +119,15 @@ def design_of(data: StudyData | ReportedEffects) -> str:
     if isinstance(data, TwoArmData):
         return TWO_ARM
     return SINGLE_ARM if isinstance(data, SingleArmData) else REPORTED
+
+
+def need_counts(data: StudyData | ReportedEffects) -> tuple[str, ...]:
+    """Labels of the two-arm methods that reported effects cannot give (they need counts)."""
+    if design_of(data) != REPORTED:
+        return ()
+    return tuple(
+        dict.fromkeys(m.label for m in METHODS.values() if m.designs == frozenset({TWO_ARM}))
+    )
 
 
 def available(data: StudyData | ReportedEffects) -> tuple[str, ...]:
@@ -144,7 +159,7 @@ def check_methods(names: Sequence[str], data: StudyData | ReportedEffects) -> tu
     valid = available(data)
     unknown = [m for m in names if m not in valid]
     if unknown:
-        raise BayesmetaError(
+        raise OptionError(
             f"unknown frequentist method(s) {', '.join(map(str, unknown))} for "
             f"{design_of(data)} data; valid: {', '.join(valid)}"
         )

@@ -33,6 +33,10 @@ class PooledEstimate:
     confidence interval, ``tau2_ci`` the Q-profile interval of tau^2 and ``pi`` the prediction
     interval for a new study, all at ``level``. ``i2`` is in percent; ``df`` is the
     t-distribution's degrees of freedom when the Hartung-Knapp test was used.
+
+    An interval of zero width (Hartung-Knapp on identical effects: ``se`` is 0, ``p`` 0, as
+    metafor reports them) is :attr:`degenerate`: the numbers are kept, but they are not
+    evidence, and reports say so instead of showing p < 0.0001.
     """
 
     method: str
@@ -51,8 +55,14 @@ class PooledEstimate:
     df: int | None = None
     level: float = DEFAULT_LEVEL
 
+    @property
+    def degenerate(self) -> bool:
+        """The interval has zero width (or the SE is 0 or not finite)."""
+        return not (self.se > 0 and self.ci[1] > self.ci[0])
+
     def to_dict(self) -> dict[str, Any]:
-        """The fields that are set, as JSON-ready floats, ints and lists."""
+        """The fields that are set, as JSON-ready floats, ints and lists; ``degenerate: true``
+        for a zero-width interval."""
         fields: list[tuple[str, Any]] = [
             ("method", self.method),
             ("estimate", self.estimate),
@@ -79,6 +89,8 @@ class PooledEstimate:
                 out[key] = value
             else:
                 out[key] = float(value)
+        if self.degenerate:
+            out["degenerate"] = True
         return out
 
 

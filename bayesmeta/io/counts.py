@@ -4,13 +4,19 @@ First step of the pipeline (read -> effect sizes -> model -> fit -> summaries ->
 Everything downstream can assume the counts here are valid integers with
 ``0 <= events <= total`` and ``total > 0``, at least two studies and unique study names.
 Zero cells and double-zero studies are valid: the binomial models use them as they are.
+
+Repeated study labels (multi-arm trials, common author-year labels) are kept and renamed
+``"label [2]"``... (:mod:`bayesmeta.io.multiarm`); what the reader noticed but accepted is in
+the data's ``warnings``: repeated labels, control arms shared by the comparisons of a multi-arm
+trial, and counts that carry no information on the effect (:mod:`bayesmeta.io.information`).
+How each cell is read is in :mod:`bayesmeta.io.cells`, how the table and its columns are read
+in :mod:`bayesmeta.io.table`.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -18,6 +24,19 @@ import numpy as np
 import pandas as pd
 
 from bayesmeta.errors import DataError
+from bayesmeta.io import multiarm
+from bayesmeta.io.cells import (
+    CellError,
+    is_missing,
+    is_number_text,
+    parse_count,
+    parse_label,
+    plain,
+    trim,
+)
+from bayesmeta.io.information import information_warnings
+from bayesmeta.io.table import has_roles, match_roles, names, normalise
+from bayesmeta.io.table import read_table as _read_table
 
 TWO_ARM_COLUMNS = ("treatment_events", "treatment_total", "control_events", "control_total")
 SINGLE_ARM_COLUMNS = ("events", "total")
@@ -80,14 +99,27 @@ Design = Literal["auto", "two-arm", "single-arm"]
 
 
 def _normalise(name: str) -> str:
-    return re.sub(r"[^0-9a-z]+", "_", str(name).strip().lower()).strip("_")
+    return normalise(name)
 
 
 class _Studies:
-    """What both count designs share: the number of studies and a flat table of the data."""
+    """What both count designs share: the number of studies and a flat table of the data.
+
+    ``study`` holds unique names; ``label_of`` maps a renamed repeat (``"A [2]"``) to its
+    label as written (``"A"``), so :attr:`labels` survives taking a subset of the studies with
+    :func:`dataclasses.replace`; ``warnings`` holds one-line notes on what the reader accepted
+    but the user should know (shown with the results).
+    """
 
     study: tuple[str, ...]
     covariates: pd.DataFrame
+    label_of: Mapping[str, str]
+    warnings: tuple[str, ...]
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Each study's label as written (repeated for the rows of a multi-arm trial)."""
+        return tuple(self.label_of.get(s, s) for s in self.study)
 
     @property
     def k(self) -> int:
@@ -105,7 +137,11 @@ class _Studies:
 
 @dataclass(frozen=True)
 class TwoArmData(_Studies):
-    """Per-study event counts in a treatment and a control arm (control is the reference)."""
+    """Per-study event counts in a treatment and a control arm (control is the reference).
+
+    ``split_controls`` lists the studies whose shared control arm was divided between them
+    (:func:`bayesmeta.io.multiarm.split_shared_control`), one tuple of names per arm.
+    """
 
     study: tuple[str, ...]
     treatment_events: np.ndarray
@@ -114,6 +150,9 @@ class TwoArmData(_Studies):
     control_total: np.ndarray
     covariates: pd.DataFrame = field(repr=False)
     source: str = "data"
+    label_of: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    warnings: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    split_controls: tuple[tuple[str, ...], ...] = field(default=(), repr=False, compare=False)
 
     design = "two-arm"
 
@@ -144,6 +183,8 @@ class SingleArmData(_Studies):
     total: np.ndarray
     covariates: pd.DataFrame = field(repr=False)
     source: str = "data"
+    label_of: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    warnings: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     design = "single-arm"
 
@@ -160,32 +201,12 @@ StudyData = TwoArmData | SingleArmData
 
 
 def read_table(source: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, str]:
-    """Read a CSV (all columns as text, so validation sees what the user wrote)."""
-    if isinstance(source, pd.DataFrame):
-        return source.copy(), "data"
-    path = Path(source)
-    name = str(path)
-    if path.is_dir():
-        raise DataError("is a folder, not a CSV file", source=name)
-    if not path.is_file():
-        raise DataError("file not found", source=name)
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except pd.errors.EmptyDataError:
-        raise DataError("the file is empty", source=name) from None
-    except UnicodeDecodeError:
-        raise DataError(
-            "cannot read the file as UTF-8 text; save it as UTF-8 CSV", source=name
-        ) from None
-    except pd.errors.ParserError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"cannot parse as CSV: {first}", source=name) from None
-    if frame.shape[1] == 1 and ";" in str(frame.columns[0]):
-        raise DataError(
-            "the columns are separated by semicolons; bayesmeta reads comma-separated files",
-            source=name,
-        )
-    return frame, name
+    """Read a CSV (all cells as text, so validation sees what the user wrote) or a DataFrame.
+
+    See :func:`bayesmeta.io.table.read_table`; a DataFrame index named like a study column
+    (``df.set_index("study")``) becomes the study column.
+    """
+    return _read_table(source, SYNONYMS["study"])
 
 
 def read_with_roles(
@@ -194,12 +215,16 @@ def read_with_roles(
     roles: Mapping[str, tuple[str, ...]],
 ) -> tuple[pd.DataFrame, str, dict[str, str]]:
     """Read the table and check an explicit column mapping names only known ``roles``."""
-    frame, name = read_table(source)
     mapping = dict(columns or {})
+    study_names = list(roles.get("study", SYNONYMS["study"]))
+    if "study" in mapping:
+        study_names.append(normalise(mapping["study"]))
+    frame, name = _read_table(source, study_names)
     unknown = set(mapping) - set(roles)
     if unknown:
         raise DataError(
-            f"unknown column role(s) {', '.join(sorted(unknown))}; valid: {', '.join(roles)}",
+            f"unknown column role(s) {', '.join(plain(r) for r in sorted(unknown, key=str))}; "
+            f"valid: {', '.join(roles)}",
             source=name,
         )
     if frame.shape[1] == 0:
@@ -210,36 +235,17 @@ def read_with_roles(
 def _match_columns(
     frame: pd.DataFrame, roles: tuple[str, ...], mapping: Mapping[str, str], source: str
 ) -> dict[str, str]:
-    """Map each role (canonical name) to a column of ``frame``; None where not found."""
-    by_norm: dict[str, str] = {}
-    for col in frame.columns:
-        by_norm.setdefault(_normalise(col), col)
-    found: dict[str, str] = {}
-    for role in roles:
-        if role in mapping:
-            user = mapping[role]
-            if user not in frame.columns:
-                raise DataError(
-                    f"column {user!r} given for {role} is not in the data "
-                    f"(columns: {', '.join(map(str, frame.columns))})",
-                    source=source,
-                )
-            found[role] = user
-            continue
-        for alias in SYNONYMS[role]:
-            if alias in by_norm:
-                found[role] = by_norm[alias]
-                break
-    return found
+    """Map each role (canonical name) to a column of ``frame``; roles not found are left out."""
+    return match_roles(frame, roles, SYNONYMS, mapping, source)
 
 
 def detect_design(frame: pd.DataFrame, mapping: Mapping[str, str] | None = None) -> str:
     """'two-arm' if the four count columns are present, 'single-arm' if events/total are."""
     mapping = dict(mapping or {})
-    two = _match_columns(frame, TWO_ARM_COLUMNS, mapping, "data")
+    two = has_roles(frame, TWO_ARM_COLUMNS, SYNONYMS, mapping)
     if len(two) == len(TWO_ARM_COLUMNS):
         return "two-arm"
-    one = _match_columns(frame, SINGLE_ARM_COLUMNS, mapping, "data")
+    one = has_roles(frame, SINGLE_ARM_COLUMNS, SYNONYMS, mapping)
     if len(one) == len(SINGLE_ARM_COLUMNS):
         return "single-arm"
     return "two-arm" if two else "single-arm" if one else "unknown"
@@ -248,53 +254,38 @@ def detect_design(frame: pd.DataFrame, mapping: Mapping[str, str] | None = None)
 def _integers(
     frame: pd.DataFrame, column: str, role: str, studies: list[str], source: str
 ) -> np.ndarray:
-    """Parse a count column: integers in ``[0, 2**53)``; say which row and column otherwise.
+    """Parse a count column (:func:`bayesmeta.io.cells.parse_count`); locate any bad cell.
 
-    The upper bound keeps every count exact as a float (and within int64), so the effect
+    Counts are below ``2**53``, so they stay exact as floats (and within int64) and the effect
     sizes and likelihoods downstream see the number that was written.
     """
     out = np.empty(len(frame), dtype=np.int64)
     for i, raw in enumerate(frame[column].tolist()):
-
-        def error(message: str, i: int = i) -> DataError:
-            return DataError(message, source=source, row=i + 1, study=studies[i], column=column)
-
-        text = str(raw).strip() if raw is not None else ""
-        if text == "" or text.lower() in {"na", "nan", "none", "null"}:
-            raise error(f"{role} is missing")
         try:
-            value = float(text)
-        except ValueError:
-            raise error(f"{role} must be a whole number, got {text!r}") from None
-        if not np.isfinite(value) or value != np.floor(value):
-            raise error(f"{role} must be a whole number, got {text!r}")
-        if value < 0:
-            raise error(f"{role} cannot be negative, got {text}")
-        if value >= 2**53:
-            raise error(
-                f"count too large: {role} must be below 2**53 = 9007199254740992, got {text}"
-            )
-        out[i] = int(value)
+            out[i] = parse_count(raw, role)
+        except CellError as exc:
+            raise DataError(
+                str(exc), source=source, row=i + 1, study=studies[i], column=column
+            ) from None
+    return out
+
+
+def study_labels(frame: pd.DataFrame, column: str | None, source: str) -> list[str]:
+    """The study labels as written (``Study 1``... without a study column); located errors."""
+    if column is None:
+        return [f"Study {i + 1}" for i in range(len(frame))]
+    out = []
+    for i, raw in enumerate(frame[column].tolist()):
+        try:
+            out.append(parse_label(raw))
+        except CellError as exc:
+            raise DataError(str(exc), source=source, row=i + 1, column=column) from None
     return out
 
 
 def _studies(frame: pd.DataFrame, column: str | None, source: str) -> list[str]:
-    if column is None:
-        return [f"Study {i + 1}" for i in range(len(frame))]
-    names = [str(v).strip() if v is not None else "" for v in frame[column].tolist()]
-    seen: dict[str, int] = {}
-    for i, name in enumerate(names):
-        if name == "" or name.lower() == "nan":
-            raise DataError("study name is missing", source=source, row=i + 1, column=column)
-        if name in seen:
-            raise DataError(
-                f"duplicate study name {name!r} (also row {seen[name]})",
-                source=source,
-                row=i + 1,
-                column=column,
-            )
-        seen[name] = i + 1
-    return names
+    """Unique study names: the labels, repeats renamed ``"label [2]"`` (see multiarm)."""
+    return list(multiarm.disambiguate(study_labels(frame, column, source)))
 
 
 def _check_totals(
@@ -311,7 +302,7 @@ def _check_totals(
             )
         if events[i] > total[i]:
             raise DataError(
-                f"events ({events[i]}) exceed the total ({total[i]}) in column {cols[1]!r}",
+                f"events ({events[i]}) exceed the total ({total[i]}) in column {names([cols[1]])}",
                 source=source,
                 row=i + 1,
                 study=studies[i],
@@ -325,7 +316,7 @@ def _missing(
     missing = [r for r in roles if r not in found]
     if missing:
         raise DataError(
-            f"missing column(s) {', '.join(missing)}; found {', '.join(map(str, frame.columns))} "
+            f"missing column(s) {', '.join(missing)}; found {names(frame.columns)} "
             "(map yours with --columns ROLE=NAME)",
             source=source,
         )
@@ -336,13 +327,15 @@ def load(
     *,
     design: Design = "auto",
     columns: Mapping[str, str] | None = None,
+    split_shared_control: bool = False,
 ) -> StudyData:
     """Read and validate study data from a CSV path or a pandas DataFrame.
 
     Parameters
     ----------
     source
-        Path to a CSV file, or a DataFrame.
+        Path to a CSV file, or a DataFrame (an index named like a study column is used as
+        the study names).
     design
         ``"two-arm"`` (``study,treatment_events,treatment_total,control_events,control_total``),
         ``"single-arm"`` (``study,events,total``) or ``"auto"`` to decide from the columns.
@@ -350,11 +343,17 @@ def load(
         Explicit mapping from canonical names (``treatment_events``, ``study``...) to the
         column names in the data; other roles are found by their common spellings
         (metafor ``ai,n1i,ci,n2i`` / ``xi,ni``; RevMan "Experimental Events"...).
+    split_shared_control
+        Divide a control arm shared by the comparisons of a multi-arm trial (rows with the
+        same label and control counts) between them, as the Cochrane Handbook v6.4, section
+        23.3.4, describes (:func:`bayesmeta.io.multiarm.split_shared_control`). Two-arm
+        counts only: single-arm data get a warning that nothing was split.
 
     Returns
     -------
     TwoArmData or SingleArmData
-        Validated counts; every other column is kept as a study covariate.
+        Validated counts; every other column is kept as a study covariate; ``warnings`` lists
+        repeated labels, shared control arms and counts without information on the effect.
 
     Raises
     ------
@@ -370,7 +369,8 @@ def load(
     _missing(roles, found, frame, name)
     if len(frame) == 0:
         raise DataError("no studies: the file has a header but no rows", source=name)
-    studies = _studies(frame, found.get("study"), name)
+    labels = study_labels(frame, found.get("study"), name)
+    studies = list(multiarm.disambiguate(labels))
     counts = {r: _integers(frame, found[r], r, studies, name) for r in roles}
     pairs = (
         [("treatment_events", "treatment_total"), ("control_events", "control_total")]
@@ -383,14 +383,45 @@ def load(
         raise DataError(f"a meta-analysis needs at least 2 studies, got {len(frame)}", source=name)
     covariates = frame.drop(columns=list(found.values())).reset_index(drop=True)
     covariates = covariates.apply(_numeric_if_possible)
-    if design == "two-arm":
-        return TwoArmData(study=tuple(studies), covariates=covariates, source=name, **counts)
-    return SingleArmData(study=tuple(studies), covariates=covariates, source=name, **counts)
+    common = {
+        "study": tuple(studies),
+        "covariates": covariates,
+        "source": name,
+        "label_of": {s: lab for s, lab in zip(studies, labels, strict=True) if s != lab},
+    }
+    notes = multiarm.repeated_label_warnings(labels, studies)
+    if design == "single-arm":
+        single = SingleArmData(**common, **counts)
+        unsplit = (multiarm.NOTHING_TO_SPLIT,) if split_shared_control else ()
+        return replace(single, warnings=(*notes, *information_warnings(single), *unsplit))
+    two = TwoArmData(**common, **counts)
+    shared = multiarm.shared_control_warnings(two)
+    two = replace(two, warnings=(*notes, *shared, *information_warnings(two)))
+    return multiarm.split_shared_control(two) if split_shared_control else two
 
 
 def _numeric_if_possible(column: pd.Series) -> pd.Series:
-    """Covariates arrive as text; convert a column to numbers when every value is one."""
-    try:
-        return pd.to_numeric(column)
-    except (ValueError, TypeError):
+    """Covariates arrive as text; convert a column to numbers when every value is one.
+
+    Only ASCII decimal numbers count (as for reported effects): ``1_998``, fullwidth or
+    other non-ASCII digits, or a blank keep the column as text instead of becoming numbers.
+    """
+    if column.dtype.kind in "iuf":
         return column
+    values = column.tolist()
+    if not values:
+        return column
+    for v in values:
+        if isinstance(v, str):
+            if not is_number_text(v):
+                return column
+        elif not _is_real(v) or is_missing(v):
+            return column
+    numbers = pd.to_numeric(column.map(lambda v: trim(v) if isinstance(v, str) else v))
+    return numbers.astype(float) if numbers.dtype == object else numbers  # ints beyond int64
+
+
+def _is_real(value: object) -> bool:
+    return not isinstance(value, bool | np.bool_) and isinstance(
+        value, int | float | np.integer | np.floating
+    )

@@ -6,8 +6,11 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from bayesmeta.errors import BayesmetaError
+from bayesmeta.io.counts import StudyData
+from bayesmeta.io.reported import ReportedEffects
 
 
 @dataclass(frozen=True)
@@ -48,3 +51,11 @@ def example(name: str) -> Example:
     if name not in known:
         raise BayesmetaError(f"unknown example {name!r}; choose one of {', '.join(known)}")
     return known[name]
+
+
+def load_example(name: str, **options: Any) -> StudyData | ReportedEffects:
+    """The shipped example ``name`` (``bcg``, ``li2007``...; see :func:`examples`), read by
+    :func:`bayesmeta.load` with ``options`` (e.g. ``split_shared_control=True``)."""
+    from bayesmeta.io.inputs import load
+
+    return load(example(name).path, **options)

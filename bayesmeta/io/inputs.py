@@ -8,34 +8,84 @@ is read as reported estimates with standard errors or confidence intervals
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 
-from bayesmeta.io.counts import StudyData, detect_design, load, read_table
+from bayesmeta.errors import OptionError
+from bayesmeta.io import counts
+from bayesmeta.io.counts import StudyData, _normalise, detect_design, read_table
+from bayesmeta.io.multiarm import NOTHING_TO_SPLIT
 from bayesmeta.io.reported import ESTIMATE_COLUMNS, ReportedEffects, load_reported
 
 ESTIMATE_ROLES = ("estimate", "se", "ci_lower", "ci_upper", "vi")
+DESIGNS = ("auto", "two-arm", "single-arm", "reported")
 
 
-def load_any(
+def load(
     source: str | Path | pd.DataFrame,
     *,
+    design: str = "auto",
     columns: Mapping[str, str] | None = None,
     ci_level: float = 0.95,
+    split_shared_control: bool = False,
 ) -> StudyData | ReportedEffects:
-    """Validated data from a CSV path or DataFrame, whichever of the three kinds it holds."""
+    """Read and validate study data from a CSV path or a DataFrame.
+
+    Parameters
+    ----------
+    source
+        CSV path or DataFrame (a ``study`` column, or an index of study names).
+    design
+        ``"two-arm"`` (``treatment_events, treatment_total, control_events, control_total``),
+        ``"single-arm"`` (``events, total``), ``"reported"`` (an estimate with its SE,
+        variance or CI) or ``"auto"``: from the columns, which may use metafor, RevMan or R
+        meta spellings (``ai, n1i, ci, n2i``; "Experimental Events"; ``yi, vi``...).
+    columns
+        Explicit ``role -> column`` mapping (count roles or reported-effect roles).
+    ci_level
+        Level of reported confidence intervals.
+    split_shared_control
+        Divide control arms shared by multi-arm trials (two-arm counts only; see
+        :func:`bayesmeta.io.multiarm.split_shared_control`). For other data nothing is split
+        and the data carry a warning saying so.
+
+    Returns
+    -------
+    TwoArmData, SingleArmData or ReportedEffects
+        Validated data; other columns are kept as covariates; ``warnings`` lists what the
+        reader accepted with a note (repeated labels, shared control arms, data without
+        information on the effect).
+
+    Raises
+    ------
+    DataError
+        With the row and column of the first problem found.
+    OptionError
+        An unknown ``design``.
+    """
+    if design not in DESIGNS:
+        raise OptionError(f"unknown design {design!r}; choose one of {', '.join(DESIGNS)}")
+    if design in ("two-arm", "single-arm"):
+        return counts.load(
+            source, design=design, columns=columns, split_shared_control=split_shared_control
+        )
     frame, _ = read_table(source)
     mapping = dict(columns or {})
-    design = detect_design(frame, {k: v for k, v in mapping.items() if k not in ESTIMATE_ROLES})
-    if design == "unknown" and _looks_reported(frame, mapping):
-        return load_reported(source, ci_level=ci_level, columns=mapping)
-    return load(source, columns=mapping)
+    detected = detect_design(frame, {k: v for k, v in mapping.items() if k not in ESTIMATE_ROLES})
+    if design == "reported" or (detected == "unknown" and _looks_reported(frame, mapping)):
+        data: StudyData | ReportedEffects = load_reported(
+            source, ci_level=ci_level, columns=mapping
+        )
+    else:
+        data = counts.load(source, columns=mapping, split_shared_control=split_shared_control)
+    if split_shared_control and isinstance(data, ReportedEffects):
+        data = replace(data, warnings=(*data.warnings, NOTHING_TO_SPLIT))
+    return data
 
 
 def _looks_reported(frame: pd.DataFrame, mapping: Mapping[str, str]) -> bool:
-    from bayesmeta.io.counts import _normalise
-
     if any(role in mapping for role in ESTIMATE_ROLES):
         return True
     return any(_normalise(col) in ESTIMATE_COLUMNS for col in frame.columns)

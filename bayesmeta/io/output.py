@@ -6,7 +6,7 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +14,65 @@ from bayesmeta.errors import BayesmetaError
 
 
 def check_writable(path: str | Path, *, overwrite: bool = False) -> Path:
-    """Refuse to replace an existing file unless ``overwrite``; check the folder exists."""
+    """Refuse to replace an existing file unless ``overwrite``; check the folder exists and
+    can be written to."""
     path = Path(path)
+    if path.is_dir():
+        raise BayesmetaError(f"cannot write {path}: it is a folder; give a file name")
     if path.exists() and not overwrite:
         raise BayesmetaError(f"{path} exists; pass --force to overwrite it")
     if not path.parent.is_dir():
         raise BayesmetaError(f"cannot write {path}: folder {path.parent} does not exist")
+    try:  # a real file, as the write will make one: permissions, read-only mounts, quotas
+        with tempfile.TemporaryFile(dir=path.parent):
+            pass
+    except OSError as exc:
+        raise BayesmetaError(
+            f"cannot write {path}: folder {path.parent} is not writable ({exc.strerror or exc})"
+        ) from None
     return path
+
+
+def _same(a: Path, b: Path) -> bool:
+    """The same file: equal resolved paths, or (both existing) one file under two names."""
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def check_outputs(
+    outputs: Iterable[str | Path | None],
+    *,
+    inputs: Iterable[str | Path | None] = (),
+    overwrite: bool = False,
+) -> list[Path]:
+    """Check every output location of a command before any work.
+
+    Each must be writable (:func:`check_writable`), none may be one of the ``inputs`` (not
+    even with ``overwrite``), and no two outputs may be the same file.
+
+    Raises
+    ------
+    BayesmetaError
+        The first problem, in one line.
+    """
+    given = [Path(p) for p in outputs if p is not None]
+    sources = [Path(p) for p in inputs if p is not None]
+    for i, path in enumerate(given):
+        for source in sources:
+            if _same(path, source):
+                raise BayesmetaError(
+                    f"cannot write {path}: it is an input of this command ({source}); "
+                    "choose another output name"
+                )
+        for other in given[:i]:
+            if _same(path, other):
+                raise BayesmetaError(f"{other} is given for two outputs; give each its own file")
+        check_writable(path, overwrite=overwrite)
+    return given
 
 
 def write_atomic(

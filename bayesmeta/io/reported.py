@@ -16,6 +16,9 @@ Conventions:
   v6.4, section 6.3.1 and 6.3.2).
 - When several are given, the SE is used first, then the variance, then the interval; an
   interval is still checked to contain the estimate.
+- Numbers are ASCII decimals (``-0.25``, ``1e-3``); ``1_0`` and non-ASCII digits are errors
+  (:func:`bayesmeta.io.cells.parse_number`). Repeated study labels are kept, renamed
+  ``"label [2]"``..., with a warning (:mod:`bayesmeta.io.multiarm`).
 """
 
 from __future__ import annotations
@@ -30,8 +33,11 @@ import pandas as pd
 from scipy import special
 
 from bayesmeta.errors import BayesmetaError, DataError
+from bayesmeta.io import multiarm
+from bayesmeta.io.cells import CellError, parse_number, plain
 from bayesmeta.io.counts import SYNONYMS as DATA_SYNONYMS
-from bayesmeta.io.counts import _normalise, _numeric_if_possible, _studies, read_with_roles
+from bayesmeta.io.counts import _normalise, _numeric_if_possible, read_with_roles, study_labels
+from bayesmeta.io.table import match_roles, names
 
 RATIO_MEASURES = ("OR", "RR", "HR")
 
@@ -76,7 +82,10 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 
 @dataclass(frozen=True)
 class ReportedEffects:
-    """Per-study effects ``yi`` (log scale for ratios) and sampling variances ``vi``."""
+    """Per-study effects ``yi`` (log scale for ratios) and sampling variances ``vi``.
+
+    ``warnings`` holds one-line notes on what the reader accepted (repeated study labels).
+    """
 
     study: tuple[str, ...]
     yi: np.ndarray
@@ -84,6 +93,7 @@ class ReportedEffects:
     measure: str
     covariates: pd.DataFrame = field(repr=False)
     source: str = "data"
+    warnings: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     @property
     def k(self) -> int:
@@ -97,33 +107,13 @@ class ReportedEffects:
 
 
 def _find_columns(frame: pd.DataFrame, mapping: Mapping[str, str], source: str) -> dict[str, str]:
-    """Each role's column: the user's mapping first, then the first accepted spelling."""
-    by_norm: dict[str, str] = {}
-    for col in frame.columns:
-        by_norm.setdefault(_normalise(col), col)
-    found: dict[str, str] = {}
-    for role, aliases in SYNONYMS.items():
-        if role in mapping:
-            if mapping[role] not in frame.columns:
-                raise DataError(
-                    f"column {mapping[role]!r} given for {role} is not in the data "
-                    f"(columns: {', '.join(map(str, frame.columns))})",
-                    source=source,
-                )
-            found[role] = mapping[role]
-            continue
-        taken = set(found.values())
-        match = next(
-            (by_norm[a] for a in aliases if a in by_norm and by_norm[a] not in taken), None
-        )
-        if match is not None:
-            found[role] = match
-    return found
+    """Each role's column: the user's mapping first, then the accepted spelling (one only)."""
+    return match_roles(frame, tuple(SYNONYMS), SYNONYMS, mapping, source)
 
 
 def _check_roles(found: Mapping[str, str], frame: pd.DataFrame, source: str) -> None:
     """An estimate column and its uncertainty (se, vi, or both CI limits) must be present."""
-    columns = ", ".join(map(str, frame.columns))
+    columns = names(frame.columns)
     if "estimate" not in found:
         raise DataError(
             f"no effect estimate column; found {columns}; expected one of log_or, or, "
@@ -147,17 +137,14 @@ def _numbers(
     out = np.empty(len(frame))
     for i, raw in enumerate(frame[column].tolist()):
         where = {"source": source, "row": i + 1, "study": studies[i], "column": column}
-        text = str(raw).strip() if raw is not None else ""
-        if text == "" or text.lower() in {"na", "nan", "none", "null"}:
-            raise DataError(f"{column} is missing", **where)
         try:
-            value = float(text)
-        except ValueError:
-            raise DataError(f"{column} must be a number, got {text!r}", **where) from None
-        if not math.isfinite(value):
-            raise DataError(f"{column} must be a finite number, got {text!r}", **where)
+            value = parse_number(raw, plain(column))
+        except CellError as exc:
+            raise DataError(str(exc), **where) from None
         if positive and value <= 0:
-            raise DataError(f"{column} must be positive ({positive}), got {text}", **where)
+            raise DataError(
+                f"{plain(column)} must be positive ({positive}), got {value:g}", **where
+            )
         out[i] = value
     return out
 
@@ -192,10 +179,11 @@ def _ci_se(
                 column=cols[0],
                 **where,
             )
-    return (upper - lower) / (2.0 * z)
+    with np.errstate(over="ignore"):  # limits of +-1e308: inf, refused by _check_variances
+        return (upper - lower) / (2.0 * z)
 
 
-def _standard_errors(
+def _variances(
     frame: pd.DataFrame,
     found: Mapping[str, str],
     yi: np.ndarray,
@@ -204,17 +192,20 @@ def _standard_errors(
     studies: list[str],
     source: str,
 ) -> np.ndarray:
-    """SE of ``yi`` from the se column, else the variance, else the interval (always checked)."""
+    """Variance of ``yi``: the se column squared, else the vi column as written, else from the
+    interval (which is always checked)."""
     ci_se = None
     if "ci_lower" in found and "ci_upper" in found:
         z = float(special.ndtri((1.0 + ci_level) / 2.0))
         ci_se = _ci_se(frame, found, yi, ratio, z, studies, source)
-    if "se" in found:
-        return _numbers(frame, found["se"], studies, source, positive="a standard error")
-    if "vi" in found:
-        return np.sqrt(_numbers(frame, found["vi"], studies, source, positive="a variance"))
-    assert ci_se is not None  # _check_roles guarantees one of se, vi, or the interval
-    return ci_se
+    with np.errstate(over="ignore", under="ignore"):  # checked by _check_variances
+        if "se" in found:
+            se = _numbers(frame, found["se"], studies, source, positive="a standard error")
+            return np.square(se)
+        if "vi" in found:
+            return _numbers(frame, found["vi"], studies, source, positive="a variance")
+        assert ci_se is not None  # _check_roles guarantees one of se, vi, or the interval
+        return np.square(ci_se)
 
 
 def load_reported(
@@ -240,8 +231,8 @@ def load_reported(
     Returns
     -------
     ReportedEffects
-        ``yi`` (log scale for ratios), ``vi = se^2``, the measure and the other columns as
-        covariates.
+        ``yi`` (log scale for ratios), ``vi`` (``se^2``, or the variance as written), the
+        measure and the other columns as covariates; ``warnings`` names repeated labels.
 
     Raises
     ------
@@ -255,20 +246,36 @@ def load_reported(
     _check_roles(found, frame, name)
     if len(frame) == 0:
         raise DataError("no studies: the file has a header but no rows", source=name)
-    studies = _studies(frame, found.get("study"), name)
+    labels = study_labels(frame, found.get("study"), name)
+    studies = list(multiarm.disambiguate(labels))
     measure, ratio = ESTIMATE_COLUMNS.get(_normalise(found["estimate"]), ("generic", False))
     why = "it is a ratio" if ratio else ""
     estimate = _numbers(frame, found["estimate"], studies, name, positive=why)
     yi = np.log(estimate) if ratio else estimate
-    se = _standard_errors(frame, found, yi, ratio, ci_level, studies, name)
+    vi = _variances(frame, found, yi, ratio, ci_level, studies, name)
+    _check_variances(vi, studies, name)
     if len(frame) < 2:
         raise DataError(f"a meta-analysis needs at least 2 studies, got {len(frame)}", source=name)
     covariates = frame.drop(columns=list(found.values())).reset_index(drop=True)
     return ReportedEffects(
         study=tuple(studies),
         yi=yi,
-        vi=se**2,
+        vi=vi,
         measure=measure,
         covariates=covariates.apply(_numeric_if_possible),
         source=name,
+        warnings=multiarm.repeated_label_warnings(labels, studies),
     )
+
+
+def _check_variances(vi: np.ndarray, studies: list[str], source: str) -> None:
+    """Each variance must be a positive finite float: an SE of 1e-200 squares to 0."""
+    for i, v in enumerate(vi):
+        if not (math.isfinite(v) and v > 0):
+            raise DataError(
+                f"the standard error is too {'small' if v == 0 else 'large'}: its square "
+                "(the variance) is not a positive finite number",
+                source=source,
+                row=i + 1,
+                study=studies[i],
+            )

@@ -110,10 +110,24 @@ class Spec:
         -------
         Path
             ``[output] json``, or ``<spec name>.result.json`` when the spec names none.
+
+        Raises
+        ------
+        BayesmetaError
+            ``[output] json`` leads out of the specification's folder (an absolute path or
+            ``..``) and no ``out_dir`` was given: a specification file may not choose where
+            outside its folder a command writes.
         """
         name = self.json_name or f"{self.path.stem}.result.json"
         if out_dir is not None:
             return Path(out_dir) / Path(name).name
+        folder = self.path.parent.resolve()
+        target = (folder / name).resolve()
+        if Path(name).is_absolute() or not target.is_relative_to(folder):
+            raise BayesmetaError(
+                f"{self.path}: [output] json {name!r} leads out of the specification's folder; "
+                "name a file inside it, or give --out-dir to write elsewhere"
+            )
         return self.path.parent / name
 
 

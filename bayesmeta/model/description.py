@@ -16,14 +16,15 @@ from typing import Any
 import numpy as np
 
 from bayesmeta.effects import effect_sizes
-from bayesmeta.errors import BayesmetaError
+from bayesmeta.errors import OptionError
 from bayesmeta.io.counts import SingleArmData, StudyData, TwoArmData
 from bayesmeta.io.reported import ReportedEffects
 from bayesmeta.model.moderators import Moderators
-from bayesmeta.model.priors import PriorSet, default_priors
+from bayesmeta.model.priors import PriorSet, check_for_sampler, default_priors
 from bayesmeta.model.scales import Scale, scale_of_measure
 
 LIKELIHOODS = ("binomial-normal", "proportion", "normal-normal")
+OBSERVED_SUFFIX = "_data"  # engines hold observed NAME in a data container NAME_data
 # the count likelihoods and the data they need
 COUNT_DATA = {"binomial-normal": TwoArmData, "proportion": SingleArmData}
 
@@ -62,11 +63,11 @@ def resolve_likelihood(data: AnyData, model: str = "auto") -> str:
             return "normal-normal"
         return "binomial-normal" if isinstance(data, TwoArmData) else "proportion"
     if model not in LIKELIHOODS:
-        raise BayesmetaError(f"unknown model {model!r}; choose one of {', '.join(LIKELIHOODS)}")
+        raise OptionError(f"unknown model {model!r}; choose one of {', '.join(LIKELIHOODS)}")
     needs = COUNT_DATA.get(model)
     if needs is not None and not isinstance(data, needs):
         what = "two-arm counts" if needs is TwoArmData else "single-arm counts (study,events,total)"
-        raise BayesmetaError(f"model {model} needs {what}")
+        raise OptionError(f"model {model} needs {what}")
     return model
 
 
@@ -109,7 +110,7 @@ class ModelSpec:
 
     def __post_init__(self) -> None:
         if self.likelihood not in LIKELIHOODS:
-            raise BayesmetaError(
+            raise OptionError(
                 f"unknown model {self.likelihood!r}; choose one of {', '.join(LIKELIHOODS)}"
             )
         resolve_likelihood(self.data, self.likelihood)
@@ -140,6 +141,19 @@ class ModelSpec:
             priors = base.with_overrides(**dict(priors or {}))
         return cls(likelihood, data, priors, common_effect, moderators)
 
+    def check_for_sampler(self) -> ModelSpec:
+        """This description, if the sampler can handle its priors (parameters in range).
+
+        Raises
+        ------
+        OptionError
+            A prior parameter out of the sampler's range (the exact engine has no such limit).
+        """
+        self.priors.check_for_sampler()
+        if self.moderators is not None:
+            check_for_sampler(self.moderators.prior_beta, "the slopes")
+        return self
+
     def with_data(self, data: AnyData) -> ModelSpec:
         """The same model on other data of the same kind."""
         return replace(self, data=data)
@@ -163,6 +177,28 @@ class ModelSpec:
     def study(self) -> tuple[str, ...]:
         """The studies in the model (a normal-normal model on counts leaves out double zeros)."""
         return self.normal.study if self.likelihood == "normal-normal" else self.data.study
+
+    def arrays(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """The model's data by name: ``(given, observed)``.
+
+        ``given`` are the quantities the likelihood conditions on (arm sizes; standard errors),
+        ``observed`` the outcomes (event counts; estimates). Every engine names them so: the
+        PyMC model holds each in a ``pm.Data`` container (observed ones as ``NAME_data``) and
+        records them in ``constant_data`` / ``observed_data``, as does the kernel engine.
+        """
+        d = self.data
+        if self.likelihood == "binomial-normal":
+            given = {"treatment_total": d.treatment_total, "control_total": d.control_total}
+            observed = {"control_events": d.control_events, "treatment_events": d.treatment_events}
+        elif self.likelihood == "proportion":
+            given, observed = {"total": d.total}, {"events": d.events}
+        else:
+            given = {"se": np.sqrt(np.asarray(self.normal.v, dtype=float))}
+            observed = {"y": np.asarray(self.normal.y, dtype=float)}
+        return (
+            {k: np.asarray(v) for k, v in given.items()},
+            {k: np.asarray(v) for k, v in observed.items()},
+        )
 
 
 def scale_of_data(data: AnyData) -> Scale:

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from bayesmeta.errors import BayesmetaError
+from bayesmeta.errors import OptionError
 from bayesmeta.model import turner
 
 if TYPE_CHECKING:
@@ -141,7 +141,9 @@ _SYNTAX = re.compile(r"^\s*([A-Za-z][A-Za-z_\- ]*?)\s*\((.*)\)\s*$")
 
 
 def _fmt(x: float) -> str:
-    return f"{x:g}"
+    """The shortest text that reads back as ``x`` (``10``, ``2.82``, ``1000001``, ``1e-05``)."""
+    text = repr(float(x))
+    return text[:-2] if text.endswith(".0") else text
 
 
 @dataclass(frozen=True)
@@ -159,23 +161,23 @@ class Prior:
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
-            raise BayesmetaError(
+            raise OptionError(
                 f"unknown prior family {self.family!r}; choose one of {', '.join(FAMILIES)}"
             )
         names = self.spec.params
         if len(self.params) != len(names):
-            raise BayesmetaError(
+            raise OptionError(
                 f"{self.family} takes {len(names)} parameter(s) ({', '.join(names)}), "
                 f"got {len(self.params)}"
             )
         if not all(math.isfinite(p) for p in self.params):
-            raise BayesmetaError(f"{self}: parameters must be finite numbers")
+            raise OptionError(f"{self}: parameters must be finite numbers")
         named = dict(zip(names, self.params, strict=True))
         for key in self.spec.positive:
             if named[key] <= 0:
-                raise BayesmetaError(f"{self}: {key} must be positive, got {_fmt(named[key])}")
+                raise OptionError(f"{self}: {key} must be positive, got {_fmt(named[key])}")
         if self.spec.support == "interval" and not named["lower"] < named["upper"]:
-            raise BayesmetaError(f"{self}: lower must be below upper")
+            raise OptionError(f"{self}: lower must be below upper")
 
     def __str__(self) -> str:
         if self.label is not None:
@@ -245,7 +247,7 @@ def parse_prior(text: str | Prior) -> Prior:
         return text
     match = _SYNTAX.match(str(text))
     if not match:
-        raise BayesmetaError(
+        raise OptionError(
             f"cannot read prior {text!r}: write FAMILY(PARAMS), e.g. 'half-normal(0.5)'; "
             f"families: {', '.join(FAMILIES)}"
         )
@@ -255,22 +257,53 @@ def parse_prior(text: str | Prior) -> Prior:
         return turner_prior(*turner.split_arguments(raw_args))
     family = _ALIASES.get(key)
     if family is None:
-        raise BayesmetaError(
+        raise OptionError(
             f"unknown prior family {raw_name!r} in {text!r}; choose one of {', '.join(FAMILIES)}"
         )
     args = [a.strip() for a in raw_args.split(",")] if raw_args.strip() else []
     try:
         params = tuple(float(a) for a in args)
     except ValueError:
-        raise BayesmetaError(f"prior {text!r}: parameters must be numbers") from None
+        raise OptionError(f"prior {text!r}: parameters must be numbers") from None
     return Prior(family, params)
+
+
+# What NUTS and the kernels handle in double precision: scale parameters in [1e-6, 1e6],
+# locations within +-1e6, a log-normal's log-location within +-log(1e6) and log-scale up to 10
+# (its mean exp(mu + sigma^2 / 2), PyMC's starting value, must stay finite). The exact engine
+# has no such limit (a half-normal(1e300) is flat over the likelihood there).
+SAMPLER_RANGE = (1e-6, 1e6)
+_LOCATION = (-1e6, 1e6)
+_SAMPLER_RANGES: dict[str, dict[str, tuple[float, float]]] = {
+    "lognormal": {"mu": (-math.log(1e6), math.log(1e6)), "sigma": (1e-6, 10.0)},
+}
+
+
+def check_for_sampler(prior: Prior, what: str) -> Prior:
+    """``prior`` if its parameters are in the range the sampler handles, else OptionError.
+
+    Raises
+    ------
+    OptionError
+        Naming the prior, the parameter, its range and what was given.
+    """
+    family = prior.spec
+    for name, value in zip(family.params, prior.params, strict=True):
+        default = SAMPLER_RANGE if name in family.positive else _LOCATION
+        lo, hi = _SAMPLER_RANGES.get(family.name, {}).get(name, default)
+        if not lo <= value <= hi:
+            raise OptionError(
+                f"prior for {what} {prior}: {name} must be between {lo:g} and {hi:g} for the "
+                f"sampler, got {_fmt(value)}"
+            )
+    return prior
 
 
 def check_scale_prior(prior: Prior, what: str = "tau") -> Prior:
     """A prior for a standard deviation must live on the positive half-line."""
     lo, _ = prior.support
     if lo < 0:
-        raise BayesmetaError(
+        raise OptionError(
             f"prior for {what} must put no mass below 0 (got {prior}); use e.g. half-normal(0.5)"
         )
     return prior
@@ -324,7 +357,7 @@ class PriorSet:
         """These priors with those in ``given`` (Prior or prior text) put in their place."""
         unknown = sorted(set(given) - {"mu", "tau", "baseline"})
         if unknown:
-            raise BayesmetaError(
+            raise OptionError(
                 f"unknown prior name(s) {', '.join(unknown)}; valid: mu, tau, baseline"
             )
         chosen = {k: parse_prior(v) for k, v in given.items() if v is not None}
@@ -333,6 +366,13 @@ class PriorSet:
     def to_dict(self) -> dict[str, str]:
         """CLI strings of each prior (what the JSON output records)."""
         return {"mu": str(self.mu), "tau": str(self.tau), "baseline": str(self.baseline)}
+
+    def check_for_sampler(self) -> PriorSet:
+        """These priors, if every parameter is in the range the sampler handles
+        (:func:`check_for_sampler`)."""
+        for name in ("mu", "tau", "baseline"):
+            check_for_sampler(getattr(self, name), name)
+        return self
 
 
 PROPORTION_PRIORS = PriorSet(mu=Prior("normal", (0.0, 1.5)), tau=Prior("half-normal", (1.0,)))

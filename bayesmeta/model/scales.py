@@ -88,8 +88,10 @@ MEASURE_SCALES = {
 
 
 def scale(name: str) -> Scale:
-    """The registered scale ``name``; any other name (``smd``, ``md``...) is shown as is."""
-    return SCALES.get(name) or Scale(name, name, identity)
+    """The registered scale ``name``; any other (``smd``, ``md``, ``generic``...) is shown as
+    is, labelled by its measure (``SMD``; ``effect`` for a generic estimate)."""
+    label = "effect" if name == "generic" else name.upper()
+    return SCALES.get(name) or Scale(name, label, identity)
 
 
 def scale_of_measure(measure: str) -> Scale:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from bayesmeta.errors import BayesmetaError
+from bayesmeta.errors import OptionError
 
 PHARMA, NON_PHARMA, CONTROL = "pharmacological", "non-pharmacological", "placebo / control"
 
@@ -109,7 +109,7 @@ def _match_outcome(text: str) -> str:
         return found[0]
     what = "ambiguous" if found else "unknown"
     choices = found or [*TABLE_IV, ANY]
-    raise BayesmetaError(
+    raise OptionError(
         f"{what} Turner et al. outcome type {text!r}; choose one of: {'; '.join(choices)}"
     )
 
@@ -122,7 +122,7 @@ def _match_comparator(text: str, comparison: str) -> str:
         if key and any(alias.startswith(key) or key == alias for alias in aliases)
     }
     if len(found) != 1:
-        raise BayesmetaError(
+        raise OptionError(
             f"cannot read comparator {text!r} in Turner et al. comparison {comparison!r}; "
             f"each side must be one of {PHARMA}, {NON_PHARMA}, {CONTROL}"
         )
@@ -133,7 +133,7 @@ def _match_comparison(text: str) -> str:
     """``"A vs B"`` in either order, each side pharmacological, non-pharma or placebo/control."""
     sides = re.split(r"\s+(?:vs\.?|versus|v\.?)\s+", text.strip(), flags=re.IGNORECASE)
     if len(sides) != 2:
-        raise BayesmetaError(
+        raise OptionError(
             f"cannot read Turner et al. comparison {text!r}: write 'A vs B'; "
             f"choose one of: {'; '.join(COMPARISONS)}"
         )
@@ -142,7 +142,7 @@ def _match_comparison(text: str) -> str:
         first, second = comparison.split(" vs. ")
         if {a, b} == {first, second} and (a == b) == (first == second):
             return comparison
-    raise BayesmetaError(
+    raise OptionError(
         f"Turner et al. give no prior for {CONTROL} vs. {CONTROL}; "
         f"choose one of: {'; '.join(COMPARISONS)}"
     )
@@ -157,7 +157,7 @@ def turner_log_tau2(outcome: str, comparison: str | None = None) -> tuple[float,
     if name == ANY:
         return MARGINAL
     if comparison is None:
-        raise BayesmetaError(
+        raise OptionError(
             f"Turner et al. prior for {name!r} needs a comparison type: {'; '.join(COMPARISONS)}"
         )
     return TABLE_IV[name][COMPARISONS.index(_match_comparison(comparison))]

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from bayesmeta.frequentist.classic import ClassicResult, Sequential
+from bayesmeta.frequentist.methods import need_counts
 from bayesmeta.frequentist.results import AsymmetryTest, Skipped
 from bayesmeta.io.reported import ReportedEffects
 from bayesmeta.model.description import scale_of_data
@@ -41,10 +43,17 @@ def render_classic(result: ClassicResult, console: Console) -> None:
     if not isinstance(data, ReportedEffects):
         head += f", {int(data.zero_cell.sum())} with a zero cell"
     console.print(head)
+    for warning in data.warnings:
+        console.print(Text(f"Warning: {warning}", style="bold yellow"))
     if es.corrected:
         console.print(f"0.5 added to every cell of: {', '.join(es.corrected)}")
     if es.dropped:
         console.print(f"dropped from inverse-variance methods: {', '.join(es.dropped)}")
+    missing = need_counts(data)
+    if missing:
+        console.print(
+            f"Need 2x2 counts, so not computed for reported effects: {', '.join(missing)}"
+        )
     console.print()
     console.print(frequentist_table(result.estimates, scale))
     for test in SMALL_STUDY_TESTS:

@@ -28,7 +28,7 @@ from bayesmeta.io.counts import TwoArmData
 from bayesmeta.io.reported import ReportedEffects
 from bayesmeta.model.description import reference_direction
 from bayesmeta.report import methods as words
-from bayesmeta.report.figures import save
+from bayesmeta.report.figures import Style, save
 from bayesmeta.report.figures.forest import weight_method
 from bayesmeta.report.figures.kinds import KINDS
 from bayesmeta.report.format import interval, num, p_value, percent, probability
@@ -371,13 +371,16 @@ def provenance_table(contents: Analyses) -> Table:
     return _table(["Item", "Value"], rows, first_text=2)
 
 
-def render_figures(contents: Analyses, dpi: int = REPORT_DPI) -> dict[str, RenderedFigure]:
+def render_figures(
+    contents: Analyses, style: Style | None = None, dpi: int = REPORT_DPI
+) -> dict[str, RenderedFigure]:
     """Each report figure as PNG bytes, or the reason it could not be drawn."""
+    style = style or Style()
     out = {}
     for name in REPORT_FIGURES:
         kind = KINDS[name]
         try:
-            figure = kind.draw(contents)
+            figure = kind.draw(contents, style)
         except BayesmetaError as exc:
             out[name] = RenderedFigure(name, kind.caption, reason=str(exc))
             continue
@@ -406,6 +409,7 @@ def sections(contents: Analyses, figures: dict[str, RenderedFigure]) -> dict[str
         "reference": reference_direction(data),
         "converged": result.converged,
         "problems": list(result.diagnostics.problems) if result.diagnostics else [],
+        "data_warnings": list(getattr(data, "warnings", ())),
         "summary": summary_lines(result),
         "data": data_table(result),
         "corrected": _corrected_note(result),
@@ -544,7 +548,9 @@ def render_markdown(
     return _environment("md").render(**context, figure_names=names), files
 
 
-def write_report(contents: Analyses, out: Path, *, overwrite: bool = False) -> list[Path]:
+def write_report(
+    contents: Analyses, out: Path, *, overwrite: bool = False, style: Style | None = None
+) -> list[Path]:
     """Write the report (HTML, or Markdown with its PNG figures) atomically; return the paths.
 
     Every target is checked (``overwrite``) before the first is written.
@@ -553,7 +559,7 @@ def write_report(contents: Analyses, out: Path, *, overwrite: bool = False) -> l
 
     for path in output_files(out):
         check_writable(path, overwrite=overwrite)
-    figures = render_figures(contents)
+    figures = render_figures(contents, style)
     if out.suffix.lower() == ".html":
         text = render_html(contents, figures)
         write_atomic(out, lambda tmp: tmp.write_text(text, encoding="utf-8"), overwrite=overwrite)

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from bayesmeta.frequentist.methods import METHODS
 from bayesmeta.frequentist.results import Estimate, PooledEstimate, Skipped
@@ -187,7 +188,7 @@ def frequentist_table(
             name,
             num(show(estimate.estimate)),
             interval(*(show(v) for v in estimate.ci)),
-            p_value(estimate.p),
+            "zero-width CI" if estimate.degenerate else p_value(estimate.p),
             num(estimate.tau2, 3),
             num(estimate.i2, 1),
             interval(*(show(v) for v in pi)) if pi else "-",
@@ -247,20 +248,43 @@ def _header(result: AnalysisResult, console: Console) -> None:
     if result.posterior.coefficients:
         priors += f", slopes ~ {result.moderators.prior_beta}"
     console.print(priors)
+    for warning in result.data.warnings:
+        console.print(Text(f"Warning: {warning}", style="bold yellow"))
 
 
 def _diagnostics(result: AnalysisResult, console: Console) -> None:
     d = result.diagnostics
+    uninformative = _uninformative(result)
     if d is None:
         console.print("Exact posterior by numerical integration (no sampling, no MCMC error).")
+    elif d.converged and uninformative:
+        console.print(
+            Text(
+                "Diagnostics: the sampler converged, but the data carry no information on the "
+                "effect (see the warning above): the posterior shows the prior, not a finding.",
+                style="bold yellow",
+            )
+        )
+        console.print(diagnostics_line(result))
     elif d.converged:
         console.print(f"Diagnostics: OK. {diagnostics_line(result)}")
     else:
         console.print(
-            f"[bold red]WARNING: NOT CONVERGED ({'; '.join(d.problems)}). "
-            "Do not use these posterior numbers.[/bold red]"
+            Text(
+                f"WARNING: NOT CONVERGED ({'; '.join(d.problems)}). "
+                "Do not use these posterior numbers.",
+                style="bold red",
+            )
         )
         console.print(f"Diagnostics: {diagnostics_line(result)}")
+
+
+def _uninformative(result: AnalysisResult) -> bool:
+    """The counts carry no information on the effect (or on one side of it)."""
+    from bayesmeta.io.information import information_warnings
+
+    data = result.data
+    return isinstance(data, TwoArmData | SingleArmData) and bool(information_warnings(data))
 
 
 def render(

@@ -12,14 +12,15 @@ import hashlib
 import platform
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from bayesmeta.effects import ObservedEffect, observed_effects
 from bayesmeta.engines.nuts import Diagnostics, Fit, SamplerSettings
-from bayesmeta.errors import BayesmetaError
+from bayesmeta.errors import OptionError
 from bayesmeta.frequentist import methods as frequentist_methods
 from bayesmeta.frequentist.results import Estimate
 from bayesmeta.io.counts import SingleArmData, StudyData, TwoArmData
@@ -31,6 +32,9 @@ from bayesmeta.model.scales import Scale
 from bayesmeta.summaries.types import DEFAULT_LEVEL, PosteriorSummary
 from bayesmeta.workflows.compare import Comparison
 
+if TYPE_CHECKING:
+    from xarray import DataTree
+
 ENGINES = ("nuts", "exact")
 AnyData = StudyData | ReportedEffects
 
@@ -40,9 +44,9 @@ def resolve_engine(likelihood: str, engine: str = "auto") -> str:
     if engine == "auto":
         return "exact" if likelihood == "normal-normal" else "nuts"
     if engine not in ENGINES:
-        raise BayesmetaError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+        raise OptionError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     if engine == "exact" and likelihood != "normal-normal":
-        raise BayesmetaError(f"the exact engine needs --model normal-normal (got {likelihood})")
+        raise OptionError(f"the exact engine needs --model normal-normal (got {likelihood})")
     return engine
 
 
@@ -98,8 +102,25 @@ class AnalysisResult:
         """True for exact results; the NUTS diagnostics' verdict otherwise."""
         return self.diagnostics is None or self.diagnostics.converged
 
+    @property
+    def idata(self) -> DataTree | None:
+        """The posterior draws as an ArviZ DataTree (None for the exact engine): groups
+        ``posterior``, ``sample_stats``, ``observed_data``, ``constant_data`` (and
+        ``log_likelihood`` when asked for); its attributes record the package version, model,
+        priors, sampler settings and seed."""
+        return self.fit.idata if self.fit is not None else None
+
+    def summary(self) -> pd.DataFrame:
+        """The posterior as a tidy table (:func:`bayesmeta.summaries.frame.summary_frame`): a
+        row per quantity, columns mean, median, sd, interval ends, R-hat and ESS."""
+        from bayesmeta.summaries.frame import summary_frame
+
+        return summary_frame(self.posterior, self.idata)
+
     def data_dict(self) -> dict[str, Any]:
-        """JSON block ``data``: counts of studies, zero cells and the data checksum."""
+        """JSON block ``data``: counts of studies, zero cells, the data checksum and the
+        reader's warnings (repeated labels, shared control arms, no information on the
+        effect)."""
         d = self.data
         out: dict[str, Any] = {
             "source": d.source,
@@ -116,6 +137,7 @@ class AnalysisResult:
             out["patients"] = int(d.total.sum())
         else:
             out["measure"] = d.measure
+        out["warnings"] = list(d.warnings)
         return out
 
     def studies(self) -> list[dict[str, Any]]:
@@ -195,8 +217,9 @@ def _environment() -> dict[str, str]:
 
 
 def analyze(
-    data: AnyData,
+    data: AnyData | pd.DataFrame | str | Path,
     *,
+    seed: int | None = None,
     model: str = "auto",
     engine: str = "auto",
     priors: PriorSet | Mapping[str, Prior | str] | None = None,
@@ -207,13 +230,16 @@ def analyze(
     hdi: bool = False,
     frequentist: Sequence[str] | None = None,
     level: float = DEFAULT_LEVEL,
+    log_likelihood: bool = False,
 ) -> AnalysisResult:
     """Fit the Bayesian model to ``data`` and put the frequentist estimates beside it.
 
     Parameters
     ----------
     data
-        Validated data from :func:`bayesmeta.load`.
+        Validated data from :func:`bayesmeta.load`, or a DataFrame or CSV path it reads.
+    seed
+        Random seed of the sampler (0 to 2**32 - 1); replaces ``settings.seed`` when given.
     model
         ``"binomial-normal"`` (two-arm counts), ``"proportion"`` (single-arm counts),
         ``"normal-normal"`` (estimates with standard errors; counts are converted with the
@@ -238,7 +264,21 @@ def analyze(
         Frequentist method names (:mod:`bayesmeta.frequentist.methods`); None: all that apply.
     level
         Level of every interval (0.95).
+    log_likelihood
+        Add to ``result.idata`` a ``log_likelihood`` group with each study's log likelihood
+        (one variable, both arms summed), so ``arviz_stats.loo(result.idata)`` leaves out
+        studies (NUTS only).
+
+    Raises
+    ------
+    TypeError
+        ``data``, ``priors`` or ``settings`` of a type that cannot be used.
+    BayesmetaError
+        Invalid data or options, with the same message the command line prints.
     """
+    data = as_data(data)
+    if seed is not None:
+        settings = replace(settings or SamplerSettings(), seed=seed)
     spec = ModelSpec.describe(
         data, model=model, priors=priors, common_effect=common_effect, moderators=moderators
     )
@@ -250,6 +290,27 @@ def analyze(
         hdi=hdi,
         frequentist=frequentist,
         level=level,
+        log_likelihood=log_likelihood,
+    )
+
+
+def as_data(data: Any) -> AnyData:
+    """``data`` if already validated; a DataFrame or a CSV path read by :func:`bayesmeta.load`.
+
+    Raises
+    ------
+    TypeError
+        Anything else.
+    """
+    if isinstance(data, TwoArmData | SingleArmData | ReportedEffects):
+        return data
+    if isinstance(data, pd.DataFrame | str | Path):
+        from bayesmeta.io.inputs import load
+
+        return load(data)
+    raise TypeError(
+        "data must be loaded data (bayesmeta.load), a pandas DataFrame or a CSV path, "
+        f"got {type(data).__name__}"
     )
 
 
@@ -262,8 +323,11 @@ def analyze_model(
     hdi: bool = False,
     frequentist: Sequence[str] | None = None,
     level: float = DEFAULT_LEVEL,
+    log_likelihood: bool = False,
 ) -> AnalysisResult:
     """:func:`analyze` for a model description (other arguments as there)."""
+    if settings is not None and not isinstance(settings, SamplerSettings):
+        raise TypeError(f"settings must be SamplerSettings, got {type(settings).__name__}")
     data = spec.data
     engine = resolve_engine(spec.likelihood, engine)
     methods = frequentist_methods.check_methods(
@@ -294,6 +358,13 @@ def analyze_model(
     from bayesmeta.summaries.draws import summarize
 
     result = nuts.fit(spec, settings)
+    idata = result.idata
+    if log_likelihood:
+        from bayesmeta.engines.pymc import with_log_likelihood
+
+        idata = with_log_likelihood(spec, idata)
+    idata.attrs.update(provenance(spec, result.settings))
+    result = replace(result, idata=idata)
     comparison = None
     if compare:
         from bayesmeta.workflows.compare import loo_comparison
@@ -307,6 +378,32 @@ def analyze_model(
         comparison=comparison,
         **common,
     )
+
+
+def provenance(spec: ModelSpec, settings: SamplerSettings) -> dict[str, str | int | float]:
+    """What produced a set of draws, as DataTree attributes (text and numbers, so they survive
+    NetCDF): package version, model, priors, moderators and sampler settings with the seed."""
+    import json
+
+    from bayesmeta import __version__
+
+    mods = spec.moderators.to_dict() if spec.moderators is not None else {}
+    return {
+        "bayesmeta_version": __version__,
+        "bayesmeta_model": spec.likelihood,
+        "bayesmeta_common_effect": int(spec.common_effect),
+        "bayesmeta_priors": json.dumps(spec.priors.to_dict()),
+        "bayesmeta_moderators": json.dumps(mods),
+        "bayesmeta_sampler": json.dumps(
+            {
+                "chains": settings.chains,
+                "draws": settings.draws,
+                "tune": settings.tune,
+                "target_accept": settings.target_accept,
+            }
+        ),
+        "bayesmeta_seed": settings.seed,
+    }
 
 
 def _other(spec: ModelSpec) -> ModelSpec:

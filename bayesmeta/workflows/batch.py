@@ -37,7 +37,7 @@ from bayesmeta.frequentist.methods import METHODS
 from bayesmeta.frequentist.results import Estimate, PooledEstimate
 from bayesmeta.io.counts import StudyData, TwoArmData, read_table
 from bayesmeta.io.output import check_writable, write_atomic
-from bayesmeta.model.priors import Prior, parse_prior
+from bayesmeta.model.priors import Prior, check_for_sampler, check_scale_prior, parse_prior
 from bayesmeta.summaries.types import Summary
 from bayesmeta.workflows.analyze import AnalysisResult
 
@@ -93,6 +93,15 @@ class BatchOptions:
     prior_baseline: Prior | None = None
     common_effect: bool = False
     settings: SamplerSettings = field(default_factory=SamplerSettings)
+
+    def __post_init__(self) -> None:
+        """Refuse priors the sampler cannot handle, and a tau prior with mass below 0, before
+        any meta-analysis is fitted."""
+        for name, prior in self.priors().items():
+            if prior is not None:
+                check_for_sampler(prior, name)
+        if self.prior_tau is not None:
+            check_scale_prior(self.prior_tau, "tau")
 
     @classmethod
     def from_strings(
@@ -200,15 +209,32 @@ def read_toml(path: Path) -> dict[str, Any]:
 
 
 def _jobs_from_toml(path: Path) -> list[Job]:
-    """``files = ["a.csv", ...]`` (named by stem) and/or ``[meta_analyses]`` name = "file.csv"."""
+    """``files = ["a.csv", ...]`` (named by stem) and/or ``[meta_analyses]`` name = "file.csv".
+
+    Raises
+    ------
+    BayesmetaError
+        Unknown keys, or a value of the wrong type, naming the type expected.
+    """
     spec = read_toml(path)
     unknown = set(spec) - {"files", "meta_analyses"}
     if unknown:
         raise BayesmetaError(
             f"{path}: unknown key(s) {', '.join(sorted(unknown))}; valid: files, meta_analyses"
         )
-    pairs = [(Path(f).stem, f) for f in spec.get("files", [])]
-    pairs += list(spec.get("meta_analyses", {}).items())
+    files = spec.get("files", [])
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        raise BayesmetaError(
+            f'{path}: files must be a list of CSV paths, e.g. files = ["a.csv"], got {files!r}'
+        )
+    named = spec.get("meta_analyses", {})
+    if not isinstance(named, dict) or not all(isinstance(f, str) for f in named.values()):
+        raise BayesmetaError(
+            f'{path}: [meta_analyses] must be a table of name = "file.csv", got {named!r}'
+        )
+    pairs = [(Path(f).stem, f) for f in files] + list(named.items())
+    if not pairs:
+        raise BayesmetaError(f"{path}: no meta-analyses listed (files = [...] or [meta_analyses])")
     jobs = [Job(str(name), path.parent / str(file)) for name, file in pairs]
     _check_unique(jobs, str(path))
     return jobs
@@ -253,6 +279,28 @@ def read_jobs(source: str | Path, *, group_column: str = DEFAULT_GROUP_COLUMN) -
         return _jobs_from_toml(path)
     frame, _ = read_table(path)
     return jobs_from_frame(frame, group_column)
+
+
+def input_files(source: str | Path, jobs: Sequence[Job]) -> list[Path]:
+    """Every file a batch reads: the source (CSV, TOML or folder) and each job's CSV."""
+    return [Path(source), *(job.source for job in jobs if isinstance(job.source, Path))]
+
+
+def check_not_an_input_folder(outputs: Sequence[Path], inputs: Sequence[Path]) -> None:
+    """Refuse an output in a folder of input CSVs: the next run would read it as a job.
+
+    Raises
+    ------
+    BayesmetaError
+        Naming the output and the folder.
+    """
+    folders = [p.resolve() for p in inputs if p.is_dir()]
+    for path in outputs:
+        if path.suffix.lower() == ".csv" and path.resolve().parent in folders:
+            raise BayesmetaError(
+                f"cannot write {path} into {path.parent}: the next run would read it as a "
+                "meta-analysis; write the results outside the input folder"
+            )
 
 
 # --- one meta-analysis ---------------------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from bayesmeta.engines.nuts import Fit
+from bayesmeta.engines.pymc import LOG_LIKELIHOOD, with_log_likelihood
 from bayesmeta.model.description import ModelSpec
 
 
@@ -57,23 +58,6 @@ def bayes_factor(lml: float, other: float, common_effect: bool) -> BayesFactor:
     return BayesFactor(float((other - lml) if common_effect else (lml - other)))
 
 
-def with_study_loglik(spec: ModelSpec, fit: Fit) -> Any:
-    """The fit's DataTree with a ``log_likelihood`` group holding each study's log likelihood
-    (both arms summed for two-arm data) as ``per_study``: a study is the unit left out by LOO."""
-    import pymc as pm
-    from xarray import DataTree
-
-    from bayesmeta.engines import pymc as pymc_engine
-
-    ll = pm.compute_log_likelihood(
-        fit.idata, model=pymc_engine.build(spec), extend_inferencedata=False, progressbar=False
-    )
-    total = sum(ll[name] for name in ll.data_vars)
-    tree = fit.idata.copy()
-    tree["log_likelihood"] = DataTree(total.to_dataset(name="per_study"))
-    return tree
-
-
 def loo_comparison(spec: ModelSpec, fit: Fit, other_spec: ModelSpec, other: Fit) -> LooComparison:
     """PSIS-LOO (ArviZ) of a fit of ``spec`` and of the other effect model ``other_spec``."""
     import arviz_stats as azs
@@ -81,7 +65,7 @@ def loo_comparison(spec: ModelSpec, fit: Fit, other_spec: ModelSpec, other: Fit)
     def loo(s: ModelSpec, f: Fit) -> Any:
         with warnings.catch_warnings():  # high Pareto k is reported in the result instead
             warnings.simplefilter("ignore", UserWarning)
-            return azs.loo(with_study_loglik(s, f), var_name="per_study")
+            return azs.loo(with_log_likelihood(s, f.idata), var_name=LOG_LIKELIHOOD)
 
     this, that = loo(spec, fit), loo(other_spec, other)
     random_, common = (that, this) if spec.common_effect else (this, that)

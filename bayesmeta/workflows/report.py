@@ -21,11 +21,10 @@ from typing import Any
 
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.io.counts import SingleArmData
-from bayesmeta.io.examples import example as find_example
 from bayesmeta.model.priors import Prior
 from bayesmeta.workflows.analyze import AnalysisResult
 from bayesmeta.workflows.influence import Influence, influence
-from bayesmeta.workflows.request import AnalysisRequest, Plan, execute
+from bayesmeta.workflows.request import AnalysisRequest, Plan, execute, input_path
 from bayesmeta.workflows.sensitivity import SensitivityRow, default_tau_priors, prior_sensitivity
 
 PARTS = ("fit", "sensitivity", "influence")
@@ -93,15 +92,6 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def data_file(request: AnalysisRequest) -> Path:
-    """The CSV file a request reads (its path, or the shipped example's)."""
-    if request.example is not None:
-        return find_example(request.example).path
-    if request.data is None:
-        raise BayesmetaError("give either a DATA.csv path or --example NAME")
-    return Path(request.data)
-
-
 def command_line(
     request: AnalysisRequest, command: str = "report", spec: Path | None = None
 ) -> str:
@@ -142,7 +132,7 @@ def provenance(
     request: AnalysisRequest, *, command: str = "report", spec: Path | None = None
 ) -> Provenance:
     """The provenance of an analysis of ``request`` (``spec``: its TOML file, if any)."""
-    path = data_file(request)
+    path = input_path(request)
     return Provenance(
         data_path=str(path),
         data_sha256=sha256(path),

@@ -16,7 +16,7 @@ from bayesmeta.errors import BayesmetaError
 from bayesmeta.frequentist import methods as frequentist_methods
 from bayesmeta.io.counts import StudyData
 from bayesmeta.io.examples import example as find_example
-from bayesmeta.io.inputs import load_any
+from bayesmeta.io.inputs import load
 from bayesmeta.io.reported import ReportedEffects
 from bayesmeta.io.spec import Spec
 from bayesmeta.model.description import LIKELIHOODS, ModelSpec
@@ -33,7 +33,9 @@ class AnalysisRequest:
 
     ``priors`` maps some of ``mu``, ``tau``, ``baseline`` and ``beta`` (meta-regression slopes)
     to a prior or its text; the others are the model's defaults. ``methods`` are the
-    frequentist rows to show (None: the defaults for the data).
+    frequentist rows to show (None: the defaults for the data). ``split_shared_control``
+    divides control arms that multi-arm trials share between their comparisons
+    (:func:`bayesmeta.io.multiarm.split_shared_control`).
     """
 
     data: Path | None = None
@@ -51,6 +53,7 @@ class AnalysisRequest:
     hdi: bool = False
     settings: SamplerSettings = field(default_factory=SamplerSettings)
     methods: tuple[str, ...] | None = None
+    split_shared_control: bool = False
 
     @classmethod
     def from_spec(cls, spec: Spec) -> AnalysisRequest:
@@ -103,12 +106,27 @@ class Plan:
     methods: tuple[str, ...]
 
 
-def load_data(request: AnalysisRequest) -> StudyData | ReportedEffects:
-    """The validated data of ``request``: its CSV path or shipped example."""
+def input_path(request: AnalysisRequest) -> Path:
+    """The file ``request`` reads: its CSV path or the shipped example's.
+
+    Raises
+    ------
+    BayesmetaError
+        Neither or both of a path and an example; an unknown example.
+    """
     if (request.data is None) == (request.example is None):
         raise BayesmetaError("give either a DATA.csv path or --example NAME")
-    source = find_example(request.example).path if request.example else request.data
-    return load_any(source, columns=request.columns, ci_level=request.ci_level)
+    return find_example(request.example).path if request.example else Path(request.data)
+
+
+def load_data(request: AnalysisRequest) -> StudyData | ReportedEffects:
+    """The validated data of ``request``: its CSV path or shipped example."""
+    return load(
+        input_path(request),
+        columns=request.columns,
+        ci_level=request.ci_level,
+        split_shared_control=request.split_shared_control,
+    )
 
 
 def plan(request: AnalysisRequest) -> Plan:
@@ -142,6 +160,8 @@ def plan(request: AnalysisRequest) -> Plan:
         moderators=mods,
     )
     engine = resolve_engine(spec.likelihood, request.engine)
+    if engine == "nuts":
+        spec.check_for_sampler()
     shown = request.methods or frequentist_methods.shown_by_default(data)
     return Plan(request, spec, engine, frequentist_methods.check_methods(shown, data))
 

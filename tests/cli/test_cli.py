@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -25,7 +26,7 @@ HEADER = "study,treatment_events,treatment_total,control_events,control_total\n"
         (HEADER + "A,1,10,-2,10\nB,0,12,3,11\n", "cannot be negative"),
         (HEADER + "A,11,10,2,10\nB,0,12,3,11\n", "exceed the total"),
         (HEADER + "A,1,0,2,10\nB,0,12,3,11\n", "total must be at least 1"),
-        (HEADER + "A,1,10,2,10\nA,0,12,3,11\n", "duplicate study name"),
+        (HEADER + "Smith, J,1,10,2,10\nB,0,12,3,11\n", "must be in double quotes"),
         ("", "empty"),
         (HEADER + "A,1,10,2,10\n", "at least 2 studies"),
     ],
@@ -173,3 +174,22 @@ def test_outputs_get_the_usual_file_permissions(tmp_path) -> None:
     umask = os.umask(0)
     os.umask(umask)
     assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+
+
+@pytest.mark.sampling
+def test_saved_posterior_opens_with_xarray(tmp_path) -> None:
+    """--save-posterior on a fresh install (h5py is a declared dependency) writes NetCDF that
+    xarray.open_datatree reads back with mu, tau and theta, equal to the JSON's summaries."""
+    import xarray as xr
+
+    out, posterior = tmp_path / "fit.json", tmp_path / "draws.nc"
+    args = ["fit", "--example", "bcg", "--draws", "500", "--tune", "500", "--seed", "3"]
+    result = CliRunner().invoke(
+        app, [*args, "--json", str(out), "--save-posterior", str(posterior)]
+    )
+    assert result.exit_code in (0, 3), result.output
+    tree = xr.open_datatree(posterior, engine="h5netcdf")
+    assert {"mu", "tau", "theta"} <= set(tree["posterior"].data_vars)
+    assert tree["posterior"]["theta"].sizes["study"] == 13
+    median = float(np.median(np.asarray(tree["posterior"]["mu"])))
+    assert median == pytest.approx(json.loads(out.read_text())["posterior"]["mu"]["median"])

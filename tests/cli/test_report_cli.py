@@ -129,20 +129,6 @@ def test_outputs_are_never_written_over_an_input(tmp_path):
     assert data.read_text() == (EXAMPLES / "bcg.csv").read_text()
 
 
-def test_check_outputs_names(tmp_path):
-    from bayesmeta.cli.common import check_outputs
-    from bayesmeta.errors import BayesmetaError
-
-    a = tmp_path / "a.png"
-    with pytest.raises(BayesmetaError, match="two outputs"):
-        check_outputs([a, tmp_path / "." / "a.png"], [])
-    with pytest.raises(BayesmetaError, match="is an input"):
-        check_outputs([tmp_path / "x.html"], [tmp_path / "x.html"], force=True)
-    with pytest.raises(BayesmetaError, match="does not exist"):
-        check_outputs([tmp_path / "missing" / "a.png"], [])
-    check_outputs([a, None], [None])
-
-
 def test_spec_file_with_model_options_is_refused(tmp_path):
     spec = tmp_path / "bcg.toml"
     spec.write_text('[data]\nexample = "bcg"\n[model]\nname = "normal-normal"\n')
@@ -207,3 +193,9 @@ def test_plot_funnel_needs_no_fit_and_no_pymc(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Egger" in out.read_text()
+
+
+def test_favours_needs_two_labels(tmp_path):
+    args = ["plot", "forest", "--example", "bcg", "--favours", "better", "--out"]
+    line = fails_cleanly([*args, str(tmp_path / "f.png")])
+    assert "--favours expects two labels" in line

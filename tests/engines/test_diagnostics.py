@@ -144,12 +144,12 @@ def test_tail_prob_is_arviz_default() -> None:
 @pytest.fixture(scope="module")
 def bcg_fit():
     from bayesmeta import load
-    from bayesmeta.engines.nuts import SamplerSettings, sample
+    from bayesmeta.engines.nuts import SamplerSettings, draw
     from bayesmeta.io.examples import example
     from bayesmeta.model.description import ModelSpec
 
     model = ModelSpec.describe(load(example("bcg").path))
-    idata, _ = sample(model, SamplerSettings(draws=500, tune=300, seed=3))
+    idata, _ = draw(model, SamplerSettings(draws=500, tune=300, seed=3))
     return idata
 
 

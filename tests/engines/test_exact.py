@@ -140,6 +140,32 @@ def test_brute_force_two_dimensional_grid(bcg):
     np.testing.assert_allclose(post.tau.pdf(tau[1::80]), p_tau[1::80], atol=1e-5)
 
 
+def test_shrunken_study_effects_by_brute_force(bcg):
+    """Each study's shrunken effect theta_i: given (mu, tau), theta_i ~ N(B y_i + (1 - B) mu,
+    B v_i) with B = tau^2 / (tau^2 + v_i); its posterior mean and SD integrated over a 2-D grid
+    of (mu, tau), no analytic step. Checks the engine's variance ``B v + (1 - B)^2 Var(mu)``,
+    whose square a plain (1 - B) would miss by far more than the grid's 1e-5."""
+    y, v, names = (a[:5] for a in bcg)
+    mu = np.linspace(-6.0, 4.0, 1601)
+    tau = np.linspace(0.0, 4.0, 1601)
+    M, T = np.meshgrid(mu, tau, indexing="ij")
+    sd = np.sqrt(v[None, None, :] + T[..., None] ** 2)
+    logp = stats.norm.logpdf(y, M[..., None], sd).sum(-1)
+    logp += stats.norm.logpdf(M, 0, 10) + stats.halfnorm.logpdf(T, scale=0.5)
+    dens = np.exp(logp - logp.max())
+    mass = integrate.trapezoid(integrate.trapezoid(dens, tau, axis=1), mu)
+    post = nnhm_posterior(y, v, prior_mu=PRIOR_MU, prior_tau=PRIOR_TAU, study=names)
+    means, sds = post.theta.moments()
+    for i in range(len(y)):
+        B = T**2 / (T**2 + v[i])
+        m = B * y[i] + (1 - B) * M
+        second = B * v[i] + m**2
+        e1 = integrate.trapezoid(integrate.trapezoid(dens * m, tau, axis=1), mu) / mass
+        e2 = integrate.trapezoid(integrate.trapezoid(dens * second, tau, axis=1), mu) / mass
+        assert means[i] == pytest.approx(e1, abs=1e-5)
+        assert sds[i] == pytest.approx(np.sqrt(e2 - e1**2), abs=1e-5)
+
+
 def test_concentrated_posterior_is_resolved():
     """500 simulated studies: the tau posterior fills 1% of the prior's range. Checked against
     a 200,001-point trapezoid rule on [0, 0.5] with mu integrated out in closed form

@@ -175,18 +175,23 @@ def test_mantel_haenszel_of_identical_tables_by_hand():
     assert pe.q == pytest.approx(0.0, abs=1e-20)
 
 
-def test_dersimonian_laird_two_studies_by_hand():
-    """k = 2: Q = (y1 - y2)^2 w1 w2 / (w1 + w2) and
-    tau2 = (Q - 1) / (w1 + w2 - (w1^2 + w2^2) / (w1 + w2)) (DerSimonian & Laird 1986, eq. 8);
-    the z prediction interval is est +- 1.96 sqrt(se^2 + tau2)."""
+def test_dersimonian_laird_by_hand():
+    """tau2 = (Q - (k - 1)) / (sum w - sum w^2 / sum w) (DerSimonian & Laird 1986, eq. 8), with
+    Q = sum w (y - y_w)^2 and w = 1 / v; the z prediction interval is est +- 1.96 sqrt(se^2 +
+    tau2). Three bcg trials far apart (Q > k - 1), so the formula, not its truncation at 0, is
+    what is checked."""
     es = effect_sizes(load("bcg"))
-    es2 = fq._subset(es, np.array([0, 3]))
-    (y1, y2), (w1, w2) = es2.yi, 1 / es2.vi
-    q = (y1 - y2) ** 2 * w1 * w2 / (w1 + w2)
-    tau2 = max(0.0, (q - 1) / (w1 + w2 - (w1**2 + w2**2) / (w1 + w2)))
-    pe = fq.random_effects(es2, method="DL")
+    sub = fq._subset(es, np.array([1, 3, 7]))
+    y, w = sub.yi, 1 / sub.vi
+    q = np.sum(w * (y - np.sum(w * y) / w.sum()) ** 2)
+    assert q > 2 * (sub.k - 1)
+    tau2 = (q - (sub.k - 1)) / (w.sum() - np.sum(w**2) / w.sum())
+    pe = fq.random_effects(sub, method="DL")
     assert pe.q == pytest.approx(q, rel=1e-12)
-    assert pe.tau2 == pytest.approx(tau2, rel=1e-12)
+    assert pe.tau2 == pytest.approx(tau2, rel=1e-12) and tau2 > 0
+    wr = 1 / (sub.vi + tau2)
+    assert pe.estimate == pytest.approx(np.sum(wr * y) / wr.sum(), rel=1e-12)
+    assert pe.se == pytest.approx(np.sqrt(1 / wr.sum()), rel=1e-12)
     half = 1.959963984540054 * np.sqrt(pe.se**2 + tau2)
     assert pe.pi == pytest.approx((pe.estimate - half, pe.estimate + half), rel=1e-12)
 

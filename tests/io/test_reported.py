@@ -76,9 +76,10 @@ def test_generic_estimate_with_ci_is_not_logged():
 
 
 def test_metafor_yi_vi(tmp_path):
+    """The variances are kept as written (sqrt then square would change 0.1 in its last bit)."""
     path = write(tmp_path, "study,yi,vi\nA,-0.9,0.05\nB,-1.2,0.1\n")
     eff = load_reported(path)
-    np.testing.assert_allclose(eff.vi, [0.05, 0.1])
+    np.testing.assert_array_equal(eff.vi, [0.05, 0.1])
 
 
 def test_explicit_column_mapping():
@@ -127,7 +128,7 @@ def test_bcg_log_odds_ratios_round_trip_to_the_exact_reference(tmp_path):
 # --------------------------------------------------------------------------- one error per case
 
 ERRORS = [
-    ("study,effect_size,se\nA,1,0.1\nB,2,0.1\n", "no effect estimate column; found study"),
+    ("study,effect_size,se\nA,1,0.1\nB,2,0.1\n", "no effect estimate column; found 'study'"),
     ("study,log_or,ci_lower\nA,1,0.5\nB,2,0.5\n", "missing column.*se, vi, or both ci_lower"),
     ("study,log_or,se\nA,1,0.1\nB,2,abc\n", r"row 2 \('B'\), column 'se': se must be a number"),
     ("study,log_or,se\nA,1,0.1\nB,,0.1\n", r"row 2 \('B'\), column 'log_or': log_or is missing"),
@@ -140,8 +141,17 @@ ERRORS = [
     ("study,or,lower,upper\nA,1,0.5,2\nB,1,2,0.5\n", r"row 2 .*column 'lower'.*must be below"),
     ("study,estimate,lower,upper\nA,1,1,1\nB,1,0,2\n", r"row 1 .*must be below the upper"),
     ("study,or,lower,upper\nA,3,0.5,2\nB,1,0.5,2\n", r"row 1 .*estimate 3 lies outside .*0.5, 2"),
-    ("study,log_or,se\nA,1,0.1\nA,2,0.1\n", r"row 2, column 'study': duplicate study name 'A'"),
     ("study,log_or,se\n,1,0.1\nB,2,0.1\n", r"row 1, column 'study': study name is missing"),
+    # issue 9: float() reads 1_0 as 10 and fullwidth or Arabic-Indic digits as numbers
+    ("study,log_or,se\nA,1_0,0.1\nB,2,0.1\n", r"row 1 \('A'\), column 'log_or': .*digits 0-9"),
+    ("study,log_or,se\nA,1,0.1\nB,2,\uff10.1\n", r"row 2 \('B'\), column 'se': .*digits 0-9"),
+    ("study,yi,vi\nA,1,0.1\nB,\u0662,0.1\n", r"row 2 \('B'\), column 'yi': .*digits 0-9"),
+    ("study,log_or,se\nA,1,1e-200\nB,2,0.1\n", r"row 1 \('A'\): the standard error is too small"),
+    ("study,log_or,se\nA,1,1e200\nB,2,0.1\n", r"row 1 \('A'\): the standard error is too large"),
+    (
+        "study,log_or,se,estimate\nA,1,0.1,1\nB,2,0.1,2\n",
+        "columns 'log_or' and 'estimate' are both estimate",
+    ),
     ("", "the file is empty"),
     ("study,log_or,se\n", "no studies: the file has a header but no rows"),
     ("study,log_or,se\nA,1,0.1\n", "at least 2 studies, got 1"),

@@ -10,7 +10,7 @@ import pytest
 
 from bayesmeta.effects import effect_sizes
 from bayesmeta.engines.nuts import SamplerSettings
-from bayesmeta.io.inputs import load_any
+from bayesmeta.io.inputs import load as load_any
 from bayesmeta.model.moderators import moderators
 from bayesmeta.workflows.analyze import AnalysisResult, analyze
 from tests.conftest import EXAMPLES

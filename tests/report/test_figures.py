@@ -66,7 +66,7 @@ def test_funnel_plot_of_proportions_and_too_few_studies(write_csv):
 
 
 def load_any(path):
-    from bayesmeta.io.inputs import load_any as read
+    from bayesmeta.io.inputs import load as read
 
     return read(path)
 

@@ -243,3 +243,9 @@ def test_unknown_figure_format_is_refused(tmp_path):
 
     with pytest.raises(BayesmetaError, match=r"\.png, \.pdf or \.svg"):
         format_of(tmp_path / "forest.jpg")
+
+
+def test_favours_labels_can_be_swapped_for_wanted_events(exact_fits):
+    fig = forest(exact_fits["bcg"], favours=("Favours control", "Favours treatment"))
+    labels = [a.get_text() for a in panel(fig).texts if a.get_gid() == "favours"]
+    assert labels == ["Favours control", "Favours treatment"]

@@ -77,7 +77,7 @@ def test_models_with_moderators_or_few_studies_are_refused(write_csv):
 
 
 def load_two(write_csv):
-    from bayesmeta.io.inputs import load_any
+    from bayesmeta.io.inputs import load as load_any
 
     rows = (EXAMPLES / "bcg.csv").read_text().splitlines()[:3]
     return load_any(write_csv("\n".join(rows) + "\n"))

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from bayesmeta import load
 from bayesmeta.cli import app
 from bayesmeta.engines.nuts import SamplerSettings
-from bayesmeta.io.inputs import load_any
+from bayesmeta.io.inputs import load as load_any
 from bayesmeta.model.description import normal_inputs
 from bayesmeta.model.moderators import moderators
 from bayesmeta.model.priors import PriorSet, parse_prior

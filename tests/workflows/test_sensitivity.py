@@ -84,14 +84,14 @@ def test_sensitivity_on_reported_hazard_ratios_with_the_exact_engine(tmp_path) -
     import math
 
     from bayesmeta.engines.nuts import SamplerSettings
-    from bayesmeta.io.inputs import load_any
+    from bayesmeta.io.inputs import load
     from bayesmeta.model.priors import PriorSet, parse_prior
     from bayesmeta.workflows.analyze import analyze
     from bayesmeta.workflows.sensitivity import prior_sensitivity
 
     path = tmp_path / "hr.csv"
     path.write_text("study,log_hr,se\nA,-0.3,0.2\nB,-0.1,0.15\nC,-0.5,0.3\nD,0.05,0.25\n")
-    data = load_any(path)
+    data = load(path)
     priors = [parse_prior("half-normal(0.5)"), parse_prior("half-cauchy(0.5)")]
     rows = prior_sensitivity(data, priors, settings=SamplerSettings(), model="normal-normal")
     assert [r.to_dict()["measure"] for r in rows] == ["HR", "HR"]

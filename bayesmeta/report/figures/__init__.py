@@ -8,6 +8,7 @@ The public entry points are in :mod:`bayesmeta.plots`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -17,6 +18,38 @@ from bayesmeta.errors import BayesmetaError
 
 FORMATS = ("png", "svg", "pdf")
 DPI = 200
+FAVOURS = ("Favours treatment", "Favours control")
+
+
+@dataclass(frozen=True)
+class Style:
+    """Choices of presentation that are not part of the analysis.
+
+    ``favours``: the labels under a forest plot's axis, left and right of no effect. The
+    default reads a ratio below 1 (fewer events on treatment) as favouring treatment, right
+    for harmful events; for wanted events (quitting smoking, healing) swap them.
+    """
+
+    favours: tuple[str, str] = FAVOURS
+
+    @classmethod
+    def parse_favours(cls, text: str | None) -> Style:
+        """A style from ``"LEFT,RIGHT"`` favours labels (None: the defaults).
+
+        Raises
+        ------
+        BayesmetaError
+            Not two comma-separated labels.
+        """
+        if text is None:
+            return cls()
+        parts = [p.strip() for p in text.split(",")]
+        if len(parts) != 2 or not all(parts):
+            raise BayesmetaError(
+                f"--favours expects two labels separated by a comma, e.g. "
+                f"'Favours control,Favours treatment'; got {text!r}"
+            )
+        return cls((parts[0], parts[1]))
 
 
 def format_of(path: str | Path) -> str:

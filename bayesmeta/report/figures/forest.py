@@ -33,6 +33,7 @@ from bayesmeta.frequentist.methods import METHODS, RANDOM
 from bayesmeta.frequentist.pooled import weights as study_weights
 from bayesmeta.frequentist.results import PooledEstimate
 from bayesmeta.io.counts import SingleArmData, TwoArmData
+from bayesmeta.report.figures import FAVOURS
 from bayesmeta.report.figures.axes import FONT_SIZE, EffectAxis, add_favours, effect_axis
 from bayesmeta.report.format import p_value, percent
 from bayesmeta.summaries.types import Summary
@@ -266,17 +267,16 @@ def forest_layout(result: AnalysisResult, methods: Sequence[str] | None = None) 
         rows += _study_rows(result, everything, weights)
         rows += _bayesian_rows(result, post.mu, post.theta_new, _counts(data, everything))
     suffix = " (all studies)" if post.subgroups else ""
-    for name in shown:
+    for i, name in enumerate(shown):
         row = _frequentist_row(result, name, result.frequentist[name], name == weights_by)
-        rows.append(
-            replace(row, label=row.label + suffix, cells={**row.cells, "study": row.label + suffix})
-        )
+        label = row.label + suffix
+        first_overall = bool(post.subgroups) and i == 0
+        rows.append(replace(row, label=label, cells={**row.cells, "study": label},
+                            rule_above=first_overall))  # fmt: skip
     estimate = result.frequentist.get(weights_by) if weights_by else None
     rows += _heterogeneity(result, post.tau, estimate, weights_by)
     rows = [
-        replace(row, rule_above=True)
-        if i > 0 and _new_block(rows[i - 1], row, bool(post.subgroups))
-        else row
+        replace(row, rule_above=True) if i > 0 and _new_block(rows[i - 1], row) else row
         for i, row in enumerate(rows)
     ]
     if any(o.corrected for o in result.observed.values()):
@@ -291,13 +291,9 @@ def forest_layout(result: AnalysisResult, methods: Sequence[str] | None = None) 
     return ForestLayout(_columns(result, weights_by), tuple(rows), axis, weights_by, reference)
 
 
-def _new_block(before: Row, row: Row, subgroups: bool) -> bool:
-    """A rule after the studies (of each subgroup), and before the overall estimates."""
-    if row.kind == "heading":
-        return True
-    if before.kind == "study" and row.kind != "study":
-        return True
-    return subgroups and row.kind == "frequentist" and before.kind != "frequentist"
+def _new_block(before: Row, row: Row) -> bool:
+    """A rule above each subgroup heading and after the studies (of each subgroup)."""
+    return row.kind == "heading" or (before.kind == "study" and row.kind != "study")
 
 
 def _subgroup_rows(
@@ -380,7 +376,7 @@ def forest(
     result: AnalysisResult,
     *,
     methods: Sequence[str] | None = None,
-    favours: tuple[str, str] = ("Favours treatment", "Favours control"),
+    favours: tuple[str, str] = FAVOURS,
     title: str | None = None,
 ) -> Figure:
     """Forest plot of ``result`` (module docstring); returns the figure, writes nothing.
@@ -403,7 +399,7 @@ def forest(
 def draw(
     layout: ForestLayout,
     *,
-    favours: tuple[str, str] = ("Favours treatment", "Favours control"),
+    favours: tuple[str, str] = FAVOURS,
     title: str | None = None,
 ) -> Figure:
     """Draw a :class:`ForestLayout`."""

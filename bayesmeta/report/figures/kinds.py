@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from matplotlib.figure import Figure
 
 from bayesmeta.errors import BayesmetaError
-from bayesmeta.report.figures import forest, funnel, influence, mcmc, posterior
+from bayesmeta.report.figures import Style, forest, funnel, influence, mcmc, posterior
 from bayesmeta.workflows.analyze import AnalysisResult
 from bayesmeta.workflows.report import Analyses, NotRun
 
@@ -21,12 +21,12 @@ from bayesmeta.workflows.report import Analyses, NotRun
 @dataclass(frozen=True)
 class Kind:
     """One kind of figure: its CLI name, caption, the analysis parts it needs, and how to draw
-    it."""
+    it (from the analyses and the presentation :class:`~bayesmeta.report.figures.Style`)."""
 
     name: str
     caption: str
     parts: tuple[str, ...]
-    draw: Callable[[Analyses], Figure]
+    draw: Callable[[Analyses, Style], Figure]
 
 
 def _result(contents: Analyses) -> AnalysisResult:
@@ -35,14 +35,14 @@ def _result(contents: Analyses) -> AnalysisResult:
     return contents.result
 
 
-def _sensitivity(contents: Analyses) -> Figure:
+def _sensitivity(contents: Analyses, style: Style) -> Figure:
     rows = contents.sensitivity
     if isinstance(rows, NotRun):
         raise BayesmetaError(f"prior sensitivity not run: {rows.reason}")
     return influence.sensitivity(rows, primary=contents.result.priors.tau)
 
 
-def _influence(contents: Analyses) -> Figure:
+def _influence(contents: Analyses, style: Style) -> Figure:
     if isinstance(contents.influence, NotRun):
         raise BayesmetaError(f"leave-one-out influence not run: {contents.influence.reason}")
     return influence.influence(contents.influence)
@@ -53,23 +53,23 @@ KINDS: dict[str, Kind] = {
     for k in (
         Kind("forest", "Forest plot: observed and shrunken study effects, pooled estimates, "
              "prediction interval and heterogeneity.", ("fit",),
-             lambda c: forest.forest(_result(c), methods=c.methods)),
+             lambda c, s: forest.forest(_result(c), methods=c.methods, favours=s.favours)),
         Kind("posterior", "Posterior of the pooled effect (solid) with its prior (dashed); "
              "shaded: the credible interval.", ("fit",),
-             lambda c: posterior.pooled_posterior(_result(c))),
+             lambda c, s: posterior.pooled_posterior(_result(c))),
         Kind("tau", "Posterior of the between-study standard deviation tau with its prior.",
-             ("fit",), lambda c: posterior.tau_posterior(_result(c))),
+             ("fit",), lambda c, s: posterior.tau_posterior(_result(c))),
         Kind("sensitivity", "Pooled effect and tau under each prior for tau (bold: the "
              "analysis' prior).", ("fit", "sensitivity"), _sensitivity),
         Kind("influence", "Pooled effect and tau without each study: Bayesian refits and "
              "frequentist leave-one-out.", ("fit", "influence"), _influence),
         Kind("funnel", "Funnel plot: study effects against their standard errors, the pseudo "
              "confidence region around the common-effect estimate and Egger's line.", (),
-             lambda c: funnel.funnel(c.data)),
+             lambda c, s: funnel.funnel(c.data)),
         Kind("trace", "Trace and per-chain density of mu and tau (ArviZ).", ("fit",),
-             lambda c: mcmc.trace(_result(c))),
+             lambda c, s: mcmc.trace(_result(c))),
         Kind("rank", "Rank ECDF difference of each chain with the 95% simultaneous envelope "
-             "(ArviZ).", ("fit",), lambda c: mcmc.rank(_result(c))),
+             "(ArviZ).", ("fit",), lambda c, s: mcmc.rank(_result(c))),
     )
 }  # fmt: skip
 

@@ -56,3 +56,14 @@ def exact_fits(tmp_path_factory) -> dict[str, AnalysisResult]:
         data, model="normal-normal", moderators=moderators(data.covariates, subgroup="alloc")
     )
     return out
+
+
+@pytest.fixture(scope="session")
+def bcg_exact_report():
+    """What a report of bcg holds, with the exact normal-normal engine: the fit and the prior
+    sensitivity (influence is left out: slow, and tested in tests/workflows)."""
+    from bayesmeta.workflows.report import analyses
+    from bayesmeta.workflows.request import AnalysisRequest, plan
+
+    request = AnalysisRequest(example="bcg", model="normal-normal", settings=FAST)
+    return analyses(plan(request), parts=("fit", "sensitivity"))

@@ -101,11 +101,8 @@ def table_with(page: Page, header: str) -> list[list[str]]:
 
 
 @pytest.fixture(scope="module")
-def bcg_report(tmp_path_factory):
-    """bcg, exact normal-normal engine; sensitivity run, influence skipped (slow, tested
-    in tests/workflows/test_influence.py)."""
-    request = AnalysisRequest(example="bcg", model="normal-normal", settings=FAST)
-    contents = analyses(plan(request), parts=("fit", "sensitivity"))
+def bcg_report(bcg_exact_report):
+    contents = bcg_exact_report
     return contents, document.render_html(contents)
 
 

@@ -19,9 +19,8 @@ from scipy import stats
 from bayesmeta import plots
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.workflows.analyze import analyze
-from bayesmeta.workflows.sensitivity import prior_sensitivity
 from tests.conftest import REFERENCE
-from tests.report.conftest import FAST, load
+from tests.report.conftest import load
 
 REF = json.loads((REFERENCE / "metafor_report.json").read_text())
 
@@ -127,11 +126,8 @@ def test_mcmc_figures_and_kde_posterior(bcg_nuts):
     assert mode == pytest.approx(bcg_nuts.posterior.mu.median, abs=0.1)
 
 
-def test_sensitivity_figure_rows(exact_fits):
-    result = exact_fits["bcg"]
-    rows = prior_sensitivity(
-        result.data, None, settings=FAST, mu_prior=result.priors.mu, model="normal-normal"
-    )
+def test_sensitivity_figure_rows(bcg_exact_report):
+    result, rows = bcg_exact_report.result, bcg_exact_report.sensitivity
     fig = plots.sensitivity(rows, primary=result.priors.tau)
     ax = panel(fig, "effect-panel")
     labels = [t.get_text() for t in ax.get_yticklabels()]

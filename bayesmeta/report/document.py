@@ -212,7 +212,7 @@ def frequentist_table(contents: Analyses) -> Table:
                     name,
                     num(float(show(estimate.estimate))),
                     interval(*(show(v) for v in estimate.ci)),
-                    p_value(estimate.p),
+                    "zero-width CI" if estimate.degenerate else p_value(estimate.p),
                     num(estimate.tau2, 3),
                     num(estimate.i2, 1),
                     interval(*(show(v) for v in estimate.pi)) if estimate.pi else "-",

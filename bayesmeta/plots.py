@@ -5,9 +5,8 @@ writes one as PNG, SVG (text kept as text) or PDF::
 
     import bayesmeta
     from bayesmeta import plots
-    from bayesmeta.workflows.analyze import analyze
 
-    result = analyze(bayesmeta.load("examples/bcg.csv"))
+    result = bayesmeta.analyze("examples/bcg.csv")
     plots.save(plots.forest(result), "forest.pdf")
     plots.save(plots.funnel(result.data), "funnel.svg")
 

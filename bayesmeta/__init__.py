@@ -42,7 +42,7 @@ _PUBLIC = {
     "SingleArmData": "bayesmeta.io.counts",
     "ReportedEffects": "bayesmeta.io.reported",
 }
-_MODULES = ("models",)
+_MODULES = ("models", "plots")
 
 __all__ = [
     "AnalysisResult",
@@ -66,11 +66,12 @@ __all__ = [
     "models",
     "moderators",
     "parse_prior",
+    "plots",
     "sample",
 ]
 
 if TYPE_CHECKING:
-    from bayesmeta import models
+    from bayesmeta import models, plots
     from bayesmeta.engines.nuts import ConvergenceWarning, SamplerSettings
     from bayesmeta.frequentist.classic import ClassicResult, classic
     from bayesmeta.io.counts import SingleArmData, TwoArmData

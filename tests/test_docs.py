@@ -1,16 +1,22 @@
-"""The API reference documents every public name: a function, class or builder added to
-``bayesmeta.__all__`` or ``bayesmeta.models.__all__`` without an entry in ``docs/api/`` fails here.
+"""The API reference documents every public name: a function, class, builder or figure added to
+``bayesmeta.__all__``, ``bayesmeta.models.__all__`` or ``bayesmeta.plots.__all__`` without an
+entry in ``docs/api/`` fails here.
 
 An entry is a mkdocstrings directive (``::: dotted.path``) on a page under ``docs/api/`` whose
 object is the public object itself (any path to it counts: ``bayesmeta.analyze`` or
 ``bayesmeta.workflows.analyze.analyze``), on a page listed in ``mkdocs.yml``. That the
 directives render, and that every link resolves, is checked by ``mkdocs build --strict`` in CI.
+
+The code blocks the build executes (the tutorials') are checked here against the project's
+style, since readers copy them.
 """
 
 from __future__ import annotations
 
 import importlib
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +24,12 @@ import pytest
 
 import bayesmeta
 import bayesmeta.models
+import bayesmeta.plots
 
 ROOT = Path(__file__).resolve().parent.parent
 API = ROOT / "docs" / "api"
 DIRECTIVE = re.compile(r"^:::\s+([\w.]+)\s*$", re.MULTILINE)
+EXEC_BLOCK = re.compile(r'```python exec="on"[^\n]*\n(.*?)\n```', re.DOTALL)
 NOT_OBJECTS = {"__version__", "models"}  # a string, and the module of the builders
 
 
@@ -61,9 +69,8 @@ def documented() -> list[Any]:
 
 def public() -> list[tuple[str, Any]]:
     names = [(f"bayesmeta.{n}", getattr(bayesmeta, n)) for n in bayesmeta.__all__]
-    names += [
-        (f"bayesmeta.models.{n}", getattr(bayesmeta.models, n)) for n in bayesmeta.models.__all__
-    ]
+    for module in (bayesmeta.models, bayesmeta.plots):
+        names += [(f"{module.__name__}.{n}", getattr(module, n)) for n in module.__all__]
     return [(name, obj) for name, obj in names if name.split(".")[-1] not in NOT_OBJECTS]
 
 
@@ -92,3 +99,25 @@ def test_every_api_page_is_in_the_navigation() -> None:
 
 def test_the_version_is_mentioned() -> None:
     assert "bayesmeta.__version__" in (API / "index.md").read_text()
+
+
+def executed_blocks() -> list[tuple[str, str]]:
+    """(page, code) of every block the docs build executes (```python exec="on" ...)."""
+    found = []
+    for page in sorted((ROOT / "docs").rglob("*.md")):
+        for code in EXEC_BLOCK.findall(page.read_text()):
+            found.append((page.relative_to(ROOT).as_posix(), code + "\n"))
+    return found
+
+
+@pytest.mark.parametrize(("page", "code"), executed_blocks())
+def test_executed_code_blocks_are_ruff_clean(page: str, code: str) -> None:
+    """Readers copy these blocks: they follow the project's style (ruff, line length 100)."""
+    ruff = [sys.executable, "-m", "ruff"]
+    check = [*ruff, "check", "--line-length", "100", "--select", "E,W,B,UP,SIM", "-"]
+    found = subprocess.run(check, input=code, capture_output=True, text=True)
+    assert found.returncode == 0, f"{page}:\n{found.stdout}"
+    formatted = subprocess.run(
+        [*ruff, "format", "--line-length", "100", "-"], input=code, capture_output=True, text=True
+    )
+    assert formatted.stdout == code, f"{page}: a block is not ruff-formatted:\n{code}"

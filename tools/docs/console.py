@@ -1,17 +1,19 @@
 """Helpers for the code blocks the documentation build executes (markdown-exec).
 
-A page loads them in a hidden block with ``runpy.run_path("tools/docs/console.py",
-init_globals={"print": print})`` (the build runs from the repository root; passing the block's
-``print``, which markdown-exec captures, makes the helpers' output part of the page).
-``shell`` runs a ``bayesmeta`` command in-process in a scratch folder and prints it with its
-output as a console block, failing the build if the exit code is not the one expected;
-``figure`` embeds an image that a command wrote there.
+A page loads them in a hidden block with ``runpy.run_path("tools/docs/console.py")`` (the build
+runs from the repository root) and prints what they return: markdown-exec captures the ``print``
+of each block, so the helpers return Markdown instead of printing it. ``shell`` runs a
+``bayesmeta`` command in-process in a scratch folder and gives it with its output as a console
+block, failing the build if the exit code is not the one expected; ``figure`` embeds an image
+that a command wrote there, ``embed`` a matplotlib figure made in the page's code (as SVG,
+through ``bayesmeta.plots.save``).
 """
 
 from __future__ import annotations
 
 import atexit
 import base64
+import io
 import os
 import shlex
 import shutil
@@ -43,8 +45,8 @@ def run(command: str, expect: int = 0) -> str:
     return (out.stdout if expect == 0 else out.output).rstrip()
 
 
-def shell(command: str, expect: int = 0, tail: int | None = None, start: str = "") -> None:
-    """Print ``command`` and its output as a Markdown console block: all of it, or only the
+def shell(command: str, expect: int = 0, tail: int | None = None, start: str = "") -> str:
+    """``command`` and its output as a Markdown console block: all of it, or only the
     last ``tail`` lines, or the lines from the first that contains ``start`` (after a line
     saying that the rest was left out)."""
     text = run(command, expect)
@@ -55,14 +57,14 @@ def shell(command: str, expect: int = 0, tail: int | None = None, start: str = "
     elif tail is not None:
         lines = ["[... report blocks left out ...]", *lines[-tail:]]
     text = "\n".join(lines)
-    print(f"```console\n$ {command}\n{text}\n```")
+    return f"```console\n$ {command}\n{text}\n```"
 
 
-def figure(name: str, alt: str) -> None:
-    """Print an ``<img>`` with the file ``name`` from the scratch folder inlined."""
+def figure(name: str, alt: str) -> str:
+    """An ``<img>`` with the file ``name`` from the scratch folder inlined."""
     path = WORK / name
     data = base64.b64encode(path.read_bytes()).decode()
-    print(f'<img alt="{alt}" src="data:{MIME[path.suffix]};base64,{data}">')
+    return f'<img alt="{alt}" src="data:{MIME[path.suffix]};base64,{data}">'
 
 
 def write(name: str, text: str) -> Path:
@@ -70,3 +72,13 @@ def write(name: str, text: str) -> Path:
     path = WORK / name
     path.write_text(text)
     return path
+
+
+def embed(figure: object, alt: str) -> str:
+    """An ``<img>`` with ``figure`` (a matplotlib Figure) inlined as SVG."""
+    from bayesmeta import plots
+
+    buffer = io.BytesIO()
+    plots.save(figure, buffer, "svg")
+    data = base64.b64encode(buffer.getvalue()).decode()
+    return f'<img alt="{alt}" src="data:image/svg+xml;base64,{data}">'

@@ -80,9 +80,13 @@ def binomial_normal(
         ``pm.sample``'s 0.9 the small residual heterogeneity of bcg ~ latitude gave 67
         divergences, at 0.99 none.
 
-    Every datum is a ``pm.Data`` container (``treatment_total``, ``control_total``,
-    ``treatment_events_data``, ``control_events_data``), so ``pm.set_data`` swaps in another
-    dataset of the same size.
+    Returns
+    -------
+    pymc.Model
+        With a ``study`` coordinate and the variables ``alpha``, ``mu``, ``tau``, ``z``,
+        ``z_new``, ``theta`` and ``theta_new``. Every datum is a ``pm.Data`` container
+        (``treatment_total``, ``control_total``, ``treatment_events_data``,
+        ``control_events_data``), so ``pm.set_data`` swaps in another dataset of the same size.
     """
     return _model("binomial-normal", data, priors, common_effect, moderators)
 

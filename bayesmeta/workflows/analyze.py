@@ -78,18 +78,22 @@ class AnalysisResult:
 
     @property
     def data(self) -> AnyData:
+        """The validated data the model was fitted to."""
         return self.spec.data
 
     @property
     def priors(self) -> PriorSet:
+        """The priors used (``str`` of each is the command line's text)."""
         return self.spec.priors
 
     @property
     def common_effect(self) -> bool:
+        """True if ``tau`` was fixed at 0 (common-effect model)."""
         return self.spec.common_effect
 
     @property
     def moderators(self) -> Moderators | None:
+        """Covariates and subgroups of the model, if any."""
         return self.spec.moderators
 
     @property

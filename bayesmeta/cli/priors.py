@@ -77,13 +77,13 @@ def priors() -> None:
 
     compared = Table(
         title="Tau priors compared by `bayesmeta sensitivity` "
-        "(exponential(2) replaces Turner's for single-arm data)",
+        "(exponential(2) replaces Turner's on scales other than log odds ratios)",
         title_justify="left",
         box=None,
     )
     for column in ("prior", "2.5%", "median", "97.5%"):
         compared.add_column(column, justify="left" if column == "prior" else "right")
-    for prior in [*default_tau_priors(two_arm=True), default_tau_priors(two_arm=False)[-1]]:
+    for prior in [*default_tau_priors(True), default_tau_priors(False)[-1]]:
         compared.add_row(str(prior), *_quantiles(prior))
     out.print(compared)
 

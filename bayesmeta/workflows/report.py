@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from bayesmeta.errors import BayesmetaError
-from bayesmeta.io.counts import SingleArmData
 from bayesmeta.model.priors import Prior
 from bayesmeta.workflows.analyze import AnalysisResult
 from bayesmeta.workflows.influence import Influence, influence
@@ -146,7 +145,7 @@ def provenance(
 
 def sensitivity_priors(result: AnalysisResult) -> list[Prior]:
     """The analysis' tau prior, then those ``bayesmeta sensitivity`` compares by default."""
-    defaults = default_tau_priors(not isinstance(result.data, SingleArmData))
+    defaults = default_tau_priors(result.scale.name == "log_odds_ratio")
     return [result.priors.tau, *(p for p in defaults if p != result.priors.tau)]
 
 

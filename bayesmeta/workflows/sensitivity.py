@@ -13,7 +13,7 @@ from typing import Any
 
 from bayesmeta.engines.nuts import SamplerSettings
 from bayesmeta.errors import BayesmetaError
-from bayesmeta.io.counts import SingleArmData, StudyData
+from bayesmeta.io.counts import StudyData
 from bayesmeta.io.reported import ReportedEffects
 from bayesmeta.model.description import ModelSpec
 from bayesmeta.model.priors import Prior, check_scale_prior, parse_prior
@@ -21,27 +21,29 @@ from bayesmeta.model.scales import Scale
 from bayesmeta.summaries.types import Summary
 from bayesmeta.workflows.analyze import analyze_model
 
-# Turner et al. (2015) priors are for log odds ratios; single-arm (logit proportion) analyses
-# use exponential(2) (prior median of tau 0.35) in its place.
+# Turner et al. (2015) priors are for log odds ratios only; on any other scale (logit
+# proportions, log hazard ratios, SMDs...) exponential(2) (prior median of tau 0.35) takes its
+# place.
 TURNER_DEFAULT = "turner(all-cause mortality, pharmacological vs placebo/control)"
+OTHER_DEFAULT = "exponential(2)"
 COMMON_TAU_PRIORS = ("half-normal(0.5)", "half-normal(1)", "half-cauchy(0.5)")
 
 
-def default_tau_priors(two_arm: bool = True) -> list[Prior]:
+def default_tau_priors(log_odds_ratio: bool = True) -> list[Prior]:
     """The tau priors compared when none are given.
 
     Parameters
     ----------
-    two_arm
+    log_odds_ratio
         True for log odds ratios (adds the Turner et al. all-cause mortality prior), False for
-        logit proportions (adds ``exponential(2)``).
+        any other scale (adds ``exponential(2)``).
 
     Returns
     -------
     list of Prior
         ``half-normal(0.5)``, ``half-normal(1)``, ``half-cauchy(0.5)`` and the fourth prior.
     """
-    fourth = TURNER_DEFAULT if two_arm else "exponential(2)"
+    fourth = TURNER_DEFAULT if log_odds_ratio else OTHER_DEFAULT
     return [parse_prior(text) for text in (*COMMON_TAU_PRIORS, fourth)]
 
 
@@ -102,8 +104,8 @@ def prior_sensitivity(
         One per tau prior, in order.
     """
     base = ModelSpec.describe(data, model=model, priors={"mu": mu_prior})
-    proportion = isinstance(data, SingleArmData)
-    priors = tau_priors if tau_priors is not None else default_tau_priors(not proportion)
+    odds = base.scale.name == "log_odds_ratio"
+    priors = tau_priors if tau_priors is not None else default_tau_priors(odds)
     if not priors:
         raise BayesmetaError("give at least one prior for tau")
     for prior in priors:

@@ -28,9 +28,9 @@ def test_priors_lists_families_defaults_and_tau_quantiles() -> None:
     assert "all-cause mortality" in result.output  # the Turner et al. table
 
 
-def test_default_tau_priors_follow_the_design() -> None:
-    two_arm = [str(p) for p in default_tau_priors(two_arm=True)]
-    single = [str(p) for p in default_tau_priors(two_arm=False)]
+def test_default_tau_priors_follow_the_scale() -> None:
+    two_arm = [str(p) for p in default_tau_priors(log_odds_ratio=True)]
+    single = [str(p) for p in default_tau_priors(log_odds_ratio=False)]
     assert two_arm[:3] == single[:3] == ["half-normal(0.5)", "half-normal(1)", "half-cauchy(0.5)"]
     assert two_arm[3].startswith("turner(all-cause mortality, pharmacological vs. placebo")
     assert TURNER_DEFAULT.startswith("turner(")
@@ -100,3 +100,15 @@ def test_sensitivity_on_reported_hazard_ratios_with_the_exact_engine(tmp_path) -
         math.exp(exact.posterior.mu.median), rel=1e-12
     )
     assert all(r.converged for r in rows)
+
+
+def test_turner_priors_are_not_the_default_for_hazard_ratios(tmp_path) -> None:
+    """Turner et al.'s priors are for log odds ratios: reported log HRs get exponential(2)."""
+    from bayesmeta.engines.nuts import SamplerSettings
+    from bayesmeta.io.inputs import load
+    from bayesmeta.workflows.sensitivity import prior_sensitivity
+
+    path = tmp_path / "hr.csv"
+    path.write_text("study,log_hr,se\nA,-0.3,0.2\nB,-0.1,0.15\nC,-0.5,0.3\n")
+    rows = prior_sensitivity(load(path), None, settings=SamplerSettings())
+    assert [str(r.prior) for r in rows][-1] == "exponential(2)"

@@ -185,3 +185,18 @@ def test_diagnose_uses_the_same_numbers(bcg_fit) -> None:
     tail = azs.ess(bcg_fit, var_names=names, method="tail")
     assert diag.ess_bulk_min == pytest.approx(extreme(bulk, np.min), rel=RTOL)
     assert diag.ess_tail_min == pytest.approx(extreme(tail, np.min), rel=RTOL)
+
+
+@pytest.mark.parametrize("shape", [(4, 1000, 5), (1, 200, 3), (4, 3, 2), (2, 501), (3, 400, 2, 2)])
+def test_rhat_ess_equals_the_three_functions_bit_for_bit(shape: tuple) -> None:
+    """One pass shares the rank normalisation; the numbers are those of rhat, ess_bulk and
+    ess_tail called one by one, NaN columns, constant columns and one chain included."""
+    rng = np.random.default_rng(11)
+    ary = rng.normal(size=shape).cumsum(axis=1)
+    if len(shape) > 2:
+        ary[0, 1, 0] = np.nan
+        ary[..., -1] = 2.5
+    together = diagnostics.rhat_ess(ary)
+    apart = (diagnostics.rhat(ary), diagnostics.ess_bulk(ary), diagnostics.ess_tail(ary))
+    for got, want in zip(together, apart, strict=True):
+        np.testing.assert_array_equal(got, want)

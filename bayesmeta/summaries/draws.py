@@ -1,6 +1,7 @@
 """Posterior summaries from MCMC draws: intervals, probabilities, shown scale, shrunken effects.
 
-Plain numpy on the pooled draws of all chains. Equal-tailed intervals are the default (they map
+Plain numpy on the pooled draws of all chains (:class:`~bayesmeta.engines.draws.Draws`, or a
+DataTree, which is read as such). Equal-tailed intervals are the default (they map
 exactly to the odds-ratio scale under ``exp``); highest-density intervals come from ArviZ on
 request.
 """
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from bayesmeta.engines.draws import Draws, as_draws
 from bayesmeta.model.scales import Scale
 from bayesmeta.summaries.types import (
     DEFAULT_LEVEL,
@@ -38,6 +40,30 @@ def describe(draws: np.ndarray, *, level: float = DEFAULT_LEVEL, hdi: bool = Fal
         level=level,
         hdi=hdi_interval(x, level) if hdi else None,
     )
+
+
+def describe_columns(
+    draws: np.ndarray, names: list[str], *, level: float = DEFAULT_LEVEL
+) -> dict[str, Summary]:
+    """:func:`describe` of each column of ``draws`` (draws x columns), named by ``names``.
+
+    All columns at once (one quantile call, one mean, one SD), with the numbers
+    :func:`describe` gives column by column: each column is reduced as one contiguous row, as
+    :func:`describe` reduces it.
+    """
+    rows = np.ascontiguousarray(np.asarray(draws, dtype=float).T)
+    lo, med, hi = np.quantile(rows, [(1 - level) / 2, 0.5, (1 + level) / 2], axis=1)
+    mean, sd = rows.mean(axis=1), rows.std(axis=1, ddof=1)
+    return {
+        name: Summary(
+            mean=float(mean[i]),
+            median=float(med[i]),
+            sd=float(sd[i]),
+            interval=(float(lo[i]), float(hi[i])),
+            level=level,
+        )
+        for i, name in enumerate(names)
+    }
 
 
 def hdi_interval(x: np.ndarray, level: float = DEFAULT_LEVEL) -> tuple[float, float]:
@@ -85,29 +111,30 @@ def difference(scale: Scale, summary: Summary, draws: np.ndarray) -> Difference:
     return Difference(summary, ratio)
 
 
-def _draws(idata: DataTree, name: str) -> np.ndarray:
+def _draws(idata: Draws, name: str) -> np.ndarray:
     """Draws of ``name`` with chain and draw flattened (other dimensions kept)."""
-    values = np.asarray(idata["posterior"][name])
+    values = idata.posterior[name]
     return values.reshape(-1, *values.shape[2:])
 
 
-def _levels(idata: DataTree, dim: str) -> list[str]:
-    return [str(v) for v in np.asarray(idata["posterior"].coords[dim])]
+def _levels(idata: Draws, dim: str) -> list[str]:
+    return idata.labels(dim)
 
 
 def summarize(
-    idata: DataTree, *, scale: Scale, level: float = DEFAULT_LEVEL, hdi: bool = False
+    idata: Draws | DataTree, *, scale: Scale, level: float = DEFAULT_LEVEL, hdi: bool = False
 ) -> PosteriorSummary:
     """Summaries of ``mu``, ``tau``, ``theta_new``, each study's ``theta`` and P(mu < 0), plus
     the regression coefficients and subgroup effects when the model has them."""
-    post = idata["posterior"]
+    idata = as_draws(idata)
+    post = idata.posterior
     theta = _draws(idata, "theta")
-    thetas = {s: describe(theta[:, i], level=level) for i, s in enumerate(_levels(idata, "study"))}
+    thetas = describe_columns(theta, _levels(idata, "study"), level=level)
     tau = None
     if "tau" in post and post["tau"].ndim == 2:
         tau = describe(_draws(idata, "tau"), level=level, hdi=hdi)
     coefficients = _regression(idata, level, hdi) if "beta" in post else None
-    if "subgroup" in post["mu"].dims:
+    if "subgroup" in idata.var_dims("mu"):
         subgroups, differences = _subgroups(idata, scale, level, hdi)
         return PosteriorSummary(
             scale=scale,
@@ -133,7 +160,7 @@ def summarize(
     )
 
 
-def _regression(idata: DataTree, level: float, hdi: bool) -> dict[str, Summary]:
+def _regression(idata: Draws, level: float, hdi: bool) -> dict[str, Summary]:
     """Slopes of the covariates and the intercept (effect at covariate value 0)."""
     beta = _draws(idata, "beta")
     coefs: dict[str, Summary] = {}
@@ -151,13 +178,13 @@ def _regression(idata: DataTree, level: float, hdi: bool) -> dict[str, Summary]:
 
 
 def _subgroups(
-    idata: DataTree, scale: Scale, level: float, hdi: bool
+    idata: Draws, scale: Scale, level: float, hdi: bool
 ) -> tuple[dict[str, Subgroup], dict[str, Difference]]:
     """Per subgroup: mu, theta_new (and tau if separate); differences against the first."""
-    post = idata["posterior"]
+    post = idata.posterior
     mu, new = _draws(idata, "mu"), _draws(idata, "theta_new")
     levels = _levels(idata, "subgroup")
-    separate = "tau" in post and "subgroup" in post["tau"].dims
+    separate = "tau" in post and "subgroup" in idata.var_dims("tau")
     tau = _draws(idata, "tau") if separate else None
     groups: dict[str, Subgroup] = {}
     for g, name in enumerate(levels):

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from bayesmeta.engines.draws import Draws, as_draws
 from bayesmeta.model.description import ModelSpec
 
 if TYPE_CHECKING:
@@ -113,11 +114,21 @@ class Diagnostics:
 
 @dataclass(frozen=True)
 class Fit:
-    """Posterior draws (an ArviZ DataTree) with their diagnostics and the settings used."""
+    """Posterior draws with their diagnostics and the settings used.
 
-    idata: DataTree
+    ``draws`` holds the arrays; ``idata``, the ArviZ DataTree of them, is built on first use
+    (:class:`~bayesmeta.engines.draws.Draws`).
+    """
+
+    draws: Draws
     diagnostics: Diagnostics
     settings: SamplerSettings
+
+    @property
+    def idata(self) -> DataTree:
+        """The draws as an ArviZ DataTree (``posterior``, ``sample_stats``, ``observed_data``,
+        ``constant_data``), built on the first use."""
+        return self.draws.datatree()
 
 
 @dataclass(frozen=True)
@@ -159,45 +170,71 @@ def compile_model(model: ModelSpec | pm.Model) -> Compiled:
     return Compiled(_COMPILED[key], pm_model)
 
 
-def draw(
-    model: ModelSpec | pm.Model, settings: SamplerSettings, compiled: Compiled | None = None
-) -> tuple[DataTree, float]:
-    """Draw from the posterior of ``model`` with nutpie's NUTS.
+def sample(
+    model: ModelSpec | pm.Model,
+    settings: SamplerSettings,
+    compiled: Compiled | None = None,
+    *,
+    label: str = "Sampling",
+) -> tuple[Draws, float]:
+    """Draw from the posterior of ``model`` with nutpie's NUTS, as numpy arrays.
 
     ``compiled`` (from :func:`compile_model`) is reused when given, so a refit or a new seed
-    costs only the sampling. Returns the DataTree (with observed and constant data, as
-    ``pymc.sample`` gives) and the wall seconds taken, compilation included.
+    costs only the sampling. While the chains run, a progress bar labelled ``label`` is shown
+    if :mod:`bayesmeta.progress` is on. Returns the draws (their DataTree, built on demand,
+    has observed and constant data, as ``pymc.sample`` gives) and the wall seconds taken,
+    compilation included.
+
+    Raises
+    ------
+    KeyboardInterrupt
+        On Ctrl-C (or SIGTERM under the command line): the chains are stopped and nothing is
+        returned, so an interrupted fit is never mistaken for a short one.
     """
+    from bayesmeta import progress
     from bayesmeta.engines import kernels, nutpie_adapter
 
     start = time.perf_counter()
     compiled = compiled if compiled is not None else compile_model(model)
-    sample_nuts = nutpie_adapter.nutpie_sample()
     begin = time.perf_counter()
-    idata = sample_nuts(
-        compiled.nutpie_model,
-        draws=settings.draws,
-        tune=settings.tune,
-        chains=settings.chains,
-        cores=settings.cores,
-        seed=settings.seed,
-        target_accept=settings.target_accept,
-        save_warmup=False,
-        progress_bar=False,
-    )
+    with progress.sampling(label, settings.chains) as bar:
+        trace = nutpie_adapter.sample(
+            compiled.nutpie_model,
+            draws=settings.draws,
+            tune=settings.tune,
+            chains=settings.chains,
+            cores=settings.cores,
+            seed=settings.seed,
+            target_accept=settings.target_accept,
+            on_progress=bar.chains if bar is not None else None,
+            on_wait=bar.refresh if bar is not None else None,
+        )
     elapsed = time.perf_counter() - begin
     kernel_model = kernels.kernel_model_of(compiled.nutpie_model)
-    if kernel_model is not None:
-        kernels.attach_data(idata, kernel_model, sampling_time=elapsed, tune=settings.tune)
-    else:
-        from pymc.backends.arviz import patch_nutpie_idata
+    pymc_model = compiled.pymc_model
 
-        patch_nutpie_idata(idata, compiled.pymc_model, sampling_time=elapsed)
-    return idata, time.perf_counter() - start
+    def finish(idata: DataTree) -> None:
+        if kernel_model is not None:
+            kernels.attach_data(idata, kernel_model, sampling_time=elapsed, tune=settings.tune)
+        else:
+            from pymc.backends.arviz import patch_nutpie_idata
+
+            patch_nutpie_idata(idata, pymc_model, sampling_time=elapsed)
+
+    draws = Draws.from_trace(trace, finish=finish)
+    return draws, time.perf_counter() - start
+
+
+def draw(
+    model: ModelSpec | pm.Model, settings: SamplerSettings, compiled: Compiled | None = None
+) -> tuple[DataTree, float]:
+    """:func:`sample`, with the draws as an ArviZ DataTree."""
+    draws, seconds = sample(model, settings, compiled)
+    return draws.datatree(), seconds
 
 
 def diagnose(
-    idata: DataTree,
+    idata: Draws | DataTree,
     *,
     var_names: list[str] | None = None,
     rhat_max: float = RHAT_MAX,
@@ -215,20 +252,21 @@ def diagnose(
     """
     from bayesmeta.engines import diagnostics
 
-    post = idata["posterior"]
+    draws = as_draws(idata)
+    post = draws.posterior
     reported = [v for v in (var_names or ["mu", "tau", "theta", "theta_new"]) if v in post]
-    draws = [np.asarray(post[v].transpose("chain", "draw", ...)) for v in reported]
+    if reported:
+        columns = [post[v].reshape(*post[v].shape[:2], -1) for v in reported]
+        rhat, ess_bulk, ess_tail = diagnostics.rhat_ess(np.concatenate(columns, axis=2))
+    else:
+        rhat = ess_bulk = ess_tail = np.array([np.nan])
 
-    def extreme(fn_stat: Any, fn: Any) -> float:
-        values = [np.asarray(fn_stat(x)).ravel() for x in draws]
-        flat = np.concatenate(values) if values else np.array([np.nan])
-        flat = flat[np.isfinite(flat)]
+    def extreme(values: np.ndarray, fn: Any) -> float:
+        flat = values[np.isfinite(values)]
         return float(fn(flat)) if flat.size else float("nan")
 
-    r = extreme(diagnostics.rhat, np.max)
-    eb = extreme(diagnostics.ess_bulk, np.min)
-    et = extreme(diagnostics.ess_tail, np.min)
-    div = int(np.asarray(idata["sample_stats"]["diverging"]).sum())
+    r, eb, et = extreme(rhat, np.max), extreme(ess_bulk, np.min), extreme(ess_tail, np.min)
+    div = int(np.asarray(draws.sample_stats["diverging"]).sum())
     problems = []
     if not r <= rhat_max:
         problems.append(f"R-hat {r:.3f} > {rhat_max}")
@@ -237,16 +275,16 @@ def diagnose(
     if div:
         problems.append(f"{div} divergent transition(s)")
     settings = settings or SamplerSettings()
-    attrs = idata["posterior"].attrs
+    first = next(iter(post.values()))
     return Diagnostics(
         rhat_max=r,
         ess_bulk_min=eb,
         ess_tail_min=et,
         divergences=div,
         converged=not problems,
-        sampler=str(attrs.get("inference_library", "unknown")),
-        chains=int(post.sizes["chain"]),
-        draws=int(post.sizes["draw"]),
+        sampler=draws.sampler,
+        chains=int(first.shape[0]),
+        draws=int(first.shape[1]),
         tune=settings.tune,
         target_accept=settings.target_accept,
         seconds=seconds,
@@ -259,19 +297,21 @@ def fit(model: ModelSpec | pm.Model, settings: SamplerSettings | None = None) ->
 
     The returned :class:`Fit` holds the last attempt; ``diagnostics.refitted`` says whether a
     refit happened and ``diagnostics.converged`` whether the final draws pass every check.
+    A KeyboardInterrupt while sampling is raised, never taken as a failed fit to refit.
     """
     settings = settings or SamplerSettings()
     start = time.perf_counter()
     compiled = compile_model(model)
-    idata, _ = draw(model, settings, compiled)
+    draws, _ = sample(model, settings, compiled)
     seconds = time.perf_counter() - start
-    diag = diagnose(idata, seconds=seconds, settings=settings)
+    diag = diagnose(draws, seconds=seconds, settings=settings)
     if diag.converged:
-        return Fit(idata, diag, settings)
+        return Fit(draws, diag, settings)
     stricter = settings.stricter()
-    idata, more = draw(model, stricter, compiled)
-    diag = diagnose(idata, seconds=seconds + more, settings=stricter)
-    return Fit(idata, replace(diag, refitted=True), stricter)
+    label = f"Refitting (target_accept {stricter.target_accept:g})"
+    draws, more = sample(model, stricter, compiled, label=label)
+    diag = diagnose(draws, seconds=seconds + more, settings=stricter)
+    return Fit(draws, replace(diag, refitted=True), stricter)
 
 
 def recommended_target_accept(model: ModelSpec | pm.Model) -> float:

@@ -362,13 +362,13 @@ def analyze_model(
     from bayesmeta.summaries.draws import summarize
 
     result = nuts.fit(spec, settings)
-    idata = result.idata
     if log_likelihood:
+        from bayesmeta.engines.draws import Draws
         from bayesmeta.engines.pymc import with_log_likelihood
 
-        idata = with_log_likelihood(spec, idata)
-    idata.attrs.update(provenance(spec, result.settings))
-    result = replace(result, idata=idata)
+        draws = Draws.from_datatree(with_log_likelihood(spec, result.idata))
+        result = replace(result, draws=draws)
+    result.draws.update_attrs(provenance(spec, result.settings))
     comparison = None
     if compare:
         from bayesmeta.workflows.compare import loo_comparison
@@ -376,7 +376,7 @@ def analyze_model(
         other = _other(spec)
         comparison = loo_comparison(spec, result, other, nuts.fit(other, settings))
     return AnalysisResult(
-        posterior=summarize(result.idata, scale=spec.scale, level=level, hdi=hdi),
+        posterior=summarize(result.draws, scale=spec.scale, level=level, hdi=hdi),
         diagnostics=result.diagnostics,
         fit=result,
         comparison=comparison,

@@ -80,16 +80,16 @@ def test_callbacks_of_a_standard_normal_sample_it() -> None:
         # initialisation fails
         initial_point=lambda seed: np.random.default_rng(seed).uniform(-1, 1, 2),
     )
-    sample = nutpie_adapter.nutpie_sample()
-    idata = sample(
+    trace = nutpie_adapter.sample(
         nutpie_adapter.callback_model(callbacks),
         draws=1000,
         tune=500,
         chains=4,
         seed=3,
-        progress_bar=False,
+        target_accept=0.8,
     )
-    a = np.asarray(idata["posterior"]["a"]).ravel()
+    assert trace.posterior["a"].shape == (4, 1000)
+    a = trace.posterior["a"].ravel()
     # 4000 draws with ESS of at least ~1000: MC SE of the mean <= 0.032, of the SD <= 0.023
     assert abs(a.mean()) < 4 * 0.032
     assert abs(a.std() - 1) < 4 * 0.023
@@ -106,6 +106,85 @@ def test_nutpie_is_imported_without_leaving_an_arviz_stand_in() -> None:
         "assert 'nutpie' in sys.modules and 'arviz' not in sys.modules\n"
         "import arviz\n"
         "assert hasattr(arviz, 'plot_forest') or hasattr(arviz, 'summary'), 'real arviz'\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.fixture(scope="module")
+def bcg_model():
+    from bayesmeta import load
+    from bayesmeta.engines import kernels
+    from bayesmeta.model.description import ModelSpec
+    from tests.conftest import EXAMPLES
+
+    return kernels.compile_spec(ModelSpec.describe(load(EXAMPLES / "bcg.csv")))
+
+
+SETTINGS = {"draws": 300, "tune": 200, "chains": 3, "seed": 5, "target_accept": 0.9}
+
+
+@pytest.mark.sampling
+def test_sample_gives_the_draws_and_tree_of_nutpie_sample(bcg_model) -> None:
+    """Driving nutpie's sampler directly gives nutpie.sample's draws, and the lazily built
+    DataTree equals the one nutpie.sample returns (timestamps aside)."""
+    import xarray as xr
+
+    from bayesmeta.engines.draws import Draws
+
+    trace = nutpie_adapter.sample(bcg_model, **SETTINGS)
+    theirs = nutpie_adapter.nutpie_sample()(
+        bcg_model, save_warmup=False, progress_bar=False, **SETTINGS
+    )
+    ours = Draws.from_trace(trace).datatree()
+    assert set(ours.children) == set(theirs.children) == {"posterior", "sample_stats"}
+    for group in ours.children:
+        a, b = ours[group].to_dataset(), theirs[group].to_dataset()
+        for ds in (a, b):
+            ds.attrs.pop("created_at", None)
+        xr.testing.assert_identical(a, b)
+
+
+@pytest.mark.sampling
+def test_progress_is_reported_per_chain(bcg_model) -> None:
+    seen: list = []
+    nutpie_adapter.sample(bcg_model, **SETTINGS, on_progress=seen.append, progress_rate=10)
+    assert seen, "the progress callback was never called"
+    last = seen[-1]
+    assert len(last) == SETTINGS["chains"]
+    assert all(isinstance(p, nutpie_adapter.ChainProgress) for p in last)
+    assert all(p.total == SETTINGS["draws"] + SETTINGS["tune"] for p in last)
+
+
+@pytest.mark.sampling
+def test_an_interrupt_while_sampling_is_raised_not_returned(bcg_model) -> None:
+    """nutpie.sample turns Ctrl-C into a short trace; here it stops the chains and is raised,
+    so a caller can never take an interrupted run for a finished (or failed) one."""
+    calls = 0
+
+    def interrupt() -> None:
+        nonlocal calls
+        calls += 1
+        raise KeyboardInterrupt
+
+    settings = {**SETTINGS, "draws": 10**6}
+    with pytest.raises(KeyboardInterrupt):
+        nutpie_adapter.sample(bcg_model, **settings, on_wait=interrupt)
+    assert calls == 1
+
+
+def test_nutpie_extension_loads_without_the_nutpie_package() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from bayesmeta.engines.nutpie_adapter import lib\n"
+        "assert lib().PySampler\n"
+        "heavy = {'nutpie', 'xarray', 'arviz', 'arviz_base'} & set(sys.modules)\n"
+        "assert not heavy, heavy\n"
+        "import nutpie\n"
+        "assert nutpie._lib is lib()\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr

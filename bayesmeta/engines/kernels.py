@@ -4,16 +4,18 @@ Compiling a PyMC model for nutpie (``nutpie.compile_pymc_model``) takes 5-10 s i
 process: nutpie wraps PyTensor's numba functions in C callbacks whose closures numba cannot
 cache, so they are re-typed and re-lowered each time (``benchmarks/RESULTS.md``). The two
 models bayesmeta fits most are small, so their log density and gradient are written by hand
-(:mod:`bayesmeta.engines._numba`) as numba C callbacks with ``cache=True``. The machine code is
-stored under the cache directory (:func:`cache_dir`) and a later process loads it in
-milliseconds. Data and prior parameters reach the callbacks at run time (``user_data``, laid
-out by :mod:`bayesmeta.engines.kernel_model`), so ONE cached artefact serves every dataset,
-every number of studies and every prior family of the registry.
+(:mod:`bayesmeta.engines._numba`) as numba C callbacks. Each is compiled once and stored under
+the cache directory (:func:`cache_dir`) as a shared library (:mod:`bayesmeta.engines.native`),
+which a later process loads in a millisecond without importing numba; where no library can be
+built (no C compiler), numba's own disk cache (``cache=True``) serves instead. Data and prior
+parameters reach the callbacks at run time (``user_data``, laid out by
+:mod:`bayesmeta.engines.kernel_model`), so ONE compiled artefact serves every dataset, every
+number of studies and every prior family of the registry.
 
 The densities equal those PyMC builds from the same description
 (:func:`bayesmeta.engines.pymc.build`; normalised, with the same constants, transforms and
 Jacobians); ``tests/engines/test_kernels.py`` checks the log density and its gradient against
-PyMC's at random points. This module imports numba, nutpie and xarray but not PyMC.
+PyMC's at random points. This module imports neither PyMC nor xarray (numba only to build).
 """
 
 from __future__ import annotations
@@ -31,6 +33,13 @@ from bayesmeta.engines.kernel_model import KernelModel, per_study, supports
 from bayesmeta.model.description import ModelSpec
 
 CACHE_ENV = "BAYESMETA_CACHE_DIR"
+_DOUBLES = ctypes.POINTER(ctypes.c_double)
+LOGP_TYPE = ctypes.CFUNCTYPE(
+    ctypes.c_int64, ctypes.c_uint64, _DOUBLES, _DOUBLES, _DOUBLES, ctypes.c_void_p
+)
+EXPAND_TYPE = ctypes.CFUNCTYPE(
+    ctypes.c_int64, ctypes.c_uint64, ctypes.c_uint64, _DOUBLES, _DOUBLES, ctypes.c_void_p
+)
 
 __all__ = ["KernelModel", "compile_spec", "supports"]
 
@@ -47,23 +56,26 @@ def cache_dir() -> Path:
 
 @functools.cache
 def _kernel(name: str) -> Any:
-    """The C callback ``name`` of :mod:`bayesmeta.engines._numba`, loaded from the disk cache
-    (or compiled and stored there, about 2 s, the first time); numba is imported only here."""
+    """The C callback ``name`` of :mod:`bayesmeta.engines._numba`: from its shared library
+    (:mod:`bayesmeta.engines.native`; built the first time, about 2 s), else from numba's disk
+    cache (numba is imported only then)."""
+    from bayesmeta.engines import native
+
+    kernel = native.load(cache_dir() / "native", name)
+    return kernel if kernel is not None else numba_kernel(name)
+
+
+def numba_kernel(name: str) -> Any:
+    """The C callback ``name`` as numba's ``cfunc``, from numba's disk cache under
+    :func:`cache_dir` (compiled and stored there the first time)."""
     import numba
 
-    from bayesmeta.engines import _numba
+    from bayesmeta.engines.native import compile_cfunc
 
-    doubles = numba.types.CPointer(numba.types.double)
-    if name.startswith("logp"):
-        sig = numba.types.int64(numba.types.uint64, doubles, doubles, doubles, numba.types.voidptr)
-    else:
-        sig = numba.types.int64(
-            numba.types.uint64, numba.types.uint64, doubles, doubles, numba.types.voidptr
-        )
     previous = numba.config.CACHE_DIR
     numba.config.CACHE_DIR = str(cache_dir() / "numba")  # read when the cache is created
     try:
-        return numba.cfunc(sig, cache=True)(getattr(_numba, name))
+        return compile_cfunc(name, cache=True)
     finally:
         numba.config.CACHE_DIR = previous
 
@@ -113,7 +125,7 @@ def logp_and_grad(compiled: Any, x: np.ndarray) -> tuple[float, np.ndarray]:
     grad = np.zeros_like(x)
     logp = np.zeros(1)
     dbl = ctypes.POINTER(ctypes.c_double)
-    code = c.logp.ctypes(
+    code = LOGP_TYPE(c.logp.address)(
         ctypes.c_uint64(x.size),
         x.ctypes.data_as(dbl),
         grad.ctypes.data_as(dbl),
@@ -132,7 +144,7 @@ def expand(compiled: Any, x: np.ndarray) -> dict[str, np.ndarray]:
     x = np.ascontiguousarray(x, dtype=np.float64)
     out = np.zeros(sum(sizes))
     dbl = ctypes.POINTER(ctypes.c_double)
-    code = c.expand.ctypes(
+    code = EXPAND_TYPE(c.expand.address)(
         ctypes.c_uint64(x.size),
         ctypes.c_uint64(out.size),
         x.ctypes.data_as(dbl),
@@ -158,6 +170,6 @@ def attach_data(idata: Any, model: KernelModel, sampling_time: float, tune: int)
     attrs["sampling_time"] = sampling_time
     attrs["tuning_steps"] = tune
     attrs["inference_library"] = "nutpie"
-    from nutpie import __version__
+    from importlib.metadata import version
 
-    attrs["inference_library_version"] = __version__
+    attrs["inference_library_version"] = version("nutpie")

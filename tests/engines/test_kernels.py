@@ -281,3 +281,92 @@ def test_every_registry_family_has_kernel_code(family: str) -> None:
         h = 1e-6
         numeric = (float(prior.logpdf(x + h)) - float(prior.logpdf(x - h))) / (2 * h)
         assert dlogp == pytest.approx(numeric, rel=1e-6, abs=1e-8)
+
+
+def test_a_fit_imports_no_numba_xarray_or_arviz_once_the_kernels_are_built() -> None:
+    """The warm ``bayesmeta fit`` loads the kernels' shared libraries (no numba) and builds no
+    DataTree (no xarray, no ArviZ); nutpie only as its extension module."""
+    _loaded_after(["fit", "--example", "bcg"])  # builds the libraries if needed
+    loaded = _loaded_after(["fit", "--example", "bcg"])
+    assert loaded == [], loaded
+
+
+KERNELS = [
+    f"{kind}_{likelihood}_{effect}"
+    for kind in ("logp", "expand")
+    for likelihood in ("bn", "prop")
+    for effect in ("re", "ce")
+]
+
+
+@pytest.mark.sampling
+@pytest.mark.parametrize("name", KERNELS)
+def test_shared_library_kernel_equals_numba_bit_for_bit(name: str, bcg, single_arm) -> None:
+    """The shared library holds numba's code: same log density, gradient and expansion to the
+    last bit at random points."""
+    from bayesmeta.engines import native
+
+    shared = compiled._kernel(name)
+    if not isinstance(shared, native.NativeKernel):
+        pytest.skip("no C compiler here: the kernels load from numba's cache")
+    reference = compiled.numba_kernel(name)
+    data = bcg if "_bn_" in name else single_arm
+    spec = ModelSpec.describe(data, common_effect=name.endswith("_ce"))
+    model = KernelModel(spec)
+    user_data = model.user_data()
+    rng = np.random.default_rng(len(name))
+    _, shapes = model.expanded()
+    n_out = sum(int(np.prod(s)) for s in shapes)
+
+    def call(kernel, x):
+        import ctypes
+
+        dbl = ctypes.POINTER(ctypes.c_double)
+        x = np.ascontiguousarray(x)
+        if name.startswith("logp"):
+            grad, logp = np.zeros_like(x), np.zeros(1)
+            code = compiled.LOGP_TYPE(kernel.address)(
+                x.size, x.ctypes.data_as(dbl), grad.ctypes.data_as(dbl),
+                logp.ctypes.data_as(dbl), user_data.ctypes.data,
+            )  # fmt: skip
+            return code, np.concatenate([logp, grad])
+        out = np.zeros(n_out)
+        code = compiled.EXPAND_TYPE(kernel.address)(
+            x.size, n_out, x.ctypes.data_as(dbl), out.ctypes.data_as(dbl), user_data.ctypes.data
+        )
+        return code, out
+
+    for scale in (0.5, 2.0, 40.0):
+        x = rng.normal(scale=scale, size=model.n_dim)
+        code_a, a = call(shared, x)
+        code_b, b = call(reference, x)
+        assert code_a == code_b
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.sampling
+def test_draws_through_the_shared_library_equal_draws_through_numba(bcg, monkeypatch) -> None:
+    from bayesmeta.engines import native, nutpie_adapter
+
+    spec = ModelSpec.describe(bcg)
+    fast = compiled.compile_spec(spec)
+    if not isinstance(fast.callbacks.logp, native.NativeKernel):
+        pytest.skip("no C compiler here: the kernels load from numba's cache")
+    monkeypatch.setattr(compiled, "_kernel", compiled.numba_kernel)
+    slow = compiled.compile_spec(spec)
+    settings = {"draws": 200, "tune": 200, "chains": 2, "seed": 9, "target_accept": 0.9}
+    a = nutpie_adapter.sample(fast, **settings).posterior
+    b = nutpie_adapter.sample(slow, **settings).posterior
+    assert a.keys() == b.keys()
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key])
+
+
+def test_without_a_c_compiler_the_build_is_recorded_as_failed(tmp_path, monkeypatch) -> None:
+    from bayesmeta.engines import native
+
+    monkeypatch.setenv("CC", str(tmp_path / "no-such-compiler"))
+    assert native.load(tmp_path, "logp_prop_ce") is None
+    failed = native.library_path(tmp_path, "logp_prop_ce").with_suffix(".failed")
+    assert failed.exists()
+    assert native.load(tmp_path, "logp_prop_ce") is None  # not tried again

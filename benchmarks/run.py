@@ -125,7 +125,7 @@ nnhm_posterior(es.yi, es.vi, prior_mu="normal(0, 2.82)", prior_tau="half-normal(
 CLASSIC_SCRIPT = """
 import sys, time, json
 from bayesmeta import load
-from bayesmeta.frequentist.pooled import classic
+from bayesmeta.frequentist.classic import classic
 data = load(sys.argv[1])
 t0 = time.perf_counter()
 classic(data)

@@ -7,7 +7,7 @@ The data are simulated here with a fixed seed; they are not real trials. Each da
 two-arm studies with arms of 20-200 patients (uniform), control risk 0.2 in every study and
 true log odds ratios drawn from N(-0.5, 0.3^2); the events are binomial. For each k:
 
-- ``classic`` in process: :func:`bayesmeta.frequentist.pooled.classic` on the loaded data
+- ``classic`` in process: :func:`bayesmeta.frequentist.classic.classic` on the loaded data
   (every estimator, the GLMM included), median of ``--repeats`` runs after one warm-up run;
 - ``classic`` CLI: the whole ``bayesmeta classic data.csv`` process, start to exit, on the
   same data written to a temporary directory (imports, reading, the report), median of
@@ -36,7 +36,7 @@ import pandas as pd
 
 import bayesmeta
 from bayesmeta.engines import diagnostics
-from bayesmeta.frequentist.pooled import classic
+from bayesmeta.frequentist.classic import classic
 
 BAYESMETA = str(Path(sys.executable).parent / "bayesmeta")
 SEED = 2026

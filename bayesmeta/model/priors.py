@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from bayesmeta.errors import OptionError
-from bayesmeta.model import turner
+from bayesmeta.model import densities, turner
 
 if TYPE_CHECKING:
     import pymc as pm
@@ -54,7 +54,9 @@ class Family:
     ``positive`` names the parameters that must be above 0; ``scipy`` gives the frozen scipy
     distribution, ``pymc`` the PyMC class name and keyword arguments, ``code`` the number
     ``bayesmeta.engines._numba.prior_logp`` knows it by, and ``support_point`` PyMC's default
-    starting value (its ``support_point``).
+    starting value (its ``support_point``). ``numpy``, when given, is the same distribution as
+    a :class:`~bayesmeta.model.densities.LocScale`, whose ``logpdf`` and ``ppf`` equal scipy's
+    bit for bit without importing scipy.stats.
     """
 
     name: str
@@ -65,6 +67,7 @@ class Family:
     scipy: Callable[[Params], Any]
     pymc: tuple[str, Callable[[Params], dict[str, float]]]
     support_point: Callable[[Params], float]
+    numpy: Callable[[Params], Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -97,18 +100,21 @@ FAMILIES: dict[str, Family] = {
             lambda p: _stats().norm(loc=p[0], scale=p[1]),
             ("Normal", lambda p: {"mu": p[0], "sigma": p[1]}),
             lambda p: p[0],
+            numpy=lambda p: densities.LocScale(densities.NORM, p[0], p[1]),
         ),
         Family(
             "half-normal", ("sigma",), ("sigma",), "positive", 1,
             lambda p: _stats().halfnorm(scale=p[0]),
             ("HalfNormal", lambda p: {"sigma": p[0]}),
             lambda p: p[0],
+            numpy=lambda p: densities.LocScale(densities.HALFNORM, 0.0, p[0]),
         ),
         Family(
             "half-cauchy", ("scale",), ("scale",), "positive", 2,
             lambda p: _stats().halfcauchy(scale=p[0]),
             ("HalfCauchy", lambda p: {"beta": p[0]}),
             lambda p: p[0],
+            numpy=lambda p: densities.LocScale(densities.HALFCAUCHY, 0.0, p[0]),
         ),
         Family(
             "half-student-t", ("nu", "sigma"), ("nu", "sigma"), "positive", 3,
@@ -121,12 +127,14 @@ FAMILIES: dict[str, Family] = {
             lambda p: _stats().uniform(loc=p[0], scale=p[1] - p[0]),
             ("Uniform", lambda p: {"lower": p[0], "upper": p[1]}),
             lambda p: 0.5 * (p[0] + p[1]),
+            numpy=lambda p: densities.LocScale(densities.UNIFORM, p[0], p[1] - p[0]),
         ),
         Family(
             "exponential", ("rate",), ("rate",), "positive", 5,
             lambda p: _stats().expon(scale=1.0 / p[0]),
             ("Exponential", lambda p: {"lam": p[0]}),
             lambda p: 1.0 / p[0],
+            numpy=lambda p: densities.LocScale(densities.EXPON, 0.0, 1.0 / p[0]),
         ),
         Family(
             "lognormal", ("mu", "sigma"), ("sigma",), "positive", 6,
@@ -203,9 +211,14 @@ class Prior:
         """The same distribution as a frozen scipy.stats object."""
         return self.spec.scipy(self.params)
 
+    def _fast(self) -> Any:
+        """The distribution as numpy computes it (scipy.stats' numbers), else scipy's."""
+        make = self.spec.numpy
+        return make(self.params) if make is not None else self.scipy()
+
     def logpdf(self, x: np.ndarray | float) -> np.ndarray:
         """Log density at ``x`` (``-inf`` outside the support)."""
-        return np.asarray(self.scipy().logpdf(x), dtype=float)
+        return np.asarray(self._fast().logpdf(x), dtype=float)
 
     def cdf(self, x: np.ndarray | float) -> np.ndarray:
         """Cumulative distribution function at ``x``."""
@@ -213,7 +226,7 @@ class Prior:
 
     def ppf(self, q: np.ndarray | float) -> np.ndarray:
         """Quantile function at probabilities ``q``."""
-        return np.asarray(self.scipy().ppf(q), dtype=float)
+        return np.asarray(self._fast().ppf(q), dtype=float)
 
     def support_point(self) -> float:
         """PyMC's default starting value of this prior (e.g. the mean or the scale)."""

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
-from scipy import optimize, special
+from scipy import special
 
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.model.priors import Prior, check_scale_prior, parse_prior
@@ -174,6 +174,8 @@ class _Marginal:
 
         def width(p: float) -> float:
             return float(np.diff(self.ppf(np.array([p, p + level])))[0])
+
+        from scipy import optimize  # here: importing it costs 0.15 s, and only HDIs need it
 
         best = optimize.minimize_scalar(
             width, bounds=(eps, 1 - level - eps), method="bounded", options={"xatol": 1e-8}

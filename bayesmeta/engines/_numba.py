@@ -53,18 +53,46 @@ def sigmoid(x):
 
 
 @jit
+def logistic_parts(x):
+    """``log_sigmoid(x)``, ``log_sigmoid(-x)`` and ``sigmoid(x)`` from one ``exp`` and one
+    ``log1p``: all three use ``e = exp(-|x|)`` and ``log1p(e)``, so the values are those of
+    the three functions above, bit for bit, at a third of the cost."""
+    if x >= 0:
+        e = math.exp(-x)
+        l1p = math.log1p(e)
+        return -l1p, -x - l1p, 1.0 / (1.0 + e)
+    e = math.exp(x)
+    l1p = math.log1p(e)
+    return x - l1p, -l1p, e / (1.0 + e)
+
+
+@jit
 def untransform(tr, p0, p1, u):
     """Constrained value, log Jacobian, dx/du and d(log Jacobian)/du of PyMC's transforms:
     identity (0), log (1) and interval (2, bounds p0 < p1)."""
+    return untransform_k(tr, p0, p1, u, transform_const(tr, p0, p1))
+
+
+@jit
+def transform_const(tr, p0, p1):
+    """The part of :func:`untransform_k` that does not depend on ``u``."""
+    if tr == 2:
+        return math.log(p1 - p0)
+    return 0.0
+
+
+@jit
+def untransform_k(tr, p0, p1, u, k):
+    """:func:`untransform` given ``k = transform_const(tr, p0, p1)``."""
     if tr == 1:
         x = math.exp(u)
         return x, u, x, 1.0
     if tr == 2:
-        s = sigmoid(u)
+        ls_u, ls_minus_u, s = logistic_parts(u)
         width = p1 - p0
         return (
             p0 + width * s,
-            math.log(width) + log_sigmoid(u) + log_sigmoid(-u),
+            k + ls_u + ls_minus_u,
             width * s * (1.0 - s),
             1.0 - 2.0 * s,
         )
@@ -75,35 +103,58 @@ def untransform(tr, p0, p1, u):
 def prior_logp(fam, p0, p1, x):
     """Log density and its derivative in ``x`` of the prior family ``fam`` (codes in
     ``Family.code`` in :mod:`bayesmeta.model.priors`), for ``x`` inside the support."""
-    if fam == 0:  # normal(mu, sigma)
-        r = (x - p0) / p1
-        return -0.5 * r * r - math.log(p1) - LOG_SQRT_2PI, -r / p1
-    if fam == 1:  # half-normal(sigma)
-        r = x / p0
-        return LOG2 - LOG_SQRT_2PI - math.log(p0) - 0.5 * r * r, -r / p0
-    if fam == 2:  # half-cauchy(beta)
-        r = x / p0
-        return LOG2 - LOGPI - math.log(p0) - math.log1p(r * r), -2.0 * x / (p0 * p0 + x * x)
+    return prior_logp_k(fam, p0, p1, x, prior_const(fam, p0, p1))
+
+
+@jit
+def prior_const(fam, p0, p1):
+    """The leading part of each family's log density that does not depend on ``x``, computed
+    once per evaluation rather than once per study (:func:`prior_logp_k` adds the rest in the
+    same order, so the sums are unchanged)."""
+    if fam == 0 or fam == 6:  # normal, lognormal: log(sigma)
+        return math.log(p1)
+    if fam == 1:  # half-normal
+        return LOG2 - LOG_SQRT_2PI - math.log(p0)
+    if fam == 2:  # half-cauchy
+        return LOG2 - LOGPI - math.log(p0)
     if fam == 3:  # half-student-t(nu, sigma)
         nu, s = p0, p1
-        r = x / s
-        lp = (
+        return (
             LOG2
             + math.lgamma(0.5 * (nu + 1.0))
             - math.lgamma(0.5 * nu)
             - 0.5 * math.log(nu * math.pi)
             - math.log(s)
-            - 0.5 * (nu + 1.0) * math.log1p(r * r / nu)
         )
-        return lp, -(nu + 1.0) * x / (nu * s * s + x * x)
     if fam == 4:  # uniform(lower, upper)
-        return -math.log(p1 - p0), 0.0
+        return -math.log(p1 - p0)
+    return math.log(p0)  # exponential(rate)
+
+
+@jit
+def prior_logp_k(fam, p0, p1, x, k):
+    """:func:`prior_logp` given ``k = prior_const(fam, p0, p1)``."""
+    if fam == 0:  # normal(mu, sigma)
+        r = (x - p0) / p1
+        return -0.5 * r * r - k - LOG_SQRT_2PI, -r / p1
+    if fam == 1:  # half-normal(sigma)
+        r = x / p0
+        return k - 0.5 * r * r, -r / p0
+    if fam == 2:  # half-cauchy(beta)
+        r = x / p0
+        return k - math.log1p(r * r), -2.0 * x / (p0 * p0 + x * x)
+    if fam == 3:  # half-student-t(nu, sigma)
+        nu, s = p0, p1
+        r = x / s
+        return k - 0.5 * (nu + 1.0) * math.log1p(r * r / nu), -(nu + 1.0) * x / (nu * s * s + x * x)
+    if fam == 4:  # uniform(lower, upper)
+        return k, 0.0
     if fam == 5:  # exponential(rate)
-        return math.log(p0) - p0 * x, -p0
+        return k - p0 * x, -p0
     # lognormal(mu, sigma)
     lx = math.log(x)
     r = (lx - p0) / p1
-    return -lx - math.log(p1) - LOG_SQRT_2PI - 0.5 * r * r, -(1.0 + r / p1) / x
+    return -lx - k - LOG_SQRT_2PI - 0.5 * r * r, -(1.0 + r / p1) / x
 
 
 @jit
@@ -111,15 +162,23 @@ def prior_term(head, slot, u):
     """Prior + Jacobian of one parameter at unconstrained ``u``: (x, logp, d logp / du,
     dx / du)."""
     fam, tr, p0, p1 = head[slot], head[slot + 1], head[slot + 2], head[slot + 3]
-    x, logjac, dxdu, djac = untransform(tr, p0, p1, u)
-    lp, dlp = prior_logp(fam, p0, p1, x)
+    return prior_term_k(fam, tr, p0, p1, u, prior_const(fam, p0, p1), transform_const(tr, p0, p1))
+
+
+@jit
+def prior_term_k(fam, tr, p0, p1, u, k_prior, k_transform):
+    """:func:`prior_term` with the constants of the prior and the transform given (the
+    per-study baseline priors share them)."""
+    x, logjac, dxdu, djac = untransform_k(tr, p0, p1, u, k_transform)
+    lp, dlp = prior_logp_k(fam, p0, p1, x, k_prior)
     return x, lp + logjac, dlp * dxdu + djac, dxdu
 
 
 @jit
 def binomial(n, y, eta):
     """log Bin(y | n, logit^-1(eta)) without the binomial coefficient, and d/d eta."""
-    return y * log_sigmoid(eta) + (n - y) * log_sigmoid(-eta), y - n * sigmoid(eta)
+    ls_eta, ls_minus_eta, s = logistic_parts(eta)
+    return y * ls_eta + (n - y) * ls_minus_eta, y - n * s
 
 
 @jit
@@ -143,8 +202,10 @@ def _logp_bn(x, grad, data, random):
         grad[2 * k + 2] = -z_new
     dmu_lik = 0.0
     dtau_lik = 0.0
+    fam, tr, p0, p1 = data[H_BASE], data[H_BASE + 1], data[H_BASE + 2], data[H_BASE + 3]
+    k_prior, k_transform = prior_const(fam, p0, p1), transform_const(tr, p0, p1)
     for i in range(k):
-        alpha, lp, dalpha, dadu = prior_term(data, H_BASE, x[i])
+        alpha, lp, dalpha, dadu = prior_term_k(fam, tr, p0, p1, x[i], k_prior, k_transform)
         logp += lp
         z = 0.0
         if random:

@@ -472,6 +472,13 @@ def _column(
     )
 
 
+def _fill(dtype: Any) -> Any:
+    """What nutpie leaves in an array element no draw writes."""
+    if dtype in (np.float64, np.float32):
+        return np.nan
+    return None if np.dtype(dtype) == np.dtype("O") else 0
+
+
 def _stack(
     batches: Sequence[Any],
     tuning: list[int],
@@ -485,24 +492,24 @@ def _stack(
     n_chains, longest = len(batches), max(lengths, default=0)
     for chain, batch in enumerate(batches):
         part = batch.slice(tuning[chain], lengths[chain])
+        n = lengths[chain]
         for name in part.column_names:
             if name in skip:
                 continue
             values, mask, dtype, item_dims, shape = _column(part, name)
             if name not in out:
-                full = (n_chains, longest, *shape)
-                if dtype in (np.float64, np.float32):
-                    out[name] = np.full(full, np.nan, dtype=dtype)
-                elif np.dtype(dtype) == np.dtype("O"):
-                    out[name] = np.full(full, None, dtype=object)
-                else:
-                    out[name] = np.zeros(full, dtype=dtype)
+                # nutpie fills what no draw writes (nulls, the end of a short chain) with NaN,
+                # None or 0; those elements are filled below, the rest is written over
+                out[name] = np.empty((n_chains, longest, *shape), dtype=dtype)
                 dims[name] = item_dims
-            n = lengths[chain]
+            target = out[name][chain]
+            if n < longest:
+                target[n:] = _fill(dtype)
             if mask is None:
-                out[name][chain, :n] = values.reshape((n, *shape))
+                target[:n] = values.reshape((n, *shape))
             else:
                 if values.shape[0] == n:
                     values = values[~mask]
-                out[name][chain, :n][~mask] = values.reshape((int((~mask).sum()), *shape))
+                target[:n][mask] = _fill(dtype)
+                target[:n][~mask] = values.reshape((int((~mask).sum()), *shape))
     return out

@@ -50,14 +50,16 @@ def shown_summary(scale: Scale, value: Summary, marginal: exact.NormalMixture) -
     """``value`` (the summary of ``marginal``) on the shown scale, exactly.
 
     Quantiles map through ``scale.show``; for ``exp``, ``E[e^x] = sum_j w_j e^(m_j + s_j^2/2)``
-    and ``E[e^2x] = sum_j w_j e^(2 m_j + 2 s_j^2)``; any other map is integrated against each
-    normal component by Gauss-Hermite quadrature (:data:`GH_NODES` nodes). The HDI, when asked
-    for, is the shortest interval of the mapped quantiles.
+    and ``E[e^2x] = sum_j w_j e^(2 m_j + 2 s_j^2)`` (infinite, written as null, where a prior
+    so wide that tau's posterior has a polynomial tail makes them diverge); any other map is
+    integrated against each normal component by Gauss-Hermite quadrature (:data:`GH_NODES`
+    nodes). The HDI, when asked for, is the shortest interval of the mapped quantiles.
     """
     w, m, sd = marginal.weight, marginal.means, marginal.sds
     if scale.log_ratio:
-        mean = float(w @ np.exp(m + sd**2 / 2.0))
-        second = float(w @ np.exp(2.0 * m + 2.0 * sd**2))
+        with np.errstate(over="ignore"):  # a moment that does not exist is inf (JSON null)
+            mean = float(w @ np.exp(m + sd**2 / 2.0))
+            second = float(w @ np.exp(2.0 * m + 2.0 * sd**2))
     else:
         x, h = np.polynomial.hermite.hermgauss(GH_NODES)
         values = scale.show(m[:, None] + math.sqrt(2.0) * sd[:, None] * x[None, :])

@@ -72,21 +72,23 @@ def test_short_chains_fail_on_ess() -> None:
 
 
 class StandIn:
-    """Replaces nuts.draw: returns the given draws in turn and records the settings used."""
+    """Replaces nuts.sample: returns the given draws in turn and records the settings used."""
 
     def __init__(self, *draws: np.ndarray) -> None:
         self.draws, self.settings = list(draws), []
 
-    def __call__(self, model, settings, compiled=None):
+    def __call__(self, model, settings, compiled=None, **kwargs):
+        from bayesmeta.engines.draws import Draws
+
         self.settings.append(settings)
-        return tree(self.draws.pop(0)), 0.1
+        return Draws.from_datatree(tree(self.draws.pop(0))), 0.1
 
 
 @pytest.fixture
 def stand_in(monkeypatch):
     def install(*draws: np.ndarray) -> StandIn:
         sampler = StandIn(*draws)
-        monkeypatch.setattr(nuts, "draw", sampler)
+        monkeypatch.setattr(nuts, "sample", sampler)
         monkeypatch.setattr(nuts, "compile_model", lambda model: None)
         return sampler
 

@@ -12,15 +12,9 @@ use, so ``import bayesmeta`` is quick and imports no PyMC.
 """
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from bayesmeta.errors import BayesmetaError, DataError, OptionError
-
-try:
-    __version__ = version("bayesmeta")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0+unknown"
 
 # public name -> module that defines it
 _PUBLIC = {
@@ -85,8 +79,21 @@ if TYPE_CHECKING:
     from bayesmeta.workflows.analyze import AnalysisResult, analyze
 
 
+def _version() -> str:
+    """The installed version (read on first use: importlib.metadata takes 30 ms to import, a
+    window in which the command line could not yet handle Ctrl-C)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("bayesmeta")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "0+unknown"
+
+
 def __getattr__(name: str) -> Any:
-    if name in _PUBLIC:
+    if name == "__version__":
+        value: Any = _version()
+    elif name in _PUBLIC:
         value = getattr(import_module(_PUBLIC[name]), name)
     elif name in _MODULES:
         value = import_module(f"bayesmeta.{name}")

@@ -12,6 +12,7 @@ from bayesmeta.cli.common import (
     ExampleOpt,
     ForceOpt,
     JsonOpt,
+    QuietOpt,
     SplitOpt,
     check_output,
     console,
@@ -36,6 +37,7 @@ def classic(
     split_shared_control: SplitOpt = False,
     json_out: JsonOpt = None,
     force: ForceOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Frequentist meta-analysis only (every estimator, matched to metafor); no PyMC."""
     from bayesmeta.frequentist.classic import classic as run_classic

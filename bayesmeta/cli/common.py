@@ -17,15 +17,31 @@ from bayesmeta.errors import BayesmetaError
 
 EXIT_USER_ERROR = 2
 EXIT_NOT_CONVERGED = 3
+EXIT_ALL_FAILED = 4  # batch/simulate: not one meta-analysis could be fitted
 
 
 def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn a BayesmetaError into a one-line message on stderr and exit code 2."""
+    """Run a command as every command runs.
+
+    A BayesmetaError becomes a one-line message on stderr and exit code 2. The command's
+    output files appear together when it ends, also when it exits with a code on purpose,
+    and none of them if it fails or is interrupted
+    (:func:`bayesmeta.io.output.outputs_together`). Progress bars show on a terminal unless
+    the command was given ``--quiet`` (:mod:`bayesmeta.progress`). Ctrl-C and SIGTERM are
+    handled once for all commands, by the entry point (:mod:`bayesmeta.interrupts`).
+    """
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from bayesmeta import progress
+        from bayesmeta.io.output import outputs_together
+
         try:
-            return command(*args, **kwargs)
+            with (
+                outputs_together(keep_on=(typer.Exit,)),
+                progress.shown(not kwargs.get("quiet", False)),
+            ):
+                return command(*args, **kwargs)
         except BayesmetaError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(EXIT_USER_ERROR) from None
@@ -120,6 +136,10 @@ PriorBaselineOpt = Annotated[
 ]
 CommonOpt = Annotated[
     bool, typer.Option("--common-effect", help="Fit tau = 0 (common-effect model).")
+]
+QuietOpt = Annotated[
+    bool,
+    typer.Option("--quiet", "-q", help="No progress bars (they show only on a terminal)."),
 ]
 ChainsOpt = Annotated[int, typer.Option(min=1)]
 DrawsOpt = Annotated[int, typer.Option(min=100, help="Draws per chain after tuning.")]

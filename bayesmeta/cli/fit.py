@@ -17,6 +17,7 @@ from bayesmeta.cli.common import (
     ForceOpt,
     JsonOpt,
     ModelOptions,
+    QuietOpt,
     console,
     model_options,
     user_errors,
@@ -100,6 +101,7 @@ def fit(
         Path | None, typer.Option(help="Write a forest plot (PNG, PDF or SVG).")
     ] = None,
     force: ForceOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Fit a Bayesian random-effects meta-analysis and compare it with the frequentist one."""
     if options.spec_file is not None:
@@ -118,6 +120,7 @@ def run(
         typer.Option(help="Folder for the result JSON (default: beside the TOML file)."),
     ] = None,
     force: ForceOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Fit the analysis a TOML specification describes and write its result JSON."""
     from bayesmeta.io.spec import load_spec

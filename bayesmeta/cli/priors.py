@@ -19,6 +19,7 @@ from bayesmeta.cli.common import (
     DrawsOpt,
     ExampleOpt,
     ForceOpt,
+    QuietOpt,
     TuneOpt,
     check_output,
     console,
@@ -146,6 +147,7 @@ def sensitivity(
         Path | None, typer.Option("--json", help="Write the table as JSON.")
     ] = None,
     force: ForceOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Refit the meta-analysis under several priors for tau and compare the answers."""
     from bayesmeta import __version__

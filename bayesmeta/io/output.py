@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -75,13 +77,80 @@ def check_outputs(
     return given
 
 
+# Temporary files written inside outputs_together(), with their destinations: renamed into
+# place when the block ends, removed if it fails (None outside such a block).
+_pending: list[tuple[str, Path, bool]] | None = None
+_SIGNALS = ("SIGINT", "SIGTERM")
+
+
+@contextmanager
+def outputs_together(keep_on: tuple[type[BaseException], ...] = ()) -> Iterator[None]:
+    """Outputs written inside the block (by :func:`write_atomic`) appear together when it
+    ends, or none of them does.
+
+    Each is written to its temporary file as usual, but renamed into place only when the block
+    ends without an exception (or with one of ``keep_on``, e.g. a deliberate exit code), all
+    at once with SIGINT and SIGTERM held back; if a signal is already waiting, nothing is
+    renamed. Any other exception (Ctrl-C, an error) removes the temporary files: an interrupted
+    or failed command leaves neither its outputs nor temporary files.
+    """
+    global _pending
+    if _pending is not None:  # already inside one: the outer block decides
+        yield
+        return
+    _pending = []
+    try:
+        yield
+    except keep_on:
+        _commit(_pending)
+        raise
+    except BaseException:
+        _discard(_pending)
+        raise
+    else:
+        _commit(_pending)
+    finally:
+        _discard(_pending)  # whatever a failed commit left
+        _pending = None
+
+
+def _discard(pending: list[tuple[str, Path, bool]]) -> None:
+    for tmp, _, _ in pending:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    pending.clear()
+
+
+def _commit(pending: list[tuple[str, Path, bool]]) -> None:
+    """Rename every pending file into place, with SIGINT/SIGTERM held back meanwhile."""
+    for _, path, overwrite in pending:
+        if path.exists() and not overwrite:  # appeared while we were working
+            raise BayesmetaError(f"{path} exists; pass --force to overwrite it")
+    signals = {getattr(signal, name) for name in _SIGNALS}
+    block = hasattr(signal, "pthread_sigmask")
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, signals) if block else set()
+    try:
+        if block and signals & signal.sigpending():
+            return  # an interrupt came first: keep nothing (the finally removes the files)
+        for tmp, path, _ in pending:
+            try:
+                os.replace(tmp, path)
+            except OSError as exc:
+                raise BayesmetaError(f"cannot write {path}: {exc.strerror or exc}") from None
+        pending.clear()
+    finally:
+        if block:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
 def write_atomic(
     path: str | Path, writer: Callable[[Path], None], *, overwrite: bool = False
 ) -> Path:
     """Let ``writer`` write a temporary file beside ``path``, then rename it into place.
 
     A reader never sees a half-written file, and an interrupted run leaves the old file (or
-    none) rather than a truncated one.
+    none) rather than a truncated one. Inside :func:`outputs_together` the rename waits for the
+    end of the block.
     """
     path = check_writable(path, overwrite=overwrite)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -89,15 +158,20 @@ def write_atomic(
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
+    deferred = False
     try:
         writer(Path(tmp))
         if path.exists() and not overwrite:  # appeared while we were writing
             raise BayesmetaError(f"{path} exists; pass --force to overwrite it")
-        os.replace(tmp, path)
+        if _pending is not None:
+            _pending.append((tmp, path, overwrite))
+            deferred = True
+        else:
+            os.replace(tmp, path)
     except OSError as exc:
         raise BayesmetaError(f"cannot write {path}: {exc.strerror or exc}") from None
     finally:
-        if os.path.exists(tmp):
+        if not deferred and os.path.exists(tmp):
             os.unlink(tmp)
     return path
 

@@ -8,12 +8,16 @@ starts over.
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from bayesmeta.cli.common import (
+    EXIT_ALL_FAILED,
     ChainsOpt,
     CommonOpt,
     DrawsOpt,
@@ -21,6 +25,7 @@ from bayesmeta.cli.common import (
     PriorBaselineOpt,
     PriorMuOpt,
     PriorTauOpt,
+    QuietOpt,
     TuneOpt,
     user_errors,
 )
@@ -79,11 +84,36 @@ def _prepare(tables: list[Path], force: bool, inputs: list[Path]) -> Path:
     check_not_an_input_folder([*outputs, progress], inputs)
     check_outputs(outputs, inputs=inputs, overwrite=force)
     check_outputs([progress], inputs=inputs, overwrite=True)
+    return progress
+
+
+def _start(progress: Path, force: bool) -> None:
+    """With ``force`` drop the progress file (start over), else say it is resumed. Called
+    holding the output's lock, so another batch's progress file is never touched."""
     if force:
         progress.unlink(missing_ok=True)
     elif progress.exists():
         typer.echo(f"resuming from {progress}", err=True)
-    return progress
+
+
+@contextmanager
+def _warnings_as_lines() -> Iterator[None]:
+    """Show warnings (a damaged progress line) as one ``warning:`` line each on stderr."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+
+        def show(message: Any, *args: Any, **kwargs: Any) -> None:
+            typer.echo(f"warning: {message}", err=True)
+
+        warnings.showwarning = show
+        yield
+
+
+def _all_failed(table: Any, what: str) -> None:
+    """Exit with :data:`EXIT_ALL_FAILED` (4) if not one row of ``table`` was fitted."""
+    if len(table) and not (table["status"] == "ok").any():
+        typer.echo(f"error: every {what} failed; see the reason column", err=True)
+        raise typer.Exit(EXIT_ALL_FAILED)
 
 
 @user_errors
@@ -110,22 +140,32 @@ def batch(
     scheduler: SchedulerOpt = None,
     workers: WorkersOpt = None,
     force: ForceOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Fit many meta-analyses, one result row each; rerun to resume an interrupted batch."""
-    from bayesmeta.workflows.batch import input_files, read_jobs, run_batch, write_table
+    from bayesmeta.workflows.batch import (
+        input_files,
+        output_lock,
+        read_jobs,
+        run_batch,
+        write_table,
+    )
 
     options = _options(
         prior_mu, prior_tau, prior_baseline, common_effect, chains, draws, tune, seed
     )
     jobs = read_jobs(source, group_column=group_column)
     progress = _prepare([out], force, input_files(source, jobs))
-    table = run_batch(jobs, options, progress, workers=workers, scheduler=scheduler)
-    for path in write_table(table, out, overwrite=force):
-        typer.echo(f"wrote {path}")
-    failed = table[table["status"] != "ok"]
-    typer.echo(f"{len(table) - len(failed)} fitted, {len(failed)} failed")
-    for row in failed.itertuples():
-        typer.echo(f"failed: {row.name}: {row.reason}", err=True)
+    with output_lock(out), _warnings_as_lines():
+        _start(progress, force)
+        table = run_batch(jobs, options, progress, workers=workers, scheduler=scheduler)
+        for path in write_table(table, out, overwrite=force):
+            typer.echo(f"wrote {path}")
+        failed = table[table["status"] != "ok"]
+        typer.echo(f"{len(table) - len(failed)} fitted, {len(failed)} failed")
+        for row in failed.itertuples():
+            typer.echo(f"failed: {row.name}: {row.reason}", err=True)
+        _all_failed(table, "meta-analysis")
 
 
 @user_errors
@@ -144,26 +184,30 @@ def simulate(
     scheduler: SchedulerOpt = None,
     workers: WorkersOpt = None,
     force: ForceOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Simulate meta-analyses from stated truths and score the Bayesian and frequentist fits."""
     from rich.console import Console
     from rich.table import Table
 
-    from bayesmeta.workflows.batch import write_table
+    from bayesmeta.workflows.batch import output_lock, write_table
     from bayesmeta.workflows.simulate import read_scenarios, run_simulation
 
     options = _options(prior_mu, prior_tau, prior_baseline, False, chains, draws, tune, seed)
     replicates_out = out.with_suffix(".replicates.csv")
     scenarios = read_scenarios(grid)
     progress = _prepare([replicates_out, out], force, [grid])
-    rows, summary = run_simulation(
-        scenarios, options, progress, workers=workers, scheduler=scheduler
-    )
-    table = Table(*summary.columns, title=f"{grid.name}: mu over {len(rows)} replicates")
-    for record in summary.itertuples(index=False):
-        table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in record))
-    Console().print(table)
-    for path in write_table(rows, replicates_out, overwrite=force):
-        typer.echo(f"wrote {path}")
-    for path in write_table(summary, out, overwrite=force):
-        typer.echo(f"wrote {path}")
+    with output_lock(out), _warnings_as_lines():
+        _start(progress, force)
+        rows, summary = run_simulation(
+            scenarios, options, progress, workers=workers, scheduler=scheduler
+        )
+        table = Table(*summary.columns, title=f"{grid.name}: mu over {len(rows)} replicates")
+        for record in summary.itertuples(index=False):
+            table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in record))
+        Console().print(table)
+        for path in write_table(rows, replicates_out, overwrite=force):
+            typer.echo(f"wrote {path}")
+        for path in write_table(summary, out, overwrite=force):
+            typer.echo(f"wrote {path}")
+        _all_failed(rows, "replicate")

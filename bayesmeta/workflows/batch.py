@@ -15,12 +15,18 @@ in whatever order. Columns are listed in ``docs/batch.md``.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import hashlib
 import json
 import math
 import multiprocessing
 import os
+import platform
+import signal
+import sys
+import time
 import tomllib
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -31,6 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bayesmeta import progress
 from bayesmeta.engines.nuts import SamplerSettings
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.frequentist.methods import METHODS
@@ -403,14 +410,32 @@ def run_one(job: Job, options: BatchOptions) -> dict[str, Any]:
 # --- progress file ---------------------------------------------------------------------------
 
 
+class ProgressWarning(UserWarning):
+    """A line of a batch progress file that is not a result row (its meta-analysis is
+    fitted again)."""
+
+
+def _row_problem(row: Any) -> str | None:
+    """Why a parsed progress line is not a result row (None: it is one)."""
+    if not isinstance(row, dict):
+        return f"a JSON {type(row).__name__}, not an object"
+    if not isinstance(row.get("name"), str):
+        return "no meta-analysis name"
+    if row.get("status") not in ("ok", "failed"):
+        return "no status ok or failed"
+    return None
+
+
 def read_progress(path: Path) -> dict[str, dict[str, Any]]:
     """Rows already in the JSON-lines file, by name; a torn last line is cut off the file.
 
-    A line is only torn if the process died while writing it (each line is fsync'ed).
+    A line is only torn if the process died while writing it (each line is fsync'ed). Any
+    other line that is not a result row (not JSON, ``{}``, ``[1, 2]``, no name or status) is
+    reported by a :class:`ProgressWarning` and skipped, so its meta-analysis is fitted again.
     """
     if not path.exists():
         return {}
-    text = path.read_text()
+    text = path.read_text(errors="replace")
     complete = text[: text.rfind("\n") + 1]
     if complete != text:
         with path.open("r+") as fh:
@@ -422,7 +447,17 @@ def read_progress(path: Path) -> dict[str, dict[str, Any]]:
         try:
             row = json.loads(line)
         except json.JSONDecodeError:
-            raise BayesmetaError(f"{path}: line {number} is not JSON; fix or delete it") from None
+            problem: str | None = "not JSON"
+        else:
+            problem = _row_problem(row)
+        if problem is not None:
+            warnings.warn(
+                f"{path}: line {number} is not a result row ({problem}); skipped, its "
+                "meta-analysis is fitted again",
+                ProgressWarning,
+                stacklevel=2,
+            )
+            continue
         rows[row["name"]] = row
     return rows
 
@@ -447,9 +482,48 @@ def append_row(path: Path, row: dict[str, Any]) -> None:
 # --- running -------------------------------------------------------------------------------
 
 
+def _worker_started() -> None:
+    """In each local worker: leave Ctrl-C to the parent (which stops the workers), and on
+    Linux die with the parent even if it is killed outright (SIGKILL)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() == 1:  # the parent died before prctl took effect
+            os._exit(1)
+
+
+def stop_workers(executor: cf.ProcessPoolExecutor, timeout: float = 10.0) -> None:
+    """Cancel what has not started and terminate the worker processes, waiting for them.
+
+    ``shutdown(cancel_futures=True)`` alone lets every running fit finish (minutes for a large
+    one) with nobody to record it; the workers are terminated (SIGTERM, then SIGKILL)
+    instead. Python 3.14 has ``terminate_workers()``; before, the processes are in
+    ``_processes``.
+    """
+    processes = list((getattr(executor, "_processes", None) or {}).values())
+    executor.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    deadline = time.monotonic() + timeout
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()
+            process.join(1.0)
+
+
 @contextmanager
 def _executor(scheduler: str | None, workers: int) -> Iterator[cf.Executor]:
-    """Worker processes on this machine, or a Dask cluster's executor if ``scheduler`` is set."""
+    """Worker processes on this machine, or a Dask cluster's executor if ``scheduler`` is set.
+
+    Local workers are stopped (not left to finish their fits) when the batch is interrupted or
+    fails; they ignore Ctrl-C themselves and die with the parent process (Linux).
+    """
     if scheduler is not None:
         from distributed import Client
 
@@ -457,16 +531,18 @@ def _executor(scheduler: str | None, workers: int) -> Iterator[cf.Executor]:
             yield executor
         return
     context = multiprocessing.get_context("spawn")  # no forked numba/Rust thread state
-    executor = cf.ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    executor = cf.ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_worker_started
+    )
     try:
         yield executor
     except BaseException:  # Ctrl-C or an error: do not keep fitting what will not be recorded
-        executor.shutdown(wait=False, cancel_futures=True)
+        stop_workers(executor)
         raise
     executor.shutdown(wait=True)
 
 
-def _progress_bar(total: int, done: int, enabled: bool) -> Any:
+def _progress_bar(total: int, done: int, enabled: bool | None) -> Any:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
@@ -476,7 +552,7 @@ def _progress_bar(total: int, done: int, enabled: bool) -> Any:
         MofNCompleteColumn(),
         TimeRemainingColumn(),
         console=Console(stderr=True),
-        disable=not enabled,
+        disable=not (progress.active() if enabled is None else enabled),
     )
     bar.add_task("meta-analyses", total=total, completed=done)
     return bar
@@ -489,7 +565,7 @@ def run_batch(
     *,
     workers: int | None = None,
     scheduler: str | None = None,
-    show_progress: bool = True,
+    show_progress: bool | None = None,
 ) -> pd.DataFrame:
     """Fit every job not yet in ``progress_file``; return all rows in job order.
 
@@ -507,7 +583,8 @@ def run_batch(
     scheduler
         Address of a Dask scheduler (``tcp://host:8786``): run the jobs on that cluster.
     show_progress
-        Show a rich progress bar on stderr.
+        Show a rich progress bar on stderr (None: if :mod:`bayesmeta.progress` is on, as
+        under the command line on a terminal without ``--quiet``).
 
     Returns
     -------
@@ -535,7 +612,9 @@ def run_batch(
         task = bar.task_ids[0]
         if todo and scheduler is None and workers == 1:
             for job in todo:
-                done[job.name] = _record(path, run_one(job, options), bar, task)
+                with progress.shown(False):  # one bar: the batch's
+                    row = run_one(job, options)
+                done[job.name] = _record(path, row, bar, task)
         elif todo:
             run_options = options if scheduler is not None else one_core_per_worker(options)
             with _executor(scheduler, workers) as executor:
@@ -597,6 +676,112 @@ def write_table(table: pd.DataFrame, out: str | Path, *, overwrite: bool = False
             write_atomic(path, lambda tmp: table.to_parquet(tmp, index=False), overwrite=True)
         )
     return written
+
+
+def lock_path(out: str | Path) -> Path:
+    """The lock file of a batch writing the table ``out``: ``OUT.lock`` beside it."""
+    out = Path(out)
+    return out.with_name(out.name + ".lock")
+
+
+@contextmanager
+def output_lock(out: str | Path) -> Iterator[Path]:
+    """Hold ``OUT.lock`` (:func:`lock_path`) while a batch writes the table ``out``.
+
+    A second batch (or simulation) on the same output stops at once instead of doing the same
+    work and mixing rows into one progress file. The lock is an advisory ``flock`` on the
+    file, which the system releases when its process ends, however it ends: a lock file left
+    by a killed process is taken over. The file holds the owner's process id and host, for
+    the message; it is removed when the block ends. Without ``fcntl`` (Windows) the file is
+    created exclusively and a lock of a process that no longer runs is taken over.
+
+    Raises
+    ------
+    BayesmetaError
+        Another live process holds the lock, or the lock cannot be created.
+    """
+    path = lock_path(out)
+    owner = f"pid {os.getpid()} on {platform.node() or 'this host'}"
+    try:
+        fd = _acquire(path, owner)
+    except OSError as exc:
+        raise BayesmetaError(f"cannot create the lock {path}: {exc.strerror or exc}") from None
+    try:
+        yield path
+    finally:
+        with contextlib.suppress(OSError):
+            if os.path.samestat(os.stat(path), os.fstat(fd)):
+                os.unlink(path)
+        os.close(fd)
+
+
+def _busy(path: Path) -> BayesmetaError:
+    try:
+        holder = path.read_text().strip() or "another process"
+    except OSError:
+        holder = "another process"
+    return BayesmetaError(
+        f"another bayesmeta batch ({holder}) is writing this output (lock {path}); wait for it "
+        f"to finish, or delete {path} if that process is gone"
+    )
+
+
+def _acquire(path: Path, owner: str) -> int:
+    """Lock ``path`` for this process and write ``owner`` into it; return the descriptor."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: exclusive creation, stale if its process is gone
+        return _acquire_exclusive(path, owner)
+    for _ in range(10):
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise _busy(path) from None
+        # the holder we waited on may have removed the file meanwhile: lock the file at path
+        try:
+            same = os.path.samestat(os.stat(path), os.fstat(fd))
+        except FileNotFoundError:
+            same = False
+        if same:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{owner}\n".encode())
+            return fd
+        os.close(fd)
+    raise _busy(path)
+
+
+def _acquire_exclusive(path: Path, owner: str) -> int:
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            if _holder_alive(path):
+                raise _busy(path) from None
+            path.unlink(missing_ok=True)  # left by a process that is gone
+            continue
+        os.write(fd, f"{owner}\n".encode())
+        return fd
+    raise _busy(path)
+
+
+def _holder_alive(path: Path) -> bool:
+    """Whether the process named in a lock file (``pid N on HOST``) still runs here."""
+    try:
+        words = path.read_text().split()
+        pid, host = int(words[1]), " ".join(words[3:])
+    except (OSError, ValueError, IndexError):
+        return True  # unreadable: do not take it over
+    if host != (platform.node() or "this host") or os.name != "posix":
+        return True  # cannot tell (os.kill(pid, 0) would end the process on Windows)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def progress_path(out: str | Path) -> Path:

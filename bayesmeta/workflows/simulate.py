@@ -251,7 +251,7 @@ def run_simulation(
     *,
     workers: int | None = None,
     scheduler: str | None = None,
-    show_progress: bool = True,
+    show_progress: bool | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Simulate every replicate, fit it through the batch machinery and score the methods.
 

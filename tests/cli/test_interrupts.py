@@ -1,0 +1,149 @@
+"""Ctrl-C and SIGTERM, sent as real signals to a ``bayesmeta`` process at several moments.
+
+Every interrupt must stop the work promptly, print one line, exit 130 (SIGINT) or 143
+(SIGTERM), and leave neither output files nor temporary files; it must never be taken for a
+finished (or failed and refitted) fit, which is what exiting 0 would mean.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
+LINE = {signal.SIGINT: "interrupted by Ctrl-C (SIGINT)", signal.SIGTERM: "interrupted by SIGTERM"}
+
+
+def start(*args: str, cwd: Path) -> subprocess.Popen:
+    """``python -m bayesmeta ARGS`` (the entry point the ``bayesmeta`` script runs)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "bayesmeta", *args],
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def interrupt(proc: subprocess.Popen, signum: int, timeout: float = 20.0) -> tuple[int, str]:
+    """Send ``signum``; return the exit code and stderr, and check it stopped promptly."""
+    sent = time.monotonic()
+    os.kill(proc.pid, signum)
+    _, err = proc.communicate(timeout=timeout)
+    assert time.monotonic() - sent < timeout
+    return proc.returncode, err
+
+
+def assert_stopped(code: int, err: str, signum: int, folder: Path) -> None:
+    assert code == CODES[signum], err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert lines == [f"{LINE[signum]}: stopped, no output written"], err
+    assert "Traceback" not in err
+    assert sorted(p.name for p in folder.iterdir()) == [], "outputs or temporary files left"
+
+
+def handlers_installed(pid: int) -> bool:
+    """Whether the process catches SIGTERM yet, i.e. bayesmeta.interrupts is in place (Linux
+    lists caught signals in /proc; elsewhere assume so after 0.2 s)."""
+    status = Path(f"/proc/{pid}/status")
+    if not status.exists():
+        time.sleep(0.2)
+        return True
+    for line in status.read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            return bool(int(line.split()[1], 16) >> (signal.SIGTERM - 1) & 1)
+    return False
+
+
+def wait_for(condition, timeout: float = 60.0, step: float = 0.01) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(step)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("after", [0.0, 0.2])
+def test_an_interrupt_during_start_up_stops_cleanly(tmp_path: Path, signum: int, after: float):
+    """While Python imports the command line and the libraries (the fit has not started):
+    right after the handlers are in place (20 ms into the process, before typer, numpy and
+    pandas are imported), and 0.2 s later."""
+    out = tmp_path / "out"
+    out.mkdir()
+    proc = start("fit", "--example", "bcg", "--json", str(out / "r.json"), cwd=tmp_path)
+    wait_for(lambda: handlers_installed(proc.pid), step=0.001)
+    time.sleep(after)
+    assert proc.poll() is None
+    assert_stopped(*interrupt(proc, signum), signum, out)
+
+
+@pytest.mark.sampling
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupt_while_sampling_stops_the_chains(tmp_path: Path, signum: int) -> None:
+    """A fit of 4 x 200,000 draws runs for half a minute or more; two seconds in it samples
+    (imports and data take under one second). nutpie itself would return the draws so far as
+    if finished, and a short trace fails the checks and is refitted: here it must stop."""
+    out = tmp_path / "out"
+    out.mkdir()
+    args = ["fit", "--example", "bcg", "--draws", "200000", "--json", str(out / "r.json")]
+    proc = start(*args, cwd=tmp_path)
+    time.sleep(2.5)
+    assert proc.poll() is None
+    assert_stopped(*interrupt(proc, signum, timeout=10.0), signum, out)
+
+
+@pytest.mark.sampling
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupt_while_writing_leaves_no_output(tmp_path: Path, signum: int) -> None:
+    """The JSON is written, then the plot (matplotlib's import alone takes a few tenths of a
+    second): interrupted while the plot's temporary file exists, neither output appears and
+    both temporary files are gone."""
+    out = tmp_path / "out"
+    out.mkdir()
+    args = ["fit", "--example", "bcg", "--draws", "300", "--tune", "300"]
+    proc = start(*args, "--json", str(out / "r.json"), "--plot", str(out / "r.png"), cwd=tmp_path)
+    wait_for(lambda: any(p.name.startswith(".r.png.") for p in out.iterdir()))
+    assert_stopped(*interrupt(proc, signum), signum, out)
+
+
+def test_an_interrupted_fit_is_not_refitted(monkeypatch) -> None:
+    """KeyboardInterrupt from the sampler goes straight through nuts.fit: no second attempt."""
+    from bayesmeta.engines import nuts
+
+    calls = []
+
+    def sample(*args, **kwargs):
+        calls.append(args)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(nuts, "compile_model", lambda model: None)
+    monkeypatch.setattr(nuts, "sample", sample)
+    with pytest.raises(KeyboardInterrupt):
+        nuts.fit(object(), nuts.SamplerSettings())
+    assert len(calls) == 1
+
+
+def test_outputs_appear_together_or_not_at_all(tmp_path: Path) -> None:
+    from bayesmeta.io.output import outputs_together, write_atomic
+
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    with pytest.raises(KeyboardInterrupt), outputs_together():
+        write_atomic(a, lambda tmp: tmp.write_text("a"))
+        assert not a.exists()  # not yet in place
+        raise KeyboardInterrupt
+    assert list(tmp_path.iterdir()) == []
+
+    class DoneError(Exception):
+        pass
+
+    with pytest.raises(DoneError), outputs_together(keep_on=(DoneError,)):
+        write_atomic(a, lambda tmp: tmp.write_text("a"))
+        write_atomic(b, lambda tmp: tmp.write_text("b"))
+        raise DoneError  # a deliberate exit code keeps the outputs
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt"]

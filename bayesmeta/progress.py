@@ -168,7 +168,8 @@ class ChainsBar:
         total = sum(p.total for p in progress)
         divergences = sum(p.divergences for p in progress)
         tuning = any(p.tuning for p in progress)
-        note = f"{len(progress)} chains, {divergences} divergences" + (", tuning" if tuning else "")
+        phase = "tuning" if tuning else "drawing"
+        note = f"{len(progress)} chains, {divergences} divergences, {phase}"
         self.bar.update(done, note, total=total)
 
     def refresh(self) -> None:

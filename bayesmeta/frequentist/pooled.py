@@ -16,6 +16,7 @@ from dataclasses import replace
 import numpy as np
 from scipy import special
 
+from bayesmeta import progress
 from bayesmeta.effects import EffectSizes, effect_sizes
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.frequentist.results import DEFAULT_LEVEL, PooledEstimate, tails
@@ -367,9 +368,12 @@ def leave_one_out(
 ) -> dict[str, PooledEstimate]:
     """Random-effects fit without each study in turn (metafor ``leave1out``), by omitted study."""
     out = {}
-    for i, name in enumerate(es.study):
-        keep = np.arange(es.k) != i
-        out[name] = random_effects(_subset(es, keep), method=method, level=level)
+    with progress.bar("Leave one out", es.k) as bar:
+        for i, name in enumerate(es.study):
+            keep = np.arange(es.k) != i
+            out[name] = random_effects(_subset(es, keep), method=method, level=level)
+            if bar is not None:
+                bar.advance()
     return out
 
 
@@ -388,11 +392,14 @@ def cumulative(
             f"order must name each study at most once; unknown: {', '.join(map(str, unknown))}"
         )
     out = {}
-    for n in range(1, len(order) + 1):
-        sub = _subset(es, np.array([position[s] for s in order[:n]]))
-        out[order[n - 1]] = (
-            random_effects(sub, method=method, level=level)
-            if n > 1
-            else common_effect(sub, level=level)
-        )
+    with progress.bar("Cumulative", len(order)) as bar:
+        for n in range(1, len(order) + 1):
+            sub = _subset(es, np.array([position[s] for s in order[:n]]))
+            out[order[n - 1]] = (
+                random_effects(sub, method=method, level=level)
+                if n > 1
+                else common_effect(sub, level=level)
+            )
+            if bar is not None:
+                bar.advance()
     return out

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from bayesmeta import progress
 from bayesmeta.engines.nuts import SamplerSettings
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.io.counts import StudyData
@@ -111,13 +112,16 @@ def prior_sensitivity(
     for prior in priors:
         check_scale_prior(prior, "tau")
     rows = []
-    for tau in priors:
-        spec = replace(base, priors=replace(base.priors, tau=tau))
-        result = analyze_model(spec, settings=settings, frequentist=("random_dl",))
-        post = result.posterior
-        rows.append(
-            SensitivityRow(
-                tau, result.scale, post.mu, post.tau, post.prob_mu_below_0, result.converged
+    with progress.bar("Tau priors", len(priors)) as bar:
+        for tau in priors:
+            spec = replace(base, priors=replace(base.priors, tau=tau))
+            result = analyze_model(spec, settings=settings, frequentist=("random_dl",))
+            post = result.posterior
+            rows.append(
+                SensitivityRow(
+                    tau, result.scale, post.mu, post.tau, post.prob_mu_below_0, result.converged
+                )
             )
-        )
+            if bar is not None:
+                bar.advance(str(tau))
     return rows

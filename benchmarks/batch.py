@@ -1,4 +1,4 @@
-"""Time ``bayesmeta batch`` on 200 simulated ten-study meta-analyses (throughput target: 4/s).
+"""Time ``bayesmeta batch`` on 200 simulated ten-study meta-analyses (throughput target: 8/s).
 
 Run: ``python benchmarks/batch.py [--n 200] [--workers 2] [--profile]``.
 

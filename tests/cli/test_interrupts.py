@@ -147,3 +147,65 @@ def test_outputs_appear_together_or_not_at_all(tmp_path: Path) -> None:
         write_atomic(b, lambda tmp: tmp.write_text("b"))
         raise DoneError  # a deliberate exit code keeps the outputs
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt"]
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _commands(tmp: Path, out: Path) -> dict[str, list[str]]:
+    """One invocation of each command that writes its output into ``out``."""
+    spec = tmp / "bcg.toml"
+    spec.write_text((ROOT / "models" / "bcg.toml").read_text())
+    grid = tmp / "grid.toml"
+    grid.write_text((ROOT / "models" / "simulation_k5_tau03.toml").read_text())
+    long_csv = tmp / "long.csv"
+    rows = (ROOT / "examples" / "bcg.csv").read_text().splitlines()
+    long_csv.write_text(
+        "\n".join([f"meta_analysis,{rows[0]}", *(f"bcg,{row}" for row in rows[1:] if row)]) + "\n"
+    )
+    return {
+        "fit": ["fit", "--example", "bcg", "--json", str(out / "r.json")],
+        "run": ["run", str(spec), "--out-dir", str(out)],
+        "classic": ["classic", "--example", "bcg", "--json", str(out / "r.json")],
+        "sensitivity": ["sensitivity", "--example", "bcg", "--json", str(out / "r.json")],
+        "batch": ["batch", str(long_csv), "--out", str(out / "r.csv")],
+        "simulate": ["simulate", str(grid), "--out", str(out / "r.csv")],
+    }
+
+
+@pytest.mark.parametrize("command", ["fit", "run", "classic", "sensitivity", "batch", "simulate"])
+def test_every_command_stops_the_same_way(tmp_path: Path, command: str) -> None:
+    """The handling is the entry point's, not each command's: every command, interrupted
+    0.3 s after the handlers are in place, stops with the same line and code."""
+    out = tmp_path / "out"
+    out.mkdir()
+    proc = start(*_commands(tmp_path, out)[command], cwd=tmp_path)
+    wait_for(lambda: handlers_installed(proc.pid), step=0.001)
+    time.sleep(0.3)
+    assert proc.poll() is None
+    assert_stopped(*interrupt(proc, signal.SIGTERM), signal.SIGTERM, out)
+
+
+def test_classic_interrupted_in_a_long_leave_one_out(tmp_path: Path) -> None:
+    """classic on 4,000 simulated studies refits 4,000 times for --leave-one-out (seconds)."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(9)
+    n = rng.integers(20, 200, size=(2, 4000))
+    pd.DataFrame(
+        {
+            "study": [f"simulated{i}" for i in range(4000)],
+            "treatment_events": rng.binomial(n[0], 0.15),
+            "treatment_total": n[0],
+            "control_events": rng.binomial(n[1], 0.2),
+            "control_total": n[1],
+        }
+    ).to_csv(tmp_path / "sim.csv", index=False)
+    out = tmp_path / "out"
+    out.mkdir()
+    args = ["classic", "sim.csv", "--leave-one-out", "REML", "--json", str(out / "r.json")]
+    proc = start(*args, cwd=tmp_path)
+    time.sleep(3.0)
+    assert proc.poll() is None
+    assert_stopped(*interrupt(proc, signal.SIGINT), signal.SIGINT, out)

@@ -64,23 +64,33 @@ def message(signum: int) -> str:
 def stopped_cleanly() -> Iterator[None]:
     """Turn an interrupt anywhere inside into one line on stderr and its exit code.
 
-    An interrupt a framework already turned into an exit (Typer exits 130 on
-    ``KeyboardInterrupt``) is recognised by the signal recorded here.
+    Once a signal has arrived, however the block then ends is its consequence: Typer's own
+    exit 130, an ``ImportError`` from an extension module whose import the interrupt broke, or
+    even a normal end after some library swallowed the ``KeyboardInterrupt`` all end as the
+    interrupt (the command's outputs are then not written either, see
+    :func:`bayesmeta.io.output.outputs_together`).
     """
     try:
         yield
-    except KeyboardInterrupt as exc:
-        signum = getattr(exc, "signum", _received or signal.SIGINT)
-        _stop(signum)
-    except SystemExit as exc:
-        if _received is not None and exc.code in (exit_code(signal.SIGINT), exit_code(_received)):
+    except BaseException as exc:
+        if _received is not None:
             _stop(_received)
+        if isinstance(exc, KeyboardInterrupt):
+            _stop(getattr(exc, "signum", signal.SIGINT))
+        _ignore()  # the command has ended: a signal now changes nothing
         raise
+    if _received is not None:
+        _stop(_received)
+    _ignore()
+
+
+def _ignore() -> None:
+    for signum in SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
 
 
 def _stop(signum: int) -> None:
-    for ignored in SIGNALS:  # a second Ctrl-C while stopping must not print a traceback
-        signal.signal(ignored, signal.SIG_IGN)
+    _ignore()  # a second Ctrl-C while stopping must not print a traceback
     with contextlib.suppress(OSError, ValueError):  # stderr closed
         print(message(signum), file=sys.stderr, flush=True)
     raise SystemExit(exit_code(signum)) from None

@@ -17,6 +17,7 @@ from bayesmeta.cli.common import (
     EXIT_NOT_CONVERGED,
     ForceOpt,
     ModelOptions,
+    QuietOpt,
     model_options,
     user_errors,
 )
@@ -63,6 +64,7 @@ def report(
     ] = True,
     favours: FavoursOpt = None,
     force: ForceOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Write a self-contained report of one analysis (HTML, or Markdown with figures).
 
@@ -104,6 +106,7 @@ def plot(
     out: OutFigure,
     favours: FavoursOpt = None,
     force: ForceOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Draw one figure of an analysis (PNG, SVG with text as text, or PDF)."""
     from bayesmeta.io.output import check_outputs, write_atomic

@@ -123,9 +123,13 @@ def _discard(pending: list[tuple[str, Path, bool]]) -> None:
 
 def _commit(pending: list[tuple[str, Path, bool]]) -> None:
     """Rename every pending file into place, with SIGINT/SIGTERM held back meanwhile."""
+    from bayesmeta import interrupts
+
     for _, path, overwrite in pending:
         if path.exists() and not overwrite:  # appeared while we were working
             raise BayesmetaError(f"{path} exists; pass --force to overwrite it")
+    if interrupts.received() is not None:
+        return  # interrupted, even if something swallowed it: keep nothing
     signals = {getattr(signal, name) for name in _SIGNALS}
     block = hasattr(signal, "pthread_sigmask")
     held = signal.pthread_sigmask(signal.SIG_BLOCK, signals) if block else set()

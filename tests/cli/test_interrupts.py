@@ -187,15 +187,15 @@ def test_every_command_stops_the_same_way(tmp_path: Path, command: str) -> None:
 
 
 def test_classic_interrupted_in_a_long_leave_one_out(tmp_path: Path) -> None:
-    """classic on 4,000 simulated studies refits 4,000 times for --leave-one-out (seconds)."""
+    """classic on 10,000 simulated studies refits 10,000 times for --leave-one-out (10-20 s)."""
     import numpy as np
     import pandas as pd
 
     rng = np.random.default_rng(9)
-    n = rng.integers(20, 200, size=(2, 4000))
+    n = rng.integers(20, 200, size=(2, 10_000))
     pd.DataFrame(
         {
-            "study": [f"simulated{i}" for i in range(4000)],
+            "study": [f"simulated{i}" for i in range(10_000)],
             "treatment_events": rng.binomial(n[0], 0.15),
             "treatment_total": n[0],
             "control_events": rng.binomial(n[1], 0.2),

@@ -82,9 +82,9 @@ def test_no_bar_when_stderr_is_not_a_terminal(tmp_path: Path) -> None:
 
 
 def test_a_long_leave_one_out_shows_its_bar(tmp_path: Path) -> None:
-    """classic --leave-one-out refits k times (a few seconds for 4,000 simulated studies)."""
+    """classic --leave-one-out refits k times (seconds for 8,000 simulated studies)."""
     rng = np.random.default_rng(5)
-    k = 4000
+    k = 8000
     n = rng.integers(20, 200, size=(2, k))
     pd.DataFrame(
         {
@@ -97,4 +97,4 @@ def test_a_long_leave_one_out_shows_its_bar(tmp_path: Path) -> None:
     ).to_csv(tmp_path / "sim.csv", index=False)
     code, shown = on_terminal("classic", "sim.csv", "--leave-one-out", "DL", cwd=tmp_path)
     assert code == 0, shown
-    assert "Leave one out" in shown and "/4000" in shown
+    assert "Leave one out" in shown and "/8000" in shown

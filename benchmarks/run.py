@@ -227,6 +227,9 @@ def machine() -> dict[str, str]:
         "cpu": cpu,
         "python": platform.python_version(),
         "load_at_start": f"{load:.1f}",
+        # set here: every bayesmeta module is compiled from source in every process (an
+        # installed wheel has its .pyc files), which adds ~0.03-0.05 s to each command
+        "PYTHONDONTWRITEBYTECODE": os.environ.get("PYTHONDONTWRITEBYTECODE", "unset"),
         **{pkg: version(pkg) for pkg in PACKAGES},
     }
 

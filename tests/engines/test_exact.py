@@ -493,3 +493,52 @@ def test_regression_rejects_collinear_columns():
         metareg_posterior(
             [0.1, 0.2, 0.3], [0.1, 0.1, 0.1], X, prior_beta=PRIOR_MU, prior_tau=PRIOR_TAU
         )
+
+
+def test_one_coefficient_conditional_equals_batched_linear_algebra_bit_for_bit() -> None:
+    """The random-effects model's conditional posterior takes a scalar path; its numbers are
+    those of the batched Cholesky/solve path that meta-regressions take, to the last bit."""
+    from bayesmeta.engines.exact import _Model
+
+    rng = np.random.default_rng(12)
+    for _ in range(50):
+        k = int(rng.integers(2, 40))
+        flat = rng.random() < 0.3
+        model = _Model(
+            y=rng.normal(size=k),
+            v=rng.uniform(0.001, 2.0, k),
+            X=np.ones((k, 1)),
+            prior_mean=rng.normal(size=1),
+            prior_prec=np.array([0.0 if flat else 1 / rng.uniform(0.5, 100) ** 2]),
+        )
+        tau = np.concatenate([rng.uniform(0, 3, 300), [0.0, 1e-300, 1e100]])
+        fast = model.conditional(tau)
+        general = _general_conditional(model, tau)
+        for name in ("loglik", "mean", "cov"):
+            np.testing.assert_array_equal(getattr(fast, name), getattr(general, name))
+
+
+def _general_conditional(model, tau):
+    """_Model.conditional's batched path (Cholesky, solve) for any number of coefficients."""
+    from bayesmeta.engines.exact import _LOG_2PI, _Conditional
+
+    tau = np.atleast_1d(np.asarray(tau, dtype=float))
+    w = 1.0 / (model.v[None, :] + tau[:, None] ** 2)
+    prec0, m0 = model.prior_prec, model.prior_mean
+    A = np.einsum("ki,nk,kj->nij", model.X, w, model.X, optimize=True) + np.diag(prec0)
+    b = (w * model.y) @ model.X + prec0 * m0
+    chol = np.linalg.cholesky(A)
+    eye = np.broadcast_to(np.eye(len(m0)), A.shape)
+    chol_inv = np.linalg.solve(chol, eye)
+    cov = np.swapaxes(chol_inv, 1, 2) @ chol_inv
+    mean = np.einsum("nij,nj->ni", cov, b)
+    logdet_a = 2.0 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
+    quad = (w * model.y**2).sum(axis=1) + (prec0 * m0**2).sum() - (b * mean).sum(axis=1)
+    loglik = 0.5 * (
+        -len(model.y) * _LOG_2PI
+        + np.log(w).sum(axis=1)
+        + np.log(prec0[prec0 > 0]).sum()
+        - logdet_a
+        - quad
+    )
+    return _Conditional(tau=tau, loglik=loglik, mean=mean, cov=cov)

@@ -68,8 +68,14 @@ def documented() -> list[Any]:
 
 
 def public() -> list[tuple[str, Any]]:
-    names = [(f"bayesmeta.{n}", getattr(bayesmeta, n)) for n in bayesmeta.__all__]
-    for module in (bayesmeta.models, bayesmeta.plots):
+    """Public names; the public modules (models, plots) by their members."""
+    modules = (bayesmeta.models, bayesmeta.plots)
+    names = [
+        (f"bayesmeta.{n}", getattr(bayesmeta, n))
+        for n in bayesmeta.__all__
+        if getattr(bayesmeta, n) not in modules
+    ]
+    for module in modules:
         names += [(f"{module.__name__}.{n}", getattr(module, n)) for n in module.__all__]
     return [(name, obj) for name, obj in names if name.split(".")[-1] not in NOT_OBJECTS]
 

@@ -79,20 +79,11 @@ if TYPE_CHECKING:
     from bayesmeta.workflows.analyze import AnalysisResult, analyze
 
 
-def _version() -> str:
-    """The installed version (read on first use: importlib.metadata takes 30 ms to import, a
-    window in which the command line could not yet handle Ctrl-C)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("bayesmeta")
-    except PackageNotFoundError:  # running from a source tree that is not installed
-        return "0+unknown"
-
-
 def __getattr__(name: str) -> Any:
     if name == "__version__":
-        value: Any = _version()
+        from bayesmeta.io.output import package_version
+
+        value: Any = package_version()
     elif name in _PUBLIC:
         value = getattr(import_module(_PUBLIC[name]), name)
     elif name in _MODULES:

@@ -150,8 +150,8 @@ def sensitivity(
     quiet: QuietOpt = False,
 ) -> None:
     """Refit the meta-analysis under several priors for tau and compare the answers."""
-    from bayesmeta import __version__
     from bayesmeta.engines.nuts import SamplerSettings
+    from bayesmeta.io.output import package_version
     from bayesmeta.model.priors import parse_prior
     from bayesmeta.report.terminal import sensitivity_table
     from bayesmeta.workflows.sensitivity import prior_sensitivity
@@ -164,7 +164,7 @@ def sensitivity(
     rows = prior_sensitivity(dataset, tau_priors, settings=settings, mu_prior=mu_prior, model=model)
     console().print(sensitivity_table(rows))
     payload = {
-        "bayesmeta_version": __version__,
+        "bayesmeta_version": package_version(),
         "data": {"source": dataset.source, "k": dataset.k},
         "prior_mu": prior_mu,
         "sampler": {"chains": chains, "draws": draws, "tune": tune, "seed": seed},

@@ -104,7 +104,7 @@ class ClassicResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON of ``bayesmeta classic --json``."""
-        from bayesmeta import __version__
+        from bayesmeta.io.output import package_version
 
         d = self.data
         info: dict[str, Any] = {
@@ -118,7 +118,7 @@ class ClassicResult:
             info["k_double_zero"] = int(d.double_zero.sum())
         info["warnings"] = list(d.warnings)
         out: dict[str, Any] = {
-            "bayesmeta_version": __version__,
+            "bayesmeta_version": package_version(),
             "data": info,
             "effect_sizes": self.effect_sizes.to_dict(),
             "frequentist": {k: v.to_dict() for k, v in self.estimates.items()},

@@ -12,12 +12,9 @@ proportion when no study has an event, or every patient in every study has one.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-if TYPE_CHECKING:
-    from bayesmeta.io.counts import StudyData
+from bayesmeta.io.studies import StudyData
 
 
 def _tail(side: str) -> str:

@@ -20,14 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from bayesmeta.errors import DataError
 from bayesmeta.io.cells import show
 from bayesmeta.io.information import information_warnings
-
-if TYPE_CHECKING:
-    from bayesmeta.io.counts import TwoArmData
+from bayesmeta.io.studies import TwoArmData
 
 HANDBOOK = "Cochrane Handbook v6.4, section 23.3.4"
 NOTHING_TO_SPLIT = (

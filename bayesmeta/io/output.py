@@ -15,6 +15,18 @@ from typing import Any
 from bayesmeta.errors import BayesmetaError
 
 
+def package_version() -> str:
+    """The installed bayesmeta version, which every result file records (read on first use:
+    importlib.metadata takes 30 ms to import, a window in which the command line could not yet
+    handle Ctrl-C)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("bayesmeta")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "0+unknown"
+
+
 def check_writable(path: str | Path, *, overwrite: bool = False) -> Path:
     """Refuse to replace an existing file unless ``overwrite``; check the folder exists and
     can be written to."""

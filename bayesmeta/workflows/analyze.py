@@ -162,10 +162,10 @@ class AnalysisResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON output (values on the model scale; see ``docs/json.md``)."""
-        from bayesmeta import __version__
+        from bayesmeta.io.output import package_version
 
         out: dict[str, Any] = {
-            "bayesmeta_version": __version__,
+            "bayesmeta_version": package_version(),
             "model": self.model,
             "engine": self.engine,
             "common_effect": self.common_effect,
@@ -389,11 +389,11 @@ def provenance(spec: ModelSpec, settings: SamplerSettings) -> dict[str, str | in
     NetCDF): package version, model, priors, moderators and sampler settings with the seed."""
     import json
 
-    from bayesmeta import __version__
+    from bayesmeta.io.output import package_version
 
     mods = spec.moderators.to_dict() if spec.moderators is not None else {}
     return {
-        "bayesmeta_version": __version__,
+        "bayesmeta_version": package_version(),
         "bayesmeta_model": spec.likelihood,
         "bayesmeta_common_effect": int(spec.common_effect),
         "bayesmeta_priors": json.dumps(spec.priors.to_dict()),

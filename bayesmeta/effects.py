@@ -34,6 +34,7 @@ from scipy import special
 
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.io.counts import SingleArmData, TwoArmData
+from bayesmeta.io.output import level_key
 from bayesmeta.io.reported import ReportedEffects
 
 TWO_ARM_MEASURES = ("OR", "RR", "RD")
@@ -227,7 +228,7 @@ class ObservedEffect:
         return {
             "estimate": self.estimate,
             "se": self.se,
-            f"ci{self.level * 100:g}": list(self.interval),
+            level_key("ci", self.level): list(self.interval),
             "corrected": self.corrected,
         }
 

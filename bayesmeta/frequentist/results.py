@@ -9,11 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bayesmeta.io.output import level_key
+
 DEFAULT_LEVEL = 0.95
-
-
-def _key(prefix: str, level: float) -> str:
-    return f"{prefix}{level * 100:g}"
 
 
 def tails(level: float) -> tuple[float, float]:
@@ -67,16 +65,16 @@ class PooledEstimate:
             ("method", self.method),
             ("estimate", self.estimate),
             ("se", self.se),
-            (_key("ci", self.level), self.ci),
+            (level_key("ci", self.level), self.ci),
             ("p", self.p),
             ("k", self.k),
             ("tau2", self.tau2),
-            (_key("tau2_ci", self.level), self.tau2_ci),
+            (level_key("tau2_ci", self.level), self.tau2_ci),
             ("i2", self.i2),
             ("h2", self.h2),
             ("q", self.q),
             ("q_p", self.q_p),
-            (_key("pi", self.level), self.pi),
+            (level_key("pi", self.level), self.pi),
             ("df", self.df),
         ]
         out: dict[str, Any] = {}

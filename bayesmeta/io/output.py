@@ -27,6 +27,11 @@ def package_version() -> str:
         return "0+unknown"
 
 
+def level_key(prefix: str, level: float) -> str:
+    """JSON key of an interval at ``level``: ``level_key("ci", 0.95) == "ci95"``."""
+    return f"{prefix}{level * 100:g}"
+
+
 def check_writable(path: str | Path, *, overwrite: bool = False) -> Path:
     """Refuse to replace an existing file unless ``overwrite``; check the folder exists and
     can be written to."""

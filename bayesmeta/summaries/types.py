@@ -11,14 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bayesmeta.io.output import level_key
 from bayesmeta.model.scales import Scale
 
 DEFAULT_LEVEL = 0.95
-
-
-def level_key(prefix: str, level: float) -> str:
-    """JSON key of an interval at ``level``: ``level_key("ci", 0.95) == "ci95"``."""
-    return f"{prefix}{level * 100:g}"
 
 
 @dataclass(frozen=True)

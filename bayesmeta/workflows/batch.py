@@ -502,9 +502,13 @@ def stop_workers(executor: cf.ProcessPoolExecutor, timeout: float = 10.0) -> Non
     ``shutdown(cancel_futures=True)`` alone lets every running fit finish (minutes for a large
     one) with nobody to record it; the workers are terminated (SIGTERM, then SIGKILL)
     instead. Python 3.14 has ``terminate_workers()``; before, the processes are in
-    ``_processes``.
+    ``_processes``. The executor's manager thread is waited for too: until it ends it holds
+    the queues' named semaphores, and a process that exits before they are released leaves
+    multiprocessing's resource tracker to print "leaked semaphore" warnings after the
+    command's last line.
     """
     processes = list((getattr(executor, "_processes", None) or {}).values())
+    manager = getattr(executor, "_executor_manager_thread", None)
     executor.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         if process.is_alive():
@@ -515,6 +519,8 @@ def stop_workers(executor: cf.ProcessPoolExecutor, timeout: float = 10.0) -> Non
         if process.is_alive():
             process.kill()
             process.join(1.0)
+    if manager is not None:
+        manager.join(max(1.0, deadline - time.monotonic()))
 
 
 @contextmanager

@@ -106,6 +106,29 @@ def test_killing_a_batch_stops_its_workers(long_csv: Path, tmp_path: Path, signu
     assert not (tmp_path / "r.csv.lock").exists() or signum == signal.SIGKILL
 
 
+def test_stopped_workers_leave_no_semaphore_for_the_resource_tracker() -> None:
+    """After :func:`stop_workers` returns, the pool's named semaphores are released: the
+    process may end at once (``os._exit``) without multiprocessing's resource tracker printing
+    "leaked semaphore" warnings after the command's last line. Before the executor's manager
+    thread was waited for, they were still there when it returned (CI saw the warnings)."""
+    import concurrent.futures as cf
+    import multiprocessing
+
+    from bayesmeta.workflows.batch import stop_workers
+
+    executor = cf.ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn"))
+    futures = [executor.submit(time.sleep, 60) for _ in range(4)]
+    queues = (executor._call_queue, executor._result_queue)
+    locks = [q._rlock for q in queues] + [q._wlock for q in queues] + [queues[0]._sem]
+    files = [Path("/dev/shm/sem." + lock._semlock.name.lstrip("/")) for lock in locks]
+    del queues, locks
+    if not all(path.exists() for path in files):
+        pytest.skip("named semaphores are not files in /dev/shm here")
+    wait_for(lambda: any(future.running() for future in futures))
+    stop_workers(executor)
+    assert [path for path in files if path.exists()] == []
+
+
 @pytest.mark.sampling
 def test_damaged_progress_lines_are_reported_and_refitted(long_csv: Path, tmp_path: Path):
     out, progress = tmp_path / "r.csv", tmp_path / "r.jsonl"

@@ -164,15 +164,20 @@ def _cli(*args: str) -> list[str]:
 def test_killed_batch_resumes_and_lists_each_meta_analysis_once(
     long_csv: Path, tmp_path: Path
 ) -> None:
+    """Killed (SIGKILL) after its first result line, a batch resumes from its progress file.
+
+    10,000 draws make each fit take about 2 s, so the kill lands between two result lines
+    even on a loaded machine (with 200 draws the remaining fits took 0.3 s, and a slow poll
+    sometimes saw the batch already finished)."""
     out = tmp_path / "results.csv"
     progress = tmp_path / "results.jsonl"
-    args = ["batch", str(long_csv), "--out", str(out), "--chains", "2", "--draws", "200",
+    args = ["batch", str(long_csv), "--out", str(out), "--chains", "2", "--draws", "10000",
             "--tune", "200", "--seed", "11", "--workers", "1"]  # fmt: skip
     proc = subprocess.Popen(_cli(*args), start_new_session=True, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 90
     while not (progress.exists() and progress.read_text().count("\n") >= 1):
         assert proc.poll() is None and time.monotonic() < deadline, "no result line appeared"
-        time.sleep(0.1)
+        time.sleep(0.02)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     first = progress.read_text().count("\n")

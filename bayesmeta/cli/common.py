@@ -86,6 +86,14 @@ def load_data(
     return load_data(request)
 
 
+def example_favours(example: str | None) -> tuple[str, str] | None:
+    """The favours labels of the shipped ``example`` whose events are wanted (quitting
+    smoking...), the default of ``--favours``; None for the usual labels."""
+    from bayesmeta.io.examples import example as find_example
+
+    return find_example(example).favours if example is not None else None
+
+
 def check_output(path: Path | None, data: Path | None, example: str | None, force: bool) -> None:
     """Check the one output of a command reading DATA or ``--example`` before any work."""
     from bayesmeta.io.output import check_outputs
@@ -115,6 +123,14 @@ ColumnsOpt = Annotated[
     typer.Option(help="Map your column names: 'treatment_events=tpos,control_total=n_c'."),
 ]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite existing output files.")]
+FavoursOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Forest-plot labels left and right of no effect, comma-separated (default: "
+        "'Favours treatment,Favours control', for harmful events; swap them for wanted ones; "
+        "a shipped example of wanted events has its own).",
+    ),
+]
 SplitOpt = Annotated[
     bool,
     typer.Option(

@@ -14,11 +14,13 @@ import typer
 
 from bayesmeta.cli.common import (
     EXIT_NOT_CONVERGED,
+    FavoursOpt,
     ForceOpt,
     JsonOpt,
     ModelOptions,
     QuietOpt,
     console,
+    example_favours,
     model_options,
     user_errors,
 )
@@ -33,6 +35,7 @@ def _analyse(
     json_out: Path | None = None,
     posterior: Path | None = None,
     plot: Path | None = None,
+    favours: str | None = None,
     force: bool = False,
     extra: dict[str, Any] | None = None,
     inputs: tuple[Path, ...] = (),
@@ -48,6 +51,13 @@ def _analyse(
         raise BayesmetaError(
             f"--plot {plot}: use a .png, .pdf or .svg file name (got {plot.suffix or 'none'})"
         )
+    if favours is not None and plot is None:
+        raise BayesmetaError("--favours labels the forest plot: give --plot as well")
+    labels = None
+    if plot is not None:
+        from bayesmeta.report.figures import Style
+
+        labels = Style.parse_favours(favours, example_favours(request.example)).favours
     planned = plan(request)
     if posterior is not None and planned.engine == "exact":
         raise BayesmetaError("--save-posterior needs draws: use --engine nuts")
@@ -55,7 +65,7 @@ def _analyse(
     from bayesmeta.report.terminal import render
 
     render(result, console(), methods=planned.methods)
-    _write_outputs(result, planned.methods, json_out, posterior, plot, force, extra or {})
+    _write_outputs(result, planned.methods, json_out, posterior, plot, labels, force, extra or {})
     return result
 
 
@@ -65,6 +75,7 @@ def _write_outputs(
     json_out: Path | None,
     posterior: Path | None,
     plot: Path | None,
+    favours: tuple[str, str] | None,
     force: bool,
     extra: dict[str, Any],
 ) -> None:
@@ -80,11 +91,11 @@ def _write_outputs(
             overwrite=force,
         )
         typer.echo(f"wrote {posterior}")
-    if plot is not None:
+    if plot is not None and favours is not None:
         from bayesmeta.report.figures import format_of, save
         from bayesmeta.report.figures.forest import forest
 
-        figure = forest(result, methods=methods)
+        figure = forest(result, methods=methods, favours=favours)
         write_atomic(plot, lambda tmp: save(figure, tmp, format_of(plot)), overwrite=force)
         typer.echo(f"wrote {plot}")
 
@@ -100,6 +111,7 @@ def fit(
     plot: Annotated[
         Path | None, typer.Option(help="Write a forest plot (PNG, PDF or SVG).")
     ] = None,
+    favours: FavoursOpt = None,
     force: ForceOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -107,7 +119,14 @@ def fit(
     if options.spec_file is not None:
         raise BayesmetaError(f"{options.spec_file}: run a specification with `bayesmeta run`")
     request = options.request()
-    result = _analyse(request, json_out=json_out, posterior=save_posterior, plot=plot, force=force)
+    result = _analyse(
+        request,
+        json_out=json_out,
+        posterior=save_posterior,
+        plot=plot,
+        favours=favours,
+        force=force,
+    )
     if not result.converged:
         raise typer.Exit(EXIT_NOT_CONVERGED)
 

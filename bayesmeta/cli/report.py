@@ -15,9 +15,11 @@ import typer
 
 from bayesmeta.cli.common import (
     EXIT_NOT_CONVERGED,
+    FavoursOpt,
     ForceOpt,
     ModelOptions,
     QuietOpt,
+    example_favours,
     model_options,
     user_errors,
 )
@@ -29,13 +31,6 @@ OutReport = Annotated[
         help="report.html (one self-contained file) or report.md (figures as PNG files beside "
         "it, named report-forest.png ...).",
         show_default=False,
-    ),
-]
-FavoursOpt = Annotated[
-    str | None,
-    typer.Option(
-        help="Forest-plot labels left and right of no effect, comma-separated (default: "
-        "'Favours treatment,Favours control', for harmful events; swap them for wanted ones).",
     ),
 ]
 OutFigure = Annotated[
@@ -78,8 +73,8 @@ def report(
     from bayesmeta.workflows.report import analyses
     from bayesmeta.workflows.request import input_path, plan
 
-    style = Style.parse_favours(favours)
     request = options.request()
+    style = Style.parse_favours(favours, example_favours(request.example))
     inputs = [input_path(request), options.spec_file]
     check_outputs(output_files(out), inputs=inputs, overwrite=force)
     parts = ("fit", *(("sensitivity",) if sensitivity else ()))
@@ -117,8 +112,8 @@ def plot(
 
     chosen = find_kind(kind)
     fmt = format_of(out)
-    style = Style.parse_favours(favours)
     request = options.request()
+    style = Style.parse_favours(favours, example_favours(request.example))
     check_outputs([out], inputs=[input_path(request), options.spec_file], overwrite=force)
     contents = analyses(plan(request), parts=chosen.parts, command=f"plot {kind}")
     figure = chosen.draw(contents, style)

@@ -15,13 +15,15 @@ from bayesmeta.io.reported import ReportedEffects
 
 @dataclass(frozen=True)
 class Example:
-    """One shipped dataset: its name, CSV path, design and citation."""
+    """One shipped dataset: its name, CSV path, design and citation, and the forest plot's
+    favours labels where its events are wanted (None: the defaults, for harmful events)."""
 
     name: str
     path: Path
     design: str
     title: str
     citation: str
+    favours: tuple[str, str] | None = None
 
 
 def _folder() -> Path:
@@ -40,7 +42,14 @@ def examples() -> dict[str, Example]:
     with open(folder / "datasets.toml", "rb") as fh:
         table = tomllib.load(fh)
     return {
-        name: Example(name, folder / spec["file"], spec["design"], spec["title"], spec["citation"])
+        name: Example(
+            name,
+            folder / spec["file"],
+            spec["design"],
+            spec["title"],
+            spec["citation"],
+            tuple(spec["favours"]) if "favours" in spec else None,
+        )
         for name, spec in table.items()
     }
 

@@ -5,6 +5,7 @@ written over, and the same model options as ``fit``."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -199,3 +200,36 @@ def test_favours_needs_two_labels(tmp_path):
     args = ["plot", "forest", "--example", "bcg", "--favours", "better", "--out"]
     line = fails_cleanly([*args, str(tmp_path / "f.png")])
     assert "--favours expects two labels" in line
+
+
+def favours_labels(svg: str) -> list[str]:
+    """The favours labels of an SVG forest plot, left to right."""
+    found = re.findall(r'<g id="favours">\s*<text[^>]*\sx="([-\d.]+)"[^>]*>([^<]*)</text>', svg)
+    return [label for _, label in sorted((float(x), label) for x, label in found)]
+
+
+@pytest.mark.sampling
+def test_a_shipped_example_of_wanted_events_has_its_favours_labels(tmp_path):
+    """hasselblad1998 counts quitters: an odds ratio above 1 favours the intervention, so its
+    forest plot says so on the right of 1 (bcg keeps the usual labels); --favours overrides."""
+    out = tmp_path / "h.svg"
+    args = ["plot", "forest", "--example", "hasselblad1998", *SHORT, "--out", str(out)]
+    done = runner.invoke(app, args)
+    assert done.exit_code in (0, 3), done.output
+    assert favours_labels(out.read_text()) == ["Favours control", "Favours treatment"]
+    exact = ["--model", "normal-normal"]
+    for example, favours, expected in [
+        ("hasselblad1998", [], ["Favours control", "Favours treatment"]),
+        ("hasselblad1998", ["--favours", "Fewer quit,More quit"], ["Fewer quit", "More quit"]),
+        ("bcg", [], ["Favours treatment", "Favours control"]),
+    ]:
+        out = tmp_path / f"{example}-{len(favours)}.svg"
+        args = ["fit", "--example", example, *exact, *favours, "--plot", str(out)]
+        done = runner.invoke(app, args)
+        assert done.exit_code == 0, done.output
+        assert favours_labels(out.read_text()) == expected
+
+
+def test_fit_favours_needs_a_plot():
+    line = fails_cleanly(["fit", "--example", "bcg", "--favours", "Worse,Better"])
+    assert line == "error: --favours labels the forest plot: give --plot as well"

@@ -33,8 +33,8 @@ class Style:
     favours: tuple[str, str] = FAVOURS
 
     @classmethod
-    def parse_favours(cls, text: str | None) -> Style:
-        """A style from ``"LEFT,RIGHT"`` favours labels (None: the defaults).
+    def parse_favours(cls, text: str | None, default: tuple[str, str] | None = None) -> Style:
+        """A style from ``"LEFT,RIGHT"`` favours labels (None: ``default``, else the defaults).
 
         Raises
         ------
@@ -42,7 +42,7 @@ class Style:
             Not two comma-separated labels.
         """
         if text is None:
-            return cls()
+            return cls(default) if default is not None else cls()
         parts = [p.strip() for p in text.split(",")]
         if len(parts) != 2 or not all(parts):
             raise BayesmetaError(

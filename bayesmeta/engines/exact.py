@@ -85,23 +85,7 @@ class _Model:
         prec0, m0 = self.prior_prec, self.prior_mean
         A = np.einsum("ki,nk,kj->nij", self.X, w, self.X, optimize=True) + np.diag(prec0)
         b = (w * self.y) @ self.X + prec0 * m0
-        if len(m0) == 1:
-            # One coefficient (the random-effects model): the 1 x 1 Cholesky factor, inverse,
-            # covariance and mean as the batched LAPACK calls below compute them (a square
-            # root, one division, one product each; tested equal bit for bit), without the
-            # per-matrix overhead of batched linear algebra on thousands of 1 x 1 matrices.
-            chol = np.sqrt(A)
-            chol_inv = 1.0 / chol
-            cov = chol_inv * chol_inv
-            mean = cov[:, :, 0] * b
-            logdet_a = 2.0 * np.log(chol[:, 0, 0])
-        else:
-            chol = np.linalg.cholesky(A)
-            eye = np.broadcast_to(np.eye(len(m0)), A.shape)
-            chol_inv = np.linalg.solve(chol, eye)
-            cov = np.swapaxes(chol_inv, 1, 2) @ chol_inv
-            mean = np.einsum("nij,nj->ni", cov, b)
-            logdet_a = 2.0 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
+        cov, mean, logdet_a = (_solve_one if len(m0) == 1 else _solve)(A, b)
         quad = (w * self.y**2).sum(axis=1) + (prec0 * m0**2).sum() - (b * mean).sum(axis=1)
         loglik = 0.5 * (
             -len(self.y) * _LOG_2PI
@@ -111,6 +95,29 @@ class _Model:
             - quad
         )
         return _Conditional(tau=tau, loglik=loglik, mean=mean, cov=cov)
+
+
+def _solve(A: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``A^-1``, ``A^-1 b`` and ``log|A|`` for a stack of symmetric positive definite ``A``,
+    through each one's Cholesky factor."""
+    chol = np.linalg.cholesky(A)
+    eye = np.broadcast_to(np.eye(A.shape[-1]), A.shape)
+    chol_inv = np.linalg.solve(chol, eye)
+    cov = np.swapaxes(chol_inv, 1, 2) @ chol_inv
+    mean = np.einsum("nij,nj->ni", cov, b)
+    logdet_a = 2.0 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
+    return cov, mean, logdet_a
+
+
+def _solve_one(A: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_solve` for 1 x 1 matrices (the random-effects model): the factor, inverse,
+    covariance and mean as the batched LAPACK calls compute them (a square root, one division,
+    one product each; tested equal bit for bit), without their per-matrix overhead on
+    thousands of 1 x 1 matrices."""
+    chol = np.sqrt(A)
+    chol_inv = 1.0 / chol
+    cov = chol_inv * chol_inv
+    return cov, cov[:, :, 0] * b, 2.0 * np.log(chol[:, 0, 0])
 
 
 # --------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,17 @@ ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = Path(__file__).resolve().parent / "reference"
 EXAMPLES = ROOT / "examples"
 TWO_ARM = ("bcg", "li2007", "nielweise2007")
+
+
+def default_signals() -> None:
+    """``preexec_fn`` of a child that tests send Ctrl-C: SIGINT and SIGTERM at their defaults.
+
+    Tests started with SIGINT ignored (a background job of a non-interactive shell, such as
+    ``sh .ci/run &``) would otherwise pass that on, and bayesmeta rightly keeps an inherited
+    SIG_IGN (``bayesmeta.interrupts.install``).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def reference(name: str, kind: str) -> dict:

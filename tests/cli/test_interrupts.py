@@ -16,11 +16,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import default_signals
+
 CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
 LINE = {signal.SIGINT: "interrupted by Ctrl-C (SIGINT)", signal.SIGTERM: "interrupted by SIGTERM"}
 
 
-def start(*args: str, cwd: Path) -> subprocess.Popen:
+def start(*args: str, cwd: Path, preexec_fn=default_signals) -> subprocess.Popen:
     """``python -m bayesmeta ARGS`` (the entry point the ``bayesmeta`` script runs)."""
     return subprocess.Popen(
         [sys.executable, "-m", "bayesmeta", *args],
@@ -28,6 +30,7 @@ def start(*args: str, cwd: Path) -> subprocess.Popen:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=preexec_fn,
     )
 
 
@@ -209,3 +212,43 @@ def test_classic_interrupted_in_a_long_leave_one_out(tmp_path: Path) -> None:
     time.sleep(3.0)
     assert proc.poll() is None
     assert_stopped(*interrupt(proc, signal.SIGINT), signal.SIGINT, out)
+
+
+def test_ctrl_c_ignored_at_start_stays_ignored(tmp_path: Path) -> None:
+    """Started with SIGINT ignored (``nohup``, a background job of a script), Ctrl-C at the
+    terminal is not meant for the process: it finishes and writes its output; SIGTERM still
+    stops it."""
+
+    def ignore_ctrl_c() -> None:
+        default_signals()
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    out = tmp_path / "out"
+    out.mkdir()
+    proc = start(
+        "classic",
+        "--example",
+        "bcg",
+        "--json",
+        str(out / "r.json"),
+        cwd=tmp_path,
+        preexec_fn=ignore_ctrl_c,
+    )
+    wait_for(lambda: handlers_installed(proc.pid), step=0.001)
+    code, err = interrupt(proc, signal.SIGINT)
+    assert code == 0, err
+    assert [p.name for p in out.iterdir()] == ["r.json"]
+    (out / "r.json").unlink()
+    proc = start(
+        "fit",
+        "--example",
+        "bcg",
+        "--draws",
+        "200000",
+        "--json",
+        str(out / "r.json"),
+        cwd=tmp_path,
+        preexec_fn=ignore_ctrl_c,
+    )
+    time.sleep(2.5)
+    assert_stopped(*interrupt(proc, signal.SIGTERM, timeout=10.0), signal.SIGTERM, out)

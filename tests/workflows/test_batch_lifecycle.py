@@ -19,6 +19,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.conftest import default_signals
+
 psutil = pytest.importorskip("psutil")
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -43,6 +45,7 @@ def bayesmeta(*args: str, **kwargs) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_signals,
         **kwargs,
     )
 

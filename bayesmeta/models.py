@@ -168,10 +168,9 @@ def sample(
         ``posterior``, ``sample_stats``, ``observed_data``, ``constant_data``; the root
         attributes record the convergence checks.
     """
-    accept = target_accept if target_accept is not None else nuts.recommended_target_accept(model)
     settings = nuts.SamplerSettings(
-        chains=chains, draws=draws, tune=tune, seed=seed, target_accept=accept, cores=cores
-    )
+        chains=chains, draws=draws, tune=tune, seed=seed, target_accept=target_accept, cores=cores
+    ).for_model(model)
     idata, seconds = nuts.draw(model, settings)
     diag = nuts.diagnose(idata, seconds=seconds, settings=settings)
     idata.attrs.update(

@@ -241,7 +241,18 @@ MODEL_PARAMETERS: tuple[inspect.Parameter, ...] = (
         Annotated[int, typer.Option(help="Random seed: the same seed gives the same numbers.")],
         1,
     ),
-    _option("target_accept", Annotated[float, typer.Option(min=0.5, max=0.999)], 0.9),
+    _option(
+        "target_accept",
+        Annotated[
+            float | None,
+            typer.Option(
+                min=0.5,
+                max=0.999,
+                help="NUTS target acceptance rate (default: 0.99 with covariates, else 0.9).",
+            ),
+        ],
+        None,
+    ),
     _option(
         "hdi",
         Annotated[bool, typer.Option("--hdi", help="Also show 95% highest-density intervals.")],

@@ -45,6 +45,9 @@ class ConvergenceWarning(UserWarning):
 class SamplerSettings:
     """NUTS settings; ``seed`` (0 to 2**32 - 1) makes a fit reproducible.
 
+    ``target_accept`` None (the default) is the model's :func:`recommended_target_accept`:
+    0.99 with covariates, else 0.9 (:meth:`for_model`).
+
     Raises
     ------
     TypeError
@@ -57,7 +60,7 @@ class SamplerSettings:
     draws: int = 2000
     tune: int = 1000
     seed: int = 1
-    target_accept: float = 0.9
+    target_accept: float | None = None
     cores: int | None = None
 
     def __post_init__(self) -> None:
@@ -70,12 +73,20 @@ class SamplerSettings:
             if not lo <= value <= hi:
                 raise OptionError(f"{name} must be between {lo} and {hi}, got {value}")
         accept = self.target_accept
-        if isinstance(accept, bool) or not isinstance(accept, int | float | np.floating):
+        if accept is None:
+            pass
+        elif isinstance(accept, bool) or not isinstance(accept, int | float | np.floating):
             raise TypeError(f"target_accept must be a number, got {type(accept).__name__}")
-        if not 0 < accept < 1:
+        elif not 0 < accept < 1:
             raise OptionError(f"target_accept must be between 0 and 1, got {accept}")
         if self.cores is not None and (isinstance(self.cores, bool) or self.cores < 1):
             raise OptionError(f"cores must be a positive integer or None, got {self.cores}")
+
+    def for_model(self, model: ModelSpec | pm.Model) -> SamplerSettings:
+        """These settings with ``target_accept`` chosen for ``model`` if it was left None."""
+        if self.target_accept is not None:
+            return self
+        return replace(self, target_accept=recommended_target_accept(model))
 
     def stricter(self) -> SamplerSettings:
         """Settings for the one refit: target acceptance 0.99 (smaller steps), twice the tuning.
@@ -84,7 +95,7 @@ class SamplerSettings:
         trials) 0.95 still left 1-3 divergences in every seed tried, 0.99 none; sampling is
         the cheap part of a fit.
         """
-        return replace(self, target_accept=max(0.99, self.target_accept), tune=2 * self.tune)
+        return replace(self, target_accept=max(0.99, self.target_accept or 0.0), tune=2 * self.tune)
 
 
 @dataclass(frozen=True)
@@ -194,6 +205,7 @@ def sample(
     from bayesmeta import progress
     from bayesmeta.engines import kernels, nutpie_adapter
 
+    settings = settings.for_model(model)
     start = time.perf_counter()
     compiled = compiled if compiled is not None else compile_model(model)
     begin = time.perf_counter()
@@ -299,7 +311,7 @@ def fit(model: ModelSpec | pm.Model, settings: SamplerSettings | None = None) ->
     refit happened and ``diagnostics.converged`` whether the final draws pass every check.
     A KeyboardInterrupt while sampling is raised, never taken as a failed fit to refit.
     """
-    settings = settings or SamplerSettings()
+    settings = (settings or SamplerSettings()).for_model(model)
     start = time.perf_counter()
     compiled = compile_model(model)
     draws, _ = sample(model, settings, compiled)

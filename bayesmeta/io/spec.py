@@ -30,7 +30,7 @@ Example::
     draws = 2000
     tune = 1000
     seed = 1
-    target_accept = 0.9
+    # target_accept = 0.9      # default: 0.99 for a meta-regression, else 0.9
 
     [output]
     json = "bcg.result.json"   # relative to this file (or to --out-dir)

@@ -146,7 +146,7 @@ class BatchOptions:
         )
         return (
             f"{priors}; common_effect={self.common_effect}; chains={s.chains} draws={s.draws} "
-            f"tune={s.tune} seed={s.seed} target_accept={s.target_accept}"
+            f"tune={s.tune} seed={s.seed} target_accept={s.target_accept or 'per model'}"
         )
 
 

@@ -123,7 +123,9 @@ def command_line(
         args += ["--methods", ",".join(request.methods)]
     s = request.settings
     args += ["--chains", str(s.chains), "--draws", str(s.draws), "--tune", str(s.tune)]
-    args += ["--seed", str(s.seed), "--target-accept", f"{s.target_accept:g}"]
+    args += ["--seed", str(s.seed)]
+    if s.target_accept is not None:
+        args += ["--target-accept", f"{s.target_accept:g}"]
     return shlex.join(args)
 
 

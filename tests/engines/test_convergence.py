@@ -121,3 +121,34 @@ def test_a_refit_that_fails_too_is_marked_not_converged(stand_in) -> None:
     result = fit(object(), SamplerSettings())
     assert len(sampler.settings) == 2
     assert result.diagnostics.refitted and not result.diagnostics.converged
+
+
+def test_the_default_target_accept_is_chosen_for_the_model() -> None:
+    """None (the default of the API, the command line and specs) is 0.99 for a model with
+    covariates, whose funnel diverges at 0.9 (docs/tutorials/bcg.md checks that at build
+    time), else 0.9; a value given is kept, also for the refit's floor of 0.99."""
+    import bayesmeta
+    from bayesmeta.model.description import ModelSpec
+
+    bcg = bayesmeta.load_example("bcg")
+    plain = ModelSpec.describe(bcg)
+    regression = ModelSpec.describe(
+        bcg, moderators=bayesmeta.moderators(bcg.covariates, names=["ablat"])
+    )
+    assert SamplerSettings().target_accept is None
+    assert SamplerSettings().for_model(plain).target_accept == 0.9
+    assert SamplerSettings().for_model(regression).target_accept == 0.99
+    assert SamplerSettings(target_accept=0.8).for_model(regression).target_accept == 0.8
+    assert SamplerSettings(target_accept=0.995).stricter().target_accept == 0.995
+
+
+def test_fit_samples_at_the_target_accept_chosen_for_the_model(stand_in) -> None:
+    import bayesmeta
+    from bayesmeta.model.description import ModelSpec
+
+    bcg = bayesmeta.load_example("bcg")
+    mods = bayesmeta.moderators(bcg.covariates, names=["ablat"])
+    sampler = stand_in(GOOD)
+    result = fit(ModelSpec.describe(bcg, moderators=mods), SamplerSettings())
+    assert [s.target_accept for s in sampler.settings] == [0.99]
+    assert result.settings.target_accept == 0.99 == result.diagnostics.target_accept

@@ -53,11 +53,12 @@ def _analyse(
         )
     if favours is not None and plot is None:
         raise BayesmetaError("--favours labels the forest plot: give --plot as well")
-    labels = None
+    forest_plot = None
     if plot is not None:
         from bayesmeta.report.figures import Style
 
-        labels = Style.parse_favours(favours, example_favours(request.example)).favours
+        style = Style.parse_favours(favours, example_favours(request.example))
+        forest_plot = (plot, style.favours)
     planned = plan(request)
     if posterior is not None and planned.engine == "exact":
         raise BayesmetaError("--save-posterior needs draws: use --engine nuts")
@@ -65,7 +66,7 @@ def _analyse(
     from bayesmeta.report.terminal import render
 
     render(result, console(), methods=planned.methods)
-    _write_outputs(result, planned.methods, json_out, posterior, plot, labels, force, extra or {})
+    _write_outputs(result, planned.methods, json_out, posterior, forest_plot, force, extra or {})
     return result
 
 
@@ -74,8 +75,7 @@ def _write_outputs(
     methods: tuple[str, ...],
     json_out: Path | None,
     posterior: Path | None,
-    plot: Path | None,
-    favours: tuple[str, str] | None,
+    forest_plot: tuple[Path, tuple[str, str]] | None,
     force: bool,
     extra: dict[str, Any],
 ) -> None:
@@ -91,10 +91,11 @@ def _write_outputs(
             overwrite=force,
         )
         typer.echo(f"wrote {posterior}")
-    if plot is not None and favours is not None:
+    if forest_plot is not None:
         from bayesmeta.report.figures import format_of, save
         from bayesmeta.report.figures.forest import forest
 
+        plot, favours = forest_plot
         figure = forest(result, methods=methods, favours=favours)
         write_atomic(plot, lambda tmp: save(figure, tmp, format_of(plot)), overwrite=force)
         typer.echo(f"wrote {plot}")

@@ -73,12 +73,11 @@ class SamplerSettings:
             if not lo <= value <= hi:
                 raise OptionError(f"{name} must be between {lo} and {hi}, got {value}")
         accept = self.target_accept
-        if accept is None:
-            pass
-        elif isinstance(accept, bool) or not isinstance(accept, int | float | np.floating):
-            raise TypeError(f"target_accept must be a number, got {type(accept).__name__}")
-        elif not 0 < accept < 1:
-            raise OptionError(f"target_accept must be between 0 and 1, got {accept}")
+        if accept is not None:
+            if isinstance(accept, bool) or not isinstance(accept, int | float | np.floating):
+                raise TypeError(f"target_accept must be a number, got {type(accept).__name__}")
+            if not 0 < accept < 1:
+                raise OptionError(f"target_accept must be between 0 and 1, got {accept}")
         if self.cores is not None and (isinstance(self.cores, bool) or self.cores < 1):
             raise OptionError(f"cores must be a positive integer or None, got {self.cores}")
 

@@ -183,7 +183,7 @@ def test_saved_posterior_opens_with_xarray(tmp_path) -> None:
     import xarray as xr
 
     out, posterior = tmp_path / "fit.json", tmp_path / "draws.nc"
-    args = ["fit", "--example", "bcg", "--draws", "500", "--tune", "500", "--seed", "3"]
+    args = ["fit", "--example", "bcg", "--seed", "3"]
     result = CliRunner().invoke(
         app, [*args, "--json", str(out), "--save-posterior", str(posterior)]
     )
@@ -193,3 +193,14 @@ def test_saved_posterior_opens_with_xarray(tmp_path) -> None:
     assert tree["posterior"]["theta"].sizes["study"] == 13
     median = float(np.median(np.asarray(tree["posterior"]["mu"])))
     assert median == pytest.approx(json.loads(out.read_text())["posterior"]["mu"]["median"])
+
+
+@pytest.mark.sampling
+def test_target_accept_given_on_the_command_line_is_used(tmp_path) -> None:
+    out = tmp_path / "r.json"
+    args = ["fit", "--example", "bcg", "--seed", "3"]
+    result = runner.invoke(app, [*args, "--target-accept", "0.95", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(out.read_text())
+    assert not doc["diagnostics"]["refitted"]
+    assert doc["sampler"]["target_accept"] == doc["diagnostics"]["target_accept"] == 0.95

@@ -184,7 +184,12 @@ MODEL_PARAMETERS: tuple[inspect.Parameter, ...] = (
     ),
     _option(
         "engine",
-        Annotated[str, typer.Option(help="nuts | exact (normal-normal only, its default) | auto.")],
+        Annotated[
+            str,
+            typer.Option(
+                help="nuts | exact (quadrature; normal-normal, binomial-normal, proportion) | auto (exact for normal-normal, else nuts)."
+            ),
+        ],
         "auto",
     ),
     _option("prior_mu", PriorMuOpt, None),

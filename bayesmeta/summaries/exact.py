@@ -124,7 +124,8 @@ def study_summaries(
 def summarize(
     spec: ModelSpec, *, level: float = DEFAULT_LEVEL, hdi: bool = False
 ) -> tuple[PosteriorSummary, float]:
-    """Exact posterior summaries and the log marginal likelihood of a normal-normal ``spec``.
+    """Exact posterior summaries and the log marginal likelihood of ``spec`` (the binomial
+    likelihoods go to :mod:`bayesmeta.summaries.exact_binomial`).
 
     Raises
     ------
@@ -133,9 +134,9 @@ def summarize(
         separate tau per subgroup with covariates): use the NUTS engine.
     """
     if spec.likelihood != "normal-normal":
-        raise BayesmetaError(
-            f"the exact engine needs --model normal-normal (got {spec.likelihood})"
-        )
+        from bayesmeta.summaries import exact_binomial
+
+        return exact_binomial.summarize(spec, level=level, hdi=hdi)
     mods = spec.moderators
     if mods is None:
         return _plain(spec, level, hdi)

@@ -36,17 +36,22 @@ if TYPE_CHECKING:
     from xarray import DataTree
 
 ENGINES = ("nuts", "exact")
+EXACT_LIKELIHOODS = ("normal-normal", "binomial-normal", "proportion")
 AnyData = StudyData | ReportedEffects
 
 
 def resolve_engine(likelihood: str, engine: str = "auto") -> str:
-    """The exact engine is the default (and only possible) non-NUTS engine: normal-normal."""
+    """The engine for ``likelihood``: ``auto`` is exact for normal-normal and NUTS for the
+    binomial models (the PyMC model is the package's model); ``exact`` is there for all three.
+    """
     if engine == "auto":
         return "exact" if likelihood == "normal-normal" else "nuts"
     if engine not in ENGINES:
         raise OptionError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    if engine == "exact" and likelihood != "normal-normal":
-        raise OptionError(f"the exact engine needs --model normal-normal (got {likelihood})")
+    if engine == "exact" and likelihood not in EXACT_LIKELIHOODS:
+        raise OptionError(
+            f"the exact engine needs --model {' / '.join(EXACT_LIKELIHOODS)} (got {likelihood})"
+        )
     return engine
 
 
@@ -249,7 +254,8 @@ def analyze(
         ``"normal-normal"`` (estimates with standard errors; counts are converted with the
         escalc conventions) or ``"auto"`` (from the data).
     engine
-        ``"nuts"`` or ``"exact"`` (quadrature; normal-normal only, its default).
+        ``"nuts"``, ``"exact"`` (quadrature: normal-normal, binomial-normal, proportion) or
+        ``"auto"`` (exact for normal-normal, NUTS for the binomial models).
     priors
         A :class:`PriorSet`, or a mapping of some of ``mu``, ``tau``, ``baseline`` to a prior
         or prior text, replacing the model's defaults (``docs/priors.md``).

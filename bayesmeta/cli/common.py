@@ -187,7 +187,8 @@ MODEL_PARAMETERS: tuple[inspect.Parameter, ...] = (
         Annotated[
             str,
             typer.Option(
-                help="nuts | exact (quadrature; normal-normal, binomial-normal, proportion) | auto (exact for normal-normal, else nuts)."
+                help="nuts | exact (quadrature: normal-normal, binomial-normal, proportion) | "
+                "auto (exact for normal-normal, else nuts)."
             ),
         ],
         "auto",

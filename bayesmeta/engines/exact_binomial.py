@@ -47,7 +47,7 @@ from bayesmeta.engines.exact import NormalMixture, _Marginal
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.model.priors import Prior, check_scale_prior, parse_prior
 
-GL_X, GL_W = np.polynomial.legendre.leggauss(24)
+GL_X, GL_W = np.polynomial.legendre.leggauss(16)
 PANEL_X, PANEL_W = np.polynomial.legendre.leggauss(8)
 DROP = 25.0  # each 1-d integrand is integrated where its log is within this of its maximum
 LOG_DROP = 30.0  # the (mu, tau) box: where the log posterior is within this of its maximum
@@ -96,11 +96,16 @@ def _log_integral(
             if np.all(np.abs(fs - target) < 0.05):
                 break
         ends.append(xs)
+    # one Gauss-Legendre panel on each side of the mode: a side may be long and flat (a
+    # zero cell's tail, bounded only by a prior) while the other falls off within a few units
     lo, hi = ends
-    half = (hi - lo) / 2.0
-    nodes = (lo + half)[:, None] + half[:, None] * GL_X
+    left, right = (x - lo) / 2.0, (hi - x) / 2.0
+    nodes = np.concatenate(
+        [(lo + left)[:, None] + left[:, None] * GL_X, (x + right)[:, None] + right[:, None] * GL_X],
+        axis=1,
+    )
     f, _, _ = fun(nodes)
-    log_w = f + np.log(half[:, None] * GL_W)
+    log_w = f + np.log(np.concatenate([left[:, None] * GL_W, right[:, None] * GL_W], axis=1))
     log_int = special.logsumexp(log_w, axis=1)
     if moments is None:
         return log_int, None

@@ -54,6 +54,7 @@ LOG_DROP = 30.0  # the (mu, tau) box: where the log posterior is within this of 
 N_MU = 48  # mu nodes of the final grid
 N_PANELS = 6  # Gauss-Legendre panels (8 nodes each) in u = tau / (c + tau)
 COARSE = 21  # points per side of the box-finding grids
+T_POINTS = 321  # points of each shrunken effect's density
 FINE = 32  # refinement of the grids the marginal cdfs are read from
 MAX_TABLE = 4000  # grid points of one study's log g
 CHUNK = 50_000  # (study, mu, tau) triples integrated at a time (memory stays bounded)
@@ -254,6 +255,7 @@ class _Evaluated:
     loglik: np.ndarray  # (J, L): sum over studies of log int g_i N(theta; mu, tau^2)
     cond_mean: np.ndarray | None  # (k, J, L): E[theta_i | mu, tau, y_i]
     cond_var: np.ndarray | None
+    log_h: np.ndarray | None  # (k, J, L): each study's log int g_i N(theta; mu, tau^2)
 
 
 def _evaluate(lik: _StudyLikelihood, mu: np.ndarray, tau: np.ndarray, moments: bool) -> _Evaluated:
@@ -265,6 +267,7 @@ def _evaluate(lik: _StudyLikelihood, mu: np.ndarray, tau: np.ndarray, moments: b
     total = np.zeros((J, L))
     mean = np.zeros((k, J, L)) if moments else None
     var = np.zeros((k, J, L)) if moments else None
+    log_h = np.zeros((k, J, L)) if moments else None
     per = max(1, CHUNK // (J * L))
     for start in range(0, k, per):
         studies = np.arange(start, min(k, start + per))
@@ -306,8 +309,9 @@ def _evaluate(lik: _StudyLikelihood, mu: np.ndarray, tau: np.ndarray, moments: b
         total += block.sum(axis=0)
         if moments:
             mean[studies] = mo[:, 0].reshape(len(studies), J, L)
+            log_h[studies] = block
             var[studies] = np.maximum(mo[:, 1], 0.0).reshape(len(studies), J, L)
-    return _Evaluated(total, mean, var)
+    return _Evaluated(total, mean, var, log_h)
 
 
 # --------------------------------------------------------------------------------------------
@@ -410,6 +414,70 @@ class GridMarginal(_Marginal):
         return np.where(inside, np.interp(v, self._v, self._pdf) * self._dv_dx(x), 0.0)
 
 
+class ShrunkenEffects:
+    """The shrunken ``theta_i | y``, one per study: ``[i]`` is study ``i``'s marginal.
+
+    Its density is ``g_i(t) sum_m w_m N(t; mu_m, tau_m^2) / h_i(mu_m, tau_m)`` over the grid
+    nodes ``m`` (exact given the grid), read on ``T_POINTS`` points over its mean +- 8 SD
+    and integrated by the trapezoid rule; nodes whose ``tau`` is below two steps of that
+    grid add their normal (conditional mean and SD) cdf instead, as their conditional is
+    ``N(mu, tau^2)`` reweighted by a ``g_i`` that is flat over that width.
+    """
+
+    def __init__(self, lik, weight, mu, tau, cond_mean, cond_sd, log_h) -> None:
+        self._lik, self._w, self._mu, self._tau = lik, weight, mu, tau
+        self._cm, self._cs, self._log_h = cond_mean, cond_sd, log_h
+
+    def moments(self) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior means and SDs of every study's effect (exact mixture moments)."""
+        mean = self._cm @ self._w
+        var = (self._cs**2 + self._cm**2) @ self._w - mean**2
+        return mean, np.sqrt(np.maximum(var, 0.0))
+
+    @cached_property
+    def _marginals(self) -> list[GridMarginal]:
+        mean, sd = self.moments()
+        out = []
+        log_w = np.log(self._w)
+        for i in range(len(mean)):
+            t = np.linspace(mean[i] - 8 * sd[i], mean[i] + 8 * sd[i], T_POINTS)
+            dt = t[1] - t[0]
+            narrow = self._tau < 2 * dt
+            wide = ~narrow
+            lw = log_w[wide] - self._log_h[i, wide] - np.log(self._tau[wide]) - _LOG_SQRT_2PI
+            z = (t[:, None] - self._mu[wide]) / self._tau[wide]
+            log_g = self._lik(np.full(len(t), i), t)[0]
+            log_d = log_g + special.logsumexp(lw - 0.5 * z * z, axis=1)
+            dens = np.exp(log_d)
+            cdf = np.concatenate([[0.0], np.cumsum((dens[1:] + dens[:-1]) / 2.0 * dt)])
+            if narrow.any():
+                zn = (t[:, None] - self._cm[i, narrow]) / self._cs[i, narrow]
+                cdf = cdf + special.ndtr(zn) @ self._w[narrow]
+            out.append(_TabulatedMarginal(t, cdf / cdf[-1], mean[i], sd[i]))
+        return out
+
+    def ppf(self, q) -> np.ndarray:
+        """Quantiles ``(k, len(q))``."""
+        q = np.atleast_1d(np.asarray(q, dtype=float))
+        return np.array([m.ppf(q) for m in self._marginals])
+
+    def __getitem__(self, i: int) -> _TabulatedMarginal:
+        return self._marginals[i]
+
+
+class _TabulatedMarginal(_Marginal):
+    """A marginal known by its cdf on a grid (linear interpolation)."""
+
+    def __init__(self, x: np.ndarray, cdf: np.ndarray, mean: float, sd: float) -> None:
+        self._x, self._cdf, self.mean, self.sd = x, np.maximum.accumulate(cdf), mean, sd
+
+    def cdf(self, x):
+        return np.interp(np.asarray(x, dtype=float), self._x, self._cdf)
+
+    def ppf(self, q):
+        return np.interp(np.asarray(q, dtype=float), self._cdf, self._x)
+
+
 # --------------------------------------------------------------------------------------------
 # the posterior
 # --------------------------------------------------------------------------------------------
@@ -442,6 +510,7 @@ class BinomialPosterior:
     common_effect: bool
     _grid: _Grid
     _c: float
+    _lik: _StudyLikelihood
 
     @cached_property
     def mu(self) -> GridMarginal:
@@ -481,9 +550,9 @@ class BinomialPosterior:
         return np.exp(lw - g.log_norm)
 
     @cached_property
-    def _components(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Flattened (weight, mu, tau, cond mean (k, n), cond sd (k, n)) with the mu grid
-        refined where tau is small against its spacing."""
+    def _components(self) -> tuple[np.ndarray, ...]:
+        """Flattened (weight, mu, tau, cond mean (k, n), cond sd (k, n), log h (k, n)) with
+        the mu grid refined where tau is small against its spacing."""
         g = self._grid
         ev = g.evaluated
         delta = g.mu[1] - g.mu[0]
@@ -495,6 +564,7 @@ class BinomialPosterior:
                 mu, lp = g.mu, g.log_post[:, col]
                 w = g.w_mu
                 cm, cv = ev.cond_mean[:, :, col], ev.cond_var[:, :, col]
+                lh = ev.log_h[:, :, col]
             else:
                 mu = np.linspace(g.mu[0], g.mu[-1], (len(g.mu) - 1) * r + 1)
                 lp = _lagrange4(g.mu[0], delta, g.log_post[:, col], mu)
@@ -502,8 +572,9 @@ class BinomialPosterior:
                 w[[0, -1]] /= 2.0
                 cm = _lagrange4(g.mu[0], delta, ev.cond_mean[:, :, col], mu)
                 cv = np.maximum(_lagrange4(g.mu[0], delta, ev.cond_var[:, :, col], mu), 1e-300)
+                lh = _lagrange4(g.mu[0], delta, ev.log_h[:, :, col], mu)
             lw = lp + np.log(w) + np.log(g.w_u[col])
-            parts.append((lw, mu, np.full(len(mu), t), cm, np.sqrt(cv)))
+            parts.append((lw, mu, np.full(len(mu), t), cm, np.sqrt(cv), lh))
         lw = np.concatenate([p[0] for p in parts])
         weight = np.exp(lw - special.logsumexp(lw))
         keep = weight > 1e-16
@@ -513,6 +584,7 @@ class BinomialPosterior:
             np.concatenate([p[2] for p in parts])[keep],
             np.concatenate([p[3] for p in parts], axis=1)[:, keep],
             np.concatenate([p[4] for p in parts], axis=1)[:, keep],
+            np.concatenate([p[5] for p in parts], axis=1)[:, keep],
         )
 
     @cached_property
@@ -520,16 +592,15 @@ class BinomialPosterior:
         """Predictive distribution of the effect in a new study."""
         if self.common_effect:
             return self.mu
-        w, mu, tau, _, _ = self._components
+        w, mu, tau = self._components[:3]
         return NormalMixture(w, mu, tau)
 
     @cached_property
-    def theta(self) -> NormalMixture | None:
+    def theta(self) -> ShrunkenEffects | None:
         """Shrunken study effects (None for the common-effect model, where each is ``mu``)."""
         if self.common_effect:
             return None
-        w, _, _, cm, csd = self._components
-        return NormalMixture(w, cm, csd)
+        return ShrunkenEffects(self._lik, *self._components)
 
     @property
     def prob_mu_below_0(self) -> float:
@@ -655,7 +726,7 @@ def _fit(lik, study, prior_mu, prior_tau) -> BinomialPosterior:
         raise BayesmetaError(f"the prior for mu must allow negative values, got {prior_mu}")
     tau = None if prior_tau is None else check_scale_prior(parse_prior(prior_tau), "tau")
     grid, c = _posterior(lik, prior_mu, tau, _start(lik, tau))
-    return BinomialPosterior(tuple(study), tau is None, grid, c)
+    return BinomialPosterior(tuple(study), tau is None, grid, c, lik)
 
 
 def _names(study, k):

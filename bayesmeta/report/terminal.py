@@ -204,6 +204,12 @@ def diagnostics_line(result: AnalysisResult) -> str:
         f"{d.target_accept}): R-hat max {d.rhat_max:.3f}, ESS bulk min {d.ess_bulk_min:.0f}, "
         f"tail min {d.ess_tail_min:.0f}, divergences {d.divergences}, {d.seconds:.1f} s"
         + (" (refitted once)" if d.refitted else "")
+        + (
+            f"; exact check: quantiles within {d.exact_check:.2f} posterior SD of the exact "
+            "posterior"
+            if d.exact_check is not None
+            else ""
+        )
     )
 
 

@@ -29,6 +29,7 @@ from bayesmeta.model.description import ModelSpec, reference_direction
 from bayesmeta.model.moderators import Moderators
 from bayesmeta.model.priors import Prior, PriorSet
 from bayesmeta.model.scales import Scale
+from bayesmeta.summaries.crosscheck import EXACT_LIKELIHOODS
 from bayesmeta.summaries.types import DEFAULT_LEVEL, PosteriorSummary
 from bayesmeta.workflows.compare import Comparison
 
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
     from xarray import DataTree
 
 ENGINES = ("nuts", "exact")
-EXACT_LIKELIHOODS = ("normal-normal", "binomial-normal", "proportion")
 AnyData = StudyData | ReportedEffects
 
 
@@ -381,9 +381,13 @@ def analyze_model(
 
         other = _other(spec)
         comparison = loo_comparison(spec, result, other, nuts.fit(other, settings))
+    from bayesmeta.summaries.crosscheck import exact_check
+
+    posterior = summarize(result.draws, scale=spec.scale, level=level, hdi=hdi)
+    diagnostics = replace(result.diagnostics, exact_check=exact_check(spec, posterior, level))
     return AnalysisResult(
-        posterior=summarize(result.draws, scale=spec.scale, level=level, hdi=hdi),
-        diagnostics=result.diagnostics,
+        posterior=posterior,
+        diagnostics=diagnostics,
         fit=result,
         comparison=comparison,
         **common,

@@ -142,6 +142,13 @@ FAMILIES: dict[str, Family] = {
             ("LogNormal", lambda p: {"mu": p[0], "sigma": p[1]}),
             lambda p: math.exp(p[0] + 0.5 * p[1] ** 2),
         ),
+        Family(
+            "inverse-gamma", ("shape", "scale"), ("shape", "scale"), "positive", 7,
+            lambda p: _stats().invgamma(a=p[0], scale=p[1]),
+            ("InverseGamma", lambda p: {"alpha": p[0], "beta": p[1]}),
+            lambda p: p[1] / (p[0] - 1.0) if p[0] > 1.0 else p[1] / (p[0] + 1.0),
+            numpy=lambda p: densities.InverseGamma(p[0], p[1]),
+        ),
     )
 }  # fmt: skip
 _ALIASES = {name.replace("-", ""): name for name in FAMILIES}
@@ -289,6 +296,7 @@ SAMPLER_RANGE = (1e-6, 1e6)
 _LOCATION = (-1e6, 1e6)
 _SAMPLER_RANGES: dict[str, dict[str, tuple[float, float]]] = {
     "lognormal": {"mu": (-math.log(1e6), math.log(1e6)), "sigma": (1e-6, 10.0)},
+    "inverse-gamma": {"shape": (1e-2, 1e6)},
 }
 
 

@@ -35,7 +35,7 @@ from scipy import integrate, interpolate, optimize, special, stats
 
 ROOT = Path(__file__).resolve().parents[2]
 D_THETA = 0.004
-D_G = 0.01  # quad is run on this grid; log g is read off its cubic spline on the D_THETA one
+D_G = 0.02  # quad is run on this grid; log g is read off its cubic spline on the D_THETA one
 _G_CACHE: dict = {}
 TAU_SWITCH = 0.04
 QS = (0.025, 0.5, 0.975)
@@ -76,12 +76,17 @@ def log_g_two_arm(rt, nt, rc, nc, theta):
         + special.gammaln(nc + 1) - special.gammaln(rc + 1) - special.gammaln(nc - rc + 1)
     )  # fmt: skip
     out = np.empty(len(theta))
+    log_prior = -math.log(10.0 * math.sqrt(2.0 * math.pi))
+
+    def softplus(x):
+        return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
     for j, t in enumerate(theta):
 
         def logf(a, t=t):
             return (
-                rc * a - nc * np.logaddexp(0, a) + rt * (a + t) - nt * np.logaddexp(0, a + t)
-                + stats.norm.logpdf(a, 0, 10)
+                rc * a - nc * softplus(a) + rt * (a + t) - nt * softplus(a + t)
+                - 0.005 * a * a + log_prior
             )  # fmt: skip
 
         best = optimize.minimize_scalar(lambda a: -logf(a), bounds=(-80, 80), method="bounded",

@@ -209,6 +209,18 @@ MODEL_PARAMETERS: tuple[inspect.Parameter, ...] = (
         False,
     ),
     _option(
+        "bayes_factors",
+        Annotated[
+            bool,
+            typer.Option(
+                "--bayes-factors",
+                help="Bayes factors for the effect (mu = 0) and heterogeneity (tau = 0) from "
+                "exact marginal likelihoods (models without moderators).",
+            ),
+        ],
+        False,
+    ),
+    _option(
         "covariate",
         Annotated[
             list[str] | None,
@@ -340,6 +352,7 @@ class ModelOptions:
             subgroup=v["subgroup"],
             separate_tau=v["separate_tau"],
             compare=v["compare"],
+            bayes_factors=v["bayes_factors"],
             hdi=v["hdi"],
             settings=SamplerSettings(
                 chains=v["chains"],

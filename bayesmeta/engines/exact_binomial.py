@@ -620,13 +620,15 @@ def _gl_panels(a: float, b: float, panels: int) -> tuple[np.ndarray, np.ndarray]
 
 def _posterior(
     lik: _StudyLikelihood,
-    prior_mu: Prior,
+    prior_mu: Prior | None,
     prior_tau: Prior | None,
     start: tuple[float, float, float],
 ) -> tuple[_Grid, float]:
-    """The (mu, tau) grid over the box holding the posterior, and the scale ``c`` of u."""
+    """The (mu, tau) grid over the box holding the posterior, and the scale ``c`` of u
+    (``prior_mu`` None: ``mu`` fixed at 0)."""
     mu_center, mu_sd, tau_hi = start
-    mu_lo_s, mu_hi_s = prior_mu.support
+    fixed = prior_mu is None  # mu = 0 (the null hypothesis of no effect)
+    mu_lo_s, mu_hi_s = (0.0, 0.0) if fixed else prior_mu.support
     if prior_tau is None:
         c, u_support = 1.0, 0.0
     else:
@@ -638,7 +640,7 @@ def _posterior(
     def log_post(mu, tau, moments=False):
         ev = _evaluate(lik, mu, tau, moments)
         with np.errstate(divide="ignore"):
-            lp = ev.loglik + prior_mu.logpdf(mu)[:, None]
+            lp = ev.loglik + (0.0 if fixed else prior_mu.logpdf(mu)[:, None])
             if prior_tau is not None:
                 lp = lp + prior_tau.logpdf(tau)[None, :]
         return np.where(np.isnan(lp), -np.inf, lp), ev
@@ -651,8 +653,10 @@ def _posterior(
 
     a, b = max(mu_center - 8 * mu_sd, mu_lo_s), min(mu_center + 8 * mu_sd, mu_hi_s)
     ua, ub = 0.0, min(u_support, (tau_hi / (c + tau_hi)) if prior_tau is not None else 0.0)
+    if fixed:
+        a = b = 0.0
     for _ in range(12):
-        mu = np.linspace(a, b, COARSE)
+        mu = np.zeros(1) if fixed else np.linspace(a, b, COARSE)
         if prior_tau is None:
             u = np.zeros(1)
             lp, _ = log_post(mu, np.zeros(1))
@@ -667,6 +671,8 @@ def _posterior(
         rows, cols = np.flatnonzero(keep.any(axis=1)), np.flatnonzero(keep.any(axis=0))
         grow = False
         width = b - a
+        if fixed:
+            rows = np.array([1, COARSE - 2])  # nothing to widen or narrow in mu
         if rows[0] == 0 and a > mu_lo_s:
             a, grow = max(a - width, mu_lo_s), True
         if rows[-1] == COARSE - 1 and b < mu_hi_s:
@@ -675,9 +681,13 @@ def _posterior(
             ub, grow = min(u_support, ub + (1.0 - ub) / 2.0), True
         if grow:
             continue
-        na = mu[max(rows[0] - 1, 0)]
-        nb = mu[min(rows[-1] + 1, COARSE - 1)]
-        done = (nb - na) > 0.3 * width
+        if fixed:
+            na = nb = 0.0
+            done = True
+        else:
+            na = mu[max(rows[0] - 1, 0)]
+            nb = mu[min(rows[-1] + 1, COARSE - 1)]
+            done = (nb - na) > 0.3 * width
         if prior_tau is not None:
             step = (ub - ua) / COARSE
             nua = ua if cols[0] == 0 else ua + step * (cols[0] - 0.5)
@@ -687,9 +697,12 @@ def _posterior(
         a, b = na, nb
         if done:
             break
-    mu = np.linspace(a, b, N_MU)
-    w_mu = np.full(N_MU, (b - a) / (N_MU - 1))
-    w_mu[[0, -1]] /= 2.0
+    if fixed:
+        mu, w_mu = np.zeros(1), np.ones(1)
+    else:
+        mu = np.linspace(a, b, N_MU)
+        w_mu = np.full(N_MU, (b - a) / (N_MU - 1))
+        w_mu[[0, -1]] /= 2.0
     if prior_tau is None:
         u, w_panel, tau, w_u = np.zeros(1), np.ones(1), np.zeros(1), np.ones(1)
     else:
@@ -778,3 +791,23 @@ def proportion_posterior(
         raise BayesmetaError("no studies to analyse")
     lik = _SingleArm(r, n)
     return _fit(lik, _names(study, len(r)), prior_mu, prior_tau)
+
+
+def null_log_marginal_likelihood(lik: _StudyLikelihood, prior_tau: Prior | str | None) -> float:
+    """``log p(y | mu = 0)`` (``prior_tau`` None: also ``tau = 0``), integrated over ``tau``."""
+    tau = None if prior_tau is None else check_scale_prior(parse_prior(prior_tau), "tau")
+    grid, _ = _posterior(lik, None, tau, _start(lik, tau))
+    return grid.log_norm
+
+
+def study_likelihood(data, prior_baseline: Prior | str = "normal(0, 10)") -> _StudyLikelihood:
+    """Each study's ``g_i`` for two-arm (``TwoArmData``) or single-arm counts."""
+    if hasattr(data, "treatment_events"):
+        rt, nt, rc, nc = (
+            np.asarray(a, dtype=float)
+            for a in (data.treatment_events, data.treatment_total, data.control_events,
+                      data.control_total)
+        )  # fmt: skip
+        y0 = np.log((rt + 0.5) * (nc - rc + 0.5) / ((nt - rt + 0.5) * (rc + 0.5)))
+        return _TwoArm(rt, nt, rc, nc, parse_prior(prior_baseline), y0.min() - 6, y0.max() + 6)
+    return _SingleArm(data.events, data.total)

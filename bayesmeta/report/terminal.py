@@ -20,6 +20,7 @@ from bayesmeta.model.scales import Scale
 from bayesmeta.report.format import interval, num, p_value, percent, probability
 from bayesmeta.summaries.types import Summary
 from bayesmeta.workflows.analyze import AnalysisResult
+from bayesmeta.workflows.bayes_factors import BayesFactors
 from bayesmeta.workflows.compare import BayesFactor, Comparison
 from bayesmeta.workflows.sensitivity import SensitivityRow
 
@@ -213,6 +214,17 @@ def diagnostics_line(result: AnalysisResult) -> str:
     )
 
 
+def bayes_factor_lines(bf: BayesFactors) -> list[str]:
+    """The two Bayes factors with their hypotheses, then any note on the priors."""
+    lines = [
+        f"Bayes factor, effect: BF10 {bf.bf_effect:.4g} (log {bf.log_bf_effect:.2f}); "
+        f"{bf.effect_hypotheses}",
+        f"Bayes factor, heterogeneity: BF10 {bf.bf_heterogeneity:.4g} "
+        f"(log {bf.log_bf_heterogeneity:.2f}); {bf.heterogeneity_hypotheses}",
+    ]
+    return lines + [f"Note: {note}" for note in bf.notes]
+
+
 def comparison_line(c: Comparison) -> str:
     """Random against common effect in one line."""
     if isinstance(c, BayesFactor):
@@ -317,6 +329,9 @@ def render(
         console.print()
     if result.comparison is not None:
         console.print(comparison_line(result.comparison))
+    if result.bayes_factors is not None:
+        for line in bayes_factor_lines(result.bayes_factors):
+            console.print(line)
         console.print()
     console.print(frequentist_table(result.frequentist, result.scale, methods))
     console.print()

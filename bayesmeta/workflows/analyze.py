@@ -31,6 +31,7 @@ from bayesmeta.model.priors import Prior, PriorSet
 from bayesmeta.model.scales import Scale
 from bayesmeta.summaries.crosscheck import EXACT_LIKELIHOODS
 from bayesmeta.summaries.types import DEFAULT_LEVEL, PosteriorSummary
+from bayesmeta.workflows.bayes_factors import BayesFactors
 from bayesmeta.workflows.compare import Comparison
 
 if TYPE_CHECKING:
@@ -75,6 +76,7 @@ class AnalysisResult:
     comparison: Comparison | None = None
     log_marginal_likelihood: float | None = None
     level: float = DEFAULT_LEVEL
+    bayes_factors: BayesFactors | None = None
 
     @property
     def model(self) -> str:
@@ -198,6 +200,8 @@ class AnalysisResult:
             out["log_marginal_likelihood"] = self.log_marginal_likelihood
         if self.comparison is not None:
             out["comparison"] = self.comparison.to_dict()
+        if self.bayes_factors is not None:
+            out["bayes_factors"] = self.bayes_factors.to_dict()
         out["frequentist"] = {k: v.to_dict() for k, v in self.frequentist.items()}
         out["studies"] = self.studies()
         out["environment"] = _environment()
@@ -240,6 +244,7 @@ def analyze(
     frequentist: Sequence[str] | None = None,
     level: float = DEFAULT_LEVEL,
     log_likelihood: bool = False,
+    bayes_factors: bool = False,
 ) -> AnalysisResult:
     """Fit the Bayesian model to ``data`` and put the frequentist estimates beside it.
 
@@ -278,6 +283,10 @@ def analyze(
         Add to ``result.idata`` a ``log_likelihood`` group with each study's log likelihood
         (one variable, both arms summed), so ``arviz_stats.loo(result.idata)`` leaves out
         studies (NUTS only).
+    bayes_factors
+        Also compute the Bayes factors for the effect and for heterogeneity from exact
+        marginal likelihoods (:func:`bayesmeta.workflows.bayes_factors.bayes_factors`; models
+        without moderators, whatever the engine).
 
     Raises
     ------
@@ -301,6 +310,7 @@ def analyze(
         frequentist=frequentist,
         level=level,
         log_likelihood=log_likelihood,
+        bayes_factors=bayes_factors,
     )
 
 
@@ -334,6 +344,7 @@ def analyze_model(
     frequentist: Sequence[str] | None = None,
     level: float = DEFAULT_LEVEL,
     log_likelihood: bool = False,
+    bayes_factors: bool = False,
 ) -> AnalysisResult:
     """:func:`analyze` for a model description (other arguments as there)."""
     if settings is not None and not isinstance(settings, SamplerSettings):
@@ -352,6 +363,10 @@ def analyze_model(
         "observed": observed_effects(data, level=level),
         "level": level,
     }
+    if bayes_factors:
+        from bayesmeta.workflows.bayes_factors import bayes_factors as compute
+
+        common["bayes_factors"] = compute(spec)
     if engine == "exact":
         from bayesmeta.summaries import exact
         from bayesmeta.workflows.compare import bayes_factor

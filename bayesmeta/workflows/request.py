@@ -50,6 +50,7 @@ class AnalysisRequest:
     subgroup: str | None = None
     separate_tau: bool = False
     compare: bool = False
+    bayes_factors: bool = False
     hdi: bool = False
     settings: SamplerSettings = field(default_factory=SamplerSettings)
     methods: tuple[str, ...] | None = None
@@ -174,5 +175,6 @@ def execute(planned: Plan) -> AnalysisResult:
         engine=planned.engine,
         settings=r.settings,
         compare=r.compare,
+        bayes_factors=r.bayes_factors,
         hdi=r.hdi,
     )

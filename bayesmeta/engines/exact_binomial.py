@@ -793,11 +793,19 @@ def proportion_posterior(
     return _fit(lik, _names(study, len(r)), prior_mu, prior_tau)
 
 
+def null_posterior(
+    lik: _StudyLikelihood, prior_tau: Prior | str | None, study=None
+) -> BinomialPosterior:
+    """The posterior with ``mu = 0`` fixed (no effect): ``tau`` and the marginal likelihood
+    (its ``mu`` is the point mass at 0, not a grid marginal)."""
+    tau = None if prior_tau is None else check_scale_prior(parse_prior(prior_tau), "tau")
+    grid, c = _posterior(lik, None, tau, _start(lik, tau))
+    return BinomialPosterior(_names(study, lik.k), tau is None, grid, c, lik)
+
+
 def null_log_marginal_likelihood(lik: _StudyLikelihood, prior_tau: Prior | str | None) -> float:
     """``log p(y | mu = 0)`` (``prior_tau`` None: also ``tau = 0``), integrated over ``tau``."""
-    tau = None if prior_tau is None else check_scale_prior(parse_prior(prior_tau), "tau")
-    grid, _ = _posterior(lik, None, tau, _start(lik, tau))
-    return grid.log_norm
+    return null_posterior(lik, prior_tau).log_marginal_likelihood
 
 
 def study_likelihood(data, prior_baseline: Prior | str = "normal(0, 10)") -> _StudyLikelihood:

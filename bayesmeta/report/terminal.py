@@ -6,6 +6,7 @@ the model scale. Rendering only: every number comes from the typed result.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 from rich.console import Console
@@ -20,6 +21,7 @@ from bayesmeta.model.scales import Scale
 from bayesmeta.report.format import interval, num, p_value, percent, probability
 from bayesmeta.summaries.types import Summary
 from bayesmeta.workflows.analyze import AnalysisResult
+from bayesmeta.workflows.average import ModelAverage
 from bayesmeta.workflows.bayes_factors import BayesFactors
 from bayesmeta.workflows.compare import BayesFactor, Comparison
 from bayesmeta.workflows.sensitivity import SensitivityRow
@@ -223,6 +225,37 @@ def bayes_factor_lines(bf: BayesFactors) -> list[str]:
         f"(log {bf.log_bf_heterogeneity:.2f}); {bf.heterogeneity_hypotheses}",
     ]
     return lines + [f"Note: {note}" for note in bf.notes]
+
+
+def render_average(avg: ModelAverage, console: Console) -> None:
+    """Model averaging: the four models' probabilities, the inclusion Bayes factors, and the
+    model-averaged posteriors of mu and tau (model scale)."""
+    table = Table(title="Models", title_justify="left")
+    for col in ("Model", "Prior prob.", "log p(y | model)", "Posterior prob."):
+        table.add_column(col, justify="left" if col == "Model" else "right")
+    for m in avg.log_ml:
+        table.add_row(
+            m.replace("_", ", "),
+            f"{avg.prior_probabilities[m]:.3f}",
+            f"{avg.log_ml[m]:.3f}",
+            f"{avg.posterior_probabilities[m]:.4g}",
+        )
+    console.print(table)
+    console.print(
+        f"Inclusion Bayes factor, effect: {math.exp(avg.log_inclusion_bf_effect):.4g} "
+        f"(log {avg.log_inclusion_bf_effect:.2f}); heterogeneity: "
+        f"{_exp_text(avg.log_inclusion_bf_heterogeneity)} "
+        f"(log {avg.log_inclusion_bf_heterogeneity:.2f})"
+    )
+    for name, s in (("mu", avg.mu), ("tau", avg.tau)):
+        console.print(
+            f"Model-averaged {name}: median {s.median:.3f}, mean {s.mean:.3f}, SD {s.sd:.3f}, "
+            f"{s.level:.0%} CrI [{s.interval[0]:.3f}, {s.interval[1]:.3f}]"
+        )
+
+
+def _exp_text(x: float) -> str:
+    return f"{math.exp(x):.4g}" if x < 709 else f"e^{x:.1f}"
 
 
 def comparison_line(c: Comparison) -> str:

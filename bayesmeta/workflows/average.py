@@ -26,7 +26,7 @@ from bayesmeta.model.priors import Prior
 from bayesmeta.summaries.types import DEFAULT_LEVEL, Summary
 from bayesmeta.workflows.bayes_factors import MODELS, NULL_SD, marginal_likelihoods
 
-_GRID = 20_001  # points of the mixture cdfs the averaged quantiles are read from
+_GRID = 4001  # points of the mixture cdfs the averaged quantiles are read from
 
 
 @dataclass(frozen=True)
@@ -216,3 +216,34 @@ def model_average(
         tau=tau,
         models=models,
     )
+
+
+def average(
+    data: Any,
+    *,
+    model: str = "auto",
+    priors: Any = None,
+    prior_probabilities: Mapping[str, float] | None = None,
+    level: float = DEFAULT_LEVEL,
+) -> ModelAverage:
+    """Bayesian model averaging of ``data`` over the four models (:func:`model_average`).
+
+    Parameters
+    ----------
+    data
+        Loaded data (:func:`bayesmeta.load`), a DataFrame or a CSV path.
+    model
+        The likelihood, as for :func:`bayesmeta.analyze` (``"auto"``: from the data).
+    priors
+        Priors for ``mu``, ``tau`` (and ``baseline``), as for :func:`bayesmeta.analyze`;
+        the null models fix ``mu`` and/or ``tau`` at 0 and keep the others.
+    prior_probabilities
+        Prior probability of each model (keys ``effect_random``, ``effect_common``,
+        ``null_random``, ``null_common``; normalised); equal by default.
+    level
+        Level of the intervals.
+    """
+    from bayesmeta.workflows.analyze import as_data
+
+    spec = ModelSpec.describe(as_data(data), model=model, priors=priors)
+    return model_average(spec, prior_probabilities, level)

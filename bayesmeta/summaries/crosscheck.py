@@ -34,10 +34,11 @@ def exact_check(
     posterior SDs; None where the exact engines do not cover the model or its priors."""
     if not supported(spec):
         return None
-    from bayesmeta.summaries import exact
+    from bayesmeta.summaries import exact, exact_binomial
 
+    engine = exact if spec.likelihood == "normal-normal" else exact_binomial
     try:
-        ref, _ = exact.summarize(spec, level=level)
+        ref, _ = engine.summarize(spec, level=level)
     except BayesmetaError:
         return None
     pairs = [(getattr(nuts, n), getattr(ref, n)) for n in ("mu", "tau", "theta_new")]

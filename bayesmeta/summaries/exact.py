@@ -124,8 +124,7 @@ def study_summaries(
 def summarize(
     spec: ModelSpec, *, level: float = DEFAULT_LEVEL, hdi: bool = False
 ) -> tuple[PosteriorSummary, float]:
-    """Exact posterior summaries and the log marginal likelihood of ``spec`` (the binomial
-    likelihoods go to :mod:`bayesmeta.summaries.exact_binomial`).
+    """Exact posterior summaries and the log marginal likelihood of a normal-normal ``spec``.
 
     Raises
     ------
@@ -134,9 +133,9 @@ def summarize(
         separate tau per subgroup with covariates): use the NUTS engine.
     """
     if spec.likelihood != "normal-normal":
-        from bayesmeta.summaries import exact_binomial
-
-        return exact_binomial.summarize(spec, level=level, hdi=hdi)
+        raise BayesmetaError(
+            f"the exact engine needs --model normal-normal (got {spec.likelihood})"
+        )
     mods = spec.moderators
     if mods is None:
         return _plain(spec, level, hdi)

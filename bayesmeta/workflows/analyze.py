@@ -368,14 +368,15 @@ def analyze_model(
 
         common["bayes_factors"] = compute(spec)
     if engine == "exact":
-        from bayesmeta.summaries import exact
+        from bayesmeta.summaries import exact, exact_binomial
         from bayesmeta.workflows.compare import bayes_factor
 
-        posterior, lml = exact.summarize(spec, level=level, hdi=hdi)
+        quadrature = exact if spec.likelihood == "normal-normal" else exact_binomial
+        posterior, lml = quadrature.summarize(spec, level=level, hdi=hdi)
         comparison = None
         if compare:
             other = _other(spec)
-            comparison = bayes_factor(lml, exact.summarize(other)[1], spec.common_effect)
+            comparison = bayes_factor(lml, quadrature.summarize(other)[1], spec.common_effect)
         return AnalysisResult(
             posterior=posterior, comparison=comparison, log_marginal_likelihood=lml, **common
         )

@@ -1,0 +1,193 @@
+"""RevMan 5 review files: the numbers read are those RevMan published for each outcome.
+
+The files are real (tests/io/data/revman/README.md): R meta's Fleiss1993.rm5 and two outcomes
+of the Cochrane review "Antibiotics for sore throat" (CD000023). Each outcome's study rows are
+read here a second time with the standard library's XML parser, independently of
+bayesmeta.io.revman, and RevMan's own results stored with the outcome (``EFFECT_SIZE``,
+``CI_START``, ``CI_END``, ``TAU2``, ``I2`` and each study's ``EFFECT_SIZE`` and ``SE``) are
+the reference: the published analysis.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from bayesmeta.cli import app
+from bayesmeta.effects import effect_sizes
+from bayesmeta.errors import DataError
+from bayesmeta.frequentist.classic import classic
+from bayesmeta.io.inputs import load
+from bayesmeta.io.table import TableFile
+from tests.conftest import fails_cleanly
+
+DATA = Path(__file__).parent / "data" / "revman"
+FLEISS = DATA / "Fleiss1993.rm5"
+SORE = DATA / "sore_throat_extract.rm5"
+Z = 1.959963984540054
+
+
+def published(path: Path, number: str) -> tuple[ET.Element, dict[str, tuple[str, str]]]:
+    """The outcome numbered ``number`` and the studies (id -> name, year), read with ET."""
+    root = ET.parse(path).getroot()
+    c, o = number.split(".")
+    comparison = next(e for e in root.iter("COMPARISON") if e.get("NO") == c)
+    outcome = next(e for e in comparison if e.tag.endswith("_OUTCOME") and e.get("NO") == o)
+    studies = {s.get("ID"): (s.get("NAME"), s.get("YEAR")) for s in root.iter("STUDY")}
+    return outcome, studies
+
+
+def plain_csv(path: Path, number: str, out: Path) -> Path:
+    """The outcome's counts as a plain CSV, written from the XML without bayesmeta."""
+    outcome, studies = published(path, number)
+    with out.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["study", "ai", "n1i", "ci", "n2i", "year"])
+        for row in outcome.iter("DICH_DATA"):
+            name, year = studies[row.get("STUDY_ID")]
+            writer.writerow(
+                [name, *(row.get(k) for k in ("EVENTS_1", "TOTAL_1", "EVENTS_2", "TOTAL_2")), year]
+            )
+    return out
+
+
+def numbers(result: object) -> dict:
+    """The effect sizes and every frequentist estimate of a ``classic`` result's JSON."""
+    out = result.to_dict()
+    return {k: out[k] for k in ("effect_sizes", "frequentist")}
+
+
+def test_outcomes_are_listed_with_revman_numbers() -> None:
+    result = CliRunner().invoke(app, ["outcomes", str(FLEISS)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].endswith("Examples from Fleiss 1993")
+    assert "1.1" in lines[2] and "dichotomous" in lines[2] and "OR" in lines[2]
+    assert "7 studies" in lines[2] and "Aspirin for Preventing Death" in lines[2]
+    assert "1.2" in lines[3] and "continuous" in lines[3] and "not supported yet" in lines[3]
+
+
+def test_fleiss_mantel_haenszel_odds_ratio_is_the_published_one(tmp_path) -> None:
+    """Outcome 1.1 is analysed in RevMan with MH odds ratios, common effect (RANDOM=NO)."""
+    outcome, _ = published(FLEISS, "1.1")
+    assert (outcome.get("METHOD"), outcome.get("EFFECT_MEASURE"), outcome.get("RANDOM")) == (
+        "MH",
+        "OR",
+        "NO",
+    )
+    data = load(TableFile(FLEISS, outcome="1.1"))
+    assert data.study == ("MRC-1", "CDP", "MRC-2", "GASP", "PARIS", "AMIS", "ISIS-2")
+    assert list(data.covariates["year"]) == [1974, 1976, 1979, 1979, 1980, 1980, 1988]
+    mh = classic(data, methods=["mantel_haenszel"]).estimates["mantel_haenszel"]
+    pairs = ((mh.estimate, "EFFECT_SIZE"), (mh.ci[0], "CI_START"), (mh.ci[1], "CI_END"))
+    for ours, key in pairs:
+        assert math.exp(ours) == pytest.approx(float(outcome.get(key)), rel=1e-9), key
+    assert mh.i2 == pytest.approx(float(outcome.get("I2")), rel=1e-9)
+    same = classic(load(plain_csv(FLEISS, "1.1", tmp_path / "fleiss.csv")))
+    assert numbers(classic(data)) == numbers(same)
+
+
+@pytest.mark.parametrize("number", ["1.1", "1.2"])
+def test_sore_throat_outcomes_give_the_published_risk_ratios(tmp_path, number: str) -> None:
+    """Two outcomes of one review, each chosen: RevMan's per-study log RR and SE, and its
+    random-effects result (DerSimonian-Laird, Q about the MH estimate; RevMan 5 statistical
+    methods), from the counts read; classic gives the numbers of the same counts in a CSV."""
+    outcome, _ = published(SORE, number)
+    data = load(TableFile(SORE, outcome=number))
+    es = effect_sizes(data, measure="RR")
+    rows = list(outcome.iter("DICH_DATA"))
+    np.testing.assert_allclose(es.yi, [math.log(float(r.get("EFFECT_SIZE"))) for r in rows], 1e-12)
+    np.testing.assert_allclose(np.sqrt(es.vi), [float(r.get("SE")) for r in rows], 1e-12)
+    a, n1, c, n2 = (
+        data.treatment_events,
+        data.treatment_total,
+        data.control_events,
+        data.control_total,
+    )
+    n = n1 + n2
+    log_mh = math.log(np.sum(a * n2 / n) / np.sum(c * n1 / n))
+    w = 1 / es.vi
+    q = np.sum(w * (es.yi - log_mh) ** 2)
+    tau2 = max(0.0, (q - (len(w) - 1)) / (w.sum() - np.sum(w**2) / w.sum()))
+    ws = 1 / (es.vi + tau2)
+    mu, se = np.sum(ws * es.yi) / ws.sum(), ws.sum() ** -0.5
+    assert tau2 == pytest.approx(float(outcome.get("TAU2")), rel=1e-9)
+    assert math.exp(mu) == pytest.approx(float(outcome.get("EFFECT_SIZE")), rel=1e-9)
+    assert math.exp(mu - Z * se) == pytest.approx(float(outcome.get("CI_START")), rel=1e-9)
+    assert math.exp(mu + Z * se) == pytest.approx(float(outcome.get("CI_END")), rel=1e-9)
+    same = classic(load(plain_csv(SORE, number, tmp_path / "sore.csv")))
+    assert numbers(classic(data)) == numbers(same)
+
+
+def test_subgroups_are_a_column_and_groups_and_favours_are_kept() -> None:
+    from bayesmeta.cli.common import default_favours
+    from bayesmeta.workflows.request import AnalysisRequest
+
+    data = load(TableFile(SORE, outcome="1.2"))
+    levels = list(dict.fromkeys(data.covariates["subgroup"]))
+    assert levels == [
+        "Symptom of sore throat on day 3: blinded studies",
+        "Symptom of sore throat on day 3: unblinded studies",
+    ]
+    assert "treatment = Antibiotics, control = Placebo" in data.warnings[0]
+    request = AnalysisRequest(data=SORE, reading={"outcome": "1.1"})
+    assert default_favours(request) == ("Favours antibiotics", "Favours placebo")
+
+
+def test_outcome_by_name_and_the_exact_normal_normal_fit_match_the_csv(tmp_path) -> None:
+    from bayesmeta.workflows.request import AnalysisRequest, execute, plan
+
+    by_name = load(TableFile(SORE, outcome="symptom of sore throat on day 3"))
+    assert by_name.study == load(TableFile(SORE, outcome="1.1")).study
+    fits = [
+        execute(plan(AnalysisRequest(data=path, model="normal-normal", engine="exact", reading=r)))
+        for path, r in (
+            (SORE, {"outcome": "1.1"}),
+            (plain_csv(SORE, "1.1", tmp_path / "a.csv"), {}),
+        )
+    ]
+    ours, csv_fit = (f.to_dict()["posterior"] for f in fits)
+    assert ours == csv_fit
+
+
+def test_review_errors_are_one_line() -> None:
+    assert "choose one with --outcome NUMBER (1.1, 1.2" in fails_cleanly(["classic", str(FLEISS)])
+    line = fails_cleanly(["classic", str(FLEISS), "--outcome", "1.2"])
+    assert "continuous outcome" in line and "not supported yet" in line
+    assert "no such outcome" in fails_cleanly(["classic", str(SORE), "--outcome", "3.1"])
+    line = fails_cleanly(["classic", str(SORE), "--outcome", "1.1", "--sheet", "1"])
+    assert "--sheet does not apply: the file is a RevMan file" in line
+
+
+def test_hostile_xml_is_refused_without_expanding_entities(tmp_path) -> None:
+    bomb = tmp_path / "bomb.rm5"
+    bomb.write_text(
+        '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa">'
+        '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><COCHRANE_REVIEW>&b;</COCHRANE_REVIEW>'
+    )
+    with pytest.raises(DataError, match="declares entities"):
+        load(TableFile(bomb, outcome="1.1"))
+    other = tmp_path / "other.rm5"
+    other.write_text("<html></html>")
+    with pytest.raises(DataError, match="not a RevMan 5 review"):
+        load(other)
+
+
+def test_batch_reads_one_meta_analysis_per_outcome() -> None:
+    from bayesmeta.io.counts import load as load_counts
+    from bayesmeta.workflows.batch import read_jobs
+
+    jobs = read_jobs(FLEISS)
+    assert [j.name for j in jobs] == [
+        "1.1 Aspirin for Preventing Death after Myocardial Infarction",
+        "1.2 Mental Health Treatment versus Control",
+    ]
+    assert load_counts(jobs[0].source).k == 7
+    with pytest.raises(DataError, match="not supported yet"):
+        load_counts(jobs[1].source)

@@ -100,16 +100,20 @@ def decode(data: bytes, encoding: str | None, source: str) -> tuple[str, str]:
                     "mark but is not valid text in it; give its encoding with --encoding",
                     source=source,
                 ) from None
+    head = data[:4096]
+    if head.count(0) * 4 >= len(head) > 0:  # UTF-16 of ASCII text: every other byte NUL
+        raise DataError(
+            "the file holds NUL bytes: UTF-16 text without a byte-order mark? give "
+            "--encoding utf-16-le (or utf-16-be), or save it as UTF-8",
+            source=source,
+        )
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as exc:
-        if b"\x00" in data[:1000]:
-            hint = "it looks like UTF-16 without a byte-order mark: give --encoding utf-16-le"
-        else:
-            hint = (
-                "if it was saved as Windows or Latin-1 text, give --encoding cp1252 "
-                "(or latin-1), or save it as UTF-8"
-            )
+        hint = (
+            "if it was saved as Windows or Latin-1 text, give --encoding cp1252 "
+            "(or latin-1), or save it as UTF-8"
+        )
         raise DataError(
             f"not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); {hint}",
             source=source,

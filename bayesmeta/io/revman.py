@@ -278,6 +278,8 @@ def outcome_table(path: Path, wanted: str | None) -> tuple[pd.DataFrame, str, st
         f"{name}: {outcome.name} ({outcome.type}, {outcome.measure}); treatment = "
         f"{outcome.groups[0] or 'group 1'}, control = {outcome.groups[1] or 'group 2'}"
     )
+    if outcome.kind == "DICH" and outcome.measure.upper() not in ("OR", "PETO_OR"):
+        note += f"; RevMan analysed {outcome.measure}, bayesmeta analyses odds ratios"
     return frame, name, note
 
 

@@ -8,10 +8,12 @@ ordinary readers validate (:mod:`bayesmeta.io.counts`, :mod:`bayesmeta.io.report
 
 - **dichotomous** (``DICH_OUTCOME``): ``EVENTS_1``/``TOTAL_1`` of group 1 (RevMan's
   experimental group) are the treatment arm, ``EVENTS_2``/``TOTAL_2`` the control arm;
-- **generic inverse variance** (``IV_OUTCOME``): the entered ``ESTIMATE`` and ``SE``, named
-  by the outcome's effect measure (``log_or``, ``log_rr``, ``log_hr``, ``md``, ``smd``,
-  ``rd``; other measures as a generic ``estimate``); ratios must have been entered on the log
-  scale (RevMan's default), as they are analysed;
+- **generic inverse variance** (``IV_OUTCOME``): each study's effect as RevMan shows it
+  (``EFFECT_SIZE``: a ratio for OR, RR, HR) and its ``SE`` (of the log ratio), as R meta's
+  ``read.rm5`` reads them, in a column named by the outcome's effect measure (``or``, ``rr``,
+  ``hr``, ``md``, ``smd``, ``rd``; other measures as a generic ``estimate``); an outcome whose
+  ratios were entered on the ratio scale (``LOG_DATA="NO"``) is refused, its SE's scale being
+  unclear;
 - **continuous** (``CONT_OUTCOME``), O - E and other outcomes are listed but refused: bayesmeta
   does not analyse means and SDs yet.
 
@@ -46,10 +48,10 @@ KINDS = {
 SUPPORTED = ("DICH", "IV")
 # RevMan's effect measure -> the column name the reported-effects reader knows it by
 IV_COLUMNS = {
-    "OR": "log_or",
-    "PETO_OR": "log_or",
-    "RR": "log_rr",
-    "HR": "log_hr",
+    "OR": "or",
+    "PETO_OR": "or",
+    "RR": "rr",
+    "HR": "hr",
     "MD": "md",
     "SMD": "smd",
     "RD": "rd",
@@ -226,7 +228,7 @@ def outcome_frame(review: Review, outcome: Outcome) -> pd.DataFrame:
     if kind == "IV" and measure in RATIOS and element.get("LOG_DATA", "YES") == "NO":
         raise DataError(
             f"the {measure} estimates were entered on the ratio scale (LOG_DATA=NO); bayesmeta "
-            "reads generic inverse-variance ratios entered as logs with their SE",
+            "reads generic inverse-variance ratios entered as log ratios with their SE",
             source=source,
         )
     estimate = IV_COLUMNS.get(measure, "estimate")
@@ -250,7 +252,7 @@ def outcome_frame(review: Review, outcome: Outcome) -> pd.DataFrame:
                 "control_total": data.get("TOTAL_2", ""),
             }
         else:
-            row |= {estimate: data.get("ESTIMATE", ""), "se": data.get("SE", "")}
+            row |= {estimate: data.get("EFFECT_SIZE", ""), "se": data.get("SE", "")}
         rows.append(row)
     frame = pd.DataFrame(rows, dtype=object)
     if rows and all(not trim(y) for y in frame["year"]):

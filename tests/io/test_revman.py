@@ -191,3 +191,40 @@ def test_batch_reads_one_meta_analysis_per_outcome() -> None:
     assert load_counts(jobs[0].source).k == 7
     with pytest.raises(DataError, match="not supported yet"):
         load_counts(jobs[1].source)
+
+
+def test_generic_inverse_variance_hazard_ratios_are_reported_effects(tmp_path) -> None:
+    """No public RevMan file with a generic inverse-variance outcome was found: this one is
+    written here, in RevMan's layout (IV_DATA with EFFECT_SIZE, the ratio, and SE, of the log
+    ratio, as R meta's read.rm5 reads them), from the hazard ratios of the shipped steurer2006
+    example; the reference is the same numbers in a plain CSV."""
+    rows = list(csv.DictReader((Path(__file__).parents[2] / "examples/steurer2006_hr.csv").open()))
+    ses = [
+        (math.log(float(r["ci_upper"])) - math.log(float(r["ci_lower"]))) / (2 * Z) for r in rows
+    ]
+    studies = "".join(f'<STUDY ID="S{i}" NAME="{r["study"]}" YEAR=""/>' for i, r in enumerate(rows))
+    data = "".join(
+        f'<IV_DATA EFFECT_SIZE="{r["hr"]}" SE="{se!r}" STUDY_ID="S{i}"/>'
+        for i, (r, se) in enumerate(zip(rows, ses, strict=True))
+    )
+    review = tmp_path / "giv.rm5"
+    review.write_text(
+        f'<?xml version="1.0" encoding="UTF-8"?><COCHRANE_REVIEW><STUDIES>{studies}</STUDIES>'
+        '<ANALYSES_AND_DATA><COMPARISON NO="1"><NAME>Purine analogues</NAME>'
+        '<IV_OUTCOME NO="1" EFFECT_MEASURE="HR" LOG_DATA="YES"><NAME>Overall survival</NAME>'
+        f"<GROUP_LABEL_1>Purine</GROUP_LABEL_1><GROUP_LABEL_2>Alkylator</GROUP_LABEL_2>{data}"
+        "</IV_OUTCOME></COMPARISON></ANALYSES_AND_DATA></COCHRANE_REVIEW>"
+    )
+    plain = tmp_path / "giv.csv"
+    plain.write_text(
+        "study,hr,se\n"
+        + "".join(f'"{r["study"]}",{r["hr"]},{se!r}\n' for r, se in zip(rows, ses, strict=True))
+    )
+    ours = load(review)
+    assert ours.measure == "HR" and ours.study == tuple(r["study"] for r in rows)
+    np.testing.assert_allclose(ours.yi, [math.log(float(r["hr"])) for r in rows], 1e-15)
+    assert numbers(classic(ours)) == numbers(classic(load(plain)))
+    entered_as_ratios = review.read_text().replace('LOG_DATA="YES"', 'LOG_DATA="NO"')
+    review.write_text(entered_as_ratios)
+    with pytest.raises(DataError, match="entered on the ratio scale"):
+        load(review)

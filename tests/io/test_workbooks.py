@@ -160,7 +160,8 @@ def test_ods_written_by_odfpy_gives_the_csv_numbers(tmp_path) -> None:
     assert numbers(classic(data)) == numbers(classic(load(BCG)))
 
 
-def test_a_file_that_is_not_a_workbook_is_one_line(tmp_path) -> None:
-    fake = tmp_path / "fake.xlsx"
+@pytest.mark.parametrize("suffix", [".xlsx", ".xls", ".ods"])
+def test_a_file_that_is_not_a_workbook_is_one_line(tmp_path, suffix: str) -> None:
+    fake = tmp_path / f"fake{suffix}"
     fake.write_text("study,events,total\n")
-    assert "cannot read the file as a .xlsx workbook" in fails_cleanly(["classic", str(fake)])
+    assert f"cannot read the file as a {suffix} workbook" in fails_cleanly(["classic", str(fake)])

@@ -1,7 +1,11 @@
-"""Read a table (CSV file or DataFrame) as text and find the column of each role.
+"""Read a table (CSV, workbook, RevMan outcome or DataFrame) as text; find each role's column.
 
 Shared by the count reader (:mod:`bayesmeta.io.counts`) and the reported-effects reader
-(:mod:`bayesmeta.io.reported`). Two rules keep a table from being misread silently:
+(:mod:`bayesmeta.io.reported`). Every file becomes a table of cell texts first: a CSV in its
+dialect (:mod:`bayesmeta.io.dialect`: separator, decimal comma, encoding), a workbook's sheet
+(:mod:`bayesmeta.io.workbook`) or a RevMan 5 outcome (:mod:`bayesmeta.io.revman`), so that
+every check of the readers applies to all of them alike. Two rules keep a table from being
+misread silently:
 
 - Every CSV row has at most as many fields as the header (extra *blank* fields, a trailing
   comma, are dropped): an unquoted comma inside a study name would otherwise shift every
@@ -169,13 +173,13 @@ def parse_csv(
         ) from None
     if not rows:
         raise DataError("the file is empty", source=source)
-    frame = rows_to_frame(rows, source, "line")
+    frame = rows_to_frame(rows, source)
     return _decimal_commas(frame, source) if found.decimal == "," else frame
 
 
-def rows_to_frame(rows: list[tuple[int, list[str]]], source: str, unit: str) -> pd.DataFrame:
-    """The table of non-blank ``rows`` (their line or row number, fields): the first is the
-    header; see the module docstring for the rules."""
+def rows_to_frame(rows: list[tuple[int, list[str]]], source: str) -> pd.DataFrame:
+    """The table of non-blank ``rows`` (line number, fields): the first is the header; see
+    the module docstring for the rules."""
     header = [trim(h) for h in rows[0][1]]
     body = rows[1:]
     width = len(header)
@@ -187,12 +191,8 @@ def rows_to_frame(rows: list[tuple[int, list[str]]], source: str, unit: str) -> 
     for row, (line, fields) in enumerate(body, start=1):
         if len(fields) > width and not _blank_from(fields, width):
             raise DataError(
-                f"{len(fields)} fields but the header has {width} ({unit} {line}); a name or "
-                'value that contains a comma must be in double quotes, e.g. "Smith, 2005"'
-                if unit == "line"
-                else f"a value beyond the last named column ({unit} {line}, column "
-                f"{len(fields) - [bool(trim(f)) for f in reversed(fields)].index(True)}); "
-                "give that column a name or clear the cell",
+                f"{len(fields)} fields but the header has {width} (line {line}); a name or value "
+                'that contains a comma must be in double quotes, e.g. "Smith, 2005"',
                 source=source,
                 row=row,
             )
@@ -254,7 +254,16 @@ def _read_workbook(file: TableFile, roles: Mapping[str, Iterable[str]]) -> Table
             f"{where}: the header is row {rows[header][0]}; skipped "
             f"{header} row{'s' if header > 1 else ''} above it: {skipped}"
         )
-    return Table(rows_to_frame(rows[header:], where, "sheet row"), where, tuple(notes))
+    rows = _without_empty_columns(rows[header:])
+    return Table(rows_to_frame(rows, where), where, tuple(notes))
+
+
+def _without_empty_columns(rows: list[tuple[int, list[str]]]) -> list[tuple[int, list[str]]]:
+    """``rows`` without the columns that are blank in every row, header included (a table
+    that starts in column B, a blank column between two parts of it)."""
+    width = max(len(cells) for _, cells in rows)
+    keep = [j for j in range(width) if any(j < len(c) and trim(c[j]) for _, c in rows)]
+    return [(n, [cells[j] if j < len(cells) else "" for j in keep]) for n, cells in rows]
 
 
 def _sheet(wanted: str, sheets: list[str], source: str) -> str:

@@ -165,3 +165,25 @@ def test_a_file_that_is_not_a_workbook_is_one_line(tmp_path, suffix: str) -> Non
     fake = tmp_path / f"fake{suffix}"
     fake.write_text("study,events,total\n")
     assert f"cannot read the file as a {suffix} workbook" in fails_cleanly(["classic", str(fake)])
+
+
+def test_reported_effects_in_column_b_below_blank_rows(tmp_path) -> None:
+    """The header's row number counts the sheet's rows; the empty column A is not a column."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet["B3"] = "Hazard ratios of death"
+    rows = [["study", "hr", "ci_lower", "ci_upper"], ["A", 0.5, 0.3, 0.9], ["B", 0.8, 0.6, 1.1]]
+    for r, row in enumerate(rows, start=5):
+        for c, value in enumerate(row, start=2):
+            sheet.cell(row=r, column=c, value=value)
+    book.save(tmp_path / "hr.xlsx")
+    plain = tmp_path / "hr.csv"
+    plain.write_text("study,hr,ci_lower,ci_upper\nA,0.5,0.3,0.9\nB,0.8,0.6,1.1\n")
+    data = load(tmp_path / "hr.xlsx")
+    assert data.warnings[0].endswith(
+        "the header is row 5; skipped 1 row above it: Hazard ratios of death"
+    )
+    assert list(data.covariates.columns) == []
+    assert numbers(classic(data)) == numbers(classic(load(plain)))

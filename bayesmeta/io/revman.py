@@ -14,8 +14,11 @@ ordinary readers validate (:mod:`bayesmeta.io.counts`, :mod:`bayesmeta.io.report
   ``hr``, ``md``, ``smd``, ``rd``; other measures as a generic ``estimate``); an outcome whose
   ratios were entered on the ratio scale (``LOG_DATA="NO"``) is refused, its SE's scale being
   unclear;
-- **continuous** (``CONT_OUTCOME``), O - E and other outcomes are listed but refused: bayesmeta
-  does not analyse means and SDs yet.
+- **continuous** (``CONT_OUTCOME``) with the mean difference (``MD``): each study's
+  ``MEAN_1 - MEAN_2`` with the SE ``sqrt(SD_1^2 / TOTAL_1 + SD_2^2 / TOTAL_2)``, RevMan's own
+  formula (Deeks JJ, Higgins JPT, Statistical algorithms in Review Manager 5, 2010), read as
+  reported mean differences (``md``, ``se``). Standardised mean differences, O - E and other
+  outcomes are listed but refused: bayesmeta does not compute them yet.
 
 Each table has the columns ``study`` (RevMan's study name), ``year`` and, for an outcome with
 subgroups, ``subgroup`` (the subgroup's name, for ``--subgroup subgroup``). The outcome's
@@ -29,6 +32,7 @@ reaches for external resources is refused instead of expanded.
 from __future__ import annotations
 
 import contextlib
+import math
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +40,7 @@ from pathlib import Path
 import pandas as pd
 
 from bayesmeta.errors import DataError
-from bayesmeta.io.cells import plain, show, trim
+from bayesmeta.io.cells import CellError, parse_count, parse_number, plain, show, trim
 
 KINDS = {
     "DICH": "dichotomous",
@@ -45,7 +49,7 @@ KINDS = {
     "IPD": "O - E and variance",
     "OTHER": "other data",
 }
-SUPPORTED = ("DICH", "IV")
+SUPPORTED = ("DICH", "IV", "CONT")
 # RevMan's effect measure -> the column name the reported-effects reader knows it by
 IV_COLUMNS = {
     "OR": "or",
@@ -85,6 +89,8 @@ class Outcome:
     @property
     def supported(self) -> bool:
         """bayesmeta can analyse this outcome's data."""
+        if self.kind == "CONT":
+            return self.measure.upper() == "MD"
         return self.kind in SUPPORTED
 
 
@@ -220,7 +226,8 @@ def outcome_frame(review: Review, outcome: Outcome) -> pd.DataFrame:
     if not outcome.supported:
         raise DataError(
             f"{outcome.type} outcome {show(outcome.name)} ({outcome.measure or 'no measure'}): "
-            "not supported yet; bayesmeta reads dichotomous and generic inverse-variance outcomes",
+            "not supported yet; bayesmeta reads dichotomous, generic inverse-variance and "
+            "mean-difference (MD) outcomes",
             source=source,
         )
     kind, element = outcome.kind, outcome.element
@@ -251,6 +258,8 @@ def outcome_frame(review: Review, outcome: Outcome) -> pd.DataFrame:
                 "control_events": data.get("EVENTS_2", ""),
                 "control_total": data.get("TOTAL_2", ""),
             }
+        elif kind == "CONT":
+            row |= _mean_difference(data, name, len(rows) + 1, source)
         else:
             row |= {estimate: data.get("EFFECT_SIZE", ""), "se": data.get("SE", "")}
         rows.append(row)
@@ -258,6 +267,31 @@ def outcome_frame(review: Review, outcome: Outcome) -> pd.DataFrame:
     if rows and all(not trim(y) for y in frame["year"]):
         frame = frame.drop(columns=["year"])
     return frame
+
+
+def _mean_difference(data: ET.Element, study: str, row: int, source: str) -> dict[str, str]:
+    """``md`` and ``se`` (as exact text) of one CONT_DATA row; located errors."""
+    values = {}
+    for key in ("MEAN_1", "SD_1", "TOTAL_1", "MEAN_2", "SD_2", "TOTAL_2"):
+        try:
+            if key.startswith("TOTAL"):
+                values[key] = parse_count(data.get(key, ""), key)
+            else:
+                values[key] = parse_number(data.get(key, ""), key)
+        except CellError as exc:
+            raise DataError(str(exc), source=source, row=row, study=study, column=key) from None
+    for arm in ("1", "2"):
+        if values[f"SD_{arm}"] <= 0 or values[f"TOTAL_{arm}"] < 1:
+            raise DataError(
+                f"SD_{arm} must be positive and TOTAL_{arm} at least 1, got "
+                f"{values[f'SD_{arm}']!r} and {values[f'TOTAL_{arm}']}",
+                source=source,
+                row=row,
+                study=study,
+            )
+    md = values["MEAN_1"] - values["MEAN_2"]
+    var = values["SD_1"] ** 2 / values["TOTAL_1"] + values["SD_2"] ** 2 / values["TOTAL_2"]
+    return {"md": repr(md), "se": repr(math.sqrt(var))}
 
 
 def _data_rows(element: ET.Element, kind: str) -> list[tuple[str, ET.Element]]:

@@ -228,3 +228,30 @@ def test_generic_inverse_variance_hazard_ratios_are_reported_effects(tmp_path) -
     review.write_text(entered_as_ratios)
     with pytest.raises(DataError, match="entered on the ratio scale"):
         load(review)
+
+
+def test_mean_differences_are_the_ones_revman_exported(tmp_path) -> None:
+    """Fleiss1993_CR.csv is RevMan's own export of this review when outcome 1.2 was analysed
+    as a mean difference (inverse variance, common effect): per-study MD and SE and the pooled
+    MD, printed to 8 decimals. The .rm5 has the same means, SDs and totals, its measure since
+    changed to SMD; the copy here says MD again."""
+    export = list(csv.DictReader((DATA / "Fleiss1993_CR.csv").open(encoding="utf-8")))
+    rows = [r for r in export if r["Outcome Number"] == "2" and r["Data Type"] == ""]
+    pooled = next(r for r in export if r["Outcome Number"] == "2" and r["Data Type"] == "CON")
+    assert (pooled["Effect Measure"], pooled["Statistical Method"]) == ("MD", "IV")
+    review = tmp_path / "fleiss_md.rm5"
+    text = FLEISS.read_text(encoding="latin-1")
+    review.write_text(text.replace('EFFECT_MEASURE="SMD"', 'EFFECT_MEASURE="MD"'), "latin-1")
+    data = load(TableFile(review, outcome="1.2"))
+    assert data.measure == "MD" and data.study == tuple(r["Name"] for r in rows)
+    np.testing.assert_allclose(data.yi, [float(r["Effect Estimate"]) for r in rows], atol=5e-9)
+    np.testing.assert_allclose(np.sqrt(data.vi), [float(r["SE"]) for r in rows], atol=5e-9)
+    iv = classic(data, methods=["fixed_iv"]).estimates["fixed_iv"]
+    assert iv.estimate == pytest.approx(float(pooled["Effect Estimate"]), abs=5e-9)
+    assert iv.ci[0] == pytest.approx(float(pooled["CI Start"]), abs=5e-9)
+    assert iv.ci[1] == pytest.approx(float(pooled["CI End"]), abs=5e-9)
+    assert iv.q == pytest.approx(float(pooled["Q"]), abs=5e-9)
+    bad = review.read_text("latin-1").replace('SD_1="4.7"', 'SD_1="0"')
+    review.write_text(bad, "latin-1")
+    with pytest.raises(DataError, match=r"row 1 \('Davis'\): SD_1 must be positive"):
+        load(TableFile(review, outcome="1.2"))

@@ -316,6 +316,8 @@ def outcome_table(path: Path, wanted: str | None) -> tuple[pd.DataFrame, str, st
     )
     if outcome.kind == "DICH" and outcome.measure.upper() not in ("OR", "PETO_OR"):
         note += f"; RevMan analysed {outcome.measure}, bayesmeta analyses odds ratios"
+    if outcome.kind == "DICH" and outcome.element.get("SWAP_EVENTS") == "YES":
+        note += "; RevMan swapped events and non-events (SWAP_EVENTS), bayesmeta reads events"
     return frame, name, note
 
 

@@ -133,6 +133,10 @@ def read_source(
         frame, where, note = revman.outcome_table(path, file.outcome)
         return Table(frame, where, (note,))
     _refuse(file, ("outcome",), "not a RevMan file (.rm5)")
+    if suffix in UNREAD_WORKBOOKS:
+        raise DataError(
+            f"{suffix} workbooks are not read; save the sheet as .xlsx, .ods or .csv", source=name
+        )
     if is_workbook(path):
         _refuse(file, ("separator", "decimal", "encoding"), "a workbook")
         return _read_workbook(file, roles or {})
@@ -214,6 +218,7 @@ def _decimal_commas(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     return out
 
 
+UNREAD_WORKBOOKS = (".xlsb", ".numbers")  # workbook formats pandas reads only with other packages
 HEADER_ROWS = 20  # a header is looked for in the first rows of a sheet
 
 

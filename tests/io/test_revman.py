@@ -136,6 +136,8 @@ def test_subgroups_are_a_column_and_groups_and_favours_are_kept() -> None:
         "Symptom of sore throat on day 3: unblinded studies",
     ]
     assert "treatment = Antibiotics, control = Placebo" in data.warnings[0]
+    assert "RevMan analysed RR, bayesmeta analyses odds ratios" in data.warnings[0]
+    assert "SWAP_EVENTS" not in data.warnings[0]
     request = AnalysisRequest(data=SORE, reading={"outcome": "1.1"})
     assert default_favours(request) == ("Favours antibiotics", "Favours placebo")
 

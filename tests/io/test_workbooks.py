@@ -187,3 +187,11 @@ def test_reported_effects_in_column_b_below_blank_rows(tmp_path) -> None:
     )
     assert list(data.covariates.columns) == []
     assert numbers(classic(data)) == numbers(classic(load(plain)))
+
+
+@pytest.mark.parametrize("suffix", [".xlsb", ".numbers"])
+def test_workbook_formats_not_read_say_how_to_save_them(tmp_path, suffix: str) -> None:
+    path = tmp_path / f"data{suffix}"
+    path.write_bytes(b"PK\x03\x04binary")
+    line = fails_cleanly(["classic", str(path)])
+    assert f"{suffix} workbooks are not read; save the sheet as .xlsx, .ods or .csv" in line

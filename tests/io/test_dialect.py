@@ -16,6 +16,7 @@ from bayesmeta.frequentist.classic import classic
 from bayesmeta.io.inputs import load
 from bayesmeta.io.table import TableFile
 from tests.conftest import EXAMPLES, fails_cleanly
+from tests.io.test_workbooks import exact_fit
 
 BCG = EXAMPLES / "bcg.csv"
 STEURER = EXAMPLES / "steurer2006_hr.csv"
@@ -54,6 +55,7 @@ def test_semicolon_decimal_comma_bom_crlf_gives_the_plain_csv_numbers(tmp_path) 
     data = load(counts)
     assert data.warnings[0] == f"{counts}: read as semicolon-separated, decimal comma, utf-8"
     assert numbers(classic(data)) == numbers(classic(load(BCG)))
+    assert exact_fit(counts) == exact_fit(BCG)
     # reported effects: hazard ratios with CIs written with decimal commas ("0,89")
     reported = european(tmp_path / "steurer_de.csv", STEURER.read_text())
     assert b"0,8" in reported.read_bytes() or b"1,0" in reported.read_bytes()

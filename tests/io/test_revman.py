@@ -142,17 +142,16 @@ def test_subgroups_are_a_column_and_groups_and_favours_are_kept() -> None:
     assert default_favours(request) == ("Favours antibiotics", "Favours placebo")
 
 
-def test_outcome_by_name_and_the_exact_normal_normal_fit_match_the_csv(tmp_path) -> None:
+@pytest.mark.parametrize("number", ["1.1", "1.2"])
+def test_outcome_by_name_and_the_exact_normal_normal_fit_match_the_csv(tmp_path, number) -> None:
     from bayesmeta.workflows.request import AnalysisRequest, execute, plan
 
     by_name = load(TableFile(SORE, outcome="symptom of sore throat on day 3"))
     assert by_name.study == load(TableFile(SORE, outcome="1.1")).study
+    csv_path = plain_csv(SORE, number, tmp_path / "a.csv")
     fits = [
         execute(plan(AnalysisRequest(data=path, model="normal-normal", engine="exact", reading=r)))
-        for path, r in (
-            (SORE, {"outcome": "1.1"}),
-            (plain_csv(SORE, "1.1", tmp_path / "a.csv"), {}),
-        )
+        for path, r in ((SORE, {"outcome": number}), (csv_path, {}))
     ]
     ours, csv_fit = (f.to_dict()["posterior"] for f in fits)
     assert ours == csv_fit

@@ -101,6 +101,15 @@ def test_xlsx_title_row_second_sheet_and_cells_as_shown(tmp_path) -> None:
     )
     assert list(data.covariates.columns) == ["ablat", "alloc", "year"]
     assert numbers(classic(data)) == numbers(classic(load(BCG)))
+    assert exact_fit(path) == exact_fit(BCG)
+
+
+def exact_fit(path: Path) -> dict:
+    """The posterior of the exact normal-normal fit of ``path`` (the cheap ``fit``)."""
+    from bayesmeta.workflows.request import AnalysisRequest, execute, plan
+
+    request = AnalysisRequest(data=path, model="normal-normal", engine="exact")
+    return execute(plan(request)).to_dict()["posterior"]
 
 
 def test_sheet_by_name_or_number_and_unknown_sheets(tmp_path) -> None:

@@ -517,10 +517,14 @@ class BinomialPosterior:
         """Posterior of the pooled effect."""
         g = self._grid
         w = self._weights.sum(axis=1)
-        log_f = np.log(np.maximum(w / g.w_mu, 1e-300))
-        return GridMarginal(
-            g.mu, w, lambda v: _lagrange4(g.mu[0], g.mu[1] - g.mu[0], log_f, v), *g.mu_range
-        )
+        # interpolate log p(mu, tau | y) along mu for each tau node (near-quadratic there,
+        # unlike the marginal, a mixture over tau), then sum over the tau nodes
+        cols = (g.log_post + np.log(g.w_u)[None, :] - g.log_norm).T  # (L, J)
+
+        def log_density(v: np.ndarray) -> np.ndarray:
+            return special.logsumexp(_lagrange4(g.mu[0], g.mu[1] - g.mu[0], cols, v), axis=0)
+
+        return GridMarginal(g.mu, w, log_density, *g.mu_range)
 
     @cached_property
     def tau(self) -> GridMarginal | None:

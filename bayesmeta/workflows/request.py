@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from bayesmeta.engines.nuts import SamplerSettings
-from bayesmeta.errors import BayesmetaError
+from bayesmeta.errors import BayesmetaError, OptionError
 from bayesmeta.frequentist import methods as frequentist_methods
 from bayesmeta.io.counts import StudyData
 from bayesmeta.io.examples import example as find_example
@@ -166,6 +166,10 @@ def plan(request: AnalysisRequest) -> Plan:
         moderators=mods,
     )
     engine = resolve_engine(spec.likelihood, request.engine)
+    if engine == "exact" and spec.likelihood != "normal-normal" and spec.moderators is not None:
+        raise OptionError(
+            f"the exact engine for --model {spec.likelihood} has no moderators; use --engine nuts"
+        )
     if engine == "nuts":
         spec.check_for_sampler()
     shown = request.methods or frequentist_methods.shown_by_default(data)

@@ -8,7 +8,7 @@ import pytest
 
 import bayesmeta
 from bayesmeta.model.description import ModelSpec
-from bayesmeta.summaries import exact
+from bayesmeta.summaries import exact_binomial as exact
 from bayesmeta.summaries.crosscheck import exact_check, supported
 
 

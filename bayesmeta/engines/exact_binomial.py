@@ -14,21 +14,22 @@ Given ``(mu, tau)`` the studies are independent, so
 the logit are log-concave, and so is a normal baseline prior), so every one-dimensional
 integral is done the same way (:func:`_log_integral`): Newton steps to the mode, Newton steps
 to the two points where the log integrand has fallen by ``DROP`` (so a skewed integrand, as a
-zero cell or a double-zero study gives, is covered on its long side), then Gauss-Legendre on
-that range. ``log g_i`` (two-arm) is computed once per study on a uniform grid whose spacing
-follows the study's standard error (a study of 10,000 patients gets nodes a few thousandths
-apart), with its exact first and second derivatives, and read by cubic Hermite interpolation
-(quadratic extrapolation outside the grid, where ``log g_i`` is concave).
+zero cell or a double-zero study gives, is covered on its long side), then one Gauss-Legendre
+panel on each side of the mode. ``log g_i`` (two-arm) is computed once per study on a uniform
+grid whose spacing follows the study's standard error (a study of 10,000 patients gets nodes a
+few thousandths apart), with its exact first and second derivatives, and read by cubic Hermite
+interpolation (quadratic extrapolation outside the grid, where ``log g_i`` is concave).
 
 ``(mu, tau)`` is integrated on a product grid: ``mu`` uniform (trapezoid rule, spectrally
 accurate for a density that has decayed at both ends), ``tau`` through
 ``u = tau / (c + tau)`` (``c`` the prior median, as :mod:`bayesmeta.engines.exact` does) on
-composite Gauss-Legendre panels; the box is where the log posterior is within ``LOG_DROP`` of its
-maximum, found on coarse grids that widen until the box is inside and narrow until it is
-resolved. Marginals of ``mu`` and ``tau`` interpolate the log density between nodes; ``theta_new``
-and the shrunken ``theta_i`` are mixtures of normals over the grid (``theta_i`` given
-``mu, tau`` moment-matched from its exact conditional moments), with the ``mu`` grid refined by
-interpolation where ``tau`` is small against its spacing.
+composite Gauss-Legendre panels; the box is where the log posterior is within ``LOG_DROP`` of
+its maximum, found on coarse grids that widen until the box is inside and narrow until it is
+resolved. Marginals of ``mu`` and ``tau`` interpolate the log density between nodes;
+``theta_new`` is the mixture of normals over the grid, with the ``mu`` grid refined by
+interpolation where ``tau`` is small against its spacing; a shrunken ``theta_i`` has the
+density ``g_i(t) sum_m w_m N(t; mu_m, tau_m^2) / h_i(mu_m, tau_m)`` over that grid
+(:class:`ShrunkenEffects`). ``docs/reference/exact-binomial.md`` states the accuracy tested.
 
 numpy and scipy only: this module imports no PyMC.
 """
@@ -363,8 +364,8 @@ class GridMarginal(_Marginal):
 
     ``weight`` and ``means`` are the quadrature nodes and weights (``sds`` zeros), so moments
     of any function are ``sum w f(x)`` and :func:`bayesmeta.summaries.exact.shown_summary`
-    treats it as a mixture of point masses; the cdf interpolates the log density (cubic
-    spline) on a grid ``FINE`` times finer and integrates it by the trapezoid rule.
+    treats it as a mixture of point masses; the cdf interpolates the log density
+    (``log_density``) on a grid ``FINE`` times finer and integrates it by the trapezoid rule.
     """
 
     def __init__(

@@ -79,6 +79,7 @@ if TYPE_CHECKING:
     from bayesmeta.model.priors import Prior, PriorSet, parse_prior
     from bayesmeta.models import sample
     from bayesmeta.workflows.analyze import AnalysisResult, analyze
+    from bayesmeta.workflows.average import average
 
 
 def __getattr__(name: str) -> Any:

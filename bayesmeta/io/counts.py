@@ -315,23 +315,28 @@ def load(
 
 
 def _numeric_if_possible(column: pd.Series) -> pd.Series:
-    """Covariates arrive as text; convert a column to numbers when every value is one.
+    """Covariates arrive as text; convert a column to numbers when every value given is one.
 
     Only ASCII decimal numbers count (as for reported effects): ``1_998``, fullwidth or
-    other non-ASCII digits, or a blank keep the column as text instead of becoming numbers.
+    other non-ASCII digits keep the column as text instead of becoming numbers. Missing cells
+    (blank, ``NA``...) become NaN in a numeric column, so a column with a gap stays numeric
+    instead of turning into categories; an all-missing column stays as it is.
     """
     if column.dtype.kind in "iuf":
         return column
     values = column.tolist()
-    if not values:
+    given = [v for v in values if not is_missing(v)]
+    if not given:
         return column
-    for v in values:
+    for v in given:
         if isinstance(v, str):
             if not is_number_text(v):
                 return column
-        elif not _is_real(v) or is_missing(v):
+        elif not _is_real(v):
             return column
-    numbers = pd.to_numeric(column.map(lambda v: trim(v) if isinstance(v, str) else v))
+    numbers = pd.to_numeric(
+        column.map(lambda v: np.nan if is_missing(v) else trim(v) if isinstance(v, str) else v)
+    )
     return numbers.astype(float) if numbers.dtype == object else numbers  # ints beyond int64
 
 

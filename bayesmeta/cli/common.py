@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from bayesmeta.errors import BayesmetaError
+from bayesmeta.io.spec import CI_LEVEL_BOUNDS
 
 EXIT_USER_ERROR = 2
 EXIT_NOT_CONVERGED = 3
@@ -276,7 +277,11 @@ MODEL_PARAMETERS: tuple[inspect.Parameter, ...] = (
         "ci_level",
         Annotated[
             float,
-            typer.Option(min=0.5, max=0.999, help="Level of reported CIs (effect-size input)."),
+            typer.Option(
+                min=CI_LEVEL_BOUNDS[0],
+                max=CI_LEVEL_BOUNDS[1],
+                help="Level of reported CIs (effect-size input).",
+            ),
         ],
         0.95,
     ),

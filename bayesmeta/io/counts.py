@@ -143,7 +143,32 @@ def read_with_roles(
         )
     if frame.shape[1] == 0:
         raise DataError("the file is empty", source=name)
+    if not _looks_like_data(frame, mapping, roles):
+        raise DataError(
+            "does not look like a table of studies: no column of its first line has a known "
+            "name; expected a CSV file whose first line names the columns, e.g. "
+            "study,treatment_events,treatment_total,control_events,control_total or "
+            "study,yi,se (map other names with --columns ROLE=NAME)",
+            source=name,
+        )
     return frame, name, mapping
+
+
+def _looks_like_data(
+    frame: pd.DataFrame, mapping: Mapping[str, str], roles: Mapping[str, tuple[str, ...]]
+) -> bool:
+    """Some column is named like a role of either reader, or is mapped to one.
+
+    Messages about a table that fails this quote none of its text: a file that is not a
+    table of studies (a specification pointing at ``/etc/shadow``) must not be echoed.
+    """
+    from bayesmeta.io.reported import SYNONYMS as REPORTED
+
+    known = {alias for table in (roles, SYNONYMS, REPORTED) for a in table.values() for alias in a}
+    columns = set(frame.columns)
+    return any(normalise(c) in known for c in columns) or any(
+        c in columns for c in mapping.values()
+    )
 
 
 def _match_columns(

@@ -10,7 +10,7 @@ the exact file that produced it. See ``docs/sensitivity.md``.
 Example::
 
     [data]
-    example = "bcg"            # or: path = "../examples/bcg.csv" (relative to this file)
+    example = "bcg"            # or: path = "data/bcg.csv" (in this file's folder tree)
 
     [model]
     name = "binomial-normal"   # binomial-normal | proportion | normal-normal | auto
@@ -74,6 +74,8 @@ _TYPE_NAMES = {
     dict: "a table",
     list: "a list of column names",
 }
+# Levels of reported CIs accepted here and by --ci-level (the one place they are set).
+CI_LEVEL_BOUNDS = (0.5, 0.999)
 # Same bounds as the options of `bayesmeta fit`.
 _MINIMUM = {"chains": 1, "draws": 100, "tune": 100, "seed": 0}
 
@@ -174,6 +176,36 @@ def _check_sampler(where: str, sampler: dict[str, Any]) -> dict[str, int | float
     return dict(sampler)
 
 
+def _ci_level(where: str, level: float) -> float:
+    low, high = CI_LEVEL_BOUNDS  # as --ci-level
+    if not low <= level <= high:
+        raise BayesmetaError(
+            f"{where}: [data] ci_level must be between {low} and {high}, got {level}"
+        )
+    return float(level)
+
+
+def _data_path(spec: Path, name: str) -> Path:
+    """The data file a specification names: relative to its folder, and inside it.
+
+    A specification is a file one may receive from someone else; it may not read any file of
+    the machine (``path = "/etc/shadow"``, ``../../private.csv``, or a link leading out), only
+    the ones in the folder tree it sits in. Links are resolved before the check.
+    """
+    folder = spec.parent.resolve()
+    target = (folder / name).resolve()
+    if not target.is_relative_to(folder):
+        raise BayesmetaError(
+            f"{spec}: [data] path {name!r} leads out of the specification's folder {folder}; "
+            "a specification reads data only from its own folder tree: move the specification "
+            "beside the data (or the data into its folder), or analyse the file with "
+            "`bayesmeta fit DATA`"
+        )
+    if not target.is_file():
+        raise BayesmetaError(f"{spec}: [data] path {name!r}: no file {target}")
+    return target
+
+
 def load_spec(path: str | Path) -> Spec:
     """Read and validate a TOML analysis specification.
 
@@ -213,9 +245,7 @@ def load_spec(path: str | Path) -> Spec:
         )
     data_path = None
     if "path" in data:
-        data_path = (path.parent / data["path"]).resolve()
-        if not data_path.is_file():
-            raise BayesmetaError(f"{where}: [data] path {data['path']!r}: no file {data_path}")
+        data_path = _data_path(path, data["path"])
     columns = data.get("columns", {})
     if not all(isinstance(v, str) for v in columns.values()):
         raise BayesmetaError(f"{where}: [data] columns must map roles to column names (strings)")
@@ -230,7 +260,7 @@ def load_spec(path: str | Path) -> Spec:
         data_path=data_path,
         example=data.get("example"),
         columns=dict(columns),
-        ci_level=float(data.get("ci_level", 0.95)),
+        ci_level=_ci_level(where, data.get("ci_level", 0.95)),
         model=model.get("name", "auto"),
         engine=model.get("engine", "auto"),
         common_effect=model.get("common_effect", False),

@@ -192,6 +192,13 @@ def _ci_se(
     slack = _rounding(frame, cols[0], written, ratio) + 0.5 * (
         _rounding(frame, cols[1], bounds[0], ratio) + _rounding(frame, cols[2], bounds[1], ratio)
     )
+    if not ratio:  # the same slack if the limits were ratios, to recognise them
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_slack = _rounding(frame, cols[0], yi, False) + 0.5 * (
+                _rounding(frame, cols[1], bounds[0], True)
+                + _rounding(frame, cols[2], bounds[1], True)
+            )
+            log_centre = np.log(np.abs(bounds[0] * bounds[1])) / 2
     for i in range(len(estimate)):
         where = {"source": source, "row": i + 1, "study": studies[i]}
         if lower[i] >= upper[i]:
@@ -201,20 +208,17 @@ def _ci_se(
                 **where,
             )
         outside = not lower[i] <= estimate[i] <= upper[i]
-        if not ratio and (outside or abs(estimate[i] - (lower[i] + upper[i]) / 2) > slack[i]):
-            log_slack = _rounding(frame, cols[0], yi, False)[i] + 0.5 * (
-                _rounding(frame, cols[1], bounds[0], True)[i]
-                + _rounding(frame, cols[2], bounds[1], True)[i]
+        off_centre = outside or abs(estimate[i] - (lower[i] + upper[i]) / 2) > slack[i]
+        ratio_limits = not ratio and off_centre and lower[i] > 0
+        if ratio_limits and abs(estimate[i] - log_centre[i]) <= log_slack[i]:
+            raise DataError(
+                f"the estimate {estimate[i]:g} is on the log scale but its CI "
+                f"[{lower[i]:g}, {upper[i]:g}] is on the ratio scale (the logarithms of "
+                "the limits are centred on it); give the CI limits as logarithms too, or "
+                "the estimate as a ratio in a column named or, rr or hr",
+                column=cols[0],
+                **where,
             )
-            if lower[i] > 0 and abs(estimate[i] - np.log(lower[i] * upper[i]) / 2) <= log_slack:
-                raise DataError(
-                    f"the estimate {estimate[i]:g} is on the log scale but its CI "
-                    f"[{lower[i]:g}, {upper[i]:g}] is on the ratio scale (the logarithms of "
-                    "the limits are centred on it); give the CI limits as logarithms too, or "
-                    "the estimate as a ratio in a column named or, rr or hr",
-                    column=cols[0],
-                    **where,
-                )
         if outside:
             shown = np.exp if ratio else float
             raise DataError(

@@ -157,14 +157,13 @@ def read_with_roles(
 def _looks_like_data(
     frame: pd.DataFrame, mapping: Mapping[str, str], roles: Mapping[str, tuple[str, ...]]
 ) -> bool:
-    """Some column is named like a role of either reader, or is mapped to one.
+    """Some column is named like one of the reader's ``roles`` (or a count column), or is
+    mapped to one.
 
     Messages about a table that fails this quote none of its text: a file that is not a
     table of studies (a specification pointing at ``/etc/shadow``) must not be echoed.
     """
-    from bayesmeta.io.reported import SYNONYMS as REPORTED
-
-    known = {alias for table in (roles, SYNONYMS, REPORTED) for a in table.values() for alias in a}
+    known = {alias for table in (roles, SYNONYMS) for a in table.values() for alias in a}
     columns = set(frame.columns)
     return any(normalise(c) in known for c in columns) or any(
         c in columns for c in mapping.values()

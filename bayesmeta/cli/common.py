@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from bayesmeta.errors import BayesmetaError
-from bayesmeta.io.spec import CI_LEVEL_BOUNDS
+from bayesmeta.io.spec import CI_LEVEL_BOUNDS, TARGET_ACCEPT_BOUNDS
 
 EXIT_USER_ERROR = 2
 EXIT_NOT_CONVERGED = 3
@@ -298,8 +298,8 @@ MODEL_PARAMETERS: tuple[inspect.Parameter, ...] = (
         Annotated[
             float | None,
             typer.Option(
-                min=0.5,
-                max=0.999,
+                min=TARGET_ACCEPT_BOUNDS[0],
+                max=TARGET_ACCEPT_BOUNDS[1],
                 help="NUTS target acceptance rate (default: 0.99 with covariates, else 0.9).",
             ),
         ],

@@ -74,8 +74,10 @@ _TYPE_NAMES = {
     dict: "a table",
     list: "a list of column names",
 }
-# Levels of reported CIs accepted here and by --ci-level (the one place they are set).
+# Bounds accepted here and by the options --ci-level and --target-accept (the one place they
+# are set).
 CI_LEVEL_BOUNDS = (0.5, 0.999)
+TARGET_ACCEPT_BOUNDS = (0.5, 0.999)
 # Same bounds as the options of `bayesmeta fit`.
 _MINIMUM = {"chains": 1, "draws": 100, "tune": 100, "seed": 0}
 
@@ -169,9 +171,10 @@ def _check_table(where: str, table: dict[str, Any]) -> None:
 
 def _check_sampler(where: str, sampler: dict[str, Any]) -> dict[str, int | float]:
     accept = sampler.get("target_accept")
-    if accept is not None and not 0.5 <= accept <= 0.999:
+    low, high = TARGET_ACCEPT_BOUNDS
+    if accept is not None and not low <= accept <= high:
         raise BayesmetaError(
-            f"{where}: [sampler] target_accept must be between 0.5 and 0.999, got {accept}"
+            f"{where}: [sampler] target_accept must be between {low} and {high}, got {accept}"
         )
     return dict(sampler)
 

@@ -699,12 +699,16 @@ def table_paths(out: str | Path) -> list[Path]:
     would otherwise share ``r.jsonl`` and ``r.parquet`` while holding different locks.
     """
     out = Path(out)
-    if out.suffix != ".csv":
-        case = " (in lower case)" if out.suffix.lower() == ".csv" else ""
+    if out.suffix.lower() != ".csv":
         raise BayesmetaError(
-            f"--out {out}: give a file name ending in .csv{case}: the .parquet copy and the "
-            ".jsonl progress file beside it are named from it, so that two outputs whose "
-            "names differ only in the case of .csv would share them"
+            f"--out {out}: give a file name ending in .csv "
+            "(the .parquet copy and the .jsonl progress file are written beside it)"
+        )
+    if out.suffix != ".csv":
+        raise BayesmetaError(
+            f"--out {out}: give a file name ending in .csv (in lower case): the .parquet copy "
+            f"and the .jsonl progress file beside it are named from it, and {out.name} and "
+            f"{out.stem}.csv would share them"
         )
     if find_spec("pyarrow") is None:
         return [out]

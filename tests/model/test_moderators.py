@@ -109,3 +109,12 @@ def test_the_api_refuses_a_missing_covariate_as_the_command_line() -> None:
     covariates = pd.DataFrame({"dose": [1.0, np.nan, 3.0]})
     with pytest.raises(BayesmetaError, match="'dose' is missing in row 2"):
         moderators(covariates, names=["dose"])
+
+
+def test_the_report_shows_a_numeric_covariate_with_a_gap_as_written(write_csv) -> None:
+    from bayesmeta.report.document import data_table
+    from bayesmeta.workflows.analyze import analyze
+
+    path = write_csv("study,yi,vi,year\na,0.1,0.04,1998\nb,0.5,0.09,NA\nc,-0.2,0.05,2003\n")
+    table = data_table(analyze(load(path), engine="exact"))
+    assert [row[-1] for row in table.rows] == ["1998", "", "2003"]

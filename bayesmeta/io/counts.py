@@ -143,7 +143,7 @@ def read_with_roles(
         )
     if frame.shape[1] == 0:
         raise DataError("the file is empty", source=name)
-    if not _looks_like_data(frame, mapping, roles):
+    if not looks_like_data(frame, mapping, roles):
         raise DataError(
             "does not look like a table of studies: no column of its first line has a known "
             "name; expected a CSV file whose first line names the columns, e.g. "
@@ -154,8 +154,10 @@ def read_with_roles(
     return frame, name, mapping
 
 
-def _looks_like_data(
-    frame: pd.DataFrame, mapping: Mapping[str, str], roles: Mapping[str, tuple[str, ...]]
+def looks_like_data(
+    frame: pd.DataFrame,
+    mapping: Mapping[str, str] | None = None,
+    roles: Mapping[str, tuple[str, ...]] = SYNONYMS,
 ) -> bool:
     """Some column is named like one of the reader's ``roles`` (or a count column), or is
     mapped to one.
@@ -166,7 +168,7 @@ def _looks_like_data(
     known = {alias for table in (roles, SYNONYMS) for a in table.values() for alias in a}
     columns = set(frame.columns)
     return any(normalise(c) in known for c in columns) or any(
-        c in columns for c in mapping.values()
+        c in columns for c in (mapping or {}).values()
     )
 
 

@@ -42,7 +42,7 @@ from bayesmeta.engines.nuts import SamplerSettings
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.frequentist.methods import METHODS
 from bayesmeta.frequentist.results import Estimate, PooledEstimate
-from bayesmeta.io.counts import StudyData, TwoArmData, read_table
+from bayesmeta.io.counts import StudyData, TwoArmData, looks_like_data, read_table
 from bayesmeta.io.output import check_writable, spreadsheet_safe, write_atomic
 from bayesmeta.model.priors import Prior, check_for_sampler, check_scale_prior, parse_prior
 from bayesmeta.summaries.types import Summary
@@ -178,6 +178,13 @@ def derive_seed(base: int, name: str) -> int:
 
 def jobs_from_frame(frame: pd.DataFrame, group_column: str = DEFAULT_GROUP_COLUMN) -> list[Job]:
     """Split a long table into one job per value of ``group_column`` (first-appearance order)."""
+    if group_column not in frame.columns and not looks_like_data(frame):
+        raise BayesmetaError(  # quoting none of it: it may be any file
+            "the input does not look like a long table of studies: no column of its first "
+            f"line has a known name; expected a CSV file with a {group_column!r} column and "
+            "the study columns, e.g. meta_analysis,study,treatment_events,treatment_total,"
+            "control_events,control_total"
+        )
     if group_column not in frame.columns:
         raise BayesmetaError(
             f"group column {group_column!r} is not in the data "

@@ -92,3 +92,10 @@ def test_a_spec_ci_level_has_the_bounds_of_the_option(tmp_path: Path, level: flo
 
 def test_a_spec_ci_level_within_the_bounds_is_used(tmp_path: Path) -> None:
     assert load_spec(_spec(tmp_path, '[data]\nexample = "bcg"\nci_level = 0.9\n')).ci_level == 0.9
+
+
+def test_batch_does_not_quote_a_file_that_is_no_table(write_csv, tmp_path: Path) -> None:
+    path = write_csv(SECRET + "\n", "notes.txt")
+    line = fails_cleanly(["batch", str(path), "--out", str(tmp_path / "r.csv")])
+    assert "does not look like a long table of studies" in line
+    assert "root" not in line.replace(str(tmp_path), "")

@@ -25,6 +25,8 @@ class Moderators:
 
     ``x`` is ``(k, p)`` with columns ``names`` centred at ``centers``; ``group`` holds each
     study's subgroup index into ``levels``; ``separate_tau`` gives each subgroup its own tau.
+    Covariates that are linearly dependent with the intercept (or the subgroup means) are
+    refused when the object is made (:func:`check_rank`), however it is made.
     """
 
     x: np.ndarray | None = None
@@ -165,8 +167,10 @@ def moderators(
 ) -> Moderators:
     """Build :class:`Moderators` from the data's covariate columns.
 
-    Raises ``BayesmetaError`` for unknown or incomplete columns, a covariate without variation
-    and a subgroup column with a single level.
+    Raises ``BayesmetaError`` for unknown, repeated or incomplete columns (a blank or ``NA``
+    cell: the rows are named), a covariate without variation, covariates that are linearly
+    dependent (with the intercept, or with the subgroup means) and a subgroup column with a
+    single level.
     """
     if separate_tau and subgroup is None:
         raise BayesmetaError("--separate-tau needs --subgroup")

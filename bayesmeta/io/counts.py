@@ -146,8 +146,8 @@ def read_with_roles(
         raise DataError("the file is empty", source=name)
     if not looks_like_data(frame, mapping, roles):
         raise DataError(
-            "does not look like a table of studies: no column of its first line has a known "
-            "name; expected a CSV file whose first line names the columns, e.g. "
+            "does not look like a table of studies: no column of its header has a known "
+            "name; expected a table whose first row names the columns, e.g. "
             "study,treatment_events,treatment_total,control_events,control_total or "
             "study,yi,se (map other names with --columns ROLE=NAME)",
             source=name,

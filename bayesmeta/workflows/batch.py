@@ -182,8 +182,8 @@ def jobs_from_frame(frame: pd.DataFrame, group_column: str = DEFAULT_GROUP_COLUM
     """Split a long table into one job per value of ``group_column`` (first-appearance order)."""
     if group_column not in frame.columns and not looks_like_data(frame):
         raise BayesmetaError(  # quoting none of it: it may be any file
-            "the input does not look like a long table of studies: no column of its first "
-            f"line has a known name; expected a CSV file with a {group_column!r} column and "
+            "the input does not look like a long table of studies: no column of its header "
+            f"has a known name; expected a table with a {group_column!r} column and "
             "the study columns, e.g. meta_analysis,study,treatment_events,treatment_total,"
             "control_events,control_total"
         )

@@ -4,15 +4,26 @@ and :func:`sample`, which samples them (or any PyMC model) fast.
 Each builder describes the model (:class:`~bayesmeta.model.description.ModelSpec`) and builds
 it with :func:`bayesmeta.engines.pymc.build`. Priors are a
 :class:`~bayesmeta.model.priors.PriorSet` or a mapping of ``mu``, ``tau``, ``baseline`` to a
-:class:`~bayesmeta.model.priors.Prior` or prior text (``{"tau": "half-cauchy(0.5)"}``); priors
-not given are the model's defaults (``docs/priors.md``).
+:class:`~bayesmeta.model.priors.Prior` (also as PyMC writes it, ``Prior("HalfNormal",
+sigma=0.5)``) or prior text (``{"tau": "half-cauchy(0.5)"}``); priors not given are the model's
+defaults (``docs/priors.md``). Data are what :func:`bayesmeta.load` returns or reads (a
+DataFrame, a path).
+
+    >>> import bayesmeta as bm
+    >>> from bayesmeta import Prior
+    >>> model = bm.models.binomial_normal(
+    ...     "examples/bcg.csv", priors={"tau": Prior("HalfNormal", sigma=0.5)}
+    ... )  # doctest: +SKIP
+    >>> idata = bm.sample(model, random_seed=1)  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
+from pathlib import Path
 
+import pandas as pd
 import pymc as pm
 from xarray import DataTree
 
@@ -29,15 +40,20 @@ Priors = PriorSet | Mapping[str, Prior | str] | None
 __all__ = ["binomial_normal", "normal_normal", "proportion", "sample"]
 
 
+Data = StudyData | ReportedEffects | pd.DataFrame | str | Path
+
+
 def _model(
     likelihood: str,
-    data: StudyData | ReportedEffects,
+    data: Data,
     priors: Priors,
     common_effect: bool,
     moderators: Moderators | None,
 ) -> pm.Model:
+    from bayesmeta.workflows.analyze import as_data
+
     spec = ModelSpec.describe(
-        data,
+        as_data(data),
         model=likelihood,
         priors=priors,
         common_effect=common_effect,
@@ -47,7 +63,7 @@ def _model(
 
 
 def binomial_normal(
-    data: TwoArmData,
+    data: TwoArmData | pd.DataFrame | str | Path,
     *,
     priors: Priors = None,
     common_effect: bool = False,
@@ -68,7 +84,8 @@ def binomial_normal(
     Parameters
     ----------
     data
-        Validated two-arm counts (:func:`bayesmeta.load`).
+        Validated two-arm counts (:func:`bayesmeta.load`), or what ``load`` reads: a
+        DataFrame or a path.
     priors
         Priors on ``mu``, ``tau`` and ``baseline`` (``alpha``); see the module docstring.
     common_effect
@@ -92,7 +109,7 @@ def binomial_normal(
 
 
 def proportion(
-    data: SingleArmData,
+    data: SingleArmData | pd.DataFrame | str | Path,
     *,
     priors: Priors = None,
     common_effect: bool = False,
@@ -109,7 +126,7 @@ def proportion(
 
 
 def normal_normal(
-    data: StudyData | ReportedEffects,
+    data: Data,
     *,
     priors: Priors = None,
     common_effect: bool = False,

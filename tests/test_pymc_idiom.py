@@ -135,3 +135,104 @@ def test_a_fresh_model_after_set_data_on_the_first_reuses_its_compilation(frame)
     assert compiled == nuts._COMPILED  # reused, not compiled again
     for name in ("mu", "tau", "odds_ratio_new"):
         np.testing.assert_array_equal(again["posterior"][name], before["posterior"][name])
+
+
+def test_py_typed_marks_the_package_as_typed() -> None:
+    """PEP 561: type checkers read the hints only if ``py.typed`` is in the package (hatchling
+    puts every file of the package folder in the wheel; checked by building it once)."""
+    from pathlib import Path
+
+    import bayesmeta
+
+    assert (Path(bayesmeta.__file__).parent / "py.typed").is_file()
+
+
+def test_data_and_option_errors_are_value_errors() -> None:
+    assert issubclass(bm.DataError, ValueError) and issubclass(bm.OptionError, ValueError)
+    assert issubclass(bm.DataError, bm.BayesmetaError)
+    assert issubclass(bm.ConvergenceWarning, UserWarning)
+
+
+def _no_sampling(monkeypatch) -> None:
+    """Make any attempt to sample fail the test: the errors must come first."""
+    from bayesmeta.engines import nuts
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("sampled before checking the arguments")
+
+    monkeypatch.setattr(nuts, "sample", refuse)
+    monkeypatch.setattr(nuts, "draw", refuse)
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "fragment"),
+    [
+        (
+            lambda d: bm.analyze(d, moderators=["ablat"]),
+            TypeError,
+            r"bayesmeta.moderators\(data.covariates, names=\['ablat'\]\)",
+        ),
+        (lambda d: bm.analyze(d, level=95), bm.OptionError, r"for 95% write 0.95"),
+        (lambda d: bm.analyze(d, level="0.9"), TypeError, "level must be a number"),
+        (lambda d: bm.sample("x"), TypeError, "pymc.Model or a bayesmeta ModelSpec"),
+        (lambda d: bm.sample(2000), TypeError, "draws, tune, ... by keyword"),
+        (lambda d: bm.sample(), TypeError, "inside `with model:`"),
+        (
+            lambda d: bm.sample(bm.ModelSpec.describe(d), step=None, init="adapt_diag"),
+            TypeError,
+            "cannot honour pm.sample's argument.s. step, init",
+        ),
+        (
+            lambda d: bm.sample(bm.ModelSpec.describe(d), drawz=10),
+            TypeError,
+            "unexpected keyword argument.s. drawz",
+        ),
+        (
+            lambda d: bm.sample(bm.ModelSpec.describe(d), idata_kwargs={"save_warmup": True}),
+            TypeError,
+            "cannot honour idata_kwargs 'save_warmup'",
+        ),
+        (
+            lambda d: bm.sample(bm.ModelSpec.describe(d), seed=1, random_seed=2),
+            TypeError,
+            "not both",
+        ),
+    ],
+)
+def test_wrong_arguments_fail_before_any_sampling(monkeypatch, call, error, fragment) -> None:
+    _no_sampling(monkeypatch)
+    with pytest.raises(error, match=fragment):
+        call(bm.load_example("bcg"))
+
+
+@pytest.mark.sampling
+def test_sample_takes_pm_sample_arguments_and_the_model_from_context(recwarn) -> None:
+    """random_seed is seed; the model may come from the `with` block; idata_kwargs
+    log_likelihood gives PyMC's pointwise log likelihood (Binomial logpmf by hand)."""
+    from scipy import stats
+
+    data = bm.load_example("bcg")
+    model = bm.models.binomial_normal(data)
+    by_seed = bm.sample(model, seed=9, **SHORT)
+    with model:
+        idata = bm.sample(
+            random_seed=9, progressbar=False, idata_kwargs={"log_likelihood": True}, **SHORT
+        )
+    np.testing.assert_array_equal(idata["posterior"]["mu"], by_seed["posterior"]["mu"])
+    post = idata["posterior"]
+    alpha = np.asarray(post["alpha"])
+    p_t = 1 / (1 + np.exp(-(alpha + np.asarray(post["theta"]))))
+    expected = stats.binom.logpmf(data.treatment_events, data.treatment_total, p_t)
+    got = np.asarray(idata["log_likelihood"]["treatment_events"])
+    np.testing.assert_allclose(got, expected, rtol=1e-9)
+    assert "control_events" in idata["log_likelihood"]
+
+
+@pytest.mark.sampling
+def test_analyze_warns_when_the_refit_still_fails(monkeypatch) -> None:
+    """200 draws cannot reach ESS 400 over 2 chains: the refit fails too, and analyze says so
+    with a ConvergenceWarning (as pm.sample would), the result marked not converged."""
+    settings = bm.SamplerSettings(draws=100, tune=100, chains=2)
+    with pytest.warns(bm.ConvergenceWarning, match="did not converge even after the refit"):
+        result = bm.analyze(bm.load_example("bcg"), seed=2, settings=settings)
+    assert not result.converged and result.diagnostics.refitted

@@ -19,7 +19,7 @@ from bayesmeta.effects import effect_sizes
 from bayesmeta.errors import OptionError
 from bayesmeta.io.counts import SingleArmData, StudyData, TwoArmData
 from bayesmeta.io.reported import ReportedEffects
-from bayesmeta.model.moderators import Moderators
+from bayesmeta.model.moderators import Moderators, check_moderators
 from bayesmeta.model.priors import PriorSet, check_for_sampler, default_priors
 from bayesmeta.model.scales import Scale, scale_of_measure
 
@@ -135,6 +135,7 @@ class ModelSpec:
         ``baseline`` to a :class:`~bayesmeta.model.priors.Prior` or prior text that replaces
         those defaults.
         """
+        check_moderators(moderators)
         likelihood = resolve_likelihood(data, model)
         if not isinstance(priors, PriorSet):
             base = default_priors(scale_of_data(data).name)

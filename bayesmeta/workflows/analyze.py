@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import platform
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -29,7 +30,7 @@ from bayesmeta.model.description import ModelSpec, reference_direction
 from bayesmeta.model.moderators import Moderators
 from bayesmeta.model.priors import Prior, PriorSet
 from bayesmeta.model.scales import Scale
-from bayesmeta.summaries.types import DEFAULT_LEVEL, PosteriorSummary
+from bayesmeta.summaries.types import DEFAULT_LEVEL, PosteriorSummary, check_level
 from bayesmeta.workflows.compare import Comparison
 
 if TYPE_CHECKING:
@@ -273,10 +274,16 @@ def analyze(
         (one variable, both arms summed), so ``arviz_stats.loo(result.idata)`` leaves out
         studies (NUTS only).
 
+    Warns
+    -----
+    ConvergenceWarning
+        The final draws (after the one refit) fail the convergence checks; the result says
+        which (``result.diagnostics.problems``).
+
     Raises
     ------
     TypeError
-        ``data``, ``priors`` or ``settings`` of a type that cannot be used.
+        ``data``, ``priors``, ``settings`` or ``moderators`` of a type that cannot be used.
     BayesmetaError
         Invalid data or options, with the same message the command line prints.
     """
@@ -286,7 +293,7 @@ def analyze(
     spec = ModelSpec.describe(
         data, model=model, priors=priors, common_effect=common_effect, moderators=moderators
     )
-    return analyze_model(
+    result = analyze_model(
         spec,
         engine=engine,
         settings=settings,
@@ -296,6 +303,17 @@ def analyze(
         level=level,
         log_likelihood=log_likelihood,
     )
+    if not result.converged and result.diagnostics is not None:
+        from bayesmeta.engines.nuts import ConvergenceWarning
+
+        warnings.warn(
+            f"the draws did not converge even after the refit "
+            f"({'; '.join(result.diagnostics.problems)}): do not use them as they are; "
+            "raise the settings' draws and tune, or give a more informative prior",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+    return result
 
 
 def as_data(data: Any) -> AnyData:
@@ -332,6 +350,7 @@ def analyze_model(
     """:func:`analyze` for a model description (other arguments as there)."""
     if settings is not None and not isinstance(settings, SamplerSettings):
         raise TypeError(f"settings must be SamplerSettings, got {type(settings).__name__}")
+    level = check_level(level)
     data = spec.data
     engine = resolve_engine(spec.likelihood, engine)
     methods = frequentist_methods.check_methods(

@@ -9,10 +9,12 @@ in ``docs/json.md``.
 from __future__ import annotations
 
 import hashlib
+import math
 import platform
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -115,12 +117,116 @@ class AnalysisResult:
         priors, sampler settings and seed."""
         return self.fit.idata if self.fit is not None else None
 
-    def summary(self) -> pd.DataFrame:
+    def summary(self, level: float | None = None) -> pd.DataFrame:
         """The posterior as a tidy table (:func:`bayesmeta.summaries.frame.summary_frame`): a
-        row per quantity, columns mean, median, sd, interval ends, R-hat and ESS."""
+        row per quantity, columns mean, median, sd, ``ci_lower``/``ci_upper`` at ``level``
+        (None: the result's own, in ``frame.attrs["level"]``), ``prob_below_null`` (P(effect
+        below no effect: 0 on the model scale, 1 for a ratio, so P(OR < 1) on the
+        ``odds_ratio`` row), R-hat and ESS. Another level costs no refit
+        (:meth:`posterior_at`).
+
+        >>> result = bayesmeta.analyze(bayesmeta.load_example("bcg"))  # doctest: +SKIP
+        >>> result.summary(level=0.8).loc["odds_ratio", ["ci_lower", "ci_upper"]]  # doctest: +SKIP
+        """
         from bayesmeta.summaries.frame import summary_frame
 
-        return summary_frame(self.posterior, self.idata)
+        post = self.posterior_at(level)
+        frame = summary_frame(post)
+        if self._checks is not None:  # R-hat and ESS do not depend on the level
+            attrs = dict(frame.attrs)
+            frame = frame.join(self._checks)
+            frame.attrs.update(attrs)
+        below = {"mu": post.prob_mu_below_0}
+        if post.theta_new is not None and (self.fit is not None or self.moderators is None):
+            below["theta_new"] = self.probability("theta_new", below=0.0)
+        for name, s in (post.coefficients or {}).items():
+            below[name if name.startswith("intercept") else f"beta[{name}]"] = s.prob_below_0
+        for name, d in (post.differences or {}).items():
+            below[f"difference[{name}]"] = d.summary.prob_below_0
+        for level_name, group in (post.subgroups or {}).items():
+            below[f"mu[{level_name}]"] = group.prob_mu_below_0
+        scale = post.scale
+        for shown, model_name in ((scale.pooled, "mu"), (scale.predictive, "theta_new")):
+            if shown is not None:
+                below[shown] = below.get(model_name)
+                for level_name in post.subgroups or {}:
+                    if model_name == "mu":
+                        below[f"{shown}[{level_name}]"] = below.get(f"mu[{level_name}]")
+        column = pd.Series({k: v for k, v in below.items() if v is not None}, dtype=float)
+        frame.insert(
+            list(frame.columns).index("ci_upper") + 1,
+            "prob_below_null",
+            column.reindex(frame.index),
+        )
+        return frame
+
+    @cached_property
+    def _checks(self) -> pd.DataFrame | None:
+        """R-hat and ESS of each row of :meth:`summary` (None for the exact engine), computed
+        once: they are the costly part of the table."""
+        from bayesmeta.summaries.frame import CHECKS, summary_frame
+
+        if self.fit is None:
+            return None
+        frame = summary_frame(self.posterior, self.fit.draws)
+        return frame[[c for c in CHECKS if c in frame.columns]]
+
+    def posterior_at(self, level: float | None = None) -> PosteriorSummary:
+        """The posterior summarised at ``level`` without refitting: from the draws (NUTS) or
+        the exact quadrature; None or the result's level: :attr:`posterior` itself. The
+        numbers equal those of ``analyze(..., level=level)`` with the same seed."""
+        if level is None or level == self.level:
+            return self.posterior
+        level = check_level(level)
+        hdi = any(s.hdi is not None for s in self.posterior.theta.values())
+        if self.fit is not None:
+            from bayesmeta.summaries.draws import summarize
+
+            return summarize(self.fit.draws, scale=self.scale, level=level, hdi=hdi)
+        from bayesmeta.summaries import exact
+
+        return exact.summarize(self.spec, level=level, hdi=hdi)[0]
+
+    def probability(
+        self, quantity: str = "mu", *, below: float | None = None, above: float | None = None
+    ) -> float:
+        """Posterior probability that ``quantity`` is below ``below`` and/or above ``above``.
+
+        ``quantity`` is ``"mu"``, ``"tau"``, ``"theta_new"`` (thresholds on the model scale,
+        e.g. log odds ratios) or a shown-scale name of the result (``"odds_ratio"``,
+        ``"predictive_odds_ratio"``: thresholds on that scale). Both bounds give the
+        probability of the interval between them. From the draws (NUTS) or exactly (the exact
+        engine); no refit.
+
+        >>> import math
+        >>> result.probability("mu", below=math.log(0.8))  # doctest: +SKIP
+        >>> result.probability("odds_ratio", below=0.8)  # the same number  # doctest: +SKIP
+
+        Raises
+        ------
+        OptionError
+            An unknown quantity, no bound given, or a model without that single quantity.
+        """
+        scale = self.scale
+        shown = {scale.pooled: "mu", scale.predictive: "theta_new"}
+        names = {"mu": "mu", "tau": "tau", "theta_new": "theta_new"}
+        names.update({k: v for k, v in shown.items() if k is not None})
+        if quantity not in names:
+            raise OptionError(f"unknown quantity {quantity!r}; choose one of {', '.join(names)}")
+        if below is None and above is None:
+            raise OptionError("give below=, above= or both (a threshold on the quantity)")
+        hi = math.inf if below is None else float(below)
+        lo = -math.inf if above is None else float(above)
+        if quantity in shown:
+            hi, lo = _model_scale(scale, hi), _model_scale(scale, lo)
+        name = names[quantity]
+        if self.fit is not None:
+            from bayesmeta.summaries.draws import probability
+
+            return probability(self.fit.draws, name, hi, lo)
+        from bayesmeta.summaries.exact import probability as exact_probability
+
+        return exact_probability(self.spec, name, hi, lo)
 
     def data_dict(self) -> dict[str, Any]:
         """JSON block ``data``: counts of studies, zero cells, the data checksum and the
@@ -198,6 +304,23 @@ class AnalysisResult:
         out["studies"] = self.studies()
         out["environment"] = _environment()
         return out
+
+
+def _model_scale(scale: Scale, value: float) -> float:
+    """The model-scale value that ``scale.show`` maps to ``value`` (``show`` is increasing;
+    values beyond the shown scale's range map to -inf / inf)."""
+    if math.isinf(value):
+        return value
+    lo, hi = -745.0, 745.0  # exp and expit saturate in double precision beyond these
+    with np.errstate(over="ignore", divide="ignore"):
+        if value <= scale.show(lo):
+            return -math.inf
+        if value >= scale.show(hi):
+            return math.inf
+        for _ in range(200):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if scale.show(mid) < value else (lo, mid)
+    return 0.5 * (lo + hi)
 
 
 def _frame(data: AnyData) -> pd.DataFrame:

@@ -35,6 +35,10 @@ _PUBLIC = {
     "TwoArmData": "bayesmeta.io.counts",
     "SingleArmData": "bayesmeta.io.counts",
     "ReportedEffects": "bayesmeta.io.reported",
+    "influence": "bayesmeta.workflows.influence",
+    "prior_sensitivity": "bayesmeta.workflows.sensitivity",
+    "turner_prior": "bayesmeta.model.priors",
+    "turner_table": "bayesmeta.workflows.sensitivity",
 }
 _MODULES = ("models", "plots")
 
@@ -55,13 +59,17 @@ __all__ = [
     "__version__",
     "analyze",
     "classic",
+    "influence",
     "load",
     "load_example",
     "models",
     "moderators",
     "parse_prior",
     "plots",
+    "prior_sensitivity",
     "sample",
+    "turner_prior",
+    "turner_table",
 ]
 
 if TYPE_CHECKING:
@@ -74,9 +82,11 @@ if TYPE_CHECKING:
     from bayesmeta.io.reported import ReportedEffects
     from bayesmeta.model.description import ModelSpec
     from bayesmeta.model.moderators import moderators
-    from bayesmeta.model.priors import Prior, PriorSet, parse_prior
+    from bayesmeta.model.priors import Prior, PriorSet, parse_prior, turner_prior
     from bayesmeta.models import sample
     from bayesmeta.workflows.analyze import AnalysisResult, analyze
+    from bayesmeta.workflows.influence import influence
+    from bayesmeta.workflows.sensitivity import prior_sensitivity, turner_table
 
 
 def __getattr__(name: str) -> Any:

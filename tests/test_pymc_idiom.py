@@ -236,3 +236,33 @@ def test_analyze_warns_when_the_refit_still_fails(monkeypatch) -> None:
     with pytest.warns(bm.ConvergenceWarning, match="did not converge even after the refit"):
         result = bm.analyze(bm.load_example("bcg"), seed=2, settings=settings)
     assert not result.converged and result.diagnostics.refitted
+
+
+def test_events_t_and_n_t_are_read_like_events_c_and_n_c() -> None:
+    text = "study,events_t,n_t,events_c,n_c\nA,3,50,6,50\nB,0,20,2,21\n"
+    import io
+
+    data = bm.load(pd.read_csv(io.StringIO(text)))
+    assert list(data.treatment_events) == [3, 0] and list(data.treatment_total) == [50, 20]
+    assert list(data.control_events) == [6, 2] and list(data.control_total) == [50, 21]
+
+
+def test_influence_sensitivity_and_the_turner_table_are_exported() -> None:
+    from bayesmeta.workflows.influence import influence
+    from bayesmeta.workflows.sensitivity import prior_sensitivity
+
+    assert bm.influence is influence and bm.prior_sensitivity is prior_sensitivity
+    table = bm.turner_table()
+    assert len(table) == 16 * 5 + 1  # Table IV: 16 outcome types x 5 comparisons, and "any"
+    # Turner et al. 2015 (Stat Med 34:984-998), Table IV, first cell; p. 993 for "any"
+    first = table.iloc[0]
+    assert (first.outcome, first.log_tau2_mean, first.log_tau2_sd) == (
+        "all-cause mortality",
+        -3.95,
+        1.34,
+    )
+    assert tuple(table.iloc[-1][["log_tau2_mean", "log_tau2_sd"]]) == (-2.56, 1.74)
+    for row in table.itertuples():  # each row's text is the log-normal on tau it stands for
+        prior = bm.parse_prior(row.prior)
+        assert prior.params == pytest.approx((row.log_tau2_mean / 2, row.log_tau2_sd / 2))
+        assert bm.turner_prior(row.outcome, row.comparison) == prior

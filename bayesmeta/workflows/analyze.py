@@ -160,6 +160,37 @@ class AnalysisResult:
         )
         return frame
 
+    def to_frame(self, level: float | None = None) -> pd.DataFrame:
+        """The posterior as a DataFrame, the method name every table-like result shares
+        (:meth:`bayesmeta.ClassicResult.to_frame`); the same table as :meth:`summary`."""
+        return self.summary(level)
+
+    def __repr__(self) -> str:
+        """One line: model, engine, k, the pooled effect with its interval, tau, convergence
+        (the full result is in :meth:`summary` and :meth:`to_dict`)."""
+        post, scale = self.posterior, self.scale
+        parts = [self.model, f"engine={self.engine}", f"k={self.data.k}"]
+        main, name = (post.pooled, scale.pooled) if post.pooled is not None else (post.mu, "mu")
+        if main is not None:
+            lo, hi = main.interval
+            parts.append(f"{name}={main.median:.3g} [{main.level:.0%} {lo:.3g}, {hi:.3g}]")
+        elif post.subgroups is not None:
+            parts.append(f"subgroups={', '.join(post.subgroups)}")
+        if post.tau is not None:
+            parts.append(f"tau={post.tau.median:.3g}")
+        parts.append("converged" if self.converged else "NOT CONVERGED")
+        return f"AnalysisResult({', '.join(parts)})"
+
+    def _repr_html_(self) -> str:
+        """Notebook display: the one-line description over the summary of the pooled
+        quantities (the study rows are in :meth:`summary`)."""
+        from html import escape
+
+        frame = self.summary()
+        rows = [i for i in frame.index if not str(i).startswith("theta[")]
+        table = frame.loc[rows].to_html(float_format=lambda x: f"{x:.4g}", na_rep="")
+        return f"<p><code>{escape(repr(self))}</code></p>{table}"
+
     @cached_property
     def _checks(self) -> pd.DataFrame | None:
         """R-hat and ESS of each row of :meth:`summary` (None for the exact engine), computed

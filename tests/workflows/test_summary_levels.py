@@ -135,3 +135,16 @@ def test_an_exact_summary_at_80_percent_equals_the_80_percent_fit_and_the_integr
 def test_wrong_levels_and_quantities_say_what_is_valid(exact_result, call, error, fragment):
     with pytest.raises(error, match=fragment):
         call(exact_result)
+
+
+def test_a_result_shows_itself_in_one_line_and_as_a_notebook_table(exact_result) -> None:
+    text = repr(exact_result)
+    frame = exact_result.summary()
+    median, lo, hi = frame.loc["odds_ratio", ["median", "ci_lower", "ci_upper"]]
+    assert text == (
+        f"AnalysisResult(normal-normal, engine=exact, k=13, odds_ratio={median:.3g} "
+        f"[95% {lo:.3g}, {hi:.3g}], tau={frame.loc['tau', 'median']:.3g}, converged)"
+    )
+    html = exact_result._repr_html_()
+    assert "odds_ratio" in html and "prob_below_null" in html and "theta[" not in html
+    pd.testing.assert_frame_equal(exact_result.to_frame(level=0.8), exact_result.summary(0.8))

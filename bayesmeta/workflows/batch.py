@@ -412,19 +412,22 @@ def run_one(job: Job, options: BatchOptions) -> dict[str, Any]:
     expected failure; any other exception (e.g. the sampler failing on degenerate data) is
     recorded too, with its type, so one meta-analysis never stops a batch.
     """
+    from bayesmeta.engines.nuts import ConvergenceWarning
     from bayesmeta.io.counts import load
     from bayesmeta.workflows.analyze import analyze
 
     seed = derive_seed(options.settings.seed, job.name)
     try:
         data = load(job.source)
-        result = analyze(
-            data,
-            priors=options.priors(),
-            settings=replace(options.settings, seed=seed),
-            common_effect=options.common_effect,
-            frequentist=methods_for(data),
-        )
+        with warnings.catch_warnings():  # the table's converged column says it, row by row
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            result = analyze(
+                data,
+                priors=options.priors(),
+                settings=replace(options.settings, seed=seed),
+                common_effect=options.common_effect,
+                frequentist=methods_for(data),
+            )
     except BayesmetaError as exc:
         return failure_row(job.name, str(exc), seed, options)
     except Exception as exc:  # recorded with its type, not swallowed (see docstring)

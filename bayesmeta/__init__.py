@@ -21,6 +21,7 @@ _PUBLIC = {
     "load": "bayesmeta.io.inputs",
     "load_example": "bayesmeta.io.examples",
     "analyze": "bayesmeta.workflows.analyze",
+    "from_draws": "bayesmeta.workflows.analyze",
     "AnalysisResult": "bayesmeta.workflows.analyze",
     "classic": "bayesmeta.frequentist.classic",
     "ClassicResult": "bayesmeta.frequentist.classic",
@@ -59,6 +60,7 @@ __all__ = [
     "__version__",
     "analyze",
     "classic",
+    "from_draws",
     "influence",
     "load",
     "load_example",
@@ -84,7 +86,7 @@ if TYPE_CHECKING:
     from bayesmeta.model.moderators import moderators
     from bayesmeta.model.priors import Prior, PriorSet, parse_prior, turner_prior
     from bayesmeta.models import sample
-    from bayesmeta.workflows.analyze import AnalysisResult, analyze
+    from bayesmeta.workflows.analyze import AnalysisResult, analyze, from_draws
     from bayesmeta.workflows.influence import influence
     from bayesmeta.workflows.sensitivity import prior_sensitivity, turner_table
 

@@ -266,3 +266,27 @@ def test_influence_sensitivity_and_the_turner_table_are_exported() -> None:
         prior = bm.parse_prior(row.prior)
         assert prior.params == pytest.approx((row.log_tau2_mean / 2, row.log_tau2_sd / 2))
         assert bm.turner_prior(row.outcome, row.comparison) == prior
+
+
+@pytest.mark.sampling
+@quiet
+def test_ones_own_draws_become_an_analysis_result() -> None:
+    """The draws of an analysis, handed back as one's own DataTree, give through from_draws
+    the same summary table, probabilities, diagnostics and JSON posterior; draws made with
+    bm.sample are read the same way."""
+    data = bm.load_example("bcg")
+    theirs = bm.analyze(data, seed=21, settings=bm.SamplerSettings(**SHORT))
+    mine = bm.from_draws(theirs.idata, data)
+    pd.testing.assert_frame_equal(mine.summary(level=0.8), theirs.summary(level=0.8))
+    assert mine.to_dict()["posterior"] == theirs.to_dict()["posterior"]
+    assert mine.probability("odds_ratio", below=0.8) == theirs.probability("odds_ratio", below=0.8)
+    assert mine.diagnostics.rhat_max == theirs.diagnostics.rhat_max
+    idata = bm.sample(bm.models.binomial_normal(data), random_seed=21, **SHORT)
+    own = bm.from_draws(idata, data)
+    mu = np.asarray(idata["posterior"]["mu"]).ravel()
+    assert own.posterior.mu.median == np.median(mu)
+    figure = bm.plots.forest(own)  # presentation reads the result as it reads analyze's
+    assert figure.axes
+    del idata["posterior"]["theta_new"]
+    with pytest.raises(bm.OptionError, match="the draws lack theta_new"):
+        bm.from_draws(idata, data)

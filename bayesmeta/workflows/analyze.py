@@ -505,20 +505,8 @@ def analyze_model(
     if settings is not None and not isinstance(settings, SamplerSettings):
         raise TypeError(f"settings must be SamplerSettings, got {type(settings).__name__}")
     level = check_level(level)
-    data = spec.data
     engine = resolve_engine(spec.likelihood, engine)
-    methods = frequentist_methods.check_methods(
-        frequentist if frequentist is not None else frequentist_methods.available(data), data
-    )
-    common = {
-        "spec": spec,
-        "engine": engine,
-        "frequentist": frequentist_methods.compute(
-            methods, frequentist_methods.inputs(data, level)
-        ),
-        "observed": observed_effects(data, level=level),
-        "level": level,
-    }
+    common = shared_fields(spec, engine, frequentist, level)
     if engine == "exact":
         from bayesmeta.summaries import exact
         from bayesmeta.workflows.compare import bayes_factor
@@ -554,6 +542,102 @@ def analyze_model(
         fit=result,
         comparison=comparison,
         **common,
+    )
+
+
+def shared_fields(
+    spec: ModelSpec, engine: str, frequentist: Sequence[str] | None, level: float
+) -> dict[str, Any]:
+    """The fields of an :class:`AnalysisResult` that do not depend on the engine: the
+    description, the frequentist estimates and each study's observed effect."""
+    data = spec.data
+    methods = frequentist_methods.check_methods(
+        frequentist if frequentist is not None else frequentist_methods.available(data), data
+    )
+    return {
+        "spec": spec,
+        "engine": engine,
+        "frequentist": frequentist_methods.compute(
+            methods, frequentist_methods.inputs(data, level)
+        ),
+        "observed": observed_effects(data, level=level),
+        "level": level,
+    }
+
+
+def from_draws(
+    idata: Any,
+    data: AnyData | pd.DataFrame | str | Path,
+    *,
+    model: str = "auto",
+    priors: PriorSet | Mapping[str, Prior | str] | None = None,
+    common_effect: bool = False,
+    moderators: Moderators | None = None,
+    frequentist: Sequence[str] | None = None,
+    level: float = DEFAULT_LEVEL,
+    hdi: bool = False,
+) -> AnalysisResult:
+    """An :class:`AnalysisResult` from draws you made yourself, e.g. of a builder model you
+    extended or a PyMC model you wrote, so that summaries, probabilities, the forest plot and
+    the report work on them.
+
+    ``idata`` (an ArviZ ``DataTree``) must hold the posterior variables bayesmeta reports, by
+    these names: ``mu`` (pooled effect), ``tau`` (between-study SD; absent for a common
+    effect), ``theta`` (each study's effect, dimension ``study`` in the order of ``data``) and
+    ``theta_new`` (a new study's effect), and ``sample_stats`` with ``diverging`` (as ``pm.sample`` and
+    :func:`bayesmeta.sample` give them). ``model``, ``priors``, ``common_effect`` and
+    ``moderators`` describe the model that made them, for the report's methods text (the
+    draws are not checked against them); other arguments as :func:`analyze`.
+
+    >>> idata = bayesmeta.sample(my_model, random_seed=1)  # doctest: +SKIP
+    >>> result = bayesmeta.from_draws(idata, data)  # doctest: +SKIP
+    >>> result.summary(level=0.8)  # doctest: +SKIP
+
+    Raises
+    ------
+    OptionError
+        A variable missing from the draws, or ``theta``'s studies not those of ``data``.
+    """
+    from bayesmeta.engines import nuts
+    from bayesmeta.engines.draws import Draws
+    from bayesmeta.summaries.draws import summarize
+
+    level = check_level(level)
+    spec = ModelSpec.describe(
+        as_data(data),
+        model=model,
+        priors=priors,
+        common_effect=common_effect,
+        moderators=moderators,
+    )
+    draws = Draws.from_datatree(idata)
+    needed = ["mu", "theta", "theta_new", *(() if spec.common_effect else ("tau",))]
+    missing = [name for name in needed if name not in draws.posterior]
+    if "diverging" not in draws.sample_stats:
+        missing.append("sample_stats.diverging")
+    if missing:
+        raise OptionError(
+            f"the draws lack {', '.join(missing)}: name the pooled effect mu, the "
+            "between-study SD tau, the study effects theta (dims='study') and a new study's "
+            "effect theta_new"
+        )
+    if draws.var_dims("theta") != ["study"] or draws.labels("study") != list(spec.study):
+        raise OptionError(
+            "theta must have the one dimension 'study' with the studies of the data, in order"
+        )
+    mu = draws.posterior["mu"]
+    settings = SamplerSettings(
+        chains=int(mu.shape[0]),
+        draws=max(int(mu.shape[1]), 4),
+        tune=int(draws.group_attrs.get("posterior", {}).get("tuning_steps", 0) or 0),
+        seed=int(draws.attrs.get("bayesmeta_seed", 1)),
+    ).for_model(spec)
+    diagnostics = nuts.diagnose(draws, settings=settings)
+    return AnalysisResult(
+        posterior=summarize(draws, scale=spec.scale, level=level, hdi=hdi),
+        diagnostics=diagnostics,
+        fit=Fit(draws, diagnostics, settings),
+        **shared_fields(spec, "nuts", frequentist, level),
     )
 
 

@@ -582,12 +582,12 @@ def from_draws(
     the report work on them.
 
     ``idata`` (an ArviZ ``DataTree``) must hold the posterior variables bayesmeta reports, by
-    these names: ``mu`` (pooled effect), ``tau`` (between-study SD; absent for a common
-    effect), ``theta`` (each study's effect, dimension ``study`` in the order of ``data``) and
-    ``theta_new`` (a new study's effect), and ``sample_stats`` with ``diverging`` (as ``pm.sample`` and
-    :func:`bayesmeta.sample` give them). ``model``, ``priors``, ``common_effect`` and
-    ``moderators`` describe the model that made them, for the report's methods text (the
-    draws are not checked against them); other arguments as :func:`analyze`.
+    these names: ``mu`` (pooled effect), ``tau`` (between-study SD; absent for a common effect),
+    ``theta`` (each study's effect, dimension ``study`` in the order of ``data``) and
+    ``theta_new`` (a new study's effect), and ``sample_stats`` with ``diverging`` (as
+    ``pm.sample`` and :func:`bayesmeta.sample` give them). ``model``, ``priors``,
+    ``common_effect`` and ``moderators`` describe the model that made them, for the report's
+    methods text (the draws are not checked against them); other arguments as :func:`analyze`.
 
     >>> idata = bayesmeta.sample(my_model, random_seed=1)  # doctest: +SKIP
     >>> result = bayesmeta.from_draws(idata, data)  # doctest: +SKIP

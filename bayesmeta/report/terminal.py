@@ -186,12 +186,12 @@ def frequentist_table(
         pi = estimate.pi
         table.add_row(
             name,
-            num(show(estimate.estimate)),
-            interval(*(show(v) for v in estimate.ci)),
+            num(show(estimate.estimate), scale.digits),
+            interval(*(show(v) for v in estimate.ci), scale.digits),
             "zero-width CI" if estimate.degenerate else p_value(estimate.p),
-            num(estimate.tau2, 3),
+            num(estimate.tau2, 3 if scale.digits <= 3 else 6),
             num(estimate.i2, 1),
-            interval(*(show(v) for v in pi)) if pi else "-",
+            interval(*(show(v) for v in pi), scale.digits) if pi else "-",
         )
     return table
 

@@ -70,7 +70,8 @@ class ClassicResult:
         """One row per method (index: its name) with its label, estimate, se, interval ends,
         p, k, tau2 (with its interval), I^2, H^2, Q, its p, prediction interval ends and the
         t-test's df; small-study tests give their statistic ``z``; a method that could not be
-        computed gives the reason in ``skipped``. Intervals are at ``frame.attrs["level"]``."""
+        computed gives the reason in ``skipped``. Intervals are at ``frame.attrs["level"]``,
+        on the measure ``frame.attrs["measure"]`` (OR, RR, RD, PLO or the reported one)."""
         rows = {}
         for name, e in self.estimates.items():
             row: dict[str, Any] = {"label": registry.METHODS[name].label}
@@ -100,6 +101,7 @@ class ClassicResult:
         frame = pd.DataFrame.from_dict(rows, orient="index")
         frame.index.name = "method"
         frame.attrs["level"] = self.level
+        frame.attrs["measure"] = self.effect_sizes.measure
         return frame
 
     def to_dict(self) -> dict[str, Any]:

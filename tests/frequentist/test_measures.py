@@ -96,6 +96,7 @@ def test_every_estimator_matches_metafor(results, name: str, measure: str) -> No
     close([egger.z, egger.p], [ref["egger"]["z"], ref["egger"]["pval"]])
     check_sequence(result.leave_one_out.fits, ref["leave1out_dl"])
     check_sequence(cumulative(es, es.study, "DL"), ref["cumul_dl"])
+    assert result.to_frame().attrs["measure"] == measure
 
 
 @pytest.mark.parametrize("measure", ("RR", "RD"))

@@ -58,3 +58,13 @@ def test_fit_cli_says_which_scale_each_part_is_on(tmp_path) -> None:
     written = json.loads(out.read_text())
     mh = written["frequentist"]["mantel_haenszel"]
     assert mh["estimate"] == pytest.approx(REF["bcg"]["RD"]["mh"]["est"], rel=1e-6)
+
+
+def test_forest_plot_refuses_rows_on_another_measure() -> None:
+    from bayesmeta.errors import OptionError
+    from bayesmeta.report.figures.forest import forest_layout
+
+    result = analyze(load(EXAMPLES / "bcg.csv"), model="normal-normal", measure="RR")
+    with pytest.raises(OptionError, match="one axis"):
+        forest_layout(result)
+    assert forest_layout(analyze(load(EXAMPLES / "bcg.csv"), model="normal-normal", measure="OR"))

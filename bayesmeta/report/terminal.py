@@ -343,8 +343,9 @@ def render(
     if result.absolute is not None:
         console.print(absolute_table(result))
         console.print(
-            "treated risk = expit(logit(control risk) + theta) on each draw (theta = mu, or "
-            "theta_new for a new study); NNT = 1000 / |median difference per 1,000|, rounded up"
+            "treated risk = expit(logit(control risk) + theta), theta = mu (pooled) or "
+            "theta_new (a new study), over the posterior; NNT = 1000 / |median difference per "
+            "1,000|, rounded up"
         )
         console.print()
     if post.coefficients:

@@ -6,7 +6,9 @@ and of ``theta = theta_new`` (the effect in a new study) this gives the posterio
 treated risk, of the risk difference per 1,000 (``1000 (risk - p0)``) and of the risk ratio
 (``risk / p0``): medians with equal-tailed intervals. The number needed to treat is
 ``1000 / |median risk difference per 1,000|``, with its direction: one event fewer (a benefit
-when events are harmful: NNTB) or one more (NNTH) per that many treated.
+when events are harmful: NNTB) or one more (NNTH) per that many treated. The exact engine's
+normal-normal posterior gives the same summaries without sampling
+(:func:`exact_absolute_effects`).
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ import numpy as np
 from scipy import special
 
 from bayesmeta.errors import OptionError
+from bayesmeta.model.description import ModelSpec
 from bayesmeta.summaries.draws import describe
 from bayesmeta.summaries.types import DEFAULT_LEVEL, Summary
 
 TRANSFORMATION = (
-    "treated risk = expit(logit(p0) + theta) on each posterior draw, theta = mu (pooled) or "
+    "treated risk = expit(logit(p0) + theta) over the posterior of theta = mu (pooled) or "
     "theta_new (new study); risk difference per 1,000 = 1000 (risk - p0); risk ratio = "
     "risk / p0; NNT = 1000 / |median risk difference per 1,000|"
 )
@@ -103,6 +106,23 @@ def parse_baseline_risks(text: str) -> tuple[float, ...]:
     return check_baseline_risks([t.strip() for t in text.split(",") if t.strip()])
 
 
+def _effect(p0: float, of: str, summaries: dict[str, Summary]) -> AbsoluteEffect:
+    return AbsoluteEffect(p0, of, **summaries)
+
+
+def _maps(p0: float) -> dict[str, Any]:
+    """Treated risk, risk difference per 1,000 and risk ratio as functions of the log OR."""
+
+    def risk(theta: Any) -> Any:
+        return special.expit(special.logit(p0) + np.asarray(theta, dtype=float))
+
+    return {
+        "treated_risk": risk,
+        "risk_difference_per_1000": lambda t: 1000 * (risk(t) - p0),
+        "risk_ratio": lambda t: risk(t) / p0,
+    }
+
+
 def absolute_effects(
     mu: np.ndarray,
     theta_new: np.ndarray,
@@ -115,14 +135,36 @@ def absolute_effects(
     effects = []
     for p0 in check_baseline_risks(baseline_risks):
         for of, theta in (("pooled", mu), ("new_study", theta_new)):
-            risk = special.expit(special.logit(p0) + np.asarray(theta, dtype=float).ravel())
-            effects.append(
-                AbsoluteEffect(
-                    baseline_risk=p0,
-                    of=of,
-                    treated_risk=describe(risk, level=level),
-                    risk_difference_per_1000=describe(1000 * (risk - p0), level=level),
-                    risk_ratio=describe(risk / p0, level=level),
-                )
-            )
+            x = np.asarray(theta, dtype=float).ravel()
+            summaries = {k: describe(f(x), level=level) for k, f in _maps(p0).items()}
+            effects.append(_effect(p0, of, summaries))
+    return AbsoluteEffects(tuple(effects))
+
+
+def exact_absolute_effects(
+    spec: ModelSpec, baseline_risks: Sequence[float], *, level: float = DEFAULT_LEVEL
+) -> AbsoluteEffects:
+    """The absolute effects of a normal-normal model without moderators, exactly: each map is
+    increasing in the log OR, so its quantiles are the mapped quantiles of the exact marginals
+    of ``mu`` and ``theta_new`` (mixtures of normals), and its mean and SD are integrated per
+    component by Gauss-Hermite quadrature (:func:`bayesmeta.summaries.exact.shown_summary`)."""
+    from bayesmeta.engines import exact
+    from bayesmeta.model.scales import Scale
+    from bayesmeta.summaries.exact import shown_summary, summary
+
+    y, v, study = spec.normal.y, spec.normal.v, spec.normal.study
+    if spec.common_effect:
+        post = exact.common_effect_posterior(y, v, prior_mu=spec.priors.mu, study=study)
+    else:
+        post = exact.nnhm_posterior(
+            y, v, prior_mu=spec.priors.mu, prior_tau=spec.priors.tau, study=study
+        )
+    effects = []
+    for p0 in check_baseline_risks(baseline_risks):
+        for of, marginal in (("pooled", post.mu), ("new_study", post.theta_new)):
+            value = summary(marginal, level=level)
+            summaries = {
+                k: shown_summary(Scale(k, k, f), value, marginal) for k, f in _maps(p0).items()
+            }
+            effects.append(_effect(p0, of, summaries))
     return AbsoluteEffects(tuple(effects))

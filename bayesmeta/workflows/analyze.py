@@ -294,8 +294,8 @@ def analyze(
         ask for ``baseline_risks`` to have risk ratios and differences from its posterior.
     baseline_risks
         Control-group risks (e.g. ``(0.05, 0.2)``): the absolute effects of the pooled log
-        odds ratio and of a new study's at each (:mod:`bayesmeta.summaries.absolute`; NUTS
-        on log odds ratios without moderators).
+        odds ratio and of a new study's at each (:mod:`bayesmeta.summaries.absolute`; log
+        odds ratios without moderators; exact for the exact engine).
 
     Raises
     ------
@@ -362,7 +362,7 @@ def analyze_model(
         raise TypeError(f"settings must be SamplerSettings, got {type(settings).__name__}")
     data = spec.data
     engine = resolve_engine(spec.likelihood, engine)
-    risks = check_absolute(spec, engine, baseline_risks)
+    risks = check_absolute(spec, baseline_risks)
     methods = frequentist_methods.check_methods(
         frequentist if frequentist is not None else frequentist_methods.available(data), data
     )
@@ -381,6 +381,10 @@ def analyze_model(
         from bayesmeta.workflows.compare import bayes_factor
 
         posterior, lml = exact.summarize(spec, level=level, hdi=hdi)
+        if risks:
+            from bayesmeta.summaries.absolute import exact_absolute_effects
+
+            common["absolute"] = exact_absolute_effects(spec, risks, level=level)
         comparison = None
         if compare:
             other = _other(spec)
@@ -421,14 +425,13 @@ def analyze_model(
     )
 
 
-def check_absolute(spec: ModelSpec, engine: str, baseline_risks: Sequence[float]) -> tuple:
+def check_absolute(spec: ModelSpec, baseline_risks: Sequence[float]) -> tuple[float, ...]:
     """The control-group risks of the absolute effects, checked against the model.
 
     Raises
     ------
     OptionError
-        A risk outside (0, 1); a model not on the log odds ratio scale, with moderators, or
-        fitted by the exact engine (absolute effects are computed from draws).
+        A risk outside (0, 1); a model not on the log odds ratio scale or with moderators.
     """
     risks = check_baseline_risks(baseline_risks)
     if not risks:
@@ -440,8 +443,6 @@ def check_absolute(spec: ModelSpec, engine: str, baseline_risks: Sequence[float]
         )
     if spec.moderators is not None:
         raise OptionError("--baseline-risk is not available with covariates or subgroups")
-    if engine != "nuts":
-        raise OptionError("--baseline-risk needs posterior draws: use --engine nuts")
     return risks
 
 

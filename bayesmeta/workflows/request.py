@@ -176,7 +176,7 @@ def plan(request: AnalysisRequest) -> Plan:
     engine = resolve_engine(spec.likelihood, request.engine)
     if engine == "nuts":
         spec.check_for_sampler()
-    check_absolute(spec, engine, request.baseline_risks)
+    check_absolute(spec, request.baseline_risks)
     if request.measure is not None:
         frequentist_methods.inputs(data, measure=request.measure)
     shown = request.methods or frequentist_methods.shown_by_default(data)

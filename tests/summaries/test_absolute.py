@@ -133,13 +133,53 @@ def test_bad_baseline_risk_is_an_option_error(text: str) -> None:
             ["--example", "bcg", "--baseline-risk", "0.1", "--covariate", "ablat"],
             "not available with covariates",
         ),
-        (
-            ["--example", "bcg", "--baseline-risk", "0.1", "--model", "normal-normal"],
-            "needs posterior draws",
-        ),
+        (["--example", "steurer2006_hr", "--baseline-risk", "0.1"], "log_hazard_ratio scale"),
         (["--example", "bcg", "--measure", "RR", "--plot", "f.png"], "odds-ratio scale"),
         (["--example", "bcg", "--measure", "XX"], "unknown measure 'XX'"),
     ],
 )
 def test_fit_refuses_before_fitting(args: list[str], fragment: str) -> None:
     assert fragment in fails_cleanly(["fit", *args])
+
+
+def test_exact_engine_matches_independent_quadrature() -> None:
+    """Normal-normal model on bcg's escalc log ORs, mu ~ N(0, 10^2), tau ~ HalfNormal(0.5).
+
+    Quantiles: the reference's quantiles of mu and theta_new (``tests/reference/bcg.nnhm.json``,
+    an independent integration accurate to about 1e-4) mapped through each increasing map, so
+    within 1e-4 times the map's slope. Means and SDs of the pooled effect: a brute-force
+    midpoint rule on a (mu, tau) grid of the unnormalised posterior (1,200 x 2,400 points).
+    """
+    from bayesmeta.effects import effect_sizes
+
+    data = load(EXAMPLES / "bcg.csv")
+    priors = PriorSet(mu=parse_prior("normal(0, 10)"), tau=parse_prior("half-normal(0.5)"))
+    result = analyze(data, model="normal-normal", priors=priors, baseline_risks=RISKS)
+    ref = json.loads((ROOT / "tests" / "reference" / "bcg.nnhm.json").read_text())
+    es = effect_sizes(data)
+    tau = (np.arange(1200) + 0.5) * (3.0 / 1200)
+    mu = -3.0 + (np.arange(2400) + 0.5) * (4.5 / 2400)
+    logpost = -(mu[:, None] ** 2) / 200 - tau[None, :] ** 2 / (2 * 0.25)
+    for yi, vi in zip(es.yi, es.vi, strict=True):
+        s2 = vi + tau[None, :] ** 2
+        logpost -= 0.5 * (np.log(s2) + (yi - mu[:, None]) ** 2 / s2)
+    weight = np.exp(logpost - logpost.max()).sum(1)
+    weight /= weight.sum()  # the marginal posterior of mu on its grid
+    for e in result.absolute.effects:
+        block = ref["mu"] if e.of == "pooled" else ref["theta_new"]
+        for quantity in ("treated_risk", "risk_difference_per_1000", "risk_ratio"):
+            summary = getattr(e, quantity)
+
+            def f(t, q=quantity, p0=e.baseline_risk):
+                return _transformed(p0, np.asarray(t, dtype=float))[q]
+
+            for value, q in ((summary.median, "median"), (summary.interval[0], "q025"),
+                             (summary.interval[1], "q975")):  # fmt: skip
+                x = block[q]
+                slope = (f(x + 1e-6) - f(x)) / 1e-6
+                assert value == pytest.approx(f(x), abs=2e-4 * slope), (e.of, quantity, q)
+            if e.of == "pooled":
+                mean = float(weight @ f(mu))
+                sd = float(np.sqrt(weight @ (f(mu) - mean) ** 2))
+                assert summary.mean == pytest.approx(mean, rel=1e-5)
+                assert summary.sd == pytest.approx(sd, rel=1e-4)

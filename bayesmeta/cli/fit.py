@@ -139,7 +139,7 @@ def fit(
     request = replace(
         options.request(),
         measure=measure,
-        baseline_risks=parse_baseline_risks(baseline_risk) if baseline_risk else (),
+        baseline_risks=parse_baseline_risks(baseline_risk) if baseline_risk is not None else (),
     )
     result = _analyse(
         request,

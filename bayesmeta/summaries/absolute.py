@@ -102,8 +102,11 @@ def check_baseline_risks(risks: Sequence[float]) -> tuple[float, ...]:
 
 
 def parse_baseline_risks(text: str) -> tuple[float, ...]:
-    """``"0.05,0.20"`` -> ``(0.05, 0.2)`` (see :func:`check_baseline_risks`)."""
-    return check_baseline_risks([t.strip() for t in text.split(",") if t.strip()])
+    """``"0.05,0.20"`` -> ``(0.05, 0.2)`` (see :func:`check_baseline_risks`); at least one."""
+    risks = check_baseline_risks([t.strip() for t in text.split(",") if t.strip()])
+    if not risks:
+        raise OptionError("--baseline-risk: give one or more risks, e.g. 0.05,0.20")
+    return risks
 
 
 def _effect(p0: float, of: str, summaries: dict[str, Summary]) -> AbsoluteEffect:

@@ -118,7 +118,7 @@ def test_point_mass_gives_the_closed_form_risk() -> None:
         assert e.direction == ("fewer" if shift < 1 else "more")
 
 
-@pytest.mark.parametrize("text", ["0", "1", "0.05,1.2", "abc", "-0.1"])
+@pytest.mark.parametrize("text", ["0", "1", "0.05,1.2", "abc", "-0.1", "nan", " , "])
 def test_bad_baseline_risk_is_an_option_error(text: str) -> None:
     with pytest.raises(OptionError, match="--baseline-risk"):
         parse_baseline_risks(text)

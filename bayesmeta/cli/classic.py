@@ -15,6 +15,7 @@ from bayesmeta.cli.common import (
     ExampleOpt,
     ForceOpt,
     JsonOpt,
+    MeasureOpt,
     OutcomeOpt,
     QuietOpt,
     SeparatorOpt,
@@ -35,6 +36,7 @@ def classic(
     data: DataArg = None,
     example: ExampleOpt = None,
     columns: ColumnsOpt = None,
+    measure: MeasureOpt = None,
     leave_one_out: Annotated[
         str | None, typer.Option(help="Leave-one-study-out with this tau^2 method (e.g. DL).")
     ] = None,
@@ -59,7 +61,12 @@ def classic(
     check_output(json_out, data, example, force)
     read = reading(locals())
     dataset = load_data(data, example, columns, split_shared_control, read)
-    result = run_classic(dataset, leave_one_out_method=leave_one_out, cumulative_by=cumulative)
+    result = run_classic(
+        dataset,
+        leave_one_out_method=leave_one_out,
+        cumulative_by=cumulative,
+        measure=measure.upper() if measure else None,
+    )
     render_classic(result, console())
     write_json(json_out, result.to_dict(), force)
 

@@ -552,6 +552,11 @@ def _panel_rule(
     return (mid[:, None] + half[:, None] * x).ravel(), (half[:, None] * w).ravel()
 
 
+_ZC = float(special.ndtri(1 - PVAL_MIN_BETA))
+_Z, _WZ = _panel_rule(-_ZC, _ZC)
+_P_GREATER = special.ndtr(-_Z)  # the rule is symmetric: "less" is the reversed array
+
+
 def _beta_normaliser(
     mu: float, tau2: float, vi: np.ndarray, delta: np.ndarray, alt: str
 ) -> np.ndarray:
@@ -563,12 +568,11 @@ def _beta_normaliser(
     composite Gauss-Legendre quadrature (64 panels of 16 nodes), accurate to about 1e-12
     relative. One-sided p-values only (``alt`` greater or less).
     """
-    zc = float(special.ndtri(1 - PVAL_MIN_BETA))
-    z, wz = _panel_rule(-zc, zc)
+    zc, z, wz = _ZC, _Z, _WZ
     sd, total = np.sqrt(vi)[:, None], np.sqrt(vi + tau2)[:, None]
-    p = _one_sided(z[None, :], 1.0, alt)
-    density = np.exp(-0.5 * ((sd * z - mu) / total) ** 2) / np.sqrt(2 * np.pi) * sd / total
-    middle = (density * _beta_weight(p, delta)[None, :]) @ wz
+    p = _P_GREATER if alt == "greater" else _P_GREATER[::-1]
+    density = np.exp(-0.5 * ((sd * z - mu) / total) ** 2) * (sd / total / np.sqrt(2 * np.pi))
+    middle = density @ (_beta_weight(p, delta) * wz)
     upper_p, lower_p = (PVAL_MIN_BETA, 1 - PVAL_MIN_BETA)[:: 1 if alt == "greater" else -1]
     sd, total = sd[:, 0], total[:, 0]
     upper = special.ndtr((mu - sd * zc) / total) * _beta_weight(np.array([upper_p]), delta)

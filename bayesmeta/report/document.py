@@ -42,6 +42,7 @@ REPORT_DPI = 150
 SMALL_STUDY_TESTS = ("egger", "harbord", "peters")
 # the figures of a report, in the order they appear
 REPORT_FIGURES = ("forest", "posterior", "tau", "sensitivity", "influence", "funnel")
+REPORT_FIGURES += ("contour_funnel",)
 REPORT_FIGURES += ("trace", "rank")
 
 
@@ -336,7 +337,7 @@ def publication_bias_table(contents: Analyses) -> tuple[Table | None, str]:
         "(the direction of the common-effect estimate), step at p = 0.025 (3PSM). Each method "
         "adjusts for a different mechanism; agreement between them, not any one, is the evidence."
     )
-    columns = ["Method", f"Adjusted {contents.result.scale.label}", f"{level} CI", "Detail"]
+    columns = ["Bias method", f"Adjusted {contents.result.scale.label}", f"{level} CI", "Detail"]
     return _table(columns, rows), note
 
 

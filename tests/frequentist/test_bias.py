@@ -110,27 +110,23 @@ SELECTION_CASES = [
 ]
 
 
-def _on_bound(r) -> bool:
-    delta = _arr(r["delta"])
-    return bool(np.any(delta > 99) or np.any(delta < 1e-3 + (r.get("type") == "beta")))
-
-
 @pytest.mark.parametrize(("name", "key", "alt"), SELECTION_CASES)
 def test_selection_model_matches_metafor(name, key, alt):
+    """At metafor's optimum (its log-likelihood to 1e-6, estimates to 1e-4), or, where
+    metafor stops short of a weight on its bound (100), at an optimum at least as high."""
     r = REF[name][f"{key}_{alt}"]
     if "error" in r:
-        if "converge" in r["error"]:
-            pytest.skip("metafor's optimiser did not converge here")
+        if "intervals do not contain" not in r["error"]:
+            pytest.skip(f"metafor failed: {r['error']}")
         with pytest.raises(BayesmetaError, match="no study has a p-value"):
             bias.selection_model(_es(name), alternative=alt, **SELECTION[key])
         return
     s = bias.selection_model(_es(name), alternative=alt, **SELECTION[key])
     assert s.loglik0 == pytest.approx(r["ll0"], abs=1e-8)
     assert s.lrt_df == r["LRTdf"]
+    assert s.loglik >= r["ll"] - 1e-8
     delta = _arr(r["delta"])
     if np.any(delta > 99.0):
-        # metafor stops short of a weight on its upper bound (100); the optimum is ours or better
-        assert s.loglik >= r["ll"] - 1e-9
         return
     assert s.loglik == pytest.approx(r["ll"], abs=1e-6)
     np.testing.assert_allclose([s.estimate, s.tau2, *s.delta], [r["est"], r["tau2"], *delta],
@@ -165,9 +161,11 @@ def test_beta_normaliser_equals_adaptive_quadrature():
         for g, v in zip(got, vi, strict=True):
             sd, total, zc = np.sqrt(v), np.sqrt(v + tau2), 4.264890793922825
 
-            def f(y, sd=sd, total=total, alt=alt, delta=np.array(delta), mu=mu):
+            def f(y, sd=sd, total=total, alt=alt, delta=delta, mu=mu):
                 p = bias._one_sided(np.array([y]), sd, alt)
-                return float(bias._beta_weight(p, delta)[0] * stats.norm.pdf(y, mu, total))
+                return float(
+                    bias._beta_weight(p, np.array(delta))[0] * stats.norm.pdf(y, mu, total)
+                )
 
             cuts = sorted({mu - 40 * total, -zc * sd, zc * sd, mu, mu + 40 * total})
             want = sum(integrate.quad(f, a, b, epsrel=1e-13, limit=500)[0]

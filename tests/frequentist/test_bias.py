@@ -112,8 +112,9 @@ SELECTION_CASES = [
 
 @pytest.mark.parametrize(("name", "key", "alt"), SELECTION_CASES)
 def test_selection_model_matches_metafor(name, key, alt):
-    """At metafor's optimum (its log-likelihood to 1e-6, estimates to 1e-4), or, where
-    metafor stops short of a weight on its bound (100), at an optimum at least as high."""
+    """Metafor's optimum: log-likelihood to 1e-6, estimates to 1e-4 or, on a flat likelihood,
+    to 1% of their standard error; where the optimum has a weight on its bound (100), which
+    metafor's transformed parameters only approach, ours is at least as high."""
     r = REF[name][f"{key}_{alt}"]
     if "error" in r:
         if "intervals do not contain" not in r["error"]:
@@ -124,14 +125,16 @@ def test_selection_model_matches_metafor(name, key, alt):
     s = bias.selection_model(_es(name), alternative=alt, **SELECTION[key])
     assert s.loglik0 == pytest.approx(r["ll0"], abs=1e-8)
     assert s.lrt_df == r["LRTdf"]
-    assert s.loglik >= r["ll"] - 1e-8
-    delta = _arr(r["delta"])
-    if np.any(delta > 99.0):
+    assert s.loglik >= r["ll"] - 1e-6
+    if any(d >= 100.0 - 1e-6 for d in s.delta):
         return
     assert s.loglik == pytest.approx(r["ll"], abs=1e-6)
-    np.testing.assert_allclose([s.estimate, s.tau2, *s.delta], [r["est"], r["tau2"], *delta],
-                               rtol=0, atol=1e-4)  # fmt: skip
-    assert [s.lrt, s.lrt_p] == pytest.approx([r["LRT"], r["LRTp"]], abs=1e-5)
+    got = np.array([s.estimate, s.tau2, *s.delta])
+    want = np.array([r["est"], r["tau2"], *_arr(r["delta"])])
+    se = np.array([s.se, s.se_tau2, *s.se_delta], dtype=float)
+    slack = np.maximum(1e-4, 0.01 * np.nan_to_num(se, nan=0.0))
+    assert np.all(np.abs(got - want) <= slack), (got, want, slack)
+    assert [s.lrt, s.lrt_p] == pytest.approx([r["LRT"], r["LRTp"]], abs=2e-6)
     if isinstance(r["se"], float) and s.se is not None:
         assert s.se == pytest.approx(r["se"], rel=2e-3)
     if r["ptable"] is not None:

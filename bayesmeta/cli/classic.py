@@ -15,6 +15,7 @@ from bayesmeta.cli.common import (
     ExampleOpt,
     ForceOpt,
     JsonOpt,
+    MeasureOpt,
     OutcomeOpt,
     QuietOpt,
     SeparatorOpt,
@@ -35,6 +36,7 @@ def classic(
     data: DataArg = None,
     example: ExampleOpt = None,
     columns: ColumnsOpt = None,
+    measure: MeasureOpt = None,
     leave_one_out: Annotated[
         str | None, typer.Option(help="Leave-one-study-out with this tau^2 method (e.g. DL).")
     ] = None,
@@ -81,6 +83,7 @@ def classic(
         dataset,
         leave_one_out_method=leave_one_out,
         cumulative_by=cumulative,
+        measure=measure.upper() if measure else None,
         bias=publication_bias,
         effect_direction=effect_direction,
         selection_steps=_steps(selection_steps),

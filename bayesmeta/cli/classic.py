@@ -8,12 +8,14 @@ import typer
 
 from bayesmeta.cli.common import (
     ColumnsOpt,
+    CovariateOpt,
     DataArg,
     ExampleOpt,
     ForceOpt,
     JsonOpt,
     QuietOpt,
     SplitOpt,
+    SubgroupOpt,
     check_output,
     console,
     load_data,
@@ -34,6 +36,8 @@ def classic(
         str | None,
         typer.Option(help="Cumulative meta-analysis ordered by this column (e.g. year)."),
     ] = None,
+    covariate: CovariateOpt = None,
+    subgroup: SubgroupOpt = None,
     split_shared_control: SplitOpt = False,
     json_out: JsonOpt = None,
     force: ForceOpt = False,
@@ -45,7 +49,13 @@ def classic(
 
     check_output(json_out, data, example, force)
     dataset = load_data(data, example, columns, split_shared_control)
-    result = run_classic(dataset, leave_one_out_method=leave_one_out, cumulative_by=cumulative)
+    result = run_classic(
+        dataset,
+        leave_one_out_method=leave_one_out,
+        cumulative_by=cumulative,
+        covariates=tuple(covariate or ()),
+        subgroup=subgroup,
+    )
     render_classic(result, console())
     write_json(json_out, result.to_dict(), force)
 

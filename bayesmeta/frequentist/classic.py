@@ -2,7 +2,8 @@
 
 :func:`classic` computes the methods of the registry (:mod:`bayesmeta.frequentist.methods`)
 that apply to the data, and optionally a leave-one-study-out and a cumulative meta-analysis,
-into a :class:`ClassicResult` with named fields; its ``to_dict`` is the JSON of
+a meta-regression on covariates and a subgroup analysis (:func:`moderated`), into a
+:class:`ClassicResult` with named fields; its ``to_dict`` is the JSON of
 ``bayesmeta classic --json`` (``docs/json.md``).
 """
 
@@ -13,20 +14,30 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from bayesmeta.effects import EffectSizes
+from bayesmeta.errors import BayesmetaError
 from bayesmeta.frequentist import methods as registry
+from bayesmeta.frequentist.metareg import (
+    MetaRegression,
+    SubgroupFits,
+    meta_regression,
+    subgroup_analysis,
+)
 from bayesmeta.frequentist.pooled import cumulative, leave_one_out
 from bayesmeta.frequentist.results import (
     DEFAULT_LEVEL,
     AsymmetryTest,
     Estimate,
     PooledEstimate,
+    Skipped,
 )
 from bayesmeta.io.counts import SingleArmData, StudyData, TwoArmData
 from bayesmeta.io.ordering import ordering
 from bayesmeta.io.reported import ReportedEffects
+from bayesmeta.model.moderators import design_matrix, moderators
 
 
 @dataclass(frozen=True)
@@ -50,6 +61,106 @@ class Sequential:
 
 
 @dataclass(frozen=True)
+class MetaRegressions:
+    """A mixed-effects meta-regression on ``covariates`` by every random-effects method of the
+    registry that applies (``fits``: method name -> fit, or why it was skipped)."""
+
+    covariates: tuple[str, ...]
+    fits: dict[str, MetaRegression | Skipped]
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{covariates, fits: {method: block}}``."""
+        return {
+            "covariates": list(self.covariates),
+            "fits": {name: f.to_dict() for name, f in self.fits.items()},
+        }
+
+
+@dataclass(frozen=True)
+class Subgroups:
+    """A subgroup analysis on column ``by``: for the common-effect and each random-effects
+    method, every level's fit and the test for subgroup differences."""
+
+    by: str
+    levels: tuple[str, ...]
+    fits: dict[str, SubgroupFits | Skipped]
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{by, levels, fits: {method: block}}``."""
+        return {
+            "by": self.by,
+            "levels": list(self.levels),
+            "fits": {name: f.to_dict() for name, f in self.fits.items()},
+        }
+
+
+def _covariates_of(data: StudyData | ReportedEffects, es: EffectSizes) -> pd.DataFrame:
+    """The covariate rows of the studies ``es`` keeps, in its order."""
+    position = {name: i for i, name in enumerate(data.study)}
+    rows = [position[name] for name in es.study]
+    return data.covariates.iloc[rows].reset_index(drop=True)
+
+
+def moderated(
+    data: StudyData | ReportedEffects,
+    es: EffectSizes,
+    *,
+    covariates: Sequence[str] = (),
+    subgroup: str | None = None,
+    level: float = DEFAULT_LEVEL,
+) -> tuple[MetaRegressions | None, Subgroups | None]:
+    """Meta-regression on ``covariates`` and subgroup analysis on ``subgroup``.
+
+    Every inverse-variance method of the registry that applies to ``data`` fits them: the
+    random-effects ones (their tau^2 estimator and test) the meta-regression, metafor's
+    ``rma(yi, vi, mods = ~ covariates, method, test)``; those and the common-effect method the
+    subgroups. Text covariates get R's treatment contrasts against their first level.
+
+    Raises
+    ------
+    BayesmetaError
+        An unknown, incomplete or constant covariate or subgroup column.
+    """
+    design = registry.design_of(data)
+    rows = [m for m in registry.METHODS.values() if m.tau2 is not None and design in m.designs]
+    table = _covariates_of(data, es)
+    regression = groups = None
+    if covariates:
+        moderators(table, names=covariates)  # the checks: known, complete, not constant
+        x, names = design_matrix(table, list(covariates))
+        fits: dict[str, MetaRegression | Skipped] = {}
+        for m in rows:
+            if not m.moderated:
+                continue
+            try:
+                fits[m.name] = meta_regression(
+                    es, x, names, method=m.tau2, test=m.test, level=level
+                )
+            except BayesmetaError as exc:
+                fits[m.name] = Skipped(m.name, str(exc))
+        regression = MetaRegressions(tuple(covariates), fits)
+    if subgroup is not None:
+        mods = moderators(table, subgroup=subgroup)
+        group = np.asarray(mods.levels, dtype=object)[mods.group]
+        sub: dict[str, SubgroupFits | Skipped] = {}
+        for m in rows:
+            try:
+                sub[m.name] = subgroup_analysis(
+                    es,
+                    group,
+                    mods.levels,
+                    method=m.tau2 if m.moderated else None,
+                    test=m.test,
+                    level=level,
+                    column=subgroup,
+                )
+            except BayesmetaError as exc:
+                sub[m.name] = Skipped(m.name, str(exc))
+        groups = Subgroups(subgroup, mods.levels, sub)
+    return regression, groups
+
+
+@dataclass(frozen=True)
 class ClassicResult:
     """The frequentist analysis of one dataset.
 
@@ -65,6 +176,8 @@ class ClassicResult:
     leave_one_out: Sequential | None = None
     cumulative: Sequential | None = None
     level: float = DEFAULT_LEVEL
+    meta_regression: MetaRegressions | None = None
+    subgroups: Subgroups | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """One row per method (index: its name) with its label, estimate, se, interval ends,
@@ -127,6 +240,10 @@ class ClassicResult:
             out["leave_one_out"] = self.leave_one_out.to_dict()
         if self.cumulative is not None:
             out["cumulative"] = self.cumulative.to_dict()
+        if self.meta_regression is not None:
+            out["meta_regression"] = self.meta_regression.to_dict()
+        if self.subgroups is not None:
+            out["subgroups"] = self.subgroups.to_dict()
         return out
 
 
@@ -136,6 +253,8 @@ def classic(
     methods: Sequence[str] | None = None,
     leave_one_out_method: str | None = None,
     cumulative_by: str | None = None,
+    covariates: Sequence[str] = (),
+    subgroup: str | None = None,
     level: float = DEFAULT_LEVEL,
 ) -> ClassicResult:
     """All frequentist analyses of ``data``, as metafor would report them.
@@ -154,13 +273,18 @@ def classic(
     cumulative_by
         A covariate column (e.g. ``"year"``): a cumulative meta-analysis in that order, with
         the leave-one-out estimator or DL.
+    covariates
+        Covariate columns of a mixed-effects meta-regression (:func:`moderated`).
+    subgroup
+        A column whose levels are the subgroups of a subgroup analysis.
     level
         Level of every interval (0.95).
 
     Raises
     ------
     BayesmetaError
-        A name in ``methods`` does not apply to the data, or the ordering column is unknown.
+        A name in ``methods`` does not apply to the data, the ordering column is unknown, or
+        a moderator column is unknown, incomplete or constant.
     """
     if isinstance(data, pd.DataFrame | str | Path):
         from bayesmeta.io.inputs import load
@@ -184,4 +308,7 @@ def classic(
         order = [s for s in ordering(data, cumulative_by) if s in analysed]
         fits = cumulative(given.es, order, method=method, level=level)
         cum = Sequential("added", method, fits, by=cumulative_by)
-    return ClassicResult(data, given.es, estimates, loo, cum, level)
+    regression, groups = moderated(
+        data, given.es, covariates=tuple(covariates), subgroup=subgroup, level=level
+    )
+    return ClassicResult(data, given.es, estimates, loo, cum, level, regression, groups)

@@ -4,8 +4,11 @@ Each :class:`Method` is one row of :data:`METHODS`: its name (the JSON block nam
 in reports and plots, the function that computes it, the designs it applies to (two-arm counts,
 single-arm counts, reported effects), the designs where ``bayesmeta fit`` shows it by default,
 its column prefix in batch tables, and whether it is an inverse-variance fit whose study weights
-``1 / (v_i + tau^2)`` a forest plot shows (``weights``: ``"common"`` or ``"random"``). The
-registry's order is the order of the JSON blocks.
+``1 / (v_i + tau^2)`` a forest plot shows (``weights``: ``"common"`` or ``"random"``). An
+inverse-variance row also names its tau^2 estimator (``tau2``: ``"EE"`` for the common effect)
+and test (``"z"`` or Hartung-Knapp ``"knha"``): the same method then fits models with
+moderators, a meta-regression or a subgroup analysis (:mod:`bayesmeta.frequentist.metareg`).
+The registry's order is the order of the JSON blocks.
 """
 
 from __future__ import annotations
@@ -45,6 +48,13 @@ class Method:
     shown: frozenset[str] = frozenset()
     column: str | None = None
     weights: str | None = None
+    tau2: str | None = None
+    test: str = "z"
+
+    @property
+    def moderated(self) -> bool:
+        """A random-effects fit that also takes moderators (meta-regression, subgroups)."""
+        return self.tau2 is not None and self.tau2 != "EE"
 
 
 RANDOM, COMMON = "random", "common"
@@ -54,15 +64,28 @@ def _random(method: str, test: str = "z") -> Callable[[Inputs], Estimate]:
     return lambda i: random_effects(i.es, method=method, test=test, level=i.level)
 
 
-def _effects_random(method: str, label: str, column: str) -> Method:
-    """A tau^2 estimator that needs only estimates and variances: counts or reported effects."""
+def _effects_random(
+    method: str,
+    label: str,
+    column: str,
+    test: str = "z",
+    designs: frozenset[str] | None = None,
+    shown: frozenset[str] = frozenset(),
+) -> Method:
+    """A tau^2 estimator that needs only estimates and variances: counts or reported effects
+    (``designs``: two-arm and reported unless given); with ``test="knha"`` its Hartung-Knapp
+    row."""
+    hk = test == "knha"
     return Method(
-        f"random_{method.lower()}",
-        label,
-        _random(method),
-        frozenset({TWO_ARM, REPORTED}),
-        column=column,
+        f"random_{method.lower()}" + ("_hksj" if hk else ""),
+        label + (" + Hartung-Knapp" if hk else ""),
+        _random(method, test),
+        designs if designs is not None else frozenset({TWO_ARM, REPORTED}),
+        shown=shown,
+        column=column + ("_hksj" if hk else ""),
         weights=RANDOM,
+        tau2=method,
+        test=test,
     )
 
 
@@ -82,23 +105,20 @@ METHODS: dict[str, Method] = {
                frozenset({TWO_ARM}), column="peto"),
         Method("fixed_iv", "Inverse-variance (common)",
                lambda i: common_effect(i.es, level=i.level), ALL, shown=ALL, column="iv",
-               weights=COMMON),
-        Method("random_dl", "DerSimonian-Laird", _random("DL"), ALL, shown=ALL, column="dl",
-               weights=RANDOM),
-        Method("random_reml", "REML", _random("REML"), ALL, shown=ALL, column="reml",
-               weights=RANDOM),
-        Method("random_pm", "Paule-Mandel", _random("PM"), frozenset({TWO_ARM, REPORTED}),
-               column="pm", weights=RANDOM),
+               weights=COMMON, tau2="EE"),
+        _effects_random("DL", "DerSimonian-Laird", "dl", designs=ALL, shown=ALL),
+        _effects_random("REML", "REML", "reml", designs=ALL, shown=ALL),
+        _effects_random("PM", "Paule-Mandel", "pm"),
         _effects_random("ML", "ML", "ml"),
         _effects_random("EB", "Empirical Bayes", "eb"),
         _effects_random("HE", "Hedges", "he"),
         _effects_random("SJ", "Sidik-Jonkman", "sj"),
         _effects_random("HS", "Hunter-Schmidt", "hs"),
-        Method("random_reml_hksj", "REML + Hartung-Knapp", _random("REML", "knha"),
-               frozenset({TWO_ARM, REPORTED}), shown=frozenset({TWO_ARM, REPORTED}),
-               column="reml_hksj", weights=RANDOM),
-        Method("random_dl_hksj", "DL + Hartung-Knapp", _random("DL", "knha"),
-               frozenset({TWO_ARM, REPORTED}), column="dl_hksj", weights=RANDOM),
+        _effects_random("REML", "REML", "reml", "knha", shown=frozenset({TWO_ARM, REPORTED})),
+        _effects_random("DL", "DL", "dl", "knha"),
+        *(_effects_random(m, label, m.lower(), "knha")
+          for m, label in (("PM", "PM"), ("ML", "ML"), ("EB", "EB"), ("HE", "HE"), ("SJ", "SJ"),
+                           ("HS", "HS"))),
         Method("glmm_um_fs", "Binomial-normal GLMM (ML)",
                lambda i: glmm.binomial_normal_ml(i.data, level=i.level), frozenset({TWO_ARM}),
                column="glmm"),

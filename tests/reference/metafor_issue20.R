@@ -7,6 +7,7 @@
 # for those the yi/vi (and moderators) used are written into the JSON beside the results.
 suppressMessages({library(metafor); library(lme4); library(jsonlite)})
 res <- list()
+safe <- function(expr) tryCatch(expr, error = function(e) list(error = conditionMessage(e)))
 
 # --- 1. Single-arm binomial-normal GLMM: Stijnen, Hamza & Ozdemir (2010, Stat Med 29:3046),
 # Table II, the catheter data (dat.nielweise2007) with each arm as single-arm proportions.
@@ -38,6 +39,74 @@ for (arm in list(c("control", "ci", "n2i"), c("treatment", "ai", "n1i"))) {
 stijnen$published <- list(control = list(est = -3.4964, se = 0.2570, tau2 = 0.8124),
                           treatment = list(est = -4.8121, se = 0.3555, tau2 = 0.8265))
 res$stijnen2010 <- stijnen
+
+# --- 2. Meta-regression and subgroup analyses. Datasets: bcg (shipped; escalc OR defaults) and
+# metadat's dat.hackshaw1998 (yi, vi as given), dat.molloy2014 (escalc ZCOR),
+# dat.konstantopoulos2011 (yi, vi as given), dat.normand1999 (escalc MD).
+METHODS <- c("DL", "REML", "ML", "PM", "EB", "HE", "SJ", "HS")
+read2 <- function(name) {
+  d <- read.csv(file.path("examples", paste0(name, ".csv")))
+  data.frame(ai = d$treatment_events, n1i = d$treatment_total, ci = d$control_events, n2i = d$control_total)
+}
+bcg <- read.csv("examples/bcg.csv")
+b <- read2("bcg")
+es <- escalc("OR", ai = b$ai, n1i = b$n1i, ci = b$ci, n2i = b$n2i)
+bcg$yi <- c(es$yi); bcg$vi <- c(es$vi)
+mol <- escalc("ZCOR", ri = ri, ni = ni, data = dat.molloy2014)
+nor <- escalc("MD", m1i = m1i, sd1i = sd1i, n1i = n1i, m2i = m2i, sd2i = sd2i, n2i = n2i, data = dat.normand1999)
+sets <- list(
+  bcg = list(d = bcg, cols = c("ablat", "year", "alloc"), mods = list("ablat", c("ablat", "year"), "alloc"), subgroups = "alloc"),
+  hackshaw1998 = list(d = as.data.frame(dat.hackshaw1998), cols = c("year", "country", "design"),
+                      mods = list("year", "design", c("year", "design")), subgroups = c("design", "country")),
+  molloy2014 = list(d = as.data.frame(mol), cols = c("meanage", "quality", "design"),
+                    mods = list("meanage", c("meanage", "quality"), "design"), subgroups = "design"),
+  konstantopoulos2011 = list(d = as.data.frame(dat.konstantopoulos2011), cols = c("year", "district"),
+                             mods = list("year"), subgroups = "district"),
+  normand1999 = list(d = as.data.frame(nor), cols = c("source"), mods = list(), subgroups = character(0))
+)
+reg_block <- function(r) {
+  out <- list(names = rownames(r$beta), est = c(r$beta), se = r$se, stat = r$zval, pval = r$pval,
+              ci_lb = r$ci.lb, ci_ub = r$ci.ub, tau2 = r$tau2, se_tau2 = r$se.tau2,
+              I2 = r$I2, H2 = r$H2, QM = r$QM, QMdf = r$QMdf, QMp = r$QMp,
+              QE = r$QE, QEp = r$QEp, k = r$k, p = r$p)
+  if (!is.null(r$R2)) out$R2 <- r$R2
+  out
+}
+pooled_block <- function(r) list(est = c(r$beta), se = r$se, ci_lb = r$ci.lb, ci_ub = r$ci.ub,
+                                 pval = r$pval, tau2 = r$tau2, I2 = r$I2, k = r$k)
+metareg <- list()
+for (name in names(sets)) {
+  s <- sets[[name]]; d <- s$d
+  out <- list(yi = c(d$yi), vi = c(d$vi), covariates = d[, s$cols, drop = FALSE], regressions = list(), subgroups = list())
+  for (mods in s$mods) {
+    f <- as.formula(paste("~", paste(mods, collapse = " + ")))
+    key <- paste(mods, collapse = "+")
+    for (m in METHODS) for (test in c("z", "knha"))
+      out$regressions[[key]][[paste0(m, "_", test)]] <- safe(reg_block(rma(d$yi, d$vi, mods = f, data = d, method = m, test = test)))
+  }
+  for (g in s$subgroups) {
+    lev <- levels(factor(d[[g]]))  # numbers sort as numbers, as the package orders levels
+    sub <- list(levels = lev)
+    fit_groups <- function(m, test) {
+      fits <- lapply(setNames(nm = lev), function(l) {
+        i <- as.character(d[[g]]) == l
+        if (sum(i) == 1) rma(d$yi[i], d$vi[i], method = "EE") else rma(d$yi[i], d$vi[i], method = m, test = test)
+      })
+      est <- sapply(fits, function(r) c(r$beta)); se <- sapply(fits, function(r) r$se)
+      qb <- rma(est, sei = se, method = "EE")
+      list(levels = lapply(fits, pooled_block), Q = qb$QE, df = qb$k - 1, pval = qb$QEp)
+    }
+    sub$fixed <- fit_groups("EE", "z")
+    for (m in METHODS) for (test in c("z", "knha")) {
+      key <- paste0(m, "_", test)
+      sub[[key]] <- safe(fit_groups(m, test))
+      sub[[key]]$mixed <- safe(reg_block(rma(d$yi, d$vi, mods = ~ factor(d[[g]]), method = m, test = test)))
+    }
+    out$subgroups[[g]] <- sub
+  }
+  metareg[[name]] <- out
+}
+res$metareg <- metareg
 
 res$provenance <- list(R = R.version.string, metafor = as.character(packageVersion("metafor")),
                        metadat = as.character(packageVersion("metadat")),

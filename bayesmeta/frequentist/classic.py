@@ -37,7 +37,7 @@ from bayesmeta.frequentist.results import (
 from bayesmeta.io.counts import SingleArmData, StudyData, TwoArmData
 from bayesmeta.io.ordering import ordering
 from bayesmeta.io.reported import ReportedEffects
-from bayesmeta.model.moderators import design_matrix, moderators
+from bayesmeta.model.moderators import Moderators, moderators
 
 
 @dataclass(frozen=True)
@@ -94,11 +94,68 @@ class Subgroups:
         }
 
 
-def _covariates_of(data: StudyData | ReportedEffects, es: EffectSizes) -> pd.DataFrame:
-    """The covariate rows of the studies ``es`` keeps, in its order."""
+def _rows(data: StudyData | ReportedEffects, es: EffectSizes) -> list[int]:
+    """Positions in ``data`` of the studies ``es`` keeps, in its order."""
     position = {name: i for i, name in enumerate(data.study)}
-    rows = [position[name] for name in es.study]
-    return data.covariates.iloc[rows].reset_index(drop=True)
+    return [position[name] for name in es.study]
+
+
+def _moderated_methods(data: StudyData | ReportedEffects) -> list[registry.Method]:
+    design = registry.design_of(data)
+    return [m for m in registry.METHODS.values() if m.tau2 is not None and design in m.designs]
+
+
+def regressions(
+    data: StudyData | ReportedEffects,
+    es: EffectSizes,
+    x: np.ndarray,
+    names: Sequence[str],
+    covariates: Sequence[str],
+    *,
+    level: float = DEFAULT_LEVEL,
+) -> MetaRegressions:
+    """The meta-regression by every random-effects method of the registry that applies:
+    ``x`` is the design matrix (intercept first, labels ``names``) of the studies of ``data``,
+    ``covariates`` the columns it was made from."""
+    x = np.asarray(x, dtype=float)[_rows(data, es)]
+    fits: dict[str, MetaRegression | Skipped] = {}
+    for m in _moderated_methods(data):
+        if not m.moderated:
+            continue
+        try:
+            fits[m.name] = meta_regression(es, x, names, method=m.tau2, test=m.test, level=level)
+        except BayesmetaError as exc:
+            fits[m.name] = Skipped(m.name, str(exc))
+    return MetaRegressions(tuple(covariates), fits)
+
+
+def subgroups(
+    data: StudyData | ReportedEffects,
+    es: EffectSizes,
+    group: Sequence[str],
+    levels: Sequence[str],
+    by: str,
+    *,
+    level: float = DEFAULT_LEVEL,
+) -> Subgroups:
+    """The subgroup analysis by the common-effect and every random-effects method of the
+    registry that applies; ``group`` is each study's level (studies of ``data``)."""
+    group = np.asarray(group, dtype=object)[_rows(data, es)]
+    fits: dict[str, SubgroupFits | Skipped] = {}
+    for m in _moderated_methods(data):
+        try:
+            fits[m.name] = subgroup_analysis(
+                es,
+                group,
+                levels,
+                method=m.tau2 if m.moderated else None,
+                test=m.test,
+                level=level,
+                column=by,
+            )
+        except BayesmetaError as exc:
+            fits[m.name] = Skipped(m.name, str(exc))
+    return Subgroups(by, tuple(levels), fits)
 
 
 def moderated(
@@ -121,42 +178,29 @@ def moderated(
     BayesmetaError
         An unknown, incomplete or constant covariate or subgroup column.
     """
-    design = registry.design_of(data)
-    rows = [m for m in registry.METHODS.values() if m.tau2 is not None and design in m.designs]
-    table = _covariates_of(data, es)
+    if not covariates and subgroup is None:
+        return None, None
+    mods = moderators(data.covariates, names=covariates, subgroup=subgroup)
+    return from_moderators(data, es, mods, covariates, level=level)
+
+
+def from_moderators(
+    data: StudyData | ReportedEffects,
+    es: EffectSizes,
+    mods: Moderators,
+    covariates: Sequence[str],
+    *,
+    level: float = DEFAULT_LEVEL,
+) -> tuple[MetaRegressions | None, Subgroups | None]:
+    """:func:`moderated` for moderators already built (a Bayesian model's): the covariates'
+    design is ``mods.x`` moved back from its centres, with an intercept column."""
     regression = groups = None
-    if covariates:
-        moderators(table, names=covariates)  # the checks: known, complete, not constant
-        x, names = design_matrix(table, list(covariates))
-        fits: dict[str, MetaRegression | Skipped] = {}
-        for m in rows:
-            if not m.moderated:
-                continue
-            try:
-                fits[m.name] = meta_regression(
-                    es, x, names, method=m.tau2, test=m.test, level=level
-                )
-            except BayesmetaError as exc:
-                fits[m.name] = Skipped(m.name, str(exc))
-        regression = MetaRegressions(tuple(covariates), fits)
-    if subgroup is not None:
-        mods = moderators(table, subgroup=subgroup)
+    if mods.x is not None:
+        x = np.column_stack([np.ones(data.k), mods.x + mods.centers])
+        regression = regressions(data, es, x, ("intercept", *mods.names), covariates, level=level)
+    if mods.group is not None:
         group = np.asarray(mods.levels, dtype=object)[mods.group]
-        sub: dict[str, SubgroupFits | Skipped] = {}
-        for m in rows:
-            try:
-                sub[m.name] = subgroup_analysis(
-                    es,
-                    group,
-                    mods.levels,
-                    method=m.tau2 if m.moderated else None,
-                    test=m.test,
-                    level=level,
-                    column=subgroup,
-                )
-            except BayesmetaError as exc:
-                sub[m.name] = Skipped(m.name, str(exc))
-        groups = Subgroups(subgroup, mods.levels, sub)
+        groups = subgroups(data, es, group, mods.levels, mods.subgroup, level=level)
     return regression, groups
 
 

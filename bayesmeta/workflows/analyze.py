@@ -22,6 +22,7 @@ from bayesmeta.effects import ObservedEffect, observed_effects
 from bayesmeta.engines.nuts import Diagnostics, Fit, SamplerSettings
 from bayesmeta.errors import OptionError
 from bayesmeta.frequentist import methods as frequentist_methods
+from bayesmeta.frequentist.classic import MetaRegressions, Subgroups, from_moderators
 from bayesmeta.frequentist.results import Estimate
 from bayesmeta.io.counts import SingleArmData, StudyData, TwoArmData
 from bayesmeta.io.reported import ReportedEffects
@@ -70,6 +71,8 @@ class AnalysisResult:
     comparison: Comparison | None = None
     log_marginal_likelihood: float | None = None
     level: float = DEFAULT_LEVEL
+    frequentist_meta_regression: MetaRegressions | None = None
+    frequentist_subgroups: Subgroups | None = None
 
     @property
     def model(self) -> str:
@@ -194,6 +197,10 @@ class AnalysisResult:
         if self.comparison is not None:
             out["comparison"] = self.comparison.to_dict()
         out["frequentist"] = {k: v.to_dict() for k, v in self.frequentist.items()}
+        if self.frequentist_meta_regression is not None:
+            out["frequentist_meta_regression"] = self.frequentist_meta_regression.to_dict()
+        if self.frequentist_subgroups is not None:
+            out["frequentist_subgroups"] = self.frequentist_subgroups.to_dict()
         out["studies"] = self.studies()
         out["environment"] = _environment()
         return out
@@ -337,12 +344,18 @@ def analyze_model(
     methods = frequentist_methods.check_methods(
         frequentist if frequentist is not None else frequentist_methods.available(data), data
     )
+    given = frequentist_methods.inputs(data, level)
+    regression = groups = None
+    if spec.moderators is not None:
+        regression, groups = from_moderators(
+            data, given.es, spec.moderators, spec.moderators.names, level=level
+        )
     common = {
         "spec": spec,
         "engine": engine,
-        "frequentist": frequentist_methods.compute(
-            methods, frequentist_methods.inputs(data, level)
-        ),
+        "frequentist": frequentist_methods.compute(methods, given),
+        "frequentist_meta_regression": regression,
+        "frequentist_subgroups": groups,
         "observed": observed_effects(data, level=level),
         "level": level,
     }

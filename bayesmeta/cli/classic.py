@@ -13,6 +13,7 @@ from bayesmeta.cli.common import (
     ExampleOpt,
     ForceOpt,
     JsonOpt,
+    PmTolOpt,
     QuietOpt,
     SplitOpt,
     SubgroupOpt,
@@ -22,6 +23,7 @@ from bayesmeta.cli.common import (
     user_errors,
     write_json,
 )
+from bayesmeta.frequentist.rootfind import R_TOL
 
 
 @user_errors
@@ -38,6 +40,7 @@ def classic(
     ] = None,
     covariate: CovariateOpt = None,
     subgroup: SubgroupOpt = None,
+    pm_tol: PmTolOpt = R_TOL,
     split_shared_control: SplitOpt = False,
     json_out: JsonOpt = None,
     force: ForceOpt = False,
@@ -55,6 +58,7 @@ def classic(
         cumulative_by=cumulative,
         covariates=tuple(covariate or ()),
         subgroup=subgroup,
+        pm_tol=pm_tol,
     )
     render_classic(result, console())
     write_json(json_out, result.to_dict(), force)

@@ -162,6 +162,14 @@ CovariateOpt = Annotated[
     typer.Option(help="Meta-regression on this column (repeat for several)."),
 ]
 SubgroupOpt = Annotated[str | None, typer.Option(help="Pooled effect per level of this column.")]
+PmTolOpt = Annotated[
+    float,
+    typer.Option(
+        min=1e-15,
+        max=1.0,
+        help="Root tolerance of the Paule-Mandel tau^2 search (metafor's default).",
+    ),
+]
 ChainsOpt = Annotated[int, typer.Option(min=1)]
 DrawsOpt = Annotated[int, typer.Option(min=100, help="Draws per chain after tuning.")]
 TuneOpt = Annotated[int, typer.Option(min=100, help="Tuning steps per chain.")]

@@ -34,6 +34,7 @@ from bayesmeta.frequentist.results import (
     PooledEstimate,
     Skipped,
 )
+from bayesmeta.frequentist.rootfind import R_TOL
 from bayesmeta.io.counts import SingleArmData, StudyData, TwoArmData
 from bayesmeta.io.ordering import ordering
 from bayesmeta.io.reported import ReportedEffects
@@ -113,6 +114,7 @@ def regressions(
     covariates: Sequence[str],
     *,
     level: float = DEFAULT_LEVEL,
+    pm_tol: float = R_TOL,
 ) -> MetaRegressions:
     """The meta-regression by every random-effects method of the registry that applies:
     ``x`` is the design matrix (intercept first, labels ``names``) of the studies of ``data``,
@@ -123,7 +125,9 @@ def regressions(
         if not m.moderated:
             continue
         try:
-            fits[m.name] = meta_regression(es, x, names, method=m.tau2, test=m.test, level=level)
+            fits[m.name] = meta_regression(
+                es, x, names, method=m.tau2, test=m.test, level=level, pm_tol=pm_tol
+            )
         except BayesmetaError as exc:
             fits[m.name] = Skipped(m.name, str(exc))
     return MetaRegressions(tuple(covariates), fits)
@@ -137,6 +141,7 @@ def subgroups(
     by: str,
     *,
     level: float = DEFAULT_LEVEL,
+    pm_tol: float = R_TOL,
 ) -> Subgroups:
     """The subgroup analysis by the common-effect and every random-effects method of the
     registry that applies; ``group`` is each study's level (studies of ``data``)."""
@@ -152,6 +157,7 @@ def subgroups(
                 test=m.test,
                 level=level,
                 column=by,
+                pm_tol=pm_tol,
             )
         except BayesmetaError as exc:
             fits[m.name] = Skipped(m.name, str(exc))
@@ -165,6 +171,7 @@ def moderated(
     covariates: Sequence[str] = (),
     subgroup: str | None = None,
     level: float = DEFAULT_LEVEL,
+    pm_tol: float = R_TOL,
 ) -> tuple[MetaRegressions | None, Subgroups | None]:
     """Meta-regression on ``covariates`` and subgroup analysis on ``subgroup``.
 
@@ -181,7 +188,7 @@ def moderated(
     if not covariates and subgroup is None:
         return None, None
     mods = moderators(data.covariates, names=covariates, subgroup=subgroup)
-    return from_moderators(data, es, mods, covariates, level=level)
+    return from_moderators(data, es, mods, covariates, level=level, pm_tol=pm_tol)
 
 
 def from_moderators(
@@ -191,6 +198,7 @@ def from_moderators(
     covariates: Sequence[str],
     *,
     level: float = DEFAULT_LEVEL,
+    pm_tol: float = R_TOL,
 ) -> tuple[MetaRegressions | None, Subgroups | None]:
     """:func:`moderated` for moderators already built (a Bayesian model's): the covariates'
     design is ``mods.x`` moved back from its centres, with an intercept column."""
@@ -200,7 +208,7 @@ def from_moderators(
         regression = regressions(data, es, x, ("intercept", *mods.names), covariates, level=level)
     if mods.group is not None:
         group = np.asarray(mods.levels, dtype=object)[mods.group]
-        groups = subgroups(data, es, group, mods.levels, mods.subgroup, level=level)
+        groups = subgroups(data, es, group, mods.levels, mods.subgroup, level=level, pm_tol=pm_tol)
     return regression, groups
 
 
@@ -300,6 +308,7 @@ def classic(
     covariates: Sequence[str] = (),
     subgroup: str | None = None,
     level: float = DEFAULT_LEVEL,
+    pm_tol: float = R_TOL,
 ) -> ClassicResult:
     """All frequentist analyses of ``data``, as metafor would report them.
 
@@ -323,6 +332,8 @@ def classic(
         A column whose levels are the subgroups of a subgroup analysis.
     level
         Level of every interval (0.95).
+    pm_tol
+        Root tolerance of the Paule-Mandel search (default metafor's, about 1.2e-4).
 
     Raises
     ------
@@ -340,7 +351,7 @@ def classic(
             f"got {type(data).__name__}"
         )
     names = registry.check_methods(methods, data) if methods is not None else None
-    given = registry.inputs(data, level)
+    given = registry.inputs(data, level, pm_tol)
     estimates = registry.compute(names or registry.available(data), given)
     method = leave_one_out_method or "DL"
     loo = None
@@ -353,6 +364,6 @@ def classic(
         fits = cumulative(given.es, order, method=method, level=level)
         cum = Sequential("added", method, fits, by=cumulative_by)
     regression, groups = moderated(
-        data, given.es, covariates=tuple(covariates), subgroup=subgroup, level=level
+        data, given.es, covariates=tuple(covariates), subgroup=subgroup, level=level, pm_tol=pm_tol
     )
     return ClassicResult(data, given.es, estimates, loo, cum, level, regression, groups)

@@ -24,7 +24,16 @@ from scipy import special
 
 from bayesmeta.effects import EffectSizes
 from bayesmeta.errors import BayesmetaError
-from bayesmeta.frequentist.pooled import MAXITER, TAU2_MAX, THRESHOLD, common_effect, random_effects
+from bayesmeta.frequentist.pooled import (
+    MAXITER,
+    TAU2_METHODS,
+    THRESHOLD,
+    common_effect,
+    projection,
+    random_effects,
+    tau2_max,
+    tau2_se,
+)
 from bayesmeta.frequentist.results import DEFAULT_LEVEL, PooledEstimate, tails
 from bayesmeta.frequentist.rootfind import R_TOL, uniroot
 from bayesmeta.io.output import level_key
@@ -32,17 +41,9 @@ from bayesmeta.io.output import level_key
 EPS = 2.220446049250313e-16
 
 
-def _projection(v: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``P = W - W X (X'WX)^-1 X'W`` with ``W = diag(1 / v)``, and the weights."""
-    w = 1 / v
-    wx = x * w[:, None]
-    p = np.diag(w) - wx @ np.linalg.solve(x.T @ wx, wx.T)
-    return p, w
-
-
 def _rss(y: np.ndarray, v: np.ndarray, x: np.ndarray) -> float:
     """Weighted residual sum of squares ``y' P y`` (the generalised Q at these variances)."""
-    p, _ = _projection(v, x)
+    p, _ = projection(v, x)
     return float(y @ p @ y)
 
 
@@ -70,59 +71,44 @@ def tau2_mods(
     Raises
     ------
     BayesmetaError
-        Unknown method, no convergence of Fisher scoring, or a Paule-Mandel tau^2 above 100.
+        Unknown method, no convergence of Fisher scoring, or a Paule-Mandel tau^2 beyond the
+        search (``pooled.tau2_max``).
     """
     k, p = x.shape
+    if method not in TAU2_METHODS:
+        raise BayesmetaError(f"unknown tau^2 method {method!r}; valid: {', '.join(TAU2_METHODS)}")
     if method in ("HS", "DL"):
-        pm, w = _projection(v, x)
+        pm, w = projection(v, x)
         rss = float(y @ pm @ y)
-        if method == "HS":
-            tau2 = max(0.0, (rss - k) / w.sum())
-            se = np.sqrt(2 * (k - p) + 4 * tau2 * np.trace(pm) + 2 * tau2**2 * np.sum(pm * pm))
-            return tau2, float(se / w.sum())
-        tr = float(np.trace(pm))
-        tau2 = max(0.0, (rss - (k - p)) / tr)
-        se = np.sqrt(2 * (k - p) + 4 * tau2 * tr + 2 * tau2**2 * np.sum(pm * pm)) / tr
-        return tau2, float(se)
-    if method == "SJ":
+        raw = (rss - k) / w.sum() if method == "HS" else (rss - (k - p)) / np.trace(pm)
+    elif method == "SJ":
         tau0 = float(np.var(y))  # R's var(y) (k - 1) / k
-        pm, _ = _projection(v + tau0, x)
-        tau2 = max(0.0, tau0 * float(y @ pm @ y) / (k - p))
-        pv = pm * v[None, :]
-        se = np.sqrt(
-            tau0**2 / (k - p) ** 2
-            * (2 * np.sum(pv * pv.T) + 4 * tau2 * np.sum(pv * pm) + 2 * tau2**2 * np.sum(pm * pm))
-        )  # fmt: skip
-        return tau2, float(se)
-    if method == "PM":
-        target = k - p
+        raw = tau0 * _rss(y, v + tau0, x) / (k - p)
+    elif method == "PM":
+        target, top = k - p, tau2_max(y)
         if _rss(y, v, x) < target:
-            tau2 = 0.0
-        elif _rss(y, v + TAU2_MAX, x) > target:
-            raise BayesmetaError("Paule-Mandel tau^2 is above 100; use another estimator")
+            raw = 0.0
+        elif _rss(y, v + top, x) > target:
+            raise BayesmetaError(f"Paule-Mandel tau^2 is above {top:.4g}; use another estimator")
         else:
-            tau2 = uniroot(
-                lambda t: _rss(y, v + t, x) - target, 0.0, TAU2_MAX, tol=pm_tol, maxiter=MAXITER
+            raw = uniroot(
+                lambda t: _rss(y, v + t, x) - target, 0.0, top, tol=pm_tol, maxiter=MAXITER
             )
-        w = 1 / (v + tau2)
-        return tau2, float(np.sqrt(2 * k**2 / (k - p) / w.sum() ** 2))
-    if method not in ("HE", "ML", "REML", "EB"):
-        raise BayesmetaError(
-            f"unknown tau^2 method {method!r}; valid: DL, REML, ML, PM, EB, HE, SJ, HS"
-        )
-    # Hedges (HE), also the start of ML, REML and EB
-    pu = np.eye(k) - x @ np.linalg.solve(x.T @ x, x.T)
-    pv = pu * v[None, :]
-    tau_he = (float(y @ pu @ y) - np.trace(pv)) / (k - p)
-    if method == "HE":
-        tau2 = max(0.0, tau_he)
-        se = np.sqrt(
-            (2 * np.sum(pv * pv.T) + 4 * tau2 * np.trace(pv) + 2 * tau2**2 * (k - p)) / (k - p) ** 2
-        )
-        return tau2, float(se)
-    tau2 = max(0.0, tau_he)
+    else:
+        pu = np.eye(k) - x @ np.linalg.solve(x.T @ x, x.T)  # Hedges, also the start below
+        raw = (float(y @ pu @ y) - float(np.sum(np.diag(pu) * v))) / (k - p)
+        if method != "HE":
+            raw = _scoring(y, v, x, method, max(0.0, raw))
+    tau2 = max(0.0, float(raw))
+    return tau2, tau2_se(method, y, v, x, tau2)
+
+
+def _scoring(y: np.ndarray, v: np.ndarray, x: np.ndarray, method: str, tau2: float) -> float:
+    """ML, REML or EB by metafor's Fisher-scoring loop from ``tau2``, with its check of a
+    local maximum above tau^2 = 0."""
+    k, p = x.shape
     for _ in range(MAXITER + 1):
-        pm, w = _projection(v + tau2, x)
+        pm, w = projection(v + tau2, x)
         py = pm @ y
         if method == "ML":
             adj = (py @ py - w.sum()) / np.sum(w**2)
@@ -143,15 +129,8 @@ def tau2_mods(
         and _loglik(0.0, y, v, x, method) - _loglik(tau2, y, v, x, method) > R_TOL
         and tau2 > THRESHOLD
     ):
-        tau2 = 0.0  # metafor's check for a local maximum above tau^2 = 0
-    pm, w = _projection(v + tau2, x)
-    if method == "ML":
-        se = np.sqrt(2 / np.sum(w**2))
-    elif method == "REML":
-        se = np.sqrt(2 / np.sum(pm * pm))
-    else:
-        se = np.sqrt(2 * k**2 / (k - p) / w.sum() ** 2)
-    return tau2, float(se)
+        return 0.0  # metafor's check for a local maximum above tau^2 = 0
+    return tau2
 
 
 @dataclass(frozen=True)
@@ -296,7 +275,7 @@ def meta_regression(
         qm_p = float(special.chdtrc(m, qm))
         pval = 2 * special.ndtr(-np.abs(stat))
         crit = float(special.ndtri(tails(level)[1]))
-    pm, _ = _projection(v, x)
+    pm, _ = projection(v, x)
     qe = max(0.0, float(y @ pm @ y))
     vt = (k - p) / float(np.trace(pm))
     r2 = None
@@ -389,6 +368,7 @@ def subgroup_analysis(
     test: str = "z",
     level: float = DEFAULT_LEVEL,
     column: str = "group",
+    pm_tol: float = R_TOL,
 ) -> SubgroupFits:
     """Fits per subgroup and the test for subgroup differences.
 
@@ -413,12 +393,12 @@ def subgroup_analysis(
         if method is None or sub.k == 1:
             fits[g] = common_effect(sub, level=level)
         else:
-            fits[g] = random_effects(sub, method=method, test=test, level=level)
+            fits[g] = random_effects(sub, method=method, test=test, level=level, pm_tol=pm_tol)
     mixed = None
     if method is not None:
         x = np.column_stack([np.ones(es.k)] + [(group == g).astype(float) for g in levels[1:]])
         names = ("intercept", *(f"{column}[{g}]" for g in levels[1:]))
-        mixed = meta_regression(es, x, names, method=method, test=test, level=level)
+        mixed = meta_regression(es, x, names, method=method, test=test, level=level, pm_tol=pm_tol)
     name = (
         "fixed_iv"
         if method is None

@@ -21,6 +21,7 @@ from bayesmeta.errors import BayesmetaError, OptionError
 from bayesmeta.frequentist import glmm, smallstudy
 from bayesmeta.frequentist.pooled import common_effect, mantel_haenszel, peto, random_effects
 from bayesmeta.frequentist.results import DEFAULT_LEVEL, Estimate, Skipped
+from bayesmeta.frequentist.rootfind import R_TOL
 from bayesmeta.io.counts import SingleArmData, StudyData, TwoArmData
 from bayesmeta.io.reported import ReportedEffects
 
@@ -30,11 +31,13 @@ ALL = frozenset({TWO_ARM, SINGLE_ARM, REPORTED})
 
 @dataclass(frozen=True)
 class Inputs:
-    """What a method computes from: the data, their effect sizes and the interval level."""
+    """What a method computes from: the data, their effect sizes, the interval level and the
+    root tolerance of the Paule-Mandel search (metafor's default)."""
 
     data: StudyData | ReportedEffects
     es: EffectSizes
     level: float
+    pm_tol: float = R_TOL
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ RANDOM, COMMON = "random", "common"
 
 
 def _random(method: str, test: str = "z") -> Callable[[Inputs], Estimate]:
-    return lambda i: random_effects(i.es, method=method, test=test, level=i.level)
+    return lambda i: random_effects(i.es, method=method, test=test, level=i.level, pm_tol=i.pm_tol)
 
 
 def _effects_random(
@@ -186,14 +189,16 @@ def check_methods(names: Sequence[str], data: StudyData | ReportedEffects) -> tu
     return tuple(names)
 
 
-def inputs(data: StudyData | ReportedEffects, level: float = DEFAULT_LEVEL) -> Inputs:
+def inputs(
+    data: StudyData | ReportedEffects, level: float = DEFAULT_LEVEL, pm_tol: float = R_TOL
+) -> Inputs:
     """The effect sizes the methods use: escalc log odds ratios (two-arm; 0.5 added to zero
     cells), logits (single-arm), or the reported estimates with their variances."""
     if isinstance(data, ReportedEffects):
         es = EffectSizes(data.study, data.yi, data.vi, data.measure, "none", (), ())
     else:
         es = effect_sizes(data)
-    return Inputs(data, es, level)
+    return Inputs(data, es, level, pm_tol)
 
 
 def compute(names: Sequence[str], given: Inputs) -> dict[str, Estimate]:

@@ -108,6 +108,47 @@ for (name in names(sets)) {
 }
 res$metareg <- metareg
 
+# --- 3. Heterogeneity: se.tau2, confint() (Q-profile: tau^2, I^2, H^2), confint(type = "PL")
+# for ML and REML, Hartung-Knapp for every estimator, and the PM tolerance as a control option.
+# Shipped examples with escalc defaults (OR; PLO for pritz1997_prop) and metadat datasets.
+p <- read.csv("examples/pritz1997_prop.csv")
+het_sets <- list()
+for (n in c("bcg", "li2007", "nielweise2007")) {
+  d <- read2(n); e <- escalc("OR", ai = d$ai, n1i = d$n1i, ci = d$ci, n2i = d$n2i)
+  het_sets[[n]] <- list(yi = c(e$yi), vi = c(e$vi))
+}
+e <- escalc("PLO", xi = p$events, ni = p$total)
+het_sets$pritz1997_prop <- list(yi = c(e$yi), vi = c(e$vi))
+het_sets$hackshaw1998 <- list(yi = dat.hackshaw1998$yi, vi = dat.hackshaw1998$vi)
+het_sets$molloy2014 <- list(yi = c(mol$yi), vi = c(mol$vi))
+het_sets$normand1999 <- list(yi = c(nor$yi), vi = c(nor$vi))
+het_sets$konstantopoulos2011 <- list(yi = dat.konstantopoulos2011$yi, vi = dat.konstantopoulos2011$vi)
+het <- list()
+for (n in names(het_sets)) {
+  y <- het_sets[[n]]$yi; v <- het_sets[[n]]$vi
+  out <- list(yi = y, vi = v)
+  for (m in METHODS) {
+    r <- rma(y, v, method = m)
+    ci <- confint(r)$random
+    b <- list(tau2 = r$tau2, se_tau2 = r$se.tau2, tau2_lb = ci["tau^2", "ci.lb"], tau2_ub = ci["tau^2", "ci.ub"],
+              I2 = r$I2, I2_lb = ci["I^2(%)", "ci.lb"], I2_ub = ci["I^2(%)", "ci.ub"],
+              H2 = r$H2, H2_lb = ci["H^2", "ci.lb"], H2_ub = ci["H^2", "ci.ub"])
+    if (m %in% c("ML", "REML")) {
+      pl <- confint(r, type = "PL")$random
+      b$tau2_pl_lb <- pl["tau^2", "ci.lb"]; b$tau2_pl_ub <- pl["tau^2", "ci.ub"]
+    }
+    h <- rma(y, v, method = m, test = "knha"); pr <- predict(h)
+    b$knha <- list(est = c(h$beta), se = h$se, ci_lb = h$ci.lb, ci_ub = h$ci.ub, pval = h$pval,
+                   pi_lb = pr$pi.lb, pi_ub = pr$pi.ub, tau2 = h$tau2)
+    out[[m]] <- b
+  }
+  het[[n]] <- out
+}
+res$heterogeneity <- het
+# The PM tolerance: rma(method = "PM", control = list(tol = 1e-12)) on bcg.
+res$pm_tol <- list(tol = 1e-12, tau2 = rma(het_sets$bcg$yi, het_sets$bcg$vi, method = "PM", control = list(tol = 1e-12))$tau2,
+                   tau2_default = rma(het_sets$bcg$yi, het_sets$bcg$vi, method = "PM")$tau2)
+
 res$provenance <- list(R = R.version.string, metafor = as.character(packageVersion("metafor")),
                        metadat = as.character(packageVersion("metadat")),
                        lme4 = as.character(packageVersion("lme4")),

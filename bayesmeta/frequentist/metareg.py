@@ -75,6 +75,8 @@ def tau2_mods(
         search (``pooled.tau2_max``).
     """
     k, p = x.shape
+    if method == "EE":
+        return 0.0, float("nan")  # the common-effect model: no tau^2 to estimate
     if method not in TAU2_METHODS:
         raise BayesmetaError(f"unknown tau^2 method {method!r}; valid: {', '.join(TAU2_METHODS)}")
     if method in ("HS", "DL"):
@@ -139,9 +141,10 @@ class MetaRegression:
 
     ``names`` label the coefficients (``intercept`` first); ``ci`` is ``(k, 2)`` at ``level``;
     ``stat`` holds z (or t with Hartung-Knapp, ``df`` = k - p) statistics. ``qm`` tests every
-    coefficient but the intercept (``qm_df``: chi^2 df, or the F test's (m, k - p)); ``qe`` is
-    the residual heterogeneity on ``k - p`` df; ``r2`` in percent (None when tau^2 of the
-    intercept-only model is 0 ... see metafor: then 0).
+    coefficient but the intercept, or the intercept when it is the only one (``qm_df``: chi^2
+    df, or the F test's (m, k - p)); ``qe`` is the residual heterogeneity on ``k - p`` df;
+    ``r2`` in percent (None without moderators); ``s2w`` the Hartung-Knapp scale of ``vcov``
+    (1 for z tests).
     """
 
     method: str
@@ -166,6 +169,7 @@ class MetaRegression:
     qe_p: float
     k: int
     level: float = DEFAULT_LEVEL
+    s2w: float = 1.0
 
     @property
     def df(self) -> int | None:
@@ -217,6 +221,7 @@ def meta_regression(
     test: str = "z",
     level: float = DEFAULT_LEVEL,
     pm_tol: float = R_TOL,
+    with_r2: bool = True,
 ) -> MetaRegression:
     """``rma(yi, vi, mods = x, method = method, test = test)`` with an intercept column.
 
@@ -231,6 +236,8 @@ def meta_regression(
         Column labels of ``x``.
     method, test, level, pm_tol
         tau^2 estimator, ``"z"`` or ``"knha"``, interval level, Paule-Mandel root tolerance.
+    with_r2
+        Also fit the intercept-only model for R^2 (metafor's ``skipr2 = FALSE``).
 
     Raises
     ------
@@ -256,14 +263,17 @@ def meta_regression(
     xwx = x.T @ (x * w[:, None])
     vb = np.linalg.inv(xwx)
     beta = vb @ (x.T @ (w * y))
-    m = p - 1
+    tested = slice(1, None) if p > 1 else slice(0, 1)  # metafor's btt: the intercept alone
+    m = max(p - 1, 1)
+    s2w = 1.0
     if test == "knha":
         rss = float(np.sum(w * (y - x @ beta) ** 2))
-        vb = vb * (0.0 if rss <= EPS else rss / (k - p))
+        s2w = 0.0 if rss <= EPS else rss / (k - p)
+        vb = vb * s2w
     se = np.sqrt(np.diag(vb))
     stat = beta / se
-    b, vbb = beta[1:], vb[1:, 1:]
-    qm = float(b @ np.linalg.solve(vbb, b)) if m > 0 else 0.0
+    b, vbb = beta[tested], vb[tested, tested]
+    qm = float(b @ np.linalg.solve(vbb, b))
     if test == "knha":
         qm /= m
         qm_df: tuple[int, ...] = (m, k - p)
@@ -278,8 +288,12 @@ def meta_regression(
     pm, _ = projection(v, x)
     qe = max(0.0, float(y @ pm @ y))
     vt = (k - p) / float(np.trace(pm))
+    if method == "EE":  # metafor's I^2 and H^2 of a common-effect model, from QE
+        i2, h2 = max(0.0, 100 * (qe - (k - p)) / qe) if qe > 0 else 0.0, qe / (k - p)
+    else:
+        i2, h2 = 100 * tau2 / (vt + tau2), tau2 / vt + 1
     r2 = None
-    if m > 0:
+    if p > 1 and with_r2 and method != "EE":
         tau2_re = tau2_mods(y, v, np.ones((k, 1)), method, pm_tol=pm_tol)[0]
         r2 = 0.0 if tau2_re == 0 else max(0.0, 100 * (tau2_re - tau2) / tau2_re)
     return MetaRegression(
@@ -294,8 +308,8 @@ def meta_regression(
         vcov=vb,
         tau2=tau2,
         se_tau2=se_tau2,
-        i2=100 * tau2 / (vt + tau2),
-        h2=tau2 / vt + 1,
+        i2=i2,
+        h2=h2,
         r2=r2,
         qm=qm,
         qm_df=qm_df,
@@ -305,6 +319,7 @@ def meta_regression(
         qe_p=float(special.chdtrc(k - p, qe)),
         k=k,
         level=level,
+        s2w=s2w,
     )
 
 

@@ -149,6 +149,40 @@ res$heterogeneity <- het
 res$pm_tol <- list(tol = 1e-12, tau2 = rma(het_sets$bcg$yi, het_sets$bcg$vi, method = "PM", control = list(tol = 1e-12))$tau2,
                    tau2_default = rma(het_sets$bcg$yi, het_sets$bcg$vi, method = "PM")$tau2)
 
+# --- 4. Influence diagnostics (influence()), Baujat (baujat()) and GOSH (gosh()) statistics.
+inf_block <- function(r) {
+  inf <- influence(r)
+  list(rstudent = inf$inf$rstudent, dffits = inf$inf$dffits, cook_d = inf$inf$cook.d,
+       cov_r = inf$inf$cov.r, tau2_del = inf$inf$tau2.del, QE_del = inf$inf$QE.del,
+       hat = inf$inf$hat, weight = inf$inf$weight,
+       dfbetas = unname(do.call(cbind, unclass(inf$dfbs)[seq_len(r$p)])), inf = inf$is.infl)
+}
+influence_ref <- list()
+for (n in c("bcg", "hackshaw1998", "molloy2014", "normand1999")) {
+  y <- het_sets[[n]]$yi; v <- het_sets[[n]]$vi
+  out <- list(yi = y, vi = v)
+  for (m in c("REML", "DL", "EE", "PM")) out[[paste0(m, "_z")]] <- inf_block(rma(y, v, method = m))
+  out$REML_knha <- inf_block(rma(y, v, method = "REML", test = "knha"))
+  out$DL_knha <- inf_block(rma(y, v, method = "DL", test = "knha"))
+  pdf(NULL)
+  for (m in c("EE", "REML")) out[[paste0("baujat_", m)]] <- as.list(baujat(rma(y, v, method = m)))
+  dev.off()
+  influence_ref[[n]] <- out
+}
+# with moderators: bcg ~ ablat, molloy2014 ~ meanage
+influence_ref$bcg$mods_ablat_REML_z <- inf_block(rma(bcg$yi, bcg$vi, mods = ~ ablat, data = bcg, method = "REML"))
+influence_ref$bcg$mods_ablat_REML_knha <- inf_block(rma(bcg$yi, bcg$vi, mods = ~ ablat, data = bcg, method = "REML", test = "knha"))
+influence_ref$bcg$ablat <- bcg$ablat
+influence_ref$molloy2014$mods_meanage_DL_z <- inf_block(rma(mol$yi, mol$vi, mods = ~ meanage, data = mol, method = "DL"))
+influence_ref$molloy2014$meanage <- mol$meanage
+res$influence <- influence_ref
+gosh_ref <- list()
+for (m in c("EE", "DL", "REML")) {
+  g <- gosh(rma(nor$yi, nor$vi, method = m), progbar = FALSE)
+  gosh_ref[[m]] <- list(k = g$res$k, QE = g$res$QE, I2 = g$res$I2, H2 = g$res$H2, tau2 = g$res$tau2, estimate = g$res$estimate)
+}
+res$gosh_normand1999 <- gosh_ref
+
 res$provenance <- list(R = R.version.string, metafor = as.character(packageVersion("metafor")),
                        metadat = as.character(packageVersion("metadat")),
                        lme4 = as.character(packageVersion("lme4")),

@@ -41,6 +41,13 @@ def classic(
     covariate: CovariateOpt = None,
     subgroup: SubgroupOpt = None,
     pm_tol: PmTolOpt = R_TOL,
+    influence: Annotated[
+        str | None,
+        typer.Option(
+            help="Influence diagnostics (metafor influence) of the model with this tau^2 "
+            "method (e.g. REML), on the covariates when given; with Baujat coordinates."
+        ),
+    ] = None,
     split_shared_control: SplitOpt = False,
     json_out: JsonOpt = None,
     force: ForceOpt = False,
@@ -59,6 +66,7 @@ def classic(
         covariates=tuple(covariate or ()),
         subgroup=subgroup,
         pm_tol=pm_tol,
+        influence_method=influence,
     )
     render_classic(result, console())
     write_json(json_out, result.to_dict(), force)

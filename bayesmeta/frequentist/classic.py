@@ -20,6 +20,7 @@ import pandas as pd
 from bayesmeta.effects import EffectSizes
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.frequentist import methods as registry
+from bayesmeta.frequentist.influence import Baujat, Influence, baujat, influence
 from bayesmeta.frequentist.metareg import (
     MetaRegression,
     SubgroupFits,
@@ -38,7 +39,7 @@ from bayesmeta.frequentist.rootfind import R_TOL
 from bayesmeta.io.counts import SingleArmData, StudyData, TwoArmData
 from bayesmeta.io.ordering import ordering
 from bayesmeta.io.reported import ReportedEffects
-from bayesmeta.model.moderators import Moderators, moderators
+from bayesmeta.model.moderators import Moderators, design_matrix, moderators
 
 
 @dataclass(frozen=True)
@@ -230,6 +231,8 @@ class ClassicResult:
     level: float = DEFAULT_LEVEL
     meta_regression: MetaRegressions | None = None
     subgroups: Subgroups | None = None
+    influence: Influence | None = None
+    baujat: Baujat | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """One row per method (index: its name) with its label, estimate, se, interval ends,
@@ -296,6 +299,10 @@ class ClassicResult:
             out["meta_regression"] = self.meta_regression.to_dict()
         if self.subgroups is not None:
             out["subgroups"] = self.subgroups.to_dict()
+        if self.influence is not None:
+            out["influence"] = self.influence.to_dict()
+        if self.baujat is not None:
+            out["baujat"] = self.baujat.to_dict()
         return out
 
 
@@ -309,6 +316,7 @@ def classic(
     subgroup: str | None = None,
     level: float = DEFAULT_LEVEL,
     pm_tol: float = R_TOL,
+    influence_method: str | None = None,
 ) -> ClassicResult:
     """All frequentist analyses of ``data``, as metafor would report them.
 
@@ -334,6 +342,10 @@ def classic(
         Level of every interval (0.95).
     pm_tol
         Root tolerance of the Paule-Mandel search (default metafor's, about 1.2e-4).
+    influence_method
+        A tau^2 estimator (e.g. ``"REML"``): metafor's ``influence()`` of that random-effects
+        model (the meta-regression on ``covariates`` when given) and the Baujat coordinates of
+        the common-effect model.
 
     Raises
     ------
@@ -366,4 +378,16 @@ def classic(
     regression, groups = moderated(
         data, given.es, covariates=tuple(covariates), subgroup=subgroup, level=level, pm_tol=pm_tol
     )
-    return ClassicResult(data, given.es, estimates, loo, cum, level, regression, groups)
+    infl = bau = None
+    if influence_method:
+        x = names = None
+        if covariates:
+            x, names = design_matrix(_covariates_of(data, given.es), list(covariates))
+        infl = influence(given.es, x, names, method=influence_method)
+        bau = baujat(given.es, x, names, method="EE")
+    return ClassicResult(data, given.es, estimates, loo, cum, level, regression, groups, infl, bau)
+
+
+def _covariates_of(data: StudyData | ReportedEffects, es: EffectSizes) -> pd.DataFrame:
+    """The covariate rows of the studies ``es`` keeps, in its order."""
+    return data.covariates.iloc[_rows(data, es)].reset_index(drop=True)

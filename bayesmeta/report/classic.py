@@ -124,6 +124,26 @@ def subgroup_tables(subgroups: Subgroups, shown: tuple[str, ...], scale: Scale, 
     return fits, tests
 
 
+def influence_table(result: ClassicResult) -> Table:
+    """metafor's ``influence()`` columns per study, ``*`` for an influential one."""
+    inf = result.influence
+    table = _table(
+        f"Influence diagnostics ({inf.method}{', Hartung-Knapp' if inf.test == 'knha' else ''})",
+        ("Study", "", "rstudent", "dffits", "cook.d", "cov.r", "tau2.del", "QE.del", "hat",
+         "weight %", *(f"dfbeta {n}" for n in inf.names)),
+    )  # fmt: skip
+    for i, study in enumerate(inf.study):
+        table.add_row(
+            study,
+            "*" if inf.influential[i] else "",
+            *(num(getattr(inf, key)[i], 3)
+              for key in ("rstudent", "dffits", "cook_d", "cov_r", "tau2_del", "qe_del", "hat")),
+            num(inf.weight[i], 1),
+            *(num(inf.dfbetas[i, j], 3) for j in range(len(inf.names))),
+        )  # fmt: skip
+    return table
+
+
 def render_classic(result: ClassicResult, console: Console) -> None:
     """Print the frequentist tables, small-study tests and sensitivity analyses."""
     data, es = result.data, result.effect_sizes
@@ -175,3 +195,6 @@ def render_classic(result: ClassicResult, console: Console) -> None:
         for table in subgroup_tables(result.subgroups, shown, scale, result.level):
             console.print()
             console.print(table)
+    if result.influence is not None:
+        console.print()
+        console.print(influence_table(result))

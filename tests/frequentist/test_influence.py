@@ -95,3 +95,39 @@ def test_gosh_random_subsets_beyond_the_limit():
     assert np.all(np.diff(g.k) >= 0) and g.k.min() >= 1
     again = gosh(effect_sizes("normand1999"), subsets=200, seed=3)
     np.testing.assert_array_equal(g.include, again.include)
+
+
+def test_classic_influence_json_and_table(tmp_path):
+    """``classic --influence REML``: terminal table and the JSON block, metafor's numbers."""
+    from typer.testing import CliRunner
+
+    from bayesmeta.cli import app
+
+    out = tmp_path / "c.json"
+    args = ["classic", "--example", "bcg", "--influence", "REML", "--json", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "Influence diagnostics (REML)" in result.output
+    d = json.loads(out.read_text())
+    ref = REF["bcg"]["REML_z"]
+    studies = list(d["influence"]["studies"].values())
+    close([s["cook_d"] for s in studies], ref["cook_d"], "cook.d")
+    close([s["dfbetas"]["intercept"] for s in studies], np.ravel(ref["dfbetas"]), "dfbetas")
+    assert [s["influential"] for s in studies] == ref["inf"]
+    close([s["x"] for s in d["baujat"]["studies"].values()], REF["bcg"]["baujat_EE"]["x"], "x")
+
+
+def test_figures_draw_the_statistics(tmp_path):
+    """The Baujat and GOSH figures plot exactly the computed points (they compute nothing)."""
+    from bayesmeta import plots
+
+    es = effect_sizes("normand1999")
+    b = baujat(es)
+    offsets = plots.baujat(b).axes[0].collections[0].get_offsets()
+    np.testing.assert_array_equal(offsets, np.column_stack([b.x, b.y]))
+    g = gosh(es)
+    offsets = plots.gosh(g).axes[0].collections[0].get_offsets()
+    np.testing.assert_array_equal(offsets, np.column_stack([g.estimate, g.i2]))
+    out = tmp_path / "g.png"
+    plots.save(plots.gosh(g), out)
+    assert out.read_bytes().startswith(b"\x89PNG")

@@ -13,7 +13,17 @@ from dataclasses import dataclass
 from matplotlib.figure import Figure
 
 from bayesmeta.errors import BayesmetaError
-from bayesmeta.report.figures import Style, forest, funnel, influence, mcmc, posterior
+from bayesmeta.frequentist import influence as case_diagnostics
+from bayesmeta.frequentist import methods as frequentist_methods
+from bayesmeta.report.figures import (
+    Style,
+    diagnostics,
+    forest,
+    funnel,
+    influence,
+    mcmc,
+    posterior,
+)
 from bayesmeta.workflows.analyze import AnalysisResult
 from bayesmeta.workflows.report import Analyses, NotRun
 
@@ -48,6 +58,16 @@ def _influence(contents: Analyses, style: Style) -> Figure:
     return influence.influence(contents.influence)
 
 
+def _baujat(contents: Analyses, style: Style) -> Figure:
+    es = frequentist_methods.inputs(contents.data).es
+    return diagnostics.baujat(case_diagnostics.baujat(es, method="EE"))
+
+
+def _gosh(contents: Analyses, style: Style) -> Figure:
+    es = frequentist_methods.inputs(contents.data).es
+    return diagnostics.gosh(case_diagnostics.gosh(es, method="EE"))
+
+
 KINDS: dict[str, Kind] = {
     k.name: k
     for k in (
@@ -66,6 +86,10 @@ KINDS: dict[str, Kind] = {
         Kind("funnel", "Funnel plot: study effects against their standard errors, the pseudo "
              "confidence region around the common-effect estimate and Egger's line.", (),
              lambda c, s: funnel.funnel(c.data)),
+        Kind("baujat", "Baujat plot: each study's contribution to heterogeneity against its "
+             "influence on the common-effect estimate.", (), _baujat),
+        Kind("gosh", "GOSH plot: common-effect estimate against I^2 in subsets of the studies "
+             "(all subsets up to 100,000, random ones beyond).", (), _gosh),
         Kind("trace", "Trace and per-chain density of mu and tau (ArviZ).", ("fit",),
              lambda c, s: mcmc.trace(_result(c))),
         Kind("rank", "Rank ECDF difference of each chain with the 95% simultaneous envelope "

@@ -32,7 +32,11 @@ def classic(
     example: ExampleOpt = None,
     columns: ColumnsOpt = None,
     leave_one_out: Annotated[
-        str | None, typer.Option(help="Leave-one-study-out with this tau^2 method (e.g. DL).")
+        str | None,
+        typer.Option(
+            help="Leave-one-study-out with this method: a tau^2 method (e.g. DL), EE, MH or "
+            "PETO; also the method of --cumulative."
+        ),
     ] = None,
     cumulative: Annotated[
         str | None,
@@ -47,6 +51,10 @@ def classic(
             help="Influence diagnostics (metafor influence) of the model with this tau^2 "
             "method (e.g. REML), on the covariates when given; with Baujat coordinates."
         ),
+    ] = None,
+    blup: Annotated[
+        str | None,
+        typer.Option(help="BLUPs of the study effects (metafor blup) with this tau^2 method."),
     ] = None,
     split_shared_control: SplitOpt = False,
     json_out: JsonOpt = None,
@@ -67,6 +75,7 @@ def classic(
         subgroup=subgroup,
         pm_tol=pm_tol,
         influence_method=influence,
+        blup_method=blup,
     )
     render_classic(result, console())
     write_json(json_out, result.to_dict(), force)

@@ -27,7 +27,7 @@ from bayesmeta.frequentist.metareg import (
     meta_regression,
     subgroup_analysis,
 )
-from bayesmeta.frequentist.pooled import cumulative, leave_one_out
+from bayesmeta.frequentist.pooled import COUNT_METHODS, Blups, blup, cumulative, leave_one_out
 from bayesmeta.frequentist.results import (
     DEFAULT_LEVEL,
     AsymmetryTest,
@@ -50,7 +50,7 @@ class Sequential:
 
     kind: str
     method: str
-    fits: dict[str, PooledEstimate]
+    fits: dict[str, PooledEstimate | Skipped]
     by: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -233,6 +233,7 @@ class ClassicResult:
     subgroups: Subgroups | None = None
     influence: Influence | None = None
     baujat: Baujat | None = None
+    blups: Blups | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """One row per method (index: its name) with its label, estimate, se, interval ends,
@@ -303,6 +304,8 @@ class ClassicResult:
             out["influence"] = self.influence.to_dict()
         if self.baujat is not None:
             out["baujat"] = self.baujat.to_dict()
+        if self.blups is not None:
+            out["blup"] = self.blups.to_dict()
         return out
 
 
@@ -317,6 +320,7 @@ def classic(
     level: float = DEFAULT_LEVEL,
     pm_tol: float = R_TOL,
     influence_method: str | None = None,
+    blup_method: str | None = None,
 ) -> ClassicResult:
     """All frequentist analyses of ``data``, as metafor would report them.
 
@@ -330,7 +334,8 @@ def classic(
         Method names (default: every method that applies; :func:`~bayesmeta.frequentist.
         methods.available`).
     leave_one_out_method
-        tau^2 estimator (e.g. ``"DL"``) of a leave-one-study-out analysis, if wanted.
+        Method of a leave-one-study-out analysis, if wanted: a tau^2 estimator (e.g.
+        ``"DL"``), ``"EE"`` (common effect), or ``"MH"`` / ``"PETO"`` (two-arm counts).
     cumulative_by
         A covariate column (e.g. ``"year"``): a cumulative meta-analysis in that order, with
         the leave-one-out estimator or DL.
@@ -346,6 +351,8 @@ def classic(
         A tau^2 estimator (e.g. ``"REML"``): metafor's ``influence()`` of that random-effects
         model (the meta-regression on ``covariates`` when given) and the Baujat coordinates of
         the common-effect model.
+    blup_method
+        A tau^2 estimator: metafor's ``blup()`` of that random-effects model.
 
     Raises
     ------
@@ -365,16 +372,19 @@ def classic(
     names = registry.check_methods(methods, data) if methods is not None else None
     given = registry.inputs(data, level, pm_tol)
     estimates = registry.compute(names or registry.available(data), given)
-    method = leave_one_out_method or "DL"
+    method = (leave_one_out_method or "DL").upper()
+    counts = data if isinstance(data, TwoArmData) else None
     loo = None
     if leave_one_out_method:
-        loo = Sequential("omitted", method, leave_one_out(given.es, method=method, level=level))
+        fits = leave_one_out(given.es, method=method, level=level, data=counts)
+        loo = Sequential("omitted", method, fits)
     cum = None
     if cumulative_by:
-        analysed = set(given.es.study)
+        analysed = set(data.study if method in COUNT_METHODS else given.es.study)
         order = [s for s in ordering(data, cumulative_by) if s in analysed]
-        fits = cumulative(given.es, order, method=method, level=level)
+        fits = cumulative(given.es, order, method=method, level=level, data=counts)
         cum = Sequential("added", method, fits, by=cumulative_by)
+    blups = blup(given.es, blup_method, level=level) if blup_method else None
     regression, groups = moderated(
         data, given.es, covariates=tuple(covariates), subgroup=subgroup, level=level, pm_tol=pm_tol
     )
@@ -385,7 +395,9 @@ def classic(
             x, names = design_matrix(_covariates_of(data, given.es), list(covariates))
         infl = influence(given.es, x, names, method=influence_method)
         bau = baujat(given.es, x, names, method="EE")
-    return ClassicResult(data, given.es, estimates, loo, cum, level, regression, groups, infl, bau)
+    return ClassicResult(
+        data, given.es, estimates, loo, cum, level, regression, groups, infl, bau, blups
+    )
 
 
 def _covariates_of(data: StudyData | ReportedEffects, es: EffectSizes) -> pd.DataFrame:

@@ -11,7 +11,7 @@ Riley, Higgins & Deeks (2011, BMJ 342:d549) for the prediction interval.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import special
@@ -19,7 +19,7 @@ from scipy import special
 from bayesmeta import progress
 from bayesmeta.effects import EffectSizes, effect_sizes
 from bayesmeta.errors import BayesmetaError
-from bayesmeta.frequentist.results import DEFAULT_LEVEL, PooledEstimate, tails
+from bayesmeta.frequentist.results import DEFAULT_LEVEL, PooledEstimate, Skipped, tails
 from bayesmeta.frequentist.rootfind import R_TOL, uniroot
 from bayesmeta.io.counts import TwoArmData
 
@@ -450,29 +450,91 @@ def _subset(es: EffectSizes, keep: np.ndarray) -> EffectSizes:
     )
 
 
+def subset_counts(data: TwoArmData, keep: np.ndarray) -> TwoArmData:
+    """The two-arm ``data`` of the studies where ``keep`` is true (in the order of ``keep``
+    when it is an index array)."""
+    idx = np.arange(data.k)[keep]
+    return replace(
+        data,
+        study=tuple(data.study[i] for i in idx),
+        treatment_events=data.treatment_events[idx],
+        treatment_total=data.treatment_total[idx],
+        control_events=data.control_events[idx],
+        control_total=data.control_total[idx],
+        covariates=data.covariates.iloc[idx].reset_index(drop=True),
+    )
+
+
+COUNT_METHODS = {"MH": mantel_haenszel, "PETO": peto}
+SEQUENTIAL_METHODS = (*TAU2_METHODS, "EE", *COUNT_METHODS)
+
+
+def _sequential_fit(
+    es: EffectSizes, data: TwoArmData | None, idx: np.ndarray, method: str, level: float
+) -> PooledEstimate | Skipped:
+    """One fit of a leave-one-out or cumulative analysis: ``method`` on the studies ``idx``
+    (of ``data`` for Mantel-Haenszel and Peto, of ``es`` otherwise); one that cannot be
+    computed (a Mantel-Haenszel odds ratio of 0) is :class:`Skipped`, where metafor has NA."""
+    try:
+        if method in COUNT_METHODS:
+            return COUNT_METHODS[method](subset_counts(data, idx), level=level)
+        sub = _subset(es, idx)
+        if method == "EE" or sub.k == 1:
+            return common_effect(sub, level=level)
+        return random_effects(sub, method=method, level=level)
+    except BayesmetaError as exc:
+        return Skipped(method, str(exc))
+
+
+def _check_sequential(method: str, data: TwoArmData | None) -> None:
+    if method not in SEQUENTIAL_METHODS:
+        raise BayesmetaError(f"unknown method {method!r}; valid: {', '.join(SEQUENTIAL_METHODS)}")
+    if method in COUNT_METHODS and not isinstance(data, TwoArmData):
+        raise BayesmetaError(f"{method} needs two-arm counts")
+
+
 def leave_one_out(
-    es: EffectSizes, method: str = "DL", *, level: float = DEFAULT_LEVEL
-) -> dict[str, PooledEstimate]:
-    """Random-effects fit without each study in turn (metafor ``leave1out``), by omitted study."""
+    es: EffectSizes,
+    method: str = "DL",
+    *,
+    level: float = DEFAULT_LEVEL,
+    data: TwoArmData | None = None,
+) -> dict[str, PooledEstimate | Skipped]:
+    """Fit without each study in turn (metafor ``leave1out``), by omitted study.
+
+    ``method`` is a tau^2 estimator (random effects), ``"EE"`` (inverse-variance common
+    effect), or ``"MH"`` / ``"PETO"`` on the counts ``data`` (``leave1out(rma.mh(...))``,
+    ``leave1out(rma.peto(...))``; every study of ``data`` is left out in turn).
+    """
+    _check_sequential(method, data)
+    names = data.study if method in COUNT_METHODS else es.study
     out = {}
-    with progress.bar("Leave one out", es.k) as bar:
-        for i, name in enumerate(es.study):
-            keep = np.arange(es.k) != i
-            out[name] = random_effects(_subset(es, keep), method=method, level=level)
+    with progress.bar("Leave one out", len(names)) as bar:
+        for i, name in enumerate(names):
+            keep = np.flatnonzero(np.arange(len(names)) != i)
+            out[name] = _sequential_fit(es, data, keep, method, level)
             if bar is not None:
                 bar.advance()
     return out
 
 
 def cumulative(
-    es: EffectSizes, order: Sequence[str], method: str = "DL", *, level: float = DEFAULT_LEVEL
-) -> dict[str, PooledEstimate]:
+    es: EffectSizes,
+    order: Sequence[str],
+    method: str = "DL",
+    *,
+    level: float = DEFAULT_LEVEL,
+    data: TwoArmData | None = None,
+) -> dict[str, PooledEstimate | Skipped]:
     """Cumulative meta-analysis (metafor ``cumul``): studies added in ``order``.
 
-    Returns the fit after each study is added, keyed by that study; the first entry (one
-    study) is the study's own effect with tau^2 = 0.
+    Returns the fit after each study is added, keyed by that study; with a tau^2 estimator
+    the first entry (one study) is the study's own effect with tau^2 = 0. ``method`` as in
+    :func:`leave_one_out` (``"MH"`` / ``"PETO"``: ``cumul(rma.mh(...))`` on ``data``).
     """
-    position = {name: i for i, name in enumerate(es.study)}
+    _check_sequential(method, data)
+    names = data.study if method in COUNT_METHODS else es.study
+    position = {name: i for i, name in enumerate(names)}
     unknown = [s for s in order if s not in position]
     if unknown or len(set(order)) != len(order):
         raise BayesmetaError(
@@ -481,12 +543,59 @@ def cumulative(
     out = {}
     with progress.bar("Cumulative", len(order)) as bar:
         for n in range(1, len(order) + 1):
-            sub = _subset(es, np.array([position[s] for s in order[:n]]))
-            out[order[n - 1]] = (
-                random_effects(sub, method=method, level=level)
-                if n > 1
-                else common_effect(sub, level=level)
-            )
+            idx = np.array([position[s] for s in order[:n]])
+            out[order[n - 1]] = _sequential_fit(es, data, idx, method, level)
             if bar is not None:
                 bar.advance()
     return out
+
+
+@dataclass(frozen=True)
+class Blups:
+    """Best linear unbiased predictions of the true study effects (metafor ``blup``):
+    ``pred = l y + (1 - l) mu`` with ``l = tau^2 / (tau^2 + v)``, its SE and the interval at
+    ``level`` (t on k - 1 df with Hartung-Knapp)."""
+
+    method: str
+    study: tuple[str, ...]
+    pred: np.ndarray
+    se: np.ndarray
+    pi: np.ndarray
+    level: float = DEFAULT_LEVEL
+
+    def to_dict(self) -> dict:
+        """``{method, studies: {study: {pred, se, pi95}}}``."""
+        from bayesmeta.io.output import level_key
+
+        key = level_key("pi", self.level)
+        return {
+            "method": self.method,
+            "studies": {
+                s: {"pred": float(self.pred[i]), "se": float(self.se[i]),
+                    key: [float(v) for v in self.pi[i]]}
+                for i, s in enumerate(self.study)
+            },
+        }  # fmt: skip
+
+
+def blup(
+    es: EffectSizes, method: str = "REML", *, test: str = "z", level: float = DEFAULT_LEVEL
+) -> Blups:
+    """metafor's ``blup(rma(yi, vi, method, test))`` for the random-effects model."""
+    fit = random_effects(es, method=method, test=test, level=level)
+    lam = fit.tau2 / (fit.tau2 + es.vi)
+    pred = lam * es.yi + (1 - lam) * fit.estimate
+    se = np.sqrt(lam * es.vi + (1 - lam) ** 2 * fit.se**2)
+    if test == "knha":
+        crit = float(special.stdtrit(es.k - 1, tails(level)[1]))
+    else:
+        crit = z_quantile(level)
+    name = f"random_{method.lower()}" + ("_hksj" if test == "knha" else "")
+    return Blups(
+        name,
+        tuple(es.study),
+        pred,
+        se,
+        np.column_stack([pred - crit * se, pred + crit * se]),
+        level,
+    )

@@ -26,6 +26,9 @@ def _sequence_table(title: str, sequence: Sequential, scale: Scale, level: float
     for col in ("Study", scale.label, f"{percent(level)} CI", "tau^2", "I^2 %"):
         table.add_column(col, justify="left" if col == "Study" else "right")
     for study, r in sequence.fits.items():
+        if isinstance(r, Skipped):
+            table.add_row(study, f"not estimable: {r.reason}", "", "", "")
+            continue
         table.add_row(
             study,
             num(show(r.estimate)),
@@ -198,3 +201,14 @@ def render_classic(result: ClassicResult, console: Console) -> None:
     if result.influence is not None:
         console.print()
         console.print(influence_table(result))
+    if result.blups is not None:
+        b = result.blups
+        console.print()
+        table = _table(
+            f"BLUPs of the study effects ({METHODS[b.method].label})",
+            ("Study", scale.label, f"{percent(result.level)} PI", "SE (model scale)"),
+        )
+        for i, study in enumerate(b.study):
+            pi = interval(*(scale.show(v) for v in b.pi[i]))
+            table.add_row(study, num(scale.show(b.pred[i])), pi, num(b.se[i], 4))
+        console.print(table)

@@ -183,6 +183,38 @@ for (m in c("EE", "DL", "REML")) {
 }
 res$gosh_normand1999 <- gosh_ref
 
+# --- 5. Leave-one-out and cumulative analyses for Mantel-Haenszel and Peto
+# (leave1out / cumul of rma.mh(measure = "OR") and rma.peto), in the data's order; and
+# blup(rma(yi, vi, method = M, test = T)). Two-arm data: shipped bcg, li2007, nielweise2007 and
+# metadat's dat.yusuf1985 (table 6: beta blockers after myocardial infarction, mortality).
+seq_block <- function(r) list(est = c(r$estimate), se = r$se, ci_lb = r$ci.lb, ci_ub = r$ci.ub,
+                              pval = r$pval, Q = r$Q, Qp = r$Qp, I2 = r$I2, H2 = r$H2, k = r$k)
+yus <- dat.yusuf1985[dat.yusuf1985$table == "6", ]
+yus <- yus[complete.cases(yus[, c("ai", "n1i", "ci", "n2i")]), ]  # metafor omits the incomplete table too
+two <- list(bcg = read2("bcg"), li2007 = read2("li2007"), nielweise2007 = read2("nielweise2007"),
+            yusuf1985 = data.frame(ai = yus$ai, n1i = yus$n1i, ci = yus$ci, n2i = yus$n2i))
+sequential <- list()
+for (n in names(two)) {
+  d <- two[[n]]
+  mh <- rma.mh(ai = d$ai, n1i = d$n1i, ci = d$ci, n2i = d$n2i, measure = "OR")
+  pe <- rma.peto(ai = d$ai, n1i = d$n1i, ci = d$ci, n2i = d$n2i)
+  sequential[[n]] <- list(counts = d,
+    mh_loo = seq_block(suppressWarnings(leave1out(mh))), mh_cumul = seq_block(suppressWarnings(cumul(mh))),
+    peto_loo = seq_block(suppressWarnings(leave1out(pe))), peto_cumul = seq_block(suppressWarnings(cumul(pe))))
+}
+res$sequential <- sequential
+blups <- list()
+for (n in c("bcg", "hackshaw1998", "normand1999")) {
+  y <- het_sets[[n]]$yi; v <- het_sets[[n]]$vi
+  out <- list(yi = y, vi = v)
+  for (m in c("REML", "DL", "PM")) for (test in c("z", "knha")) {
+    b <- blup(rma(y, v, method = m, test = test))
+    out[[paste0(m, "_", test)]] <- list(pred = b$pred, se = b$se, pi_lb = b$pi.lb, pi_ub = b$pi.ub)
+  }
+  blups[[n]] <- out
+}
+res$blup <- blups
+
 res$provenance <- list(R = R.version.string, metafor = as.character(packageVersion("metafor")),
                        metadat = as.character(packageVersion("metadat")),
                        lme4 = as.character(packageVersion("lme4")),

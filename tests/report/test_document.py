@@ -257,3 +257,22 @@ def test_write_report_checks_every_file_first(bcg_report, tmp_path):
     assert (tmp_path / "r-funnel.png").read_bytes() == b"keep"
     written = document.write_report(contents, out, overwrite=True)
     assert out in written and all(Path(p).exists() for p in written)
+
+
+def test_influence_section_has_metafors_case_diagnostics(bcg_exact_report, bcg_exact_influence):
+    """With the leave-one-out analysis run, the section also has metafor's influence() of the
+    same random-effects model (tests/reference/metafor_issue20.json, bcg, REML)."""
+    import dataclasses
+    import json
+
+    from tests.conftest import REFERENCE
+
+    _, infl = bcg_exact_influence
+    contents = dataclasses.replace(bcg_exact_report, influence=infl)
+    page = parse(document.render_html(contents))
+    table = next(t for t in page.tables if t and t[0][:2] == ["Study", "Influential"])
+    ref = json.loads((REFERENCE / "metafor_issue20.json").read_text())["influence"]["bcg"]
+    assert infl.method == "REML"
+    cook = [float(row[4]) for row in table[1:]]
+    assert cook == pytest.approx(ref["REML_z"]["cook_d"], abs=5e-4)  # printed to 3 decimals
+    assert [row[1] == "*" for row in table[1:]] == ref["REML_z"]["inf"]

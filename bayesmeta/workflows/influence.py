@@ -173,7 +173,7 @@ def influence(
         full_bayesian=_summary(result),
         full_frequentist=random_effects(es, method=method, level=result.level),
         bayesian=bayesian,
-        frequentist={  # a deletion whose fit fails has no frequentist row, as before
+        frequentist={  # a deletion whose fit fails has no frequentist row (shown as -)
             s: fit
             for s, fit in leave_one_out(es, method, level=result.level).items()
             if isinstance(fit, PooledEstimate)

@@ -7,15 +7,19 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from bayesmeta.frequentist.classic import ClassicResult, MetaRegressions, Sequential, Subgroups
-from bayesmeta.frequentist.metareg import MetaRegression, SubgroupFits
+from bayesmeta.frequentist.classic import ClassicResult, Sequential
 from bayesmeta.frequentist.methods import METHODS, need_counts, shown_by_default
 from bayesmeta.frequentist.results import AsymmetryTest, Skipped
 from bayesmeta.io.reported import ReportedEffects
 from bayesmeta.model.description import scale_of_data
 from bayesmeta.model.scales import Scale
-from bayesmeta.report.format import interval, num, p_value, percent
-from bayesmeta.report.terminal import frequentist_table
+from bayesmeta.report.format import interval, num, percent
+from bayesmeta.report.terminal import (
+    frequentist_table,
+    regression_tables,
+    subgroup_tables,
+    titled_table,
+)
 
 SMALL_STUDY_TESTS = ("egger", "harbord", "peters")
 
@@ -39,98 +43,10 @@ def _sequence_table(title: str, sequence: Sequential, scale: Scale, level: float
     return table
 
 
-def _table(title: str, columns: tuple[str, ...]) -> Table:
-    table = Table(title=title, title_justify="left", box=None, pad_edge=False)
-    for j, col in enumerate(columns):
-        table.add_column(col, justify="left" if j < 2 else "right")
-    return table
-
-
-def _df(fit: MetaRegression) -> str:
-    return ", ".join(str(d) for d in fit.qm_df)
-
-
-def regression_tables(regression: MetaRegressions, shown: tuple[str, ...], level: float):
-    """The coefficients of the ``shown`` methods (model scale) and every method's tests."""
-    coef = _table(
-        f"Meta-regression on {', '.join(regression.covariates)} (coefficients on the model scale)",
-        ("Method", "Coefficient", "Estimate", "SE", f"{percent(level)} CI", "p"),
-    )
-    tests = _table(
-        "Meta-regression tests",
-        ("Method", "QM (df)", "p", "QE (df)", "p", "tau^2", "I^2 %", "R^2 %"),
-    )
-    for name, fit in regression.fits.items():
-        label = METHODS[name].label
-        if isinstance(fit, Skipped):
-            tests.add_row(label, f"not estimable: {fit.reason}", *[""] * 6)
-            continue
-        if name in shown:
-            for j, coefficient in enumerate(fit.names):
-                coef.add_row(
-                    label if j == 0 else "",
-                    coefficient,
-                    num(fit.coef[j], 4),
-                    num(fit.se[j], 4),
-                    interval(*fit.ci[j], 4),
-                    p_value(fit.p[j]),
-                )
-        tests.add_row(
-            label,
-            f"{num(fit.qm)} ({_df(fit)})",
-            p_value(fit.qm_p),
-            f"{num(fit.qe)} ({fit.qe_df})",
-            p_value(fit.qe_p),
-            num(fit.tau2, 4),
-            num(fit.i2, 1),
-            num(fit.r2, 1),
-        )
-    return coef, tests
-
-
-def subgroup_tables(subgroups: Subgroups, shown: tuple[str, ...], scale: Scale, level: float):
-    """Each ``shown`` method's fit per subgroup and every method's test for differences."""
-    show = scale.show
-    fits = _table(
-        f"Subgroups by {subgroups.by}",
-        ("Method", "Subgroup", "k", scale.label, f"{percent(level)} CI", "tau^2", "I^2 %"),
-    )
-    tests = _table(
-        "Test for subgroup differences",
-        ("Method", "Q between (df)", "p", "Mixed-effects QM (one tau^2)", "p"),
-    )
-    for name, fit in subgroups.fits.items():
-        label = METHODS[name].label
-        if isinstance(fit, Skipped):
-            tests.add_row(label, f"not estimable: {fit.reason}", "", "", "")
-            continue
-        assert isinstance(fit, SubgroupFits)
-        if name in shown:
-            for j, (group, pe) in enumerate(fit.levels.items()):
-                fits.add_row(
-                    label if j == 0 else "",
-                    group,
-                    str(pe.k),
-                    num(show(pe.estimate)),
-                    interval(*(show(v) for v in pe.ci)),
-                    num(pe.tau2, 3),
-                    num(pe.i2, 1),
-                )
-        mixed = fit.mixed_effects
-        tests.add_row(
-            label,
-            f"{num(fit.between.q)} ({fit.between.df})",
-            p_value(fit.between.p),
-            f"{num(mixed.qm)} ({_df(mixed)})" if mixed else "-",
-            p_value(mixed.qm_p) if mixed else "-",
-        )
-    return fits, tests
-
-
 def influence_table(result: ClassicResult) -> Table:
     """metafor's ``influence()`` columns per study, ``*`` for an influential one."""
     inf = result.influence
-    table = _table(
+    table = titled_table(
         f"Influence diagnostics ({inf.method}{', Hartung-Knapp' if inf.test == 'knha' else ''})",
         ("Study", "", "rstudent", "dffits", "cook.d", "cov.r", "tau2.del", "QE.del", "hat",
          "weight %", *(f"dfbeta {n}" for n in inf.names)),
@@ -204,7 +120,7 @@ def render_classic(result: ClassicResult, console: Console) -> None:
     if result.blups is not None:
         b = result.blups
         console.print()
-        table = _table(
+        table = titled_table(
             f"BLUPs of the study effects ({METHODS[b.method].label})",
             ("Study", scale.label, f"{percent(result.level)} PI", "SE (model scale)"),
         )

@@ -151,6 +151,7 @@ def test_exact_meta_regression_slope_agrees_with_metafor_reml(tmp_path) -> None:
     reml = metafor["metareg"]["bcg"]["regressions"]["ablat"]["REML_z"]
     assert freq["coefficients"]["ablat"]["estimate"] == pytest.approx(reml["est"][1], rel=1e-6)
     assert freq["qm"] == pytest.approx(reml["QM"], rel=1e-6)
+    assert "Meta-regression tests" in result.output  # the terminal shows it too
 
 
 @pytest.mark.sampling

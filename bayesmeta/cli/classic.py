@@ -16,6 +16,7 @@ from bayesmeta.cli.common import (
     ExampleOpt,
     ForceOpt,
     JsonOpt,
+    MeasureOpt,
     OutcomeOpt,
     PmTolOpt,
     QuietOpt,
@@ -39,6 +40,7 @@ def classic(
     data: DataArg = None,
     example: ExampleOpt = None,
     columns: ColumnsOpt = None,
+    measure: MeasureOpt = None,
     leave_one_out: Annotated[
         str | None,
         typer.Option(
@@ -90,6 +92,7 @@ def classic(
         pm_tol=pm_tol,
         influence_method=influence,
         blup_method=blup,
+        measure=measure.upper() if measure else None,
     )
     render_classic(result, console())
     write_json(json_out, result.to_dict(), force)

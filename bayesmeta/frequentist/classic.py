@@ -239,7 +239,8 @@ class ClassicResult:
         """One row per method (index: its name) with its label, estimate, se, interval ends,
         p, k, tau2 (with its interval), I^2, H^2, Q, its p, prediction interval ends and the
         t-test's df; small-study tests give their statistic ``z``; a method that could not be
-        computed gives the reason in ``skipped``. Intervals are at ``frame.attrs["level"]``."""
+        computed gives the reason in ``skipped``. Intervals are at ``frame.attrs["level"]``,
+        on the measure ``frame.attrs["measure"]`` (OR, RR, RD, PLO or the reported one)."""
         rows = {}
         for name, e in self.estimates.items():
             row: dict[str, Any] = {"label": registry.METHODS[name].label}
@@ -269,6 +270,7 @@ class ClassicResult:
         frame = pd.DataFrame.from_dict(rows, orient="index")
         frame.index.name = "method"
         frame.attrs["level"] = self.level
+        frame.attrs["measure"] = self.effect_sizes.measure
         return frame
 
     def to_dict(self) -> dict[str, Any]:
@@ -288,6 +290,7 @@ class ClassicResult:
         info["warnings"] = list(d.warnings)
         out: dict[str, Any] = {
             "bayesmeta_version": package_version(),
+            "measure": self.effect_sizes.measure,
             "data": info,
             "effect_sizes": self.effect_sizes.to_dict(),
             "frequentist": {k: v.to_dict() for k, v in self.estimates.items()},
@@ -318,6 +321,7 @@ def classic(
     covariates: Sequence[str] = (),
     subgroup: str | None = None,
     level: float = DEFAULT_LEVEL,
+    measure: str | None = None,
     pm_tol: float = R_TOL,
     influence_method: str | None = None,
     blup_method: str | None = None,
@@ -328,7 +332,7 @@ def classic(
     ----------
     data
         Validated counts or reported effects (:func:`bayesmeta.load`), or a DataFrame or CSV
-        path it reads. Two-arm data use log odds ratios (escalc defaults), single-arm data
+        path it reads. Two-arm data use the escalc effects of ``measure``, single-arm data
         logit proportions, reported effects their estimates.
     methods
         Method names (default: every method that applies; :func:`~bayesmeta.frequentist.
@@ -345,6 +349,12 @@ def classic(
         A column whose levels are the subgroups of a subgroup analysis.
     level
         Level of every interval (0.95).
+    measure
+        Two-arm counts only: ``"OR"`` (log odds ratio, the default), ``"RR"`` (log risk ratio)
+        or ``"RD"`` (risk difference), as escalc (0.5 added to all cells of a study with a zero
+        cell; double-zero studies kept, ``drop00 = FALSE``) and ``rma.mh`` (no correction).
+        Peto's method, the GLMM and the Harbord and Peters tests are odds-ratio methods:
+        skipped rows on RR or RD.
     pm_tol
         Root tolerance of the Paule-Mandel search (default metafor's, about 1.2e-4).
     influence_method
@@ -358,7 +368,8 @@ def classic(
     ------
     BayesmetaError
         A name in ``methods`` does not apply to the data, the ordering column is unknown, or
-        a moderator column is unknown, incomplete or constant.
+        a moderator column is unknown, incomplete or constant, or ``measure`` is unknown or
+        given for data that are not two-arm counts.
     """
     if isinstance(data, pd.DataFrame | str | Path):
         from bayesmeta.io.inputs import load
@@ -370,7 +381,7 @@ def classic(
             f"got {type(data).__name__}"
         )
     names = registry.check_methods(methods, data) if methods is not None else None
-    given = registry.inputs(data, level, pm_tol)
+    given = registry.inputs(data, level, measure=measure, pm_tol=pm_tol)
     estimates = registry.compute(names or registry.available(data), given)
     method = (leave_one_out_method or "DL").upper()
     counts = data if isinstance(data, TwoArmData) else None

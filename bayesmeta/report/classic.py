@@ -92,6 +92,7 @@ def bias_table(bias: PublicationBias, scale: Scale, level: float) -> Table:
         table.add_column(col, justify="left" if col in ("Method", "Detail") else "right")
     for name, result in bias.results.items():
         table.add_row(BIAS_METHODS[name].label, *bias_row(result, scale.show))
+    return table
 
 
 def influence_table(result: ClassicResult) -> Table:

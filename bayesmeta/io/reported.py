@@ -42,7 +42,7 @@ from bayesmeta.io.counts import SYNONYMS as DATA_SYNONYMS
 from bayesmeta.io.counts import _normalise, _numeric_if_possible, read_with_roles, study_labels
 from bayesmeta.io.table import match_roles, names
 
-RATIO_MEASURES = ("OR", "RR", "HR")
+RATIO_MEASURES = ("OR", "RR", "HR", "ROM")  # ROM: ratio of means (bayesmeta.io.continuous)
 _DIGITS = re.compile(r"[+-]?[0-9]*(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?", re.ASCII)
 
 # normalised column name -> (measure, given on the ratio scale)
@@ -106,7 +106,7 @@ class ReportedEffects:
 
     @property
     def ratio(self) -> bool:
-        """``yi`` is a log ratio (OR, RR, HR): report ``exp`` of summaries."""
+        """``yi`` is a log ratio (OR, RR, HR, ROM): report ``exp`` of summaries."""
         return self.measure in RATIO_MEASURES
 
 

@@ -76,6 +76,9 @@ SCALES: dict[str, Scale] = {
         ),
         Scale("log_risk_ratio", "RR", np.exp, axis="Risk ratio"),
         Scale("log_hazard_ratio", "HR", np.exp, axis="Hazard ratio"),
+        Scale("log_ratio_of_means", "ROM", np.exp, axis="Ratio of means"),
+        Scale("md", "MD", identity, axis="Mean difference"),
+        Scale("smd", "SMD", identity, axis="Standardised mean difference"),
     )
 }
 # measure of an effect size (escalc / reported input) -> scale name
@@ -84,6 +87,7 @@ MEASURE_SCALES = {
     "PLO": "logit_proportion",
     "RR": "log_risk_ratio",
     "HR": "log_hazard_ratio",
+    "ROM": "log_ratio_of_means",
 }
 
 

@@ -15,6 +15,7 @@ from bayesmeta.cli.common import (
     ExampleOpt,
     ForceOpt,
     JsonOpt,
+    MeasureOpt,
     OutcomeOpt,
     QuietOpt,
     SeparatorOpt,
@@ -48,6 +49,7 @@ def classic(
     decimal: DecimalOpt = None,
     encoding: EncodingOpt = None,
     outcome: OutcomeOpt = None,
+    measure: MeasureOpt = None,
     json_out: JsonOpt = None,
     force: ForceOpt = False,
     quiet: QuietOpt = False,
@@ -58,7 +60,7 @@ def classic(
 
     check_output(json_out, data, example, force)
     read = reading(locals())
-    dataset = load_data(data, example, columns, split_shared_control, read)
+    dataset = load_data(data, example, columns, split_shared_control, read, measure)
     result = run_classic(dataset, leave_one_out_method=leave_one_out, cumulative_by=cumulative)
     render_classic(result, console())
     write_json(json_out, result.to_dict(), force)

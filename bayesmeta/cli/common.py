@@ -136,8 +136,10 @@ def load_data(
     columns: str | None,
     split: bool = False,
     read: dict[str, str] | None = None,
+    measure: str | None = None,
 ) -> Any:
-    """The data of a command's DATA argument or ``--example``, read as ``read`` says."""
+    """The data of a command's DATA argument or ``--example``, read as ``read`` says, in
+    ``measure`` (continuous outcomes)."""
     from bayesmeta.workflows.request import AnalysisRequest, load_data
 
     request = AnalysisRequest(
@@ -146,6 +148,7 @@ def load_data(
         columns=parse_columns(columns),
         split_shared_control=split,
         reading=read or {},
+        measure=measure,
     )
     return load_data(request)
 
@@ -223,6 +226,14 @@ OutcomeOpt = Annotated[
     str | None,
     typer.Option(
         help="RevMan 5 (.rm5) outcome: its number (1.2) or name (see `bayesmeta outcomes`)."
+    ),
+]
+MeasureOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Effect measure of continuous outcomes (each arm's mean, SD and size): MD "
+        "(default), SMD (Hedges' g) or ROM (ratio of means), computed as metafor's escalc.",
+        show_default=False,
     ),
 ]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite existing output files.")]
@@ -382,6 +393,7 @@ MODEL_PARAMETERS: tuple[inspect.Parameter, ...] = (
     _option("encoding", EncodingOpt, None),
     _option("outcome", OutcomeOpt, None),
     _option("split_shared_control", SplitOpt, False),
+    _option("measure", MeasureOpt, None),
 )
 MODEL_OPTION_NAMES = tuple(p.name for p in MODEL_PARAMETERS)
 
@@ -457,6 +469,7 @@ class ModelOptions:
             ),
             methods=tuple(m.strip() for m in v["methods"].split(",")) if v["methods"] else None,
             split_shared_control=v["split_shared_control"],
+            measure=v["measure"],
         )
 
 

@@ -38,7 +38,8 @@ class AnalysisRequest:
     divides control arms that multi-arm trials share between their comparisons
     (:func:`bayesmeta.io.multiarm.split_shared_control`). ``reading`` says how to read the
     file: ``sheet``, ``separator``, ``decimal``, ``encoding``, ``outcome``
-    (:class:`bayesmeta.io.table.TableFile`).
+    (:class:`bayesmeta.io.table.TableFile`). ``measure`` is the effect measure of
+    continuous outcomes (``MD``, ``SMD``, ``ROM``; None: MD).
     """
 
     data: Path | None = None
@@ -58,6 +59,7 @@ class AnalysisRequest:
     settings: SamplerSettings = field(default_factory=SamplerSettings)
     methods: tuple[str, ...] | None = None
     split_shared_control: bool = False
+    measure: str | None = None
 
     @classmethod
     def from_spec(cls, spec: Spec) -> AnalysisRequest:
@@ -131,6 +133,7 @@ def load_data(request: AnalysisRequest) -> StudyData | ReportedEffects:
         columns=request.columns,
         ci_level=request.ci_level,
         split_shared_control=request.split_shared_control,
+        measure=request.measure,
     )
 
 

@@ -37,6 +37,8 @@ from bayesmeta.io.reported import ReportedEffects
 from bayesmeta.io.table import Source, has_roles, match_roles, names
 
 MEASURES = ("MD", "SMD", "ROM")
+# measure -> what it is, for the description of the model ("SMD (Hedges' g) from ...")
+NAMES = {"MD": "mean difference", "SMD": "Hedges' g", "ROM": "ratio of means"}
 ARMS = ("treatment", "control")
 STATS = ("mean", "sd", "total")
 ROLES = tuple(f"{arm}_{stat}" for arm in ARMS for stat in STATS)
@@ -204,4 +206,5 @@ def effects(data: ContinuousData, measure: str = "MD") -> ReportedEffects:
         covariates=data.covariates,
         source=data.source,
         warnings=data.warnings,
+        origin=f"({NAMES[measure]}) from means, SDs and group sizes, as metafor's escalc",
     )

@@ -88,7 +88,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 class ReportedEffects:
     """Per-study effects ``yi`` (log scale for ratios) and sampling variances ``vi``.
 
-    ``warnings`` holds one-line notes on what the reader accepted (repeated study labels).
+    ``warnings`` holds one-line notes on what the reader accepted (repeated study labels);
+    ``origin`` says how ``yi, vi`` were computed when not reported as such (continuous
+    outcomes: :mod:`bayesmeta.io.continuous`).
     """
 
     study: tuple[str, ...]
@@ -98,6 +100,7 @@ class ReportedEffects:
     covariates: pd.DataFrame = field(repr=False)
     source: str = "data"
     warnings: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    origin: str = field(default="", compare=False)
 
     @property
     def k(self) -> int:

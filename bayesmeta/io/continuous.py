@@ -33,7 +33,7 @@ from bayesmeta.io import multiarm
 from bayesmeta.io.cells import CellError, is_missing, parse_count, parse_number, plain
 from bayesmeta.io.counts import SYNONYMS as COUNT_SYNONYMS
 from bayesmeta.io.counts import _numeric_if_possible, read_with_roles, study_labels
-from bayesmeta.io.reported import ReportedEffects
+from bayesmeta.io.reported import ArmStatistics, ReportedEffects
 from bayesmeta.io.table import Source, has_roles, match_roles, names
 
 MEASURES = ("MD", "SMD", "ROM")
@@ -207,4 +207,5 @@ def effects(data: ContinuousData, measure: str = "MD") -> ReportedEffects:
         source=data.source,
         warnings=data.warnings,
         origin=f"({NAMES[measure]}) from means, SDs and group sizes, as metafor's escalc",
+        arms=ArmStatistics(m1, sd1, n1, m2, sd2, n2),
     )

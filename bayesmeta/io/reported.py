@@ -85,12 +85,26 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 
 
 @dataclass(frozen=True)
+class ArmStatistics:
+    """Each study's mean, SD and size in the treatment (1) and control (2) arm, from which
+    a continuous outcome's ``yi, vi`` were computed (:mod:`bayesmeta.io.continuous`)."""
+
+    m1: np.ndarray
+    sd1: np.ndarray
+    n1: np.ndarray
+    m2: np.ndarray
+    sd2: np.ndarray
+    n2: np.ndarray
+
+
+@dataclass(frozen=True)
 class ReportedEffects:
     """Per-study effects ``yi`` (log scale for ratios) and sampling variances ``vi``.
 
     ``warnings`` holds one-line notes on what the reader accepted (repeated study labels);
-    ``origin`` says how ``yi, vi`` were computed when not reported as such (continuous
-    outcomes: :mod:`bayesmeta.io.continuous`).
+    ``origin`` says how ``yi, vi`` were computed when not reported as such, and ``arms``
+    holds the arms' statistics they were computed from (continuous outcomes:
+    :mod:`bayesmeta.io.continuous`).
     """
 
     study: tuple[str, ...]
@@ -101,6 +115,7 @@ class ReportedEffects:
     source: str = "data"
     warnings: tuple[str, ...] = field(default=(), repr=False, compare=False)
     origin: str = field(default="", compare=False)
+    arms: ArmStatistics | None = field(default=None, repr=False, compare=False)
 
     @property
     def k(self) -> int:

@@ -131,3 +131,15 @@ def test_a_measure_the_data_do_not_have_is_refused(tmp_path) -> None:
     assert "applies to continuous outcomes" in fails_cleanly(
         ["classic", "--example", "bcg", "--measure", "SMD"]
     )
+
+
+def test_forest_plot_shows_each_arms_mean_sd_and_size() -> None:
+    from bayesmeta.report.figures.forest import forest_layout
+
+    result = bayesmeta.analyze(load_example("normand1999", measure="SMD"), model="normal-normal")
+    layout = forest_layout(result)
+    assert [c.key for c in layout.columns][1:3] == ["treatment", "control"]
+    first = next(r for r in layout.rows if r.kind == "study")
+    assert (first.cells["treatment"], first.cells["control"]) == ("55 (47) 155", "75 (64) 156")
+    pooled = next(r for r in layout.rows if r.kind != "study" and "treatment" in r.cells)
+    assert pooled.cells["treatment"] == str(sum(REF["normand1999"]["data"]["n1i"]))

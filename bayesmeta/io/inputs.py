@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from bayesmeta.errors import OptionError
+from bayesmeta.errors import DataError, OptionError
 from bayesmeta.io import continuous, counts
 from bayesmeta.io.counts import StudyData, _normalise, detect_design
 from bayesmeta.io.multiarm import NOTHING_TO_SPLIT
@@ -85,7 +85,15 @@ def load(
     if not isinstance(source, pd.DataFrame):
         source = table  # read once: each reader then sees the same sheet and header
     if design == "continuous" or (design == "auto" and continuous.is_continuous(frame, mapping)):
-        data = continuous.effects(continuous.load_continuous(source, mapping), measure or "MD")
+        if design == "auto" and _looks_reported(frame, mapping):
+            raise DataError(
+                "the table has both each arm's means and SDs and a reported estimate column "
+                "(yi, smd...); drop one: the estimate to compute MD, SMD or ROM from the arms, "
+                "the arms to analyse the estimates as reported",
+                source=table.name,
+            )
+        wanted = (measure or "MD").upper()
+        data = continuous.effects(continuous.load_continuous(source, mapping), wanted)
         if split_shared_control:
             data = replace(data, warnings=(*data.warnings, NOTHING_TO_SPLIT))
         return _noted(data, table.notes)

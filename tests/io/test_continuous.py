@@ -73,6 +73,11 @@ def test_the_shipped_example_is_metadats_normand1999() -> None:
     np.testing.assert_allclose(data.yi, REF["normand1999"]["MD"]["yi"], rtol=1e-12)
 
 
+def test_the_measure_is_case_insensitive_and_md_by_default() -> None:
+    assert load(frame("normand1999"), measure="rom").measure == "ROM"
+    assert load(frame("normand1999")).measure == "MD"
+
+
 def test_revman_spellings_read_the_same_arms() -> None:
     """RevMan's "Experimental Mean" ... "Control Total" are arm 1 and arm 2 of escalc."""
     revman = frame("normand1999").rename(
@@ -122,6 +127,15 @@ GOOD = ["A,10,2,20,12,3,21", "B,11,2.5,30,12,2,28"]
 def test_bad_rows_are_one_line_errors_naming_the_row(tmp_path, row, measure, says) -> None:
     line = fails_cleanly(["classic", _csv(tmp_path, [*GOOD, row]), "--measure", measure])
     assert says in line
+
+
+def test_arms_beside_a_reported_estimate_are_refused_not_guessed(tmp_path) -> None:
+    """An escalc output (yi, vi beside m1i...) might be an SMD: neither is silently chosen."""
+    path = tmp_path / "escalc.csv"
+    frame("normand1999").assign(yi=1.0, vi=0.1).to_csv(path, index=False)
+    assert "both each arm's means and SDs and a reported estimate" in fails_cleanly(
+        ["classic", str(path)]
+    )
 
 
 def test_a_measure_the_data_do_not_have_is_refused(tmp_path) -> None:

@@ -157,3 +157,11 @@ def test_forest_plot_shows_each_arms_mean_sd_and_size() -> None:
     assert (first.cells["treatment"], first.cells["control"]) == ("55 (47) 155", "75 (64) 156")
     pooled = next(r for r in layout.rows if r.kind != "study" and "treatment" in r.cells)
     assert pooled.cells["treatment"] == str(sum(REF["normand1999"]["data"]["n1i"]))
+
+
+def test_methods_paragraph_says_the_estimates_were_computed_from_the_arms() -> None:
+    from bayesmeta.report.methods import _model
+
+    result = bayesmeta.analyze(load_example("normand1999", measure="ROM"), model="normal-normal")
+    text = _model(result).text
+    assert "y_i (log ratio of means, ROM), computed from each arm's mean, SD and size" in text

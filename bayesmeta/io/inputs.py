@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -18,7 +19,7 @@ from bayesmeta.io import continuous, counts
 from bayesmeta.io.counts import StudyData, _normalise, detect_design
 from bayesmeta.io.multiarm import NOTHING_TO_SPLIT
 from bayesmeta.io.reported import ESTIMATE_COLUMNS, SYNONYMS, ReportedEffects, load_reported
-from bayesmeta.io.table import Source, read_source
+from bayesmeta.io.table import Source, TableFile, read_source
 
 ESTIMATE_ROLES = ("estimate", "se", "ci_lower", "ci_upper", "vi")
 DESIGNS = ("auto", "two-arm", "single-arm", "reported", "continuous")
@@ -82,6 +83,7 @@ def load(
     mapped = {f"column {c}": (_normalise(c),) for c in mapping.values()}
     table = read_source(source, counts.SYNONYMS["study"], {**spelled, **mapped})
     frame = table.frame
+    given = source
     if not isinstance(source, pd.DataFrame):
         source = table  # read once: each reader then sees the same sheet and header
     if design == "continuous" or (design == "auto" and continuous.is_continuous(frame, mapping)):
@@ -92,7 +94,7 @@ def load(
                 "the arms to analyse the estimates as reported",
                 source=table.name,
             )
-        wanted = (measure or "MD").upper()
+        wanted = (measure or _revman_measure(given) or "MD").upper()
         data = continuous.effects(continuous.load_continuous(source, mapping), wanted)
         if split_shared_control:
             data = replace(data, warnings=(*data.warnings, NOTHING_TO_SPLIT))
@@ -117,6 +119,17 @@ def load(
     if split_shared_control and isinstance(data, ReportedEffects):
         data = replace(data, warnings=(*data.warnings, NOTHING_TO_SPLIT))
     return _noted(data, table.notes)
+
+
+def _revman_measure(source: Source) -> str | None:
+    """The measure of a RevMan 5 continuous outcome (the default of ``measure``)."""
+    if isinstance(source, str | Path):
+        source = TableFile(Path(source))
+    if isinstance(source, TableFile) and source.path.suffix.lower() == ".rm5":
+        from bayesmeta.io import revman
+
+        return revman.continuous_measure(source.path, source.outcome)
+    return None
 
 
 def _noted(data: StudyData | ReportedEffects, notes: tuple[str, ...]) -> Any:

@@ -3,8 +3,10 @@
 ``escalc("MD" | "SMD" | "ROM", m1i, sd1i, n1i, m2i, sd2i, n2i)`` with its defaults and
 ``rma(method = "EE" | "DL" | "REML", test = "z" | "knha")`` on the shipped dat.normand1999
 (examples/normand1999.csv; Normand 1999, Stat Med 18:321) and on dat.curtis1998 (Curtis &
-Wang 1998, Oecologia 113:299; not shipped, 102 comparisons). Reference values and the R
-commands: ``tests/reference/metafor_continuous.R`` (``.json``), R 4.2.2, metadat 1.2-0.
+Wang 1998, Oecologia 113:299; not shipped, 102 comparisons), and the SMD outcome 1.2 of R
+meta's Fleiss1993.rm5 read from the RevMan file (its numbers typed into the R script).
+Reference values and the R commands: ``tests/reference/metafor_continuous.R`` (``.json``),
+R 4.2.2, metadat 1.2-0.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ import pytest
 import bayesmeta
 from bayesmeta import load_example
 from bayesmeta.io.inputs import load
+from bayesmeta.io.table import TableFile
 from tests.conftest import EXAMPLES, REFERENCE, fails_cleanly
 
 REF = json.loads((REFERENCE / "metafor_continuous.json").read_text())
-DATASETS = ("normand1999", "curtis1998")
+DATASETS = ("normand1999", "curtis1998", "fleiss1993_rm5")
 MEASURES = ("MD", "SMD", "ROM")
 BLOCKS = {
     "fixed_iv": "iv_fixed",
@@ -63,6 +66,24 @@ def test_every_estimator_matches_rma(name: str, measure: str) -> None:
         for key, value in got.items():
             assert value == pytest.approx(ref[key], rel=1e-6, abs=1e-10), (method, key)
         assert pe.p == pytest.approx(ref["pval"], rel=1e-6, abs=1e-300), method
+
+
+def test_a_revman_continuous_outcome_is_read_in_its_measure_as_escalc() -> None:
+    """RevMan analysed Fleiss 1993 outcome 1.2 as an SMD: read so by default, as escalc."""
+    review = TableFile(REFERENCE.parent / "io/data/revman/Fleiss1993.rm5", outcome="1.2")
+    ref = REF["fleiss1993_rm5"]
+    data = load(review)
+    assert data.measure == "SMD" and data.study == tuple(ref["data"]["study"])
+    np.testing.assert_allclose(data.yi, ref["SMD"]["yi"], rtol=1e-6)
+    np.testing.assert_allclose(data.vi, ref["SMD"]["vi"], rtol=1e-6)
+    reml = bayesmeta.classic(data).estimates["random_reml_hksj"]
+    assert reml.estimate == pytest.approx(ref["SMD"]["re_reml_hksj"]["est"], rel=1e-6)
+    assert reml.ci == pytest.approx(
+        (ref["SMD"]["re_reml_hksj"]["ci_lb"], ref["SMD"]["re_reml_hksj"]["ci_ub"]), rel=1e-6
+    )
+    md = load(review, measure="MD")
+    np.testing.assert_allclose(md.yi, ref["MD"]["yi"], rtol=1e-6)
+    np.testing.assert_allclose(md.vi, ref["MD"]["vi"], rtol=1e-6)
 
 
 def test_the_shipped_example_is_metadats_normand1999() -> None:

@@ -36,6 +36,7 @@ def classic(
     data: DataArg = None,
     example: ExampleOpt = None,
     columns: ColumnsOpt = None,
+    measure: MeasureOpt = None,
     leave_one_out: Annotated[
         str | None, typer.Option(help="Leave-one-study-out with this tau^2 method (e.g. DL).")
     ] = None,
@@ -49,19 +50,24 @@ def classic(
     decimal: DecimalOpt = None,
     encoding: EncodingOpt = None,
     outcome: OutcomeOpt = None,
-    measure: MeasureOpt = None,
     json_out: JsonOpt = None,
     force: ForceOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Frequentist meta-analysis only (every estimator, matched to metafor); no PyMC."""
     from bayesmeta.frequentist.classic import classic as run_classic
+    from bayesmeta.io.inputs import counts_measure
     from bayesmeta.report.classic import render_classic
 
     check_output(json_out, data, example, force)
     read = reading(locals())
     dataset = load_data(data, example, columns, split_shared_control, read, measure)
-    result = run_classic(dataset, leave_one_out_method=leave_one_out, cumulative_by=cumulative)
+    result = run_classic(
+        dataset,
+        leave_one_out_method=leave_one_out,
+        cumulative_by=cumulative,
+        measure=counts_measure(dataset, measure.upper() if measure else None),
+    )
     render_classic(result, console())
     write_json(json_out, result.to_dict(), force)
 

@@ -228,14 +228,6 @@ OutcomeOpt = Annotated[
         help="RevMan 5 (.rm5) outcome: its number (1.2) or name (see `bayesmeta outcomes`)."
     ),
 ]
-MeasureOpt = Annotated[
-    str | None,
-    typer.Option(
-        help="Effect measure of continuous outcomes (each arm's mean, SD and size): MD "
-        "(default), SMD (Hedges' g) or ROM (ratio of means), computed as metafor's escalc.",
-        show_default=False,
-    ),
-]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite existing output files.")]
 FavoursOpt = Annotated[
     str | None,
@@ -251,6 +243,15 @@ SplitOpt = Annotated[
         "--split-shared-control",
         help="Divide a control arm that several comparisons of a multi-arm trial share "
         "between them (Cochrane Handbook 23.3.4).",
+    ),
+]
+MeasureOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Two-arm counts: OR (odds ratio, the default), RR (risk ratio) or RD (risk "
+        "difference), as metafor's escalc and rma.mh; Peto and the GLMM stay OR-only. "
+        "Continuous outcomes (each arm's mean, SD and size): MD (the default), SMD (Hedges' "
+        "g) or ROM (ratio of means), as escalc.",
     ),
 ]
 JsonOpt = Annotated[Path | None, typer.Option("--json", help="Write the results as JSON.")]
@@ -393,7 +394,6 @@ MODEL_PARAMETERS: tuple[inspect.Parameter, ...] = (
     _option("encoding", EncodingOpt, None),
     _option("outcome", OutcomeOpt, None),
     _option("split_shared_control", SplitOpt, False),
-    _option("measure", MeasureOpt, None),
 )
 MODEL_OPTION_NAMES = tuple(p.name for p in MODEL_PARAMETERS)
 
@@ -469,7 +469,6 @@ class ModelOptions:
             ),
             methods=tuple(m.strip() for m in v["methods"].split(",")) if v["methods"] else None,
             split_shared_control=v["split_shared_control"],
-            measure=v["measure"],
         )
 
 

@@ -59,8 +59,10 @@ def load(
         :func:`bayesmeta.io.multiarm.split_shared_control`). For other data nothing is split
         and the data carry a warning saying so.
     measure
-        Effect measure of continuous outcomes: ``"MD"`` (the default), ``"SMD"`` or
-        ``"ROM"``, computed as metafor's ``escalc``; other data refuse it.
+        Effect measure of continuous outcomes: ``"MD"`` (the default; a RevMan outcome's
+        own), ``"SMD"`` or ``"ROM"``, computed as metafor's ``escalc``; other data refuse
+        these. Other measures (two-arm counts' OR, RR, RD) are left to the frequentist
+        methods (:func:`counts_measure`).
 
     Returns
     -------
@@ -99,10 +101,10 @@ def load(
         if split_shared_control:
             data = replace(data, warnings=(*data.warnings, NOTHING_TO_SPLIT))
         return _noted(data, table.notes)
-    if measure is not None:
+    if measure is not None and measure.upper() in continuous.MEASURES:
         raise OptionError(
             f"--measure {measure} applies to continuous outcomes (each arm's mean, SD and "
-            f"size: {', '.join(continuous.MEASURES)}); these data have no mean or SD columns"
+            "size); these data have no mean or SD columns"
         )
     if design in ("two-arm", "single-arm"):
         data = counts.load(
@@ -119,6 +121,14 @@ def load(
     if split_shared_control and isinstance(data, ReportedEffects):
         data = replace(data, warnings=(*data.warnings, NOTHING_TO_SPLIT))
     return _noted(data, table.notes)
+
+
+def counts_measure(data: StudyData | ReportedEffects, measure: str | None) -> str | None:
+    """The measure left for the frequentist rows (two-arm counts' OR, RR, RD): ``measure``,
+    or None when the data were read in it (a continuous outcome's MD, SMD or ROM)."""
+    if measure is not None and isinstance(data, ReportedEffects) and data.arms is not None:
+        return None if measure.upper() == data.measure else measure
+    return measure
 
 
 def _revman_measure(source: Source) -> str | None:

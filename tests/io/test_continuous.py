@@ -186,3 +186,28 @@ def test_methods_paragraph_says_the_estimates_were_computed_from_the_arms() -> N
     result = bayesmeta.analyze(load_example("normand1999", measure="ROM"), model="normal-normal")
     text = _model(result).text
     assert "y_i (log ratio of means, ROM), computed from each arm's mean, SD and size" in text
+
+
+def test_classic_and_fit_on_the_command_line_take_the_measure(tmp_path) -> None:
+    """One --measure: applied when a continuous outcome is read, not passed on as the
+    measure of the frequentist rows (which is for two-arm counts)."""
+    from typer.testing import CliRunner
+
+    from bayesmeta.cli import app
+
+    out = tmp_path / "c.json"
+    args = ["classic", "--example", "normand1999", "--measure", "smd", "--json", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "Measure: SMD (Hedges' g) from means, SDs and group sizes" in result.output
+    saved = json.loads(out.read_text())
+    assert saved["effect_sizes"]["measure"] == "SMD"
+    ref = REF["normand1999"]["SMD"]["re_reml"]
+    assert saved["frequentist"]["random_reml"]["estimate"] == pytest.approx(ref["est"], rel=1e-6)
+    fit_out = tmp_path / "f.json"
+    args = ["fit", "--example", "normand1999", "--measure", "ROM", "--json", str(fit_out)]
+    result = CliRunner().invoke(app, [*args, "--quiet"])
+    assert result.exit_code == 0, result.output
+    fitted = json.loads(fit_out.read_text())
+    assert "frequentist_measure" not in fitted
+    assert fitted["posterior"]["scale"] == "log_ratio_of_means"

@@ -16,7 +16,9 @@ from typing import Any
 import pandas as pd
 
 from bayesmeta.effects import EffectSizes
+from bayesmeta.errors import OptionError
 from bayesmeta.frequentist import methods as registry
+from bayesmeta.frequentist.bias import PublicationBias, publication_bias
 from bayesmeta.frequentist.pooled import cumulative, leave_one_out
 from bayesmeta.frequentist.results import (
     DEFAULT_LEVEL,
@@ -65,6 +67,7 @@ class ClassicResult:
     leave_one_out: Sequential | None = None
     cumulative: Sequential | None = None
     level: float = DEFAULT_LEVEL
+    publication_bias: PublicationBias | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """One row per method (index: its name) with its label, estimate, se, interval ends,
@@ -130,6 +133,8 @@ class ClassicResult:
             out["leave_one_out"] = self.leave_one_out.to_dict()
         if self.cumulative is not None:
             out["cumulative"] = self.cumulative.to_dict()
+        if self.publication_bias is not None:
+            out["publication_bias"] = self.publication_bias.to_dict()
         return out
 
 
@@ -141,6 +146,9 @@ def classic(
     cumulative_by: str | None = None,
     level: float = DEFAULT_LEVEL,
     measure: str | None = None,
+    bias: bool = False,
+    effect_direction: str = "positive",
+    selection_steps: Sequence[float] = (0.025,),
 ) -> ClassicResult:
     """All frequentist analyses of ``data``, as metafor would report them.
 
@@ -166,12 +174,17 @@ def classic(
         cell; double-zero studies kept, ``drop00 = FALSE``) and ``rma.mh`` (no correction).
         Peto's method, the GLMM and the Harbord and Peters tests are odds-ratio methods:
         skipped rows on RR or RD.
+    bias
+        Also the publication-bias analyses (:func:`~bayesmeta.frequentist.bias.
+        publication_bias`: trim-and-fill, PET/PEESE, selection models, rank test, fail-safe
+        N), with ``effect_direction`` and ``selection_steps``.
 
     Raises
     ------
     BayesmetaError
         A name in ``methods`` does not apply to the data, the ordering column is unknown, or
-        ``measure`` is unknown or given for data that are not two-arm counts.
+        ``measure`` is unknown or given for data that are not two-arm counts, or ``bias``
+        on single-arm data (publication-bias methods compare studies' effects).
     """
     if isinstance(data, pd.DataFrame | str | Path):
         from bayesmeta.io.inputs import load
@@ -195,4 +208,14 @@ def classic(
         order = [s for s in ordering(data, cumulative_by) if s in analysed]
         fits = cumulative(given.es, order, method=method, level=level)
         cum = Sequential("added", method, fits, by=cumulative_by)
-    return ClassicResult(data, given.es, estimates, loo, cum, level)
+    pb = None
+    if bias:
+        if isinstance(data, SingleArmData):
+            raise OptionError(
+                "publication-bias analyses need two-arm counts or reported effects; "
+                "single-arm proportions are not supported"
+            )
+        pb = publication_bias(
+            given.es, level=level, effect_direction=effect_direction, steps=selection_steps
+        )
+    return ClassicResult(data, given.es, estimates, loo, cum, level, pb)

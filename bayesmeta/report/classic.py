@@ -7,6 +7,15 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from bayesmeta.frequentist.bias import (
+    BIAS_METHODS,
+    FailSafeN,
+    LimitRegression,
+    PublicationBias,
+    RankTest,
+    SelectionModel,
+    TrimFill,
+)
 from bayesmeta.frequentist.classic import ClassicResult, Sequential
 from bayesmeta.frequentist.methods import need_counts
 from bayesmeta.frequentist.results import AsymmetryTest, Skipped
@@ -33,6 +42,48 @@ def _sequence_table(title: str, sequence: Sequential, scale: Scale, level: float
             num(r.tau2, 3 if scale.digits <= 3 else 6),
             num(r.i2, 1),
         )
+    return table
+
+
+def bias_row(result: object, show) -> tuple[str, str, str]:
+    """Adjusted estimate, its interval and the test or count of one bias analysis."""
+    if isinstance(result, TrimFill):
+        f = result.fit
+        detail = f"{result.k0} filled on the {result.side}"
+        if result.p_k0 is not None:
+            detail += f" (p = {result.p_k0:.4f})"
+        return num(show(f.estimate)), interval(*(show(v) for v in f.ci)), detail
+    if isinstance(result, LimitRegression):
+        detail = f"slope p = {result.slope_p:.4f}, df = {result.df}"
+        return num(show(result.estimate)), interval(*(show(v) for v in result.ci)), detail
+    if isinstance(result, SelectionModel):
+        ci = interval(*(show(v) for v in result.ci)) if result.ci is not None else "-"
+        deltas = ", ".join(f"{d:.3g}" for d in result.delta)
+        detail = (
+            f"LRT = {result.lrt:.2f} (df {result.lrt_df}), p = {result.lrt_p:.4f}; delta {deltas}"
+        )
+        return num(show(result.estimate)), ci, detail
+    if isinstance(result, RankTest):
+        kind = "exact" if result.exact else "normal approx."
+        return "", "", f"Kendall's tau = {result.tau:.3f}, p = {result.p:.4f} ({kind})"
+    if isinstance(result, FailSafeN):
+        extra = f", target {result.target:.3g}" if result.target is not None else ""
+        return "", "", f"N = {result.n}{extra}"
+    assert isinstance(result, Skipped)
+    return "", "", f"not estimable ({result.reason})"
+
+
+def bias_table(bias: PublicationBias, scale: Scale, level: float) -> Table:
+    """The publication-bias analyses as one table (adjusted estimate, interval, detail)."""
+    title = (
+        f"Publication bias (selection favours {bias.settings.effect_direction} effects; "
+        f"steps {', '.join(f'{s:g}' for s in bias.settings.steps)})"
+    )
+    table = Table(title=title, title_justify="left", box=None, pad_edge=False)
+    for col in ("Method", scale.label, f"{percent(level)} CI", "Detail"):
+        table.add_column(col, justify="left" if col in ("Method", "Detail") else "right")
+    for name, result in bias.results.items():
+        table.add_row(BIAS_METHODS[name].label, *bias_row(result, scale.show))
     return table
 
 
@@ -68,6 +119,9 @@ def render_classic(result: ClassicResult, console: Console) -> None:
             console.print(f"{name}: t = {block.z:.3f}, p = {block.p:.4f}")
         elif isinstance(block, Skipped):
             console.print(f"{name}: not estimable ({block.reason})")
+    if result.publication_bias is not None:
+        console.print()
+        console.print(bias_table(result.publication_bias, scale, result.level))
     if result.leave_one_out is not None:
         loo = result.leave_one_out
         console.print()

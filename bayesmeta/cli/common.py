@@ -136,8 +136,10 @@ def load_data(
     columns: str | None,
     split: bool = False,
     read: dict[str, str] | None = None,
+    measure: str | None = None,
 ) -> Any:
-    """The data of a command's DATA argument or ``--example``, read as ``read`` says."""
+    """The data of a command's DATA argument or ``--example``, read as ``read`` says, in
+    ``measure`` (continuous outcomes)."""
     from bayesmeta.workflows.request import AnalysisRequest, load_data
 
     request = AnalysisRequest(
@@ -146,6 +148,7 @@ def load_data(
         columns=parse_columns(columns),
         split_shared_control=split,
         reading=read or {},
+        measure=measure,
     )
     return load_data(request)
 
@@ -246,7 +249,9 @@ MeasureOpt = Annotated[
     str | None,
     typer.Option(
         help="Two-arm counts: OR (odds ratio, the default), RR (risk ratio) or RD (risk "
-        "difference), as metafor's escalc and rma.mh; Peto and the GLMM stay OR-only.",
+        "difference), as metafor's escalc and rma.mh; Peto and the GLMM stay OR-only. "
+        "Continuous outcomes (each arm's mean, SD and size): MD (the default), SMD (Hedges' "
+        "g) or ROM (ratio of means), as escalc.",
     ),
 ]
 JsonOpt = Annotated[Path | None, typer.Option("--json", help="Write the results as JSON.")]

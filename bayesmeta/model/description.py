@@ -77,9 +77,10 @@ def reference_direction(data: AnyData) -> str:
         return "odds ratio of an event, treatment vs control (OR < 1: fewer events on treatment)"
     if isinstance(data, SingleArmData):
         return "proportion of patients with the event (logit scale for mu and tau)"
+    how = data.origin or "as reported"
     if data.ratio:
-        return f"{data.measure} as reported (log scale for mu and tau)"
-    return f"{data.measure} as reported"
+        return f"{data.measure} {how} (log scale for mu and tau)"
+    return f"{data.measure} {how}"
 
 
 @dataclass(frozen=True)

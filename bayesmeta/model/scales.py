@@ -81,6 +81,9 @@ SCALES: dict[str, Scale] = {
             "risk_difference", "RD", identity, below="P(RD < 0)", axis="Risk difference", digits=4
         ),
         Scale("log_hazard_ratio", "HR", np.exp, axis="Hazard ratio"),
+        Scale("log_ratio_of_means", "ROM", np.exp, axis="Ratio of means"),
+        Scale("md", "MD", identity, axis="Mean difference"),
+        Scale("smd", "SMD", identity, axis="Standardised mean difference"),
     )
 }
 # measure of an effect size (escalc / reported input) -> scale name
@@ -90,6 +93,7 @@ MEASURE_SCALES = {
     "RR": "log_risk_ratio",
     "RD": "risk_difference",
     "HR": "log_hazard_ratio",
+    "ROM": "log_ratio_of_means",
 }
 
 

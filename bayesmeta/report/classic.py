@@ -92,6 +92,7 @@ def bias_table(bias: PublicationBias, scale: Scale, level: float) -> Table:
         table.add_column(col, justify="left" if col in ("Method", "Detail") else "right")
     for name, result in bias.results.items():
         table.add_row(BIAS_METHODS[name].label, *bias_row(result, scale.show))
+    return table
 
 
 def influence_table(result: ClassicResult) -> Table:
@@ -126,6 +127,8 @@ def render_classic(result: ClassicResult, console: Console) -> None:
         console.print(Text(f"Warning: {warning}", style="bold yellow"))
     if isinstance(data, TwoArmData):
         console.print(f"Measure: {_MEASURE_NAMES[es.measure]} ({es.measure})")
+    elif isinstance(data, ReportedEffects) and data.origin:  # a continuous outcome
+        console.print(f"Measure: {data.measure} {data.origin}")
     if es.corrected:
         console.print(f"0.5 added to every cell of: {', '.join(es.corrected)}")
     if es.dropped:

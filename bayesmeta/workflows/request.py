@@ -16,7 +16,7 @@ from bayesmeta.errors import BayesmetaError
 from bayesmeta.frequentist import methods as frequentist_methods
 from bayesmeta.io.counts import StudyData
 from bayesmeta.io.examples import example as find_example
-from bayesmeta.io.inputs import load
+from bayesmeta.io.inputs import counts_measure, load
 from bayesmeta.io.reported import ReportedEffects
 from bayesmeta.io.spec import Spec
 from bayesmeta.io.table import TableFile
@@ -44,8 +44,9 @@ class AnalysisRequest:
     (:func:`bayesmeta.io.multiarm.split_shared_control`). ``reading`` says how to read the
     file: ``sheet``, ``separator``, ``decimal``, ``encoding``, ``outcome``
     (:class:`bayesmeta.io.table.TableFile`). ``measure`` is the measure of the frequentist
-    rows of two-arm counts (OR, RR, RD); ``baseline_risks`` the control-group risks of the
-    absolute effects (:mod:`bayesmeta.summaries.absolute`).
+    rows of two-arm counts (OR, RR, RD), or the effect measure of a continuous outcome (MD,
+    SMD, ROM: :mod:`bayesmeta.io.continuous`; None: MD); ``baseline_risks`` the control-group
+    risks of the absolute effects (:mod:`bayesmeta.summaries.absolute`).
     """
 
     data: Path | None = None
@@ -140,6 +141,7 @@ def load_data(request: AnalysisRequest) -> StudyData | ReportedEffects:
         columns=request.columns,
         ci_level=request.ci_level,
         split_shared_control=request.split_shared_control,
+        measure=request.measure,
     )
 
 
@@ -177,8 +179,9 @@ def plan(request: AnalysisRequest) -> Plan:
     if engine == "nuts":
         spec.check_for_sampler()
     check_absolute(spec, request.baseline_risks)
-    if request.measure is not None:
-        frequentist_methods.inputs(data, measure=request.measure)
+    measure = counts_measure(data, request.measure)
+    if measure is not None:
+        frequentist_methods.inputs(data, measure=measure)
     shown = request.methods or frequentist_methods.shown_by_default(data)
     return Plan(request, spec, engine, frequentist_methods.check_methods(shown, data))
 
@@ -192,6 +195,6 @@ def execute(planned: Plan) -> AnalysisResult:
         settings=r.settings,
         compare=r.compare,
         hdi=r.hdi,
-        measure=r.measure,
+        measure=counts_measure(planned.spec.data, r.measure),
         baseline_risks=r.baseline_risks,
     )

@@ -35,7 +35,8 @@ class Scale:
     ``P(mu < 0)`` reads on the shown scale; ``ratio_of`` names the shown-scale summary of a
     difference of two ``mu`` (subgroups), if reported; ``axis`` is the axis title of plots
     (``"Odds ratio"``; the label when not set); ``digits`` the decimals of shown values in
-    tables (4 for risk differences, which are often below 0.01).
+    tables (4 for risk differences, which are often below 0.01); ``in_units``: values are in
+    the outcome's own units (mean differences), so no default prior can be right for them.
     """
 
     name: str
@@ -47,6 +48,7 @@ class Scale:
     ratio_of: str | None = None
     axis: str | None = None
     digits: int = 2
+    in_units: bool = False
 
     @property
     def log_ratio(self) -> bool:
@@ -82,7 +84,7 @@ SCALES: dict[str, Scale] = {
         ),
         Scale("log_hazard_ratio", "HR", np.exp, axis="Hazard ratio"),
         Scale("log_ratio_of_means", "ROM", np.exp, axis="Ratio of means"),
-        Scale("md", "MD", identity, axis="Mean difference"),
+        Scale("md", "MD", identity, axis="Mean difference", in_units=True),
         Scale("smd", "SMD", identity, axis="Standardised mean difference"),
     )
 }

@@ -211,3 +211,38 @@ def test_classic_and_fit_on_the_command_line_take_the_measure(tmp_path) -> None:
     fitted = json.loads(fit_out.read_text())
     assert "frequentist_measure" not in fitted
     assert fitted["posterior"]["scale"] == "log_ratio_of_means"
+
+
+def test_mean_differences_need_priors_on_the_outcomes_scale(tmp_path) -> None:
+    """The default priors are made for log odds ratios: on a mean difference in days they would
+    decide the answer (posterior tau 3.3 against DerSimonian-Laird's 14 on normand1999), so a
+    Bayesian fit of MD without --prior-mu and --prior-tau is refused; with them, the exact
+    posterior median of mu is that of a brute-force integral (mu analytic given tau, tau on a
+    dense grid) with mu ~ N(0, 100^2), tau ~ half-normal(20)."""
+    from scipy import optimize, stats
+
+    data = load(frame("normand1999"))
+    with pytest.raises(bayesmeta.OptionError, match="MD is in the outcome's units"):
+        bayesmeta.analyze(data, model="normal-normal")
+    with pytest.raises(bayesmeta.OptionError, match="--prior-tau"):
+        bayesmeta.analyze(data, model="normal-normal", priors={"mu": "normal(0, 100)"})
+    assert "outcome's units" in fails_cleanly(
+        ["fit", "--example", "normand1999", "--engine", "exact"]
+    )
+    fit = bayesmeta.analyze(
+        data, model="normal-normal", priors={"mu": "normal(0, 100)", "tau": "half-normal(20)"}
+    )
+    y, v = np.asarray(data.yi), np.asarray(data.vi)
+    tau = np.linspace(1e-6, 200, 200_001)[:, None]
+    w = 1 / (v + tau**2)
+    prec = w.sum(1) + 1 / 100**2
+    mean = (w * y).sum(1) / prec
+    log_m = 0.5 * np.log(w).sum(1) - 0.5 * np.log(prec) - 0.5 * ((w * y**2).sum(1) - prec * mean**2)
+    post = np.exp(log_m - log_m.max()) * stats.halfnorm.pdf(tau[:, 0], scale=20)
+    post /= post.sum()
+    sd = 1 / np.sqrt(prec)
+
+    def cdf(m: float) -> float:
+        return float((post * stats.norm.cdf(m, mean, sd)).sum()) - 0.5
+
+    assert fit.posterior.mu.median == pytest.approx(optimize.brentq(cdf, -100, 100), abs=1e-3)

@@ -136,8 +136,10 @@ def load_data(
     columns: str | None,
     split: bool = False,
     read: dict[str, str] | None = None,
+    measure: str | None = None,
 ) -> Any:
-    """The data of a command's DATA argument or ``--example``, read as ``read`` says."""
+    """The data of a command's DATA argument or ``--example``, read as ``read`` says, in
+    ``measure`` (continuous outcomes)."""
     from bayesmeta.workflows.request import AnalysisRequest, load_data
 
     request = AnalysisRequest(
@@ -146,6 +148,7 @@ def load_data(
         columns=parse_columns(columns),
         split_shared_control=split,
         reading=read or {},
+        measure=measure,
     )
     return load_data(request)
 
@@ -242,6 +245,15 @@ SplitOpt = Annotated[
         "between them (Cochrane Handbook 23.3.4).",
     ),
 ]
+MeasureOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Two-arm counts: OR (odds ratio, the default), RR (risk ratio) or RD (risk "
+        "difference), as metafor's escalc and rma.mh; Peto and the GLMM stay OR-only. "
+        "Continuous outcomes (each arm's mean, SD and size): MD (the default), SMD (Hedges' "
+        "g) or ROM (ratio of means), as escalc.",
+    ),
+]
 JsonOpt = Annotated[Path | None, typer.Option("--json", help="Write the results as JSON.")]
 PriorMuOpt = Annotated[
     str | None, typer.Option(help="Prior of the pooled effect mu, e.g. 'normal(0, 2.82)'.")
@@ -259,6 +271,19 @@ CommonOpt = Annotated[
 QuietOpt = Annotated[
     bool,
     typer.Option("--quiet", "-q", help="No progress bars (they show only on a terminal)."),
+]
+CovariateOpt = Annotated[
+    list[str] | None,
+    typer.Option(help="Meta-regression on this column (repeat for several)."),
+]
+SubgroupOpt = Annotated[str | None, typer.Option(help="Pooled effect per level of this column.")]
+PmTolOpt = Annotated[
+    float,
+    typer.Option(
+        min=1e-15,
+        max=1.0,
+        help="Root tolerance of the Paule-Mandel tau^2 search (metafor's default).",
+    ),
 ]
 ChainsOpt = Annotated[int, typer.Option(min=1)]
 DrawsOpt = Annotated[int, typer.Option(min=100, help="Draws per chain after tuning.")]
@@ -323,19 +348,8 @@ MODEL_PARAMETERS: tuple[inspect.Parameter, ...] = (
         ],
         False,
     ),
-    _option(
-        "covariate",
-        Annotated[
-            list[str] | None,
-            typer.Option(help="Meta-regression on this column (repeat for several)."),
-        ],
-        None,
-    ),
-    _option(
-        "subgroup",
-        Annotated[str | None, typer.Option(help="Pooled effect per level of this column.")],
-        None,
-    ),
+    _option("covariate", CovariateOpt, None),
+    _option("subgroup", SubgroupOpt, None),
     _option(
         "separate_tau",
         Annotated[bool, typer.Option("--separate-tau", help="Each subgroup its own tau.")],

@@ -34,7 +34,9 @@ class Scale:
     shown-scale summaries of ``mu`` and ``theta_new`` (None: not reported); ``below`` is how
     ``P(mu < 0)`` reads on the shown scale; ``ratio_of`` names the shown-scale summary of a
     difference of two ``mu`` (subgroups), if reported; ``axis`` is the axis title of plots
-    (``"Odds ratio"``; the label when not set).
+    (``"Odds ratio"``; the label when not set); ``digits`` the decimals of shown values in
+    tables (4 for risk differences, which are often below 0.01); ``in_units``: values are in
+    the outcome's own units (mean differences), so no default prior can be right for them.
     """
 
     name: str
@@ -45,6 +47,8 @@ class Scale:
     below: str = "P(mu < 0)"
     ratio_of: str | None = None
     axis: str | None = None
+    digits: int = 2
+    in_units: bool = False
 
     @property
     def log_ratio(self) -> bool:
@@ -75,7 +79,13 @@ SCALES: dict[str, Scale] = {
             axis="Proportion",
         ),
         Scale("log_risk_ratio", "RR", np.exp, axis="Risk ratio"),
+        Scale(
+            "risk_difference", "RD", identity, below="P(RD < 0)", axis="Risk difference", digits=4
+        ),
         Scale("log_hazard_ratio", "HR", np.exp, axis="Hazard ratio"),
+        Scale("log_ratio_of_means", "ROM", np.exp, axis="Ratio of means"),
+        Scale("md", "MD", identity, axis="Mean difference", in_units=True),
+        Scale("smd", "SMD", identity, axis="Standardised mean difference"),
     )
 }
 # measure of an effect size (escalc / reported input) -> scale name
@@ -83,7 +93,9 @@ MEASURE_SCALES = {
     "OR": "log_odds_ratio",
     "PLO": "logit_proportion",
     "RR": "log_risk_ratio",
+    "RD": "risk_difference",
     "HR": "log_hazard_ratio",
+    "ROM": "log_ratio_of_means",
 }
 
 

@@ -185,10 +185,18 @@ def _model(result: AnalysisResult) -> Paragraph:
         refs = ()
     else:
         source = "reported" if not isinstance(data, TwoArmData | SingleArmData) else "escalc"
+        estimates = f"the {source} study estimates y_i ({scale})"
+        if getattr(data, "arms", None) is not None:  # a continuous outcome
+            shown = result.scale
+            what = scale if shown.log_ratio else (shown.axis or shown.label).lower()
+            estimates = (
+                f"the study estimates y_i ({what}, {data.measure}), computed from each arm's "
+                "mean, SD and size as metafor's escalc,"
+            )
         text = (
-            f"We fitted a Bayesian normal-normal random-effects meta-analysis of the {source} "
-            f"study estimates y_i ({scale}) with their within-study variances v_i treated as "
-            "known: y_i ~ N(theta_i, v_i), theta_i ~ N(mu, tau^2)."
+            f"We fitted a Bayesian normal-normal random-effects meta-analysis of {estimates} "
+            "with their within-study variances v_i treated as known: y_i ~ N(theta_i, v_i), "
+            "theta_i ~ N(mu, tau^2)."
         )
         refs = ("rover2020",)
     if result.common_effect:

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from bayesmeta.frequentist.classic import MetaRegressions, Subgroups
+from bayesmeta.frequentist.metareg import MetaRegression, SubgroupFits
 from bayesmeta.frequentist.methods import METHODS
 from bayesmeta.frequentist.results import Estimate, PooledEstimate, Skipped
 from bayesmeta.io.counts import SingleArmData, TwoArmData
@@ -189,14 +192,103 @@ def frequentist_table(
         pi = estimate.pi
         table.add_row(
             name,
-            num(show(estimate.estimate)),
-            interval(*(show(v) for v in estimate.ci)),
+            num(show(estimate.estimate), scale.digits),
+            interval(*(show(v) for v in estimate.ci), scale.digits),
             "zero-width CI" if estimate.degenerate else p_value(estimate.p),
-            num(estimate.tau2, 3),
+            num(estimate.tau2, 3 if scale.digits <= 3 else 6),
             num(estimate.i2, 1),
-            interval(*(show(v) for v in pi)) if pi else "-",
+            interval(*(show(v) for v in pi), scale.digits) if pi else "-",
         )
     return table
+
+
+def titled_table(title: str, columns: tuple[str, ...]) -> Table:
+    """A borderless table titled ``title``; the first two columns left-aligned, the rest right."""
+    table = Table(title=title, title_justify="left", box=None, pad_edge=False)
+    for j, col in enumerate(columns):
+        table.add_column(col, justify="left" if j < 2 else "right")
+    return table
+
+
+def _df(fit: MetaRegression) -> str:
+    return ", ".join(str(d) for d in fit.qm_df)
+
+
+def regression_tables(regression: MetaRegressions, shown: tuple[str, ...], level: float):
+    """The coefficients of the ``shown`` methods (model scale) and every method's tests."""
+    coef = titled_table(
+        f"Meta-regression on {', '.join(regression.covariates)} (coefficients on the model scale)",
+        ("Method", "Coefficient", "Estimate", "SE", f"{percent(level)} CI", "p"),
+    )
+    tests = titled_table(
+        "Meta-regression tests",
+        ("Method", "QM (df)", "p", "QE (df)", "p", "tau^2", "I^2 %", "R^2 %"),
+    )
+    for name, fit in regression.fits.items():
+        label = METHODS[name].label
+        if isinstance(fit, Skipped):
+            tests.add_row(label, f"not estimable: {fit.reason}", *[""] * 6)
+            continue
+        if name in shown:
+            for j, coefficient in enumerate(fit.names):
+                coef.add_row(
+                    label if j == 0 else "",
+                    coefficient,
+                    num(fit.coef[j], 4),
+                    num(fit.se[j], 4),
+                    interval(*fit.ci[j], 4),
+                    p_value(fit.p[j]),
+                )
+        tests.add_row(
+            label,
+            f"{num(fit.qm)} ({_df(fit)})",
+            p_value(fit.qm_p),
+            f"{num(fit.qe)} ({fit.qe_df})",
+            p_value(fit.qe_p),
+            num(fit.tau2, 4),
+            num(fit.i2, 1),
+            num(fit.r2, 1),
+        )
+    return coef, tests
+
+
+def subgroup_tables(subgroups: Subgroups, shown: tuple[str, ...], scale: Scale, level: float):
+    """Each ``shown`` method's fit per subgroup and every method's test for differences."""
+    show = scale.show
+    fits = titled_table(
+        f"Subgroups by {subgroups.by}",
+        ("Method", "Subgroup", "k", scale.label, f"{percent(level)} CI", "tau^2", "I^2 %"),
+    )
+    tests = titled_table(
+        "Test for subgroup differences",
+        ("Method", "Q between (df)", "p", "Mixed-effects QM (one tau^2)", "p"),
+    )
+    for name, fit in subgroups.fits.items():
+        label = METHODS[name].label
+        if isinstance(fit, Skipped):
+            tests.add_row(label, f"not estimable: {fit.reason}", "", "", "")
+            continue
+        assert isinstance(fit, SubgroupFits)
+        if name in shown:
+            for j, (group, pe) in enumerate(fit.levels.items()):
+                fits.add_row(
+                    label if j == 0 else "",
+                    group,
+                    str(pe.k),
+                    num(show(pe.estimate)),
+                    interval(*(show(v) for v in pe.ci)),
+                    num(pe.tau2, 3),
+                    num(pe.i2, 1),
+                )
+        mixed = fit.mixed_effects
+        tests.add_row(
+            label,
+            f"{num(fit.between.q)} ({fit.between.df})",
+            p_value(fit.between.p),
+            f"{num(mixed.qm)} ({_df(mixed)})" if mixed else "-",
+            p_value(mixed.qm_p) if mixed else "-",
+        )
+    return fits, tests
 
 
 def diagnostics_line(result: AnalysisResult) -> str:
@@ -256,6 +348,39 @@ def render_average(avg: ModelAverage, console: Console) -> None:
 
 def _exp_text(x: float) -> str:
     return f"{math.exp(x):.4g}" if x < 709 else f"e^{x:.1f}"
+
+
+def absolute_table(result: AnalysisResult) -> Table:
+    """Treated risk, risk difference per 1,000, risk ratio and NNT at each control risk, for
+    the pooled effect and a new study (posterior medians with equal-tailed intervals)."""
+    level = percent(result.level)
+    table = Table(
+        title="Absolute effects from the posterior (at the control-group risks given)",
+        title_justify="left",
+        box=None,
+        pad_edge=False,
+    )
+    for col in (
+        "Control risk",
+        "Effect",
+        f"Treated risk [{level} CrI]",
+        f"Difference per 1,000 [{level} CrI]",
+        f"RR [{level} CrI]",
+        "NNT (median)",
+    ):
+        table.add_column(col, justify="left" if col in ("Control risk", "Effect") else "right")
+    for e in result.absolute.effects if result.absolute else ():
+        rd, rr, risk = e.risk_difference_per_1000, e.risk_ratio, e.treated_risk
+        nnt = e.nnt
+        table.add_row(
+            num(e.baseline_risk, 3),
+            "pooled" if e.of == "pooled" else "new study",
+            f"{num(risk.median, 3)} {interval(*risk.interval, 3)}",
+            f"{num(rd.median, 1)} {interval(*rd.interval, 1)}",
+            f"{num(rr.median)} {interval(*rr.interval)}",
+            "-" if nnt is None else f"{math.ceil(nnt)} (1 {e.direction} event)",
+        )
+    return table
 
 
 def comparison_line(c: Comparison) -> str:
@@ -355,6 +480,14 @@ def render(
     if post.mu is not None or post.tau is not None:
         console.print(posterior_table(result))
         console.print()
+    if result.absolute is not None:
+        console.print(absolute_table(result))
+        console.print(
+            "treated risk = expit(logit(control risk) + theta), theta = mu (pooled) or "
+            "theta_new (a new study), over the posterior; NNT = 1000 / |median difference per "
+            "1,000|, rounded up"
+        )
+        console.print()
     if post.coefficients:
         console.print(regression_table(result))
         console.print()
@@ -364,8 +497,28 @@ def render(
         for line in bayes_factor_lines(result.bayes_factors):
             console.print(line)
         console.print()
-    console.print(frequentist_table(result.frequentist, result.scale, methods))
+    if result.measure is not None:
+        fs, bs = result.frequentist_scale, result.scale
+        console.print(
+            f"Frequentist rows on the {(fs.axis or fs.label).lower()} ({fs.label}) scale "
+            f"(--measure {result.measure}); the Bayesian posterior above is on the "
+            f"{(bs.axis or bs.label).lower()} ({bs.label}) scale of the {result.model} model."
+        )
+    console.print(frequentist_table(result.frequentist, result.frequentist_scale, methods))
     console.print()
+    shown = tuple(methods or result.frequentist)
+    regression, groups = result.frequentist_meta_regression, result.frequentist_subgroups
+    if regression is not None:  # the methods shown above, as fit shows them
+        regression = replace(regression, fits={k: regression.fits[k] for k in shown
+                                               if k in regression.fits})  # fmt: skip
+        for table in regression_tables(regression, shown, result.level):
+            console.print(table)
+            console.print()
+    if groups is not None:
+        groups = replace(groups, fits={k: groups.fits[k] for k in shown if k in groups.fits})
+        for table in subgroup_tables(groups, shown, result.scale, result.level):
+            console.print(table)
+            console.print()
     _diagnostics(result, console)
 
 

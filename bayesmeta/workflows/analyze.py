@@ -9,9 +9,12 @@ in ``docs/json.md``.
 from __future__ import annotations
 
 import hashlib
+import math
 import platform
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,15 +25,17 @@ from bayesmeta.effects import ObservedEffect, observed_effects
 from bayesmeta.engines.nuts import Diagnostics, Fit, SamplerSettings
 from bayesmeta.errors import OptionError
 from bayesmeta.frequentist import methods as frequentist_methods
+from bayesmeta.frequentist.classic import MetaRegressions, Subgroups, from_moderators
 from bayesmeta.frequentist.results import Estimate
 from bayesmeta.io.counts import SingleArmData, StudyData, TwoArmData
 from bayesmeta.io.reported import ReportedEffects
 from bayesmeta.model.description import ModelSpec, reference_direction
 from bayesmeta.model.moderators import Moderators
 from bayesmeta.model.priors import Prior, PriorSet
-from bayesmeta.model.scales import Scale
+from bayesmeta.model.scales import Scale, scale_of_measure
+from bayesmeta.summaries.absolute import AbsoluteEffects, check_baseline_risks
 from bayesmeta.summaries.crosscheck import EXACT_LIKELIHOODS
-from bayesmeta.summaries.types import DEFAULT_LEVEL, PosteriorSummary
+from bayesmeta.summaries.types import DEFAULT_LEVEL, PosteriorSummary, check_level
 from bayesmeta.workflows.bayes_factors import BayesFactors
 from bayesmeta.workflows.compare import Comparison
 
@@ -63,7 +68,9 @@ class AnalysisResult:
     ``diagnostics`` and ``fit`` are None for the exact engine (no sampling);
     ``log_marginal_likelihood`` is None for NUTS. ``comparison`` holds the random- vs
     common-effect comparison when asked for. ``frequentist`` maps method names to their typed
-    estimates; ``observed`` each study to its own estimate.
+    estimates, on ``measure`` (two-arm counts: OR, RR or RD; None: the model's own scale);
+    ``observed`` each study to its own estimate. ``absolute`` holds the absolute effects at
+    the control-group risks asked for (:mod:`bayesmeta.summaries.absolute`).
     """
 
     spec: ModelSpec
@@ -76,6 +83,10 @@ class AnalysisResult:
     comparison: Comparison | None = None
     log_marginal_likelihood: float | None = None
     level: float = DEFAULT_LEVEL
+    measure: str | None = None
+    absolute: AbsoluteEffects | None = None
+    frequentist_meta_regression: MetaRegressions | None = None
+    frequentist_subgroups: Subgroups | None = None
     bayes_factors: BayesFactors | None = None
 
     @property
@@ -109,6 +120,11 @@ class AnalysisResult:
         return self.spec.scale
 
     @property
+    def frequentist_scale(self) -> Scale:
+        """Scale of the frequentist rows: that of ``measure`` when given, else the model's."""
+        return scale_of_measure(self.measure) if self.measure else self.scale
+
+    @property
     def converged(self) -> bool:
         """True for exact results; the NUTS diagnostics' verdict otherwise."""
         return self.diagnostics is None or self.diagnostics.converged
@@ -121,12 +137,147 @@ class AnalysisResult:
         priors, sampler settings and seed."""
         return self.fit.idata if self.fit is not None else None
 
-    def summary(self) -> pd.DataFrame:
+    def summary(self, level: float | None = None) -> pd.DataFrame:
         """The posterior as a tidy table (:func:`bayesmeta.summaries.frame.summary_frame`): a
-        row per quantity, columns mean, median, sd, interval ends, R-hat and ESS."""
+        row per quantity, columns mean, median, sd, ``ci_lower``/``ci_upper`` at ``level``
+        (None: the result's own, in ``frame.attrs["level"]``), ``prob_below_null`` (P(effect
+        below no effect: 0 on the model scale, 1 for a ratio, so P(OR < 1) on the
+        ``odds_ratio`` row), R-hat and ESS. Another level costs no refit
+        (:meth:`posterior_at`).
+
+        >>> result = bayesmeta.analyze(bayesmeta.load_example("bcg"))  # doctest: +SKIP
+        >>> result.summary(level=0.8).loc["odds_ratio", ["ci_lower", "ci_upper"]]  # doctest: +SKIP
+        """
         from bayesmeta.summaries.frame import summary_frame
 
-        return summary_frame(self.posterior, self.idata)
+        post = self.posterior_at(level)
+        frame = summary_frame(post)
+        if self._checks is not None:  # R-hat and ESS do not depend on the level
+            attrs = dict(frame.attrs)
+            frame = frame.join(self._checks)
+            frame.attrs.update(attrs)
+        below = {"mu": post.prob_mu_below_0}
+        if post.theta_new is not None and (self.fit is not None or self.moderators is None):
+            below["theta_new"] = self.probability("theta_new", below=0.0)
+        for name, s in (post.coefficients or {}).items():
+            below[name if name.startswith("intercept") else f"beta[{name}]"] = s.prob_below_0
+        for name, d in (post.differences or {}).items():
+            below[f"difference[{name}]"] = d.summary.prob_below_0
+        for level_name, group in (post.subgroups or {}).items():
+            below[f"mu[{level_name}]"] = group.prob_mu_below_0
+        scale = post.scale
+        for shown, model_name in ((scale.pooled, "mu"), (scale.predictive, "theta_new")):
+            if shown is not None:
+                below[shown] = below.get(model_name)
+                for level_name in post.subgroups or {}:
+                    if model_name == "mu":
+                        below[f"{shown}[{level_name}]"] = below.get(f"mu[{level_name}]")
+        column = pd.Series({k: v for k, v in below.items() if v is not None}, dtype=float)
+        frame.insert(
+            list(frame.columns).index("ci_upper") + 1,
+            "prob_below_null",
+            column.reindex(frame.index),
+        )
+        return frame
+
+    def to_frame(self, level: float | None = None) -> pd.DataFrame:
+        """The posterior as a DataFrame, the method name every table-like result shares
+        (:meth:`bayesmeta.ClassicResult.to_frame`); the same table as :meth:`summary`."""
+        return self.summary(level)
+
+    def __repr__(self) -> str:
+        """One line: model, engine, k, the pooled effect with its interval, tau, convergence
+        (the full result is in :meth:`summary` and :meth:`to_dict`)."""
+        post, scale = self.posterior, self.scale
+        parts = [self.model, f"engine={self.engine}", f"k={self.data.k}"]
+        main, name = (post.pooled, scale.pooled) if post.pooled is not None else (post.mu, "mu")
+        if main is not None:
+            lo, hi = main.interval
+            parts.append(f"{name}={main.median:.3g} [{main.level:.0%} {lo:.3g}, {hi:.3g}]")
+        elif post.subgroups is not None:
+            parts.append(f"subgroups={', '.join(post.subgroups)}")
+        if post.tau is not None:
+            parts.append(f"tau={post.tau.median:.3g}")
+        parts.append("converged" if self.converged else "NOT CONVERGED")
+        return f"AnalysisResult({', '.join(parts)})"
+
+    def _repr_html_(self) -> str:
+        """Notebook display: the one-line description over the summary of the pooled
+        quantities (the study rows are in :meth:`summary`)."""
+        from html import escape
+
+        frame = self.summary()
+        rows = [i for i in frame.index if not str(i).startswith("theta[")]
+        table = frame.loc[rows].to_html(float_format=lambda x: f"{x:.4g}", na_rep="")
+        return f"<p><code>{escape(repr(self))}</code></p>{table}"
+
+    @cached_property
+    def _checks(self) -> pd.DataFrame | None:
+        """R-hat and ESS of each row of :meth:`summary` (None for the exact engine), computed
+        once: they are the costly part of the table."""
+        from bayesmeta.summaries.frame import CHECKS, summary_frame
+
+        if self.fit is None:
+            return None
+        frame = summary_frame(self.posterior, self.fit.draws)
+        return frame[[c for c in CHECKS if c in frame.columns]]
+
+    def posterior_at(self, level: float | None = None) -> PosteriorSummary:
+        """The posterior summarised at ``level`` without refitting: from the draws (NUTS) or
+        the exact quadrature; None or the result's level: :attr:`posterior` itself. The
+        numbers equal those of ``analyze(..., level=level)`` with the same seed."""
+        if level is None or level == self.level:
+            return self.posterior
+        level = check_level(level)
+        hdi = any(s.hdi is not None for s in self.posterior.theta.values())
+        if self.fit is not None:
+            from bayesmeta.summaries.draws import summarize
+
+            return summarize(self.fit.draws, scale=self.scale, level=level, hdi=hdi)
+        from bayesmeta.summaries import exact
+
+        return exact.summarize(self.spec, level=level, hdi=hdi)[0]
+
+    def probability(
+        self, quantity: str = "mu", *, below: float | None = None, above: float | None = None
+    ) -> float:
+        """Posterior probability that ``quantity`` is below ``below`` and/or above ``above``.
+
+        ``quantity`` is ``"mu"``, ``"tau"``, ``"theta_new"`` (thresholds on the model scale,
+        e.g. log odds ratios) or a shown-scale name of the result (``"odds_ratio"``,
+        ``"predictive_odds_ratio"``: thresholds on that scale). Both bounds give the
+        probability of the interval between them. From the draws (NUTS) or exactly (the exact
+        engine); no refit.
+
+        >>> import math
+        >>> result.probability("mu", below=math.log(0.8))  # doctest: +SKIP
+        >>> result.probability("odds_ratio", below=0.8)  # the same number  # doctest: +SKIP
+
+        Raises
+        ------
+        OptionError
+            An unknown quantity, no bound given, or a model without that single quantity.
+        """
+        scale = self.scale
+        shown = {scale.pooled: "mu", scale.predictive: "theta_new"}
+        names = {"mu": "mu", "tau": "tau", "theta_new": "theta_new"}
+        names.update({k: v for k, v in shown.items() if k is not None})
+        if quantity not in names:
+            raise OptionError(f"unknown quantity {quantity!r}; choose one of {', '.join(names)}")
+        if below is None and above is None:
+            raise OptionError("give below=, above= or both (a threshold on the quantity)")
+        hi = math.inf if below is None else float(below)
+        lo = -math.inf if above is None else float(above)
+        if quantity in shown:
+            hi, lo = _model_scale(scale, hi), _model_scale(scale, lo)
+        name = names[quantity]
+        if self.fit is not None:
+            from bayesmeta.summaries.draws import probability
+
+            return probability(self.fit.draws, name, hi, lo)
+        from bayesmeta.summaries.exact import probability as exact_probability
+
+        return exact_probability(self.spec, name, hi, lo)
 
     def data_dict(self) -> dict[str, Any]:
         """JSON block ``data``: counts of studies, zero cells, the data checksum and the
@@ -200,12 +351,37 @@ class AnalysisResult:
             out["log_marginal_likelihood"] = self.log_marginal_likelihood
         if self.comparison is not None:
             out["comparison"] = self.comparison.to_dict()
+        if self.absolute is not None:
+            out["absolute_effects"] = self.absolute.to_dict()
+        if self.measure is not None:
+            out["frequentist_measure"] = self.measure
         if self.bayes_factors is not None:
             out["bayes_factors"] = self.bayes_factors.to_dict()
         out["frequentist"] = {k: v.to_dict() for k, v in self.frequentist.items()}
+        if self.frequentist_meta_regression is not None:
+            out["frequentist_meta_regression"] = self.frequentist_meta_regression.to_dict()
+        if self.frequentist_subgroups is not None:
+            out["frequentist_subgroups"] = self.frequentist_subgroups.to_dict()
         out["studies"] = self.studies()
         out["environment"] = _environment()
         return out
+
+
+def _model_scale(scale: Scale, value: float) -> float:
+    """The model-scale value that ``scale.show`` maps to ``value`` (``show`` is increasing;
+    values beyond the shown scale's range map to -inf / inf)."""
+    if math.isinf(value):
+        return value
+    lo, hi = -745.0, 745.0  # exp and expit saturate in double precision beyond these
+    with np.errstate(over="ignore", divide="ignore"):
+        if value <= scale.show(lo):
+            return -math.inf
+        if value >= scale.show(hi):
+            return math.inf
+        for _ in range(200):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if scale.show(mid) < value else (lo, mid)
+    return 0.5 * (lo + hi)
 
 
 def _frame(data: AnyData) -> pd.DataFrame:
@@ -244,6 +420,8 @@ def analyze(
     frequentist: Sequence[str] | None = None,
     level: float = DEFAULT_LEVEL,
     log_likelihood: bool = False,
+    measure: str | None = None,
+    baseline_risks: Sequence[float] = (),
     bayes_factors: bool = False,
 ) -> AnalysisResult:
     """Fit the Bayesian model to ``data`` and put the frequentist estimates beside it.
@@ -283,15 +461,29 @@ def analyze(
         Add to ``result.idata`` a ``log_likelihood`` group with each study's log likelihood
         (one variable, both arms summed), so ``arviz_stats.loo(result.idata)`` leaves out
         studies (NUTS only).
+    measure
+        Two-arm counts: the measure of the frequentist rows, ``"OR"``, ``"RR"`` or ``"RD"``
+        (:func:`bayesmeta.classic`). The Bayesian model stays on the log odds ratio scale;
+        ask for ``baseline_risks`` to have risk ratios and differences from its posterior.
+    baseline_risks
+        Control-group risks (e.g. ``(0.05, 0.2)``): the absolute effects of the pooled log
+        odds ratio and of a new study's at each (:mod:`bayesmeta.summaries.absolute`; log
+        odds ratios without moderators; exact for the exact engine).
+
     bayes_factors
         Also compute the Bayes factors for the effect and for heterogeneity from exact
         marginal likelihoods (:func:`bayesmeta.workflows.bayes_factors.bayes_factors`; models
         without moderators, whatever the engine).
+    Warns
+    -----
+    ConvergenceWarning
+        The final draws (after the one refit) fail the convergence checks; the result says
+        which (``result.diagnostics.problems``).
 
     Raises
     ------
     TypeError
-        ``data``, ``priors`` or ``settings`` of a type that cannot be used.
+        ``data``, ``priors``, ``settings`` or ``moderators`` of a type that cannot be used.
     BayesmetaError
         Invalid data or options, with the same message the command line prints.
     """
@@ -301,7 +493,7 @@ def analyze(
     spec = ModelSpec.describe(
         data, model=model, priors=priors, common_effect=common_effect, moderators=moderators
     )
-    return analyze_model(
+    result = analyze_model(
         spec,
         engine=engine,
         settings=settings,
@@ -310,8 +502,21 @@ def analyze(
         frequentist=frequentist,
         level=level,
         log_likelihood=log_likelihood,
+        measure=measure,
+        baseline_risks=baseline_risks,
         bayes_factors=bayes_factors,
     )
+    if not result.converged and result.diagnostics is not None:
+        from bayesmeta.engines.nuts import ConvergenceWarning
+
+        warnings.warn(
+            f"the draws did not converge even after the refit "
+            f"({'; '.join(result.diagnostics.problems)}): do not use them as they are; "
+            "raise the settings' draws and tune, or give a more informative prior",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+    return result
 
 
 def as_data(data: Any) -> AnyData:
@@ -344,25 +549,17 @@ def analyze_model(
     frequentist: Sequence[str] | None = None,
     level: float = DEFAULT_LEVEL,
     log_likelihood: bool = False,
+    measure: str | None = None,
+    baseline_risks: Sequence[float] = (),
     bayes_factors: bool = False,
 ) -> AnalysisResult:
     """:func:`analyze` for a model description (other arguments as there)."""
     if settings is not None and not isinstance(settings, SamplerSettings):
         raise TypeError(f"settings must be SamplerSettings, got {type(settings).__name__}")
-    data = spec.data
+    level = check_level(level)
     engine = resolve_engine(spec.likelihood, engine)
-    methods = frequentist_methods.check_methods(
-        frequentist if frequentist is not None else frequentist_methods.available(data), data
-    )
-    common = {
-        "spec": spec,
-        "engine": engine,
-        "frequentist": frequentist_methods.compute(
-            methods, frequentist_methods.inputs(data, level)
-        ),
-        "observed": observed_effects(data, level=level),
-        "level": level,
-    }
+    risks = check_absolute(spec, baseline_risks)
+    common = shared_fields(spec, engine, frequentist, level, measure)
     if bayes_factors:
         from bayesmeta.workflows.bayes_factors import bayes_factors as compute
 
@@ -373,6 +570,15 @@ def analyze_model(
 
         quadrature = exact if spec.likelihood == "normal-normal" else exact_binomial
         posterior, lml = quadrature.summarize(spec, level=level, hdi=hdi)
+        if risks:
+            from bayesmeta.summaries.absolute import exact_absolute_effects
+
+            if quadrature is not exact:
+                raise OptionError(
+                    "--baseline-risk with --engine exact needs --model normal-normal; "
+                    "use --engine nuts for the binomial model"
+                )
+            common["absolute"] = exact_absolute_effects(spec, risks, level=level)
         comparison = None
         if compare:
             other = _other(spec)
@@ -401,12 +607,148 @@ def analyze_model(
 
     posterior = summarize(result.draws, scale=spec.scale, level=level, hdi=hdi)
     diagnostics = replace(result.diagnostics, exact_check=exact_check(spec, posterior, level))
+    absolute = None
+    if risks:
+        from bayesmeta.summaries.absolute import absolute_effects
+
+        post = result.draws.posterior
+        absolute = absolute_effects(post["mu"], post["theta_new"], risks, level=level)
     return AnalysisResult(
         posterior=posterior,
         diagnostics=diagnostics,
         fit=result,
         comparison=comparison,
+        absolute=absolute,
         **common,
+    )
+
+
+def check_absolute(spec: ModelSpec, baseline_risks: Sequence[float]) -> tuple[float, ...]:
+    """The control-group risks of the absolute effects, checked against the model.
+
+    Raises
+    ------
+    OptionError
+        A risk outside (0, 1); a model not on the log odds ratio scale or with moderators.
+    """
+    risks = check_baseline_risks(baseline_risks)
+    if not risks:
+        return risks
+    if spec.scale.name != "log_odds_ratio":
+        raise OptionError(
+            f"--baseline-risk needs odds ratios (two-arm counts or reported ORs); this model "
+            f"is on the {spec.scale.name} scale"
+        )
+    if spec.moderators is not None:
+        raise OptionError("--baseline-risk is not available with covariates or subgroups")
+    return risks
+
+
+def shared_fields(
+    spec: ModelSpec,
+    engine: str,
+    frequentist: Sequence[str] | None,
+    level: float,
+    measure: str | None = None,
+) -> dict[str, Any]:
+    """The fields of an :class:`AnalysisResult` that do not depend on the engine: the
+    description, the frequentist estimates (on ``measure``; meta-regression and subgroups
+    with moderators) and each study's observed effect."""
+    data = spec.data
+    methods = frequentist_methods.check_methods(
+        frequentist if frequentist is not None else frequentist_methods.available(data), data
+    )
+    given = frequentist_methods.inputs(data, level, measure)
+    regression = groups = None
+    if spec.moderators is not None:
+        regression, groups = from_moderators(
+            data, given.es, spec.moderators, spec.moderators.names, level=level
+        )
+    return {
+        "spec": spec,
+        "engine": engine,
+        "frequentist": frequentist_methods.compute(methods, given),
+        "frequentist_meta_regression": regression,
+        "frequentist_subgroups": groups,
+        "observed": observed_effects(data, level=level),
+        "level": level,
+        "measure": measure,
+    }
+
+
+def from_draws(
+    idata: Any,
+    data: AnyData | pd.DataFrame | str | Path,
+    *,
+    model: str = "auto",
+    priors: PriorSet | Mapping[str, Prior | str] | None = None,
+    common_effect: bool = False,
+    moderators: Moderators | None = None,
+    frequentist: Sequence[str] | None = None,
+    level: float = DEFAULT_LEVEL,
+    hdi: bool = False,
+) -> AnalysisResult:
+    """An :class:`AnalysisResult` from draws you made yourself, e.g. of a builder model you
+    extended or a PyMC model you wrote, so that summaries, probabilities, the forest plot and
+    the report work on them.
+
+    ``idata`` (an ArviZ ``DataTree``) must hold the posterior variables bayesmeta reports, by
+    these names: ``mu`` (pooled effect), ``tau`` (between-study SD; absent for a common effect),
+    ``theta`` (each study's effect, dimension ``study`` in the order of ``data``) and
+    ``theta_new`` (a new study's effect), and ``sample_stats`` with ``diverging`` (as
+    ``pm.sample`` and :func:`bayesmeta.sample` give them). ``model``, ``priors``,
+    ``common_effect`` and ``moderators`` describe the model that made them, for the report's
+    methods text (the draws are not checked against them); other arguments as :func:`analyze`.
+
+    >>> idata = bayesmeta.sample(my_model, random_seed=1)  # doctest: +SKIP
+    >>> result = bayesmeta.from_draws(idata, data)  # doctest: +SKIP
+    >>> result.summary(level=0.8)  # doctest: +SKIP
+
+    Raises
+    ------
+    OptionError
+        A variable missing from the draws, or ``theta``'s studies not those of ``data``.
+    """
+    from bayesmeta.engines import nuts
+    from bayesmeta.engines.draws import Draws
+    from bayesmeta.summaries.draws import summarize
+
+    level = check_level(level)
+    spec = ModelSpec.describe(
+        as_data(data),
+        model=model,
+        priors=priors,
+        common_effect=common_effect,
+        moderators=moderators,
+    )
+    draws = Draws.from_datatree(idata)
+    needed = ["mu", "theta", "theta_new", *(() if spec.common_effect else ("tau",))]
+    missing = [name for name in needed if name not in draws.posterior]
+    if "diverging" not in draws.sample_stats:
+        missing.append("sample_stats.diverging")
+    if missing:
+        raise OptionError(
+            f"the draws lack {', '.join(missing)}: name the pooled effect mu, the "
+            "between-study SD tau, the study effects theta (dims='study') and a new study's "
+            "effect theta_new"
+        )
+    if draws.var_dims("theta") != ["study"] or draws.labels("study") != list(spec.study):
+        raise OptionError(
+            "theta must have the one dimension 'study' with the studies of the data, in order"
+        )
+    mu = draws.posterior["mu"]
+    settings = SamplerSettings(
+        chains=int(mu.shape[0]),
+        draws=max(int(mu.shape[1]), 4),
+        tune=int(draws.group_attrs.get("posterior", {}).get("tuning_steps", 0) or 0),
+        seed=int(draws.attrs.get("bayesmeta_seed", 1)),
+    ).for_model(spec)
+    diagnostics = nuts.diagnose(draws, settings=settings)
+    return AnalysisResult(
+        posterior=summarize(draws, scale=spec.scale, level=level, hdi=hdi),
+        diagnostics=diagnostics,
+        fit=Fit(draws, diagnostics, settings),
+        **shared_fields(spec, "nuts", frequentist, level),
     )
 
 

@@ -16,14 +16,19 @@ from bayesmeta.errors import BayesmetaError, OptionError
 from bayesmeta.frequentist import methods as frequentist_methods
 from bayesmeta.io.counts import StudyData
 from bayesmeta.io.examples import example as find_example
-from bayesmeta.io.inputs import load
+from bayesmeta.io.inputs import counts_measure, load
 from bayesmeta.io.reported import ReportedEffects
 from bayesmeta.io.spec import Spec
 from bayesmeta.io.table import TableFile
 from bayesmeta.model.description import LIKELIHOODS, ModelSpec
 from bayesmeta.model.moderators import moderators
 from bayesmeta.model.priors import DEFAULT_BETA, Prior, parse_prior
-from bayesmeta.workflows.analyze import AnalysisResult, analyze_model, resolve_engine
+from bayesmeta.workflows.analyze import (
+    AnalysisResult,
+    analyze_model,
+    check_absolute,
+    resolve_engine,
+)
 
 PRIOR_NAMES = ("mu", "tau", "baseline", "beta")
 
@@ -38,7 +43,10 @@ class AnalysisRequest:
     divides control arms that multi-arm trials share between their comparisons
     (:func:`bayesmeta.io.multiarm.split_shared_control`). ``reading`` says how to read the
     file: ``sheet``, ``separator``, ``decimal``, ``encoding``, ``outcome``
-    (:class:`bayesmeta.io.table.TableFile`).
+    (:class:`bayesmeta.io.table.TableFile`). ``measure`` is the measure of the frequentist
+    rows of two-arm counts (OR, RR, RD), or the effect measure of a continuous outcome (MD,
+    SMD, ROM: :mod:`bayesmeta.io.continuous`; None: MD); ``baseline_risks`` the control-group
+    risks of the absolute effects (:mod:`bayesmeta.summaries.absolute`).
     """
 
     data: Path | None = None
@@ -59,6 +67,8 @@ class AnalysisRequest:
     settings: SamplerSettings = field(default_factory=SamplerSettings)
     methods: tuple[str, ...] | None = None
     split_shared_control: bool = False
+    measure: str | None = None
+    baseline_risks: tuple[float, ...] = ()
 
     @classmethod
     def from_spec(cls, spec: Spec) -> AnalysisRequest:
@@ -132,6 +142,7 @@ def load_data(request: AnalysisRequest) -> StudyData | ReportedEffects:
         columns=request.columns,
         ci_level=request.ci_level,
         split_shared_control=request.split_shared_control,
+        measure=request.measure,
     )
 
 
@@ -172,6 +183,10 @@ def plan(request: AnalysisRequest) -> Plan:
         )
     if engine == "nuts":
         spec.check_for_sampler()
+    check_absolute(spec, request.baseline_risks)
+    measure = counts_measure(data, request.measure)
+    if measure is not None:
+        frequentist_methods.inputs(data, measure=measure)
     shown = request.methods or frequentist_methods.shown_by_default(data)
     return Plan(request, spec, engine, frequentist_methods.check_methods(shown, data))
 
@@ -186,4 +201,6 @@ def execute(planned: Plan) -> AnalysisResult:
         compare=r.compare,
         bayes_factors=r.bayes_factors,
         hdi=r.hdi,
+        measure=counts_measure(planned.spec.data, r.measure),
+        baseline_risks=r.baseline_risks,
     )

@@ -17,7 +17,12 @@ import pytest
 from bayesmeta import ReportedEffects, SingleArmData, TwoArmData, load_example
 from bayesmeta.io.examples import examples
 
-DESIGNS = {"two-arm": TwoArmData, "single-arm": SingleArmData, "reported": ReportedEffects}
+DESIGNS = {
+    "two-arm": TwoArmData,
+    "single-arm": SingleArmData,
+    "reported": ReportedEffects,
+    "continuous": ReportedEffects,
+}
 
 # dat.steurer2006: author, year, lnHR, selnHR
 STEURER = {

@@ -28,11 +28,13 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from bayesmeta.effects import EffectSizes
+from bayesmeta.errors import OptionError
 from bayesmeta.frequentist import methods as frequentist_methods
 from bayesmeta.frequentist.methods import METHODS, RANDOM
 from bayesmeta.frequentist.pooled import weights as study_weights
 from bayesmeta.frequentist.results import PooledEstimate
 from bayesmeta.io.counts import SingleArmData, TwoArmData
+from bayesmeta.io.reported import ReportedEffects
 from bayesmeta.report.figures import FAVOURS
 from bayesmeta.report.figures.axes import FONT_SIZE, EffectAxis, add_favours, effect_axis
 from bayesmeta.report.format import p_value, percent
@@ -145,6 +147,11 @@ def _columns(result: AnalysisResult, weights_by: str | None) -> tuple[Column, ..
         ]
     elif isinstance(result.data, SingleArmData):
         cols.append(Column("events", "Events/\ntotal", "left", "right"))
+    elif isinstance(result.data, ReportedEffects) and result.data.arms is not None:
+        cols += [
+            Column("treatment", "Treatment\nmean (SD) n", "left", "right"),
+            Column("control", "Control\nmean (SD) n", "left", "right"),
+        ]
     cols += [
         Column("observed", f"Observed {label}\n[{level} CI]", "right", "right"),
         Column("shrunken", f"Shrunken {label}\n[{level} CrI]", "right", "right"),
@@ -163,6 +170,17 @@ def _counts(data: object, index: np.ndarray | slice) -> dict[str, str]:
         return {"treatment": t, "control": c}
     if isinstance(data, SingleArmData):
         return {"events": f"{data.events[index].sum()}/{data.total[index].sum()}"}
+    arms = data.arms if isinstance(data, ReportedEffects) else None
+    if arms is not None:  # a study's mean (SD) and size; a pooled row's total size
+        cells = {}
+        for arm, m, sd, n in (
+            ("treatment", arms.m1, arms.sd1, arms.n1),
+            ("control", arms.m2, arms.sd2, arms.n2),
+        ):
+            total = f"{n[index].sum():.0f}"
+            one = np.size(n[index]) == 1
+            cells[arm] = f"{m[index].item():.4g} ({sd[index].item():.4g}) {total}" if one else total
+        return cells
     return {}
 
 
@@ -249,7 +267,18 @@ def forest_layout(result: AnalysisResult, methods: Sequence[str] | None = None) 
 
     ``methods`` are the frequentist pooled estimates drawn as diamonds (default: those
     ``bayesmeta fit`` shows for the data).
+
+    Raises
+    ------
+    OptionError
+        The frequentist rows are on another measure than the model (``measure="RR"``): the
+        plot has one axis.
     """
+    if result.measure not in (None, "OR"):
+        raise OptionError(
+            f"the forest plot has one axis, the model's {result.scale.label}: fit without "
+            f"--measure {result.measure} to draw it"
+        )
     methods = tuple(methods or frequentist_methods.shown_by_default(result.data))
     shown = [m for m in methods if isinstance(result.frequentist.get(m), PooledEstimate)]
     weights_by = weight_method(result, methods)

@@ -423,6 +423,7 @@ def analyze(
     measure: str | None = None,
     baseline_risks: Sequence[float] = (),
     bayes_factors: bool = False,
+    exact_check: bool = False,
 ) -> AnalysisResult:
     """Fit the Bayesian model to ``data`` and put the frequentist estimates beside it.
 
@@ -474,6 +475,11 @@ def analyze(
         Also compute the Bayes factors for the effect and for heterogeneity from exact
         marginal likelihoods (:func:`bayesmeta.workflows.bayes_factors.bayes_factors`; models
         without moderators, whatever the engine).
+    exact_check
+        A NUTS result also records its largest quantile distance from the exact posterior
+        (``diagnostics.exact_check``, in posterior SDs) where the exact engines cover the
+        model; it costs one exact fit (``bayesmeta fit`` always asks for it).
+
     Warns
     -----
     ConvergenceWarning
@@ -505,6 +511,7 @@ def analyze(
         measure=measure,
         baseline_risks=baseline_risks,
         bayes_factors=bayes_factors,
+        exact_check=exact_check,
     )
     if not result.converged and result.diagnostics is not None:
         from bayesmeta.engines.nuts import ConvergenceWarning
@@ -552,8 +559,15 @@ def analyze_model(
     measure: str | None = None,
     baseline_risks: Sequence[float] = (),
     bayes_factors: bool = False,
+    exact_check: bool = False,
 ) -> AnalysisResult:
-    """:func:`analyze` for a model description (other arguments as there)."""
+    """:func:`analyze` for a model description (other arguments as there).
+
+    ``exact_check``: a NUTS result also records its distance from the exact posterior
+    (``diagnostics.exact_check``) where the exact engines cover the model; it costs an exact
+    fit, so the commands that report one analysis ask for it and refits (influence,
+    sensitivity, batches) do not.
+    """
     if settings is not None and not isinstance(settings, SamplerSettings):
         raise TypeError(f"settings must be SamplerSettings, got {type(settings).__name__}")
     level = check_level(level)
@@ -603,10 +617,12 @@ def analyze_model(
 
         other = _other(spec)
         comparison = loo_comparison(spec, result, other, nuts.fit(other, settings))
-    from bayesmeta.summaries.crosscheck import exact_check
-
     posterior = summarize(result.draws, scale=spec.scale, level=level, hdi=hdi)
-    diagnostics = replace(result.diagnostics, exact_check=exact_check(spec, posterior, level))
+    diagnostics = result.diagnostics
+    if exact_check:
+        from bayesmeta.summaries.crosscheck import exact_check as distance
+
+        diagnostics = replace(diagnostics, exact_check=distance(spec, posterior, level))
     absolute = None
     if risks:
         from bayesmeta.summaries.absolute import absolute_effects

@@ -203,4 +203,5 @@ def execute(planned: Plan) -> AnalysisResult:
         hdi=r.hdi,
         measure=counts_measure(planned.spec.data, r.measure),
         baseline_risks=r.baseline_risks,
+        exact_check=True,
     )

@@ -29,6 +29,7 @@ from bayesmeta.cli.common import (
     TuneOpt,
     user_errors,
 )
+from bayesmeta.errors import BayesmetaError
 
 if TYPE_CHECKING:
     from bayesmeta.workflows.batch import BatchOptions
@@ -85,6 +86,14 @@ def _prepare(tables: list[Path], force: bool, inputs: list[Path]) -> Path:
     check_outputs(outputs, inputs=inputs, overwrite=force)
     check_outputs([progress], inputs=inputs, overwrite=True)
     return progress
+
+
+def _check_table_name(out: Path) -> None:
+    """``--out`` must name a file (``--out ''`` and ``--out /`` name none)."""
+    if not out.name or out.is_dir():
+        raise BayesmetaError(
+            f"--out {str(out)!r} is a folder, not a file name; give e.g. results.csv"
+        )
 
 
 def _start(progress: Path, force: bool) -> None:
@@ -151,6 +160,7 @@ def batch(
         write_table,
     )
 
+    _check_table_name(out)
     options = _options(
         prior_mu, prior_tau, prior_baseline, common_effect, chains, draws, tune, seed
     )
@@ -193,6 +203,7 @@ def simulate(
     from bayesmeta.workflows.batch import output_lock, write_table
     from bayesmeta.workflows.simulate import read_scenarios, run_simulation
 
+    _check_table_name(out)
     options = _options(prior_mu, prior_tau, prior_baseline, False, chains, draws, tune, seed)
     replicates_out = out.with_suffix(".replicates.csv")
     scenarios = read_scenarios(grid)

@@ -17,6 +17,7 @@ from bayesmeta.cli.common import (
     check_output,
     console,
     load_data,
+    non_empty,
     user_errors,
     write_json,
 )
@@ -43,6 +44,8 @@ def classic(
     from bayesmeta.frequentist.classic import classic as run_classic
     from bayesmeta.report.classic import render_classic
 
+    leave_one_out = non_empty(leave_one_out, "--leave-one-out", "DL")
+    cumulative = non_empty(cumulative, "--cumulative", "year")
     check_output(json_out, data, example, force)
     dataset = load_data(data, example, columns, split_shared_control)
     result = run_classic(dataset, leave_one_out_method=leave_one_out, cumulative_by=cumulative)

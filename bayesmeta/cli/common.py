@@ -64,6 +64,32 @@ def parse_columns(text: str | None) -> dict[str, str]:
     return out
 
 
+def parse_methods(text: str | None) -> tuple[str, ...] | None:
+    """``"DL, REML"`` -> the method names of ``--methods`` (None when not given).
+
+    Raises
+    ------
+    BayesmetaError
+        The option given but empty, or with an empty name (``"DL,"``).
+    """
+    if text is None:
+        return None
+    names = tuple(m.strip() for m in text.split(","))
+    if not all(names):
+        raise BayesmetaError(
+            f"--methods expects method names separated by commas, e.g. 'DL,REML'; got {text!r}"
+        )
+    return names
+
+
+def non_empty(value: str | None, option: str, example: str) -> str | None:
+    """``value`` of ``option`` if not given or not blank (``--cumulative ''`` is a mistake,
+    not a request for nothing)."""
+    if value is not None and not value.strip():
+        raise BayesmetaError(f"{option} needs a value, e.g. {option} {example}; got {value!r}")
+    return value
+
+
 def console() -> Any:
     """Rich console that prints text literally (no markup, emoji codes or highlighting, so
     study names such as ``[/]`` show as written); 110 columns when not writing to a terminal,
@@ -342,7 +368,7 @@ class ModelOptions:
                 seed=v["seed"],
                 target_accept=v["target_accept"],
             ),
-            methods=tuple(m.strip() for m in v["methods"].split(",")) if v["methods"] else None,
+            methods=parse_methods(v["methods"]),
             split_shared_control=v["split_shared_control"],
         )
 

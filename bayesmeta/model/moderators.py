@@ -78,6 +78,8 @@ def design_matrix(
             labels.append(str(name))
             continue
         levels = sorted(col.astype(str).unique())
+        if len(levels) < 2:
+            raise BayesmetaError(f"covariate {name!r} has the same value in every study")
         for level in levels[1:]:
             columns.append((col.astype(str) == level).to_numpy(dtype=float))
             labels.append(f"{name}[{level}]")

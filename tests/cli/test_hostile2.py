@@ -1,0 +1,67 @@
+"""Issue 22's tracebacks, hangs and unclear messages, each reproduced through the command line:
+a one-line error with exit code 2, or a clean result where the input is valid.
+
+Data: ``examples/bcg.csv`` (Colditz et al. 1994, JAMA 271:698; R metadat ``dat.bcg``) and
+small tables written by the tests.
+"""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from bayesmeta.cli import app
+from tests.conftest import EXAMPLES, fails_cleanly
+
+runner = CliRunner()
+BCG = str(EXAMPLES / "bcg.csv")
+EFFECTS = "study,yi,vi,alloc\na,0.1,0.04,random\nb,0.5,0.09,random\nc,-0.2,0.05,random\n"
+
+
+def long_csv(tmp_path) -> str:
+    path = tmp_path / "long.csv"
+    path.write_text("meta_analysis,study,yi,vi\nm,a,0.1,0.04\nm,b,0.5,0.09\nm,c,-0.2,0.05\n")
+    return str(path)
+
+
+def test_an_empty_example_name_is_an_unknown_example() -> None:
+    assert "unknown example ''" in fails_cleanly(["classic", "--example", ""])
+
+
+@pytest.mark.parametrize("out", ["", "/"])
+def test_batch_out_must_name_a_file(tmp_path, out: str) -> None:
+    line = fails_cleanly(["batch", long_csv(tmp_path), "--out", out])
+    assert "is a folder, not a file name" in line
+
+
+def test_simulate_out_must_name_a_file(tmp_path) -> None:
+    grid = tmp_path / "grid.toml"
+    grid.write_text('[[scenario]]\nname = "a"\nk = 5\nmu = 0\ntau = 0.1\nreplicates = 2\n')
+    assert "is a folder, not a file name" in fails_cleanly(["simulate", str(grid), "--out", ""])
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--leave-one-out", ""), ("--cumulative", ""), ("--cumulative", "  ")],
+)
+def test_empty_classic_options_are_refused(option: str, value: str) -> None:
+    line = fails_cleanly(["classic", BCG, option, value])
+    assert f"{option} needs a value" in line
+
+
+@pytest.mark.parametrize("value", ["", "random_dl,", " , "])
+def test_empty_methods_are_refused(value: str) -> None:
+    line = fails_cleanly(["fit", BCG, "--model", "normal-normal", "--methods", value])
+    assert "--methods expects method names" in line
+
+
+def test_separate_tau_with_common_effect_is_refused() -> None:
+    args = ["fit", BCG, "--model", "normal-normal", "--subgroup", "alloc", "--separate-tau"]
+    line = fails_cleanly([*args, "--common-effect"])
+    assert "--separate-tau" in line and "--common-effect" in line
+
+
+def test_a_constant_text_covariate_is_named(write_csv) -> None:
+    path = write_csv(EFFECTS)
+    line = fails_cleanly(["fit", str(path), "--model", "normal-normal", "--covariate", "alloc"])
+    assert line == "error: covariate 'alloc' has the same value in every study"

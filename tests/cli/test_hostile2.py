@@ -65,3 +65,42 @@ def test_a_constant_text_covariate_is_named(write_csv) -> None:
     path = write_csv(EFFECTS)
     line = fails_cleanly(["fit", str(path), "--model", "normal-normal", "--covariate", "alloc"])
     assert line == "error: covariate 'alloc' has the same value in every study"
+
+
+DOLLARS = (
+    "study,yi,vi,grp\n"
+    '"Smith $5 & Co",0.1,0.04,a$b\n'
+    "Jones $\\frac$,0.5,0.09,a$b\n"  # mathtext would fail to parse this one
+    "Lee,-0.2,0.05,c $x$\n"
+    "Kim,0.3,0.02,c $x$\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("kind", "extra", "expected"),
+    [
+        ("forest", ["--subgroup", "grp", "--favours", "Less $,More $"],
+         ["Smith $5 &amp; Co", "Jones $\\frac$", "grp = a$b", "grp = c $x$", "Less $", "More $"]),
+        ("influence", [], ["Without Smith $5 &amp; Co", "Without Jones $\\frac$"]),
+    ],
+)  # fmt: skip
+def test_dollar_signs_in_labels_are_text(write_csv, tmp_path, kind, extra, expected) -> None:
+    path = write_csv(DOLLARS)
+    out = tmp_path / f"{kind}.svg"
+    args = ["plot", kind, str(path), "--model", "normal-normal", *extra, "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    svg = out.read_text()
+    for label in expected:  # one <text> element each, as written (svg.fonttype = "none")
+        assert f">{label}</text>" in svg, label
+
+
+def test_dollar_signs_in_the_report(write_csv, tmp_path) -> None:
+    path = write_csv(DOLLARS)
+    out = tmp_path / "report.html"
+    args = ["report", str(path), "--model", "normal-normal"]
+    result = runner.invoke(app, [*args, "--favours", "Less $,More $", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    html = out.read_text()
+    assert "Smith $5 &amp; Co" in html and "Jones $\\frac$" in html
+    assert "Figure not drawn" not in html

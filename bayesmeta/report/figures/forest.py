@@ -33,7 +33,7 @@ from bayesmeta.frequentist.methods import METHODS, RANDOM
 from bayesmeta.frequentist.pooled import weights as study_weights
 from bayesmeta.frequentist.results import PooledEstimate
 from bayesmeta.io.counts import SingleArmData, TwoArmData
-from bayesmeta.report.figures import FAVOURS
+from bayesmeta.report.figures import FAVOURS, literal_text
 from bayesmeta.report.figures.axes import FONT_SIZE, EffectAxis, add_favours, effect_axis
 from bayesmeta.report.format import p_value, percent
 from bayesmeta.summaries.types import Summary
@@ -396,6 +396,7 @@ def forest(
     return draw(forest_layout(result, methods), favours=favours, title=title)
 
 
+@literal_text
 def draw(
     layout: ForestLayout,
     *,

@@ -23,6 +23,7 @@ from bayesmeta.frequentist.smallstudy import egger, egger_line
 from bayesmeta.io.counts import StudyData, TwoArmData
 from bayesmeta.io.reported import ReportedEffects
 from bayesmeta.model.description import scale_of_data
+from bayesmeta.report.figures import literal_text
 from bayesmeta.report.figures.axes import FONT_SIZE, effect_axis
 from bayesmeta.report.format import p_value, percent
 from bayesmeta.summaries.types import DEFAULT_LEVEL
@@ -30,6 +31,7 @@ from bayesmeta.summaries.types import DEFAULT_LEVEL
 REGION, LINE = "#f0f0f0", "#b2182b"
 
 
+@literal_text
 def funnel(data: StudyData | ReportedEffects, *, level: float = DEFAULT_LEVEL) -> Figure:
     """Funnel plot of ``data`` (module docstring); returns the figure, writes nothing.
 

@@ -40,6 +40,9 @@ from bayesmeta.io.counts import _normalise, _numeric_if_possible, read_with_role
 from bayesmeta.io.table import match_roles, names
 
 RATIO_MEASURES = ("OR", "RR", "HR")
+# Smallest variance pooled, absolute (1 / v^3 stays finite in REML's scoring) and relative
+# to the largest (below it the other studies' weights are lost to rounding in sum(1 / v)).
+MIN_VARIANCE, MIN_VARIANCE_RATIO = 1e-100, 1e-14
 
 # normalised column name -> (measure, given on the ratio scale)
 ESTIMATE_COLUMNS: dict[str, tuple[str, bool]] = {
@@ -253,7 +256,7 @@ def load_reported(
     estimate = _numbers(frame, found["estimate"], studies, name, positive=why)
     yi = np.log(estimate) if ratio else estimate
     vi = _variances(frame, found, yi, ratio, ci_level, studies, name)
-    _check_variances(vi, studies, name)
+    _check_variances(vi, studies, name, found.get("se") or found.get("vi") or found["ci_lower"])
     if len(frame) < 2:
         raise DataError(f"a meta-analysis needs at least 2 studies, got {len(frame)}", source=name)
     covariates = frame.drop(columns=list(found.values())).reset_index(drop=True)
@@ -268,8 +271,11 @@ def load_reported(
     )
 
 
-def _check_variances(vi: np.ndarray, studies: list[str], source: str) -> None:
-    """Each variance must be a positive finite float: an SE of 1e-200 squares to 0."""
+def _check_variances(vi: np.ndarray, studies: list[str], source: str, column: str) -> None:
+    """Each variance must be a positive finite float (an SE of 1e-200 squares to 0), and at
+    least :data:`MIN_VARIANCE_RATIO` times the largest: a study that many times more precise
+    than another is the whole analysis in double precision (the others' weights vanish from
+    every sum; metafor's estimates change with the exponent), so it is refused, not pooled."""
     for i, v in enumerate(vi):
         if not (math.isfinite(v) and v > 0):
             raise DataError(
@@ -278,4 +284,16 @@ def _check_variances(vi: np.ndarray, studies: list[str], source: str) -> None:
                 source=source,
                 row=i + 1,
                 study=studies[i],
+            )
+    largest = float(np.max(vi)) if len(vi) else 0.0
+    for i, v in enumerate(vi):
+        if v < MIN_VARIANCE_RATIO * largest or v < MIN_VARIANCE:
+            raise DataError(
+                f"the variance {v:.3g} is too small to pool (the largest is {largest:.3g}; "
+                f"each must be at least {MIN_VARIANCE:g} and {MIN_VARIANCE_RATIO:g} times "
+                "the largest); check the value and its scale",
+                source=source,
+                row=i + 1,
+                study=studies[i],
+                column=column,
             )

@@ -7,6 +7,8 @@ small tables written by the tests.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from typer.testing import CliRunner
 
@@ -104,3 +106,34 @@ def test_dollar_signs_in_the_report(write_csv, tmp_path) -> None:
     html = out.read_text()
     assert "Smith $5 &amp; Co" in html and "Jones $\\frac$" in html
     assert "Figure not drawn" not in html
+
+
+@pytest.mark.parametrize(
+    ("column", "value"), [("vi", "1e-30"), ("vi", "5e-324"), ("se", "1e-160"), ("se", "1e-8")]
+)
+def test_a_variance_too_small_to_pool_is_refused_with_its_row(write_csv, column, value) -> None:
+    # vi = 5e-324 made Egger's test fail with "SVD did not converge"; 1e-30 gave a
+    # DerSimonian-Laird fit of zero width (metafor's estimates change with the exponent)
+    others = {"vi": ("0.04", "0.05", "0.1"), "se": ("0.2", "0.22", "0.3")}[column]
+    rows = [
+        f"a,0.1,{value}",
+        *(f"{s},{y},{v}" for s, y, v in zip("bcd", (0.5, -0.2, 0.6), others, strict=True)),
+    ]
+    path = write_csv(f"study,yi,{column}\n" + "\n".join(rows) + "\n")
+    line = fails_cleanly(["classic", str(path)])
+    assert f"row 1 ('a'), column '{column}': the variance" in line
+    assert "too small to pool" in line
+
+
+def test_reml_that_cancelled_to_an_infinite_step_is_bounded(write_csv, tmp_path) -> None:
+    # k = 2, variances 3e9 apart: bayesmeta halved an infinite step forever; metafor 3.8-1
+    # gives tau^2 = 0, estimate -4.124603897, se 0.0013665026 (tests/reference/metafor_hostile.json)
+    path = write_csv(
+        "study,yi,vi\na,-4.124603898833988,1.8673294441689288e-06\nb,1.2173235970140484,5599.727694997371\n"
+    )
+    out = tmp_path / "c.json"
+    result = runner.invoke(app, ["classic", str(path), "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    reml = json.loads(out.read_text())["frequentist"]["random_reml"]
+    assert reml["tau2"] == 0.0
+    assert reml["estimate"] == pytest.approx(-4.12460389705263, rel=1e-9)

@@ -1,0 +1,64 @@
+"""Reported effects at the edges of metafor's algorithms (issue 22): a study 1e10 times more
+precise than another, REML scoring whose textbook step cancels to 0/0 (it hung), and REML
+scoring that does not converge. References: ``tests/reference/metafor_hostile.json`` from
+``tests/reference/metafor_hostile.R`` (R 4.2.2, metafor 3.8-1, ``rma(yi, vi, method = M)``).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from bayesmeta.effects import EffectSizes
+from bayesmeta.errors import BayesmetaError
+from bayesmeta.frequentist.pooled import TAU2_METHODS, leave_one_out, random_effects
+from tests.conftest import REFERENCE
+
+REF = json.loads((REFERENCE / "metafor_hostile.json").read_text())
+CASES = [(name, m) for name in ("tiny", "stiff", "stuck") for m in TAU2_METHODS]
+
+
+def effects(name: str) -> EffectSizes:
+    d = REF[name]
+    k = len(d["yi"])
+    study = tuple(f"s{i + 1}" for i in range(k))
+    return EffectSizes(study, np.array(d["yi"]), np.array(d["vi"]), "generic", "none", (), ())
+
+
+@pytest.mark.parametrize(("name", "method"), CASES)
+def test_random_effects_at_the_edges_match_metafor(name: str, method: str) -> None:
+    ref = REF[name]["fits"][method]
+    if "error" in ref:  # metafor: "Fisher scoring algorithm did not converge"
+        with pytest.raises(BayesmetaError, match="did not converge"):
+            random_effects(effects(name), method=method)
+        return
+    if name == "stuck" and method == "PM":
+        # metafor's uniroot widens its bracket past tau^2 = 100; bayesmeta (like metafor's
+        # documented default tau2.max = 100) says the estimate is above it
+        with pytest.raises(BayesmetaError, match="above 100"):
+            random_effects(effects(name), method=method)
+        return
+    fit = random_effects(effects(name), method=method)
+    assert fit.estimate == pytest.approx(ref["est"], rel=1e-6, abs=1e-9)
+    assert fit.se == pytest.approx(ref["se"], rel=1e-5)
+    assert fit.tau2 == pytest.approx(ref["tau2"], rel=1e-4, abs=1e-10)
+
+
+def test_leave_one_out_names_the_study_whose_fit_did_not_converge() -> None:
+    d = REF["stuck"]
+    es = effects("stuck")
+    # with a fifth study REML converges; without it, it is the stuck data set above
+    five = EffectSizes(
+        (*es.study, "s5"),
+        np.append(d["yi"], -4.5),
+        np.append(d["vi"], 0.004),
+        "generic",
+        "none",
+        (),
+        (),
+    )
+    random_effects(five, method="REML")
+    with pytest.raises(BayesmetaError, match=r"^leave-one-out without 's5': REML estimation"):
+        leave_one_out(five, "REML")

@@ -153,7 +153,7 @@ def common_effect(es: EffectSizes, *, level: float = DEFAULT_LEVEL) -> PooledEst
 def _tau2_dl(y: np.ndarray, v: np.ndarray) -> float:
     """DerSimonian & Laird (1986, Control Clin Trials 7:177) moment estimator."""
     w = 1 / v
-    return (_q(0.0, y, v) - (len(y) - 1)) / (w.sum() - np.sum(w**2) / w.sum())
+    return (_q(0.0, y, v) - (len(y) - 1)) / (np.sum(w * _others(w)) / w.sum())
 
 
 def _tau2_he(y: np.ndarray, v: np.ndarray) -> float:
@@ -297,7 +297,7 @@ def tau2_qprofile(
 def _vt(v: np.ndarray) -> float:
     """Typical within-study variance ``(k - 1) sum w / ((sum w)^2 - sum w^2)`` (Higgins 2002)."""
     w = 1 / v
-    return (len(v) - 1) * w.sum() / (w.sum() ** 2 - np.sum(w**2))
+    return (len(v) - 1) * w.sum() / np.sum(w * _others(w))
 
 
 def weights(es: EffectSizes, tau2: float = 0.0) -> np.ndarray:

@@ -15,9 +15,17 @@ import pandas as pd
 
 from bayesmeta.errors import OptionError
 from bayesmeta.io import counts
-from bayesmeta.io.counts import StudyData, _normalise, detect_design, read_table
+from bayesmeta.io.counts import (
+    SINGLE_ARM_COLUMNS,
+    SYNONYMS,
+    TWO_ARM_COLUMNS,
+    StudyData,
+    _normalise,
+    read_table,
+)
 from bayesmeta.io.multiarm import NOTHING_TO_SPLIT
 from bayesmeta.io.reported import ESTIMATE_COLUMNS, ReportedEffects, load_reported
+from bayesmeta.io.table import has_roles
 
 ESTIMATE_ROLES = ("estimate", "se", "ci_lower", "ci_upper", "vi")
 DESIGNS = ("auto", "two-arm", "single-arm", "reported")
@@ -73,8 +81,7 @@ def load(
         )
     frame, _ = read_table(source)
     mapping = dict(columns or {})
-    detected = detect_design(frame, {k: v for k, v in mapping.items() if k not in ESTIMATE_ROLES})
-    if design == "reported" or (detected == "unknown" and _looks_reported(frame, mapping)):
+    if design == "reported" or _reads_as_reported(frame, mapping):
         data: StudyData | ReportedEffects = load_reported(
             source, ci_level=ci_level, columns=mapping
         )
@@ -85,7 +92,15 @@ def load(
     return data
 
 
-def _looks_reported(frame: pd.DataFrame, mapping: Mapping[str, str]) -> bool:
+def _reads_as_reported(frame: pd.DataFrame, mapping: Mapping[str, str]) -> bool:
+    """Reported effects: an estimate role is mapped, or an estimate column is there and the
+    count columns are not all there (``study,yi,vi,n`` has a total but no events: the sample
+    size beside an effect, not a count table)."""
     if any(role in mapping for role in ESTIMATE_ROLES):
         return True
-    return any(_normalise(col) in ESTIMATE_COLUMNS for col in frame.columns)
+    if not any(_normalise(col) in ESTIMATE_COLUMNS for col in frame.columns):
+        return False
+    counts_mapping = {k: v for k, v in mapping.items() if k not in ESTIMATE_ROLES}
+    two = has_roles(frame, TWO_ARM_COLUMNS, SYNONYMS, counts_mapping)
+    one = has_roles(frame, SINGLE_ARM_COLUMNS, SYNONYMS, counts_mapping)
+    return len(two) < len(TWO_ARM_COLUMNS) and len(one) < len(SINGLE_ARM_COLUMNS)

@@ -41,8 +41,8 @@ from bayesmeta.io.table import match_roles, names
 
 RATIO_MEASURES = ("OR", "RR", "HR")
 # Smallest variance pooled, absolute (1 / v^3 stays finite in REML's scoring) and relative
-# to the largest (below it the other studies' weights are lost to rounding in sum(1 / v)).
-MIN_VARIANCE, MIN_VARIANCE_RATIO = 1e-100, 1e-14
+# to the largest (near 1e-32 the other studies are lost to rounding in Q).
+MIN_VARIANCE, MIN_VARIANCE_RATIO = 1e-100, 1e-24
 
 # normalised column name -> (measure, given on the ratio scale)
 ESTIMATE_COLUMNS: dict[str, tuple[str, bool]] = {
@@ -80,7 +80,14 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "vi": ("vi", "var", "variance", "var_yi"),
     "ci_lower": ("ci_lower", "lower", "lower_ci", "ci_lb", "lb", "lcl", "ci_low", "lci", "ll"),
     "ci_upper": ("ci_upper", "upper", "upper_ci", "ci_ub", "ub", "ucl", "ci_high", "uci", "ul"),
+    # Sample sizes reported beside an effect (study,yi,vi,n; smd,se,n1,n2; hr,...,Ne,Nc):
+    # recognised so that they neither make the table look like counts nor need a mapping,
+    # and kept with the covariates as information; they do not enter the estimate.
+    "total": DATA_SYNONYMS["total"],
+    "treatment_total": (*DATA_SYNONYMS["treatment_total"], "ne", "n_t", "n_treatment"),
+    "control_total": (*DATA_SYNONYMS["control_total"], "n_control"),
 }
+SAMPLE_SIZE_ROLES = ("total", "treatment_total", "control_total")
 
 
 @dataclass(frozen=True)
@@ -229,7 +236,9 @@ def load_reported(
         Confidence level of the intervals (0.95); ``se = width / (2 z_{(1+level)/2})``.
     columns
         Explicit mapping from roles (``study``, ``estimate``, ``se``, ``vi``, ``ci_lower``,
-        ``ci_upper``) to column names. The measure is read from the estimate column's name.
+        ``ci_upper``; the sample sizes ``total``, ``treatment_total``, ``control_total``,
+        kept as covariates) to column names. The measure is read from the estimate column's
+        name.
 
     Returns
     -------
@@ -259,7 +268,8 @@ def load_reported(
     _check_variances(vi, studies, name, found.get("se") or found.get("vi") or found["ci_lower"])
     if len(frame) < 2:
         raise DataError(f"a meta-analysis needs at least 2 studies, got {len(frame)}", source=name)
-    covariates = frame.drop(columns=list(found.values())).reset_index(drop=True)
+    used = [column for role, column in found.items() if role not in SAMPLE_SIZE_ROLES]
+    covariates = frame.drop(columns=used).reset_index(drop=True)
     return ReportedEffects(
         study=tuple(studies),
         yi=yi,
@@ -273,9 +283,9 @@ def load_reported(
 
 def _check_variances(vi: np.ndarray, studies: list[str], source: str, column: str) -> None:
     """Each variance must be a positive finite float (an SE of 1e-200 squares to 0), and at
-    least :data:`MIN_VARIANCE_RATIO` times the largest: a study that many times more precise
-    than another is the whole analysis in double precision (the others' weights vanish from
-    every sum; metafor's estimates change with the exponent), so it is refused, not pooled."""
+    least :data:`MIN_VARIANCE` and :data:`MIN_VARIANCE_RATIO` times the largest: beyond
+    that, rounding decides the pooled estimates (metafor's change with the exponent), so
+    such a study is refused, not pooled."""
     for i, v in enumerate(vi):
         if not (math.isfinite(v) and v > 0):
             raise DataError(

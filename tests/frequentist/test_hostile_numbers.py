@@ -7,6 +7,7 @@ scoring that does not converge. References: ``tests/reference/metafor_hostile.js
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -62,3 +63,17 @@ def test_leave_one_out_names_the_study_whose_fit_did_not_converge() -> None:
     random_effects(five, method="REML")
     with pytest.raises(BayesmetaError, match=r"^leave-one-out without 's5': REML estimation"):
         leave_one_out(five, "REML")
+
+
+@pytest.mark.parametrize("method", TAU2_METHODS)
+def test_a_far_more_precise_study_is_pooled_to_its_limit(method: str) -> None:
+    # one variance 1e20 times smaller than another: the fits are those at 1e10 (metafor, above)
+    # up to terms of order 1e-10; the textbook DL denominator sum(w) - sum(w^2) / sum(w)
+    # cancelled to 0 here (an infinite tau^2, a zero-width interval)
+    ref = REF["tiny"]["fits"][method]
+    es = effects("tiny")
+    es = replace(es, vi=es.vi * np.array([1e-10, 1, 1, 1, 1]))
+    fit = random_effects(es, method=method)
+    assert fit.estimate == pytest.approx(ref["est"], rel=1e-6)
+    if method not in ("ML", "HS"):  # their tau^2 is of the order of the smallest variance
+        assert fit.tau2 == pytest.approx(ref["tau2"], rel=1e-6)

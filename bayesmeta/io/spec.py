@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from bayesmeta.errors import BayesmetaError
+from bayesmeta.io.table import check_file
 
 # section -> key -> accepted Python type(s) of the TOML value
 SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
@@ -196,6 +197,7 @@ def load_spec(path: str | Path) -> Spec:
     """
     path = Path(path)
     where = str(path)
+    check_file(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:

@@ -57,8 +57,7 @@ def read_table(
     name = str(path)
     if path.is_dir():
         raise DataError("is a folder, not a CSV file", source=name)
-    if not path.is_file():
-        raise DataError("file not found", source=name)
+    check_file(path)
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -68,6 +67,33 @@ def read_table(
     except OSError as exc:
         raise DataError(f"cannot read the file: {exc.strerror or exc}", source=name) from None
     return parse_csv(text, name), name
+
+
+def check_file(path: Path) -> None:
+    """Refuse anything but an existing regular file, saying what it is: reading a named pipe
+    would wait for a writer forever, and a device or socket is no data file.
+
+    Raises
+    ------
+    DataError
+        Not found, a folder, a named pipe (FIFO), a device or a socket.
+    """
+    import stat
+
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        raise DataError("file not found", source=str(path)) from None
+    kinds = (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a named pipe (FIFO)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    for test, kind in kinds:
+        if test(mode):
+            raise DataError(f"is {kind}, not a file; give a saved file", source=str(path))
 
 
 def parse_csv(text: str, source: str = "data") -> pd.DataFrame:

@@ -44,6 +44,7 @@ from bayesmeta.frequentist.methods import METHODS
 from bayesmeta.frequentist.results import Estimate, PooledEstimate
 from bayesmeta.io.counts import StudyData, TwoArmData, read_table
 from bayesmeta.io.output import check_writable, write_atomic
+from bayesmeta.io.table import check_file
 from bayesmeta.model.priors import Prior, check_for_sampler, check_scale_prior, parse_prior
 from bayesmeta.summaries.types import Summary
 from bayesmeta.workflows.analyze import AnalysisResult
@@ -280,8 +281,7 @@ def read_jobs(source: str | Path, *, group_column: str = DEFAULT_GROUP_COLUMN) -
         if not files:
             raise BayesmetaError(f"{path}: the folder has no *.csv files")
         return [Job(f.stem, f) for f in files]
-    if not path.is_file():
-        raise BayesmetaError(f"{path}: file not found")
+    check_file(path)
     if path.suffix.lower() == ".toml":
         return _jobs_from_toml(path)
     frame, _ = read_table(path)

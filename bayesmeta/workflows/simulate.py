@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from bayesmeta.errors import BayesmetaError
+from bayesmeta.io.table import check_file
 from bayesmeta.workflows.batch import BatchOptions, Job, derive_seed, read_toml, run_batch
 
 # method label -> (point estimate, interval low, interval high) columns of a batch row
@@ -121,8 +122,7 @@ def read_scenarios(path: str | Path) -> list[Scenario]:
         keys (with the valid ones), or a value out of range, naming the scenario and the key.
     """
     path = Path(path)
-    if not path.is_file():
-        raise BayesmetaError(f"{path}: file not found")
+    check_file(path)
     spec = read_toml(path)
     unknown = sorted(set(spec) - set(GRID_KEYS))
     if unknown:

@@ -8,6 +8,7 @@ small tables written by the tests.
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from typer.testing import CliRunner
@@ -137,3 +138,20 @@ def test_reml_that_cancelled_to_an_infinite_step_is_bounded(write_csv, tmp_path)
     reml = json.loads(out.read_text())["frequentist"]["random_reml"]
     assert reml["tau2"] == 0.0
     assert reml["estimate"] == pytest.approx(-4.12460389705263, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    "command", [["classic"], ["batch", "--out", "r.csv"], ["run"], ["simulate", "--out", "s.csv"]]
+)
+def test_a_named_pipe_is_said_to_be_one(tmp_path, monkeypatch, command) -> None:
+    # reading a FIFO without a writer would wait forever; it was "file not found" before
+    monkeypatch.chdir(tmp_path)
+    fifo = tmp_path / ("data.toml" if command[0] in ("run", "simulate") else "data.csv")
+    os.mkfifo(fifo)
+    line = fails_cleanly([command[0], str(fifo), *command[1:]])
+    assert line == f"error: {fifo}: is a named pipe (FIFO), not a file; give a saved file"
+
+
+def test_a_device_is_said_to_be_one() -> None:
+    line = fails_cleanly(["classic", "/dev/null"])
+    assert line == "error: /dev/null: is a character device, not a file; give a saved file"

@@ -18,6 +18,7 @@ import typer
 
 from bayesmeta.cli.common import (
     EXIT_ALL_FAILED,
+    EXIT_NOT_CONVERGED,
     ChainsOpt,
     CommonOpt,
     DrawsOpt,
@@ -125,6 +126,18 @@ def _all_failed(table: Any, what: str) -> None:
         raise typer.Exit(EXIT_ALL_FAILED)
 
 
+def _some_failed(table: Any) -> None:
+    """Exit with :data:`EXIT_NOT_CONVERGED` (3) if a meta-analysis failed or did not converge
+    (the table is written; the reason column says why), so scripts notice."""
+    ok = table["status"] == "ok"
+    converged = table["converged"].fillna(False).astype(bool) if "converged" in table else ok
+    unconverged = table[ok & ~converged]
+    for row in unconverged.itertuples():
+        typer.echo(f"not converged: {row.name}: {row.reason}", err=True)
+    if not (ok & converged).all():
+        raise typer.Exit(EXIT_NOT_CONVERGED)
+
+
 @user_errors
 def batch(
     source: Annotated[
@@ -176,6 +189,7 @@ def batch(
         for row in failed.itertuples():
             typer.echo(f"failed: {row.name}: {row.reason}", err=True)
         _all_failed(table, "meta-analysis")
+        _some_failed(table)
 
 
 @user_errors

@@ -155,3 +155,18 @@ def test_a_named_pipe_is_said_to_be_one(tmp_path, monkeypatch, command) -> None:
 def test_a_device_is_said_to_be_one() -> None:
     line = fails_cleanly(["classic", "/dev/null"])
     assert line == "error: /dev/null: is a character device, not a file; give a saved file"
+
+
+@pytest.mark.sampling
+def test_batch_with_a_missing_file_or_an_unconverged_fit_exits_3(tmp_path) -> None:
+    lines = (EXAMPLES / "bcg.csv").read_text().splitlines()
+    (tmp_path / "bcg.csv").write_text("\n".join(lines[:7]) + "\n")  # the first six trials
+    jobs = tmp_path / "jobs.toml"
+    jobs.write_text('files = ["bcg.csv", "missing.csv"]\n')
+    out = tmp_path / "r.csv"
+    args = ["batch", str(jobs), "--out", str(out), "--workers", "1"]
+    result = runner.invoke(app, [*args, "--chains", "2", "--draws", "100", "--tune", "100"])
+    assert result.exit_code == 3, result.output
+    assert "failed: missing: " in result.output and "file not found" in result.output
+    assert "not converged: bcg: " in result.output  # 2 x 100 draws: ESS below 400
+    assert out.exists()  # the table is still written

@@ -20,6 +20,47 @@ EXIT_NOT_CONVERGED = 3
 EXIT_ALL_FAILED = 4  # batch/simulate: not one meta-analysis could be fitted
 
 
+# What a terminal that cannot show a character (cp1252, ASCII) gets instead.
+ASCII_TEXT = {"τ": "tau", "μ": "mu", "θ": "theta", "β": "beta", "≥": ">=", "≤": "<=",
+              "±": "+-", "\u00d7": "x", "²": "^2", "√": "sqrt ", "∝": "~", "\u2212": "-",
+              "\u2013": "-", "\u2014": "-", "…": "...", "✓": "ok", "✗": "x"}  # fmt: skip
+
+
+def _ascii_replacement(error: UnicodeError) -> tuple[str, int]:
+    """Codec error handler ``bayesmeta-ascii``: τ -> tau, ≥ -> >=, box lines -> - | +,
+    accented letters without their accents, anything else ``?``."""
+    import unicodedata
+
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    out = []
+    for ch in error.object[error.start : error.end]:
+        name = unicodedata.name(ch, "")
+        if ch in ASCII_TEXT:
+            out.append(ASCII_TEXT[ch])
+        elif name.startswith(("BOX DRAWINGS", "HEAVY", "LIGHT")):
+            out.append("-" if "HORIZONTAL" in name else "|" if "VERTICAL" in name else "+")
+        else:
+            plain = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode()
+            out.append(plain or "?")
+    return "".join(out), error.end
+
+
+def ascii_fallback() -> None:
+    """Let stdout and stderr degrade characters their encoding lacks (a cp1252 console)
+    to ASCII (:func:`_ascii_replacement`) instead of failing with UnicodeEncodeError."""
+    import codecs
+
+    try:
+        codecs.lookup_error("bayesmeta-ascii")
+    except LookupError:
+        codecs.register_error("bayesmeta-ascii", _ascii_replacement)
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "utf-8").lower().replace("-", "")
+        if not encoding.startswith("utf") and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="bayesmeta-ascii")
+
+
 def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     """Run a command as every command runs.
 

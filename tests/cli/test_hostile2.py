@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -170,3 +172,19 @@ def test_batch_with_a_missing_file_or_an_unconverged_fit_exits_3(tmp_path) -> No
     assert "failed: missing: " in result.output and "file not found" in result.output
     assert "not converged: bcg: " in result.output  # 2 x 100 draws: ESS below 400
     assert out.exists()  # the table is still written
+
+
+def test_a_cp1252_terminal_gets_ascii_replacements(write_csv, tmp_path) -> None:
+    # UnicodeEncodeError on a Windows console before; characters cp1252 lacks degrade
+    path = write_csv("study,yi,vi\nτ-trial ≥ 2 ━,0.1,0.04\nb,0.5,0.09\nc,-0.2,0.05\n")
+    env = {**os.environ, "PYTHONIOENCODING": "cp1252"}
+    args = [sys.executable, "-m", "bayesmeta", "fit", str(path), "--model", "normal-normal"]
+    proc = subprocess.run(args, capture_output=True, env=env, cwd=tmp_path, check=False)
+    assert proc.returncode == 0, proc.stderr.decode("cp1252")
+    out = proc.stdout.decode("cp1252")
+    assert "tau-trial >= 2 -" in out and "Traceback" not in proc.stderr.decode("cp1252")
+    bad = [*args[:4], "--columns", "τ≥", str(path)]  # an error message with them, on stderr
+    proc = subprocess.run(bad, capture_output=True, env=env, cwd=tmp_path, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.decode("cp1252").startswith("error: --columns expects ROLE=COLUMN pairs")
+    assert "'tau>='" in proc.stderr.decode("cp1252")

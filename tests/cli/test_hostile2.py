@@ -188,3 +188,24 @@ def test_a_cp1252_terminal_gets_ascii_replacements(write_csv, tmp_path) -> None:
     assert proc.returncode == 2
     assert proc.stderr.decode("cp1252").startswith("error: --columns expects ROLE=COLUMN pairs")
     assert "'tau>='" in proc.stderr.decode("cp1252")
+
+
+SCENARIO = 'name = "a"\nmu = 0\ntau = 0.1\nbaseline_risk = 0.1\narm_size = [10, 20]\n'
+
+
+@pytest.mark.parametrize(
+    ("grid", "expected"),
+    [
+        ("[[scenario]]\nk = 100000000\nreplicates = 2\n",
+         "k must be an integer from 2 to 10,000, got 100000000"),
+        ("[[scenario]]\nk = 5\nreplicates = 1000000000\n",
+         "replicates must be an integer from 1 to 100,000, got 1000000000"),
+        ("replicates = 100000\n[[scenario]]\nk = 10000\n",
+         "the grid's 100,000 replicates would take about 93.3 GB before the first fit"),
+    ],
+)  # fmt: skip
+def test_simulation_sizes_are_checked_before_any_allocation(tmp_path, grid, expected) -> None:
+    path = tmp_path / "grid.toml"
+    path.write_text(grid + SCENARIO)
+    line = fails_cleanly(["simulate", str(path), "--out", str(tmp_path / "s.csv")])
+    assert expected in line

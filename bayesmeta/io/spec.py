@@ -77,6 +77,8 @@ _TYPE_NAMES = {
 }
 # Same bounds as the options of `bayesmeta fit`.
 _MINIMUM = {"chains": 1, "draws": 100, "tune": 100, "seed": 0}
+# A [model] covariates list longer than this is refused before any data are read.
+MAX_COVARIATES = 50
 
 
 @dataclass(frozen=True)
@@ -226,6 +228,11 @@ def load_spec(path: str | Path) -> Spec:
     covariates = model.get("covariates", [])
     if not all(isinstance(c, str) for c in covariates):
         raise BayesmetaError(f"{where}: [model] covariates must be a list of column names")
+    if len(covariates) > MAX_COVARIATES:
+        raise BayesmetaError(
+            f"{where}: [model] covariates lists {len(covariates):,} columns; at most "
+            f"{MAX_COVARIATES} (and fewer than the studies) can be fitted"
+        )
     return Spec(
         path=path,
         sha256=hashlib.sha256(raw).hexdigest(),

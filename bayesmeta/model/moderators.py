@@ -86,6 +86,13 @@ def design_matrix(
     return np.column_stack(columns), tuple(labels)
 
 
+def _too_many(slopes: int, k: int, how: str = "") -> str:
+    return (
+        f"{slopes} covariate slopes{how} for {k} studies: a meta-regression fits at most "
+        "k - 1 (one study more than slopes); use fewer covariates"
+    )
+
+
 def moderators(
     covariates: pd.DataFrame,
     *,
@@ -101,11 +108,16 @@ def moderators(
     """
     if separate_tau and subgroup is None:
         raise BayesmetaError("--separate-tau needs --subgroup")
+    k = len(covariates)
+    if len(names) > max(k - 1, 0):
+        raise BayesmetaError(_too_many(len(names), k))
     x = centers = group = None
     labels: tuple[str, ...] = ()
     levels: tuple[str, ...] = ()
     if names:
         raw, labels = design_matrix(covariates, list(names), intercept=False)
+        if raw.shape[1] > k - 1:  # text covariates: one column per level but the first
+            raise BayesmetaError(_too_many(raw.shape[1], k, " (with the levels of text ones)"))
         centers = raw.mean(axis=0)
         x = raw - centers
         flat = [labels[j] for j in range(x.shape[1]) if np.allclose(x[:, j], 0.0)]

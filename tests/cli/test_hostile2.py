@@ -209,3 +209,26 @@ def test_simulation_sizes_are_checked_before_any_allocation(tmp_path, grid, expe
     path.write_text(grid + SCENARIO)
     line = fails_cleanly(["simulate", str(path), "--out", str(tmp_path / "s.csv")])
     assert expected in line
+
+
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        (["ablat"] * 100_000, "[model] covariates lists 100,000 columns; at most 50"),
+        (["ablat", "year", "alloc"] * 5, "15 covariate slopes for 13 studies"),
+    ],
+)
+def test_a_huge_covariate_list_is_refused_before_building(tmp_path, names, expected) -> None:
+    spec = tmp_path / "spec.toml"
+    listed = ", ".join(f'"{n}"' for n in names)
+    spec.write_text(
+        f'[data]\npath = "{BCG}"\n[model]\nname = "normal-normal"\ncovariates = [{listed}]\n'
+    )
+    assert expected in fails_cleanly(["run", str(spec)])
+
+
+def test_text_covariate_levels_count_as_slopes(write_csv) -> None:
+    path = write_csv("study,yi,vi,g,x\na,0.1,0.04,p,1\nb,0.5,0.09,q,2\nc,-0.2,0.05,r,4\n")
+    args = ["fit", str(path), "--model", "normal-normal", "--covariate", "g", "--covariate", "x"]
+    line = fails_cleanly(args)
+    assert "3 covariate slopes (with the levels of text ones) for 3 studies" in line

@@ -97,6 +97,14 @@ def _check_table_name(out: Path) -> None:
         )
 
 
+def _check_scheduler(scheduler: str | None) -> None:
+    """Refuse a malformed ``--scheduler`` before any work."""
+    if scheduler is not None:
+        from bayesmeta.workflows.batch import check_scheduler
+
+        check_scheduler(scheduler)
+
+
 def _start(progress: Path, force: bool) -> None:
     """With ``force`` drop the progress file (start over), else say it is resumed. Called
     holding the output's lock, so another batch's progress file is never touched."""
@@ -174,6 +182,7 @@ def batch(
     )
 
     _check_table_name(out)
+    _check_scheduler(scheduler)
     options = _options(
         prior_mu, prior_tau, prior_baseline, common_effect, chains, draws, tune, seed
     )
@@ -218,6 +227,7 @@ def simulate(
     from bayesmeta.workflows.simulate import read_scenarios, run_simulation
 
     _check_table_name(out)
+    _check_scheduler(scheduler)
     options = _options(prior_mu, prior_tau, prior_baseline, False, chains, draws, tune, seed)
     replicates_out = out.with_suffix(".replicates.csv")
     scenarios = read_scenarios(grid)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
 
 import pytest
 from typer.testing import CliRunner
@@ -232,3 +234,34 @@ def test_text_covariate_levels_count_as_slopes(write_csv) -> None:
     args = ["fit", str(path), "--model", "normal-normal", "--covariate", "g", "--covariate", "x"]
     line = fails_cleanly(args)
     assert "3 covariate slopes (with the levels of text ones) for 3 studies" in line
+
+
+@pytest.mark.parametrize(
+    "address", ["not an address", "tcp://", "tcp://127.0.0.1:99999", "http://x:1"]
+)
+def test_a_malformed_scheduler_address_is_refused_at_once(tmp_path, address: str) -> None:
+    line = fails_cleanly(["batch", long_csv(tmp_path), "--out", str(tmp_path / "r.csv"),
+                          "--scheduler", address])  # fmt: skip
+    assert line.startswith(f"error: --scheduler {address!r} is not a Dask scheduler address")
+
+
+def test_an_unreachable_scheduler_is_one_line_after_a_short_wait(tmp_path, monkeypatch) -> None:
+    pytest.importorskip("distributed")
+    from bayesmeta.workflows import batch
+
+    monkeypatch.setattr(batch, "CONNECT_TIMEOUT", 1.0)
+    with socket.socket() as probe:  # a port of this machine nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    lines = (EXAMPLES / "bcg.csv").read_text().splitlines()
+    data = tmp_path / "long.csv"
+    data.write_text("\n".join(["meta_analysis," + lines[0], *(f"m,{r}" for r in lines[1:5])]))
+    out = tmp_path / "r.csv"
+    started = time.monotonic()
+    line = fails_cleanly(["batch", str(data), "--out", str(out),
+                          "--scheduler", f"tcp://127.0.0.1:{port}"])  # fmt: skip
+    assert time.monotonic() - started < 20  # Dask's own default waits 30 s
+    assert line.startswith(
+        f"error: cannot reach the Dask scheduler at tcp://127.0.0.1:{port} within 1 s"
+    )
+    assert not out.exists()

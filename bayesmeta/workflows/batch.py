@@ -552,8 +552,12 @@ def check_scheduler(address: str) -> str:
 
 def _connect(scheduler: str) -> Any:
     """A Dask client of ``scheduler``, or a one-line error within :data:`CONNECT_TIMEOUT`."""
-    from distributed import Client
-
+    try:
+        from distributed import Client
+    except ImportError:
+        raise BayesmetaError(
+            "--scheduler needs dask.distributed: pip install 'bayesmeta[dask]'"
+        ) from None
     try:
         return Client(scheduler, timeout=CONNECT_TIMEOUT)
     except (OSError, TimeoutError, ValueError) as exc:

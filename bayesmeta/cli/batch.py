@@ -28,6 +28,7 @@ from bayesmeta.cli.common import (
     PriorTauOpt,
     QuietOpt,
     TuneOpt,
+    for_this_command,
     user_errors,
 )
 from bayesmeta.errors import BayesmetaError
@@ -196,7 +197,7 @@ def batch(
         failed = table[table["status"] != "ok"]
         typer.echo(f"{len(table) - len(failed)} fitted, {len(failed)} failed")
         for row in failed.itertuples():
-            typer.echo(f"failed: {row.name}: {row.reason}", err=True)
+            typer.echo(f"failed: {row.name}: {for_this_command(row.reason)}", err=True)
         _all_failed(table, "meta-analysis")
         _some_failed(table)
 

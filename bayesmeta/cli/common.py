@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -84,10 +85,50 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             ):
                 return command(*args, **kwargs)
         except BayesmetaError as exc:
-            typer.echo(f"error: {exc}", err=True)
+            typer.echo(f"error: {for_this_command(str(exc))}", err=True)
             raise typer.Exit(EXIT_USER_ERROR) from None
 
     return wrapper
+
+
+def command_options() -> frozenset[str]:
+    """The ``--options`` of the command running now (empty outside a command)."""
+    from typer._click.globals import get_current_context
+
+    ctx = get_current_context(silent=True)
+    if ctx is None:
+        return frozenset()
+    return frozenset(
+        o for p in ctx.command.params for o in (*p.opts, *p.secondary_opts) if o.startswith("--")
+    )
+
+
+_OPTION = re.compile(r"--[a-z][a-z0-9-]*")
+
+
+def for_this_command(message: str, options: frozenset[str] | None = None) -> str:
+    """``message`` without the hints that name an option the command lacks.
+
+    The library's messages suggest options (``(map yours with --columns ROLE=NAME)``, ``use
+    --engine nuts``) that only some commands have: ``batch`` has no ``--columns``,
+    ``sensitivity`` no ``--engine``. Each such hint, a parenthesis or a ``;``-clause or an
+    ``, or ...`` alternative, is dropped; the rest of the message stays as it is.
+    """
+    options = command_options() if options is None else options
+    if not options:
+        return message
+    for name in sorted(set(_OPTION.findall(message)) - options, key=len, reverse=True):
+        flag = re.escape(name) + r"(?![a-z0-9-])"
+        for hint in (
+            rf"\s*\([^()]*{flag}[^()]*\)",  # (use --engine nuts for ...)
+            rf",? or [^;()]*{flag}\S*",  # ..., or choose with --columns study=NAME
+            rf";\s*[^;]*{flag}[^;]*",  # ...; use --engine nuts
+        ):
+            shorter = re.sub(hint, "", message)
+            if shorter != message:
+                message = shorter
+                break
+    return message
 
 
 def parse_columns(text: str | None) -> dict[str, str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -265,3 +266,55 @@ def test_an_unreachable_scheduler_is_one_line_after_a_short_wait(tmp_path, monke
         f"error: cannot reach the Dask scheduler at tcp://127.0.0.1:{port} within 1 s"
     )
     assert not out.exists()
+
+
+def _options_of(command: str) -> set[str]:
+    from typer.main import get_command
+
+    cmd = get_command(app).commands[command]
+    return {o for p in cmd.params for o in (*p.opts, *p.secondary_opts) if o.startswith("--")}
+
+
+BAD_TABLES = {
+    "no estimate": "study,foo,bar\na,1,2\nb,3,4\n",
+    "two estimates": "study,yi,log_or,vi\na,0.1,0.1,0.04\nb,0.5,0.5,0.09\n",
+    "no events": "study,treatment_total,control_events,control_total\na,10,1,10\nb,10,2,10\n",
+    "a uniform prior for the exact engine": "study,yi,vi\na,0.1,0.04\nb,0.5,0.09\n",
+}
+
+
+def _invocations(tmp_path, table: str) -> dict[str, list[str]]:
+    data = tmp_path / "data.csv"
+    data.write_text(table)
+    header, *rows = table.splitlines()
+    long = tmp_path / "long.csv"
+    long.write_text("\n".join([f"meta_analysis,{header}", *(f"m,{r}" for r in rows)]) + "\n")
+    spec = tmp_path / "spec.toml"
+    spec.write_text(f'[data]\npath = "{data}"\n[model]\nname = "normal-normal"\n')
+    nn = ["--model", "normal-normal", "--prior-mu", "uniform(-1, 1)"]
+    return {
+        "classic": ["classic", str(data)],
+        "fit": ["fit", str(data), *nn],
+        "report": ["report", str(data), *nn, "--out", str(tmp_path / "r.html")],
+        "plot": ["plot", "forest", str(data), *nn, "--out", str(tmp_path / "f.svg")],
+        "sensitivity": ["sensitivity", str(data), "--prior-mu", "uniform(-1, 1)"],
+        "batch": ["batch", str(long), "--out", str(tmp_path / "b.csv")],
+        "run": ["run", str(spec)],
+    }
+
+
+@pytest.mark.parametrize("table", BAD_TABLES)
+def test_every_suggested_option_exists_on_the_command(tmp_path, table: str) -> None:
+    """``sensitivity`` suggested --engine and ``batch`` --columns, which they do not have."""
+    for command, args in _invocations(tmp_path, BAD_TABLES[table]).items():
+        result = runner.invoke(app, args)
+        assert result.exit_code in (0, 2, 4), (args, result.output)
+        suggested = set(re.findall(r"--[a-z][a-z0-9-]*", result.output))
+        assert suggested <= _options_of(command), (command, result.output)
+
+
+def test_suggestions_the_command_has_are_kept() -> None:
+    line = fails_cleanly(["fit", BCG, "--model", "normal-normal", "--prior-mu", "uniform(0, 1)"])
+    assert line.endswith("(use --engine nuts for other prior families)")
+    line = fails_cleanly(["classic", BCG, "--columns", "estimate=nope"])
+    assert "column 'nope' given for estimate is not in the data" in line

@@ -8,6 +8,7 @@ small tables written by the tests.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import socket
@@ -318,3 +319,21 @@ def test_suggestions_the_command_has_are_kept() -> None:
     assert line.endswith("(use --engine nuts for other prior families)")
     line = fails_cleanly(["classic", BCG, "--columns", "estimate=nope"])
     assert "column 'nope' given for estimate is not in the data" in line
+
+
+def _many_studies(write_csv, k: int):
+    rows = [f"s{i},{0.1 * math.sin(i):.4f},{0.02 + 0.01 * (i % 7):.3f}" for i in range(k)]
+    return write_csv("study,yi,vi\n" + "\n".join(rows) + "\n")
+
+
+def test_a_forest_plot_of_too_many_studies_is_refused(write_csv, tmp_path) -> None:
+    # 2,000 studies asked matplotlib for a 240-megapixel image
+    path = _many_studies(write_csv, 400)
+    out = tmp_path / "f.png"
+    line = fails_cleanly(
+        ["plot", "forest", str(path), "--model", "normal-normal", "--out", str(out)]
+    )
+    assert "a forest plot of 40" in line and "at most 300 rows are drawn" in line
+    assert not out.exists()
+    line = fails_cleanly(["fit", str(path), "--model", "normal-normal", "--plot", str(out)])
+    assert line.startswith("error: a forest plot of 400 rows would be 101 inches tall")

@@ -43,6 +43,8 @@ RATIO_MEASURES = ("OR", "RR", "HR")
 # Smallest variance pooled, absolute (1 / v^3 stays finite in REML's scoring) and relative
 # to the largest (near 1e-32 the other studies are lost to rounding in Q).
 MIN_VARIANCE, MIN_VARIANCE_RATIO = 1e-100, 1e-24
+# Largest estimate (model scale) and variance pooled: squares and weighted sums stay finite.
+MAX_ESTIMATE, MAX_VARIANCE = 1e50, 1e100
 
 # normalised column name -> (measure, given on the ratio scale)
 ESTIMATE_COLUMNS: dict[str, tuple[str, bool]] = {
@@ -264,6 +266,7 @@ def load_reported(
     why = "it is a ratio" if ratio else ""
     estimate = _numbers(frame, found["estimate"], studies, name, positive=why)
     yi = np.log(estimate) if ratio else estimate
+    _check_estimates(yi, studies, name, found["estimate"])
     vi = _variances(frame, found, yi, ratio, ci_level, studies, name)
     _check_variances(vi, studies, name, found.get("se") or found.get("vi") or found["ci_lower"])
     if len(frame) < 2:
@@ -281,9 +284,24 @@ def load_reported(
     )
 
 
+def _check_estimates(yi: np.ndarray, studies: list[str], source: str, column: str) -> None:
+    """Each estimate (log scale for ratios) must be below :data:`MAX_ESTIMATE` in size."""
+    for i, y in enumerate(yi):
+        if abs(y) > MAX_ESTIMATE:
+            raise DataError(
+                f"the estimate {y:.3g} is too large to pool (at most {MAX_ESTIMATE:g} in "
+                "size); check the value and its scale",
+                source=source,
+                row=i + 1,
+                study=studies[i],
+                column=column,
+            )
+
+
 def _check_variances(vi: np.ndarray, studies: list[str], source: str, column: str) -> None:
-    """Each variance must be a positive finite float (an SE of 1e-200 squares to 0), and at
-    least :data:`MIN_VARIANCE` and :data:`MIN_VARIANCE_RATIO` times the largest: beyond
+    """Each variance must be a positive finite float (an SE of 1e-200 squares to 0), at most
+    :data:`MAX_VARIANCE`, and at least :data:`MIN_VARIANCE` and :data:`MIN_VARIANCE_RATIO`
+    times the largest: beyond
     that, rounding decides the pooled estimates (metafor's change with the exponent), so
     such a study is refused, not pooled."""
     for i, v in enumerate(vi):
@@ -294,6 +312,16 @@ def _check_variances(vi: np.ndarray, studies: list[str], source: str, column: st
                 source=source,
                 row=i + 1,
                 study=studies[i],
+            )
+    for i, v in enumerate(vi):
+        if v > MAX_VARIANCE:
+            raise DataError(
+                f"the variance {v:.3g} is too large to pool (at most {MAX_VARIANCE:g}); "
+                "check the value and its scale",
+                source=source,
+                row=i + 1,
+                study=studies[i],
+                column=column,
             )
     largest = float(np.max(vi)) if len(vi) else 0.0
     for i, v in enumerate(vi):

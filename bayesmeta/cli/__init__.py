@@ -54,6 +54,7 @@ for command in (
     report.plot,
     classic.classic,
     classic.examples,
+    classic.outcomes,
     priors.priors,
     priors.sensitivity,
     batch.batch,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from bayesmeta.errors import BayesmetaError
+from bayesmeta.io.spec import CI_LEVEL_BOUNDS, TARGET_ACCEPT_BOUNDS
 
 EXIT_USER_ERROR = 2
 EXIT_NOT_CONVERGED = 3
@@ -78,6 +80,9 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         from bayesmeta import progress
         from bayesmeta.io.output import outputs_together
 
+        for name in ("stdout", "stderr"):
+            if not isinstance(getattr(sys, name), PipeSafe):
+                setattr(sys, name, PipeSafe(getattr(sys, name)))
         try:
             with (
                 outputs_together(keep_on=(typer.Exit,)),
@@ -131,6 +136,49 @@ def for_this_command(message: str, options: frozenset[str] | None = None) -> str
     return message
 
 
+class PipeSafe:
+    """A text stream whose reader may go away: once a write or flush finds the pipe closed
+    (``bayesmeta classic DATA --json out.json | head -1``), the rest of the text is dropped
+    and the command goes on, so its output files are still written.
+
+    The stream's file descriptor is pointed at the null device, so that what is still held in
+    its buffer does not fail again when the process flushes it on the way out.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self.closed_by_reader = False
+
+    def write(self, text: str) -> int:
+        """Write ``text``, or drop it once the reader has gone."""
+        if not self.closed_by_reader:
+            try:
+                return self._stream.write(text)
+            except BrokenPipeError:
+                self._reader_gone()
+        return len(text)
+
+    def flush(self) -> None:
+        """Flush, unless the reader has gone."""
+        if not self.closed_by_reader:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._reader_gone()
+
+    def _reader_gone(self) -> None:
+        self.closed_by_reader = True
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, self._stream.fileno())
+            os.close(null)
+        except (OSError, ValueError, AttributeError):  # not a real file (a test's capture)
+            pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def parse_columns(text: str | None) -> dict[str, str]:
     """``"treatment_events=tpos, control_events=cpos"`` -> mapping of role to column."""
     if not text:
@@ -182,24 +230,46 @@ def console() -> Any:
     return Console(**literal) if sys.stdout.isatty() else Console(width=110, **literal)
 
 
+READ_OPTIONS = ("sheet", "separator", "decimal", "encoding", "outcome")
+
+
+def reading(values: dict[str, Any]) -> dict[str, str]:
+    """The read options (``--sheet`` ... ``--outcome``) given among a command's ``values``."""
+    return {k: values[k] for k in READ_OPTIONS if values.get(k) is not None}
+
+
 def load_data(
-    path: Path | None, example: str | None, columns: str | None, split: bool = False
+    path: Path | None,
+    example: str | None,
+    columns: str | None,
+    split: bool = False,
+    read: dict[str, str] | None = None,
 ) -> Any:
-    """The data of a command's DATA argument or ``--example``."""
+    """The data of a command's DATA argument or ``--example``, read as ``read`` says."""
     from bayesmeta.workflows.request import AnalysisRequest, load_data
 
     request = AnalysisRequest(
-        data=path, example=example, columns=parse_columns(columns), split_shared_control=split
+        data=path,
+        example=example,
+        columns=parse_columns(columns),
+        split_shared_control=split,
+        reading=read or {},
     )
     return load_data(request)
 
 
-def example_favours(example: str | None) -> tuple[str, str] | None:
-    """The favours labels of the shipped ``example`` whose events are wanted (quitting
-    smoking...), the default of ``--favours``; None for the usual labels."""
-    from bayesmeta.io.examples import example as find_example
+def default_favours(request: Any) -> tuple[str, str] | None:
+    """The default of ``--favours``: the labels of a shipped example whose events are wanted
+    (quitting smoking...), or those RevMan gives the outcome read; None for the usual ones."""
+    if request.example is not None:
+        from bayesmeta.io.examples import example as find_example
 
-    return find_example(example).favours if example is not None else None
+        return find_example(request.example).favours
+    if request.data is not None and Path(request.data).suffix.lower() == ".rm5":
+        from bayesmeta.io.revman import favours
+
+        return favours(Path(request.data), request.reading.get("outcome"))
+    return None
 
 
 def check_output(path: Path | None, data: Path | None, example: str | None, force: bool) -> None:
@@ -221,7 +291,12 @@ def write_json(path: Path | None, payload: dict[str, Any], force: bool) -> None:
 
 
 DataArg = Annotated[
-    Path | None, typer.Argument(help="CSV with one row per study.", show_default=False)
+    Path | None,
+    typer.Argument(
+        help="Data file, one row per study: CSV, workbook (.xlsx, .xls, .ods) or RevMan 5 "
+        "review (.rm5).",
+        show_default=False,
+    ),
 ]
 ExampleOpt = Annotated[
     str | None, typer.Option(help="Use a shipped example dataset (see `bayesmeta examples`).")
@@ -229,6 +304,34 @@ ExampleOpt = Annotated[
 ColumnsOpt = Annotated[
     str | None,
     typer.Option(help="Map your column names: 'treatment_events=tpos,control_total=n_c'."),
+]
+SheetOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Workbook sheet (name or number, 1 = first); default: the first with the columns."
+    ),
+]
+SeparatorOpt = Annotated[
+    str | None,
+    typer.Option(help="CSV column separator: comma | semicolon | tab (default: detected)."),
+]
+DecimalOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="CSV decimal mark: '.' or ',' (default: ',' in semicolon-separated files, else '.')."
+    ),
+]
+EncodingOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="CSV text encoding, e.g. cp1252, latin-1 (default: UTF-8, or UTF-16 with a BOM)."
+    ),
+]
+OutcomeOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="RevMan 5 (.rm5) outcome: its number (1.2) or name (see `bayesmeta outcomes`)."
+    ),
 ]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite existing output files.")]
 FavoursOpt = Annotated[
@@ -245,6 +348,13 @@ SplitOpt = Annotated[
         "--split-shared-control",
         help="Divide a control arm that several comparisons of a multi-arm trial share "
         "between them (Cochrane Handbook 23.3.4).",
+    ),
+]
+MeasureOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Two-arm counts: OR (odds ratio, the default), RR (risk ratio) or RD (risk "
+        "difference), as metafor's escalc and rma.mh; Peto and the GLMM stay OR-only.",
     ),
 ]
 JsonOpt = Annotated[Path | None, typer.Option("--json", help="Write the results as JSON.")]
@@ -337,7 +447,11 @@ MODEL_PARAMETERS: tuple[inspect.Parameter, ...] = (
         "ci_level",
         Annotated[
             float,
-            typer.Option(min=0.5, max=0.999, help="Level of reported CIs (effect-size input)."),
+            typer.Option(
+                min=CI_LEVEL_BOUNDS[0],
+                max=CI_LEVEL_BOUNDS[1],
+                help="Level of reported CIs (effect-size input).",
+            ),
         ],
         0.95,
     ),
@@ -354,8 +468,8 @@ MODEL_PARAMETERS: tuple[inspect.Parameter, ...] = (
         Annotated[
             float | None,
             typer.Option(
-                min=0.5,
-                max=0.999,
+                min=TARGET_ACCEPT_BOUNDS[0],
+                max=TARGET_ACCEPT_BOUNDS[1],
                 help="NUTS target acceptance rate (default: 0.99 with covariates, else 0.9).",
             ),
         ],
@@ -377,6 +491,11 @@ MODEL_PARAMETERS: tuple[inspect.Parameter, ...] = (
         None,
     ),
     _option("columns", ColumnsOpt, None),
+    _option("sheet", SheetOpt, None),
+    _option("separator", SeparatorOpt, None),
+    _option("decimal", DecimalOpt, None),
+    _option("encoding", EncodingOpt, None),
+    _option("outcome", OutcomeOpt, None),
     _option("split_shared_control", SplitOpt, False),
 )
 MODEL_OPTION_NAMES = tuple(p.name for p in MODEL_PARAMETERS)
@@ -434,6 +553,7 @@ class ModelOptions:
             example=v["example"],
             columns=parse_columns(v["columns"]),
             ci_level=v["ci_level"],
+            reading=reading(v),
             model=v["model"],
             engine=v["engine"],
             priors={k: p for k, p in given.items() if p is not None},

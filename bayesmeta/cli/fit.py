@@ -7,6 +7,7 @@ outputs: one path.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,10 +18,11 @@ from bayesmeta.cli.common import (
     FavoursOpt,
     ForceOpt,
     JsonOpt,
+    MeasureOpt,
     ModelOptions,
     QuietOpt,
     console,
-    example_favours,
+    default_favours,
     model_options,
     user_errors,
 )
@@ -57,7 +59,7 @@ def _analyse(
     if plot is not None:
         from bayesmeta.report.figures import Style
 
-        style = Style.parse_favours(favours, example_favours(request.example))
+        style = Style.parse_favours(favours, default_favours(request))
         forest_plot = (plot, style.favours)
     planned = plan(request)
     if forest_plot is not None:  # each study is a row: refuse before fitting, not after
@@ -117,13 +119,32 @@ def fit(
         Path | None, typer.Option(help="Write a forest plot (PNG, PDF or SVG).")
     ] = None,
     favours: FavoursOpt = None,
+    measure: MeasureOpt = None,
+    baseline_risk: Annotated[
+        str | None,
+        typer.Option(
+            help="Control-group risks, comma-separated (e.g. 0.05,0.20): the treated risk, "
+            "risk difference per 1,000, risk ratio and NNT from the posterior at each.",
+        ),
+    ] = None,
     force: ForceOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Fit a Bayesian random-effects meta-analysis and compare it with the frequentist one."""
+    from bayesmeta.summaries.absolute import parse_baseline_risks
+
     if options.spec_file is not None:
         raise BayesmetaError(f"{options.spec_file}: run a specification with `bayesmeta run`")
-    request = options.request()
+    measure = measure.upper() if measure else None
+    if plot is not None and measure not in (None, "OR"):
+        raise BayesmetaError(
+            f"--plot draws the forest plot on the odds-ratio scale; not with --measure {measure}"
+        )
+    request = replace(
+        options.request(),
+        measure=measure,
+        baseline_risks=parse_baseline_risks(baseline_risk) if baseline_risk is not None else (),
+    )
     result = _analyse(
         request,
         json_out=json_out,

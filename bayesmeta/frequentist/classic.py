@@ -70,7 +70,8 @@ class ClassicResult:
         """One row per method (index: its name) with its label, estimate, se, interval ends,
         p, k, tau2 (with its interval), I^2, H^2, Q, its p, prediction interval ends and the
         t-test's df; small-study tests give their statistic ``z``; a method that could not be
-        computed gives the reason in ``skipped``. Intervals are at ``frame.attrs["level"]``."""
+        computed gives the reason in ``skipped``. Intervals are at ``frame.attrs["level"]``,
+        on the measure ``frame.attrs["measure"]`` (OR, RR, RD, PLO or the reported one)."""
         rows = {}
         for name, e in self.estimates.items():
             row: dict[str, Any] = {"label": registry.METHODS[name].label}
@@ -100,6 +101,7 @@ class ClassicResult:
         frame = pd.DataFrame.from_dict(rows, orient="index")
         frame.index.name = "method"
         frame.attrs["level"] = self.level
+        frame.attrs["measure"] = self.effect_sizes.measure
         return frame
 
     def to_dict(self) -> dict[str, Any]:
@@ -119,6 +121,7 @@ class ClassicResult:
         info["warnings"] = list(d.warnings)
         out: dict[str, Any] = {
             "bayesmeta_version": package_version(),
+            "measure": self.effect_sizes.measure,
             "data": info,
             "effect_sizes": self.effect_sizes.to_dict(),
             "frequentist": {k: v.to_dict() for k, v in self.estimates.items()},
@@ -137,6 +140,7 @@ def classic(
     leave_one_out_method: str | None = None,
     cumulative_by: str | None = None,
     level: float = DEFAULT_LEVEL,
+    measure: str | None = None,
 ) -> ClassicResult:
     """All frequentist analyses of ``data``, as metafor would report them.
 
@@ -144,7 +148,7 @@ def classic(
     ----------
     data
         Validated counts or reported effects (:func:`bayesmeta.load`), or a DataFrame or CSV
-        path it reads. Two-arm data use log odds ratios (escalc defaults), single-arm data
+        path it reads. Two-arm data use the escalc effects of ``measure``, single-arm data
         logit proportions, reported effects their estimates.
     methods
         Method names (default: every method that applies; :func:`~bayesmeta.frequentist.
@@ -156,11 +160,18 @@ def classic(
         the leave-one-out estimator or DL.
     level
         Level of every interval (0.95).
+    measure
+        Two-arm counts only: ``"OR"`` (log odds ratio, the default), ``"RR"`` (log risk ratio)
+        or ``"RD"`` (risk difference), as escalc (0.5 added to all cells of a study with a zero
+        cell; double-zero studies kept, ``drop00 = FALSE``) and ``rma.mh`` (no correction).
+        Peto's method, the GLMM and the Harbord and Peters tests are odds-ratio methods:
+        skipped rows on RR or RD.
 
     Raises
     ------
     BayesmetaError
-        A name in ``methods`` does not apply to the data, or the ordering column is unknown.
+        A name in ``methods`` does not apply to the data, the ordering column is unknown, or
+        ``measure`` is unknown or given for data that are not two-arm counts.
     """
     if isinstance(data, pd.DataFrame | str | Path):
         from bayesmeta.io.inputs import load
@@ -172,7 +183,7 @@ def classic(
             f"got {type(data).__name__}"
         )
     names = registry.check_methods(methods, data) if methods is not None else None
-    given = registry.inputs(data, level)
+    given = registry.inputs(data, level, measure)
     estimates = registry.compute(names or registry.available(data), given)
     method = leave_one_out_method or "DL"
     loo = None

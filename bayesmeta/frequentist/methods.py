@@ -3,8 +3,10 @@
 Each :class:`Method` is one row of :data:`METHODS`: its name (the JSON block name), its label
 in reports and plots, the function that computes it, the designs it applies to (two-arm counts,
 single-arm counts, reported effects), the designs where ``bayesmeta fit`` shows it by default,
-its column prefix in batch tables, and whether it is an inverse-variance fit whose study weights
-``1 / (v_i + tau^2)`` a forest plot shows (``weights``: ``"common"`` or ``"random"``). The
+its column prefix in batch tables, whether it is an inverse-variance fit whose study weights
+``1 / (v_i + tau^2)`` a forest plot shows (``weights``: ``"common"`` or ``"random"``), and the
+two-arm measures it gives (``measures``: Peto, the GLMM and the Harbord and Peters tests are
+odds-ratio methods; on risk ratios or differences they are skipped rows saying so). The
 registry's order is the order of the JSON blocks.
 """
 
@@ -13,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from bayesmeta.effects import EffectSizes, effect_sizes
+from bayesmeta.effects import TWO_ARM_MEASURES, EffectSizes, effect_sizes
 from bayesmeta.errors import BayesmetaError, OptionError
 from bayesmeta.frequentist import glmm, smallstudy
 from bayesmeta.frequentist.pooled import common_effect, mantel_haenszel, peto, random_effects
@@ -27,7 +29,8 @@ ALL = frozenset({TWO_ARM, SINGLE_ARM, REPORTED})
 
 @dataclass(frozen=True)
 class Inputs:
-    """What a method computes from: the data, their effect sizes and the interval level."""
+    """What a method computes from: the data, their effect sizes (whose ``measure`` is the
+    two-arm measure: OR, RR or RD) and the interval level."""
 
     data: StudyData | ReportedEffects
     es: EffectSizes
@@ -45,9 +48,11 @@ class Method:
     shown: frozenset[str] = frozenset()
     column: str | None = None
     weights: str | None = None
+    measures: frozenset[str] = frozenset(TWO_ARM_MEASURES)
 
 
 RANDOM, COMMON = "random", "common"
+ODDS_RATIO = frozenset({"OR"})
 
 
 def _random(method: str, test: str = "z") -> Callable[[Inputs], Estimate]:
@@ -76,10 +81,11 @@ METHODS: dict[str, Method] = {
     m.name: m
     for m in (
         Method("mantel_haenszel", "Mantel-Haenszel (common)",
-               lambda i: mantel_haenszel(i.data, level=i.level), frozenset({TWO_ARM}),
+               lambda i: mantel_haenszel(i.data, measure=i.es.measure, level=i.level),
+               frozenset({TWO_ARM}),
                shown=frozenset({TWO_ARM}), column="mh"),
         Method("peto", "Peto (common)", lambda i: peto(i.data, level=i.level),
-               frozenset({TWO_ARM}), column="peto"),
+               frozenset({TWO_ARM}), column="peto", measures=ODDS_RATIO),
         Method("fixed_iv", "Inverse-variance (common)",
                lambda i: common_effect(i.es, level=i.level), ALL, shown=ALL, column="iv",
                weights=COMMON),
@@ -101,15 +107,15 @@ METHODS: dict[str, Method] = {
                frozenset({TWO_ARM, REPORTED}), column="dl_hksj", weights=RANDOM),
         Method("glmm_um_fs", "Binomial-normal GLMM (ML)",
                lambda i: glmm.binomial_normal_ml(i.data, level=i.level), frozenset({TWO_ARM}),
-               column="glmm"),
+               column="glmm", measures=ODDS_RATIO),
         Method("glmm", "Binomial-normal GLMM (ML)",
                lambda i: glmm.random_intercept_ml(i.data, level=i.level),
                frozenset({SINGLE_ARM}), shown=frozenset({SINGLE_ARM}), column="glmm"),
         Method("egger", "Egger's test", _egger, frozenset({TWO_ARM, REPORTED})),
         Method("harbord", "Harbord's test", lambda i: smallstudy.harbord(i.data),
-               frozenset({TWO_ARM})),
+               frozenset({TWO_ARM}), measures=ODDS_RATIO),
         Method("peters", "Peters' test", lambda i: smallstudy.peters(i.data),
-               frozenset({TWO_ARM})),
+               frozenset({TWO_ARM}), measures=ODDS_RATIO),
     )
 }  # fmt: skip
 
@@ -166,13 +172,26 @@ def check_methods(names: Sequence[str], data: StudyData | ReportedEffects) -> tu
     return tuple(names)
 
 
-def inputs(data: StudyData | ReportedEffects, level: float = DEFAULT_LEVEL) -> Inputs:
-    """The effect sizes the methods use: escalc log odds ratios (two-arm; 0.5 added to zero
-    cells), logits (single-arm), or the reported estimates with their variances."""
+def inputs(
+    data: StudyData | ReportedEffects, level: float = DEFAULT_LEVEL, measure: str | None = None
+) -> Inputs:
+    """The effect sizes the methods use: escalc log odds ratios, log risk ratios or risk
+    differences (two-arm, ``measure`` OR by default; 0.5 added to all cells of a study with a
+    zero cell), logits (single-arm), or the reported estimates with their variances.
+
+    Raises
+    ------
+    OptionError
+        ``measure`` is not OR, RR or RD, or is given for data that are not two-arm counts.
+    """
+    if measure is not None and not isinstance(data, TwoArmData):
+        raise OptionError(f"--measure applies to two-arm counts; these are {design_of(data)} data")
+    if measure is not None and measure not in TWO_ARM_MEASURES:
+        raise OptionError(f"unknown measure {measure!r}; valid: {', '.join(TWO_ARM_MEASURES)}")
     if isinstance(data, ReportedEffects):
         es = EffectSizes(data.study, data.yi, data.vi, data.measure, "none", (), ())
     else:
-        es = effect_sizes(data)
+        es = effect_sizes(data, measure=measure or "OR")
     return Inputs(data, es, level)
 
 
@@ -180,9 +199,14 @@ def compute(names: Sequence[str], given: Inputs) -> dict[str, Estimate]:
     """Each method in ``names`` on ``given``; one that cannot be computed on these data is
     :class:`~bayesmeta.frequentist.results.Skipped` with the reason."""
     out: dict[str, Estimate] = {}
+    two_arm = isinstance(given.data, TwoArmData)
     for name in names:
+        method = METHODS[name]
+        if two_arm and given.es.measure not in method.measures:
+            out[name] = Skipped(name, f"odds ratios only; not for measure {given.es.measure}")
+            continue
         try:
-            out[name] = METHODS[name].compute(given)
+            out[name] = method.compute(given)
         except BayesmetaError as exc:
             out[name] = Skipped(name, str(exc))
     return out

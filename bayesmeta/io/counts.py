@@ -36,7 +36,7 @@ from bayesmeta.io.cells import (
 )
 from bayesmeta.io.information import information_warnings
 from bayesmeta.io.studies import TWO_ARM_COLUMNS, SingleArmData, StudyData, TwoArmData
-from bayesmeta.io.table import has_roles, match_roles, names, normalise
+from bayesmeta.io.table import Source, has_roles, match_roles, names, normalise
 from bayesmeta.io.table import read_table as _read_table
 
 SINGLE_ARM_COLUMNS = ("events", "total")
@@ -114,17 +114,17 @@ def _normalise(name: str) -> str:
     return normalise(name)
 
 
-def read_table(source: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, str]:
+def read_table(source: Source) -> tuple[pd.DataFrame, str]:
     """Read a CSV (all cells as text, so validation sees what the user wrote) or a DataFrame.
 
     See :func:`bayesmeta.io.table.read_table`; a DataFrame index named like a study column
     (``df.set_index("study")``) becomes the study column.
     """
-    return _read_table(source, SYNONYMS["study"])
+    return _read_table(source, SYNONYMS["study"], SYNONYMS)
 
 
 def read_with_roles(
-    source: str | Path | pd.DataFrame,
+    source: Source,
     columns: Mapping[str, str] | None,
     roles: Mapping[str, tuple[str, ...]],
 ) -> tuple[pd.DataFrame, str, dict[str, str]]:
@@ -133,7 +133,8 @@ def read_with_roles(
     study_names = list(roles.get("study", SYNONYMS["study"]))
     if "study" in mapping:
         study_names.append(normalise(mapping["study"]))
-    frame, name = _read_table(source, study_names)
+    mapped = {f"column {c}": (normalise(c),) for c in mapping.values()}
+    frame, name = _read_table(source, study_names, {**roles, **mapped})
     unknown = set(mapping) - set(roles)
     if unknown:
         raise DataError(
@@ -143,7 +144,33 @@ def read_with_roles(
         )
     if frame.shape[1] == 0:
         raise DataError("the file is empty", source=name)
+    if not looks_like_data(frame, mapping, roles):
+        raise DataError(
+            "does not look like a table of studies: no column of its header has a known "
+            "name; expected a table whose first row names the columns, e.g. "
+            "study,treatment_events,treatment_total,control_events,control_total or "
+            "study,yi,se (map other names with --columns ROLE=NAME)",
+            source=name,
+        )
     return frame, name, mapping
+
+
+def looks_like_data(
+    frame: pd.DataFrame,
+    mapping: Mapping[str, str] | None = None,
+    roles: Mapping[str, tuple[str, ...]] = SYNONYMS,
+) -> bool:
+    """Some column is named like one of the reader's ``roles`` (or a count column), or is
+    mapped to one.
+
+    Messages about a table that fails this quote none of its text: a file that is not a
+    table of studies (a specification pointing at ``/etc/shadow``) must not be echoed.
+    """
+    known = {alias for table in (roles, SYNONYMS) for a in table.values() for alias in a}
+    columns = set(frame.columns)
+    return any(normalise(c) in known for c in columns) or any(
+        c in columns for c in (mapping or {}).values()
+    )
 
 
 def _match_columns(
@@ -315,23 +342,28 @@ def load(
 
 
 def _numeric_if_possible(column: pd.Series) -> pd.Series:
-    """Covariates arrive as text; convert a column to numbers when every value is one.
+    """Covariates arrive as text; convert a column to numbers when every value given is one.
 
     Only ASCII decimal numbers count (as for reported effects): ``1_998``, fullwidth or
-    other non-ASCII digits, or a blank keep the column as text instead of becoming numbers.
+    other non-ASCII digits keep the column as text instead of becoming numbers. Missing cells
+    (blank, ``NA``...) become NaN in a numeric column, so a column with a gap stays numeric
+    instead of turning into categories; an all-missing column stays as it is.
     """
     if column.dtype.kind in "iuf":
         return column
     values = column.tolist()
-    if not values:
+    given = [v for v in values if not is_missing(v)]
+    if not given:
         return column
-    for v in values:
+    for v in given:
         if isinstance(v, str):
             if not is_number_text(v):
                 return column
-        elif not _is_real(v) or is_missing(v):
+        elif not _is_real(v):
             return column
-    numbers = pd.to_numeric(column.map(lambda v: trim(v) if isinstance(v, str) else v))
+    numbers = pd.to_numeric(
+        column.map(lambda v: np.nan if is_missing(v) else trim(v) if isinstance(v, str) else v)
+    )
     return numbers.astype(float) if numbers.dtype == object else numbers  # ints beyond int64
 
 

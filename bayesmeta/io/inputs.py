@@ -9,30 +9,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from bayesmeta.errors import OptionError
 from bayesmeta.io import counts
-from bayesmeta.io.counts import (
-    SINGLE_ARM_COLUMNS,
-    SYNONYMS,
-    TWO_ARM_COLUMNS,
-    StudyData,
-    _normalise,
-    read_table,
-)
+from bayesmeta.io.counts import SINGLE_ARM_COLUMNS, TWO_ARM_COLUMNS, StudyData, _normalise
 from bayesmeta.io.multiarm import NOTHING_TO_SPLIT
-from bayesmeta.io.reported import ESTIMATE_COLUMNS, ReportedEffects, load_reported
-from bayesmeta.io.table import has_roles
+from bayesmeta.io.reported import ESTIMATE_COLUMNS, SYNONYMS, ReportedEffects, load_reported
+from bayesmeta.io.table import Source, has_roles, read_source
 
 ESTIMATE_ROLES = ("estimate", "se", "ci_lower", "ci_upper", "vi")
 DESIGNS = ("auto", "two-arm", "single-arm", "reported")
 
 
 def load(
-    source: str | Path | pd.DataFrame,
+    source: Source,
     *,
     design: str = "auto",
     columns: Mapping[str, str] | None = None,
@@ -44,7 +37,10 @@ def load(
     Parameters
     ----------
     source
-        CSV path or DataFrame (a ``study`` column, or an index of study names).
+        A CSV, workbook (``.xlsx``, ``.xls``, ``.ods``) or RevMan 5 (``.rm5``) path, a
+        :class:`~bayesmeta.io.table.TableFile` saying how to read one (sheet, separator,
+        decimal mark, encoding, outcome), or a DataFrame (a ``study`` column, or an index of
+        study names).
     design
         ``"two-arm"`` (``treatment_events, treatment_total, control_events, control_total``),
         ``"single-arm"`` (``events, total``), ``"reported"`` (an estimate with its SE,
@@ -75,12 +71,18 @@ def load(
     """
     if design not in DESIGNS:
         raise OptionError(f"unknown design {design!r}; choose one of {', '.join(DESIGNS)}")
+    mapping = dict(columns or {})
+    spelled = {**counts.SYNONYMS, **SYNONYMS}
+    mapped = {f"column {c}": (_normalise(c),) for c in mapping.values()}
+    table = read_source(source, counts.SYNONYMS["study"], {**spelled, **mapped})
+    frame = table.frame
+    if not isinstance(source, pd.DataFrame):
+        source = table  # read once: each reader then sees the same sheet and header
     if design in ("two-arm", "single-arm"):
-        return counts.load(
+        data = counts.load(
             source, design=design, columns=columns, split_shared_control=split_shared_control
         )
-    frame, _ = read_table(source)
-    mapping = dict(columns or {})
+        return _noted(data, table.notes)
     if design == "reported" or _reads_as_reported(frame, mapping):
         data: StudyData | ReportedEffects = load_reported(
             source, ci_level=ci_level, columns=mapping
@@ -89,7 +91,12 @@ def load(
         data = counts.load(source, columns=mapping, split_shared_control=split_shared_control)
     if split_shared_control and isinstance(data, ReportedEffects):
         data = replace(data, warnings=(*data.warnings, NOTHING_TO_SPLIT))
-    return data
+    return _noted(data, table.notes)
+
+
+def _noted(data: StudyData | ReportedEffects, notes: tuple[str, ...]) -> Any:
+    """``data`` with the reader's notes (sheet chosen, title rows, dialect) first."""
+    return replace(data, warnings=(*notes, *data.warnings)) if notes else data
 
 
 def _reads_as_reported(frame: pd.DataFrame, mapping: Mapping[str, str]) -> bool:
@@ -101,6 +108,6 @@ def _reads_as_reported(frame: pd.DataFrame, mapping: Mapping[str, str]) -> bool:
     if not any(_normalise(col) in ESTIMATE_COLUMNS for col in frame.columns):
         return False
     counts_mapping = {k: v for k, v in mapping.items() if k not in ESTIMATE_ROLES}
-    two = has_roles(frame, TWO_ARM_COLUMNS, SYNONYMS, counts_mapping)
-    one = has_roles(frame, SINGLE_ARM_COLUMNS, SYNONYMS, counts_mapping)
+    two = has_roles(frame, TWO_ARM_COLUMNS, counts.SYNONYMS, counts_mapping)
+    one = has_roles(frame, SINGLE_ARM_COLUMNS, counts.SYNONYMS, counts_mapping)
     return len(two) < len(TWO_ARM_COLUMNS) and len(one) < len(SINGLE_ARM_COLUMNS)

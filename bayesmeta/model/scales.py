@@ -34,7 +34,8 @@ class Scale:
     shown-scale summaries of ``mu`` and ``theta_new`` (None: not reported); ``below`` is how
     ``P(mu < 0)`` reads on the shown scale; ``ratio_of`` names the shown-scale summary of a
     difference of two ``mu`` (subgroups), if reported; ``axis`` is the axis title of plots
-    (``"Odds ratio"``; the label when not set).
+    (``"Odds ratio"``; the label when not set); ``digits`` the decimals of shown values in
+    tables (4 for risk differences, which are often below 0.01).
     """
 
     name: str
@@ -45,6 +46,7 @@ class Scale:
     below: str = "P(mu < 0)"
     ratio_of: str | None = None
     axis: str | None = None
+    digits: int = 2
 
     @property
     def log_ratio(self) -> bool:
@@ -75,6 +77,9 @@ SCALES: dict[str, Scale] = {
             axis="Proportion",
         ),
         Scale("log_risk_ratio", "RR", np.exp, axis="Risk ratio"),
+        Scale(
+            "risk_difference", "RD", identity, below="P(RD < 0)", axis="Risk difference", digits=4
+        ),
         Scale("log_hazard_ratio", "HR", np.exp, axis="Hazard ratio"),
     )
 }
@@ -83,6 +88,7 @@ MEASURE_SCALES = {
     "OR": "log_odds_ratio",
     "PLO": "logit_proportion",
     "RR": "log_risk_ratio",
+    "RD": "risk_difference",
     "HR": "log_hazard_ratio",
 }
 

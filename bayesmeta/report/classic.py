@@ -10,13 +10,14 @@ from rich.text import Text
 from bayesmeta.frequentist.classic import ClassicResult, Sequential
 from bayesmeta.frequentist.methods import need_counts
 from bayesmeta.frequentist.results import AsymmetryTest, Skipped
+from bayesmeta.io.counts import TwoArmData
 from bayesmeta.io.reported import ReportedEffects
-from bayesmeta.model.description import scale_of_data
-from bayesmeta.model.scales import Scale
+from bayesmeta.model.scales import Scale, scale_of_measure
 from bayesmeta.report.format import interval, num, percent
 from bayesmeta.report.terminal import frequentist_table
 
 SMALL_STUDY_TESTS = ("egger", "harbord", "peters")
+_MEASURE_NAMES = {"OR": "odds ratio", "RR": "risk ratio", "RD": "risk difference"}
 
 
 def _sequence_table(title: str, sequence: Sequential, scale: Scale, level: float) -> Table:
@@ -27,9 +28,9 @@ def _sequence_table(title: str, sequence: Sequential, scale: Scale, level: float
     for study, r in sequence.fits.items():
         table.add_row(
             study,
-            num(show(r.estimate)),
-            interval(*(show(v) for v in r.ci)),
-            num(r.tau2, 3),
+            num(show(r.estimate), scale.digits),
+            interval(*(show(v) for v in r.ci), scale.digits),
+            num(r.tau2, 3 if scale.digits <= 3 else 6),
             num(r.i2, 1),
         )
     return table
@@ -38,13 +39,15 @@ def _sequence_table(title: str, sequence: Sequential, scale: Scale, level: float
 def render_classic(result: ClassicResult, console: Console) -> None:
     """Print the frequentist tables, small-study tests and sensitivity analyses."""
     data, es = result.data, result.effect_sizes
-    scale = scale_of_data(data)
+    scale = scale_of_measure(es.measure)
     head = f"bayesmeta classic: {data.k} studies"
     if not isinstance(data, ReportedEffects):
         head += f", {int(data.zero_cell.sum())} with a zero cell"
     console.print(head)
     for warning in data.warnings:
         console.print(Text(f"Warning: {warning}", style="bold yellow"))
+    if isinstance(data, TwoArmData):
+        console.print(f"Measure: {_MEASURE_NAMES[es.measure]} ({es.measure})")
     if es.corrected:
         console.print(f"0.5 added to every cell of: {', '.join(es.corrected)}")
     if es.dropped:

@@ -19,10 +19,16 @@ from bayesmeta.io.examples import example as find_example
 from bayesmeta.io.inputs import load
 from bayesmeta.io.reported import ReportedEffects
 from bayesmeta.io.spec import Spec
+from bayesmeta.io.table import TableFile
 from bayesmeta.model.description import LIKELIHOODS, ModelSpec
 from bayesmeta.model.moderators import moderators
 from bayesmeta.model.priors import DEFAULT_BETA, Prior, parse_prior
-from bayesmeta.workflows.analyze import AnalysisResult, analyze_model, resolve_engine
+from bayesmeta.workflows.analyze import (
+    AnalysisResult,
+    analyze_model,
+    check_absolute,
+    resolve_engine,
+)
 
 PRIOR_NAMES = ("mu", "tau", "baseline", "beta")
 
@@ -35,13 +41,18 @@ class AnalysisRequest:
     to a prior or its text; the others are the model's defaults. ``methods`` are the
     frequentist rows to show (None: the defaults for the data). ``split_shared_control``
     divides control arms that multi-arm trials share between their comparisons
-    (:func:`bayesmeta.io.multiarm.split_shared_control`).
+    (:func:`bayesmeta.io.multiarm.split_shared_control`). ``reading`` says how to read the
+    file: ``sheet``, ``separator``, ``decimal``, ``encoding``, ``outcome``
+    (:class:`bayesmeta.io.table.TableFile`). ``measure`` is the measure of the frequentist
+    rows of two-arm counts (OR, RR, RD); ``baseline_risks`` the control-group risks of the
+    absolute effects (:mod:`bayesmeta.summaries.absolute`).
     """
 
     data: Path | None = None
     example: str | None = None
     columns: Mapping[str, str] = field(default_factory=dict)
     ci_level: float = 0.95
+    reading: Mapping[str, str] = field(default_factory=dict)
     model: str = "auto"
     engine: str = "auto"
     priors: Mapping[str, Prior | str] = field(default_factory=dict)
@@ -54,6 +65,8 @@ class AnalysisRequest:
     settings: SamplerSettings = field(default_factory=SamplerSettings)
     methods: tuple[str, ...] | None = None
     split_shared_control: bool = False
+    measure: str | None = None
+    baseline_risks: tuple[float, ...] = ()
 
     @classmethod
     def from_spec(cls, spec: Spec) -> AnalysisRequest:
@@ -85,6 +98,7 @@ class AnalysisRequest:
             example=spec.example,
             columns=dict(spec.columns),
             ci_level=spec.ci_level,
+            reading=dict(spec.reading),
             model=spec.model,
             engine=spec.engine,
             priors=priors,
@@ -122,9 +136,9 @@ def input_path(request: AnalysisRequest) -> Path:
 
 
 def load_data(request: AnalysisRequest) -> StudyData | ReportedEffects:
-    """The validated data of ``request``: its CSV path or shipped example."""
+    """The validated data of ``request``: its data file or shipped example."""
     return load(
-        input_path(request),
+        TableFile(input_path(request), **request.reading),
         columns=request.columns,
         ci_level=request.ci_level,
         split_shared_control=request.split_shared_control,
@@ -164,6 +178,9 @@ def plan(request: AnalysisRequest) -> Plan:
     engine = resolve_engine(spec.likelihood, request.engine)
     if engine == "nuts":
         spec.check_for_sampler()
+    check_absolute(spec, request.baseline_risks)
+    if request.measure is not None:
+        frequentist_methods.inputs(data, measure=request.measure)
     shown = request.methods or frequentist_methods.shown_by_default(data)
     return Plan(request, spec, engine, frequentist_methods.check_methods(shown, data))
 
@@ -177,4 +194,6 @@ def execute(planned: Plan) -> AnalysisResult:
         settings=r.settings,
         compare=r.compare,
         hdi=r.hdi,
+        measure=r.measure,
+        baseline_risks=r.baseline_risks,
     )

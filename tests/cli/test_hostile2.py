@@ -223,10 +223,11 @@ def test_simulation_sizes_are_checked_before_any_allocation(tmp_path, grid, expe
     ],
 )
 def test_a_huge_covariate_list_is_refused_before_building(tmp_path, names, expected) -> None:
+    (tmp_path / "bcg.csv").write_text((EXAMPLES / "bcg.csv").read_text())
     spec = tmp_path / "spec.toml"
     listed = ", ".join(f'"{n}"' for n in names)
     spec.write_text(
-        f'[data]\npath = "{BCG}"\n[model]\nname = "normal-normal"\ncovariates = [{listed}]\n'
+        f'[data]\npath = "bcg.csv"\n[model]\nname = "normal-normal"\ncovariates = [{listed}]\n'
     )
     assert expected in fails_cleanly(["run", str(spec)])
 
@@ -235,7 +236,8 @@ def test_text_covariate_levels_count_as_slopes(write_csv) -> None:
     path = write_csv("study,yi,vi,g,x\na,0.1,0.04,p,1\nb,0.5,0.09,q,2\nc,-0.2,0.05,r,4\n")
     args = ["fit", str(path), "--model", "normal-normal", "--covariate", "g", "--covariate", "x"]
     line = fails_cleanly(args)
-    assert "3 covariate slopes (with the levels of text ones) for 3 studies" in line
+    # checked on the design matrix (text levels counted): intercept + 3 slopes > 3 studies
+    assert "4 coefficients (intercept, g[q], g[r], x) cannot be estimated from 3 studies" in line
 
 
 @pytest.mark.parametrize(

@@ -7,14 +7,28 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from bayesmeta.frequentist.bias import (
+    BIAS_METHODS,
+    FailSafeN,
+    LimitRegression,
+    PublicationBias,
+    RankTest,
+    SelectionModel,
+    TrimFill,
+)
 from bayesmeta.frequentist.classic import ClassicResult, Sequential
-from bayesmeta.frequentist.methods import need_counts
+from bayesmeta.frequentist.methods import METHODS, need_counts, shown_by_default
 from bayesmeta.frequentist.results import AsymmetryTest, Skipped
 from bayesmeta.io.counts import TwoArmData
 from bayesmeta.io.reported import ReportedEffects
 from bayesmeta.model.scales import Scale, scale_of_measure
 from bayesmeta.report.format import interval, num, percent
-from bayesmeta.report.terminal import frequentist_table
+from bayesmeta.report.terminal import (
+    frequentist_table,
+    regression_tables,
+    subgroup_tables,
+    titled_table,
+)
 
 SMALL_STUDY_TESTS = ("egger", "harbord", "peters")
 _MEASURE_NAMES = {"OR": "odds ratio", "RR": "risk ratio", "RD": "risk difference"}
@@ -26,6 +40,9 @@ def _sequence_table(title: str, sequence: Sequential, scale: Scale, level: float
     for col in ("Study", scale.label, f"{percent(level)} CI", "tau^2", "I^2 %"):
         table.add_column(col, justify="left" if col == "Study" else "right")
     for study, r in sequence.fits.items():
+        if isinstance(r, Skipped):
+            table.add_row(study, f"not estimable: {r.reason}", "", "", "")
+            continue
         table.add_row(
             study,
             num(show(r.estimate), scale.digits),
@@ -33,6 +50,67 @@ def _sequence_table(title: str, sequence: Sequential, scale: Scale, level: float
             num(r.tau2, 3 if scale.digits <= 3 else 6),
             num(r.i2, 1),
         )
+    return table
+
+
+def bias_row(result: object, show) -> tuple[str, str, str]:
+    """Adjusted estimate, its interval and the test or count of one bias analysis."""
+    if isinstance(result, TrimFill):
+        f = result.fit
+        detail = f"{result.k0} filled on the {result.side}"
+        if result.p_k0 is not None:
+            detail += f" (p = {result.p_k0:.4f})"
+        return num(show(f.estimate)), interval(*(show(v) for v in f.ci)), detail
+    if isinstance(result, LimitRegression):
+        detail = f"slope p = {result.slope_p:.4f}, df = {result.df}"
+        return num(show(result.estimate)), interval(*(show(v) for v in result.ci)), detail
+    if isinstance(result, SelectionModel):
+        ci = interval(*(show(v) for v in result.ci)) if result.ci is not None else "-"
+        deltas = ", ".join(f"{d:.3g}" for d in result.delta)
+        detail = (
+            f"LRT = {result.lrt:.2f} (df {result.lrt_df}), p = {result.lrt_p:.4f}; delta {deltas}"
+        )
+        return num(show(result.estimate)), ci, detail
+    if isinstance(result, RankTest):
+        kind = "exact" if result.exact else "normal approx."
+        return "", "", f"Kendall's tau = {result.tau:.3f}, p = {result.p:.4f} ({kind})"
+    if isinstance(result, FailSafeN):
+        extra = f", target {result.target:.3g}" if result.target is not None else ""
+        return "", "", f"N = {result.n}{extra}"
+    assert isinstance(result, Skipped)
+    return "", "", f"not estimable ({result.reason})"
+
+
+def bias_table(bias: PublicationBias, scale: Scale, level: float) -> Table:
+    """The publication-bias analyses as one table (adjusted estimate, interval, detail)."""
+    title = (
+        f"Publication bias (selection favours {bias.settings.effect_direction} effects; "
+        f"steps {', '.join(f'{s:g}' for s in bias.settings.steps)})"
+    )
+    table = Table(title=title, title_justify="left", box=None, pad_edge=False)
+    for col in ("Method", scale.label, f"{percent(level)} CI", "Detail"):
+        table.add_column(col, justify="left" if col in ("Method", "Detail") else "right")
+    for name, result in bias.results.items():
+        table.add_row(BIAS_METHODS[name].label, *bias_row(result, scale.show))
+
+
+def influence_table(result: ClassicResult) -> Table:
+    """metafor's ``influence()`` columns per study, ``*`` for an influential one."""
+    inf = result.influence
+    table = titled_table(
+        f"Influence diagnostics ({inf.method}{', Hartung-Knapp' if inf.test == 'knha' else ''})",
+        ("Study", "", "rstudent", "dffits", "cook.d", "cov.r", "tau2.del", "QE.del", "hat",
+         "weight %", *(f"dfbeta {n}" for n in inf.names)),
+    )  # fmt: skip
+    for i, study in enumerate(inf.study):
+        table.add_row(
+            study,
+            "*" if inf.influential[i] else "",
+            *(num(getattr(inf, key)[i], 3)
+              for key in ("rstudent", "dffits", "cook_d", "cov_r", "tau2_del", "qe_del", "hat")),
+            num(inf.weight[i], 1),
+            *(num(inf.dfbetas[i, j], 3) for j in range(len(inf.names))),
+        )  # fmt: skip
     return table
 
 
@@ -66,6 +144,9 @@ def render_classic(result: ClassicResult, console: Console) -> None:
             console.print(f"{name}: t = {block.z:.3f}, p = {block.p:.4f}")
         elif isinstance(block, Skipped):
             console.print(f"{name}: not estimable ({block.reason})")
+    if result.publication_bias is not None:
+        console.print()
+        console.print(bias_table(result.publication_bias, scale, result.level))
     if result.leave_one_out is not None:
         loo = result.leave_one_out
         console.print()
@@ -80,3 +161,26 @@ def render_classic(result: ClassicResult, console: Console) -> None:
                 f"Cumulative by {cum.by} ({cum.method}), adding", cum, scale, result.level
             )
         )
+    shown = shown_by_default(data)
+    if result.meta_regression is not None:
+        for table in regression_tables(result.meta_regression, shown, result.level):
+            console.print()
+            console.print(table)
+    if result.subgroups is not None:
+        for table in subgroup_tables(result.subgroups, shown, scale, result.level):
+            console.print()
+            console.print(table)
+    if result.influence is not None:
+        console.print()
+        console.print(influence_table(result))
+    if result.blups is not None:
+        b = result.blups
+        console.print()
+        table = titled_table(
+            f"BLUPs of the study effects ({METHODS[b.method].label})",
+            ("Study", scale.label, f"{percent(result.level)} PI", "SE (model scale)"),
+        )
+        for i, study in enumerate(b.study):
+            pi = interval(*(scale.show(v) for v in b.pi[i]))
+            table.add_row(study, num(scale.show(b.pred[i])), pi, num(b.se[i], 4))
+        console.print(table)

@@ -230,6 +230,7 @@ def test_markdown_report_references_its_figure_files(bcg_report, tmp_path):
         "r-tau.png",
         "r-sensitivity.png",
         "r-funnel.png",
+        "r-contour_funnel.png",
     }
     for path, data in files.items():
         assert f"]({path.name})" in text
@@ -257,3 +258,42 @@ def test_write_report_checks_every_file_first(bcg_report, tmp_path):
     assert (tmp_path / "r-funnel.png").read_bytes() == b"keep"
     written = document.write_report(contents, out, overwrite=True)
     assert out in written and all(Path(p).exists() for p in written)
+
+
+def test_small_study_section_has_the_publication_bias_analyses(bcg_report):
+    """The table's trim-and-fill and PET rows are metafor's (tests/reference/metafor_bias.json:
+    trimfill(rma(yi, vi, method = "REML")) and lm(yi ~ sqrt(vi), weights = 1 / vi) on bcg);
+    the contour-enhanced funnel is embedded."""
+    import math
+
+    _, html = bcg_report
+    page = parse(html)
+    ref = json.loads((Path(__file__).parents[1] / "reference" / "metafor_bias.json").read_text())
+    ref = ref["bcg"]
+    table = table_with(page, "Bias method")
+    rows = {row[0]: row for row in table}
+    tf = ref["trimfill_REML_L0"]
+    assert rows["Trim-and-fill (REML, L0)"][1] == f"{math.exp(tf['est']):.2f}"
+    assert rows["Trim-and-fill (REML, L0)"][3].startswith(f"{tf['k0']} filled on the {tf['side']}")
+    assert rows["PET (WLS on the SE)"][1] == f"{math.exp(ref['pet']['b0']):.2f}"
+    assert "selection assumed to favour negative effects" in html
+    assert "figure-contour_funnel" in page.ids
+
+
+def test_influence_section_has_metafors_case_diagnostics(bcg_exact_report, bcg_exact_influence):
+    """With the leave-one-out analysis run, the section also has metafor's influence() of the
+    same random-effects model (tests/reference/metafor_issue20.json, bcg, REML)."""
+    import dataclasses
+    import json
+
+    from tests.conftest import REFERENCE
+
+    _, infl = bcg_exact_influence
+    contents = dataclasses.replace(bcg_exact_report, influence=infl)
+    page = parse(document.render_html(contents))
+    table = next(t for t in page.tables if t and t[0][:2] == ["Study", "Influential"])
+    ref = json.loads((REFERENCE / "metafor_issue20.json").read_text())["influence"]["bcg"]
+    assert infl.method == "REML"
+    cook = [float(row[4]) for row in table[1:]]
+    assert cook == pytest.approx(ref["REML_z"]["cook_d"], abs=5e-4)  # printed to 3 decimals
+    assert [row[1] == "*" for row in table[1:]] == ref["REML_z"]["inf"]

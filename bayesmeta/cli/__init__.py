@@ -15,7 +15,7 @@ from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
 from bayesmeta.cli import average, batch, classic, fit, priors, report
-from bayesmeta.cli.common import EXIT_USER_ERROR
+from bayesmeta.cli.common import EXIT_USER_ERROR, ascii_fallback
 
 
 class OneLineErrors(TyperGroup):
@@ -23,6 +23,7 @@ class OneLineErrors(TyperGroup):
     ``error:`` line with exit code 2, like the package's own errors, not a framed box."""
 
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        ascii_fallback()
         try:
             code = super().main(*args, standalone_mode=False, **kwargs)
         except NoArgsIsHelpError as exc:

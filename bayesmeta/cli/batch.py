@@ -18,6 +18,7 @@ import typer
 
 from bayesmeta.cli.common import (
     EXIT_ALL_FAILED,
+    EXIT_NOT_CONVERGED,
     ChainsOpt,
     CommonOpt,
     DrawsOpt,
@@ -28,8 +29,10 @@ from bayesmeta.cli.common import (
     QuietOpt,
     SheetOpt,
     TuneOpt,
+    for_this_command,
     user_errors,
 )
+from bayesmeta.errors import BayesmetaError
 
 if TYPE_CHECKING:
     from bayesmeta.workflows.batch import BatchOptions
@@ -88,6 +91,22 @@ def _prepare(tables: list[Path], force: bool, inputs: list[Path]) -> Path:
     return progress
 
 
+def _check_table_name(out: Path) -> None:
+    """``--out`` must name a file (``--out ''`` and ``--out /`` name none)."""
+    if not out.name or out.is_dir():
+        raise BayesmetaError(
+            f"--out {str(out)!r} is a folder, not a file name; give e.g. results.csv"
+        )
+
+
+def _check_scheduler(scheduler: str | None) -> None:
+    """Refuse a malformed ``--scheduler`` before any work."""
+    if scheduler is not None:
+        from bayesmeta.workflows.batch import check_scheduler
+
+        check_scheduler(scheduler)
+
+
 def _start(progress: Path, force: bool) -> None:
     """With ``force`` drop the progress file (start over), else say it is resumed. Called
     holding the output's lock, so another batch's progress file is never touched."""
@@ -115,6 +134,18 @@ def _all_failed(table: Any, what: str) -> None:
     if len(table) and not (table["status"] == "ok").any():
         typer.echo(f"error: every {what} failed; see the reason column", err=True)
         raise typer.Exit(EXIT_ALL_FAILED)
+
+
+def _some_failed(table: Any) -> None:
+    """Exit with :data:`EXIT_NOT_CONVERGED` (3) if a meta-analysis failed or did not converge
+    (the table is written; the reason column says why), so scripts notice."""
+    ok = table["status"] == "ok"
+    converged = table["converged"].fillna(False).astype(bool) if "converged" in table else ok
+    unconverged = table[ok & ~converged]
+    for row in unconverged.itertuples():
+        typer.echo(f"not converged: {row.name}: {row.reason}", err=True)
+    if not (ok & converged).all():
+        raise typer.Exit(EXIT_NOT_CONVERGED)
 
 
 @user_errors
@@ -154,6 +185,8 @@ def batch(
         write_table,
     )
 
+    _check_table_name(out)
+    _check_scheduler(scheduler)
     options = _options(
         prior_mu, prior_tau, prior_baseline, common_effect, chains, draws, tune, seed
     )
@@ -167,8 +200,9 @@ def batch(
         failed = table[table["status"] != "ok"]
         typer.echo(f"{len(table) - len(failed)} fitted, {len(failed)} failed")
         for row in failed.itertuples():
-            typer.echo(f"failed: {row.name}: {row.reason}", err=True)
+            typer.echo(f"failed: {row.name}: {for_this_command(row.reason)}", err=True)
         _all_failed(table, "meta-analysis")
+        _some_failed(table)
 
 
 @user_errors
@@ -196,6 +230,8 @@ def simulate(
     from bayesmeta.workflows.batch import output_lock, write_table
     from bayesmeta.workflows.simulate import read_scenarios, run_simulation
 
+    _check_table_name(out)
+    _check_scheduler(scheduler)
     options = _options(prior_mu, prior_tau, prior_baseline, False, chains, draws, tune, seed)
     replicates_out = out.with_suffix(".replicates.csv")
     scenarios = read_scenarios(grid)

@@ -27,6 +27,7 @@ from bayesmeta.cli.common import (
     check_output,
     console,
     load_data,
+    non_empty,
     reading,
     user_errors,
     write_json,
@@ -99,6 +100,8 @@ def classic(
     from bayesmeta.io.inputs import counts_measure
     from bayesmeta.report.classic import render_classic
 
+    leave_one_out = non_empty(leave_one_out, "--leave-one-out", "DL")
+    cumulative = non_empty(cumulative, "--cumulative", "year")
     check_output(json_out, data, example, force)
     read = reading(locals())
     dataset = load_data(data, example, columns, split_shared_control, read, measure)

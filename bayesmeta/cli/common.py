@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import inspect
 import os
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +21,47 @@ from bayesmeta.io.spec import CI_LEVEL_BOUNDS, TARGET_ACCEPT_BOUNDS
 EXIT_USER_ERROR = 2
 EXIT_NOT_CONVERGED = 3
 EXIT_ALL_FAILED = 4  # batch/simulate: not one meta-analysis could be fitted
+
+
+# What a terminal that cannot show a character (cp1252, ASCII) gets instead.
+ASCII_TEXT = {"τ": "tau", "μ": "mu", "θ": "theta", "β": "beta", "≥": ">=", "≤": "<=",
+              "±": "+-", "\u00d7": "x", "²": "^2", "√": "sqrt ", "∝": "~", "\u2212": "-",
+              "\u2013": "-", "\u2014": "-", "…": "...", "✓": "ok", "✗": "x"}  # fmt: skip
+
+
+def _ascii_replacement(error: UnicodeError) -> tuple[str, int]:
+    """Codec error handler ``bayesmeta-ascii``: τ -> tau, ≥ -> >=, box lines -> - | +,
+    accented letters without their accents, anything else ``?``."""
+    import unicodedata
+
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    out = []
+    for ch in error.object[error.start : error.end]:
+        name = unicodedata.name(ch, "")
+        if ch in ASCII_TEXT:
+            out.append(ASCII_TEXT[ch])
+        elif name.startswith(("BOX DRAWINGS", "HEAVY", "LIGHT")):
+            out.append("-" if "HORIZONTAL" in name else "|" if "VERTICAL" in name else "+")
+        else:
+            plain = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode()
+            out.append(plain or "?")
+    return "".join(out), error.end
+
+
+def ascii_fallback() -> None:
+    """Let stdout and stderr degrade characters their encoding lacks (a cp1252 console)
+    to ASCII (:func:`_ascii_replacement`) instead of failing with UnicodeEncodeError."""
+    import codecs
+
+    try:
+        codecs.lookup_error("bayesmeta-ascii")
+    except LookupError:
+        codecs.register_error("bayesmeta-ascii", _ascii_replacement)
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "utf-8").lower().replace("-", "")
+        if not encoding.startswith("utf") and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="bayesmeta-ascii")
 
 
 def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -48,10 +90,50 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             ):
                 return command(*args, **kwargs)
         except BayesmetaError as exc:
-            typer.echo(f"error: {exc}", err=True)
+            typer.echo(f"error: {for_this_command(str(exc))}", err=True)
             raise typer.Exit(EXIT_USER_ERROR) from None
 
     return wrapper
+
+
+def command_options() -> frozenset[str]:
+    """The ``--options`` of the command running now (empty outside a command)."""
+    from typer._click.globals import get_current_context
+
+    ctx = get_current_context(silent=True)
+    if ctx is None:
+        return frozenset()
+    return frozenset(
+        o for p in ctx.command.params for o in (*p.opts, *p.secondary_opts) if o.startswith("--")
+    )
+
+
+_OPTION = re.compile(r"--[a-z][a-z0-9-]*")
+
+
+def for_this_command(message: str, options: frozenset[str] | None = None) -> str:
+    """``message`` without the hints that name an option the command lacks.
+
+    The library's messages suggest options (``(map yours with --columns ROLE=NAME)``, ``use
+    --engine nuts``) that only some commands have: ``batch`` has no ``--columns``,
+    ``sensitivity`` no ``--engine``. Each such hint, a parenthesis or a ``;``-clause or an
+    ``, or ...`` alternative, is dropped; the rest of the message stays as it is.
+    """
+    options = command_options() if options is None else options
+    if not options:
+        return message
+    for name in sorted(set(_OPTION.findall(message)) - options, key=len, reverse=True):
+        flag = re.escape(name) + r"(?![a-z0-9-])"
+        for hint in (
+            rf"\s*\([^()]*{flag}[^()]*\)",  # (use --engine nuts for ...)
+            rf",? or [^;()]*{flag}\S*",  # ..., or choose with --columns study=NAME
+            rf";\s*[^;]*{flag}[^;]*",  # ...; use --engine nuts
+        ):
+            shorter = re.sub(hint, "", message)
+            if shorter != message:
+                message = shorter
+                break
+    return message
 
 
 class PipeSafe:
@@ -110,6 +192,32 @@ def parse_columns(text: str | None) -> dict[str, str]:
             )
         out[role.strip()] = column.strip()
     return out
+
+
+def parse_methods(text: str | None) -> tuple[str, ...] | None:
+    """``"DL, REML"`` -> the method names of ``--methods`` (None when not given).
+
+    Raises
+    ------
+    BayesmetaError
+        The option given but empty, or with an empty name (``"DL,"``).
+    """
+    if text is None:
+        return None
+    names = tuple(m.strip() for m in text.split(","))
+    if not all(names):
+        raise BayesmetaError(
+            f"--methods expects method names separated by commas, e.g. 'DL,REML'; got {text!r}"
+        )
+    return names
+
+
+def non_empty(value: str | None, option: str, example: str) -> str | None:
+    """``value`` of ``option`` if not given or not blank (``--cumulative ''`` is a mistake,
+    not a request for nothing)."""
+    if value is not None and not value.strip():
+        raise BayesmetaError(f"{option} needs a value, e.g. {option} {example}; got {value!r}")
+    return value
 
 
 def console() -> Any:
@@ -488,7 +596,7 @@ class ModelOptions:
                 seed=v["seed"],
                 target_accept=v["target_accept"],
             ),
-            methods=tuple(m.strip() for m in v["methods"].split(",")) if v["methods"] else None,
+            methods=parse_methods(v["methods"]),
             split_shared_control=v["split_shared_control"],
         )
 

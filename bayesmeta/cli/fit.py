@@ -62,6 +62,10 @@ def _analyse(
         style = Style.parse_favours(favours, default_favours(request))
         forest_plot = (plot, style.favours)
     planned = plan(request)
+    if forest_plot is not None:  # each study is a row: refuse before fitting, not after
+        from bayesmeta.report.figures.forest import check_rows
+
+        check_rows(planned.spec.data.k)
     if posterior is not None and planned.engine == "exact":
         raise BayesmetaError("--save-posterior needs draws: use --engine nuts")
     result = execute(planned)

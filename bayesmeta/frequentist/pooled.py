@@ -198,7 +198,7 @@ def common_effect(es: EffectSizes, *, level: float = DEFAULT_LEVEL) -> PooledEst
 def _tau2_dl(y: np.ndarray, v: np.ndarray) -> float:
     """DerSimonian & Laird (1986, Control Clin Trials 7:177) moment estimator."""
     w = 1 / v
-    return (_q(0.0, y, v) - (len(y) - 1)) / (w.sum() - np.sum(w**2) / w.sum())
+    return (_q(0.0, y, v) - (len(y) - 1)) / (np.sum(w * _others(w)) / w.sum())
 
 
 def _tau2_he(y: np.ndarray, v: np.ndarray) -> float:
@@ -248,26 +248,43 @@ def _scoring_step(method: str, tau2: float, y: np.ndarray, v: np.ndarray) -> flo
     if method == "ML":
         return (np.sum(r**2) - sw) / np.sum(w**2)
     if method == "REML":
-        tr_p = sw - np.sum(w**2) / sw
-        tr_pp = np.sum(w**2) - 2 * np.sum(w**3) / sw + np.sum(w**2) ** 2 / sw**2
+        # tr(P) and tr(PP) of P = W - w w' / sum(w) as sums of non-negative terms, with each
+        # "sum of the others" summed directly, so a study far more precise than the rest
+        # does not cancel them away (the textbook form S2 - 2 S3 / S1 + S2^2 / S1^2 reaches 0
+        # or below at a variance ratio near 1e9, and the step becomes infinite).
+        others, others2 = _others(w), _others(w**2)
+        tr_p = np.sum(w * others) / sw
+        tr_pp = (np.sum(w**2 * others**2) + np.sum(w**2 * others2)) / sw**2
         return (np.sum(r**2) - tr_p) / tr_pp
     k = len(y)  # EB (Morris 1983)
     return (np.sum(r * (y - _weighted_mean(y, w))) * k / (k - 1) - k) / sw
 
 
+def _others(x: np.ndarray) -> np.ndarray:
+    """``sum(x) - x[i]`` for each i, the largest term's computed from the others themselves."""
+    out = x.sum() - x
+    i = int(np.argmax(x))
+    out[i] = np.sum(np.delete(x, i))
+    return out
+
+
 def _tau2_iterative(method: str, y: np.ndarray, v: np.ndarray) -> float:
     """ML, REML or EB by metafor's scoring loop: HE start, threshold 1e-5, step halving at 0."""
     tau2 = max(0.0, _tau2_he(y, v))
+    converged = False
     for _ in range(MAXITER):
         step = _scoring_step(method, tau2, y, v)
         step = 0.0 if np.isnan(step) else step
+        if not np.isfinite(step):
+            break  # halving an infinite step would never end
         while tau2 + step < 0:
             step /= 2
-        tau2, change = tau2 + step, abs(step)
-        if change <= THRESHOLD:
+        tau2 += step
+        if abs(step) <= THRESHOLD:
+            converged = True
             break
-    else:
-        raise BayesmetaError(f"{method} estimation of tau^2 did not converge")
+    if not converged:
+        raise BayesmetaError(f"{method} estimation of tau^2 did not converge (Fisher scoring)")
     if (
         method in ("ML", "REML")
         and _loglik(0.0, y, v, method) - _loglik(tau2, y, v, method) > (2.220446049250313e-16**0.25)
@@ -397,7 +414,7 @@ def tau2_qprofile(
 def _vt(v: np.ndarray) -> float:
     """Typical within-study variance ``(k - 1) sum w / ((sum w)^2 - sum w^2)`` (Higgins 2002)."""
     w = 1 / v
-    return (len(v) - 1) * w.sum() / (w.sum() ** 2 - np.sum(w**2))
+    return (len(v) - 1) * w.sum() / np.sum(w * _others(w))
 
 
 def weights(es: EffectSizes, tau2: float = 0.0) -> np.ndarray:

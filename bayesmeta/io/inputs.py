@@ -16,10 +16,15 @@ import pandas as pd
 
 from bayesmeta.errors import DataError, OptionError
 from bayesmeta.io import continuous, counts
-from bayesmeta.io.counts import StudyData, _normalise, detect_design
+from bayesmeta.io.counts import (
+    SINGLE_ARM_COLUMNS,
+    TWO_ARM_COLUMNS,
+    StudyData,
+    _normalise,
+)
 from bayesmeta.io.multiarm import NOTHING_TO_SPLIT
 from bayesmeta.io.reported import ESTIMATE_COLUMNS, SYNONYMS, ReportedEffects, load_reported
-from bayesmeta.io.table import Source, TableFile, read_source
+from bayesmeta.io.table import Source, TableFile, has_roles, read_source
 
 ESTIMATE_ROLES = ("estimate", "se", "ci_lower", "ci_upper", "vi")
 DESIGNS = ("auto", "two-arm", "single-arm", "reported", "continuous")
@@ -111,8 +116,7 @@ def load(
             source, design=design, columns=columns, split_shared_control=split_shared_control
         )
         return _noted(data, table.notes)
-    detected = detect_design(frame, {k: v for k, v in mapping.items() if k not in ESTIMATE_ROLES})
-    if design == "reported" or (detected == "unknown" and _looks_reported(frame, mapping)):
+    if design == "reported" or _reads_as_reported(frame, mapping):
         data: StudyData | ReportedEffects = load_reported(
             source, ci_level=ci_level, columns=mapping
         )
@@ -147,7 +151,22 @@ def _noted(data: StudyData | ReportedEffects, notes: tuple[str, ...]) -> Any:
     return replace(data, warnings=(*notes, *data.warnings)) if notes else data
 
 
+def _reads_as_reported(frame: pd.DataFrame, mapping: Mapping[str, str]) -> bool:
+    """Reported effects: an estimate role is mapped, or an estimate column is there and the
+    count columns are not all there (``study,yi,vi,n`` has a total but no events: the sample
+    size beside an effect, not a count table)."""
+    if not _looks_reported(frame, mapping):
+        return False
+    if any(role in mapping for role in ESTIMATE_ROLES):
+        return True
+    counts_mapping = {k: v for k, v in mapping.items() if k not in ESTIMATE_ROLES}
+    two = has_roles(frame, TWO_ARM_COLUMNS, counts.SYNONYMS, counts_mapping)
+    one = has_roles(frame, SINGLE_ARM_COLUMNS, counts.SYNONYMS, counts_mapping)
+    return len(two) < len(TWO_ARM_COLUMNS) and len(one) < len(SINGLE_ARM_COLUMNS)
+
+
 def _looks_reported(frame: pd.DataFrame, mapping: Mapping[str, str]) -> bool:
+    """An estimate role is mapped or an estimate column (yi, log_or, smd...) is there."""
     if any(role in mapping for role in ESTIMATE_ROLES):
         return True
     return any(_normalise(col) in ESTIMATE_COLUMNS for col in frame.columns)

@@ -43,6 +43,11 @@ from bayesmeta.io.counts import _normalise, _numeric_if_possible, read_with_role
 from bayesmeta.io.table import match_roles, names
 
 RATIO_MEASURES = ("OR", "RR", "HR", "ROM")  # ROM: ratio of means (bayesmeta.io.continuous)
+# Smallest variance pooled, absolute (1 / v^3 stays finite in REML's scoring) and relative
+# to the largest (near 1e-32 the other studies are lost to rounding in Q).
+MIN_VARIANCE, MIN_VARIANCE_RATIO = 1e-100, 1e-24
+# Largest estimate (model scale) and variance pooled: squares and weighted sums stay finite.
+MAX_ESTIMATE, MAX_VARIANCE = 1e50, 1e100
 _DIGITS = re.compile(r"[+-]?[0-9]*(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?", re.ASCII)
 
 # normalised column name -> (measure, given on the ratio scale)
@@ -81,7 +86,14 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "vi": ("vi", "var", "variance", "var_yi"),
     "ci_lower": ("ci_lower", "lower", "lower_ci", "ci_lb", "lb", "lcl", "ci_low", "lci", "ll"),
     "ci_upper": ("ci_upper", "upper", "upper_ci", "ci_ub", "ub", "ucl", "ci_high", "uci", "ul"),
+    # Sample sizes reported beside an effect (study,yi,vi,n; smd,se,n1,n2; hr,...,Ne,Nc):
+    # recognised so that they neither make the table look like counts nor need a mapping,
+    # and kept with the covariates as information; they do not enter the estimate.
+    "total": DATA_SYNONYMS["total"],
+    "treatment_total": (*DATA_SYNONYMS["treatment_total"], "ne", "n_t", "n_treatment"),
+    "control_total": (*DATA_SYNONYMS["control_total"], "n_control"),
 }
+SAMPLE_SIZE_ROLES = ("total", "treatment_total", "control_total")
 
 
 @dataclass(frozen=True)
@@ -343,7 +355,9 @@ def load_reported(
         Confidence level of the intervals (0.95); ``se = width / (2 z_{(1+level)/2})``.
     columns
         Explicit mapping from roles (``study``, ``estimate``, ``se``, ``vi``, ``ci_lower``,
-        ``ci_upper``) to column names. The measure is read from the estimate column's name.
+        ``ci_upper``; the sample sizes ``total``, ``treatment_total``, ``control_total``,
+        kept as covariates) to column names. The measure is read from the estimate column's
+        name.
 
     Returns
     -------
@@ -369,11 +383,13 @@ def load_reported(
     why = "it is a ratio" if ratio else ""
     estimate = _numbers(frame, found["estimate"], studies, name, positive=why)
     yi = np.log(estimate) if ratio else estimate
+    _check_estimates(yi, studies, name, found["estimate"])
     vi, disagree = _variances(frame, found, yi, ratio, ci_level, studies, name)
-    _check_variances(vi, studies, name)
+    _check_variances(vi, studies, name, found.get("se") or found.get("vi") or found["ci_lower"])
     if len(frame) < 2:
         raise DataError(f"a meta-analysis needs at least 2 studies, got {len(frame)}", source=name)
-    covariates = frame.drop(columns=list(found.values())).reset_index(drop=True)
+    used = [column for role, column in found.items() if role not in SAMPLE_SIZE_ROLES]
+    covariates = frame.drop(columns=used).reset_index(drop=True)
     return ReportedEffects(
         study=tuple(studies),
         yi=yi,
@@ -385,8 +401,26 @@ def load_reported(
     )
 
 
-def _check_variances(vi: np.ndarray, studies: list[str], source: str) -> None:
-    """Each variance must be a positive finite float: an SE of 1e-200 squares to 0."""
+def _check_estimates(yi: np.ndarray, studies: list[str], source: str, column: str) -> None:
+    """Each estimate (log scale for ratios) must be below :data:`MAX_ESTIMATE` in size."""
+    for i, y in enumerate(yi):
+        if abs(y) > MAX_ESTIMATE:
+            raise DataError(
+                f"the estimate {y:.3g} is too large to pool (at most {MAX_ESTIMATE:g} in "
+                "size); check the value and its scale",
+                source=source,
+                row=i + 1,
+                study=studies[i],
+                column=column,
+            )
+
+
+def _check_variances(vi: np.ndarray, studies: list[str], source: str, column: str) -> None:
+    """Each variance must be a positive finite float (an SE of 1e-200 squares to 0), at most
+    :data:`MAX_VARIANCE`, and at least :data:`MIN_VARIANCE` and :data:`MIN_VARIANCE_RATIO`
+    times the largest: beyond
+    that, rounding decides the pooled estimates (metafor's change with the exponent), so
+    such a study is refused, not pooled."""
     for i, v in enumerate(vi):
         if not (math.isfinite(v) and v > 0):
             raise DataError(
@@ -395,4 +429,26 @@ def _check_variances(vi: np.ndarray, studies: list[str], source: str) -> None:
                 source=source,
                 row=i + 1,
                 study=studies[i],
+            )
+    for i, v in enumerate(vi):
+        if v > MAX_VARIANCE:
+            raise DataError(
+                f"the variance {v:.3g} is too large to pool (at most {MAX_VARIANCE:g}); "
+                "check the value and its scale",
+                source=source,
+                row=i + 1,
+                study=studies[i],
+                column=column,
+            )
+    largest = float(np.max(vi)) if len(vi) else 0.0
+    for i, v in enumerate(vi):
+        if v < MIN_VARIANCE_RATIO * largest or v < MIN_VARIANCE:
+            raise DataError(
+                f"the variance {v:.3g} is too small to pool (the largest is {largest:.3g}; "
+                f"each must be at least {MIN_VARIANCE:g} and {MIN_VARIANCE_RATIO:g} times "
+                "the largest); check the value and its scale",
+                source=source,
+                row=i + 1,
+                study=studies[i],
+                column=column,
             )

@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from bayesmeta.errors import BayesmetaError
+from bayesmeta.io.table import check_file
 
 # section -> key -> accepted Python type(s) of the TOML value
 SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
@@ -90,6 +91,8 @@ CI_LEVEL_BOUNDS = (0.5, 0.999)
 TARGET_ACCEPT_BOUNDS = (0.5, 0.999)
 # Same bounds as the options of `bayesmeta fit`.
 _MINIMUM = {"chains": 1, "draws": 100, "tune": 100, "seed": 0}
+# A [model] covariates list longer than this is refused before any data are read.
+MAX_COVARIATES = 50
 
 
 @dataclass(frozen=True)
@@ -242,6 +245,7 @@ def load_spec(path: str | Path) -> Spec:
     """
     path = Path(path)
     where = str(path)
+    check_file(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -268,6 +272,11 @@ def load_spec(path: str | Path) -> Spec:
     covariates = model.get("covariates", [])
     if not all(isinstance(c, str) for c in covariates):
         raise BayesmetaError(f"{where}: [model] covariates must be a list of column names")
+    if len(covariates) > MAX_COVARIATES:
+        raise BayesmetaError(
+            f"{where}: [model] covariates lists {len(covariates):,} columns; at most "
+            f"{MAX_COVARIATES} (and fewer than the studies) can be fitted"
+        )
     return Spec(
         path=path,
         sha256=hashlib.sha256(raw).hexdigest(),

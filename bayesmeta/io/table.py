@@ -123,8 +123,7 @@ def read_source(
     name = str(path)
     if path.is_dir():
         raise DataError("is a folder, not a data file", source=name)
-    if not path.is_file():
-        raise DataError("file not found", source=name)
+    check_file(path)
     suffix = path.suffix.lower()
     if suffix == ".rm5":
         from bayesmeta.io import revman
@@ -150,6 +149,33 @@ def read_source(
     found = replace(found, encoding=encoding)
     notes = () if found == dialect.Dialect() else (f"{name}: read as {found.describe()}",)
     return Table(parse_csv(text, name, found), name, notes)
+
+
+def check_file(path: Path) -> None:
+    """Refuse anything but an existing regular file, saying what it is: reading a named pipe
+    would wait for a writer forever, and a device or socket is no data file.
+
+    Raises
+    ------
+    DataError
+        Not found, a folder, a named pipe (FIFO), a device or a socket.
+    """
+    import stat
+
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        raise DataError("file not found", source=str(path)) from None
+    kinds = (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a named pipe (FIFO)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    for test, kind in kinds:
+        if test(mode):
+            raise DataError(f"is {kind}, not a file; give a saved file", source=str(path))
 
 
 def _refuse(file: TableFile, options: tuple[str, ...], what: str) -> None:

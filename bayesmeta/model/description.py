@@ -138,6 +138,11 @@ class ModelSpec:
             object.__setattr__(self, "priors", PriorSet.of(self.priors))
         if self.moderators is not None and self.moderators.empty:
             object.__setattr__(self, "moderators", None)
+        if self.common_effect and self.moderators is not None and self.moderators.separate_tau:
+            raise OptionError(
+                "--separate-tau gives each subgroup its own tau but --common-effect fixes "
+                "tau = 0; choose one"
+            )
 
     @classmethod
     def describe(

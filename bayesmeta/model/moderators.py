@@ -169,6 +169,13 @@ def check_moderators(value: object) -> Moderators | None:
     raise TypeError(f"moderators must be made by bayesmeta.moderators{hint}, got {value!r:.60}")
 
 
+def _too_many(slopes: int, k: int) -> str:
+    return (
+        f"{slopes} covariate slopes for {k} studies: a meta-regression fits at most "
+        "k - 1 (one study more than slopes); use fewer covariates"
+    )
+
+
 def moderators(
     covariates: pd.DataFrame,
     *,
@@ -186,6 +193,9 @@ def moderators(
     """
     if separate_tau and subgroup is None:
         raise BayesmetaError("--separate-tau needs --subgroup")
+    k = len(covariates)
+    if len(names) > max(k - 1, 0):
+        raise BayesmetaError(_too_many(len(names), k))
     x = centers = group = None
     labels: tuple[str, ...] = ()
     levels: tuple[str, ...] = ()

@@ -22,6 +22,7 @@ import math
 import multiprocessing
 import os
 import platform
+import re
 import signal
 import sys
 import time
@@ -44,7 +45,7 @@ from bayesmeta.frequentist.methods import METHODS
 from bayesmeta.frequentist.results import Estimate, PooledEstimate
 from bayesmeta.io.counts import StudyData, TwoArmData, looks_like_data, read_table
 from bayesmeta.io.output import check_writable, spreadsheet_safe, write_atomic
-from bayesmeta.io.table import TableFile
+from bayesmeta.io.table import TableFile, check_file
 from bayesmeta.model.priors import Prior, check_for_sampler, check_scale_prior, parse_prior
 from bayesmeta.summaries.types import Summary
 from bayesmeta.workflows.analyze import AnalysisResult
@@ -296,8 +297,7 @@ def read_jobs(
         if not files:
             raise BayesmetaError(f"{path}: the folder has no *.csv files")
         return [Job(f.stem, f) for f in files]
-    if not path.is_file():
-        raise BayesmetaError(f"{path}: file not found")
+    check_file(path)
     if path.suffix.lower() == ".toml":
         return _jobs_from_toml(path)
     if path.suffix.lower() == ".rm5":
@@ -575,6 +575,50 @@ def stop_workers(executor: cf.ProcessPoolExecutor, timeout: float = 10.0) -> Non
         manager.join(max(1.0, deadline - time.monotonic()))
 
 
+# A Dask scheduler address: [protocol://]host[:port], the host a name, IPv4 or [IPv6].
+_SCHEDULER = re.compile(
+    r"(?:(?:tcp|tls|ucx|ws|wss)://)?(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])"
+    r"(?::(?P<port>[0-9]{1,5}))?"
+)
+CONNECT_TIMEOUT = 5.0  # seconds to reach a scheduler (Dask's default is 30)
+
+
+def check_scheduler(address: str) -> str:
+    """``address`` if it has the form of a Dask scheduler address (``tcp://host:8786``).
+
+    Raises
+    ------
+    BayesmetaError
+        Any other form, or a port outside 1-65535.
+    """
+    match = _SCHEDULER.fullmatch(address.strip())
+    port = match.group("port") if match else None
+    if match is None or (port is not None and not 1 <= int(port) <= 65535):
+        raise BayesmetaError(
+            f"--scheduler {address!r} is not a Dask scheduler address; give e.g. "
+            "tcp://127.0.0.1:8786"
+        )
+    return address.strip()
+
+
+def _connect(scheduler: str) -> Any:
+    """A Dask client of ``scheduler``, or a one-line error within :data:`CONNECT_TIMEOUT`."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise BayesmetaError(
+            "--scheduler needs dask.distributed: pip install 'bayesmeta[dask]'"
+        ) from None
+    try:
+        return Client(scheduler, timeout=CONNECT_TIMEOUT)
+    except (OSError, TimeoutError, ValueError) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise BayesmetaError(
+            f"cannot reach the Dask scheduler at {scheduler} within {CONNECT_TIMEOUT:g} s "
+            f"({reason}); start it (dask scheduler) or check the address"
+        ) from None
+
+
 @contextmanager
 def _executor(scheduler: str | None, workers: int) -> Iterator[cf.Executor]:
     """Worker processes on this machine, or a Dask cluster's executor if ``scheduler`` is set.
@@ -583,9 +627,7 @@ def _executor(scheduler: str | None, workers: int) -> Iterator[cf.Executor]:
     fails; they ignore Ctrl-C themselves and die with the parent process (Linux).
     """
     if scheduler is not None:
-        from distributed import Client
-
-        with Client(scheduler) as client, client.get_executor() as executor:
+        with _connect(scheduler) as client, client.get_executor() as executor:
             yield executor
         return
     context = multiprocessing.get_context("spawn")  # no forked numba/Rust thread state

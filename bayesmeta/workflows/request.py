@@ -132,7 +132,9 @@ def input_path(request: AnalysisRequest) -> Path:
     """
     if (request.data is None) == (request.example is None):
         raise BayesmetaError("give either a DATA.csv path or --example NAME")
-    return find_example(request.example).path if request.example else Path(request.data)
+    if request.example is not None:
+        return find_example(request.example).path
+    return Path(request.data)
 
 
 def load_data(request: AnalysisRequest) -> StudyData | ReportedEffects:

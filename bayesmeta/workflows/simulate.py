@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from bayesmeta.errors import BayesmetaError
+from bayesmeta.io.table import check_file
 from bayesmeta.workflows.batch import BatchOptions, Job, derive_seed, read_toml, run_batch
 
 # method label -> (point estimate, interval low, interval high) columns of a batch row
@@ -69,6 +70,12 @@ class Scenario:
         return f"simulated {self.name} {index + 1:04d}"
 
 
+# Sizes checked before anything is drawn: every replicate's table is made up front (about
+# BYTES_PER_TABLE + BYTES_PER_STUDY * k bytes each) and each is one fit of about a second.
+MAX_K, MAX_REPLICATES = 10_000, 100_000
+BYTES_PER_TABLE, BYTES_PER_STUDY, MAX_BYTES = 2_000, 100, 2 * 1024**3
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -89,12 +96,15 @@ def _is_arm_size(value: Any) -> bool:
 # Each key of a [[scenario]] table: the check of its value and what the check expects.
 SCENARIO_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "name": (lambda v: isinstance(v, str) and v.strip() != "", "a non-empty string"),
-    "k": (lambda v: _is_int(v) and v >= 2, "an integer >= 2"),
+    "k": (lambda v: _is_int(v) and 2 <= v <= MAX_K, f"an integer from 2 to {MAX_K:,}"),
     "mu": (lambda v: _is_number(v) and math.isfinite(v), "a finite number"),
     "tau": (lambda v: _is_number(v) and math.isfinite(v) and v >= 0, "a finite number >= 0"),
     "baseline_risk": (lambda v: _is_number(v) and 0 < v < 1, "a number in (0, 1)"),
     "arm_size": (_is_arm_size, "[low, high], two integers with 1 <= low <= high"),
-    "replicates": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+    "replicates": (
+        lambda v: _is_int(v) and 1 <= v <= MAX_REPLICATES,
+        f"an integer from 1 to {MAX_REPLICATES:,}",
+    ),
 }
 GRID_KEYS = ("replicates", "scenario")
 DEFAULT_REPLICATES = 100
@@ -109,10 +119,11 @@ def _problem(key: str, value: Any) -> str | None:
 def read_scenarios(path: str | Path) -> list[Scenario]:
     """Scenarios from the ``[[scenario]]`` tables of a TOML grid.
 
-    Keys: ``name``, ``k`` (integer >= 2), ``mu`` (finite), ``tau`` (>= 0), ``baseline_risk``
-    (in (0, 1)), ``arm_size = [low, high]`` (integers, 1 <= low <= high) and ``replicates``
-    (integer >= 1); a top-level ``replicates`` is the default for scenarios without one
-    (default 100).
+    Keys: ``name``, ``k`` (integer, 2 to :data:`MAX_K`), ``mu`` (finite), ``tau`` (>= 0),
+    ``baseline_risk`` (in (0, 1)), ``arm_size = [low, high]`` (integers, 1 <= low <= high) and
+    ``replicates`` (integer, 1 to :data:`MAX_REPLICATES`); a top-level ``replicates`` is the
+    default for scenarios without one (default 100). The grid's tables must fit in
+    :data:`MAX_BYTES` of memory.
 
     Raises
     ------
@@ -121,8 +132,7 @@ def read_scenarios(path: str | Path) -> list[Scenario]:
         keys (with the valid ones), or a value out of range, naming the scenario and the key.
     """
     path = Path(path)
-    if not path.is_file():
-        raise BayesmetaError(f"{path}: file not found")
+    check_file(path)
     spec = read_toml(path)
     unknown = sorted(set(spec) - set(GRID_KEYS))
     if unknown:
@@ -164,6 +174,13 @@ def read_scenarios(path: str | Path) -> list[Scenario]:
                 arm_size=(entry["arm_size"][0], entry["arm_size"][1]),
                 replicates=entry["replicates"],
             )
+        )
+    need = sum(s.replicates * (BYTES_PER_TABLE + BYTES_PER_STUDY * s.k) for s in out)
+    if need > MAX_BYTES:
+        raise BayesmetaError(
+            f"{path}: the grid's {sum(s.replicates for s in out):,} replicates would take about "
+            f"{need / 1024**3:.1f} GB before the first fit (limit {MAX_BYTES / 1024**3:.0f} GB); "
+            "use fewer replicates or smaller k, or split the grid"
         )
     names = [s.name for s in out]
     if len(set(names)) != len(names):

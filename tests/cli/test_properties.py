@@ -11,10 +11,14 @@ time); ``BAYESMETA_HYPOTHESIS_PROFILE=long`` runs a longer randomized search::
 
 from __future__ import annotations
 
+import csv
+import io
 import os
+import tempfile
+from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -142,3 +146,106 @@ def test_prior_text_parses_or_names_the_problem(text: str) -> None:
         assert "\n" not in str(exc) and str(exc)
     else:
         assert bayesmeta.parse_prior(str(prior)) == prior
+
+
+# Issue 22: arbitrary labels, small tables and option values together, through the commands
+# that need no sampling. Each run writes its JSON (and for fit a forest plot) into a fresh
+# folder: a run that fails must leave nothing there but its input.
+SMALL_PROFILE = settings(PROFILE, max_examples=min(PROFILE.max_examples, 60))
+LABELS = st.one_of(
+    st.sampled_from(["Smith $5 & Co", "$\\frac$", "=1+1", "@SUM(A1)", '"quoted"', "a,b",
+                     "[/]", "τ ≥ 1 ━", "Study 1", "-2", "<b>&amp;</b>", "a $x^2$ b"]),
+    st.text(  # printable text: letters, digits, punctuation, symbols, spaces
+        alphabet=st.characters(whitelist_categories=("L", "N", "P", "S", "Zs")),
+        min_size=1,
+        max_size=16,
+    ).filter(str.strip),
+    st.text(  # anything, control characters and blanks too (mostly refused, one line)
+        alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+        max_size=8,
+    ),
+)  # fmt: skip
+NUMBER_CELLS = st.one_of(
+    st.floats(-5, 5, allow_nan=False).map(lambda v: f"{v:.6g}"),
+    st.floats(1e-4, 4, allow_nan=False).map(lambda v: f"{v:.6g}"),
+)
+BAD_CELLS = st.sampled_from(
+    ["0", "-0.1", "1e-30", "1e300", "-1e60", "nan", "", "NA", "1,5", "inf", "0x10", "\u0661"]
+)
+# subgroup columns have few levels: the exact engine's time grows fast with their number
+FEW_LEVELS = {"group": st.sampled_from(["x", "y", "$a$", "=z"]),
+              "year": st.sampled_from(["2001", "2002", "", "x"])}  # fmt: skip
+UNCERTAINTY = ["vi", "se", "variance", "sei"]
+ESTIMATE = ["yi", "log_or", "smd", "estimate", "hr", "md"]
+
+
+@st.composite
+def small_table(draw: st.DrawFn) -> tuple[str, list[str]]:
+    """A CSV of 1-6 studies with an estimate, its uncertainty, maybe a sample size and a
+    covariate; and the names of its extra columns (for option values)."""
+    estimate, spread = draw(st.sampled_from(ESTIMATE)), draw(st.sampled_from(UNCERTAINTY))
+    extra = draw(st.lists(st.sampled_from(["n", "year", "group", "Ne"]), unique=True, max_size=2))
+    header = ["study", estimate, spread, *extra]
+    # most tables are valid (a result is checked too); one in three has a bad cell or two
+    bad = draw(st.integers(0, 2)) == 2  # 0, the simplest, is a valid table
+    k = draw(st.integers(1 if bad else 2, 6))
+    cells = st.one_of(NUMBER_CELLS, BAD_CELLS) if bad else NUMBER_CELLS
+    labels = LABELS if bad else st.one_of(*LABELS.original_strategies[:2])
+    rows = []
+    for _ in range(k):
+        value, uncertainty = draw(cells), draw(cells)
+        if not bad:  # a positive uncertainty, and a ratio above 0
+            uncertainty = uncertainty.lstrip("-")
+            value = value.lstrip("-") if estimate == "hr" else value
+        row = [draw(labels), value, uncertainty]
+        row += [draw(FEW_LEVELS[c] if c in FEW_LEVELS else st.one_of(NUMBER_CELLS, labels))
+                for c in extra]  # fmt: skip
+        rows.append(row)
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([header, *rows])
+    return buffer.getvalue(), extra
+
+
+def invoke_in_fresh_folder(text: str, args: list[str], outputs: list[str]) -> None:
+    """Run ``args`` (``DATA`` and each name of ``outputs`` replaced by paths in a new folder)
+    and check it: a result or one error line, and on failure no file but the input."""
+    with tempfile.TemporaryDirectory() as folder:
+        data = Path(folder) / "data.csv"
+        data.write_text(text, encoding="utf-8")
+        paths = {name: str(Path(folder) / name) for name in outputs}
+        full = [str(data) if a == "DATA" else paths.get(a, a) for a in args]
+        result = runner.invoke(app, full)
+        event(f"exit code {result.exit_code}")
+        assert_clean(result, full)
+        assert result.exit_code in (0, 2), (full, result.output)
+        if result.exit_code != 0:
+            left = sorted(p.name for p in Path(folder).iterdir())
+            assert left == ["data.csv"], (full, left, result.output)
+
+
+@SMALL_PROFILE
+@given(table=small_table(), options=st.one_of(st.just([]), CLASSIC_OPTIONS), data=st.data())
+def test_classic_on_arbitrary_small_tables(table, options, data) -> None:
+    text, extra = table
+    flat = [part for pair in options for part in pair]
+    if extra and data.draw(st.booleans()):
+        flat += ["--cumulative", data.draw(st.sampled_from(extra))]
+    invoke_in_fresh_folder(text, ["classic", "DATA", *flat, "--json", "out.json"], ["out.json"])
+
+
+@SMALL_PROFILE
+@given(table=small_table(), options=st.one_of(st.just([]), FIT_OPTIONS), data=st.data())
+def test_exact_fit_on_arbitrary_small_tables(table, options, data) -> None:
+    text, extra = table
+    flat = [part for pair in options for part in pair]
+    if "nuts" in flat:  # no sampling here
+        return
+    if extra and data.draw(st.booleans()):
+        flag = data.draw(st.sampled_from(["--covariate", "--subgroup"]))
+        column = data.draw(st.sampled_from(extra if flag == "--covariate" else list(FEW_LEVELS)))
+        flat += [flag, column]
+    favours = data.draw(st.one_of(st.none(), st.tuples(LABELS, LABELS).map(",".join)))
+    if favours is not None:
+        flat += ["--favours", favours]
+    args = ["fit", "DATA", "--model", "normal-normal", *flat, "--json", "out.json"]
+    invoke_in_fresh_folder(text, [*args, "--plot", "forest.svg"], ["out.json", "forest.svg"])

@@ -188,7 +188,7 @@ def test_killed_batch_resumes_and_lists_each_meta_analysis_once(
     assert 1 <= first < len(NAMES) + 1 and not out.exists()
 
     finished = subprocess.run(_cli(*args), capture_output=True, text=True, check=False)
-    assert finished.returncode == 0, finished.stderr
+    assert finished.returncode == 3, finished.stderr  # "bad" failed
     assert "resuming from" in finished.stderr
     names = [json.loads(line)["name"] for line in progress.read_text().splitlines()]
     assert sorted(names) == sorted([*NAMES, "bad"])

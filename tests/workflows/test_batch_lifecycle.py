@@ -136,7 +136,7 @@ def test_stopped_workers_leave_no_semaphore_for_the_resource_tracker() -> None:
 def test_damaged_progress_lines_are_reported_and_refitted(long_csv: Path, tmp_path: Path):
     out, progress = tmp_path / "r.csv", tmp_path / "r.jsonl"
     first = run("batch", str(long_csv), "--out", str(out), "--workers", "1", *SMALL)
-    assert first.returncode == 0, first.stderr
+    assert first.returncode in (0, 3), first.stderr  # 3: 200 draws may not converge
     rows = progress.read_text().splitlines()
     good = next(line for line in rows if json.loads(line)["name"] == "bcg")
     damaged = ["{}", "[1, 2]", '{"status": "ok"}', "not json at all", '"bcg"']
@@ -144,7 +144,7 @@ def test_damaged_progress_lines_are_reported_and_refitted(long_csv: Path, tmp_pa
     out.unlink()
     out.with_suffix(".parquet").unlink(missing_ok=True)
     second = run("batch", str(long_csv), "--out", str(out), "--workers", "1", *SMALL)
-    assert second.returncode == 0, second.stderr
+    assert second.returncode in (0, 3), second.stderr
     warned = [line for line in second.stderr.splitlines() if line.startswith("warning:")]
     assert len(warned) == len(damaged), second.stderr
     assert all("fitted again" in line for line in warned)
@@ -184,7 +184,7 @@ def test_a_stale_lock_of_a_dead_process_is_taken_over(long_csv: Path, tmp_path: 
                           capture_output=True, text=True, check=True)  # fmt: skip
     (tmp_path / "r.csv.lock").write_text(f"pid {dead.stdout.strip()} on somewhere\n")
     result = run("batch", str(long_csv), "--out", str(out), "--workers", "1", *SMALL)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode in (0, 3), result.stderr
     assert out.exists() and not (tmp_path / "r.csv.lock").exists()
 
 

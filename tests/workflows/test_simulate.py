@@ -121,11 +121,11 @@ def _grid_with(tmp_path: Path, key: str, value: str) -> Path:
 @pytest.mark.parametrize(
     ("key", "value", "message"),
     [
-        ("replicates", "0", "replicates must be an integer >= 1, got 0"),
-        ("replicates", "2.5", "replicates must be an integer >= 1, got 2.5"),
-        ("replicates", "'10'", "replicates must be an integer >= 1, got '10'"),
-        ("k", "1", "k must be an integer >= 2, got 1"),
-        ("k", "true", "k must be an integer >= 2, got True"),
+        ("replicates", "0", "replicates must be an integer from 1 to 100,000, got 0"),
+        ("replicates", "2.5", "replicates must be an integer from 1 to 100,000, got 2.5"),
+        ("replicates", "'10'", "replicates must be an integer from 1 to 100,000, got '10'"),
+        ("k", "1", "k must be an integer from 2 to 10,000, got 1"),
+        ("k", "true", "k must be an integer from 2 to 10,000, got True"),
         ("arm_size", "[200, 50]", r"arm_size must be \[low, high\], two integers with 1 <= low"),
         ("arm_size", "[50]", r"arm_size must be .* got \[50\]"),
         ("arm_size", "[0, 10]", r"arm_size must be .* got \[0, 10\]"),

@@ -8,9 +8,11 @@ The public entry points are in :mod:`bayesmeta.plots`.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from matplotlib.figure import Figure
 
@@ -19,6 +21,21 @@ from bayesmeta.errors import BayesmetaError
 FORMATS = ("png", "svg", "pdf")
 DPI = 200
 FAVOURS = ("Favours treatment", "Favours control")
+# Labels are the user's text: "$" in a study name or a favours label is a dollar sign, never
+# the start of matplotlib mathtext (which would garble the label or fail to parse it).
+LITERAL_TEXT = {"text.parse_math": False}
+
+
+def literal_text[F: Callable[..., Any]](build: F) -> F:
+    """Make a figure function draw every text as written (:data:`LITERAL_TEXT`)."""
+    import matplotlib
+
+    @functools.wraps(build)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with matplotlib.rc_context(LITERAL_TEXT):
+            return build(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -83,7 +100,7 @@ def save(
         fmt = format_of(path)
     if fmt not in FORMATS:
         raise BayesmetaError(f"unknown figure format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    with matplotlib.rc_context({"svg.fonttype": "none", "pdf.fonttype": 42}):
+    with matplotlib.rc_context({"svg.fonttype": "none", "pdf.fonttype": 42, **LITERAL_TEXT}):
         figure.savefig(path, format=fmt, dpi=dpi, metadata=_metadata(fmt))
 
 

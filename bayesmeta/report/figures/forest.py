@@ -28,20 +28,22 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from bayesmeta.effects import EffectSizes
-from bayesmeta.errors import OptionError
+from bayesmeta.errors import BayesmetaError, OptionError
 from bayesmeta.frequentist import methods as frequentist_methods
 from bayesmeta.frequentist.methods import METHODS, RANDOM
 from bayesmeta.frequentist.pooled import weights as study_weights
 from bayesmeta.frequentist.results import PooledEstimate
 from bayesmeta.io.counts import SingleArmData, TwoArmData
 from bayesmeta.io.reported import ReportedEffects
-from bayesmeta.report.figures import FAVOURS
+from bayesmeta.report.figures import FAVOURS, literal_text
 from bayesmeta.report.figures.axes import FONT_SIZE, EffectAxis, add_favours, effect_axis
 from bayesmeta.report.format import p_value, percent
 from bayesmeta.summaries.types import Summary
 from bayesmeta.workflows.analyze import AnalysisResult
 
 ROW = 0.25  # inches per row
+# The most rows drawn: 75 inches, about 27 megapixels at 200 dpi (2,000 studies asked for 240).
+MAX_ROWS = 300
 PANEL = 3.6  # width of the plot panel, inches
 GAP = 0.17  # between columns, inches
 MARGIN = 0.15
@@ -425,14 +427,39 @@ def forest(
     return draw(forest_layout(result, methods), favours=favours, title=title)
 
 
+def check_rows(rows: int) -> None:
+    """Refuse a forest plot of more than :data:`MAX_ROWS` rows, before anything is drawn.
+
+    Raises
+    ------
+    BayesmetaError
+        Naming the rows, the size the image would have and what to do instead.
+    """
+    if rows > MAX_ROWS:
+        inches = HEADER + rows * ROW + FOOTER
+        raise BayesmetaError(
+            f"a forest plot of {rows:,} rows would be {inches:,.0f} inches tall (at most "
+            f"{MAX_ROWS} rows are drawn); plot the studies in parts, e.g. one file per subgroup"
+        )
+
+
+@literal_text
 def draw(
     layout: ForestLayout,
     *,
     favours: tuple[str, str] = FAVOURS,
     title: str | None = None,
 ) -> Figure:
-    """Draw a :class:`ForestLayout`."""
+    """Draw a :class:`ForestLayout`.
+
+    Raises
+    ------
+    BayesmetaError
+        More than :data:`MAX_ROWS` rows (studies, pooled estimates, headings).
+    """
     from matplotlib.figure import Figure
+
+    check_rows(len(layout.rows))
 
     widths = _column_widths(layout)
     notes = max((text_width(r.label) for r in layout.rows if r.kind == "note"), default=0.0)

@@ -29,6 +29,7 @@ from bayesmeta.frequentist.smallstudy import egger, egger_line
 from bayesmeta.io.counts import StudyData, TwoArmData
 from bayesmeta.io.reported import ReportedEffects
 from bayesmeta.model.description import scale_of_data
+from bayesmeta.report.figures import literal_text
 from bayesmeta.report.figures.axes import FONT_SIZE, effect_axis
 from bayesmeta.report.format import p_value, percent
 from bayesmeta.summaries.types import DEFAULT_LEVEL
@@ -37,6 +38,7 @@ REGION, LINE = "#f0f0f0", "#b2182b"
 CONTOUR_SHADES = {0.10: "#d9d9d9", 0.05: "#a6a6a6", 0.01: "#737373"}
 
 
+@literal_text
 def funnel(
     data: StudyData | ReportedEffects,
     *,

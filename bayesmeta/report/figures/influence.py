@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.model.priors import Prior
+from bayesmeta.report.figures import literal_text
 from bayesmeta.report.figures.axes import FONT_SIZE, effect_axis
 from bayesmeta.report.format import percent
 from bayesmeta.summaries.types import Summary
@@ -63,6 +64,7 @@ def _label_width(labels: Sequence[str]) -> float:
     return max(text_width(label) for label in labels) + 0.1
 
 
+@literal_text
 def sensitivity(rows: Sequence[SensitivityRow], *, primary: Prior | None = None) -> Figure:
     """The pooled effect and tau (posterior median and credible interval) under each prior for
     tau, from :func:`bayesmeta.workflows.sensitivity.prior_sensitivity`; ``primary`` (the
@@ -101,6 +103,7 @@ def sensitivity(rows: Sequence[SensitivityRow], *, primary: Prior | None = None)
     return fig
 
 
+@literal_text
 def influence(result: Influence) -> Figure:
     """The pooled effect and tau without each study (Bayesian: posterior median and credible
     interval; frequentist: estimate and confidence interval), with dashed lines at the fits to

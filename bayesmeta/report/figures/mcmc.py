@@ -18,6 +18,7 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from bayesmeta.errors import BayesmetaError
+from bayesmeta.report.figures import literal_text
 from bayesmeta.workflows.analyze import AnalysisResult
 
 PARAMETERS = ("mu", "tau")
@@ -41,6 +42,7 @@ def _figure(collection: Any) -> Figure:
     return figure
 
 
+@literal_text
 def trace(result: AnalysisResult) -> Figure:
     """Trace and per-chain density of ``mu`` and ``tau`` (ArviZ ``plot_trace_dist``).
 
@@ -61,6 +63,7 @@ def trace(result: AnalysisResult) -> Figure:
     return _figure(collection)
 
 
+@literal_text
 def rank(result: AnalysisResult) -> Figure:
     """Rank ECDF-difference plots of ``mu`` and ``tau`` (ArviZ ``plot_rank``, envelope).
 

@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.model.priors import Prior
+from bayesmeta.report.figures import literal_text
 from bayesmeta.report.figures.axes import FONT_SIZE, range_axis
 from bayesmeta.report.format import percent, probability
 from bayesmeta.summaries.types import Summary
@@ -152,6 +153,7 @@ def _draw(
         ax.spines[side].set_visible(False)
 
 
+@literal_text
 def pooled_posterior(result: AnalysisResult) -> Figure:
     """Posterior of the pooled effect (odds ratio...) with its prior overlaid.
 
@@ -186,6 +188,7 @@ def _legend(fig: Figure, ax: Axes) -> None:
                fontsize=FONT_SIZE, bbox_to_anchor=(0.5, 0.0))  # fmt: skip
 
 
+@literal_text
 def tau_posterior(result: AnalysisResult) -> Figure:
     """Posterior of the between-study SD tau with its prior overlaid.
 

@@ -14,6 +14,9 @@ from typing import Annotated, Any
 import typer
 
 from bayesmeta.errors import BayesmetaError
+from bayesmeta.model.likelihoods import LIKELIHOODS, NAMES
+
+EXACT = tuple(name for name, lik in LIKELIHOODS.items() if lik.exact)
 
 EXIT_USER_ERROR = 2
 EXIT_NOT_CONVERGED = 3
@@ -176,15 +179,16 @@ MODEL_PARAMETERS: tuple[inspect.Parameter, ...] = (
         "model",
         Annotated[
             str,
-            typer.Option(
-                help="binomial-normal | proportion | normal-normal | auto (from the columns)."
-            ),
+            typer.Option(help=f"{' | '.join(NAMES)} | auto (from the columns)."),
         ],
         "auto",
     ),
     _option(
         "engine",
-        Annotated[str, typer.Option(help="nuts | exact (normal-normal only, its default) | auto.")],
+        Annotated[
+            str,
+            typer.Option(help=f"nuts | exact ({' or '.join(EXACT)} only, its default) | auto."),
+        ],
         "auto",
     ),
     _option("prior_mu", PriorMuOpt, None),

@@ -23,9 +23,10 @@ from bayesmeta.engines.nuts import Diagnostics, Fit, SamplerSettings
 from bayesmeta.errors import OptionError
 from bayesmeta.frequentist import methods as frequentist_methods
 from bayesmeta.frequentist.results import Estimate
-from bayesmeta.io.counts import SingleArmData, StudyData, TwoArmData
+from bayesmeta.io.counts import StudyData
 from bayesmeta.io.reported import ReportedEffects
 from bayesmeta.model.description import ModelSpec, reference_direction
+from bayesmeta.model.likelihoods import LIKELIHOODS, likelihood, native
 from bayesmeta.model.moderators import Moderators
 from bayesmeta.model.priors import Prior, PriorSet
 from bayesmeta.model.scales import Scale
@@ -39,14 +40,17 @@ ENGINES = ("nuts", "exact")
 AnyData = StudyData | ReportedEffects
 
 
-def resolve_engine(likelihood: str, engine: str = "auto") -> str:
-    """The exact engine is the default (and only possible) non-NUTS engine: normal-normal."""
+def resolve_engine(model: str, engine: str = "auto") -> str:
+    """The engine for likelihood ``model``: the exact engine where the likelihood supports it
+    (its default there), NUTS otherwise."""
+    exact = likelihood(model).exact
     if engine == "auto":
-        return "exact" if likelihood == "normal-normal" else "nuts"
+        return "exact" if exact else "nuts"
     if engine not in ENGINES:
         raise OptionError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    if engine == "exact" and likelihood != "normal-normal":
-        raise OptionError(f"the exact engine needs --model normal-normal (got {likelihood})")
+    if engine == "exact" and not exact:
+        which = " or ".join(f"--model {n}" for n, lik in LIKELIHOODS.items() if lik.exact)
+        raise OptionError(f"the exact engine needs {which} (got {model})")
     return engine
 
 
@@ -73,7 +77,7 @@ class AnalysisResult:
 
     @property
     def model(self) -> str:
-        """The likelihood: binomial-normal, proportion or normal-normal."""
+        """The likelihood's name (:mod:`bayesmeta.model.likelihoods`)."""
         return self.spec.likelihood
 
     @property
@@ -132,15 +136,7 @@ class AnalysisResult:
             "k": d.k,
             "sha256": hashlib.sha256(_frame(d).to_csv(index=False).encode()).hexdigest(),
         }
-        if isinstance(d, TwoArmData):
-            out["k_zero_cell"] = int(d.zero_cell.sum())
-            out["k_double_zero"] = int(d.double_zero.sum())
-            out["patients"] = int(d.treatment_total.sum() + d.control_total.sum())
-        elif isinstance(d, SingleArmData):
-            out["k_zero_cell"] = int(d.zero_cell.sum())
-            out["patients"] = int(d.total.sum())
-        else:
-            out["measure"] = d.measure
+        out.update(native(d).data_block(d))
         out["warnings"] = list(d.warnings)
         return out
 
@@ -200,10 +196,7 @@ class AnalysisResult:
 
 
 def _frame(data: AnyData) -> pd.DataFrame:
-    if isinstance(data, ReportedEffects):
-        base = pd.DataFrame({"study": list(data.study), "yi": data.yi, "se": np.sqrt(data.vi)})
-        return pd.concat([base, data.covariates.reset_index(drop=True)], axis=1)
-    return data.to_frame()
+    return native(data).flat(data)
 
 
 def _plain(value: Any) -> Any:
@@ -245,11 +238,11 @@ def analyze(
     seed
         Random seed of the sampler (0 to 2**32 - 1); replaces ``settings.seed`` when given.
     model
-        ``"binomial-normal"`` (two-arm counts), ``"proportion"`` (single-arm counts),
-        ``"normal-normal"`` (estimates with standard errors; counts are converted with the
-        escalc conventions) or ``"auto"`` (from the data).
+        A registered likelihood (:mod:`bayesmeta.model.likelihoods`; ``bayesmeta priors``
+        lists them: two-arm counts, single-arm counts, estimates with standard errors, to
+        which counts are converted with the escalc conventions) or ``"auto"`` (from the data).
     engine
-        ``"nuts"`` or ``"exact"`` (quadrature; normal-normal only, its default).
+        ``"nuts"`` or ``"exact"`` (quadrature; where the likelihood supports it, its default).
     priors
         A :class:`PriorSet`, or a mapping of some of ``mu``, ``tau``, ``baseline`` to a prior
         or prior text, replacing the model's defaults (``docs/priors.md``).
@@ -306,7 +299,7 @@ def as_data(data: Any) -> AnyData:
     TypeError
         Anything else.
     """
-    if isinstance(data, TwoArmData | SingleArmData | ReportedEffects):
+    if any(isinstance(data, lik.data_class) for lik in LIKELIHOODS.values()):
         return data
     if isinstance(data, pd.DataFrame | str | Path):
         from bayesmeta.io.inputs import load

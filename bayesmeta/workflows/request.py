@@ -19,7 +19,8 @@ from bayesmeta.io.examples import example as find_example
 from bayesmeta.io.inputs import load
 from bayesmeta.io.reported import ReportedEffects
 from bayesmeta.io.spec import Spec
-from bayesmeta.model.description import LIKELIHOODS, ModelSpec
+from bayesmeta.model.description import ModelSpec
+from bayesmeta.model.likelihoods import NAMES
 from bayesmeta.model.moderators import moderators
 from bayesmeta.model.priors import DEFAULT_BETA, Prior, parse_prior
 from bayesmeta.workflows.analyze import AnalysisResult, analyze_model, resolve_engine
@@ -65,10 +66,10 @@ class AnalysisRequest:
             A prior that does not parse or an unknown model, naming the file and section.
         """
         where = str(spec.path)
-        if spec.model not in (*LIKELIHOODS, "auto"):
+        if spec.model not in (*NAMES, "auto"):
             raise BayesmetaError(
                 f"{where}: [model] name {spec.model!r} is unknown; choose one of "
-                f"{', '.join(LIKELIHOODS)}, auto"
+                f"{', '.join(NAMES)}, auto"
             )
         priors = {}
         for key, text in spec.priors.items():

@@ -13,13 +13,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from bayesmeta.effects import EffectSizes, effect_sizes
+from bayesmeta.effects import EffectSizes
 from bayesmeta.errors import BayesmetaError, OptionError
 from bayesmeta.frequentist import glmm, smallstudy
 from bayesmeta.frequentist.pooled import common_effect, mantel_haenszel, peto, random_effects
 from bayesmeta.frequentist.results import DEFAULT_LEVEL, Estimate, Skipped
-from bayesmeta.io.counts import SingleArmData, StudyData, TwoArmData
+from bayesmeta.io.counts import StudyData, TwoArmData
 from bayesmeta.io.reported import ReportedEffects
+from bayesmeta.model.likelihoods import native
 
 TWO_ARM, SINGLE_ARM, REPORTED = "two-arm", "single-arm", "reported"
 ALL = frozenset({TWO_ARM, SINGLE_ARM, REPORTED})
@@ -115,10 +116,9 @@ METHODS: dict[str, Method] = {
 
 
 def design_of(data: StudyData | ReportedEffects) -> str:
-    """``"two-arm"``, ``"single-arm"`` or ``"reported"``."""
-    if isinstance(data, TwoArmData):
-        return TWO_ARM
-    return SINGLE_ARM if isinstance(data, SingleArmData) else REPORTED
+    """``"two-arm"``, ``"single-arm"``, ``"reported"``...: the design of the likelihood
+    native to ``data`` (:attr:`~bayesmeta.model.likelihoods.base.Likelihood.design`)."""
+    return native(data).design
 
 
 def need_counts(data: StudyData | ReportedEffects) -> tuple[str, ...]:
@@ -168,12 +168,9 @@ def check_methods(names: Sequence[str], data: StudyData | ReportedEffects) -> tu
 
 def inputs(data: StudyData | ReportedEffects, level: float = DEFAULT_LEVEL) -> Inputs:
     """The effect sizes the methods use: escalc log odds ratios (two-arm; 0.5 added to zero
-    cells), logits (single-arm), or the reported estimates with their variances."""
-    if isinstance(data, ReportedEffects):
-        es = EffectSizes(data.study, data.yi, data.vi, data.measure, "none", (), ())
-    else:
-        es = effect_sizes(data)
-    return Inputs(data, es, level)
+    cells), logits (single-arm), or the reported estimates with their variances
+    (:meth:`~bayesmeta.model.likelihoods.base.Likelihood.effect_sizes`)."""
+    return Inputs(data, native(data).effect_sizes(data), level)
 
 
 def compute(names: Sequence[str], given: Inputs) -> dict[str, Estimate]:

@@ -34,7 +34,8 @@ class Scale:
     shown-scale summaries of ``mu`` and ``theta_new`` (None: not reported); ``below`` is how
     ``P(mu < 0)`` reads on the shown scale; ``ratio_of`` names the shown-scale summary of a
     difference of two ``mu`` (subgroups), if reported; ``axis`` is the axis title of plots
-    (``"Odds ratio"``; the label when not set).
+    (``"Odds ratio"``; the label when not set); ``unit_interval``: shown values are
+    probabilities (an axis from 0 to 1, no null value; ``below`` compares with 0.5).
     """
 
     name: str
@@ -45,6 +46,7 @@ class Scale:
     below: str = "P(mu < 0)"
     ratio_of: str | None = None
     axis: str | None = None
+    unit_interval: bool = False
 
     @property
     def log_ratio(self) -> bool:
@@ -73,6 +75,7 @@ SCALES: dict[str, Scale] = {
             "predictive_proportion",
             "P(p < 0.5)",
             axis="Proportion",
+            unit_interval=True,
         ),
         Scale("log_risk_ratio", "RR", np.exp, axis="Risk ratio"),
         Scale("log_hazard_ratio", "HR", np.exp, axis="Hazard ratio"),

@@ -10,8 +10,8 @@ from rich.text import Text
 from bayesmeta.frequentist.classic import ClassicResult, Sequential
 from bayesmeta.frequentist.methods import need_counts
 from bayesmeta.frequentist.results import AsymmetryTest, Skipped
-from bayesmeta.io.reported import ReportedEffects
 from bayesmeta.model.description import scale_of_data
+from bayesmeta.model.likelihoods import native
 from bayesmeta.model.scales import Scale
 from bayesmeta.report.format import interval, num, percent
 from bayesmeta.report.terminal import frequentist_table
@@ -40,8 +40,9 @@ def render_classic(result: ClassicResult, console: Console) -> None:
     data, es = result.data, result.effect_sizes
     scale = scale_of_data(data)
     head = f"bayesmeta classic: {data.k} studies"
-    if not isinstance(data, ReportedEffects):
-        head += f", {int(data.zero_cell.sum())} with a zero cell"
+    block = native(data).data_block(data)
+    if "k_zero_cell" in block:
+        head += f", {block['k_zero_cell']} with a zero cell"
     console.print(head)
     for warning in data.warnings:
         console.print(Text(f"Warning: {warning}", style="bold yellow"))

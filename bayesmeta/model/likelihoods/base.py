@@ -49,6 +49,9 @@ class Likelihood:
     derived_data
         Its arrays are derived from the data (effect sizes), so data swapped in with
         ``pm.set_data`` cannot be read back as input data.
+    checks_information
+        Its data are counts that :func:`bayesmeta.io.information.information_warnings` checks
+        for information on the effect.
     references
         Keys of :data:`bayesmeta.report.methods.REFERENCES` its methods sentence cites.
     cell_titles
@@ -69,6 +72,7 @@ class Likelihood:
     kernel: ClassVar[str | None] = None
     exact: ClassVar[bool] = False
     derived_data: ClassVar[bool] = False
+    checks_information: ClassVar[bool] = False
     references: ClassVar[tuple[str, ...]] = ()
     cell_titles: ClassVar[tuple[str, ...]] = ()
     forest_columns: ClassVar[tuple[tuple[str, str], ...]] = ()
@@ -132,6 +136,13 @@ class Likelihood:
     def measure_of(self, data: Any) -> str:
         """The effect measure of ``data`` (:attr:`measure`; reported data carry their own)."""
         return self.measure
+
+    def effect_sizes(self, data: Any) -> Any:
+        """The study estimates of the frequentist methods: metafor ``escalc`` defaults for
+        :attr:`measure` (:class:`~bayesmeta.effects.EffectSizes`)."""
+        from bayesmeta.effects import effect_sizes
+
+        return effect_sizes(data, measure=self.measure)
 
     def effect_inputs(self, data: Any) -> tuple[Any, Any, tuple[str, ...]]:
         """Estimates, variances and study names of ``data`` for a normal-normal model.

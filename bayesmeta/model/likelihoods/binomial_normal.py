@@ -15,6 +15,7 @@ class BinomialNormal(Likelihood):
     name = "binomial-normal"
     needs = "two-arm counts"
     measure = "OR"
+    checks_information = True
     design = "two-arm"
     baseline = True
     kernel = "bn"

@@ -60,6 +60,11 @@ class NormalNormal(Likelihood):
     def measure_of(self, data: Any) -> str:
         return data.measure
 
+    def effect_sizes(self, data: Any) -> Any:
+        from bayesmeta.effects import EffectSizes
+
+        return EffectSizes(data.study, data.yi, data.vi, data.measure, "none", (), ())
+
     def effect_inputs(self, data: Any) -> tuple[Any, Any, tuple[str, ...]]:
         return data.yi, data.vi, data.study
 

@@ -14,6 +14,7 @@ class Proportion(Likelihood):
     name = "proportion"
     needs = "single-arm counts (study,events,total)"
     measure = "PLO"
+    checks_information = True
     design = "single-arm"
     kernel = "prop"
     cell_titles = ("Events",)

@@ -242,18 +242,22 @@ def observed_effects(
     added to the cells of studies with a zero cell); reported effects as given.
     """
     if isinstance(data, ReportedEffects):
-        y, v, study, corrected = data.yi, data.vi, data.study, ()
+        es = EffectSizes(data.study, data.yi, data.vi, data.measure, "none", (), ())
     else:
         es = effect_sizes(data, measure="OR" if isinstance(data, TwoArmData) else "PLO")
-        y, v, study, corrected = es.yi, es.vi, es.study, es.corrected
+    return wald_intervals(es, level=level)
+
+
+def wald_intervals(es: EffectSizes, *, level: float = 0.95) -> dict[str, ObservedEffect]:
+    """Each study of ``es`` with its Wald interval at ``level``, by study name."""
     z = float(special.ndtri((1 + level) / 2))
     return {
         name: ObservedEffect(
             estimate=float(yi),
             se=float(np.sqrt(vi)),
             interval=(float(yi - z * np.sqrt(vi)), float(yi + z * np.sqrt(vi))),
-            corrected=name in corrected,
+            corrected=name in es.corrected,
             level=level,
         )
-        for name, yi, vi in zip(study, y, v, strict=True)
+        for name, yi, vi in zip(es.study, es.yi, es.vi, strict=True)
     }

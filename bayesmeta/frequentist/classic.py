@@ -24,9 +24,10 @@ from bayesmeta.frequentist.results import (
     Estimate,
     PooledEstimate,
 )
-from bayesmeta.io.counts import SingleArmData, StudyData, TwoArmData
+from bayesmeta.io.counts import StudyData
 from bayesmeta.io.ordering import ordering
 from bayesmeta.io.reported import ReportedEffects
+from bayesmeta.model.likelihoods import LIKELIHOODS, native
 
 
 @dataclass(frozen=True)
@@ -112,10 +113,8 @@ class ClassicResult:
             "design": registry.design_of(d),
             "k": d.k,
         }
-        if not isinstance(d, ReportedEffects):
-            info["k_zero_cell"] = int(d.zero_cell.sum())
-        if isinstance(d, TwoArmData):
-            info["k_double_zero"] = int(d.double_zero.sum())
+        block = native(d).data_block(d)
+        info.update({k: block[k] for k in ("k_zero_cell", "k_double_zero") if k in block})
         info["warnings"] = list(d.warnings)
         out: dict[str, Any] = {
             "bayesmeta_version": package_version(),
@@ -166,7 +165,7 @@ def classic(
         from bayesmeta.io.inputs import load
 
         data = load(data)
-    elif not isinstance(data, TwoArmData | SingleArmData | ReportedEffects):
+    elif not any(isinstance(data, lik.data_class) for lik in LIKELIHOODS.values()):
         raise TypeError(
             "data must be loaded data (bayesmeta.load), a pandas DataFrame or a CSV path, "
             f"got {type(data).__name__}"

@@ -15,15 +15,18 @@ from dataclasses import dataclass
 
 from bayesmeta.effects import EffectSizes
 from bayesmeta.errors import BayesmetaError, OptionError
-from bayesmeta.frequentist import glmm, smallstudy
+from bayesmeta.frequentist import glmm, rates, smallstudy
 from bayesmeta.frequentist.pooled import common_effect, mantel_haenszel, peto, random_effects
 from bayesmeta.frequentist.results import DEFAULT_LEVEL, Estimate, Skipped
 from bayesmeta.io.counts import StudyData, TwoArmData
 from bayesmeta.io.reported import ReportedEffects
 from bayesmeta.model.likelihoods import native
 
-TWO_ARM, SINGLE_ARM, REPORTED = "two-arm", "single-arm", "reported"
-ALL = frozenset({TWO_ARM, SINGLE_ARM, REPORTED})
+TWO_ARM, SINGLE_ARM, REPORTED, RATES = "two-arm", "single-arm", "reported", "rates"
+ALL = frozenset({TWO_ARM, SINGLE_ARM, REPORTED, RATES})
+# two-arm designs whose counts give more than effect sizes (MH, GLMM)
+COUNTS = frozenset({TWO_ARM, RATES})
+ESTIMATES = frozenset({TWO_ARM, REPORTED, RATES})  # where Hartung-Knapp applies
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,11 @@ def _effects_random(method: str, label: str, column: str) -> Method:
     )
 
 
+def _by_design(**functions: Callable) -> Callable[[Inputs], Estimate]:
+    """A method computed by the function for the data's design (``two_arm=``, ``rates=``)."""
+    return lambda i: functions[design_of(i.data).replace("-", "_")](i.data, level=i.level)
+
+
 def _egger(given: Inputs) -> Estimate:
     """Egger's test; with counts it also needs 3 studies that are not double-zero."""
     data = given.data if isinstance(given.data, TwoArmData) else None
@@ -77,8 +85,8 @@ METHODS: dict[str, Method] = {
     m.name: m
     for m in (
         Method("mantel_haenszel", "Mantel-Haenszel (common)",
-               lambda i: mantel_haenszel(i.data, level=i.level), frozenset({TWO_ARM}),
-               shown=frozenset({TWO_ARM}), column="mh"),
+               _by_design(two_arm=mantel_haenszel, rates=rates.mantel_haenszel_irr), COUNTS,
+               shown=COUNTS, column="mh"),
         Method("peto", "Peto (common)", lambda i: peto(i.data, level=i.level),
                frozenset({TWO_ARM}), column="peto"),
         Method("fixed_iv", "Inverse-variance (common)",
@@ -96,13 +104,15 @@ METHODS: dict[str, Method] = {
         _effects_random("SJ", "Sidik-Jonkman", "sj"),
         _effects_random("HS", "Hunter-Schmidt", "hs"),
         Method("random_reml_hksj", "REML + Hartung-Knapp", _random("REML", "knha"),
-               frozenset({TWO_ARM, REPORTED}), shown=frozenset({TWO_ARM, REPORTED}),
-               column="reml_hksj", weights=RANDOM),
+               ESTIMATES, shown=ESTIMATES, column="reml_hksj", weights=RANDOM),
         Method("random_dl_hksj", "DL + Hartung-Knapp", _random("DL", "knha"),
-               frozenset({TWO_ARM, REPORTED}), column="dl_hksj", weights=RANDOM),
+               ESTIMATES, column="dl_hksj", weights=RANDOM),
         Method("glmm_um_fs", "Binomial-normal GLMM (ML)",
                lambda i: glmm.binomial_normal_ml(i.data, level=i.level), frozenset({TWO_ARM}),
                column="glmm"),
+        Method("glmm_poisson", "Poisson-normal GLMM (ML)",
+               lambda i: rates.poisson_normal_ml(i.data, level=i.level), frozenset({RATES}),
+               shown=frozenset({RATES}), column="glmm"),
         Method("glmm", "Binomial-normal GLMM (ML)",
                lambda i: glmm.random_intercept_ml(i.data, level=i.level),
                frozenset({SINGLE_ARM}), shown=frozenset({SINGLE_ARM}), column="glmm"),
@@ -126,7 +136,11 @@ def need_counts(data: StudyData | ReportedEffects) -> tuple[str, ...]:
     if design_of(data) != REPORTED:
         return ()
     return tuple(
-        dict.fromkeys(m.label for m in METHODS.values() if m.designs == frozenset({TWO_ARM}))
+        dict.fromkeys(
+            m.label
+            for m in METHODS.values()
+            if TWO_ARM in m.designs and not m.designs & {REPORTED, SINGLE_ARM}
+        )
     )
 
 

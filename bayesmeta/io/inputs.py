@@ -1,6 +1,8 @@
-"""Read any supported input: two-arm counts, single-arm counts or reported effect sizes.
+"""Read any supported input: two-arm counts, single-arm counts, incidence rates (events and
+person-time, :mod:`bayesmeta.io.rates`) or reported effect sizes.
 
-Counts are recognised by their columns (:func:`bayesmeta.io.counts.detect_design`); anything else
+Rates are recognised by their person-time columns, counts by their columns
+(:func:`bayesmeta.io.counts.detect_design`); anything else
 is read as reported estimates with standard errors or confidence intervals
 (:mod:`bayesmeta.io.reported`).
 """
@@ -17,10 +19,11 @@ from bayesmeta.errors import OptionError
 from bayesmeta.io import counts
 from bayesmeta.io.counts import StudyData, _normalise, detect_design, read_table
 from bayesmeta.io.multiarm import NOTHING_TO_SPLIT
+from bayesmeta.io.rates import RateData, is_rates, load_rates
 from bayesmeta.io.reported import ESTIMATE_COLUMNS, ReportedEffects, load_reported
 
 ESTIMATE_ROLES = ("estimate", "se", "ci_lower", "ci_upper", "vi")
-DESIGNS = ("auto", "two-arm", "single-arm", "reported")
+DESIGNS = ("auto", "two-arm", "single-arm", "rates", "reported")
 
 
 def load(
@@ -30,7 +33,7 @@ def load(
     columns: Mapping[str, str] | None = None,
     ci_level: float = 0.95,
     split_shared_control: bool = False,
-) -> StudyData | ReportedEffects:
+) -> StudyData | RateData | ReportedEffects:
     """Read and validate study data from a CSV path or a DataFrame.
 
     Parameters
@@ -39,7 +42,9 @@ def load(
         CSV path or DataFrame (a ``study`` column, or an index of study names).
     design
         ``"two-arm"`` (``treatment_events, treatment_total, control_events, control_total``),
-        ``"single-arm"`` (``events, total``), ``"reported"`` (an estimate with its SE,
+        ``"single-arm"`` (``events, total``), ``"rates"`` (``treatment_events,
+        treatment_time, control_events, control_time``; metafor ``x1i, t1i, x2i, t2i``),
+        ``"reported"`` (an estimate with its SE,
         variance or CI) or ``"auto"``: from the columns, which may use metafor, RevMan or R
         meta spellings (``ai, n1i, ci, n2i``; "Experimental Events"; ``yi, vi``...).
     columns
@@ -53,7 +58,7 @@ def load(
 
     Returns
     -------
-    TwoArmData, SingleArmData or ReportedEffects
+    TwoArmData, SingleArmData, RateData or ReportedEffects
         Validated data; other columns are kept as covariates; ``warnings`` lists what the
         reader accepted with a note (repeated labels, shared control arms, data without
         information on the effect).
@@ -73,11 +78,14 @@ def load(
         )
     frame, _ = read_table(source)
     mapping = dict(columns or {})
+    if design == "rates" or (design == "auto" and is_rates(frame, mapping)):
+        data: StudyData | RateData | ReportedEffects = load_rates(source, columns=mapping)
+        if split_shared_control:
+            data = replace(data, warnings=(*data.warnings, NOTHING_TO_SPLIT))
+        return data
     detected = detect_design(frame, {k: v for k, v in mapping.items() if k not in ESTIMATE_ROLES})
     if design == "reported" or (detected == "unknown" and _looks_reported(frame, mapping)):
-        data: StudyData | ReportedEffects = load_reported(
-            source, ci_level=ci_level, columns=mapping
-        )
+        data = load_reported(source, ci_level=ci_level, columns=mapping)
     else:
         data = counts.load(source, columns=mapping, split_shared_control=split_shared_control)
     if split_shared_control and isinstance(data, ReportedEffects):

@@ -78,6 +78,16 @@ SCALES: dict[str, Scale] = {
             unit_interval=True,
         ),
         Scale("log_risk_ratio", "RR", np.exp, axis="Risk ratio"),
+        Scale(
+            "log_rate_ratio",
+            "IRR",
+            np.exp,
+            "rate_ratio",
+            "predictive_rate_ratio",
+            "P(IRR < 1)",
+            "ratio_of_rate_ratios",
+            "Incidence rate ratio",
+        ),
         Scale("log_hazard_ratio", "HR", np.exp, axis="Hazard ratio"),
     )
 }
@@ -86,6 +96,7 @@ MEASURE_SCALES = {
     "OR": "log_odds_ratio",
     "PLO": "logit_proportion",
     "RR": "log_risk_ratio",
+    "IRR": "log_rate_ratio",
     "HR": "log_hazard_ratio",
 }
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from bayesmeta.effects import ObservedEffect, observed_effects
+from bayesmeta.effects import ObservedEffect, wald_intervals
 from bayesmeta.engines.nuts import Diagnostics, Fit, SamplerSettings
 from bayesmeta.errors import OptionError
 from bayesmeta.frequentist import methods as frequentist_methods
@@ -336,7 +336,7 @@ def analyze_model(
         "frequentist": frequentist_methods.compute(
             methods, frequentist_methods.inputs(data, level)
         ),
-        "observed": observed_effects(data, level=level),
+        "observed": wald_intervals(native(data).effect_sizes(data), level=level),
         "level": level,
     }
     if engine == "exact":

@@ -19,6 +19,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from bayesmeta.frequentist.methods import METHODS
 from bayesmeta.model.description import reference_direction
+from bayesmeta.model.likelihoods import LIKELIHOODS
 from bayesmeta.model.priors import Prior
 from bayesmeta.report.format import percent
 from bayesmeta.workflows.analyze import AnalysisResult
@@ -81,6 +82,8 @@ REFERENCES: dict[str, str] = {
     "J Clin Epidemiol 2005;58(3):261-268.",
     "kruschke2021": "Kruschke JK. Bayesian analysis reporting guidelines. Nat Hum Behav "
     "2021;5(10):1282-1291.",
+    # the references only one likelihood cites, from its module
+    **{k: v for lik in LIKELIHOODS.values() for k, v in lik.citations.items()},
 }
 
 # Justifications of bayesmeta's documented priors (docs/priors.md), by (parameter, prior text).

@@ -54,6 +54,9 @@ class Likelihood:
         for information on the effect.
     references
         Keys of :data:`bayesmeta.report.methods.REFERENCES` its methods sentence cites.
+    citations
+        The full text of those references that only this likelihood cites, by key (the
+        report's reference list includes them).
     cell_titles
         Titles of the data columns of its rows in the terminal study table.
     forest_columns
@@ -74,6 +77,7 @@ class Likelihood:
     derived_data: ClassVar[bool] = False
     checks_information: ClassVar[bool] = False
     references: ClassVar[tuple[str, ...]] = ()
+    citations: ClassVar[dict[str, str]] = {}
     cell_titles: ClassVar[tuple[str, ...]] = ()
     forest_columns: ClassVar[tuple[tuple[str, str], ...]] = ()
     corrected_note: ClassVar[str] = "* 0.5 added to every cell of a study with a zero cell"

@@ -29,6 +29,11 @@ class PoissonNormal(Likelihood):
     design = "rates"
     baseline = True
     references = ("stijnen2010",)
+    citations = {  # noqa: RUF012 (a class constant, never mutated)
+        "stijnen2010": "Stijnen T, Hamza TH, Ozdemir P. Random effects meta-analysis of event "
+        "outcome in the framework of the generalized linear mixed model with applications in "
+        "sparse data. Stat Med 2010;29(29):3046-3067."
+    }
     cell_titles = ("Treatment", "Control")
     forest_columns = (
         ("treatment", "Treatment\nevents/time"),

@@ -16,8 +16,14 @@ import pytest
 
 from bayesmeta import ReportedEffects, SingleArmData, TwoArmData, load_example
 from bayesmeta.io.examples import examples
+from bayesmeta.io.rates import RateData
 
-DESIGNS = {"two-arm": TwoArmData, "single-arm": SingleArmData, "reported": ReportedEffects}
+DESIGNS = {
+    "two-arm": TwoArmData,
+    "single-arm": SingleArmData,
+    "rates": RateData,
+    "reported": ReportedEffects,
+}
 
 # dat.steurer2006: author, year, lnHR, selnHR
 STEURER = {

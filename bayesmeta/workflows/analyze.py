@@ -25,8 +25,9 @@ from bayesmeta.frequentist import methods as frequentist_methods
 from bayesmeta.frequentist.results import Estimate
 from bayesmeta.io.counts import StudyData
 from bayesmeta.io.reported import ReportedEffects
+from bayesmeta.model import likelihoods
 from bayesmeta.model.description import ModelSpec, reference_direction
-from bayesmeta.model.likelihoods import LIKELIHOODS, likelihood, native
+from bayesmeta.model.likelihoods import LIKELIHOODS, native
 from bayesmeta.model.moderators import Moderators
 from bayesmeta.model.priors import Prior, PriorSet
 from bayesmeta.model.scales import Scale
@@ -40,17 +41,17 @@ ENGINES = ("nuts", "exact")
 AnyData = StudyData | ReportedEffects
 
 
-def resolve_engine(model: str, engine: str = "auto") -> str:
-    """The engine for likelihood ``model``: the exact engine where the likelihood supports it
-    (its default there), NUTS otherwise."""
-    exact = likelihood(model).exact
+def resolve_engine(likelihood: str, engine: str = "auto") -> str:
+    """The engine for ``likelihood``: the exact engine where the likelihood supports it (its
+    default there), NUTS otherwise."""
+    exact = likelihoods.likelihood(likelihood).exact
     if engine == "auto":
         return "exact" if exact else "nuts"
     if engine not in ENGINES:
         raise OptionError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     if engine == "exact" and not exact:
         which = " or ".join(f"--model {n}" for n, lik in LIKELIHOODS.items() if lik.exact)
-        raise OptionError(f"the exact engine needs {which} (got {model})")
+        raise OptionError(f"the exact engine needs {which} (got {likelihood})")
     return engine
 
 

@@ -115,8 +115,8 @@ class PoissonNormal(Likelihood):
             return "Arms without events are used as they are by the Poisson model (no correction)."
         return "Normal-normal model on escalc log rate ratios (0.5 added to zero counts)."
 
-    def effect_sizes(self, data: Any, drop00: bool = False) -> Any:
-        return irr_effect_sizes(data, drop00=drop00)
+    def effect_sizes(self, data: Any) -> Any:
+        return irr_effect_sizes(data)
 
     def effect_inputs(self, data: Any) -> tuple[Any, Any, tuple[str, ...]]:
         es = irr_effect_sizes(data, drop00=True)

@@ -1,13 +1,15 @@
 """The one error type for user mistakes (bad data, bad options, bad prior strings).
 
 The CLI prints ``str(error)`` as a single line and exits with code 2; library users catch
-:class:`BayesmetaError`. Programming errors are left as ordinary exceptions.
+:class:`BayesmetaError`, or ``ValueError`` as for any bad value in Python (scikit-learn and
+PyMC raise ``ValueError`` for bad arguments too). Programming errors are left as ordinary
+exceptions.
 """
 
 from __future__ import annotations
 
 
-class BayesmetaError(Exception):
+class BayesmetaError(ValueError):
     """A mistake in what the user gave us, with a message that says what and where."""
 
 

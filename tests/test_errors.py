@@ -1,5 +1,6 @@
-"""User mistakes are ``ValueError``s (as in PyMC and scikit-learn), and the package declares
-its type hints (PEP 561)."""
+"""The public API in the PyMC idiom: user mistakes are ``ValueError``s (as in PyMC and
+scikit-learn), ``analyze`` warns about draws that fail the checks, and the package declares its
+type hints (PEP 561)."""
 
 from __future__ import annotations
 
@@ -36,3 +37,16 @@ def test_bad_data_and_options_are_caught_as_value_errors():
 
 def test_the_package_is_typed():
     assert files("bayesmeta").joinpath("py.typed").is_file()
+
+
+@pytest.mark.sampling
+def test_analyze_warns_when_its_final_draws_fail_the_checks():
+    """2 chains x 100 draws cannot reach the 400 effective draws the checks ask for, so the
+    refit fails too and analyze says so, as pm.sample does."""
+    from bayesmeta.engines.nuts import ConvergenceWarning, SamplerSettings
+
+    settings = SamplerSettings(chains=2, draws=100, tune=100)
+    with pytest.warns(ConvergenceWarning, match="did not converge") as record:
+        result = bayesmeta.analyze(bayesmeta.load_example("bcg"), seed=1, settings=settings)
+    assert not result.converged and result.diagnostics.refitted
+    assert record[0].filename == __file__  # points at the caller's line

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import platform
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from bayesmeta.effects import ObservedEffect, wald_intervals
-from bayesmeta.engines.nuts import Diagnostics, Fit, SamplerSettings
+from bayesmeta.engines.nuts import ConvergenceWarning, Diagnostics, Fit, SamplerSettings
 from bayesmeta.errors import OptionError
 from bayesmeta.frequentist import methods as frequentist_methods
 from bayesmeta.frequentist.results import Estimate
@@ -273,6 +274,13 @@ def analyze(
         ``data``, ``priors`` or ``settings`` of a type that cannot be used.
     BayesmetaError
         Invalid data or options, with the same message the command line prints.
+
+    Warns
+    -----
+    ConvergenceWarning
+        The final draws (after the automatic refit) fail the convergence checks, as
+        ``pm.sample`` and :func:`bayesmeta.sample` warn; ``result.diagnostics.problems`` says
+        which.
     """
     data = as_data(data)
     if seed is not None:
@@ -280,7 +288,7 @@ def analyze(
     spec = ModelSpec.describe(
         data, model=model, priors=priors, common_effect=common_effect, moderators=moderators
     )
-    return analyze_model(
+    result = analyze_model(
         spec,
         engine=engine,
         settings=settings,
@@ -290,6 +298,15 @@ def analyze(
         level=level,
         log_likelihood=log_likelihood,
     )
+    if not result.converged:
+        warnings.warn(
+            f"the draws did not converge ({'; '.join(result.diagnostics.problems)}), even "
+            "after the refit: do not use these numbers as they are; raise draws, tune or "
+            "target_accept",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+    return result
 
 
 def as_data(data: Any) -> AnyData:

@@ -27,6 +27,7 @@ from bayesmeta.cli.common import (
     user_errors,
     write_json,
 )
+from bayesmeta.model.likelihoods import NAMES
 
 QUANTILES = (0.025, 0.5, 0.975)
 
@@ -137,7 +138,7 @@ def sensitivity(
         str | None, typer.Option(help="Prior of the pooled effect mu (default: the model's).")
     ] = None,
     model: Annotated[
-        str, typer.Option(help="binomial-normal | proportion | auto (from the columns).")
+        str, typer.Option(help=f"{' | '.join(NAMES)} | auto (from the columns).")
     ] = "auto",
     chains: ChainsOpt = 4,
     draws: DrawsOpt = 2000,

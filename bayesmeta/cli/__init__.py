@@ -53,6 +53,7 @@ for command in (
     report.plot,
     classic.classic,
     classic.examples,
+    classic.outcomes,
     priors.priors,
     priors.sensitivity,
     batch.batch,

@@ -26,6 +26,7 @@ from bayesmeta.cli.common import (
     PriorMuOpt,
     PriorTauOpt,
     QuietOpt,
+    SheetOpt,
     TuneOpt,
     user_errors,
 )
@@ -121,7 +122,8 @@ def batch(
     source: Annotated[
         Path,
         typer.Argument(
-            help="Long CSV (one row per study), a folder of CSVs, or a TOML list of CSVs.",
+            help="Long CSV or workbook (one row per study), a folder of CSVs, a TOML list of "
+            "CSVs, or a RevMan 5 review (.rm5: one meta-analysis per outcome).",
             show_default=False,
         ),
     ],
@@ -129,6 +131,7 @@ def batch(
     group_column: Annotated[
         str, typer.Option(help="Column of the long CSV that names the meta-analysis.")
     ] = "meta_analysis",
+    sheet: SheetOpt = None,
     prior_mu: PriorMuOpt = None,
     prior_tau: PriorTauOpt = None,
     prior_baseline: PriorBaselineOpt = None,
@@ -154,7 +157,7 @@ def batch(
     options = _options(
         prior_mu, prior_tau, prior_baseline, common_effect, chains, draws, tune, seed
     )
-    jobs = read_jobs(source, group_column=group_column)
+    jobs = read_jobs(source, group_column=group_column, sheet=sheet)
     progress = _prepare([out], force, input_files(source, jobs))
     with output_lock(out), _warnings_as_lines():
         _start(progress, force)

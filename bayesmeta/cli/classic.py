@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -9,17 +10,24 @@ import typer
 from bayesmeta.cli.common import (
     ColumnsOpt,
     DataArg,
+    DecimalOpt,
+    EncodingOpt,
     ExampleOpt,
     ForceOpt,
     JsonOpt,
+    OutcomeOpt,
     QuietOpt,
+    SeparatorOpt,
+    SheetOpt,
     SplitOpt,
     check_output,
     console,
     load_data,
+    reading,
     user_errors,
     write_json,
 )
+from bayesmeta.errors import BayesmetaError
 
 
 @user_errors
@@ -35,6 +43,11 @@ def classic(
         typer.Option(help="Cumulative meta-analysis ordered by this column (e.g. year)."),
     ] = None,
     split_shared_control: SplitOpt = False,
+    sheet: SheetOpt = None,
+    separator: SeparatorOpt = None,
+    decimal: DecimalOpt = None,
+    encoding: EncodingOpt = None,
+    outcome: OutcomeOpt = None,
     json_out: JsonOpt = None,
     force: ForceOpt = False,
     quiet: QuietOpt = False,
@@ -44,7 +57,8 @@ def classic(
     from bayesmeta.report.classic import render_classic
 
     check_output(json_out, data, example, force)
-    dataset = load_data(data, example, columns, split_shared_control)
+    read = reading(locals())
+    dataset = load_data(data, example, columns, split_shared_control, read)
     result = run_classic(dataset, leave_one_out_method=leave_one_out, cumulative_by=cumulative)
     render_classic(result, console())
     write_json(json_out, result.to_dict(), force)
@@ -56,3 +70,21 @@ def examples() -> None:
 
     for ex in all_examples().values():
         typer.echo(f"{ex.name:16} {ex.design:10} {ex.title}\n{'':16} {ex.citation}")
+
+
+@user_errors
+def outcomes(
+    review: Annotated[
+        Path, typer.Argument(help="RevMan 5 review file (.rm5).", show_default=False)
+    ],
+) -> None:
+    """List the comparisons and outcomes of a RevMan 5 review, numbered as RevMan numbers
+    them (choose one with --outcome 1.2), with their data type, measure and studies."""
+    from bayesmeta.io.revman import listing, read_review
+
+    if review.suffix.lower() != ".rm5":
+        raise BayesmetaError(f"{review}: not a RevMan 5 review file (.rm5)")
+    read = read_review(review)
+    typer.echo(f"{review}: {read.title}")
+    for line in listing(read):
+        typer.echo(line)

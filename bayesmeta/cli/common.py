@@ -77,24 +77,46 @@ def console() -> Any:
     return Console(**literal) if sys.stdout.isatty() else Console(width=110, **literal)
 
 
+READ_OPTIONS = ("sheet", "separator", "decimal", "encoding", "outcome")
+
+
+def reading(values: dict[str, Any]) -> dict[str, str]:
+    """The read options (``--sheet`` ... ``--outcome``) given among a command's ``values``."""
+    return {k: values[k] for k in READ_OPTIONS if values.get(k) is not None}
+
+
 def load_data(
-    path: Path | None, example: str | None, columns: str | None, split: bool = False
+    path: Path | None,
+    example: str | None,
+    columns: str | None,
+    split: bool = False,
+    read: dict[str, str] | None = None,
 ) -> Any:
-    """The data of a command's DATA argument or ``--example``."""
+    """The data of a command's DATA argument or ``--example``, read as ``read`` says."""
     from bayesmeta.workflows.request import AnalysisRequest, load_data
 
     request = AnalysisRequest(
-        data=path, example=example, columns=parse_columns(columns), split_shared_control=split
+        data=path,
+        example=example,
+        columns=parse_columns(columns),
+        split_shared_control=split,
+        reading=read or {},
     )
     return load_data(request)
 
 
-def example_favours(example: str | None) -> tuple[str, str] | None:
-    """The favours labels of the shipped ``example`` whose events are wanted (quitting
-    smoking...), the default of ``--favours``; None for the usual labels."""
-    from bayesmeta.io.examples import example as find_example
+def default_favours(request: Any) -> tuple[str, str] | None:
+    """The default of ``--favours``: the labels of a shipped example whose events are wanted
+    (quitting smoking...), or those RevMan gives the outcome read; None for the usual ones."""
+    if request.example is not None:
+        from bayesmeta.io.examples import example as find_example
 
-    return find_example(example).favours if example is not None else None
+        return find_example(request.example).favours
+    if request.data is not None and Path(request.data).suffix.lower() == ".rm5":
+        from bayesmeta.io.revman import favours
+
+        return favours(Path(request.data), request.reading.get("outcome"))
+    return None
 
 
 def check_output(path: Path | None, data: Path | None, example: str | None, force: bool) -> None:
@@ -116,7 +138,12 @@ def write_json(path: Path | None, payload: dict[str, Any], force: bool) -> None:
 
 
 DataArg = Annotated[
-    Path | None, typer.Argument(help="CSV with one row per study.", show_default=False)
+    Path | None,
+    typer.Argument(
+        help="Data file, one row per study: CSV, workbook (.xlsx, .xls, .ods) or RevMan 5 "
+        "review (.rm5).",
+        show_default=False,
+    ),
 ]
 ExampleOpt = Annotated[
     str | None, typer.Option(help="Use a shipped example dataset (see `bayesmeta examples`).")
@@ -124,6 +151,34 @@ ExampleOpt = Annotated[
 ColumnsOpt = Annotated[
     str | None,
     typer.Option(help="Map your column names: 'treatment_events=tpos,control_total=n_c'."),
+]
+SheetOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Workbook sheet (name or number, 1 = first); default: the first with the columns."
+    ),
+]
+SeparatorOpt = Annotated[
+    str | None,
+    typer.Option(help="CSV column separator: comma | semicolon | tab (default: detected)."),
+]
+DecimalOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="CSV decimal mark: '.' or ',' (default: ',' in semicolon-separated files, else '.')."
+    ),
+]
+EncodingOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="CSV text encoding, e.g. cp1252, latin-1 (default: UTF-8, or UTF-16 with a BOM)."
+    ),
+]
+OutcomeOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="RevMan 5 (.rm5) outcome: its number (1.2) or name (see `bayesmeta outcomes`)."
+    ),
 ]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite existing output files.")]
 FavoursOpt = Annotated[
@@ -273,6 +328,11 @@ MODEL_PARAMETERS: tuple[inspect.Parameter, ...] = (
         None,
     ),
     _option("columns", ColumnsOpt, None),
+    _option("sheet", SheetOpt, None),
+    _option("separator", SeparatorOpt, None),
+    _option("decimal", DecimalOpt, None),
+    _option("encoding", EncodingOpt, None),
+    _option("outcome", OutcomeOpt, None),
     _option("split_shared_control", SplitOpt, False),
 )
 MODEL_OPTION_NAMES = tuple(p.name for p in MODEL_PARAMETERS)
@@ -330,6 +390,7 @@ class ModelOptions:
             example=v["example"],
             columns=parse_columns(v["columns"]),
             ci_level=v["ci_level"],
+            reading=reading(v),
             model=v["model"],
             engine=v["engine"],
             priors={k: p for k, p in given.items() if p is not None},

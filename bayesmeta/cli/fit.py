@@ -20,7 +20,7 @@ from bayesmeta.cli.common import (
     ModelOptions,
     QuietOpt,
     console,
-    example_favours,
+    default_favours,
     model_options,
     user_errors,
 )
@@ -57,7 +57,7 @@ def _analyse(
     if plot is not None:
         from bayesmeta.report.figures import Style
 
-        style = Style.parse_favours(favours, example_favours(request.example))
+        style = Style.parse_favours(favours, default_favours(request))
         forest_plot = (plot, style.favours)
     planned = plan(request)
     if posterior is not None and planned.engine == "exact":

@@ -16,14 +16,20 @@ from bayesmeta.cli.common import (
     ChainsOpt,
     ColumnsOpt,
     DataArg,
+    DecimalOpt,
     DrawsOpt,
+    EncodingOpt,
     ExampleOpt,
     ForceOpt,
+    OutcomeOpt,
     QuietOpt,
+    SeparatorOpt,
+    SheetOpt,
     TuneOpt,
     check_output,
     console,
     load_data,
+    reading,
     user_errors,
     write_json,
 )
@@ -145,6 +151,11 @@ def sensitivity(
     tune: TuneOpt = 1000,
     seed: Annotated[int, typer.Option(help="Random seed, the same for every fit.")] = 1,
     columns: ColumnsOpt = None,
+    sheet: SheetOpt = None,
+    separator: SeparatorOpt = None,
+    decimal: DecimalOpt = None,
+    encoding: EncodingOpt = None,
+    outcome: OutcomeOpt = None,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the table as JSON.")
     ] = None,
@@ -158,10 +169,11 @@ def sensitivity(
     from bayesmeta.report.terminal import sensitivity_table
     from bayesmeta.workflows.sensitivity import prior_sensitivity
 
+    read = reading(locals())
     check_output(json_out, data, example, force)
     tau_priors = [parse_prior(text) for text in prior_tau] if prior_tau else None
     mu_prior = parse_prior(prior_mu) if prior_mu else None
-    dataset = load_data(data, example, columns)
+    dataset = load_data(data, example, columns, read=read)
     settings = SamplerSettings(chains=chains, draws=draws, tune=tune, seed=seed)
     rows = prior_sensitivity(dataset, tau_priors, settings=settings, mu_prior=mu_prior, model=model)
     console().print(sensitivity_table(rows))

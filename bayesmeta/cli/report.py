@@ -19,7 +19,7 @@ from bayesmeta.cli.common import (
     ForceOpt,
     ModelOptions,
     QuietOpt,
-    example_favours,
+    default_favours,
     model_options,
     user_errors,
 )
@@ -74,7 +74,7 @@ def report(
     from bayesmeta.workflows.request import input_path, plan
 
     request = options.request()
-    style = Style.parse_favours(favours, example_favours(request.example))
+    style = Style.parse_favours(favours, default_favours(request))
     inputs = [input_path(request), options.spec_file]
     check_outputs(output_files(out), inputs=inputs, overwrite=force)
     parts = ("fit", *(("sensitivity",) if sensitivity else ()))
@@ -113,7 +113,7 @@ def plot(
     chosen = find_kind(kind)
     fmt = format_of(out)
     request = options.request()
-    style = Style.parse_favours(favours, example_favours(request.example))
+    style = Style.parse_favours(favours, default_favours(request))
     check_outputs([out], inputs=[input_path(request), options.spec_file], overwrite=force)
     contents = analyses(plan(request), parts=chosen.parts, command=f"plot {kind}")
     figure = chosen.draw(contents, style)

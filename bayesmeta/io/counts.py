@@ -36,7 +36,7 @@ from bayesmeta.io.cells import (
 )
 from bayesmeta.io.information import information_warnings
 from bayesmeta.io.studies import TWO_ARM_COLUMNS, SingleArmData, StudyData, TwoArmData
-from bayesmeta.io.table import has_roles, match_roles, names, normalise
+from bayesmeta.io.table import Source, has_roles, match_roles, names, normalise
 from bayesmeta.io.table import read_table as _read_table
 
 SINGLE_ARM_COLUMNS = ("events", "total")
@@ -114,17 +114,17 @@ def _normalise(name: str) -> str:
     return normalise(name)
 
 
-def read_table(source: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, str]:
+def read_table(source: Source) -> tuple[pd.DataFrame, str]:
     """Read a CSV (all cells as text, so validation sees what the user wrote) or a DataFrame.
 
     See :func:`bayesmeta.io.table.read_table`; a DataFrame index named like a study column
     (``df.set_index("study")``) becomes the study column.
     """
-    return _read_table(source, SYNONYMS["study"])
+    return _read_table(source, SYNONYMS["study"], SYNONYMS)
 
 
 def read_with_roles(
-    source: str | Path | pd.DataFrame,
+    source: Source,
     columns: Mapping[str, str] | None,
     roles: Mapping[str, tuple[str, ...]],
 ) -> tuple[pd.DataFrame, str, dict[str, str]]:
@@ -133,7 +133,8 @@ def read_with_roles(
     study_names = list(roles.get("study", SYNONYMS["study"]))
     if "study" in mapping:
         study_names.append(normalise(mapping["study"]))
-    frame, name = _read_table(source, study_names)
+    mapped = {f"column {c}": (normalise(c),) for c in mapping.values()}
+    frame, name = _read_table(source, study_names, {**roles, **mapped})
     unknown = set(mapping) - set(roles)
     if unknown:
         raise DataError(

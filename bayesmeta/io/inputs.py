@@ -11,23 +11,25 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from bayesmeta.errors import OptionError
 from bayesmeta.io import counts
-from bayesmeta.io.counts import StudyData, _normalise, detect_design, read_table
+from bayesmeta.io.counts import StudyData, _normalise, detect_design
 from bayesmeta.io.multiarm import NOTHING_TO_SPLIT
+from bayesmeta.io.rates import SYNONYMS as RATE_SYNONYMS
 from bayesmeta.io.rates import RateData, is_rates, load_rates
-from bayesmeta.io.reported import ESTIMATE_COLUMNS, ReportedEffects, load_reported
+from bayesmeta.io.reported import ESTIMATE_COLUMNS, SYNONYMS, ReportedEffects, load_reported
+from bayesmeta.io.table import Source, read_source
 
 ESTIMATE_ROLES = ("estimate", "se", "ci_lower", "ci_upper", "vi")
 DESIGNS = ("auto", "two-arm", "single-arm", "rates", "reported")
 
 
 def load(
-    source: str | Path | pd.DataFrame,
+    source: Source,
     *,
     design: str = "auto",
     columns: Mapping[str, str] | None = None,
@@ -39,7 +41,10 @@ def load(
     Parameters
     ----------
     source
-        CSV path or DataFrame (a ``study`` column, or an index of study names).
+        A CSV, workbook (``.xlsx``, ``.xls``, ``.ods``) or RevMan 5 (``.rm5``) path, a
+        :class:`~bayesmeta.io.table.TableFile` saying how to read one (sheet, separator,
+        decimal mark, encoding, outcome), or a DataFrame (a ``study`` column, or an index of
+        study names).
     design
         ``"two-arm"`` (``treatment_events, treatment_total, control_events, control_total``),
         ``"single-arm"`` (``events, total``), ``"rates"`` (``treatment_events,
@@ -72,17 +77,23 @@ def load(
     """
     if design not in DESIGNS:
         raise OptionError(f"unknown design {design!r}; choose one of {', '.join(DESIGNS)}")
+    mapping = dict(columns or {})
+    spelled = {**counts.SYNONYMS, **RATE_SYNONYMS, **SYNONYMS}
+    mapped = {f"column {c}": (_normalise(c),) for c in mapping.values()}
+    table = read_source(source, counts.SYNONYMS["study"], {**spelled, **mapped})
+    frame = table.frame
+    if not isinstance(source, pd.DataFrame):
+        source = table  # read once: each reader then sees the same sheet and header
     if design in ("two-arm", "single-arm"):
-        return counts.load(
+        data = counts.load(
             source, design=design, columns=columns, split_shared_control=split_shared_control
         )
-    frame, _ = read_table(source)
-    mapping = dict(columns or {})
+        return _noted(data, table.notes)
     if design == "rates" or (design == "auto" and is_rates(frame, mapping)):
-        data: StudyData | RateData | ReportedEffects = load_rates(source, columns=mapping)
+        data = load_rates(source, columns=mapping)
         if split_shared_control:
             data = replace(data, warnings=(*data.warnings, NOTHING_TO_SPLIT))
-        return data
+        return _noted(data, table.notes)
     detected = detect_design(frame, {k: v for k, v in mapping.items() if k not in ESTIMATE_ROLES})
     if design == "reported" or (detected == "unknown" and _looks_reported(frame, mapping)):
         data = load_reported(source, ci_level=ci_level, columns=mapping)
@@ -90,7 +101,12 @@ def load(
         data = counts.load(source, columns=mapping, split_shared_control=split_shared_control)
     if split_shared_control and isinstance(data, ReportedEffects):
         data = replace(data, warnings=(*data.warnings, NOTHING_TO_SPLIT))
-    return data
+    return _noted(data, table.notes)
+
+
+def _noted(data: StudyData | ReportedEffects, notes: tuple[str, ...]) -> Any:
+    """``data`` with the reader's notes (sheet chosen, title rows, dialect) first."""
+    return replace(data, warnings=(*notes, *data.warnings)) if notes else data
 
 
 def _looks_reported(frame: pd.DataFrame, mapping: Mapping[str, str]) -> bool:

@@ -11,6 +11,8 @@ Example::
 
     [data]
     example = "bcg"            # or: path = "../examples/bcg.csv" (relative to this file)
+    # sheet = "Data"           # a workbook's sheet; outcome = "1.2" of a RevMan file;
+    # separator, decimal, encoding of a CSV (detected when not given)
 
     [model]
     name = "binomial-normal"   # binomial-normal | proportion | normal-normal | auto
@@ -48,7 +50,14 @@ from bayesmeta.errors import BayesmetaError
 
 # section -> key -> accepted Python type(s) of the TOML value
 SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
-    "data": {"path": str, "example": str, "columns": dict, "ci_level": (int, float)},
+    "data": {
+        "path": str,
+        "example": str,
+        "columns": dict,
+        "ci_level": (int, float),
+        # how to read the file (bayesmeta.io.table.TableFile); as --sheet ... --outcome
+        **dict.fromkeys(("sheet", "separator", "decimal", "encoding", "outcome"), str),
+    },
     "model": {
         "name": str,
         "engine": str,
@@ -67,6 +76,7 @@ SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     },
     "output": {"json": str},
 }
+READ_OPTIONS = ("sheet", "separator", "decimal", "encoding", "outcome")
 _TYPE_NAMES = {
     str: "a string",
     bool: "true or false",
@@ -88,6 +98,7 @@ class Spec:
     example: str | None
     columns: dict[str, str] = field(default_factory=dict)
     ci_level: float = 0.95
+    reading: dict[str, str] = field(default_factory=dict)
     model: str = "auto"
     engine: str = "auto"
     common_effect: bool = False
@@ -231,6 +242,7 @@ def load_spec(path: str | Path) -> Spec:
         example=data.get("example"),
         columns=dict(columns),
         ci_level=float(data.get("ci_level", 0.95)),
+        reading={k: data[k] for k in READ_OPTIONS if k in data},
         model=model.get("name", "auto"),
         engine=model.get("engine", "auto"),
         common_effect=model.get("common_effect", False),

@@ -44,6 +44,7 @@ from bayesmeta.frequentist.methods import METHODS
 from bayesmeta.frequentist.results import Estimate, PooledEstimate
 from bayesmeta.io.counts import StudyData, TwoArmData, read_table
 from bayesmeta.io.output import check_writable, write_atomic
+from bayesmeta.io.table import TableFile
 from bayesmeta.model.priors import Prior, check_for_sampler, check_scale_prior, parse_prior
 from bayesmeta.summaries.types import Summary
 from bayesmeta.workflows.analyze import AnalysisResult
@@ -152,10 +153,11 @@ class BatchOptions:
 
 @dataclass(frozen=True)
 class Job:
-    """One meta-analysis to run: its name and its study rows (a DataFrame or a CSV path)."""
+    """One meta-analysis to run: its name and its study rows (a DataFrame, a CSV path or one
+    outcome of a RevMan file)."""
 
     name: str
-    source: pd.DataFrame | Path = field(repr=False)
+    source: pd.DataFrame | Path | TableFile = field(repr=False)
 
 
 def methods_for(data: StudyData) -> tuple[str, ...]:
@@ -255,8 +257,10 @@ def _check_unique(jobs: Sequence[Job], where: str) -> None:
         seen.add(job.name)
 
 
-def read_jobs(source: str | Path, *, group_column: str = DEFAULT_GROUP_COLUMN) -> list[Job]:
-    """The meta-analyses of a long CSV, a folder of CSVs or a TOML list of CSVs.
+def read_jobs(
+    source: str | Path, *, group_column: str = DEFAULT_GROUP_COLUMN, sheet: str | None = None
+) -> list[Job]:
+    """The meta-analyses of a long table, a folder of CSVs, a TOML list or a RevMan review.
 
     Parameters
     ----------
@@ -264,9 +268,14 @@ def read_jobs(source: str | Path, *, group_column: str = DEFAULT_GROUP_COLUMN) -
         ``*.csv``: a long table, one row per study, ``group_column`` naming the
         meta-analysis. A folder: every ``*.csv`` in it, named by file stem. ``*.toml``:
         ``files = [...]`` and/or a ``[meta_analyses]`` table of name = path (relative to the
-        TOML file).
+        TOML file). ``*.rm5``: every outcome of the RevMan 5 review, named by its number and
+        name (``1.2 Mortality``); one RevMan cannot analyse (continuous...) fails with the
+        reason. A workbook (``.xlsx``, ``.xls``, ``.ods``): a long table on ``sheet`` (default:
+        found as for one meta-analysis).
     group_column
-        Column of the long CSV that names the meta-analysis.
+        Column of the long table that names the meta-analysis.
+    sheet
+        The workbook's sheet (name or number).
 
     Raises
     ------
@@ -284,7 +293,16 @@ def read_jobs(source: str | Path, *, group_column: str = DEFAULT_GROUP_COLUMN) -
         raise BayesmetaError(f"{path}: file not found")
     if path.suffix.lower() == ".toml":
         return _jobs_from_toml(path)
-    frame, _ = read_table(path)
+    if path.suffix.lower() == ".rm5":
+        from bayesmeta.io.revman import read_review
+
+        review = read_review(path)
+        if not review.outcomes:
+            raise BayesmetaError(f"{path}: the review has no outcomes")
+        return [
+            Job(f"{o.number} {o.name}", TableFile(path, outcome=o.number)) for o in review.outcomes
+        ]
+    frame, _ = read_table(TableFile(path, sheet=sheet))
     return jobs_from_frame(frame, group_column)
 
 

@@ -19,6 +19,7 @@ from bayesmeta.io.examples import example as find_example
 from bayesmeta.io.inputs import load
 from bayesmeta.io.reported import ReportedEffects
 from bayesmeta.io.spec import Spec
+from bayesmeta.io.table import TableFile
 from bayesmeta.model.description import ModelSpec
 from bayesmeta.model.likelihoods import NAMES
 from bayesmeta.model.moderators import moderators
@@ -36,13 +37,16 @@ class AnalysisRequest:
     to a prior or its text; the others are the model's defaults. ``methods`` are the
     frequentist rows to show (None: the defaults for the data). ``split_shared_control``
     divides control arms that multi-arm trials share between their comparisons
-    (:func:`bayesmeta.io.multiarm.split_shared_control`).
+    (:func:`bayesmeta.io.multiarm.split_shared_control`). ``reading`` says how to read the
+    file: ``sheet``, ``separator``, ``decimal``, ``encoding``, ``outcome``
+    (:class:`bayesmeta.io.table.TableFile`).
     """
 
     data: Path | None = None
     example: str | None = None
     columns: Mapping[str, str] = field(default_factory=dict)
     ci_level: float = 0.95
+    reading: Mapping[str, str] = field(default_factory=dict)
     model: str = "auto"
     engine: str = "auto"
     priors: Mapping[str, Prior | str] = field(default_factory=dict)
@@ -86,6 +90,7 @@ class AnalysisRequest:
             example=spec.example,
             columns=dict(spec.columns),
             ci_level=spec.ci_level,
+            reading=dict(spec.reading),
             model=spec.model,
             engine=spec.engine,
             priors=priors,
@@ -121,9 +126,9 @@ def input_path(request: AnalysisRequest) -> Path:
 
 
 def load_data(request: AnalysisRequest) -> StudyData | ReportedEffects:
-    """The validated data of ``request``: its CSV path or shipped example."""
+    """The validated data of ``request``: its data file or shipped example."""
     return load(
-        input_path(request),
+        TableFile(input_path(request), **request.reading),
         columns=request.columns,
         ci_level=request.ci_level,
         split_shared_control=request.split_shared_control,

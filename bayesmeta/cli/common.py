@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from bayesmeta.errors import BayesmetaError
+from bayesmeta.io.spec import CI_LEVEL_BOUNDS, TARGET_ACCEPT_BOUNDS
 from bayesmeta.model.likelihoods import LIKELIHOODS, NAMES
 
 EXACT = tuple(name for name, lik in LIKELIHOODS.items() if lik.exact)
@@ -39,6 +41,9 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         from bayesmeta import progress
         from bayesmeta.io.output import outputs_together
 
+        for name in ("stdout", "stderr"):
+            if not isinstance(getattr(sys, name), PipeSafe):
+                setattr(sys, name, PipeSafe(getattr(sys, name)))
         try:
             with (
                 outputs_together(keep_on=(typer.Exit,)),
@@ -50,6 +55,49 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             raise typer.Exit(EXIT_USER_ERROR) from None
 
     return wrapper
+
+
+class PipeSafe:
+    """A text stream whose reader may go away: once a write or flush finds the pipe closed
+    (``bayesmeta classic DATA --json out.json | head -1``), the rest of the text is dropped
+    and the command goes on, so its output files are still written.
+
+    The stream's file descriptor is pointed at the null device, so that what is still held in
+    its buffer does not fail again when the process flushes it on the way out.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self.closed_by_reader = False
+
+    def write(self, text: str) -> int:
+        """Write ``text``, or drop it once the reader has gone."""
+        if not self.closed_by_reader:
+            try:
+                return self._stream.write(text)
+            except BrokenPipeError:
+                self._reader_gone()
+        return len(text)
+
+    def flush(self) -> None:
+        """Flush, unless the reader has gone."""
+        if not self.closed_by_reader:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._reader_gone()
+
+    def _reader_gone(self) -> None:
+        self.closed_by_reader = True
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, self._stream.fileno())
+            os.close(null)
+        except (OSError, ValueError, AttributeError):  # not a real file (a test's capture)
+            pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def parse_columns(text: str | None) -> dict[str, str]:
@@ -288,7 +336,11 @@ MODEL_PARAMETERS: tuple[inspect.Parameter, ...] = (
         "ci_level",
         Annotated[
             float,
-            typer.Option(min=0.5, max=0.999, help="Level of reported CIs (effect-size input)."),
+            typer.Option(
+                min=CI_LEVEL_BOUNDS[0],
+                max=CI_LEVEL_BOUNDS[1],
+                help="Level of reported CIs (effect-size input).",
+            ),
         ],
         0.95,
     ),
@@ -305,8 +357,8 @@ MODEL_PARAMETERS: tuple[inspect.Parameter, ...] = (
         Annotated[
             float | None,
             typer.Option(
-                min=0.5,
-                max=0.999,
+                min=TARGET_ACCEPT_BOUNDS[0],
+                max=TARGET_ACCEPT_BOUNDS[1],
                 help="NUTS target acceptance rate (default: 0.99 with covariates, else 0.9).",
             ),
         ],

@@ -144,7 +144,33 @@ def read_with_roles(
         )
     if frame.shape[1] == 0:
         raise DataError("the file is empty", source=name)
+    if not looks_like_data(frame, mapping, roles):
+        raise DataError(
+            "does not look like a table of studies: no column of its header has a known "
+            "name; expected a table whose first row names the columns, e.g. "
+            "study,treatment_events,treatment_total,control_events,control_total or "
+            "study,yi,se (map other names with --columns ROLE=NAME)",
+            source=name,
+        )
     return frame, name, mapping
+
+
+def looks_like_data(
+    frame: pd.DataFrame,
+    mapping: Mapping[str, str] | None = None,
+    roles: Mapping[str, tuple[str, ...]] = SYNONYMS,
+) -> bool:
+    """Some column is named like one of the reader's ``roles`` (or a count column), or is
+    mapped to one.
+
+    Messages about a table that fails this quote none of its text: a file that is not a
+    table of studies (a specification pointing at ``/etc/shadow``) must not be echoed.
+    """
+    known = {alias for table in (roles, SYNONYMS) for a in table.values() for alias in a}
+    columns = set(frame.columns)
+    return any(normalise(c) in known for c in columns) or any(
+        c in columns for c in (mapping or {}).values()
+    )
 
 
 def _match_columns(
@@ -316,23 +342,28 @@ def load(
 
 
 def _numeric_if_possible(column: pd.Series) -> pd.Series:
-    """Covariates arrive as text; convert a column to numbers when every value is one.
+    """Covariates arrive as text; convert a column to numbers when every value given is one.
 
     Only ASCII decimal numbers count (as for reported effects): ``1_998``, fullwidth or
-    other non-ASCII digits, or a blank keep the column as text instead of becoming numbers.
+    other non-ASCII digits keep the column as text instead of becoming numbers. Missing cells
+    (blank, ``NA``...) become NaN in a numeric column, so a column with a gap stays numeric
+    instead of turning into categories; an all-missing column stays as it is.
     """
     if column.dtype.kind in "iuf":
         return column
     values = column.tolist()
-    if not values:
+    given = [v for v in values if not is_missing(v)]
+    if not given:
         return column
-    for v in values:
+    for v in given:
         if isinstance(v, str):
             if not is_number_text(v):
                 return column
-        elif not _is_real(v) or is_missing(v):
+        elif not _is_real(v):
             return column
-    numbers = pd.to_numeric(column.map(lambda v: trim(v) if isinstance(v, str) else v))
+    numbers = pd.to_numeric(
+        column.map(lambda v: np.nan if is_missing(v) else trim(v) if isinstance(v, str) else v)
+    )
     return numbers.astype(float) if numbers.dtype == object else numbers  # ints beyond int64
 
 

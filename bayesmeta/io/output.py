@@ -10,9 +10,12 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bayesmeta.errors import BayesmetaError
+
+if TYPE_CHECKING:
+    from pandas import DataFrame
 
 
 def package_version() -> str:
@@ -195,6 +198,34 @@ def write_atomic(
         if not deferred and os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+# First characters that make a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(table: DataFrame) -> DataFrame:
+    """A copy of ``table`` for a CSV file: text cells that a spreadsheet would run as a formula
+    (starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return, e.g. a study or
+    meta-analysis named ``=HYPERLINK(...)``) get a leading ``'``, as OWASP recommends.
+
+    Only text is changed: numbers (``-0.5`` in a numeric column, or text that is a plain
+    number) are left as they are, and so is every other format (Parquet, JSON keep the text).
+    """
+    import pandas as pd
+
+    from bayesmeta.io.cells import is_number_text
+
+    def safe(value: Any) -> Any:
+        if isinstance(value, str) and value.startswith(_FORMULA_START):
+            return value if is_number_text(value) else "'" + value
+        return value
+
+    out = table.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].map(safe)
+    return out
 
 
 def _finite(obj: Any) -> Any:

@@ -15,7 +15,9 @@ Conventions:
   ``(1 + level) / 2`` normal quantile, after taking logs of ratio bounds (Cochrane Handbook
   v6.4, section 6.3.1 and 6.3.2).
 - When several are given, the SE is used first, then the variance, then the interval; an
-  interval is still checked to contain the estimate.
+  interval is still checked to contain the estimate, a log-scale estimate beside ratio-scale
+  limits is refused, and an SE or variance that disagrees with the interval beyond the
+  rounding of the numbers as written gets a warning naming the rows.
 - Numbers are ASCII decimals (``-0.25``, ``1e-3``); ``1_0`` and non-ASCII digits are errors
   (:func:`bayesmeta.io.cells.parse_number`). Repeated study labels are kept, renamed
   ``"label [2]"``..., with a warning (:mod:`bayesmeta.io.multiarm`).
@@ -24,6 +26,7 @@ Conventions:
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,12 +37,13 @@ from scipy import special
 
 from bayesmeta.errors import BayesmetaError, DataError
 from bayesmeta.io import multiarm
-from bayesmeta.io.cells import CellError, parse_number, plain
+from bayesmeta.io.cells import CellError, parse_number, plain, show, trim
 from bayesmeta.io.counts import SYNONYMS as DATA_SYNONYMS
 from bayesmeta.io.counts import _normalise, _numeric_if_possible, read_with_roles, study_labels
 from bayesmeta.io.table import match_roles, names
 
 RATIO_MEASURES = ("OR", "RR", "HR")
+_DIGITS = re.compile(r"[+-]?[0-9]*(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?", re.ASCII)
 
 # normalised column name -> (measure, given on the ratio scale)
 ESTIMATE_COLUMNS: dict[str, tuple[str, bool]] = {
@@ -149,6 +153,23 @@ def _numbers(
     return out
 
 
+def _half_unit(raw: object) -> float:
+    """Half a unit in the last digit of a number as written: the most its rounding moved it."""
+    text = trim(raw) if isinstance(raw, str) else repr(float(raw))  # type: ignore[arg-type]
+    match = _DIGITS.fullmatch(text)
+    if match is None:
+        return 0.0
+    decimals = len(match.group(1) or "") - int(match.group(2) or 0)
+    return 0.5 * 10.0 ** (-decimals)
+
+
+def _rounding(frame: pd.DataFrame, column: str, values: np.ndarray, log: bool) -> np.ndarray:
+    """How far each value of ``column`` may be from the exact one, on the analysis scale
+    (``log``: the logarithm of the value written, to first order)."""
+    half = np.array([_half_unit(raw) for raw in frame[column].tolist()])
+    return half / values if log else half
+
+
 def _ci_se(
     frame: pd.DataFrame,
     found: Mapping[str, str],
@@ -158,11 +179,26 @@ def _ci_se(
     studies: list[str],
     source: str,
 ) -> np.ndarray:
-    """SE from the interval (logs of ratio bounds), after checking its order and content."""
+    """SE from the interval (logs of ratio bounds), after checking its order and content.
+
+    A log-scale estimate beside ratio-scale limits (``log_or = -0.51``, CI ``0.4, 0.9``) is
+    refused: the limits are not centred on the estimate, but their logarithms are.
+    """
     why = "it is a ratio" if ratio else ""
     cols = (found["estimate"], found["ci_lower"], found["ci_upper"])
     bounds = [_numbers(frame, col, studies, source, positive=why) for col in cols[1:]]
     estimate, lower, upper = yi, *(np.log(b) if ratio else b for b in bounds)
+    written = np.exp(yi) if ratio else yi
+    slack = _rounding(frame, cols[0], written, ratio) + 0.5 * (
+        _rounding(frame, cols[1], bounds[0], ratio) + _rounding(frame, cols[2], bounds[1], ratio)
+    )
+    if not ratio:  # the same slack if the limits were ratios, to recognise them
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_slack = _rounding(frame, cols[0], yi, False) + 0.5 * (
+                _rounding(frame, cols[1], bounds[0], True)
+                + _rounding(frame, cols[2], bounds[1], True)
+            )
+            log_centre = np.log(np.abs(bounds[0] * bounds[1])) / 2
     for i in range(len(estimate)):
         where = {"source": source, "row": i + 1, "study": studies[i]}
         if lower[i] >= upper[i]:
@@ -171,7 +207,19 @@ def _ci_se(
                 column=cols[1],
                 **where,
             )
-        if not lower[i] <= estimate[i] <= upper[i]:
+        outside = not lower[i] <= estimate[i] <= upper[i]
+        off_centre = outside or abs(estimate[i] - (lower[i] + upper[i]) / 2) > slack[i]
+        ratio_limits = not ratio and off_centre and lower[i] > 0
+        if ratio_limits and abs(estimate[i] - log_centre[i]) <= log_slack[i]:
+            raise DataError(
+                f"the estimate {estimate[i]:g} is on the log scale but its CI "
+                f"[{lower[i]:g}, {upper[i]:g}] is on the ratio scale (the logarithms of "
+                "the limits are centred on it); give the CI limits as logarithms too, or "
+                "the estimate as a ratio in a column named or, rr or hr",
+                column=cols[0],
+                **where,
+            )
+        if outside:
             shown = np.exp if ratio else float
             raise DataError(
                 f"the estimate {shown(estimate[i]):g} lies outside its CI "
@@ -183,6 +231,51 @@ def _ci_se(
         return (upper - lower) / (2.0 * z)
 
 
+def _se_ci_warnings(
+    frame: pd.DataFrame,
+    found: Mapping[str, str],
+    se: np.ndarray,
+    ci_se: np.ndarray,
+    ratio: bool,
+    z: float,
+    ci_level: float,
+    studies: list[str],
+) -> tuple[str, ...]:
+    """A warning naming the rows whose SE (or variance) and CI disagree beyond the rounding of
+    the numbers as written; the SE is the one used."""
+    col = found["se"] if "se" in found else found["vi"]
+    written = se if "se" in found else np.square(se)
+    own = _rounding(frame, col, written, False)
+    if "se" not in found:
+        own = own / (2.0 * se)  # d sqrt(v) = dv / (2 sqrt(v))
+    bounds = [
+        np.array([parse_number(raw, "limit") for raw in frame[found[role]].tolist()])
+        for role in ("ci_lower", "ci_upper")
+    ]
+    width = sum(
+        _rounding(frame, found[r], b, ratio)
+        for r, b in zip(("ci_lower", "ci_upper"), bounds, strict=True)
+    )
+    slack = own + width / (2.0 * z) + 1e-12 * np.abs(se)
+    bad = np.flatnonzero(np.abs(se - ci_se) > slack)
+    if not bad.size:
+        return ()
+    first = bad[0]
+    rows = ", ".join(f"{i + 1} ({show(studies[i])})" for i in bad[:10])
+    rows += ", ..." if bad.size > 10 else ""
+    return (
+        f"row{'s' if bad.size > 1 else ''} {rows}: the {'SE' if 'se' in found else 'variance'} "
+        f"disagrees with the {ci_level:.{_digits(ci_level)}%} CI beyond the rounding of the "
+        f"numbers (row {first + 1}: SE {se[first]:.4g}, from the CI {ci_se[first]:.4g}); the "
+        f"{'SE' if 'se' in found else 'variance'} is used: check both, and --ci-level",
+    )
+
+
+def _digits(level: float) -> int:
+    """Decimals to print a level as a percentage without rounding it (0.95 -> 0, 0.999 -> 1)."""
+    return next((d for d in range(4) if abs(round(level * 100, d) - level * 100) < 1e-9), 4)
+
+
 def _variances(
     frame: pd.DataFrame,
     found: Mapping[str, str],
@@ -191,21 +284,27 @@ def _variances(
     ci_level: float,
     studies: list[str],
     source: str,
-) -> np.ndarray:
+) -> tuple[np.ndarray, tuple[str, ...]]:
     """Variance of ``yi``: the se column squared, else the vi column as written, else from the
-    interval (which is always checked)."""
+    interval (which is always checked); and a warning when an SE or variance and the interval
+    disagree."""
     ci_se = None
+    z = float(special.ndtri((1.0 + ci_level) / 2.0))
     if "ci_lower" in found and "ci_upper" in found:
-        z = float(special.ndtri((1.0 + ci_level) / 2.0))
         ci_se = _ci_se(frame, found, yi, ratio, z, studies, source)
     with np.errstate(over="ignore", under="ignore"):  # checked by _check_variances
         if "se" in found:
             se = _numbers(frame, found["se"], studies, source, positive="a standard error")
-            return np.square(se)
-        if "vi" in found:
-            return _numbers(frame, found["vi"], studies, source, positive="a variance")
-        assert ci_se is not None  # _check_roles guarantees one of se, vi, or the interval
-        return np.square(ci_se)
+            vi = np.square(se)
+        elif "vi" in found:
+            vi = _numbers(frame, found["vi"], studies, source, positive="a variance")
+            se = np.sqrt(vi)
+        else:
+            assert ci_se is not None  # _check_roles guarantees one of se, vi, or the interval
+            return np.square(ci_se), ()
+    if ci_se is None:
+        return vi, ()
+    return vi, _se_ci_warnings(frame, found, se, ci_se, ratio, z, ci_level, studies)
 
 
 def load_reported(
@@ -252,7 +351,7 @@ def load_reported(
     why = "it is a ratio" if ratio else ""
     estimate = _numbers(frame, found["estimate"], studies, name, positive=why)
     yi = np.log(estimate) if ratio else estimate
-    vi = _variances(frame, found, yi, ratio, ci_level, studies, name)
+    vi, disagree = _variances(frame, found, yi, ratio, ci_level, studies, name)
     _check_variances(vi, studies, name)
     if len(frame) < 2:
         raise DataError(f"a meta-analysis needs at least 2 studies, got {len(frame)}", source=name)
@@ -264,7 +363,7 @@ def load_reported(
         measure=measure,
         covariates=covariates.apply(_numeric_if_possible),
         source=name,
-        warnings=multiarm.repeated_label_warnings(labels, studies),
+        warnings=(*multiarm.repeated_label_warnings(labels, studies), *disagree),
     )
 
 

@@ -10,7 +10,7 @@ the exact file that produced it. See ``docs/sensitivity.md``.
 Example::
 
     [data]
-    example = "bcg"            # or: path = "../examples/bcg.csv" (relative to this file)
+    example = "bcg"            # or: path = "data/bcg.csv" (in this file's folder tree)
     # sheet = "Data"           # a workbook's sheet; outcome = "1.2" of a RevMan file;
     # separator, decimal, encoding of a CSV (detected when not given)
 
@@ -84,6 +84,10 @@ _TYPE_NAMES = {
     dict: "a table",
     list: "a list of column names",
 }
+# Bounds accepted here and by the options --ci-level and --target-accept (the one place they
+# are set).
+CI_LEVEL_BOUNDS = (0.5, 0.999)
+TARGET_ACCEPT_BOUNDS = (0.5, 0.999)
 # Same bounds as the options of `bayesmeta fit`.
 _MINIMUM = {"chains": 1, "draws": 100, "tune": 100, "seed": 0}
 
@@ -178,11 +182,42 @@ def _check_table(where: str, table: dict[str, Any]) -> None:
 
 def _check_sampler(where: str, sampler: dict[str, Any]) -> dict[str, int | float]:
     accept = sampler.get("target_accept")
-    if accept is not None and not 0.5 <= accept <= 0.999:
+    low, high = TARGET_ACCEPT_BOUNDS
+    if accept is not None and not low <= accept <= high:
         raise BayesmetaError(
-            f"{where}: [sampler] target_accept must be between 0.5 and 0.999, got {accept}"
+            f"{where}: [sampler] target_accept must be between {low} and {high}, got {accept}"
         )
     return dict(sampler)
+
+
+def _ci_level(where: str, level: float) -> float:
+    low, high = CI_LEVEL_BOUNDS  # as --ci-level
+    if not low <= level <= high:
+        raise BayesmetaError(
+            f"{where}: [data] ci_level must be between {low} and {high}, got {level}"
+        )
+    return float(level)
+
+
+def _data_path(spec: Path, name: str) -> Path:
+    """The data file a specification names: relative to its folder, and inside it.
+
+    A specification is a file one may receive from someone else; it may not read any file of
+    the machine (``path = "/etc/shadow"``, ``../../private.csv``, or a link leading out), only
+    the ones in the folder tree it sits in. Links are resolved before the check.
+    """
+    folder = spec.parent.resolve()
+    target = (folder / name).resolve()
+    if not target.is_relative_to(folder):
+        raise BayesmetaError(
+            f"{spec}: [data] path {name!r} leads out of the specification's folder {folder}; "
+            "a specification reads data only from its own folder tree: move the specification "
+            "beside the data (or the data into its folder), or analyse the file with "
+            "`bayesmeta fit DATA`"
+        )
+    if not target.is_file():
+        raise BayesmetaError(f"{spec}: [data] path {name!r}: no file {target}")
+    return target
 
 
 def load_spec(path: str | Path) -> Spec:
@@ -224,9 +259,7 @@ def load_spec(path: str | Path) -> Spec:
         )
     data_path = None
     if "path" in data:
-        data_path = (path.parent / data["path"]).resolve()
-        if not data_path.is_file():
-            raise BayesmetaError(f"{where}: [data] path {data['path']!r}: no file {data_path}")
+        data_path = _data_path(path, data["path"])
     columns = data.get("columns", {})
     if not all(isinstance(v, str) for v in columns.values()):
         raise BayesmetaError(f"{where}: [data] columns must map roles to column names (strings)")
@@ -241,7 +274,7 @@ def load_spec(path: str | Path) -> Spec:
         data_path=data_path,
         example=data.get("example"),
         columns=dict(columns),
-        ci_level=float(data.get("ci_level", 0.95)),
+        ci_level=_ci_level(where, data.get("ci_level", 0.95)),
         reading={k: data[k] for k in READ_OPTIONS if k in data},
         model=model.get("name", "auto"),
         engine=model.get("engine", "auto"),

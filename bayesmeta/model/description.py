@@ -139,6 +139,22 @@ class ModelSpec:
         """The model has study baselines ``alpha``."""
         return self.family.baseline
 
+    @property
+    def prior_names(self) -> tuple[str, ...]:
+        """The priors the model uses: ``mu``; ``tau`` unless common-effect; ``baseline`` for
+        a likelihood with study baselines."""
+        return (
+            "mu",
+            *(() if self.common_effect else ("tau",)),
+            *(("baseline",) if self.baseline else ()),
+        )
+
+    def priors_used(self) -> dict[str, str | None]:
+        """``mu``, ``tau`` and ``baseline`` as prior text, None for one the model does not use
+        (what result files record: a prior the model has no parameter for was not used)."""
+        given = self.priors.to_dict()
+        return {name: given[name] if name in self.prior_names else None for name in given}
+
     @cached_property
     def normal(self) -> NormalInputs:
         """Estimates and variances of a normal-normal model (:func:`normal_inputs`)."""

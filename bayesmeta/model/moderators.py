@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from bayesmeta.errors import BayesmetaError
+from bayesmeta.io.cells import is_missing
 from bayesmeta.model.priors import DEFAULT_BETA, Prior
 
 
@@ -24,6 +25,8 @@ class Moderators:
 
     ``x`` is ``(k, p)`` with columns ``names`` centred at ``centers``; ``group`` holds each
     study's subgroup index into ``levels``; ``separate_tau`` gives each subgroup its own tau.
+    Covariates that are linearly dependent with the intercept (or the subgroup means) are
+    refused when the object is made (:func:`check_rank`), however it is made.
     """
 
     x: np.ndarray | None = None
@@ -34,6 +37,17 @@ class Moderators:
     subgroup: str | None = None
     separate_tau: bool = False
     prior_beta: Prior = DEFAULT_BETA
+
+    def __post_init__(self) -> None:
+        if self.x is None:
+            return
+        k = self.x.shape[0]
+        if self.group is None:
+            first, names = np.ones((k, 1)), ("intercept",)
+        else:  # one mean per subgroup in place of the intercept
+            first = (self.group[:, None] == np.arange(len(self.levels))).astype(float)
+            names = tuple(f"{self.subgroup}[{level}]" for level in self.levels)
+        check_rank(np.column_stack([first, self.x]), (*names, *self.names))
 
     @property
     def empty(self) -> bool:
@@ -62,26 +76,85 @@ def design_matrix(
     Numeric columns enter as they are; a text column with levels ``a < b < c`` (sorted, the
     first is the reference, as R's ``factor``) becomes indicator columns ``name[b]``,
     ``name[c]``.
+
+    Raises
+    ------
+    BayesmetaError
+        An unknown or repeated covariate, a missing value (blank or ``NA``: the rows are
+        named), a covariate with the same value in every study, or columns that are linearly
+        dependent together with the intercept (:func:`check_rank`).
     """
-    columns, labels = ([np.ones(len(covariates))], ["intercept"]) if intercept else ([], [])
+    repeated = next((n for i, n in enumerate(names) if n in names[:i]), None)
+    if repeated is not None:
+        raise BayesmetaError(f"covariate {repeated!r} is given twice; give each covariate once")
+    columns, labels = [], []
     for name in names:
         if name not in covariates.columns:
             raise BayesmetaError(
                 f"unknown covariate {name!r}; the data have {', '.join(map(str, covariates))}"
             )
         col = covariates[name]
-        if col.isna().any():
-            row = int(np.flatnonzero(col.isna().to_numpy())[0]) + 1
-            raise BayesmetaError(f"covariate {name!r} is missing in row {row}")
+        missing = np.flatnonzero([is_missing(v) for v in col])
+        if missing.size:
+            rows = ", ".join(str(r + 1) for r in missing[:10]) + (
+                ", ..." if missing.size > 10 else ""
+            )
+            raise BayesmetaError(
+                f"covariate {name!r} is missing in row{'s' if missing.size > 1 else ''} {rows}; "
+                "a meta-regression needs it for every study: fill it in, or remove those rows "
+                "from the data"
+            )
         if pd.api.types.is_numeric_dtype(col):
-            columns.append(col.to_numpy(dtype=float))
+            values = col.to_numpy(dtype=float)
+            if np.ptp(values) == 0:
+                raise BayesmetaError(f"covariate {name!r} has the same value in every study")
+            columns.append(values)
             labels.append(str(name))
             continue
         levels = sorted(col.astype(str).unique())
+        if len(levels) < 2:
+            raise BayesmetaError(f"covariate {name!r} has the same value in every study")
         for level in levels[1:]:
             columns.append((col.astype(str) == level).to_numpy(dtype=float))
             labels.append(f"{name}[{level}]")
-    return np.column_stack(columns), tuple(labels)
+    ones = np.ones((len(covariates), 1))
+    raw = np.column_stack(columns) if columns else np.empty((len(covariates), 0))
+    check_rank(np.column_stack([ones, raw]), ("intercept", *labels))
+    if intercept:
+        return np.column_stack([ones, raw]), ("intercept", *labels)
+    return raw, tuple(labels)
+
+
+def check_rank(x: np.ndarray, labels: Sequence[str]) -> None:
+    """Refuse a design matrix whose columns are linearly dependent, naming them.
+
+    A rank-deficient design has no unique coefficients: a sampler then wanders along the
+    ridge of equally good slopes and the least-squares fit is undefined, so both are refused
+    before any fitting. Columns are compared after scaling each to unit length, so a
+    covariate in large units (years) is judged like one in small units.
+
+    Raises
+    ------
+    BayesmetaError
+        Naming the first column that is a linear combination of earlier ones and those ones.
+    """
+    k, p = x.shape
+    if p > k:
+        raise BayesmetaError(
+            f"{p} coefficients ({', '.join(labels)}) cannot be estimated from {k} studies; "
+            "use fewer covariates"
+        )
+    scaled = x / np.linalg.norm(x, axis=0)
+    for j in range(1, p):
+        before = scaled[:, :j]
+        coef, *_ = np.linalg.lstsq(before, scaled[:, j], rcond=None)
+        if np.linalg.norm(before @ coef - scaled[:, j]) < 1e-8:
+            used = [labels[i] for i in np.flatnonzero(np.abs(coef) > 1e-8)]
+            raise BayesmetaError(
+                f"the covariate column {labels[j]!r} is a linear combination of "
+                f"{', '.join(repr(u) for u in used)} in these studies (the design matrix is "
+                "rank-deficient, so the slopes are not identified); drop one of them"
+            )
 
 
 def moderators(
@@ -94,8 +167,10 @@ def moderators(
 ) -> Moderators:
     """Build :class:`Moderators` from the data's covariate columns.
 
-    Raises ``BayesmetaError`` for unknown or incomplete columns, a covariate without variation
-    and a subgroup column with a single level.
+    Raises ``BayesmetaError`` for unknown, repeated or incomplete columns (a blank or ``NA``
+    cell: the rows are named), a covariate without variation, covariates that are linearly
+    dependent (with the intercept, or with the subgroup means) and a subgroup column with a
+    single level.
     """
     if separate_tau and subgroup is None:
         raise BayesmetaError("--separate-tau needs --subgroup")
@@ -106,9 +181,6 @@ def moderators(
         raw, labels = design_matrix(covariates, list(names), intercept=False)
         centers = raw.mean(axis=0)
         x = raw - centers
-        flat = [labels[j] for j in range(x.shape[1]) if np.allclose(x[:, j], 0.0)]
-        if flat:
-            raise BayesmetaError(f"covariate {flat[0]!r} has the same value in every study")
     if subgroup is not None:
         if subgroup not in covariates.columns:
             raise BayesmetaError(

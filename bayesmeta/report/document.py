@@ -24,6 +24,7 @@ from bayesmeta.frequentist import methods as frequentist_methods
 from bayesmeta.frequentist.methods import METHODS
 from bayesmeta.frequentist.results import AsymmetryTest, PooledEstimate, Skipped
 from bayesmeta.frequentist.smallstudy import egger
+from bayesmeta.io.cells import is_missing
 from bayesmeta.model.description import reference_direction
 from bayesmeta.model.likelihoods import native
 from bayesmeta.report import methods as words
@@ -123,8 +124,18 @@ def data_table(result: AnalysisResult) -> Table:
     for name in data.covariates.columns:
         columns.append(str(name))
         for row, value in zip(rows, data.covariates[name].tolist(), strict=True):
-            row.append(str(value))
+            row.append(_cell(value))
     return _table(columns, rows)
+
+
+def _cell(value: Any) -> str:
+    """A covariate as the file wrote it: blank when missing, a whole number without ``.0``
+    (a numeric column with a blank cell holds floats)."""
+    if is_missing(value):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _summary_row(name: str, s: Summary, digits: int = 3) -> list[str]:

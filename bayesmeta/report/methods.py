@@ -190,10 +190,7 @@ def _model(result: AnalysisResult) -> Paragraph:
 
 def _priors(result: AnalysisResult) -> Paragraph:
     parts, refs = [], []
-    names = ["mu"] + ([] if result.common_effect else ["tau"])
-    if result.spec.baseline:
-        names.append("baseline")
-    for name in names:
+    for name in result.spec.prior_names:
         prior = getattr(result.priors, name)
         why, keys = justification(name, prior)
         label = {"mu": "mu", "tau": "tau", "baseline": "each study's baseline alpha_i"}[name]
@@ -347,7 +344,8 @@ def checklist(contents: Analyses) -> list[Item]:
     priors = prior_list(result)
     custom = any(
         "chosen by the analyst" in justification(n, getattr(result.priors, n))[0]
-        for n in ("mu", "tau")
+        for n in result.spec.prior_names
+        if n != "baseline"
     )
     model = _model(result).text.split(". ")[0] + "."
     if isinstance(contents.sensitivity, list):
@@ -437,11 +435,8 @@ def checklist(contents: Analyses) -> list[Item]:
 
 def prior_list(result: AnalysisResult) -> str:
     """``mu ~ normal(0, 2.82); tau ~ half-normal(0.5); baselines ~ normal(0, 10)``."""
-    parts = [f"mu ~ {result.priors.mu}"]
-    if not result.common_effect:
-        parts.append(f"tau ~ {result.priors.tau}")
-    if result.spec.baseline:
-        parts.append(f"baselines ~ {result.priors.baseline}")
+    label = {"mu": "mu", "tau": "tau", "baseline": "baselines"}
+    parts = [f"{label[name]} ~ {getattr(result.priors, name)}" for name in result.spec.prior_names]
     mods = result.moderators
     if mods is not None and mods.x is not None:
         parts.append(f"slopes ~ {mods.prior_beta}")
@@ -450,7 +445,7 @@ def prior_list(result: AnalysisResult) -> str:
 
 def _justified_text(result: AnalysisResult, custom: bool) -> str:
     keys: list[str] = []
-    for name in ("mu", "tau"):
+    for name in (n for n in result.spec.prior_names if n != "baseline"):
         keys += [k for k in justification(name, getattr(result.priors, name))[1] if k not in keys]
     text = "each prior's reason is in the priors paragraph"
     if keys:

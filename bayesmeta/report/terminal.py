@@ -218,11 +218,9 @@ def _header(result: AnalysisResult, console: Console) -> None:
     if zero is not None:
         console.print(zero)
     console.print(f"Effect: {reference_direction(result.data)}")
-    priors = f"Priors: mu ~ {result.priors.mu}"
-    if not result.common_effect:
-        priors += f", tau ~ {result.priors.tau}"
-    if result.spec.baseline:
-        priors += f", baselines ~ {result.priors.baseline}"
+    label = {"mu": "mu", "tau": "tau", "baseline": "baselines"}
+    used = result.spec.priors_used()
+    priors = "Priors: " + ", ".join(f"{label[n]} ~ {p}" for n, p in used.items() if p is not None)
     if result.posterior.coefficients:
         priors += f", slopes ~ {result.moderators.prior_beta}"
     console.print(priors)

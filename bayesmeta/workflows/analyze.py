@@ -170,7 +170,7 @@ class AnalysisResult:
             "scale": self.scale.name,
             "reference": reference_direction(self.data),
             "data": self.data_dict(),
-            "priors": self.priors.to_dict(),
+            "priors": self.spec.priors_used(),
             "posterior": self.posterior.to_dict(),
         }
         if self.moderators is not None:
@@ -407,7 +407,7 @@ def provenance(spec: ModelSpec, settings: SamplerSettings) -> dict[str, str | in
         "bayesmeta_version": package_version(),
         "bayesmeta_model": spec.likelihood,
         "bayesmeta_common_effect": int(spec.common_effect),
-        "bayesmeta_priors": json.dumps(spec.priors.to_dict()),
+        "bayesmeta_priors": json.dumps(spec.priors_used()),
         "bayesmeta_moderators": json.dumps(mods),
         "bayesmeta_sampler": json.dumps(
             {

@@ -42,8 +42,8 @@ from bayesmeta.engines.nuts import SamplerSettings
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.frequentist.methods import METHODS
 from bayesmeta.frequentist.results import Estimate, PooledEstimate
-from bayesmeta.io.counts import StudyData, TwoArmData, read_table
-from bayesmeta.io.output import check_writable, write_atomic
+from bayesmeta.io.counts import StudyData, TwoArmData, looks_like_data, read_table
+from bayesmeta.io.output import check_writable, spreadsheet_safe, write_atomic
 from bayesmeta.io.table import TableFile
 from bayesmeta.model.priors import Prior, check_for_sampler, check_scale_prior, parse_prior
 from bayesmeta.summaries.types import Summary
@@ -180,6 +180,13 @@ def derive_seed(base: int, name: str) -> int:
 
 def jobs_from_frame(frame: pd.DataFrame, group_column: str = DEFAULT_GROUP_COLUMN) -> list[Job]:
     """Split a long table into one job per value of ``group_column`` (first-appearance order)."""
+    if group_column not in frame.columns and not looks_like_data(frame):
+        raise BayesmetaError(  # quoting none of it: it may be any file
+            "the input does not look like a long table of studies: no column of its header "
+            f"has a known name; expected a table with a {group_column!r} column and "
+            "the study columns, e.g. meta_analysis,study,treatment_events,treatment_total,"
+            "control_events,control_total"
+        )
     if group_column not in frame.columns:
         raise BayesmetaError(
             f"group column {group_column!r} is not in the data "
@@ -427,6 +434,28 @@ def run_one(job: Job, options: BatchOptions) -> dict[str, Any]:
 
 # --- progress file ---------------------------------------------------------------------------
 
+# Key of a progress row holding the SHA-256 of its meta-analysis' data (not a table column).
+INPUT_KEY = "input_sha256"
+
+
+def job_fingerprint(job: Job) -> str | None:
+    """SHA-256 of a job's data: its file's bytes (with how it is read: a RevMan outcome, a
+    sheet...), or its rows as CSV text (None: the file cannot be read, and the job will fail
+    saying why).
+
+    A progress row records it, so a resumed batch fits again each meta-analysis whose data
+    changed since its row was written instead of mixing old results with new data.
+    """
+    if isinstance(job.source, pd.DataFrame):
+        return hashlib.sha256(job.source.to_csv(index=False).encode()).hexdigest()
+    try:
+        digest = hashlib.sha256(Path(job.source).read_bytes())
+    except OSError:
+        return None
+    if isinstance(job.source, TableFile):
+        digest.update(repr(replace(job.source, path=Path())).encode())
+    return digest.hexdigest()
+
 
 class ProgressWarning(UserWarning):
     """A line of a batch progress file that is not a result row (its meta-analysis is
@@ -630,6 +659,21 @@ def run_batch(
             f"{path} holds results made with other options ({other.pop()}); "
             "rerun with the same options, or remove the file (--force) to start over"
         )
+    prints = {job.name: job_fingerprint(job) for job in jobs}
+    changed = [
+        j.name for j in jobs if j.name in done and done[j.name].get(INPUT_KEY) != prints[j.name]
+    ]
+    if changed:
+        warnings.warn(
+            f"{path}: the data of {len(changed)} meta-analys{'is' if len(changed) == 1 else 'es'} "
+            f"changed since {'its row was' if len(changed) == 1 else 'their rows were'} written "
+            f"({', '.join(map(repr, changed[:5]))}{', ...' if len(changed) > 5 else ''}); "
+            "fitted again",
+            ProgressWarning,
+            stacklevel=2,
+        )
+        for name in changed:
+            del done[name]
     todo = [job for job in jobs if job.name not in done]
     workers = workers or os.cpu_count() or 1
     with _progress_bar(len(jobs), len(jobs) - len(todo), show_progress) as bar:
@@ -638,14 +682,14 @@ def run_batch(
             for job in todo:
                 with progress.shown(False):  # one bar: the batch's
                     row = run_one(job, options)
-                done[job.name] = _record(path, row, bar, task)
+                done[job.name] = _record(path, row, prints, bar, task)
         elif todo:
             run_options = options if scheduler is not None else one_core_per_worker(options)
             with _executor(scheduler, workers) as executor:
                 futures = [executor.submit(run_one, job, run_options) for job in todo]
                 for future in cf.as_completed(futures):
                     row = future.result()
-                    done[row["name"]] = _record(path, row, bar, task)
+                    done[row["name"]] = _record(path, row, prints, bar, task)
     return pd.DataFrame([done[job.name] for job in jobs], columns=list(COLUMNS))
 
 
@@ -664,7 +708,10 @@ def one_core_per_worker(options: BatchOptions) -> BatchOptions:
     return replace(options, settings=replace(options.settings, cores=1))
 
 
-def _record(path: Path, row: dict[str, Any], bar: Any, task: Any) -> dict[str, Any]:
+def _record(
+    path: Path, row: dict[str, Any], prints: dict[str, str | None], bar: Any, task: Any
+) -> dict[str, Any]:
+    row = {**row, INPUT_KEY: prints[row["name"]]}
     append_row(path, row)
     bar.advance(task)
     return row
@@ -675,7 +722,8 @@ def table_paths(out: str | Path) -> list[Path]:
 
     ``out`` must end in ``.csv``: the Parquet copy (``.parquet``) and the progress file
     (``.jsonl``) are named by swapping that suffix, so any other name would make one of them
-    the results table itself.
+    the results table itself. The suffix must be exactly ``.csv``: ``r.csv`` and ``r.CSV``
+    would otherwise share ``r.jsonl`` and ``r.parquet`` while holding different locks.
     """
     out = Path(out)
     if out.suffix.lower() != ".csv":
@@ -683,18 +731,29 @@ def table_paths(out: str | Path) -> list[Path]:
             f"--out {out}: give a file name ending in .csv "
             "(the .parquet copy and the .jsonl progress file are written beside it)"
         )
+    if out.suffix != ".csv":
+        raise BayesmetaError(
+            f"--out {out}: give a file name ending in .csv (in lower case): the .parquet copy "
+            f"and the .jsonl progress file beside it are named from it, and {out.name} and "
+            f"{out.stem}.csv would share them"
+        )
     if find_spec("pyarrow") is None:
         return [out]
     return [out, out.with_suffix(".parquet")]
 
 
 def write_table(table: pd.DataFrame, out: str | Path, *, overwrite: bool = False) -> list[Path]:
-    """Write ``table`` as CSV (and Parquet beside it when pyarrow is installed), atomically."""
+    """Write ``table`` as CSV (and Parquet beside it when pyarrow is installed), atomically.
+
+    Text cells of the CSV that a spreadsheet would run as a formula are neutralised
+    (:func:`bayesmeta.io.output.spreadsheet_safe`); the Parquet copy keeps the text as it is.
+    """
     paths = table_paths(out)
     for path in paths:
         check_writable(path, overwrite=overwrite)
     csv, *parquet = paths
-    written = [write_atomic(csv, lambda tmp: table.to_csv(tmp, index=False), overwrite=overwrite)]
+    text = spreadsheet_safe(table)
+    written = [write_atomic(csv, lambda tmp: text.to_csv(tmp, index=False), overwrite=overwrite)]
     for path in parquet:
         written.append(
             write_atomic(path, lambda tmp: table.to_parquet(tmp, index=False), overwrite=True)

@@ -221,8 +221,10 @@ def summarise(rows: pd.DataFrame, scenarios: list[Scenario]) -> pd.DataFrame:
     """
     records = []
     for scenario in scenarios:
-        prefix = f"simulated {scenario.name} "
-        mine = rows[rows["name"].str.startswith(prefix)]
+        # exactly this scenario's replicates: by prefix, scenario "a" would also take the
+        # replicates of a scenario "a b" ("simulated a b 0001" starts with "simulated a ")
+        names = {scenario.replicate_name(i) for i in range(scenario.replicates)}
+        mine = rows[rows["name"].isin(names)]
         for method, (est_col, lo_col, hi_col) in METHODS.items():
             part = mine[[est_col, lo_col, hi_col]].astype(float).dropna()
             est, lo, hi = (part[c].to_numpy() for c in (est_col, lo_col, hi_col))

@@ -54,10 +54,10 @@ def test_unknown_example_fails_before_fitting(tmp_path: Path) -> None:
 
 def test_paths_are_relative_to_the_spec(tmp_path: Path) -> None:
     folder = tmp_path / "specs"
-    folder.mkdir()
-    (tmp_path / "bcg.csv").write_bytes((EXAMPLES / "bcg.csv").read_bytes())
-    spec = load_spec(_spec(folder, '[data]\npath = "../bcg.csv"\n[output]\njson = "r.json"\n'))
-    assert spec.data_path == (tmp_path / "bcg.csv").resolve()
+    (folder / "data").mkdir(parents=True)
+    (folder / "data" / "bcg.csv").write_bytes((EXAMPLES / "bcg.csv").read_bytes())
+    spec = load_spec(_spec(folder, '[data]\npath = "data/bcg.csv"\n[output]\njson = "r.json"\n'))
+    assert spec.data_path == (folder / "data" / "bcg.csv").resolve()
     assert spec.output_path() == folder / "r.json"
     assert spec.output_path(tmp_path) == tmp_path / "r.json"
     assert spec.sha256 == hashlib.sha256((folder / "spec.toml").read_bytes()).hexdigest()

@@ -116,8 +116,8 @@ def test_sheet_by_name_or_number_and_unknown_sheets(tmp_path) -> None:
     path = review_xlsx(tmp_path / "review.xlsx")
     assert load(TableFile(path, sheet="Data")).k == 13
     assert load(TableFile(path, sheet="2")).k == 13
-    with pytest.raises(DataError, match=r"missing column\(s\)"):
-        load(TableFile(path, sheet="Notes"))
+    with pytest.raises(DataError, match=r"\[sheet Notes\]: does not look like a table of studies"):
+        load(TableFile(path, sheet="Notes"))  # a sheet of notes, not quoted
     with pytest.raises(DataError, match=r"no such sheet; the workbook has 'Notes', 'Data'"):
         load(TableFile(path, sheet="3"))
     line = fails_cleanly(["classic", str(path), "--sheet", "Summary"])

@@ -25,10 +25,12 @@ from bayesmeta.engines.nuts import SamplerSettings
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.workflows.batch import (
     COLUMNS,
+    INPUT_KEY,
     TWO_ARM_METHODS,
     BatchOptions,
     Job,
     derive_seed,
+    job_fingerprint,
     read_jobs,
     read_progress,
     run_batch,
@@ -133,8 +135,10 @@ def test_failure_is_recorded_with_reason_and_batch_continues(local_table: pd.Dat
 
 
 def _fake_row(name: str, options: BatchOptions = OPTIONS) -> dict[str, object]:
+    """A finished row of the job ``Job(name, pd.DataFrame())``."""
     return {"name": name, "status": "ok", "reason": "", "mu_median": -0.5,
-            "options": options.describe()}  # fmt: skip
+            "options": options.describe(),
+            INPUT_KEY: job_fingerprint(Job(name, pd.DataFrame()))}  # fmt: skip
 
 
 def test_finished_names_are_skipped_and_torn_line_dropped(tmp_path: Path) -> None:

@@ -22,7 +22,8 @@ Continuity corrections (``correction``):
     zero variance for RD, 0 or all events for PLO) is dropped with that reason.
 
 Double-zero studies (no events, or only events, in both arms) are kept with the correction,
-as escalc does by default (``drop00 = FALSE``); ``drop00=True`` drops them for OR and RR.
+as escalc does by default (``drop00 = FALSE``) for every measure; ``drop00=True`` drops them,
+as escalc's ``drop00 = TRUE`` (for RD as well: ``rma.mh(measure = "RD")`` computes its Q so).
 """
 
 from __future__ import annotations
@@ -147,7 +148,7 @@ def effect_sizes(
     add
         Size of the continuity correction (0.5).
     drop00
-        Drop double-zero studies (OR and RR only), as escalc's ``drop00 = TRUE``.
+        Drop double-zero studies, as escalc's ``drop00 = TRUE``.
 
     Returns
     -------
@@ -165,7 +166,7 @@ def effect_sizes(
     inc_t, inc_c = _increments(data, correction, add)
     yi, vi = _two_arm(data, measure, inc_t, inc_c)
     reasons = np.full(data.k, "", dtype=object)
-    if drop00 and measure in ("OR", "RR"):
+    if drop00:
         reasons[data.double_zero] = "double zero (no events in either arm)"
     undefined = ~(np.isfinite(yi) & np.isfinite(vi) & (vi > 0)) & (reasons == "")
     reasons[undefined] = "zero cell without continuity correction"

@@ -15,6 +15,7 @@ from bayesmeta.cli.common import (
     ExampleOpt,
     ForceOpt,
     JsonOpt,
+    MeasureOpt,
     OutcomeOpt,
     QuietOpt,
     SeparatorOpt,
@@ -35,6 +36,7 @@ def classic(
     data: DataArg = None,
     example: ExampleOpt = None,
     columns: ColumnsOpt = None,
+    measure: MeasureOpt = None,
     leave_one_out: Annotated[
         str | None, typer.Option(help="Leave-one-study-out with this tau^2 method (e.g. DL).")
     ] = None,
@@ -42,6 +44,24 @@ def classic(
         str | None,
         typer.Option(help="Cumulative meta-analysis ordered by this column (e.g. year)."),
     ] = None,
+    publication_bias: Annotated[
+        bool,
+        typer.Option(
+            "--publication-bias",
+            help="Also trim-and-fill, PET/PEESE, selection models, rank test, fail-safe N.",
+        ),
+    ] = False,
+    effect_direction: Annotated[
+        str,
+        typer.Option(
+            help="Direction of the effects selection favours (positive|negative): one-sided "
+            "p-values of the selection models."
+        ),
+    ] = "positive",
+    selection_steps: Annotated[
+        str,
+        typer.Option(help="Cut points of the step-function selection model, e.g. 0.025,0.5."),
+    ] = "0.025",
     split_shared_control: SplitOpt = False,
     sheet: SheetOpt = None,
     separator: SeparatorOpt = None,
@@ -59,9 +79,29 @@ def classic(
     check_output(json_out, data, example, force)
     read = reading(locals())
     dataset = load_data(data, example, columns, split_shared_control, read)
-    result = run_classic(dataset, leave_one_out_method=leave_one_out, cumulative_by=cumulative)
+    result = run_classic(
+        dataset,
+        leave_one_out_method=leave_one_out,
+        cumulative_by=cumulative,
+        measure=measure.upper() if measure else None,
+        bias=publication_bias,
+        effect_direction=effect_direction,
+        selection_steps=_steps(selection_steps),
+    )
     render_classic(result, console())
     write_json(json_out, result.to_dict(), force)
+
+
+def _steps(text: str) -> tuple[float, ...]:
+    """``"0.025,0.5"`` as cut points; a one-line error for anything else."""
+    from bayesmeta.errors import OptionError
+
+    try:
+        return tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise OptionError(
+            f"--selection-steps must be comma-separated p-values such as 0.025,0.5, got {text!r}"
+        ) from None
 
 
 def examples() -> None:

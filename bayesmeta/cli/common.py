@@ -245,6 +245,13 @@ SplitOpt = Annotated[
         "between them (Cochrane Handbook 23.3.4).",
     ),
 ]
+MeasureOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Two-arm counts: OR (odds ratio, the default), RR (risk ratio) or RD (risk "
+        "difference), as metafor's escalc and rma.mh; Peto and the GLMM stay OR-only.",
+    ),
+]
 JsonOpt = Annotated[Path | None, typer.Option("--json", help="Write the results as JSON.")]
 PriorMuOpt = Annotated[
     str | None, typer.Option(help="Prior of the pooled effect mu, e.g. 'normal(0, 2.82)'.")

@@ -7,6 +7,7 @@ outputs: one path.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,6 +18,7 @@ from bayesmeta.cli.common import (
     FavoursOpt,
     ForceOpt,
     JsonOpt,
+    MeasureOpt,
     ModelOptions,
     QuietOpt,
     console,
@@ -113,13 +115,32 @@ def fit(
         Path | None, typer.Option(help="Write a forest plot (PNG, PDF or SVG).")
     ] = None,
     favours: FavoursOpt = None,
+    measure: MeasureOpt = None,
+    baseline_risk: Annotated[
+        str | None,
+        typer.Option(
+            help="Control-group risks, comma-separated (e.g. 0.05,0.20): the treated risk, "
+            "risk difference per 1,000, risk ratio and NNT from the posterior at each.",
+        ),
+    ] = None,
     force: ForceOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Fit a Bayesian random-effects meta-analysis and compare it with the frequentist one."""
+    from bayesmeta.summaries.absolute import parse_baseline_risks
+
     if options.spec_file is not None:
         raise BayesmetaError(f"{options.spec_file}: run a specification with `bayesmeta run`")
-    request = options.request()
+    measure = measure.upper() if measure else None
+    if plot is not None and measure not in (None, "OR"):
+        raise BayesmetaError(
+            f"--plot draws the forest plot on the odds-ratio scale; not with --measure {measure}"
+        )
+    request = replace(
+        options.request(),
+        measure=measure,
+        baseline_risks=parse_baseline_risks(baseline_risk) if baseline_risk is not None else (),
+    )
     result = _analyse(
         request,
         json_out=json_out,

@@ -93,7 +93,8 @@ def plot(
     kind: Annotated[
         str,
         typer.Argument(
-            help="forest | funnel | posterior | tau | trace | rank | sensitivity | influence.",
+            help="forest | funnel | contour_funnel | posterior | tau | trace | rank | "
+            "sensitivity | influence.",
             show_default=False,
         ),
     ],

@@ -16,7 +16,9 @@ from typing import Any
 import pandas as pd
 
 from bayesmeta.effects import EffectSizes
+from bayesmeta.errors import OptionError
 from bayesmeta.frequentist import methods as registry
+from bayesmeta.frequentist.bias import PublicationBias, publication_bias
 from bayesmeta.frequentist.pooled import cumulative, leave_one_out
 from bayesmeta.frequentist.results import (
     DEFAULT_LEVEL,
@@ -24,7 +26,7 @@ from bayesmeta.frequentist.results import (
     Estimate,
     PooledEstimate,
 )
-from bayesmeta.io.counts import StudyData
+from bayesmeta.io.counts import SingleArmData, StudyData
 from bayesmeta.io.ordering import ordering
 from bayesmeta.io.reported import ReportedEffects
 from bayesmeta.model.likelihoods import LIKELIHOODS, native
@@ -66,12 +68,14 @@ class ClassicResult:
     leave_one_out: Sequential | None = None
     cumulative: Sequential | None = None
     level: float = DEFAULT_LEVEL
+    publication_bias: PublicationBias | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """One row per method (index: its name) with its label, estimate, se, interval ends,
         p, k, tau2 (with its interval), I^2, H^2, Q, its p, prediction interval ends and the
         t-test's df; small-study tests give their statistic ``z``; a method that could not be
-        computed gives the reason in ``skipped``. Intervals are at ``frame.attrs["level"]``."""
+        computed gives the reason in ``skipped``. Intervals are at ``frame.attrs["level"]``,
+        on the measure ``frame.attrs["measure"]`` (OR, RR, RD, PLO or the reported one)."""
         rows = {}
         for name, e in self.estimates.items():
             row: dict[str, Any] = {"label": registry.METHODS[name].label}
@@ -101,6 +105,7 @@ class ClassicResult:
         frame = pd.DataFrame.from_dict(rows, orient="index")
         frame.index.name = "method"
         frame.attrs["level"] = self.level
+        frame.attrs["measure"] = self.effect_sizes.measure
         return frame
 
     def to_dict(self) -> dict[str, Any]:
@@ -118,6 +123,7 @@ class ClassicResult:
         info["warnings"] = list(d.warnings)
         out: dict[str, Any] = {
             "bayesmeta_version": package_version(),
+            "measure": self.effect_sizes.measure,
             "data": info,
             "effect_sizes": self.effect_sizes.to_dict(),
             "frequentist": {k: v.to_dict() for k, v in self.estimates.items()},
@@ -126,6 +132,8 @@ class ClassicResult:
             out["leave_one_out"] = self.leave_one_out.to_dict()
         if self.cumulative is not None:
             out["cumulative"] = self.cumulative.to_dict()
+        if self.publication_bias is not None:
+            out["publication_bias"] = self.publication_bias.to_dict()
         return out
 
 
@@ -136,6 +144,10 @@ def classic(
     leave_one_out_method: str | None = None,
     cumulative_by: str | None = None,
     level: float = DEFAULT_LEVEL,
+    measure: str | None = None,
+    bias: bool = False,
+    effect_direction: str = "positive",
+    selection_steps: Sequence[float] = (0.025,),
 ) -> ClassicResult:
     """All frequentist analyses of ``data``, as metafor would report them.
 
@@ -143,7 +155,7 @@ def classic(
     ----------
     data
         Validated counts or reported effects (:func:`bayesmeta.load`), or a DataFrame or CSV
-        path it reads. Two-arm data use log odds ratios (escalc defaults), single-arm data
+        path it reads. Two-arm data use the escalc effects of ``measure``, single-arm data
         logit proportions, reported effects their estimates.
     methods
         Method names (default: every method that applies; :func:`~bayesmeta.frequentist.
@@ -155,11 +167,23 @@ def classic(
         the leave-one-out estimator or DL.
     level
         Level of every interval (0.95).
+    measure
+        Two-arm counts only: ``"OR"`` (log odds ratio, the default), ``"RR"`` (log risk ratio)
+        or ``"RD"`` (risk difference), as escalc (0.5 added to all cells of a study with a zero
+        cell; double-zero studies kept, ``drop00 = FALSE``) and ``rma.mh`` (no correction).
+        Peto's method, the GLMM and the Harbord and Peters tests are odds-ratio methods:
+        skipped rows on RR or RD.
+    bias
+        Also the publication-bias analyses (:func:`~bayesmeta.frequentist.bias.
+        publication_bias`: trim-and-fill, PET/PEESE, selection models, rank test, fail-safe
+        N), with ``effect_direction`` and ``selection_steps``.
 
     Raises
     ------
     BayesmetaError
-        A name in ``methods`` does not apply to the data, or the ordering column is unknown.
+        A name in ``methods`` does not apply to the data, the ordering column is unknown, or
+        ``measure`` is unknown or given for data that are not two-arm counts, or ``bias``
+        on single-arm data (publication-bias methods compare studies' effects).
     """
     if isinstance(data, pd.DataFrame | str | Path):
         from bayesmeta.io.inputs import load
@@ -171,7 +195,7 @@ def classic(
             f"got {type(data).__name__}"
         )
     names = registry.check_methods(methods, data) if methods is not None else None
-    given = registry.inputs(data, level)
+    given = registry.inputs(data, level, measure)
     estimates = registry.compute(names or registry.available(data), given)
     method = leave_one_out_method or "DL"
     loo = None
@@ -183,4 +207,14 @@ def classic(
         order = [s for s in ordering(data, cumulative_by) if s in analysed]
         fits = cumulative(given.es, order, method=method, level=level)
         cum = Sequential("added", method, fits, by=cumulative_by)
-    return ClassicResult(data, given.es, estimates, loo, cum, level)
+    pb = None
+    if bias:
+        if isinstance(data, SingleArmData):
+            raise OptionError(
+                "publication-bias analyses need two-arm counts or reported effects; "
+                "single-arm proportions are not supported"
+            )
+        pb = publication_bias(
+            given.es, level=level, effect_direction=effect_direction, steps=selection_steps
+        )
+    return ClassicResult(data, given.es, estimates, loo, cum, level, pb)

@@ -3,8 +3,10 @@
 Each :class:`Method` is one row of :data:`METHODS`: its name (the JSON block name), its label
 in reports and plots, the function that computes it, the designs it applies to (two-arm counts,
 single-arm counts, reported effects), the designs where ``bayesmeta fit`` shows it by default,
-its column prefix in batch tables, and whether it is an inverse-variance fit whose study weights
-``1 / (v_i + tau^2)`` a forest plot shows (``weights``: ``"common"`` or ``"random"``). The
+its column prefix in batch tables, whether it is an inverse-variance fit whose study weights
+``1 / (v_i + tau^2)`` a forest plot shows (``weights``: ``"common"`` or ``"random"``), and the
+two-arm measures it gives (``measures``: Peto, the GLMM and the Harbord and Peters tests are
+odds-ratio methods; on risk ratios or differences they are skipped rows saying so). The
 registry's order is the order of the JSON blocks.
 """
 
@@ -13,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from bayesmeta.effects import EffectSizes
+from bayesmeta.effects import TWO_ARM_MEASURES, EffectSizes, effect_sizes
 from bayesmeta.errors import BayesmetaError, OptionError
 from bayesmeta.frequentist import glmm, rates, smallstudy
 from bayesmeta.frequentist.pooled import common_effect, mantel_haenszel, peto, random_effects
@@ -31,7 +33,8 @@ ESTIMATES = frozenset({TWO_ARM, REPORTED, RATES})  # where Hartung-Knapp applies
 
 @dataclass(frozen=True)
 class Inputs:
-    """What a method computes from: the data, their effect sizes and the interval level."""
+    """What a method computes from: the data, their effect sizes (whose ``measure`` is the
+    two-arm measure: OR, RR or RD) and the interval level."""
 
     data: StudyData | ReportedEffects
     es: EffectSizes
@@ -49,9 +52,11 @@ class Method:
     shown: frozenset[str] = frozenset()
     column: str | None = None
     weights: str | None = None
+    measures: frozenset[str] = frozenset(TWO_ARM_MEASURES)
 
 
 RANDOM, COMMON = "random", "common"
+ODDS_RATIO = frozenset({"OR"})
 
 
 def _random(method: str, test: str = "z") -> Callable[[Inputs], Estimate]:
@@ -70,9 +75,9 @@ def _effects_random(method: str, label: str, column: str) -> Method:
     )
 
 
-def _by_design(**functions: Callable) -> Callable[[Inputs], Estimate]:
-    """A method computed by the function for the data's design (``two_arm=``, ``rates=``)."""
-    return lambda i: functions[design_of(i.data).replace("-", "_")](i.data, level=i.level)
+def _by_design(functions: dict[str, Callable[[Inputs], Estimate]]) -> Callable[[Inputs], Estimate]:
+    """A method computed by the function for the data's design."""
+    return lambda i: functions[design_of(i.data)](i)
 
 
 def _egger(given: Inputs) -> Estimate:
@@ -85,10 +90,12 @@ METHODS: dict[str, Method] = {
     m.name: m
     for m in (
         Method("mantel_haenszel", "Mantel-Haenszel (common)",
-               _by_design(two_arm=mantel_haenszel, rates=rates.mantel_haenszel_irr), COUNTS,
-               shown=COUNTS, column="mh"),
+               _by_design({
+                   TWO_ARM: lambda i: mantel_haenszel(i.data, measure=i.es.measure, level=i.level),
+                   RATES: lambda i: rates.mantel_haenszel_irr(i.data, level=i.level),
+               }), COUNTS, shown=COUNTS, column="mh"),
         Method("peto", "Peto (common)", lambda i: peto(i.data, level=i.level),
-               frozenset({TWO_ARM}), column="peto"),
+               frozenset({TWO_ARM}), column="peto", measures=ODDS_RATIO),
         Method("fixed_iv", "Inverse-variance (common)",
                lambda i: common_effect(i.es, level=i.level), ALL, shown=ALL, column="iv",
                weights=COMMON),
@@ -109,7 +116,7 @@ METHODS: dict[str, Method] = {
                ESTIMATES, column="dl_hksj", weights=RANDOM),
         Method("glmm_um_fs", "Binomial-normal GLMM (ML)",
                lambda i: glmm.binomial_normal_ml(i.data, level=i.level), frozenset({TWO_ARM}),
-               column="glmm"),
+               column="glmm", measures=ODDS_RATIO),
         Method("glmm_poisson", "Poisson-normal GLMM (ML)",
                lambda i: rates.poisson_normal_ml(i.data, level=i.level), frozenset({RATES}),
                shown=frozenset({RATES}), column="glmm"),
@@ -118,9 +125,9 @@ METHODS: dict[str, Method] = {
                frozenset({SINGLE_ARM}), shown=frozenset({SINGLE_ARM}), column="glmm"),
         Method("egger", "Egger's test", _egger, frozenset({TWO_ARM, REPORTED})),
         Method("harbord", "Harbord's test", lambda i: smallstudy.harbord(i.data),
-               frozenset({TWO_ARM})),
+               frozenset({TWO_ARM}), measures=ODDS_RATIO),
         Method("peters", "Peters' test", lambda i: smallstudy.peters(i.data),
-               frozenset({TWO_ARM})),
+               frozenset({TWO_ARM}), measures=ODDS_RATIO),
     )
 }  # fmt: skip
 
@@ -180,20 +187,40 @@ def check_methods(names: Sequence[str], data: StudyData | ReportedEffects) -> tu
     return tuple(names)
 
 
-def inputs(data: StudyData | ReportedEffects, level: float = DEFAULT_LEVEL) -> Inputs:
-    """The effect sizes the methods use: escalc log odds ratios (two-arm; 0.5 added to zero
-    cells), logits (single-arm), or the reported estimates with their variances
-    (:meth:`~bayesmeta.model.likelihoods.base.Likelihood.effect_sizes`)."""
-    return Inputs(data, native(data).effect_sizes(data), level)
+def inputs(
+    data: StudyData | ReportedEffects, level: float = DEFAULT_LEVEL, measure: str | None = None
+) -> Inputs:
+    """The effect sizes the methods use: those of the data's likelihood
+    (:meth:`~bayesmeta.model.likelihoods.base.Likelihood.effect_sizes`: escalc log odds
+    ratios for two-arm counts, 0.5 added to all cells of a study with a zero cell; logits;
+    log rate ratios; the reported estimates with their variances), or for two-arm counts
+    escalc's ``measure`` (OR, RR or RD).
+
+    Raises
+    ------
+    OptionError
+        ``measure`` is not OR, RR or RD, or is given for data that are not two-arm counts.
+    """
+    if measure is not None and not isinstance(data, TwoArmData):
+        raise OptionError(f"--measure applies to two-arm counts; these are {design_of(data)} data")
+    if measure is not None and measure not in TWO_ARM_MEASURES:
+        raise OptionError(f"unknown measure {measure!r}; valid: {', '.join(TWO_ARM_MEASURES)}")
+    es = native(data).effect_sizes(data) if measure is None else effect_sizes(data, measure=measure)
+    return Inputs(data, es, level)
 
 
 def compute(names: Sequence[str], given: Inputs) -> dict[str, Estimate]:
     """Each method in ``names`` on ``given``; one that cannot be computed on these data is
     :class:`~bayesmeta.frequentist.results.Skipped` with the reason."""
     out: dict[str, Estimate] = {}
+    two_arm = isinstance(given.data, TwoArmData)
     for name in names:
+        method = METHODS[name]
+        if two_arm and given.es.measure not in method.measures:
+            out[name] = Skipped(name, f"odds ratios only; not for measure {given.es.measure}")
+            continue
         try:
-            out[name] = METHODS[name].compute(given)
+            out[name] = method.compute(given)
         except BayesmetaError as exc:
             out[name] = Skipped(name, str(exc))
     return out

@@ -50,33 +50,78 @@ def _heterogeneity_fixed(q: float, df: int) -> dict:
     return {"q": q, "q_p": float(special.chdtrc(df, q)), "i2": i2, "h2": q / df}
 
 
-def mantel_haenszel(data: TwoArmData, *, level: float = DEFAULT_LEVEL) -> PooledEstimate:
-    """Mantel-Haenszel pooled log odds ratio (metafor ``rma.mh(measure = "OR")``).
-
-    No continuity correction for the estimate; variance of Robins, Breslow & Greenland (1986,
-    Biometrics 42:311). Q is ``sum((yi - est)^2 / vi)`` over the escalc log odds ratios
-    (0.5 added to zero-cell studies, double-zero studies left out), as metafor reports it.
-
-    Raises
-    ------
-    BayesmetaError
-        If ``sum(a d / n)`` or ``sum(b c / n)`` is zero (the MH odds ratio is 0 or infinite).
-    """
-    a = data.treatment_events.astype(float)
-    b = data.treatment_total - a
-    c = data.control_events.astype(float)
-    d = data.control_total - c
+def _mh_odds_ratio(a, b, c, d) -> tuple[float, float]:
+    """MH log odds ratio with the variance of Robins, Breslow & Greenland (1986, Biometrics
+    42:311)."""
     n = a + b + c + d
     P, Q_ = (a + d) / n, (b + c) / n
     R_i, S_i = a * d / n, b * c / n
     R, S = R_i.sum(), S_i.sum()
     if R == 0 or S == 0:
         raise BayesmetaError("Mantel-Haenszel odds ratio is 0 or infinite (no informative tables)")
-    est = np.log(R / S)
     var = 0.5 * (
         (P * R_i).sum() / R**2 + (P * S_i + Q_ * R_i).sum() / (R * S) + (Q_ * S_i).sum() / S**2
     )
-    es = effect_sizes(data, measure="OR", drop00=True)
+    return float(np.log(R / S)), float(var)
+
+
+def _mh_risk_ratio(a, b, c, d) -> tuple[float, float]:
+    """MH log risk ratio with the variance of Greenland & Robins (1985, Biometrics 41:55)."""
+    n1, n2 = a + b, c + d
+    n = n1 + n2
+    R, S = np.sum(a * n2 / n), np.sum(c * n1 / n)
+    if a.sum() == 0 or c.sum() == 0:
+        raise BayesmetaError("Mantel-Haenszel risk ratio is 0 or infinite (no events in one arm)")
+    var = np.sum(n1 / n * (n2 / n) * (a + c) - a / n * c) / (R * S)
+    return float(np.log(R / S)), float(var)
+
+
+def _mh_risk_difference(a, b, c, d) -> tuple[float, float]:
+    """MH risk difference with the variance of Greenland & Robins (1985, Biometrics 41:55)."""
+    n1, n2 = a + b, c + d
+    n = n1 + n2
+    weight = np.sum(n1 * (n2 / n))
+    est = np.sum(a * (n2 / n) - c * (n1 / n)) / weight
+    var = (
+        est * np.sum(c * (n1 / n) ** 2 - a * (n2 / n) ** 2 + n1 / n * (n2 / n) * (n2 - n1) / 2)
+        + np.sum(a * (n2 - c) / n + c * (n1 - a) / n) / 2
+    ) / weight**2
+    return float(est), float(var)
+
+
+# measure -> the Mantel-Haenszel estimate and its variance from the uncorrected cells a, b, c, d
+MH_ESTIMATORS: dict[str, Callable[..., tuple[float, float]]] = {
+    "OR": _mh_odds_ratio,
+    "RR": _mh_risk_ratio,
+    "RD": _mh_risk_difference,
+}
+
+
+def mantel_haenszel(
+    data: TwoArmData, *, measure: str = "OR", level: float = DEFAULT_LEVEL
+) -> PooledEstimate:
+    """Mantel-Haenszel pooled log odds ratio, log risk ratio or risk difference (metafor
+    ``rma.mh(measure = "OR" | "RR" | "RD")``).
+
+    No continuity correction for the estimate. Q is ``sum((yi - est)^2 / vi)`` over the escalc
+    effects of ``measure`` (0.5 added to zero-cell studies, double-zero studies left out), as
+    metafor reports it.
+
+    Raises
+    ------
+    BayesmetaError
+        An unknown measure, or the MH odds ratio or risk ratio is 0 or infinite.
+    """
+    if measure not in MH_ESTIMATORS:
+        raise BayesmetaError(
+            f"unknown Mantel-Haenszel measure {measure!r}; valid: {', '.join(MH_ESTIMATORS)}"
+        )
+    a = data.treatment_events.astype(float)
+    b = data.treatment_total - a
+    c = data.control_events.astype(float)
+    d = data.control_total - c
+    est, var = MH_ESTIMATORS[measure](a, b, c, d)
+    es = effect_sizes(data, measure=measure, drop00=True)
     q = float(np.sum((es.yi - est) ** 2 / es.vi))
     return _z_summary(
         "mantel_haenszel",

@@ -34,8 +34,9 @@ class Scale:
     shown-scale summaries of ``mu`` and ``theta_new`` (None: not reported); ``below`` is how
     ``P(mu < 0)`` reads on the shown scale; ``ratio_of`` names the shown-scale summary of a
     difference of two ``mu`` (subgroups), if reported; ``axis`` is the axis title of plots
-    (``"Odds ratio"``; the label when not set); ``unit_interval``: shown values are
-    probabilities (an axis from 0 to 1, no null value; ``below`` compares with 0.5).
+    (``"Odds ratio"``; the label when not set); ``digits`` the decimals of shown values in
+    tables (4 for risk differences, which are often below 0.01); ``unit_interval``: shown
+    values are probabilities (an axis from 0 to 1, no null value; ``below`` compares with 0.5).
     """
 
     name: str
@@ -46,6 +47,7 @@ class Scale:
     below: str = "P(mu < 0)"
     ratio_of: str | None = None
     axis: str | None = None
+    digits: int = 2
     unit_interval: bool = False
 
     @property
@@ -88,6 +90,9 @@ SCALES: dict[str, Scale] = {
             "ratio_of_rate_ratios",
             "Incidence rate ratio",
         ),
+        Scale(
+            "risk_difference", "RD", identity, below="P(RD < 0)", axis="Risk difference", digits=4
+        ),
         Scale("log_hazard_ratio", "HR", np.exp, axis="Hazard ratio"),
     )
 }
@@ -97,6 +102,7 @@ MEASURE_SCALES = {
     "PLO": "logit_proportion",
     "RR": "log_risk_ratio",
     "IRR": "log_rate_ratio",
+    "RD": "risk_difference",
     "HR": "log_hazard_ratio",
 }
 

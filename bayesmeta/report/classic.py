@@ -7,16 +7,26 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from bayesmeta.frequentist.bias import (
+    BIAS_METHODS,
+    FailSafeN,
+    LimitRegression,
+    PublicationBias,
+    RankTest,
+    SelectionModel,
+    TrimFill,
+)
 from bayesmeta.frequentist.classic import ClassicResult, Sequential
 from bayesmeta.frequentist.methods import need_counts
 from bayesmeta.frequentist.results import AsymmetryTest, Skipped
-from bayesmeta.model.description import scale_of_data
+from bayesmeta.io.counts import TwoArmData
 from bayesmeta.model.likelihoods import native
-from bayesmeta.model.scales import Scale
+from bayesmeta.model.scales import Scale, scale_of_measure
 from bayesmeta.report.format import interval, num, percent
 from bayesmeta.report.terminal import frequentist_table
 
 SMALL_STUDY_TESTS = ("egger", "harbord", "peters")
+_MEASURE_NAMES = {"OR": "odds ratio", "RR": "risk ratio", "RD": "risk difference"}
 
 
 def _sequence_table(title: str, sequence: Sequential, scale: Scale, level: float) -> Table:
@@ -27,18 +37,60 @@ def _sequence_table(title: str, sequence: Sequential, scale: Scale, level: float
     for study, r in sequence.fits.items():
         table.add_row(
             study,
-            num(show(r.estimate)),
-            interval(*(show(v) for v in r.ci)),
-            num(r.tau2, 3),
+            num(show(r.estimate), scale.digits),
+            interval(*(show(v) for v in r.ci), scale.digits),
+            num(r.tau2, 3 if scale.digits <= 3 else 6),
             num(r.i2, 1),
         )
+    return table
+
+
+def bias_row(result: object, show) -> tuple[str, str, str]:
+    """Adjusted estimate, its interval and the test or count of one bias analysis."""
+    if isinstance(result, TrimFill):
+        f = result.fit
+        detail = f"{result.k0} filled on the {result.side}"
+        if result.p_k0 is not None:
+            detail += f" (p = {result.p_k0:.4f})"
+        return num(show(f.estimate)), interval(*(show(v) for v in f.ci)), detail
+    if isinstance(result, LimitRegression):
+        detail = f"slope p = {result.slope_p:.4f}, df = {result.df}"
+        return num(show(result.estimate)), interval(*(show(v) for v in result.ci)), detail
+    if isinstance(result, SelectionModel):
+        ci = interval(*(show(v) for v in result.ci)) if result.ci is not None else "-"
+        deltas = ", ".join(f"{d:.3g}" for d in result.delta)
+        detail = (
+            f"LRT = {result.lrt:.2f} (df {result.lrt_df}), p = {result.lrt_p:.4f}; delta {deltas}"
+        )
+        return num(show(result.estimate)), ci, detail
+    if isinstance(result, RankTest):
+        kind = "exact" if result.exact else "normal approx."
+        return "", "", f"Kendall's tau = {result.tau:.3f}, p = {result.p:.4f} ({kind})"
+    if isinstance(result, FailSafeN):
+        extra = f", target {result.target:.3g}" if result.target is not None else ""
+        return "", "", f"N = {result.n}{extra}"
+    assert isinstance(result, Skipped)
+    return "", "", f"not estimable ({result.reason})"
+
+
+def bias_table(bias: PublicationBias, scale: Scale, level: float) -> Table:
+    """The publication-bias analyses as one table (adjusted estimate, interval, detail)."""
+    title = (
+        f"Publication bias (selection favours {bias.settings.effect_direction} effects; "
+        f"steps {', '.join(f'{s:g}' for s in bias.settings.steps)})"
+    )
+    table = Table(title=title, title_justify="left", box=None, pad_edge=False)
+    for col in ("Method", scale.label, f"{percent(level)} CI", "Detail"):
+        table.add_column(col, justify="left" if col in ("Method", "Detail") else "right")
+    for name, result in bias.results.items():
+        table.add_row(BIAS_METHODS[name].label, *bias_row(result, scale.show))
     return table
 
 
 def render_classic(result: ClassicResult, console: Console) -> None:
     """Print the frequentist tables, small-study tests and sensitivity analyses."""
     data, es = result.data, result.effect_sizes
-    scale = scale_of_data(data)
+    scale = scale_of_measure(es.measure)
     head = f"bayesmeta classic: {data.k} studies"
     block = native(data).data_block(data)
     if "k_zero_cell" in block:
@@ -46,6 +98,8 @@ def render_classic(result: ClassicResult, console: Console) -> None:
     console.print(head)
     for warning in data.warnings:
         console.print(Text(f"Warning: {warning}", style="bold yellow"))
+    if isinstance(data, TwoArmData):
+        console.print(f"Measure: {_MEASURE_NAMES[es.measure]} ({es.measure})")
     if es.corrected:
         console.print(f"0.5 added to every cell of: {', '.join(es.corrected)}")
     if es.dropped:
@@ -64,6 +118,9 @@ def render_classic(result: ClassicResult, console: Console) -> None:
             console.print(f"{name}: t = {block.z:.3f}, p = {block.p:.4f}")
         elif isinstance(block, Skipped):
             console.print(f"{name}: not estimable ({block.reason})")
+    if result.publication_bias is not None:
+        console.print()
+        console.print(bias_table(result.publication_bias, scale, result.level))
     if result.leave_one_out is not None:
         loo = result.leave_one_out
         console.print()

@@ -21,6 +21,7 @@ from typing import Any
 
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.frequentist import methods as frequentist_methods
+from bayesmeta.frequentist.bias import BIAS_METHODS, publication_bias
 from bayesmeta.frequentist.methods import METHODS
 from bayesmeta.frequentist.results import AsymmetryTest, PooledEstimate, Skipped
 from bayesmeta.frequentist.smallstudy import egger
@@ -41,6 +42,7 @@ REPORT_DPI = 150
 SMALL_STUDY_TESTS = ("egger", "harbord", "peters")
 # the figures of a report, in the order they appear
 REPORT_FIGURES = ("forest", "posterior", "tau", "sensitivity", "influence", "funnel")
+REPORT_FIGURES += ("contour_funnel",)
 REPORT_FIGURES += ("trace", "rank")
 
 
@@ -294,6 +296,37 @@ def influence_table(contents: Analyses) -> Table:
     return _table(columns, rows)
 
 
+def publication_bias_table(contents: Analyses) -> tuple[Table | None, str]:
+    """The publication-bias analyses (trim-and-fill, PET/PEESE, selection models, rank test,
+    fail-safe N) with the note on what they assume, or None and why not (single-arm data).
+
+    The selection models assume selection favours effects in the direction of the
+    common-effect estimate (stated in the note)."""
+    from bayesmeta.frequentist.pooled import common_effect
+    from bayesmeta.io.counts import SingleArmData
+    from bayesmeta.report.classic import bias_row
+
+    data = contents.data
+    if isinstance(data, SingleArmData):
+        return (
+            None,
+            "Publication-bias methods compare effects between studies; not for proportions.",
+        )
+    es = frequentist_methods.inputs(data, contents.result.level).es
+    direction = "negative" if common_effect(es).estimate < 0 else "positive"
+    bias = publication_bias(es, level=contents.result.level, effect_direction=direction)
+    show = contents.result.scale.show
+    rows = [[BIAS_METHODS[name].label, *bias_row(r, show)] for name, r in bias.results.items()]
+    level = percent(contents.result.level)
+    note = (
+        f"Selection models: one-sided p-values, selection assumed to favour {direction} effects "
+        "(the direction of the common-effect estimate), step at p = 0.025 (3PSM). Each method "
+        "adjusts for a different mechanism; agreement between them, not any one, is the evidence."
+    )
+    columns = ["Bias method", f"Adjusted {contents.result.scale.label}", f"{level} CI", "Detail"]
+    return _table(columns, rows), note
+
+
 def small_study_table(contents: Analyses) -> Table:
     """Egger's, Harbord's and Peters' tests (t on df, p), or why a test was not computed."""
     result = contents.result
@@ -389,6 +422,7 @@ def sections(contents: Analyses, figures: dict[str, RenderedFigure]) -> dict[str
     data = result.data
     k_small = data.k < 10
     design = getattr(data, "design", "reported")
+    bias_table, bias_note = publication_bias_table(contents)
     return {
         "title": f"Bayesian meta-analysis of {Path(contents.provenance.data_path).name}",
         "model": f"{result.model} model ({result.engine}), {data.k} studies, {design} data",
@@ -410,6 +444,8 @@ def sections(contents: Analyses, figures: dict[str, RenderedFigure]) -> dict[str
         "influence": None if _not_run(contents.influence) else influence_table(contents),
         "influence_reason": _not_run(contents.influence),
         "small_study": small_study_table(contents),
+        "publication_bias": bias_table,
+        "publication_bias_note": bias_note,
         "small_study_note": (
             f"With {data.k} studies (fewer than 10) these tests have little power to detect "
             "small-study effects; a non-significant test does not rule them out "

@@ -6,6 +6,7 @@ the model scale. Rendering only: every number comes from the typed result.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 from rich.console import Console
@@ -172,12 +173,12 @@ def frequentist_table(
         pi = estimate.pi
         table.add_row(
             name,
-            num(show(estimate.estimate)),
-            interval(*(show(v) for v in estimate.ci)),
+            num(show(estimate.estimate), scale.digits),
+            interval(*(show(v) for v in estimate.ci), scale.digits),
             "zero-width CI" if estimate.degenerate else p_value(estimate.p),
-            num(estimate.tau2, 3),
+            num(estimate.tau2, 3 if scale.digits <= 3 else 6),
             num(estimate.i2, 1),
-            interval(*(show(v) for v in pi)) if pi else "-",
+            interval(*(show(v) for v in pi), scale.digits) if pi else "-",
         )
     return table
 
@@ -191,6 +192,39 @@ def diagnostics_line(result: AnalysisResult) -> str:
         f"tail min {d.ess_tail_min:.0f}, divergences {d.divergences}, {d.seconds:.1f} s"
         + (" (refitted once)" if d.refitted else "")
     )
+
+
+def absolute_table(result: AnalysisResult) -> Table:
+    """Treated risk, risk difference per 1,000, risk ratio and NNT at each control risk, for
+    the pooled effect and a new study (posterior medians with equal-tailed intervals)."""
+    level = percent(result.level)
+    table = Table(
+        title="Absolute effects from the posterior (at the control-group risks given)",
+        title_justify="left",
+        box=None,
+        pad_edge=False,
+    )
+    for col in (
+        "Control risk",
+        "Effect",
+        f"Treated risk [{level} CrI]",
+        f"Difference per 1,000 [{level} CrI]",
+        f"RR [{level} CrI]",
+        "NNT (median)",
+    ):
+        table.add_column(col, justify="left" if col in ("Control risk", "Effect") else "right")
+    for e in result.absolute.effects if result.absolute else ():
+        rd, rr, risk = e.risk_difference_per_1000, e.risk_ratio, e.treated_risk
+        nnt = e.nnt
+        table.add_row(
+            num(e.baseline_risk, 3),
+            "pooled" if e.of == "pooled" else "new study",
+            f"{num(risk.median, 3)} {interval(*risk.interval, 3)}",
+            f"{num(rd.median, 1)} {interval(*rd.interval, 1)}",
+            f"{num(rr.median)} {interval(*rr.interval)}",
+            "-" if nnt is None else f"{math.ceil(nnt)} (1 {e.direction} event)",
+        )
+    return table
 
 
 def comparison_line(c: Comparison) -> str:
@@ -282,13 +316,28 @@ def render(
     if post.mu is not None or post.tau is not None:
         console.print(posterior_table(result))
         console.print()
+    if result.absolute is not None:
+        console.print(absolute_table(result))
+        console.print(
+            "treated risk = expit(logit(control risk) + theta), theta = mu (pooled) or "
+            "theta_new (a new study), over the posterior; NNT = 1000 / |median difference per "
+            "1,000|, rounded up"
+        )
+        console.print()
     if post.coefficients:
         console.print(regression_table(result))
         console.print()
     if result.comparison is not None:
         console.print(comparison_line(result.comparison))
         console.print()
-    console.print(frequentist_table(result.frequentist, result.scale, methods))
+    if result.measure is not None:
+        fs, bs = result.frequentist_scale, result.scale
+        console.print(
+            f"Frequentist rows on the {(fs.axis or fs.label).lower()} ({fs.label}) scale "
+            f"(--measure {result.measure}); the Bayesian posterior above is on the "
+            f"{(bs.axis or bs.label).lower()} ({bs.label}) scale of the {result.model} model."
+        )
+    console.print(frequentist_table(result.frequentist, result.frequentist_scale, methods))
     console.print()
     _diagnostics(result, console)
 

@@ -31,7 +31,8 @@ from bayesmeta.model.description import ModelSpec, reference_direction
 from bayesmeta.model.likelihoods import LIKELIHOODS, native
 from bayesmeta.model.moderators import Moderators
 from bayesmeta.model.priors import Prior, PriorSet
-from bayesmeta.model.scales import Scale
+from bayesmeta.model.scales import Scale, scale_of_measure
+from bayesmeta.summaries.absolute import AbsoluteEffects, check_baseline_risks
 from bayesmeta.summaries.types import DEFAULT_LEVEL, PosteriorSummary
 from bayesmeta.workflows.compare import Comparison
 
@@ -63,7 +64,9 @@ class AnalysisResult:
     ``diagnostics`` and ``fit`` are None for the exact engine (no sampling);
     ``log_marginal_likelihood`` is None for NUTS. ``comparison`` holds the random- vs
     common-effect comparison when asked for. ``frequentist`` maps method names to their typed
-    estimates; ``observed`` each study to its own estimate.
+    estimates, on ``measure`` (two-arm counts: OR, RR or RD; None: the model's own scale);
+    ``observed`` each study to its own estimate. ``absolute`` holds the absolute effects at
+    the control-group risks asked for (:mod:`bayesmeta.summaries.absolute`).
     """
 
     spec: ModelSpec
@@ -76,6 +79,8 @@ class AnalysisResult:
     comparison: Comparison | None = None
     log_marginal_likelihood: float | None = None
     level: float = DEFAULT_LEVEL
+    measure: str | None = None
+    absolute: AbsoluteEffects | None = None
 
     @property
     def model(self) -> str:
@@ -106,6 +111,11 @@ class AnalysisResult:
     def scale(self) -> Scale:
         """Scale of ``mu`` and ``theta``: log odds ratio, logit proportion, log hazard ratio..."""
         return self.spec.scale
+
+    @property
+    def frequentist_scale(self) -> Scale:
+        """Scale of the frequentist rows: that of ``measure`` when given, else the model's."""
+        return scale_of_measure(self.measure) if self.measure else self.scale
 
     @property
     def converged(self) -> bool:
@@ -191,6 +201,10 @@ class AnalysisResult:
             out["log_marginal_likelihood"] = self.log_marginal_likelihood
         if self.comparison is not None:
             out["comparison"] = self.comparison.to_dict()
+        if self.absolute is not None:
+            out["absolute_effects"] = self.absolute.to_dict()
+        if self.measure is not None:
+            out["frequentist_measure"] = self.measure
         out["frequentist"] = {k: v.to_dict() for k, v in self.frequentist.items()}
         out["studies"] = self.studies()
         out["environment"] = _environment()
@@ -230,6 +244,8 @@ def analyze(
     frequentist: Sequence[str] | None = None,
     level: float = DEFAULT_LEVEL,
     log_likelihood: bool = False,
+    measure: str | None = None,
+    baseline_risks: Sequence[float] = (),
 ) -> AnalysisResult:
     """Fit the Bayesian model to ``data`` and put the frequentist estimates beside it.
 
@@ -267,6 +283,14 @@ def analyze(
         Add to ``result.idata`` a ``log_likelihood`` group with each study's log likelihood
         (one variable, both arms summed), so ``arviz_stats.loo(result.idata)`` leaves out
         studies (NUTS only).
+    measure
+        Two-arm counts: the measure of the frequentist rows, ``"OR"``, ``"RR"`` or ``"RD"``
+        (:func:`bayesmeta.classic`). The Bayesian model stays on the log odds ratio scale;
+        ask for ``baseline_risks`` to have risk ratios and differences from its posterior.
+    baseline_risks
+        Control-group risks (e.g. ``(0.05, 0.2)``): the absolute effects of the pooled log
+        odds ratio and of a new study's at each (:mod:`bayesmeta.summaries.absolute`; log
+        odds ratios without moderators; exact for the exact engine).
 
     Raises
     ------
@@ -297,6 +321,8 @@ def analyze(
         frequentist=frequentist,
         level=level,
         log_likelihood=log_likelihood,
+        measure=measure,
+        baseline_risks=baseline_risks,
     )
     if not result.converged:
         warnings.warn(
@@ -339,12 +365,15 @@ def analyze_model(
     frequentist: Sequence[str] | None = None,
     level: float = DEFAULT_LEVEL,
     log_likelihood: bool = False,
+    measure: str | None = None,
+    baseline_risks: Sequence[float] = (),
 ) -> AnalysisResult:
     """:func:`analyze` for a model description (other arguments as there)."""
     if settings is not None and not isinstance(settings, SamplerSettings):
         raise TypeError(f"settings must be SamplerSettings, got {type(settings).__name__}")
     data = spec.data
     engine = resolve_engine(spec.likelihood, engine)
+    risks = check_absolute(spec, baseline_risks)
     methods = frequentist_methods.check_methods(
         frequentist if frequentist is not None else frequentist_methods.available(data), data
     )
@@ -352,16 +381,21 @@ def analyze_model(
         "spec": spec,
         "engine": engine,
         "frequentist": frequentist_methods.compute(
-            methods, frequentist_methods.inputs(data, level)
+            methods, frequentist_methods.inputs(data, level, measure)
         ),
         "observed": wald_intervals(native(data).effect_sizes(data), level=level),
         "level": level,
+        "measure": measure,
     }
     if engine == "exact":
         from bayesmeta.summaries import exact
         from bayesmeta.workflows.compare import bayes_factor
 
         posterior, lml = exact.summarize(spec, level=level, hdi=hdi)
+        if risks:
+            from bayesmeta.summaries.absolute import exact_absolute_effects
+
+            common["absolute"] = exact_absolute_effects(spec, risks, level=level)
         comparison = None
         if compare:
             other = _other(spec)
@@ -386,13 +420,41 @@ def analyze_model(
 
         other = _other(spec)
         comparison = loo_comparison(spec, result, other, nuts.fit(other, settings))
+    absolute = None
+    if risks:
+        from bayesmeta.summaries.absolute import absolute_effects
+
+        post = result.draws.posterior
+        absolute = absolute_effects(post["mu"], post["theta_new"], risks, level=level)
     return AnalysisResult(
         posterior=summarize(result.draws, scale=spec.scale, level=level, hdi=hdi),
         diagnostics=result.diagnostics,
         fit=result,
         comparison=comparison,
+        absolute=absolute,
         **common,
     )
+
+
+def check_absolute(spec: ModelSpec, baseline_risks: Sequence[float]) -> tuple[float, ...]:
+    """The control-group risks of the absolute effects, checked against the model.
+
+    Raises
+    ------
+    OptionError
+        A risk outside (0, 1); a model not on the log odds ratio scale or with moderators.
+    """
+    risks = check_baseline_risks(baseline_risks)
+    if not risks:
+        return risks
+    if spec.scale.name != "log_odds_ratio":
+        raise OptionError(
+            f"--baseline-risk needs odds ratios (two-arm counts or reported ORs); this model "
+            f"is on the {spec.scale.name} scale"
+        )
+    if spec.moderators is not None:
+        raise OptionError("--baseline-risk is not available with covariates or subgroups")
+    return risks
 
 
 def provenance(spec: ModelSpec, settings: SamplerSettings) -> dict[str, str | int | float]:

@@ -24,7 +24,12 @@ from bayesmeta.model.description import ModelSpec
 from bayesmeta.model.likelihoods import NAMES
 from bayesmeta.model.moderators import moderators
 from bayesmeta.model.priors import DEFAULT_BETA, Prior, parse_prior
-from bayesmeta.workflows.analyze import AnalysisResult, analyze_model, resolve_engine
+from bayesmeta.workflows.analyze import (
+    AnalysisResult,
+    analyze_model,
+    check_absolute,
+    resolve_engine,
+)
 
 PRIOR_NAMES = ("mu", "tau", "baseline", "beta")
 
@@ -39,7 +44,9 @@ class AnalysisRequest:
     divides control arms that multi-arm trials share between their comparisons
     (:func:`bayesmeta.io.multiarm.split_shared_control`). ``reading`` says how to read the
     file: ``sheet``, ``separator``, ``decimal``, ``encoding``, ``outcome``
-    (:class:`bayesmeta.io.table.TableFile`).
+    (:class:`bayesmeta.io.table.TableFile`). ``measure`` is the measure of the frequentist
+    rows of two-arm counts (OR, RR, RD); ``baseline_risks`` the control-group risks of the
+    absolute effects (:mod:`bayesmeta.summaries.absolute`).
     """
 
     data: Path | None = None
@@ -59,6 +66,8 @@ class AnalysisRequest:
     settings: SamplerSettings = field(default_factory=SamplerSettings)
     methods: tuple[str, ...] | None = None
     split_shared_control: bool = False
+    measure: str | None = None
+    baseline_risks: tuple[float, ...] = ()
 
     @classmethod
     def from_spec(cls, spec: Spec) -> AnalysisRequest:
@@ -168,6 +177,9 @@ def plan(request: AnalysisRequest) -> Plan:
     engine = resolve_engine(spec.likelihood, request.engine)
     if engine == "nuts":
         spec.check_for_sampler()
+    check_absolute(spec, request.baseline_risks)
+    if request.measure is not None:
+        frequentist_methods.inputs(data, measure=request.measure)
     shown = request.methods or frequentist_methods.shown_by_default(data)
     return Plan(request, spec, engine, frequentist_methods.check_methods(shown, data))
 
@@ -181,4 +193,6 @@ def execute(planned: Plan) -> AnalysisResult:
         settings=r.settings,
         compare=r.compare,
         hdi=r.hdi,
+        measure=r.measure,
+        baseline_risks=r.baseline_risks,
     )

@@ -230,6 +230,7 @@ def test_markdown_report_references_its_figure_files(bcg_report, tmp_path):
         "r-tau.png",
         "r-sensitivity.png",
         "r-funnel.png",
+        "r-contour_funnel.png",
     }
     for path, data in files.items():
         assert f"]({path.name})" in text
@@ -257,3 +258,23 @@ def test_write_report_checks_every_file_first(bcg_report, tmp_path):
     assert (tmp_path / "r-funnel.png").read_bytes() == b"keep"
     written = document.write_report(contents, out, overwrite=True)
     assert out in written and all(Path(p).exists() for p in written)
+
+
+def test_small_study_section_has_the_publication_bias_analyses(bcg_report):
+    """The table's trim-and-fill and PET rows are metafor's (tests/reference/metafor_bias.json:
+    trimfill(rma(yi, vi, method = "REML")) and lm(yi ~ sqrt(vi), weights = 1 / vi) on bcg);
+    the contour-enhanced funnel is embedded."""
+    import math
+
+    _, html = bcg_report
+    page = parse(html)
+    ref = json.loads((Path(__file__).parents[1] / "reference" / "metafor_bias.json").read_text())
+    ref = ref["bcg"]
+    table = table_with(page, "Bias method")
+    rows = {row[0]: row for row in table}
+    tf = ref["trimfill_REML_L0"]
+    assert rows["Trim-and-fill (REML, L0)"][1] == f"{math.exp(tf['est']):.2f}"
+    assert rows["Trim-and-fill (REML, L0)"][3].startswith(f"{tf['k0']} filled on the {tf['side']}")
+    assert rows["PET (WLS on the SE)"][1] == f"{math.exp(ref['pet']['b0']):.2f}"
+    assert "selection assumed to favour negative effects" in html
+    assert "figure-contour_funnel" in page.ids

@@ -28,6 +28,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from bayesmeta.effects import EffectSizes
+from bayesmeta.errors import OptionError
 from bayesmeta.frequentist import methods as frequentist_methods
 from bayesmeta.frequentist.methods import METHODS, RANDOM
 from bayesmeta.frequentist.pooled import weights as study_weights
@@ -239,7 +240,18 @@ def forest_layout(result: AnalysisResult, methods: Sequence[str] | None = None) 
 
     ``methods`` are the frequentist pooled estimates drawn as diamonds (default: those
     ``bayesmeta fit`` shows for the data).
+
+    Raises
+    ------
+    OptionError
+        The frequentist rows are on another measure than the model (``measure="RR"``): the
+        plot has one axis.
     """
+    if result.measure not in (None, "OR"):
+        raise OptionError(
+            f"the forest plot has one axis, the model's {result.scale.label}: fit without "
+            f"--measure {result.measure} to draw it"
+        )
     methods = tuple(methods or frequentist_methods.shown_by_default(result.data))
     shown = [m for m in methods if isinstance(result.frequentist.get(m), PooledEstimate)]
     weights_by = weight_method(result, methods)

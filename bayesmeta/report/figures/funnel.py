@@ -8,6 +8,11 @@ SE`` (weights ``1 / vi``; Egger et al. 1997, BMJ 315:629), whose slope is Egger'
 are shown on a log axis, so the region is a triangle; logit proportions are shown as
 proportions, where it curves. Effect sizes as the frequentist methods use them (escalc
 conventions: 0.5 added to the cells of a study with a zero cell).
+
+With ``contours=True`` the plot is contour-enhanced (Peters et al. 2008, J Clin Epidemiol
+61:991): shaded where a study's two-sided p-value against no effect is below 0.10, 0.05 and
+0.01 (the edges from :func:`bayesmeta.frequentist.bias.contour_z`); ``filled`` adds the
+studies a trim-and-fill imputed (open circles) and its adjusted estimate.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from matplotlib.figure import Figure
 from bayesmeta.effects import EffectSizes
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.frequentist import methods as frequentist_methods
+from bayesmeta.frequentist.bias import TrimFill, contour_z
 from bayesmeta.frequentist.pooled import common_effect, z_quantile
 from bayesmeta.frequentist.smallstudy import egger, egger_line
 from bayesmeta.io.counts import StudyData, TwoArmData
@@ -28,9 +34,16 @@ from bayesmeta.report.format import p_value, percent
 from bayesmeta.summaries.types import DEFAULT_LEVEL
 
 REGION, LINE = "#f0f0f0", "#b2182b"
+CONTOUR_SHADES = {0.10: "#d9d9d9", 0.05: "#a6a6a6", 0.01: "#737373"}
 
 
-def funnel(data: StudyData | ReportedEffects, *, level: float = DEFAULT_LEVEL) -> Figure:
+def funnel(
+    data: StudyData | ReportedEffects,
+    *,
+    level: float = DEFAULT_LEVEL,
+    contours: bool = False,
+    filled: TrimFill | None = None,
+) -> Figure:
     """Funnel plot of ``data`` (module docstring); returns the figure, writes nothing.
 
     Parameters
@@ -39,6 +52,10 @@ def funnel(data: StudyData | ReportedEffects, *, level: float = DEFAULT_LEVEL) -
         Validated data (:func:`bayesmeta.load`); an analysis' ``result.data``.
     level
         Level of the pseudo-confidence region (0.95).
+    contours
+        Shade the p < 0.10, 0.05, 0.01 regions around no effect.
+    filled
+        A trim-and-fill result whose imputed studies and estimate are drawn.
 
     Raises
     ------
@@ -60,19 +77,74 @@ def funnel(data: StudyData | ReportedEffects, *, level: float = DEFAULT_LEVEL) -
     top = 1.08 * float(se.max())
     grid = np.linspace(0.0, top, 200)
     lower, upper = show(centre - z * grid), show(centre + z * grid)
-    axis = effect_axis(scale, [*show(es.yi), *lower, *upper], data)
+    extent = [*show(es.yi), *lower, *upper]
+    if filled is not None:
+        extent += [*show(np.asarray(filled.filled_yi))]
+    zs = contour_z() if contours else {}
+    for z_edge in zs.values():
+        extent += [*show(np.array([-z_edge * top, z_edge * top]))]
+    axis = effect_axis(scale, extent, data)
     fig = Figure(figsize=(6.0, 5.0))
     ax = fig.add_axes((0.12, 0.29, 0.84, 0.68), gid="funnel-panel")
     axis.apply(ax, null_style={"ls": ":", "color": "0.5"})
-    ax.fill_betweenx(grid, lower, upper, color=REGION, zorder=0, gid="region")
+    if zs:
+        # beyond every point drawn (clipped by the axis limits); smaller p drawn on top
+        far = min(700.0, 10 * (float(np.abs(es.yi).max()) + max(zs.values()) * top) + 1)
+        for p_level, z_edge in zs.items():
+            shade = CONTOUR_SHADES.get(p_level, "#bdbdbd")
+            for sign in (-1.0, 1.0):
+                ax.fill_betweenx(
+                    grid,
+                    show(sign * z_edge * grid),
+                    show(sign * far + 0 * grid),
+                    color=shade,
+                    zorder=0,
+                    lw=0,
+                    gid=f"contour-{p_level:g}",
+                )
+    else:
+        ax.fill_betweenx(grid, lower, upper, color=REGION, zorder=0, gid="region")
     for edge in (lower, upper):
         ax.plot(edge, grid, color="0.45", lw=0.8, ls="--", zorder=1)
     ax.axvline(float(show(centre)), color="0.2", lw=0.9, zorder=1, gid="centre")
     handles = [
-        Patch(facecolor=REGION, edgecolor="0.45", ls="--",
+        Patch(facecolor="white" if zs else REGION, edgecolor="0.45", ls="--",
               label=f"Pseudo {percent(level)} confidence region"),
         Line2D([], [], color="0.2", lw=0.9, label="Common-effect estimate (inverse variance)"),
     ]  # fmt: skip
+    handles += [Patch(facecolor=CONTOUR_SHADES.get(p, "#bdbdbd"), label=f"p < {p:g}")
+                for p in zs]  # fmt: skip
+    if filled is not None and filled.k0 > 0:
+        ax.scatter(
+            show(np.asarray(filled.filled_yi)),
+            np.sqrt(filled.filled_vi),
+            s=22,
+            facecolors="white",
+            edgecolors="black",
+            zorder=3,
+            gid="filled",
+        )
+        ax.axvline(
+            float(show(filled.fit.estimate)),
+            color="0.2",
+            lw=0.9,
+            ls="-.",
+            zorder=1,
+            gid="filled-estimate",
+        )
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="o",
+                ls="",
+                markerfacecolor="white",
+                markeredgecolor="black",
+                label=f"Filled by trim-and-fill ({filled.k0}, {filled.estimator})",
+            )
+        )
+        handles.append(Line2D([], [], color="0.2", lw=0.9, ls="-.",
+                              label="Trim-and-fill estimate"))  # fmt: skip
     line = _egger(data, es)
     if line is not None:
         (b0, b1), label = line
@@ -84,6 +156,11 @@ def funnel(data: StudyData | ReportedEffects, *, level: float = DEFAULT_LEVEL) -
     ax.tick_params(labelsize=FONT_SIZE)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
+    # the legend grows downwards: 1.45 in for the plain plot's 3 entries, 0.22 in per entry
+    legend_in = 0.79 + 0.22 * len(handles)
+    height = legend_in + 3.55
+    fig.set_size_inches(6.0, height)
+    ax.set_position((0.12, legend_in / height, 0.84, 3.4 / height))
     fig.legend(handles=handles, loc="lower center", ncol=1, frameon=False, fontsize=FONT_SIZE,
                bbox_to_anchor=(0.5, 0.0))  # fmt: skip
     return fig

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from matplotlib.figure import Figure
 
 from bayesmeta.errors import BayesmetaError
+from bayesmeta.frequentist.bias import TrimFill
 from bayesmeta.report.figures import Style, forest, funnel, influence, mcmc, posterior
 from bayesmeta.workflows.analyze import AnalysisResult
 from bayesmeta.workflows.report import Analyses, NotRun
@@ -48,6 +49,17 @@ def _influence(contents: Analyses, style: Style) -> Figure:
     return influence.influence(contents.influence)
 
 
+def _trimfill(contents: Analyses) -> TrimFill | None:
+    """The REML L0 trim-and-fill of the data, or None where it cannot be computed."""
+    from bayesmeta.frequentist import methods as frequentist_methods
+    from bayesmeta.frequentist.bias import trimfill
+
+    try:
+        return trimfill(frequentist_methods.inputs(contents.data).es)
+    except BayesmetaError:
+        return None
+
+
 KINDS: dict[str, Kind] = {
     k.name: k
     for k in (
@@ -66,6 +78,10 @@ KINDS: dict[str, Kind] = {
         Kind("funnel", "Funnel plot: study effects against their standard errors, the pseudo "
              "confidence region around the common-effect estimate and Egger's line.", (),
              lambda c, s: funnel.funnel(c.data)),
+        Kind("contour_funnel", "Contour-enhanced funnel plot: shaded where a study's p-value "
+             "against no effect is below 0.10, 0.05 and 0.01; open circles: the studies "
+             "trim-and-fill (REML, L0) imputes, with its adjusted estimate.", (),
+             lambda c, s: funnel.funnel(c.data, contours=True, filled=_trimfill(c))),
         Kind("trace", "Trace and per-chain density of mu and tau (ArviZ).", ("fit",),
              lambda c, s: mcmc.trace(_result(c))),
         Kind("rank", "Rank ECDF difference of each chain with the 95% simultaneous envelope "

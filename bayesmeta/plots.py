@@ -20,11 +20,14 @@ writes one as PNG, SVG (text kept as text) or PDF::
   (rows of :func:`bayesmeta.workflows.sensitivity.prior_sensitivity`).
 - :func:`influence`: leave-one-out influence
   (:func:`bayesmeta.workflows.influence.influence`).
+- :func:`baujat` and :func:`gosh`: the frequentist case diagnostics
+  (:func:`bayesmeta.frequentist.influence.baujat`, :func:`~bayesmeta.frequentist.influence.gosh`).
 
 The same figures come from the command line as ``bayesmeta plot KIND DATA --out FILE``.
 """
 
 from bayesmeta.report.figures import save
+from bayesmeta.report.figures.diagnostics import baujat, gosh
 from bayesmeta.report.figures.forest import forest
 from bayesmeta.report.figures.funnel import funnel
 from bayesmeta.report.figures.influence import influence, sensitivity
@@ -33,8 +36,10 @@ from bayesmeta.report.figures.posterior import pooled_posterior as posterior
 from bayesmeta.report.figures.posterior import tau_posterior as tau
 
 __all__ = [
+    "baujat",
     "forest",
     "funnel",
+    "gosh",
     "influence",
     "posterior",
     "rank",

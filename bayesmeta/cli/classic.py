@@ -9,6 +9,7 @@ import typer
 
 from bayesmeta.cli.common import (
     ColumnsOpt,
+    CovariateOpt,
     DataArg,
     DecimalOpt,
     EncodingOpt,
@@ -17,10 +18,12 @@ from bayesmeta.cli.common import (
     JsonOpt,
     MeasureOpt,
     OutcomeOpt,
+    PmTolOpt,
     QuietOpt,
     SeparatorOpt,
     SheetOpt,
     SplitOpt,
+    SubgroupOpt,
     check_output,
     console,
     load_data,
@@ -29,6 +32,7 @@ from bayesmeta.cli.common import (
     write_json,
 )
 from bayesmeta.errors import BayesmetaError
+from bayesmeta.frequentist.rootfind import R_TOL
 
 
 @user_errors
@@ -38,7 +42,11 @@ def classic(
     columns: ColumnsOpt = None,
     measure: MeasureOpt = None,
     leave_one_out: Annotated[
-        str | None, typer.Option(help="Leave-one-study-out with this tau^2 method (e.g. DL).")
+        str | None,
+        typer.Option(
+            help="Leave-one-study-out with this method: a tau^2 method (e.g. DL), EE, MH or "
+            "PETO; also the method of --cumulative."
+        ),
     ] = None,
     cumulative: Annotated[
         str | None,
@@ -62,6 +70,20 @@ def classic(
         str,
         typer.Option(help="Cut points of the step-function selection model, e.g. 0.025,0.5."),
     ] = "0.025",
+    covariate: CovariateOpt = None,
+    subgroup: SubgroupOpt = None,
+    pm_tol: PmTolOpt = R_TOL,
+    influence: Annotated[
+        str | None,
+        typer.Option(
+            help="Influence diagnostics (metafor influence) of the model with this tau^2 "
+            "method (e.g. REML), on the covariates when given; with Baujat coordinates."
+        ),
+    ] = None,
+    blup: Annotated[
+        str | None,
+        typer.Option(help="BLUPs of the study effects (metafor blup) with this tau^2 method."),
+    ] = None,
     split_shared_control: SplitOpt = False,
     sheet: SheetOpt = None,
     separator: SeparatorOpt = None,
@@ -83,6 +105,11 @@ def classic(
         dataset,
         leave_one_out_method=leave_one_out,
         cumulative_by=cumulative,
+        covariates=tuple(covariate or ()),
+        subgroup=subgroup,
+        pm_tol=pm_tol,
+        influence_method=influence,
+        blup_method=blup,
         measure=measure.upper() if measure else None,
         bias=publication_bias,
         effect_direction=effect_direction,

@@ -270,6 +270,19 @@ QuietOpt = Annotated[
     bool,
     typer.Option("--quiet", "-q", help="No progress bars (they show only on a terminal)."),
 ]
+CovariateOpt = Annotated[
+    list[str] | None,
+    typer.Option(help="Meta-regression on this column (repeat for several)."),
+]
+SubgroupOpt = Annotated[str | None, typer.Option(help="Pooled effect per level of this column.")]
+PmTolOpt = Annotated[
+    float,
+    typer.Option(
+        min=1e-15,
+        max=1.0,
+        help="Root tolerance of the Paule-Mandel tau^2 search (metafor's default).",
+    ),
+]
 ChainsOpt = Annotated[int, typer.Option(min=1)]
 DrawsOpt = Annotated[int, typer.Option(min=100, help="Draws per chain after tuning.")]
 TuneOpt = Annotated[int, typer.Option(min=100, help="Tuning steps per chain.")]
@@ -316,19 +329,8 @@ MODEL_PARAMETERS: tuple[inspect.Parameter, ...] = (
         ],
         False,
     ),
-    _option(
-        "covariate",
-        Annotated[
-            list[str] | None,
-            typer.Option(help="Meta-regression on this column (repeat for several)."),
-        ],
-        None,
-    ),
-    _option(
-        "subgroup",
-        Annotated[str | None, typer.Option(help="Pooled effect per level of this column.")],
-        None,
-    ),
+    _option("covariate", CovariateOpt, None),
+    _option("subgroup", SubgroupOpt, None),
     _option(
         "separate_tau",
         Annotated[bool, typer.Option("--separate-tau", help="Each subgroup its own tau.")],

@@ -94,7 +94,7 @@ def plot(
         str,
         typer.Argument(
             help="forest | funnel | contour_funnel | posterior | tau | trace | rank | "
-            "sensitivity | influence.",
+            "sensitivity | influence | baujat | gosh.",
             show_default=False,
         ),
     ],

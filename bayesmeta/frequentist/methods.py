@@ -6,8 +6,11 @@ single-arm counts, reported effects), the designs where ``bayesmeta fit`` shows 
 its column prefix in batch tables, whether it is an inverse-variance fit whose study weights
 ``1 / (v_i + tau^2)`` a forest plot shows (``weights``: ``"common"`` or ``"random"``), and the
 two-arm measures it gives (``measures``: Peto, the GLMM and the Harbord and Peters tests are
-odds-ratio methods; on risk ratios or differences they are skipped rows saying so). The
-registry's order is the order of the JSON blocks.
+odds-ratio methods; on risk ratios or differences they are skipped rows saying so). An
+inverse-variance row also names its tau^2 estimator (``tau2``: ``"EE"`` for the common effect)
+and test (``"z"`` or Hartung-Knapp ``"knha"``): the same method then fits models with
+moderators, a meta-regression or a subgroup analysis (:mod:`bayesmeta.frequentist.metareg`).
+The registry's order is the order of the JSON blocks.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from bayesmeta.errors import BayesmetaError, OptionError
 from bayesmeta.frequentist import glmm, rates, smallstudy
 from bayesmeta.frequentist.pooled import common_effect, mantel_haenszel, peto, random_effects
 from bayesmeta.frequentist.results import DEFAULT_LEVEL, Estimate, Skipped
+from bayesmeta.frequentist.rootfind import R_TOL
 from bayesmeta.io.counts import StudyData, TwoArmData
 from bayesmeta.io.reported import ReportedEffects
 from bayesmeta.model.likelihoods import native
@@ -34,11 +38,13 @@ ESTIMATES = frozenset({TWO_ARM, REPORTED, RATES})  # where Hartung-Knapp applies
 @dataclass(frozen=True)
 class Inputs:
     """What a method computes from: the data, their effect sizes (whose ``measure`` is the
-    two-arm measure: OR, RR or RD) and the interval level."""
+    two-arm measure: OR, RR or RD), the interval level and the root tolerance of the
+    Paule-Mandel search (metafor's default)."""
 
     data: StudyData | ReportedEffects
     es: EffectSizes
     level: float
+    pm_tol: float = R_TOL
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,13 @@ class Method:
     column: str | None = None
     weights: str | None = None
     measures: frozenset[str] = frozenset(TWO_ARM_MEASURES)
+    tau2: str | None = None
+    test: str = "z"
+
+    @property
+    def moderated(self) -> bool:
+        """A random-effects fit that also takes moderators (meta-regression, subgroups)."""
+        return self.tau2 is not None and self.tau2 != "EE"
 
 
 RANDOM, COMMON = "random", "common"
@@ -60,18 +73,31 @@ ODDS_RATIO = frozenset({"OR"})
 
 
 def _random(method: str, test: str = "z") -> Callable[[Inputs], Estimate]:
-    return lambda i: random_effects(i.es, method=method, test=test, level=i.level)
+    return lambda i: random_effects(i.es, method=method, test=test, level=i.level, pm_tol=i.pm_tol)
 
 
-def _effects_random(method: str, label: str, column: str) -> Method:
-    """A tau^2 estimator that needs only estimates and variances: counts or reported effects."""
+def _effects_random(
+    method: str,
+    label: str,
+    column: str,
+    test: str = "z",
+    designs: frozenset[str] | None = None,
+    shown: frozenset[str] = frozenset(),
+) -> Method:
+    """A tau^2 estimator that needs only estimates and variances: counts or reported effects
+    (``designs``: two-arm and reported unless given); with ``test="knha"`` its Hartung-Knapp
+    row."""
+    hk = test == "knha"
     return Method(
-        f"random_{method.lower()}",
-        label,
-        _random(method),
-        frozenset({TWO_ARM, REPORTED}),
-        column=column,
+        f"random_{method.lower()}" + ("_hksj" if hk else ""),
+        label + (" + Hartung-Knapp" if hk else ""),
+        _random(method, test),
+        designs if designs is not None else frozenset({TWO_ARM, REPORTED}),
+        shown=shown,
+        column=column + ("_hksj" if hk else ""),
         weights=RANDOM,
+        tau2=method,
+        test=test,
     )
 
 
@@ -98,22 +124,20 @@ METHODS: dict[str, Method] = {
                frozenset({TWO_ARM}), column="peto", measures=ODDS_RATIO),
         Method("fixed_iv", "Inverse-variance (common)",
                lambda i: common_effect(i.es, level=i.level), ALL, shown=ALL, column="iv",
-               weights=COMMON),
-        Method("random_dl", "DerSimonian-Laird", _random("DL"), ALL, shown=ALL, column="dl",
-               weights=RANDOM),
-        Method("random_reml", "REML", _random("REML"), ALL, shown=ALL, column="reml",
-               weights=RANDOM),
-        Method("random_pm", "Paule-Mandel", _random("PM"), frozenset({TWO_ARM, REPORTED}),
-               column="pm", weights=RANDOM),
+               weights=COMMON, tau2="EE"),
+        _effects_random("DL", "DerSimonian-Laird", "dl", designs=ALL, shown=ALL),
+        _effects_random("REML", "REML", "reml", designs=ALL, shown=ALL),
+        _effects_random("PM", "Paule-Mandel", "pm"),
         _effects_random("ML", "ML", "ml"),
         _effects_random("EB", "Empirical Bayes", "eb"),
         _effects_random("HE", "Hedges", "he"),
         _effects_random("SJ", "Sidik-Jonkman", "sj"),
         _effects_random("HS", "Hunter-Schmidt", "hs"),
-        Method("random_reml_hksj", "REML + Hartung-Knapp", _random("REML", "knha"),
-               ESTIMATES, shown=ESTIMATES, column="reml_hksj", weights=RANDOM),
-        Method("random_dl_hksj", "DL + Hartung-Knapp", _random("DL", "knha"),
-               ESTIMATES, column="dl_hksj", weights=RANDOM),
+        _effects_random("REML", "REML", "reml", "knha", designs=ESTIMATES, shown=ESTIMATES),
+        _effects_random("DL", "DL", "dl", "knha", designs=ESTIMATES),
+        *(_effects_random(m, label, m.lower(), "knha")
+          for m, label in (("PM", "PM"), ("ML", "ML"), ("EB", "EB"), ("HE", "HE"), ("SJ", "SJ"),
+                           ("HS", "HS"))),
         Method("glmm_um_fs", "Binomial-normal GLMM (ML)",
                lambda i: glmm.binomial_normal_ml(i.data, level=i.level), frozenset({TWO_ARM}),
                column="glmm", measures=ODDS_RATIO),
@@ -188,13 +212,17 @@ def check_methods(names: Sequence[str], data: StudyData | ReportedEffects) -> tu
 
 
 def inputs(
-    data: StudyData | ReportedEffects, level: float = DEFAULT_LEVEL, measure: str | None = None
+    data: StudyData | ReportedEffects,
+    level: float = DEFAULT_LEVEL,
+    measure: str | None = None,
+    pm_tol: float = R_TOL,
 ) -> Inputs:
     """The effect sizes the methods use: those of the data's likelihood
     (:meth:`~bayesmeta.model.likelihoods.base.Likelihood.effect_sizes`: escalc log odds
     ratios for two-arm counts, 0.5 added to all cells of a study with a zero cell; logits;
     log rate ratios; the reported estimates with their variances), or for two-arm counts
-    escalc's ``measure`` (OR, RR or RD).
+    escalc's ``measure`` (OR, RR or RD); ``pm_tol`` is the root tolerance of the Paule-Mandel
+    search.
 
     Raises
     ------
@@ -206,7 +234,7 @@ def inputs(
     if measure is not None and measure not in TWO_ARM_MEASURES:
         raise OptionError(f"unknown measure {measure!r}; valid: {', '.join(TWO_ARM_MEASURES)}")
     es = native(data).effect_sizes(data) if measure is None else effect_sizes(data, measure=measure)
-    return Inputs(data, es, level)
+    return Inputs(data, es, level, pm_tol)
 
 
 def compute(names: Sequence[str], given: Inputs) -> dict[str, Estimate]:

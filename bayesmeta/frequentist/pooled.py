@@ -11,7 +11,7 @@ Riley, Higgins & Deeks (2011, BMJ 342:d549) for the prediction interval.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import special
@@ -19,8 +19,8 @@ from scipy import special
 from bayesmeta import progress
 from bayesmeta.effects import EffectSizes, effect_sizes
 from bayesmeta.errors import BayesmetaError
-from bayesmeta.frequentist.results import DEFAULT_LEVEL, PooledEstimate, tails
-from bayesmeta.frequentist.rootfind import uniroot
+from bayesmeta.frequentist.results import DEFAULT_LEVEL, PooledEstimate, Skipped, tails
+from bayesmeta.frequentist.rootfind import R_TOL, uniroot
 from bayesmeta.io.counts import TwoArmData
 
 TAU2_METHODS = ("DL", "REML", "ML", "PM", "EB", "HE", "SJ", "HS")
@@ -218,17 +218,26 @@ def _tau2_sj(y: np.ndarray, v: np.ndarray) -> float:
     return tau0 * _q(tau0, y, v) / (len(y) - 1)
 
 
-def _tau2_pm(y: np.ndarray, v: np.ndarray) -> float:
+def _tau2_pm(y: np.ndarray, v: np.ndarray, tol: float = R_TOL) -> float:
     """Paule & Mandel (1982, J Res NBS 87:377): the tau^2 where Q(tau^2) = k - 1.
 
-    Found as metafor does, with R's ``uniroot`` on [0, 100] at its default tolerance.
+    Found as metafor does, with R's ``uniroot`` on [0, 100] at ``tol`` (metafor's default
+    ``control = list(tol = .Machine$double.eps^0.25)``).
     """
     target = len(y) - 1
     if _q(0.0, y, v) < target:
         return 0.0
-    if _q(TAU2_MAX, y, v) > target:
-        raise BayesmetaError("Paule-Mandel tau^2 is above 100; use another estimator")
-    return uniroot(lambda t: _q(t, y, v) - target, 0.0, TAU2_MAX, maxiter=MAXITER)
+    top = tau2_max(y)
+    if _q(top, y, v) > target:
+        raise BayesmetaError(f"Paule-Mandel tau^2 is above {top:.4g}; use another estimator")
+    return uniroot(lambda t: _q(t, y, v) - target, 0.0, top, tol=tol, maxiter=MAXITER)
+
+
+def tau2_max(y: np.ndarray) -> float:
+    """Upper end of the Paule-Mandel search: metafor's ``max(100, 10 * mad(yi)^2)`` (R's
+    ``mad``, scaled by 1.4826), so effects on wide scales (mean differences) are found too."""
+    mad = 1.4826 * float(np.median(np.abs(y - np.median(y))))
+    return max(TAU2_MAX, 10 * mad**2)
 
 
 def _scoring_step(method: str, tau2: float, y: np.ndarray, v: np.ndarray) -> float:
@@ -290,13 +299,76 @@ TAU2_ESTIMATORS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
 }
 
 
-def tau2_estimate(es: EffectSizes, method: str = "DL") -> float:
-    """Between-study variance tau^2 by ``method`` (one of ``TAU2_METHODS``), truncated at 0."""
+def tau2_estimate(es: EffectSizes, method: str = "DL", *, pm_tol: float = R_TOL) -> float:
+    """Between-study variance tau^2 by ``method`` (one of ``TAU2_METHODS``), truncated at 0;
+    ``pm_tol`` is the root tolerance of the Paule-Mandel search."""
     if method not in TAU2_ESTIMATORS:
         raise BayesmetaError(f"unknown tau^2 method {method!r}; valid: {', '.join(TAU2_METHODS)}")
     if es.k < 2:
         return 0.0
+    if method == "PM":
+        return max(0.0, float(_tau2_pm(es.yi, es.vi, pm_tol)))
     return max(0.0, float(TAU2_ESTIMATORS[method](es.yi, es.vi)))
+
+
+def projection(v: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``P = W - W X (X'WX)^-1 X'W`` with ``W = diag(1 / v)``, and the weights ``1 / v``."""
+    w = 1 / v
+    wx = x * w[:, None]
+    p = np.diag(w) - wx @ np.linalg.solve(x.T @ wx, wx.T)
+    return p, w
+
+
+def tau2_se(method: str, y: np.ndarray, v: np.ndarray, x: np.ndarray, tau2: float) -> float:
+    """Standard error of the tau^2 estimate, metafor's ``se.tau2`` (``rma.uni``), for the
+    design ``x`` (a column of ones without moderators)."""
+    k, p = x.shape
+    t = max(tau2, 0.0)
+    if method in ("DL", "HS"):
+        pm, w = projection(v, x)
+        tr = float(np.trace(pm))
+        scale = tr if method == "DL" else float(w.sum())
+        return float(np.sqrt(2 * (k - p) + 4 * t * tr + 2 * t**2 * np.sum(pm * pm)) / scale)
+    if method == "HE":
+        pv = (np.eye(k) - x @ np.linalg.solve(x.T @ x, x.T)) * v[None, :]
+        var = 2 * np.sum(pv * pv.T) + 4 * t * np.trace(pv) + 2 * t**2 * (k - p)
+        return float(np.sqrt(var) / (k - p))
+    if method == "SJ":
+        tau0 = float(np.var(y))  # the start, R's var(y) (k - 1) / k
+        pm, _ = projection(v + tau0, x)
+        pv = pm * v[None, :]
+        var = 2 * np.sum(pv * pv.T) + 4 * t * np.sum(pv * pm) + 2 * t**2 * np.sum(pm * pm)
+        return float(tau0 / (k - p) * np.sqrt(var))
+    pm, w = projection(v + t, x)
+    if method == "ML":
+        return float(np.sqrt(2 / np.sum(w**2)))
+    if method == "REML":
+        return float(np.sqrt(2 / np.sum(pm * pm)))
+    return float(np.sqrt(2 * k**2 / (k - p)) / w.sum())  # EB, PM
+
+
+def tau2_profile_ci(
+    es: EffectSizes, tau2: float, method: str, *, level: float = DEFAULT_LEVEL
+) -> tuple[float, float]:
+    """Profile-likelihood CI of tau^2 (ML or REML), metafor's ``confint(type = "PL")``.
+
+    The limits are where ``-2 (ll(t) - ll(tau2))`` reaches the chi^2_1 quantile at ``level``,
+    found with R's ``uniroot`` on [0, tau2] and [tau2, max(100, 10 tau2)]; a limit beyond the
+    search range is its end.
+    """
+    if method not in ("ML", "REML"):
+        raise BayesmetaError(f"a profile-likelihood CI needs ML or REML, not {method}")
+    y, v = es.yi, es.vi
+    crit = float(special.chdtri(1, 1 - level))
+    top = _loglik(tau2, y, v, method)
+
+    def gap(t: float) -> float:
+        return -2 * (_loglik(t, y, v, method) - top) - crit
+
+    hi = max(100.0, 10 * tau2)
+    lb = 0.0 if gap(0.0) < 0 else uniroot(gap, 0.0, tau2, maxiter=1000)
+    ub = hi if gap(hi) < 0 else uniroot(gap, tau2, hi, maxiter=1000)
+    return (lb, ub)
 
 
 def tau2_qprofile(
@@ -339,7 +411,12 @@ def weights(es: EffectSizes, tau2: float = 0.0) -> np.ndarray:
 
 
 def random_effects(
-    es: EffectSizes, *, method: str = "DL", test: str = "z", level: float = DEFAULT_LEVEL
+    es: EffectSizes,
+    *,
+    method: str = "DL",
+    test: str = "z",
+    level: float = DEFAULT_LEVEL,
+    pm_tol: float = R_TOL,
 ) -> PooledEstimate:
     """Random-effects estimate with tau^2 by ``method``, as metafor ``rma(yi, vi, method, test)``.
 
@@ -353,32 +430,42 @@ def random_effects(
         ``"z"`` (normal) or ``"knha"``: Hartung & Knapp (2001, Stat Med 20:3875) / Sidik &
         Jonkman (2002, Stat Med 21:3153) variance ``sum(w (y - mu)^2) / ((k - 1) sum w)`` and
         t(k - 1) for the CI, the p-value and the prediction interval.
+    pm_tol
+        Root tolerance of the Paule-Mandel search (metafor's default).
 
     Returns
     -------
     PooledEstimate
-        With tau^2, its Q-profile CI, I^2 = tau^2 / (tau^2 + vt), H^2 = tau^2 / vt + 1, the
-        common-effect Q, and the 95% prediction interval ``est +- crit sqrt(se^2 + tau^2)``.
+        With tau^2, its standard error (metafor's ``se.tau2``) and Q-profile CI (for ML and
+        REML also the profile-likelihood CI), I^2 = tau^2 / (tau^2 + vt) and H^2 = tau^2 / vt
+        + 1 with their CIs from the Q-profile limits (``confint``), the common-effect Q, and
+        the prediction interval ``est +- crit sqrt(se^2 + tau^2)``.
     """
     if test not in ("z", "knha"):
         raise BayesmetaError(f"unknown test {test!r}; valid: z, knha")
     if es.k < 2:
         raise BayesmetaError(f"a random-effects model needs at least 2 studies, got {es.k}")
-    tau2 = tau2_estimate(es, method)
+    tau2 = tau2_estimate(es, method, pm_tol=pm_tol)
     y, v, k = es.yi, es.vi, es.k
     w = 1 / (v + tau2)
     est = _weighted_mean(y, w)
     se = np.sqrt(1 / w.sum())
     q = _q(0.0, y, v)
     vt = _vt(v)
+    tau2_ci = tau2_qprofile(es, tau2, level=level)
     het = {
         "tau2": tau2,
-        "tau2_ci": tau2_qprofile(es, tau2, level=level),
+        "tau2_ci": tau2_ci,
         "i2": 100 * tau2 / (vt + tau2),
         "h2": tau2 / vt + 1,
         "q": q,
         "q_p": float(special.chdtrc(k - 1, q)),
+        "se_tau2": tau2_se(method, y, v, np.ones((k, 1)), tau2),
+        "i2_ci": tuple(100 * t / (vt + t) for t in tau2_ci),
+        "h2_ci": tuple(t / vt + 1 for t in tau2_ci),
     }
+    if method in ("ML", "REML"):
+        het["tau2_ci_pl"] = tau2_profile_ci(es, tau2, method, level=level)
     name = f"random_{method.lower()}" + ("_hksj" if test == "knha" else "")
     if test == "z":
         half = z_quantile(level) * np.sqrt(se**2 + tau2)
@@ -408,29 +495,96 @@ def _subset(es: EffectSizes, keep: np.ndarray) -> EffectSizes:
     )
 
 
+def subset_counts(data: TwoArmData, keep: np.ndarray) -> TwoArmData:
+    """The two-arm ``data`` of the studies where ``keep`` is true (in the order of ``keep``
+    when it is an index array)."""
+    idx = np.arange(data.k)[keep]
+    return replace(
+        data,
+        study=tuple(data.study[i] for i in idx),
+        treatment_events=data.treatment_events[idx],
+        treatment_total=data.treatment_total[idx],
+        control_events=data.control_events[idx],
+        control_total=data.control_total[idx],
+        covariates=data.covariates.iloc[idx].reset_index(drop=True),
+    )
+
+
+COUNT_METHODS = {"MH": mantel_haenszel, "PETO": peto}
+SEQUENTIAL_METHODS = (*TAU2_METHODS, "EE", *COUNT_METHODS)
+
+
+def _sequential_fit(
+    es: EffectSizes, data: TwoArmData | None, idx: np.ndarray, method: str, level: float
+) -> PooledEstimate | Skipped:
+    """One fit of a leave-one-out or cumulative analysis: ``method`` on the studies ``idx``
+    (of ``data`` for Mantel-Haenszel and Peto, of ``es`` otherwise); one that cannot be
+    computed (a Mantel-Haenszel odds ratio of 0) is :class:`Skipped`, where metafor has NA."""
+    try:
+        if method in COUNT_METHODS:
+            sub_counts = subset_counts(data, idx)
+            if method == "MH":  # on the measure of the effect sizes (OR, RR or RD)
+                return mantel_haenszel(sub_counts, measure=es.measure, level=level)
+            if es.measure != "OR":
+                raise BayesmetaError("Peto's method gives odds ratios only")
+            return peto(sub_counts, level=level)
+        sub = _subset(es, idx)
+        if method == "EE" or sub.k == 1:
+            return common_effect(sub, level=level)
+        return random_effects(sub, method=method, level=level)
+    except BayesmetaError as exc:
+        return Skipped(method, str(exc))
+
+
+def _check_sequential(method: str, data: TwoArmData | None) -> None:
+    if method not in SEQUENTIAL_METHODS:
+        raise BayesmetaError(f"unknown method {method!r}; valid: {', '.join(SEQUENTIAL_METHODS)}")
+    if method in COUNT_METHODS and not isinstance(data, TwoArmData):
+        raise BayesmetaError(f"{method} needs two-arm counts")
+
+
 def leave_one_out(
-    es: EffectSizes, method: str = "DL", *, level: float = DEFAULT_LEVEL
-) -> dict[str, PooledEstimate]:
-    """Random-effects fit without each study in turn (metafor ``leave1out``), by omitted study."""
+    es: EffectSizes,
+    method: str = "DL",
+    *,
+    level: float = DEFAULT_LEVEL,
+    data: TwoArmData | None = None,
+) -> dict[str, PooledEstimate | Skipped]:
+    """Fit without each study in turn (metafor ``leave1out``), by omitted study.
+
+    ``method`` is a tau^2 estimator (random effects), ``"EE"`` (inverse-variance common
+    effect), or ``"MH"`` / ``"PETO"`` on the counts ``data`` (``leave1out(rma.mh(...))``,
+    ``leave1out(rma.peto(...))``; every study of ``data`` is left out in turn).
+    """
+    _check_sequential(method, data)
+    names = data.study if method in COUNT_METHODS else es.study
     out = {}
-    with progress.bar("Leave one out", es.k) as bar:
-        for i, name in enumerate(es.study):
-            keep = np.arange(es.k) != i
-            out[name] = random_effects(_subset(es, keep), method=method, level=level)
+    with progress.bar("Leave one out", len(names)) as bar:
+        for i, name in enumerate(names):
+            keep = np.flatnonzero(np.arange(len(names)) != i)
+            out[name] = _sequential_fit(es, data, keep, method, level)
             if bar is not None:
                 bar.advance()
     return out
 
 
 def cumulative(
-    es: EffectSizes, order: Sequence[str], method: str = "DL", *, level: float = DEFAULT_LEVEL
-) -> dict[str, PooledEstimate]:
+    es: EffectSizes,
+    order: Sequence[str],
+    method: str = "DL",
+    *,
+    level: float = DEFAULT_LEVEL,
+    data: TwoArmData | None = None,
+) -> dict[str, PooledEstimate | Skipped]:
     """Cumulative meta-analysis (metafor ``cumul``): studies added in ``order``.
 
-    Returns the fit after each study is added, keyed by that study; the first entry (one
-    study) is the study's own effect with tau^2 = 0.
+    Returns the fit after each study is added, keyed by that study; with a tau^2 estimator
+    the first entry (one study) is the study's own effect with tau^2 = 0. ``method`` as in
+    :func:`leave_one_out` (``"MH"`` / ``"PETO"``: ``cumul(rma.mh(...))`` on ``data``).
     """
-    position = {name: i for i, name in enumerate(es.study)}
+    _check_sequential(method, data)
+    names = data.study if method in COUNT_METHODS else es.study
+    position = {name: i for i, name in enumerate(names)}
     unknown = [s for s in order if s not in position]
     if unknown or len(set(order)) != len(order):
         raise BayesmetaError(
@@ -439,12 +593,59 @@ def cumulative(
     out = {}
     with progress.bar("Cumulative", len(order)) as bar:
         for n in range(1, len(order) + 1):
-            sub = _subset(es, np.array([position[s] for s in order[:n]]))
-            out[order[n - 1]] = (
-                random_effects(sub, method=method, level=level)
-                if n > 1
-                else common_effect(sub, level=level)
-            )
+            idx = np.array([position[s] for s in order[:n]])
+            out[order[n - 1]] = _sequential_fit(es, data, idx, method, level)
             if bar is not None:
                 bar.advance()
     return out
+
+
+@dataclass(frozen=True)
+class Blups:
+    """Best linear unbiased predictions of the true study effects (metafor ``blup``):
+    ``pred = l y + (1 - l) mu`` with ``l = tau^2 / (tau^2 + v)``, its SE and the interval at
+    ``level`` (t on k - 1 df with Hartung-Knapp)."""
+
+    method: str
+    study: tuple[str, ...]
+    pred: np.ndarray
+    se: np.ndarray
+    pi: np.ndarray
+    level: float = DEFAULT_LEVEL
+
+    def to_dict(self) -> dict:
+        """``{method, studies: {study: {pred, se, pi95}}}``."""
+        from bayesmeta.io.output import level_key
+
+        key = level_key("pi", self.level)
+        return {
+            "method": self.method,
+            "studies": {
+                s: {"pred": float(self.pred[i]), "se": float(self.se[i]),
+                    key: [float(v) for v in self.pi[i]]}
+                for i, s in enumerate(self.study)
+            },
+        }  # fmt: skip
+
+
+def blup(
+    es: EffectSizes, method: str = "REML", *, test: str = "z", level: float = DEFAULT_LEVEL
+) -> Blups:
+    """metafor's ``blup(rma(yi, vi, method, test))`` for the random-effects model."""
+    fit = random_effects(es, method=method, test=test, level=level)
+    lam = fit.tau2 / (fit.tau2 + es.vi)
+    pred = lam * es.yi + (1 - lam) * fit.estimate
+    se = np.sqrt(lam * es.vi + (1 - lam) ** 2 * fit.se**2)
+    if test == "knha":
+        crit = float(special.stdtrit(es.k - 1, tails(level)[1]))
+    else:
+        crit = z_quantile(level)
+    name = f"random_{method.lower()}" + ("_hksj" if test == "knha" else "")
+    return Blups(
+        name,
+        tuple(es.study),
+        pred,
+        se,
+        np.column_stack([pred - crit * se, pred + crit * se]),
+        level,
+    )

@@ -28,8 +28,10 @@ class PooledEstimate:
     """One pooled effect with its uncertainty and heterogeneity statistics.
 
     ``estimate`` is on the analysis scale (log OR, log RR, RD or logit); ``ci`` is its
-    confidence interval, ``tau2_ci`` the Q-profile interval of tau^2 and ``pi`` the prediction
-    interval for a new study, all at ``level``. ``i2`` is in percent; ``df`` is the
+    confidence interval, ``tau2_ci`` the Q-profile interval of tau^2 (``tau2_ci_pl`` the
+    profile-likelihood one, ML and REML), ``i2_ci`` and ``h2_ci`` the intervals of I^2 and H^2
+    from the Q-profile limits, ``se_tau2`` the standard error of tau^2, and ``pi`` the
+    prediction interval for a new study, all at ``level``. ``i2`` is in percent; ``df`` is the
     t-distribution's degrees of freedom when the Hartung-Knapp test was used.
 
     An interval of zero width (Hartung-Knapp on identical effects: ``se`` is 0, ``p`` 0, as
@@ -52,6 +54,10 @@ class PooledEstimate:
     pi: tuple[float, float] | None = None
     df: int | None = None
     level: float = DEFAULT_LEVEL
+    se_tau2: float | None = None
+    tau2_ci_pl: tuple[float, float] | None = None
+    i2_ci: tuple[float, float] | None = None
+    h2_ci: tuple[float, float] | None = None
 
     @property
     def degenerate(self) -> bool:
@@ -76,6 +82,10 @@ class PooledEstimate:
             ("q_p", self.q_p),
             (level_key("pi", self.level), self.pi),
             ("df", self.df),
+            ("se_tau2", self.se_tau2),
+            (level_key("tau2_pl_ci", self.level), self.tau2_ci_pl),
+            (level_key("i2_ci", self.level), self.i2_ci),
+            (level_key("h2_ci", self.level), self.h2_ci),
         ]
         out: dict[str, Any] = {}
         for key, value in fields:

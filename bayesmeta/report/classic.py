@@ -17,13 +17,18 @@ from bayesmeta.frequentist.bias import (
     TrimFill,
 )
 from bayesmeta.frequentist.classic import ClassicResult, Sequential
-from bayesmeta.frequentist.methods import need_counts
+from bayesmeta.frequentist.methods import METHODS, need_counts, shown_by_default
 from bayesmeta.frequentist.results import AsymmetryTest, Skipped
 from bayesmeta.io.counts import TwoArmData
 from bayesmeta.model.likelihoods import native
 from bayesmeta.model.scales import Scale, scale_of_measure
 from bayesmeta.report.format import interval, num, percent
-from bayesmeta.report.terminal import frequentist_table
+from bayesmeta.report.terminal import (
+    frequentist_table,
+    regression_tables,
+    subgroup_tables,
+    titled_table,
+)
 
 SMALL_STUDY_TESTS = ("egger", "harbord", "peters")
 _MEASURE_NAMES = {"OR": "odds ratio", "RR": "risk ratio", "RD": "risk difference"}
@@ -35,6 +40,9 @@ def _sequence_table(title: str, sequence: Sequential, scale: Scale, level: float
     for col in ("Study", scale.label, f"{percent(level)} CI", "tau^2", "I^2 %"):
         table.add_column(col, justify="left" if col == "Study" else "right")
     for study, r in sequence.fits.items():
+        if isinstance(r, Skipped):
+            table.add_row(study, f"not estimable: {r.reason}", "", "", "")
+            continue
         table.add_row(
             study,
             num(show(r.estimate), scale.digits),
@@ -87,6 +95,26 @@ def bias_table(bias: PublicationBias, scale: Scale, level: float) -> Table:
     return table
 
 
+def influence_table(result: ClassicResult) -> Table:
+    """metafor's ``influence()`` columns per study, ``*`` for an influential one."""
+    inf = result.influence
+    table = titled_table(
+        f"Influence diagnostics ({inf.method}{', Hartung-Knapp' if inf.test == 'knha' else ''})",
+        ("Study", "", "rstudent", "dffits", "cook.d", "cov.r", "tau2.del", "QE.del", "hat",
+         "weight %", *(f"dfbeta {n}" for n in inf.names)),
+    )  # fmt: skip
+    for i, study in enumerate(inf.study):
+        table.add_row(
+            study,
+            "*" if inf.influential[i] else "",
+            *(num(getattr(inf, key)[i], 3)
+              for key in ("rstudent", "dffits", "cook_d", "cov_r", "tau2_del", "qe_del", "hat")),
+            num(inf.weight[i], 1),
+            *(num(inf.dfbetas[i, j], 3) for j in range(len(inf.names))),
+        )  # fmt: skip
+    return table
+
+
 def render_classic(result: ClassicResult, console: Console) -> None:
     """Print the frequentist tables, small-study tests and sensitivity analyses."""
     data, es = result.data, result.effect_sizes
@@ -135,3 +163,26 @@ def render_classic(result: ClassicResult, console: Console) -> None:
                 f"Cumulative by {cum.by} ({cum.method}), adding", cum, scale, result.level
             )
         )
+    shown = shown_by_default(data)
+    if result.meta_regression is not None:
+        for table in regression_tables(result.meta_regression, shown, result.level):
+            console.print()
+            console.print(table)
+    if result.subgroups is not None:
+        for table in subgroup_tables(result.subgroups, shown, scale, result.level):
+            console.print()
+            console.print(table)
+    if result.influence is not None:
+        console.print()
+        console.print(influence_table(result))
+    if result.blups is not None:
+        b = result.blups
+        console.print()
+        table = titled_table(
+            f"BLUPs of the study effects ({METHODS[b.method].label})",
+            ("Study", scale.label, f"{percent(result.level)} PI", "SE (model scale)"),
+        )
+        for i, study in enumerate(b.study):
+            pi = interval(*(scale.show(v) for v in b.pi[i]))
+            table.add_row(study, num(scale.show(b.pred[i])), pi, num(b.se[i], 4))
+        console.print(table)

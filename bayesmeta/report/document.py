@@ -327,6 +327,29 @@ def publication_bias_table(contents: Analyses) -> tuple[Table | None, str]:
     return _table(columns, rows), note
 
 
+def case_diagnostics_table(contents: Analyses) -> Table | None:
+    """metafor's ``influence()`` of the random-effects model of the leave-one-out analysis
+    (:func:`bayesmeta.frequentist.influence.influence`); None when it cannot be computed."""
+    from bayesmeta.frequentist.influence import influence
+
+    method = contents.influence.method
+    es = frequentist_methods.inputs(contents.data, contents.result.level).es
+    try:
+        inf = influence(es, method=method)
+    except BayesmetaError:
+        return None
+    rows = [
+        [study, "*" if inf.influential[i] else "",
+         *(num(float(getattr(inf, key)[i]), 3)
+           for key in ("rstudent", "dffits", "cook_d", "cov_r", "tau2_del", "qe_del", "hat")),
+         num(float(inf.weight[i]), 1), num(float(inf.dfbetas[i, 0]), 3)]
+        for i, study in enumerate(inf.study)
+    ]  # fmt: skip
+    columns = ["Study", "Influential", "rstudent", "DFFITS", "Cook's D", "cov.r"]
+    columns += ["tau^2 del.", "QE del.", "hat", "weight %", "DFBETAS"]
+    return _table(columns, rows, first_text=2)
+
+
 def small_study_table(contents: Analyses) -> Table:
     """Egger's, Harbord's and Peters' tests (t on df, p), or why a test was not computed."""
     result = contents.result
@@ -443,6 +466,9 @@ def sections(contents: Analyses, figures: dict[str, RenderedFigure]) -> dict[str
         "sensitivity_reason": _not_run(contents.sensitivity),
         "influence": None if _not_run(contents.influence) else influence_table(contents),
         "influence_reason": _not_run(contents.influence),
+        "case_diagnostics": None
+        if _not_run(contents.influence)
+        else case_diagnostics_table(contents),
         "small_study": small_study_table(contents),
         "publication_bias": bias_table,
         "publication_bias_note": bias_note,

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from bayesmeta.frequentist.classic import MetaRegressions, Subgroups
+from bayesmeta.frequentist.metareg import MetaRegression, SubgroupFits
 from bayesmeta.frequentist.methods import METHODS
 from bayesmeta.frequentist.results import Estimate, PooledEstimate, Skipped
 from bayesmeta.model.description import reference_direction
@@ -183,6 +186,95 @@ def frequentist_table(
     return table
 
 
+def titled_table(title: str, columns: tuple[str, ...]) -> Table:
+    """A borderless table titled ``title``; the first two columns left-aligned, the rest right."""
+    table = Table(title=title, title_justify="left", box=None, pad_edge=False)
+    for j, col in enumerate(columns):
+        table.add_column(col, justify="left" if j < 2 else "right")
+    return table
+
+
+def _df(fit: MetaRegression) -> str:
+    return ", ".join(str(d) for d in fit.qm_df)
+
+
+def regression_tables(regression: MetaRegressions, shown: tuple[str, ...], level: float):
+    """The coefficients of the ``shown`` methods (model scale) and every method's tests."""
+    coef = titled_table(
+        f"Meta-regression on {', '.join(regression.covariates)} (coefficients on the model scale)",
+        ("Method", "Coefficient", "Estimate", "SE", f"{percent(level)} CI", "p"),
+    )
+    tests = titled_table(
+        "Meta-regression tests",
+        ("Method", "QM (df)", "p", "QE (df)", "p", "tau^2", "I^2 %", "R^2 %"),
+    )
+    for name, fit in regression.fits.items():
+        label = METHODS[name].label
+        if isinstance(fit, Skipped):
+            tests.add_row(label, f"not estimable: {fit.reason}", *[""] * 6)
+            continue
+        if name in shown:
+            for j, coefficient in enumerate(fit.names):
+                coef.add_row(
+                    label if j == 0 else "",
+                    coefficient,
+                    num(fit.coef[j], 4),
+                    num(fit.se[j], 4),
+                    interval(*fit.ci[j], 4),
+                    p_value(fit.p[j]),
+                )
+        tests.add_row(
+            label,
+            f"{num(fit.qm)} ({_df(fit)})",
+            p_value(fit.qm_p),
+            f"{num(fit.qe)} ({fit.qe_df})",
+            p_value(fit.qe_p),
+            num(fit.tau2, 4),
+            num(fit.i2, 1),
+            num(fit.r2, 1),
+        )
+    return coef, tests
+
+
+def subgroup_tables(subgroups: Subgroups, shown: tuple[str, ...], scale: Scale, level: float):
+    """Each ``shown`` method's fit per subgroup and every method's test for differences."""
+    show = scale.show
+    fits = titled_table(
+        f"Subgroups by {subgroups.by}",
+        ("Method", "Subgroup", "k", scale.label, f"{percent(level)} CI", "tau^2", "I^2 %"),
+    )
+    tests = titled_table(
+        "Test for subgroup differences",
+        ("Method", "Q between (df)", "p", "Mixed-effects QM (one tau^2)", "p"),
+    )
+    for name, fit in subgroups.fits.items():
+        label = METHODS[name].label
+        if isinstance(fit, Skipped):
+            tests.add_row(label, f"not estimable: {fit.reason}", "", "", "")
+            continue
+        assert isinstance(fit, SubgroupFits)
+        if name in shown:
+            for j, (group, pe) in enumerate(fit.levels.items()):
+                fits.add_row(
+                    label if j == 0 else "",
+                    group,
+                    str(pe.k),
+                    num(show(pe.estimate)),
+                    interval(*(show(v) for v in pe.ci)),
+                    num(pe.tau2, 3),
+                    num(pe.i2, 1),
+                )
+        mixed = fit.mixed_effects
+        tests.add_row(
+            label,
+            f"{num(fit.between.q)} ({fit.between.df})",
+            p_value(fit.between.p),
+            f"{num(mixed.qm)} ({_df(mixed)})" if mixed else "-",
+            p_value(mixed.qm_p) if mixed else "-",
+        )
+    return fits, tests
+
+
 def diagnostics_line(result: AnalysisResult) -> str:
     """One line: sampler, draws, R-hat, ESS, divergences, time, and the verdict."""
     d = result.diagnostics
@@ -339,6 +431,19 @@ def render(
         )
     console.print(frequentist_table(result.frequentist, result.frequentist_scale, methods))
     console.print()
+    shown = tuple(methods or result.frequentist)
+    regression, groups = result.frequentist_meta_regression, result.frequentist_subgroups
+    if regression is not None:  # the methods shown above, as fit shows them
+        regression = replace(regression, fits={k: regression.fits[k] for k in shown
+                                               if k in regression.fits})  # fmt: skip
+        for table in regression_tables(regression, shown, result.level):
+            console.print(table)
+            console.print()
+    if groups is not None:
+        groups = replace(groups, fits={k: groups.fits[k] for k in shown if k in groups.fits})
+        for table in subgroup_tables(groups, shown, result.scale, result.level):
+            console.print(table)
+            console.print()
     _diagnostics(result, console)
 
 

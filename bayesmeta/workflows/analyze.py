@@ -23,6 +23,7 @@ from bayesmeta.effects import ObservedEffect, wald_intervals
 from bayesmeta.engines.nuts import ConvergenceWarning, Diagnostics, Fit, SamplerSettings
 from bayesmeta.errors import OptionError
 from bayesmeta.frequentist import methods as frequentist_methods
+from bayesmeta.frequentist.classic import MetaRegressions, Subgroups, from_moderators
 from bayesmeta.frequentist.results import Estimate
 from bayesmeta.io.counts import StudyData
 from bayesmeta.io.reported import ReportedEffects
@@ -81,6 +82,8 @@ class AnalysisResult:
     level: float = DEFAULT_LEVEL
     measure: str | None = None
     absolute: AbsoluteEffects | None = None
+    frequentist_meta_regression: MetaRegressions | None = None
+    frequentist_subgroups: Subgroups | None = None
 
     @property
     def model(self) -> str:
@@ -206,6 +209,10 @@ class AnalysisResult:
         if self.measure is not None:
             out["frequentist_measure"] = self.measure
         out["frequentist"] = {k: v.to_dict() for k, v in self.frequentist.items()}
+        if self.frequentist_meta_regression is not None:
+            out["frequentist_meta_regression"] = self.frequentist_meta_regression.to_dict()
+        if self.frequentist_subgroups is not None:
+            out["frequentist_subgroups"] = self.frequentist_subgroups.to_dict()
         out["studies"] = self.studies()
         out["environment"] = _environment()
         return out
@@ -377,12 +384,18 @@ def analyze_model(
     methods = frequentist_methods.check_methods(
         frequentist if frequentist is not None else frequentist_methods.available(data), data
     )
+    given = frequentist_methods.inputs(data, level, measure)
+    regression = groups = None
+    if spec.moderators is not None:
+        regression, groups = from_moderators(
+            data, given.es, spec.moderators, spec.moderators.names, level=level
+        )
     common = {
         "spec": spec,
         "engine": engine,
-        "frequentist": frequentist_methods.compute(
-            methods, frequentist_methods.inputs(data, level, measure)
-        ),
+        "frequentist": frequentist_methods.compute(methods, given),
+        "frequentist_meta_regression": regression,
+        "frequentist_subgroups": groups,
         "observed": wald_intervals(native(data).effect_sizes(data), level=level),
         "level": level,
         "measure": measure,

@@ -173,7 +173,11 @@ def influence(
         full_bayesian=_summary(result),
         full_frequentist=random_effects(es, method=method, level=result.level),
         bayesian=bayesian,
-        frequentist=leave_one_out(es, method, level=result.level),
+        frequentist={  # a deletion whose fit fails has no frequentist row (shown as -)
+            s: fit
+            for s, fit in leave_one_out(es, method, level=result.level).items()
+            if isinstance(fit, PooledEstimate)
+        },
         method=method,
         engine=result.engine,
         settings=settings if result.engine == "nuts" else None,

@@ -45,8 +45,10 @@ def test_public_plot_functions():
     from bayesmeta import plots
 
     assert sorted(plots.__all__) == [
+        "baujat",
         "forest",
         "funnel",
+        "gosh",
         "influence",
         "posterior",
         "rank",

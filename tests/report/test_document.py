@@ -278,3 +278,22 @@ def test_small_study_section_has_the_publication_bias_analyses(bcg_report):
     assert rows["PET (WLS on the SE)"][1] == f"{math.exp(ref['pet']['b0']):.2f}"
     assert "selection assumed to favour negative effects" in html
     assert "figure-contour_funnel" in page.ids
+
+
+def test_influence_section_has_metafors_case_diagnostics(bcg_exact_report, bcg_exact_influence):
+    """With the leave-one-out analysis run, the section also has metafor's influence() of the
+    same random-effects model (tests/reference/metafor_issue20.json, bcg, REML)."""
+    import dataclasses
+    import json
+
+    from tests.conftest import REFERENCE
+
+    _, infl = bcg_exact_influence
+    contents = dataclasses.replace(bcg_exact_report, influence=infl)
+    page = parse(document.render_html(contents))
+    table = next(t for t in page.tables if t and t[0][:2] == ["Study", "Influential"])
+    ref = json.loads((REFERENCE / "metafor_issue20.json").read_text())["influence"]["bcg"]
+    assert infl.method == "REML"
+    cook = [float(row[4]) for row in table[1:]]
+    assert cook == pytest.approx(ref["REML_z"]["cook_d"], abs=5e-4)  # printed to 3 decimals
+    assert [row[1] == "*" for row in table[1:]] == ref["REML_z"]["inf"]

@@ -23,7 +23,7 @@ from bayesmeta.model.description import normal_inputs
 from bayesmeta.model.moderators import moderators
 from bayesmeta.model.priors import PriorSet, parse_prior
 from bayesmeta.workflows.analyze import analyze
-from tests.conftest import EXAMPLES, TWO_ARM, reference
+from tests.conftest import EXAMPLES, REFERENCE, TWO_ARM, reference
 
 runner = CliRunner()
 NNHM_PRIORS = PriorSet(mu=parse_prior("normal(0, 10)"), tau=parse_prior("half-normal(0.5)"))
@@ -145,6 +145,13 @@ def test_exact_meta_regression_slope_agrees_with_metafor_reml(tmp_path) -> None:
     assert slope["sd"] >= ref["se_slope"]
     intercept = json.loads(out.read_text())["posterior"]["regression"]["coefficients"]["intercept"]
     assert intercept["median"] == pytest.approx(ref["intercept"], abs=0.5 * intercept["sd"])
+    # the frequentist meta-regression beside it: metafor rma(yi, vi, mods = ~ ablat), REML
+    freq = json.loads(out.read_text())["frequentist_meta_regression"]["fits"]["random_reml"]
+    metafor = json.loads((REFERENCE / "metafor_issue20.json").read_text())
+    reml = metafor["metareg"]["bcg"]["regressions"]["ablat"]["REML_z"]
+    assert freq["coefficients"]["ablat"]["estimate"] == pytest.approx(reml["est"][1], rel=1e-6)
+    assert freq["qm"] == pytest.approx(reml["QM"], rel=1e-6)
+    assert "Meta-regression tests" in result.output  # the terminal shows it too
 
 
 @pytest.mark.sampling

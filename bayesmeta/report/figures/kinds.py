@@ -13,8 +13,18 @@ from dataclasses import dataclass
 from matplotlib.figure import Figure
 
 from bayesmeta.errors import BayesmetaError
+from bayesmeta.frequentist import influence as case_diagnostics
+from bayesmeta.frequentist import methods as frequentist_methods
 from bayesmeta.frequentist.bias import TrimFill
-from bayesmeta.report.figures import Style, forest, funnel, influence, mcmc, posterior
+from bayesmeta.report.figures import (
+    Style,
+    diagnostics,
+    forest,
+    funnel,
+    influence,
+    mcmc,
+    posterior,
+)
 from bayesmeta.workflows.analyze import AnalysisResult
 from bayesmeta.workflows.report import Analyses, NotRun
 
@@ -51,13 +61,22 @@ def _influence(contents: Analyses, style: Style) -> Figure:
 
 def _trimfill(contents: Analyses) -> TrimFill | None:
     """The REML L0 trim-and-fill of the data, or None where it cannot be computed."""
-    from bayesmeta.frequentist import methods as frequentist_methods
     from bayesmeta.frequentist.bias import trimfill
 
     try:
         return trimfill(frequentist_methods.inputs(contents.data).es)
     except BayesmetaError:
         return None
+
+
+def _baujat(contents: Analyses, style: Style) -> Figure:
+    es = frequentist_methods.inputs(contents.data).es
+    return diagnostics.baujat(case_diagnostics.baujat(es, method="EE"))
+
+
+def _gosh(contents: Analyses, style: Style) -> Figure:
+    es = frequentist_methods.inputs(contents.data).es
+    return diagnostics.gosh(case_diagnostics.gosh(es, method="EE"))
 
 
 KINDS: dict[str, Kind] = {
@@ -82,6 +101,10 @@ KINDS: dict[str, Kind] = {
              "against no effect is below 0.10, 0.05 and 0.01; open circles: the studies "
              "trim-and-fill (REML, L0) imputes, with its adjusted estimate.", (),
              lambda c, s: funnel.funnel(c.data, contours=True, filled=_trimfill(c))),
+        Kind("baujat", "Baujat plot: each study's contribution to heterogeneity against its "
+             "influence on the common-effect estimate.", (), _baujat),
+        Kind("gosh", "GOSH plot: common-effect estimate against I^2 in subsets of the studies "
+             "(all subsets up to 100,000, random ones beyond).", (), _gosh),
         Kind("trace", "Trace and per-chain density of mu and tau (ArviZ).", ("fit",),
              lambda c, s: mcmc.trace(_result(c))),
         Kind("rank", "Rank ECDF difference of each chain with the 95% simultaneous envelope "

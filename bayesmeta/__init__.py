@@ -21,6 +21,8 @@ _PUBLIC = {
     "load": "bayesmeta.io.inputs",
     "load_example": "bayesmeta.io.examples",
     "analyze": "bayesmeta.workflows.analyze",
+    "average": "bayesmeta.workflows.average",
+    "from_draws": "bayesmeta.workflows.analyze",
     "AnalysisResult": "bayesmeta.workflows.analyze",
     "classic": "bayesmeta.frequentist.classic",
     "ClassicResult": "bayesmeta.frequentist.classic",
@@ -35,6 +37,10 @@ _PUBLIC = {
     "TwoArmData": "bayesmeta.io.counts",
     "SingleArmData": "bayesmeta.io.counts",
     "ReportedEffects": "bayesmeta.io.reported",
+    "influence": "bayesmeta.workflows.influence",
+    "prior_sensitivity": "bayesmeta.workflows.sensitivity",
+    "turner_prior": "bayesmeta.model.priors",
+    "turner_table": "bayesmeta.workflows.sensitivity",
 }
 _MODULES = ("models", "plots")
 
@@ -54,14 +60,20 @@ __all__ = [
     "TwoArmData",
     "__version__",
     "analyze",
+    "average",
     "classic",
+    "from_draws",
+    "influence",
     "load",
     "load_example",
     "models",
     "moderators",
     "parse_prior",
     "plots",
+    "prior_sensitivity",
     "sample",
+    "turner_prior",
+    "turner_table",
 ]
 
 if TYPE_CHECKING:
@@ -74,9 +86,12 @@ if TYPE_CHECKING:
     from bayesmeta.io.reported import ReportedEffects
     from bayesmeta.model.description import ModelSpec
     from bayesmeta.model.moderators import moderators
-    from bayesmeta.model.priors import Prior, PriorSet, parse_prior
+    from bayesmeta.model.priors import Prior, PriorSet, parse_prior, turner_prior
     from bayesmeta.models import sample
-    from bayesmeta.workflows.analyze import AnalysisResult, analyze
+    from bayesmeta.workflows.analyze import AnalysisResult, analyze, from_draws
+    from bayesmeta.workflows.average import average
+    from bayesmeta.workflows.influence import influence
+    from bayesmeta.workflows.sensitivity import prior_sensitivity, turner_table
 
 
 def __getattr__(name: str) -> Any:

@@ -36,7 +36,6 @@ from scipy import special
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.io.counts import SingleArmData, TwoArmData
 from bayesmeta.io.output import level_key
-from bayesmeta.io.reported import ReportedEffects
 
 TWO_ARM_MEASURES = ("OR", "RR", "RD")
 SINGLE_ARM_MEASURES = ("PLO",)
@@ -232,21 +231,6 @@ class ObservedEffect:
             level_key("ci", self.level): list(self.interval),
             "corrected": self.corrected,
         }
-
-
-def observed_effects(
-    data: TwoArmData | SingleArmData | ReportedEffects, *, level: float = 0.95
-) -> dict[str, ObservedEffect]:
-    """Each study's own estimate with its Wald interval, by study name.
-
-    Log odds ratios (two-arm) or logits (single-arm) as metafor's ``escalc`` gives them (0.5
-    added to the cells of studies with a zero cell); reported effects as given.
-    """
-    if isinstance(data, ReportedEffects):
-        es = EffectSizes(data.study, data.yi, data.vi, data.measure, "none", (), ())
-    else:
-        es = effect_sizes(data, measure="OR" if isinstance(data, TwoArmData) else "PLO")
-    return wald_intervals(es, level=level)
 
 
 def wald_intervals(es: EffectSizes, *, level: float = 0.95) -> dict[str, ObservedEffect]:

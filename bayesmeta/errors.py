@@ -1,24 +1,24 @@
 """The one error type for user mistakes (bad data, bad options, bad prior strings).
 
 The CLI prints ``str(error)`` as a single line and exits with code 2; library users catch
-:class:`BayesmetaError`, or ``ValueError`` as for any bad value in Python (scikit-learn and
-PyMC raise ``ValueError`` for bad arguments too). Programming errors are left as ordinary
-exceptions.
+:class:`BayesmetaError`. :class:`OptionError` and :class:`DataError` are also ``ValueError``s
+(a right type with a wrong value), so code written for numpy, pandas or PyMC catches them as it
+catches theirs. Programming errors are left as ordinary exceptions.
 """
 
 from __future__ import annotations
 
 
-class BayesmetaError(ValueError):
+class BayesmetaError(Exception):
     """A mistake in what the user gave us, with a message that says what and where."""
 
 
-class OptionError(BayesmetaError):
+class OptionError(BayesmetaError, ValueError):
     """An invalid choice or setting: a prior, a model or engine name, a method, a sampler
     setting. The message names the option, what it got and what is valid."""
 
 
-class DataError(BayesmetaError):
+class DataError(BayesmetaError, ValueError):
     """A problem in the input data, located by source, row (1-based data row) and column."""
 
     def __init__(

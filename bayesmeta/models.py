@@ -4,15 +4,27 @@ and :func:`sample`, which samples them (or any PyMC model) fast.
 Each builder describes the model (:class:`~bayesmeta.model.description.ModelSpec`) and builds
 it with :func:`bayesmeta.engines.pymc.build`. Priors are a
 :class:`~bayesmeta.model.priors.PriorSet` or a mapping of ``mu``, ``tau``, ``baseline`` to a
-:class:`~bayesmeta.model.priors.Prior` or prior text (``{"tau": "half-cauchy(0.5)"}``); priors
-not given are the model's defaults (``docs/priors.md``).
+:class:`~bayesmeta.model.priors.Prior` (also as PyMC writes it, ``Prior("HalfNormal",
+sigma=0.5)``) or prior text (``{"tau": "half-cauchy(0.5)"}``); priors not given are the model's
+defaults (``docs/priors.md``). Data are what :func:`bayesmeta.load` returns or reads (a
+DataFrame, a path).
+
+    >>> import bayesmeta as bm
+    >>> from bayesmeta import Prior
+    >>> model = bm.models.binomial_normal(
+    ...     "examples/bcg.csv", priors={"tau": Prior("HalfNormal", sigma=0.5)}
+    ... )  # doctest: +SKIP
+    >>> idata = bm.sample(model, random_seed=1)  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
+import pandas as pd
 import pymc as pm
 from xarray import DataTree
 
@@ -32,15 +44,20 @@ Priors = PriorSet | Mapping[str, Prior | str] | None
 __all__ = ["binomial_normal", "normal_normal", "proportion", "sample"]
 
 
+Data = StudyData | ReportedEffects | pd.DataFrame | str | Path
+
+
 def _model(
     likelihood: str,
-    data: StudyData | ReportedEffects,
+    data: Data,
     priors: Priors,
     common_effect: bool,
     moderators: Moderators | None,
 ) -> pm.Model:
+    from bayesmeta.workflows.analyze import as_data
+
     spec = ModelSpec.describe(
-        data,
+        as_data(data),
         model=likelihood,
         priors=priors,
         common_effect=common_effect,
@@ -50,7 +67,7 @@ def _model(
 
 
 def binomial_normal(
-    data: TwoArmData,
+    data: TwoArmData | pd.DataFrame | str | Path,
     *,
     priors: Priors = None,
     common_effect: bool = False,
@@ -71,7 +88,8 @@ def binomial_normal(
     Parameters
     ----------
     data
-        Validated two-arm counts (:func:`bayesmeta.load`).
+        Validated two-arm counts (:func:`bayesmeta.load`), or what ``load`` reads: a
+        DataFrame or a path.
     priors
         Priors on ``mu``, ``tau`` and ``baseline`` (``alpha``); see the module docstring.
     common_effect
@@ -95,7 +113,7 @@ def binomial_normal(
 
 
 def proportion(
-    data: SingleArmData,
+    data: SingleArmData | pd.DataFrame | str | Path,
     *,
     priors: Priors = None,
     common_effect: bool = False,
@@ -112,7 +130,7 @@ def proportion(
 
 
 def normal_normal(
-    data: StudyData | ReportedEffects,
+    data: Data,
     *,
     priors: Priors = None,
     common_effect: bool = False,
@@ -131,14 +149,18 @@ def normal_normal(
 
 
 def sample(
-    model: ModelSpec | pm.Model,
+    model: ModelSpec | pm.Model | None = None,
     *,
     draws: int = 2000,
     tune: int = 1000,
     chains: int = 4,
-    seed: int = 1,
+    seed: int | None = None,
+    random_seed: int | None = None,
     target_accept: float | None = None,
     cores: int | None = None,
+    progressbar: bool = False,
+    idata_kwargs: Mapping[str, Any] | None = None,
+    **unsupported: Any,
 ) -> DataTree:
     """Draw from the posterior of a PyMC model (or a model description), as ``pm.sample`` does.
 
@@ -153,28 +175,65 @@ def sample(
     Parameters
     ----------
     model
-        A ``pymc.Model`` or a :class:`~bayesmeta.model.description.ModelSpec`.
+        A ``pymc.Model`` or a :class:`~bayesmeta.model.description.ModelSpec`; None: the
+        model of the enclosing ``with pm.Model():`` block, as ``pm.sample`` takes it.
     draws, tune, chains
         Draws per chain after tuning, tuning steps, chains.
-    seed
-        Random seed (0 to 2**32 - 1); the same seed gives the same draws.
+    seed, random_seed
+        Random seed (0 to 2**32 - 1; ``random_seed`` is ``pm.sample``'s name for it, give
+        one of them); the same seed gives the same draws. None: 1.
     target_accept
         NUTS target acceptance rate; None: 0.99 for builder models with covariates
         (meta-regression: small residual heterogeneity makes a funnel that 0.9 crosses with
         divergences on bcg ~ ablat), 0.9 otherwise.
     cores
         Threads for the chains (None: all cores).
+    progressbar
+        Show the chains' progress on a terminal.
+    idata_kwargs
+        ``{"log_likelihood": True}`` adds a ``log_likelihood`` group (each observed
+        variable's pointwise log likelihood, as ``pm.sample`` gives it), for
+        ``arviz_stats.loo``; no other key is supported.
 
     Returns
     -------
     xarray.DataTree
-        ``posterior``, ``sample_stats``, ``observed_data``, ``constant_data``; the root
-        attributes record the convergence checks.
+        ``posterior``, ``sample_stats``, ``observed_data``, ``constant_data`` (and
+        ``log_likelihood`` if asked); the root attributes record the convergence checks.
+
+    Raises
+    ------
+    TypeError
+        An argument of ``pm.sample`` that this function cannot honour (``step``, ``init``,
+        ``nuts_sampler``...), named; a model that is neither a ``pymc.Model`` nor a
+        description; no model given outside a ``with`` block.
+
+    Examples
+    --------
+    >>> import pymc as pm
+    >>> import bayesmeta as bm
+    >>> with bm.models.binomial_normal(bm.load_example("bcg")):  # doctest: +SKIP
+    ...     idata = bm.sample(random_seed=1, idata_kwargs={"log_likelihood": True})
     """
+    if unsupported:
+        raise TypeError(_unsupported(unsupported))
+    model = _the_model(model)
+    log_likelihood = _log_likelihood_asked(idata_kwargs)
+    if seed is not None and random_seed is not None and seed != random_seed:
+        raise TypeError(f"give seed or random_seed, not both (got {seed} and {random_seed})")
+    chosen = random_seed if random_seed is not None else seed
+    from bayesmeta import progress
+
     settings = nuts.SamplerSettings(
-        chains=chains, draws=draws, tune=tune, seed=seed, target_accept=target_accept, cores=cores
+        chains=chains,
+        draws=draws,
+        tune=tune,
+        seed=1 if chosen is None else chosen,
+        target_accept=target_accept,
+        cores=cores,
     ).for_model(model)
-    idata, seconds = nuts.draw(model, settings)
+    with progress.shown(bool(progressbar)):
+        idata, seconds = nuts.draw(model, settings)
     diag = nuts.diagnose(idata, seconds=seconds, settings=settings)
     idata.attrs.update(
         {
@@ -185,6 +244,9 @@ def sample(
             "bayesmeta_divergences": diag.divergences,
         }
     )
+    if log_likelihood:
+        pm_model = build(model) if isinstance(model, ModelSpec) else model
+        pm.compute_log_likelihood(idata, model=pm_model, progressbar=False)
     if not diag.converged:
         warnings.warn(
             f"the draws did not converge ({'; '.join(diag.problems)}): do not use them as they "
@@ -193,3 +255,54 @@ def sample(
             stacklevel=2,
         )
     return idata
+
+
+def _the_model(model: Any) -> ModelSpec | pm.Model:
+    """``model``, or the model of the enclosing ``with`` block when None; else TypeError."""
+    if model is None:
+        try:
+            return pm.modelcontext(None)
+        except TypeError:
+            raise TypeError(
+                "no model to sample: pass one (bm.sample(model)) or call bm.sample inside "
+                "`with model:`"
+            ) from None
+    if not isinstance(model, ModelSpec | pm.Model):
+        raise TypeError(
+            "sample takes a pymc.Model or a bayesmeta ModelSpec as its first argument "
+            f"(draws, tune, ... by keyword), got {type(model).__name__} {model!r:.40}"
+        )
+    return model
+
+
+def _log_likelihood_asked(idata_kwargs: Mapping[str, Any] | None) -> bool:
+    """Whether ``idata_kwargs`` asks for the log likelihood; TypeError for any other key."""
+    given = dict(idata_kwargs or {})
+    other = sorted(set(given) - {"log_likelihood"})
+    if other:
+        raise TypeError(
+            f"bayesmeta.sample cannot honour idata_kwargs {', '.join(map(repr, other))}; "
+            "it supports only log_likelihood"
+        )
+    return bool(given.get("log_likelihood", False))
+
+
+def _unsupported(given: Mapping[str, Any]) -> str:
+    """The message for keyword arguments sample does not take, naming pm.sample's ones."""
+    import inspect
+
+    of_pymc = set(inspect.signature(pm.sample).parameters)
+    honoured = [n for n in given if n in of_pymc]
+    unknown = [n for n in given if n not in of_pymc]
+    parts = []
+    if honoured:
+        parts.append(
+            f"bayesmeta.sample cannot honour pm.sample's argument(s) {', '.join(honoured)} "
+            "(it samples with nutpie's NUTS; use pm.sample for these)"
+        )
+    if unknown:
+        parts.append(f"sample() got unexpected keyword argument(s) {', '.join(unknown)}")
+    return "; ".join(parts) + (
+        "; it takes model, draws, tune, chains, seed/random_seed, target_accept, cores, "
+        "progressbar, idata_kwargs"
+    )

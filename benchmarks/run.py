@@ -467,9 +467,19 @@ def write_results(
         "|---|---:|",
         *(f"| {name} | {sec:.2f} |" for name, sec in imports),
         "",
+        *_kept_sections(out),
         NOTES,
     ]
     out.write_text("\n".join(lines) + "\n")
+
+
+def _kept_sections(out: Path) -> list[str]:
+    """Sections other scripts write into the file (benchmarks/exact_binomial.py), kept."""
+    begin, end = "<!-- exact_binomial: begin -->", "<!-- exact_binomial: end -->"
+    text = out.read_text() if out.exists() else ""
+    if begin not in text:
+        return []
+    return [begin + text.split(begin, 1)[1].split(end, 1)[0] + end, ""]
 
 
 NOTES = """## Notes

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 import bayesmeta
-from bayesmeta.errors import BayesmetaError, DataError, OptionError
+from bayesmeta.errors import DataError, OptionError
 
 
-@pytest.mark.parametrize("error", [BayesmetaError, DataError, OptionError])
+@pytest.mark.parametrize("error", [DataError, OptionError])
 def test_user_errors_are_value_errors(error):
     assert issubclass(error, ValueError)
 

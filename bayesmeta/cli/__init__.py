@@ -14,7 +14,7 @@ import typer
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
-from bayesmeta.cli import batch, classic, fit, priors, report
+from bayesmeta.cli import average, batch, classic, fit, priors, report
 from bayesmeta.cli.common import EXIT_USER_ERROR
 
 
@@ -49,6 +49,7 @@ app = typer.Typer(
 for command in (
     fit.fit,
     fit.run,
+    average.average,
     report.report,
     report.plot,
     classic.classic,

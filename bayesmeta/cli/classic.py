@@ -96,11 +96,12 @@ def classic(
 ) -> None:
     """Frequentist meta-analysis only (every estimator, matched to metafor); no PyMC."""
     from bayesmeta.frequentist.classic import classic as run_classic
+    from bayesmeta.io.inputs import counts_measure
     from bayesmeta.report.classic import render_classic
 
     check_output(json_out, data, example, force)
     read = reading(locals())
-    dataset = load_data(data, example, columns, split_shared_control, read)
+    dataset = load_data(data, example, columns, split_shared_control, read, measure)
     result = run_classic(
         dataset,
         leave_one_out_method=leave_one_out,
@@ -110,7 +111,7 @@ def classic(
         pm_tol=pm_tol,
         influence_method=influence,
         blup_method=blup,
-        measure=measure.upper() if measure else None,
+        measure=counts_measure(dataset, measure.upper() if measure else None),
         bias=publication_bias,
         effect_direction=effect_direction,
         selection_steps=_steps(selection_steps),

@@ -18,7 +18,8 @@ from bayesmeta.errors import BayesmetaError
 from bayesmeta.io.spec import CI_LEVEL_BOUNDS, TARGET_ACCEPT_BOUNDS
 from bayesmeta.model.likelihoods import LIKELIHOODS, NAMES
 
-EXACT = tuple(name for name, lik in LIKELIHOODS.items() if lik.exact)
+EXACT = tuple(name for name, lik in LIKELIHOODS.items() if lik.exact is not None)
+EXACT_DEFAULT = tuple(name for name, lik in LIKELIHOODS.items() if lik.exact_default)
 
 EXIT_USER_ERROR = 2
 EXIT_NOT_CONVERGED = 3
@@ -139,8 +140,10 @@ def load_data(
     columns: str | None,
     split: bool = False,
     read: dict[str, str] | None = None,
+    measure: str | None = None,
 ) -> Any:
-    """The data of a command's DATA argument or ``--example``, read as ``read`` says."""
+    """The data of a command's DATA argument or ``--example``, read as ``read`` says, in
+    ``measure`` (continuous outcomes)."""
     from bayesmeta.workflows.request import AnalysisRequest, load_data
 
     request = AnalysisRequest(
@@ -149,6 +152,7 @@ def load_data(
         columns=parse_columns(columns),
         split_shared_control=split,
         reading=read or {},
+        measure=measure,
     )
     return load_data(request)
 
@@ -249,7 +253,9 @@ MeasureOpt = Annotated[
     str | None,
     typer.Option(
         help="Two-arm counts: OR (odds ratio, the default), RR (risk ratio) or RD (risk "
-        "difference), as metafor's escalc and rma.mh; Peto and the GLMM stay OR-only.",
+        "difference), as metafor's escalc and rma.mh; Peto and the GLMM stay OR-only. "
+        "Continuous outcomes (each arm's mean, SD and size): MD (the default), SMD (Hedges' "
+        "g) or ROM (ratio of means), as escalc.",
     ),
 ]
 JsonOpt = Annotated[Path | None, typer.Option("--json", help="Write the results as JSON.")]
@@ -310,7 +316,10 @@ MODEL_PARAMETERS: tuple[inspect.Parameter, ...] = (
         "engine",
         Annotated[
             str,
-            typer.Option(help=f"nuts | exact ({' or '.join(EXACT)} only, its default) | auto."),
+            typer.Option(
+                help=f"nuts | exact (quadrature: {', '.join(EXACT)}) | "
+                f"auto (exact for {', '.join(EXACT_DEFAULT)}, else nuts)."
+            ),
         ],
         "auto",
     ),
@@ -325,6 +334,18 @@ MODEL_PARAMETERS: tuple[inspect.Parameter, ...] = (
             typer.Option(
                 "--compare",
                 help="Compare random vs common effect (PSIS-LOO, or Bayes factor if exact).",
+            ),
+        ],
+        False,
+    ),
+    _option(
+        "bayes_factors",
+        Annotated[
+            bool,
+            typer.Option(
+                "--bayes-factors",
+                help="Bayes factors for the effect (mu = 0) and heterogeneity (tau = 0) from "
+                "exact marginal likelihoods (models without moderators).",
             ),
         ],
         False,
@@ -460,6 +481,7 @@ class ModelOptions:
             subgroup=v["subgroup"],
             separate_tau=v["separate_tau"],
             compare=v["compare"],
+            bayes_factors=v["bayes_factors"],
             hdi=v["hdi"],
             settings=SamplerSettings(
                 chains=v["chains"],

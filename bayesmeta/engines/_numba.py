@@ -128,6 +128,8 @@ def prior_const(fam, p0, p1):
         )
     if fam == 4:  # uniform(lower, upper)
         return -math.log(p1 - p0)
+    if fam == 7:  # inverse-gamma(shape, scale)
+        return p0 * math.log(p1) - math.lgamma(p0)
     return math.log(p0)  # exponential(rate)
 
 
@@ -151,6 +153,8 @@ def prior_logp_k(fam, p0, p1, x, k):
         return k, 0.0
     if fam == 5:  # exponential(rate)
         return k - p0 * x, -p0
+    if fam == 7:  # inverse-gamma(shape, scale)
+        return k - (p0 + 1.0) * math.log(x) - p1 / x, (p1 / x - (p0 + 1.0)) / x
     # lognormal(mu, sigma)
     lx = math.log(x)
     r = (lx - p0) / p1

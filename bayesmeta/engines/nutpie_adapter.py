@@ -57,7 +57,12 @@ PRIVATE_API = {
     "nutpie._lib.PyTrace": ("get_arrow_trace",),
     "nutpie.sample.CompiledModel": ("_make_sampler", "_make_model"),
     "nutpie.compile_pymc": ("_prepare_dims_and_coords", "CompiledPyMCModel"),
-    "nutpie.compile_pymc.CompiledPyMCModel": ("with_data", "shared_var_keys", "shape_info"),
+    "nutpie.compile_pymc.CompiledPyMCModel": (
+        "with_data",
+        "shared_var_keys",
+        "shape_info",
+        "initial_point_func",
+    ),
 }
 POLL_SECONDS = 0.1
 """How often :func:`sample` wakes up while the chains run (to call ``on_wait``)."""
@@ -182,7 +187,41 @@ def with_model_data(compiled: Any, model: Any) -> Any:
     dims, coords = _prepare_dims_and_coords(
         model, compiled.shape_info, compiled.reparameterized_names
     )
-    return dataclasses.replace(updated, dims=dims, _coords=coords)
+    return dataclasses.replace(
+        updated, dims=dims, _coords=coords, initial_point_func=initial_point_func(model)
+    )
+
+
+def initial_point_func(model: Any) -> Callable[[Any], np.ndarray]:
+    """``model``'s starting points as one flat array, as ``nutpie.compile_pymc_model`` makes
+    them by default (PyMC's support point, jittered, on the unconstrained scale).
+
+    A compiled model's own starting-point function reads the data containers and dimension
+    lengths of the model it was compiled from, so reused for another model it would start
+    from that model's shapes: after ``pm.set_data`` to another number of studies on the first
+    model, a fresh model of the first shape got starting points of the new shape and nutpie
+    failed ("Size of initial value for alpha is (8,), expected [13]"). Each model therefore
+    gets a starting-point function of its own.
+    """
+    import threading
+
+    from pymc.initial_point import make_initial_point_fn
+
+    point = make_initial_point_fn(
+        model=model,
+        default_strategy="support_point",
+        jitter_rvs=set(model.free_RVs),
+        return_transformed=True,
+    )
+    names = [model.rvs_to_values[rv].name for rv in model.free_RVs]
+    lock = threading.Lock()  # nutpie calls it from the chains' threads; PyTensor is not safe
+
+    def flat(seed: Any = None) -> np.ndarray:
+        with lock:
+            values = point(seed)
+        return np.concatenate([np.asarray(values[n], dtype="float64").ravel() for n in names])
+
+    return flat
 
 
 @dataclass(frozen=True)

@@ -114,11 +114,14 @@ class Diagnostics:
     seconds: float
     refitted: bool = False
     problems: tuple[str, ...] = field(default=())
+    exact_check: float | None = None  # largest quantile difference from the exact posterior
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready fields."""
+        """JSON-ready fields (``exact_check`` only where the exact engines cover the model)."""
         out = asdict(self)
         out["problems"] = list(self.problems)
+        if self.exact_check is None:
+            del out["exact_check"]
         return out
 
 

@@ -11,21 +11,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from bayesmeta.errors import OptionError
-from bayesmeta.io import counts
+from bayesmeta.errors import DataError, OptionError
+from bayesmeta.io import continuous, counts
 from bayesmeta.io.counts import StudyData, _normalise, detect_design
 from bayesmeta.io.multiarm import NOTHING_TO_SPLIT
 from bayesmeta.io.rates import SYNONYMS as RATE_SYNONYMS
 from bayesmeta.io.rates import RateData, is_rates, load_rates
 from bayesmeta.io.reported import ESTIMATE_COLUMNS, SYNONYMS, ReportedEffects, load_reported
-from bayesmeta.io.table import Source, read_source
+from bayesmeta.io.table import Source, TableFile, read_source
 
 ESTIMATE_ROLES = ("estimate", "se", "ci_lower", "ci_upper", "vi")
-DESIGNS = ("auto", "two-arm", "single-arm", "rates", "reported")
+DESIGNS = ("auto", "two-arm", "single-arm", "rates", "reported", "continuous")
 
 
 def load(
@@ -35,6 +36,7 @@ def load(
     columns: Mapping[str, str] | None = None,
     ci_level: float = 0.95,
     split_shared_control: bool = False,
+    measure: str | None = None,
 ) -> StudyData | RateData | ReportedEffects:
     """Read and validate study data from a CSV path or a DataFrame.
 
@@ -49,9 +51,10 @@ def load(
         ``"two-arm"`` (``treatment_events, treatment_total, control_events, control_total``),
         ``"single-arm"`` (``events, total``), ``"rates"`` (``treatment_events,
         treatment_time, control_events, control_time``; metafor ``x1i, t1i, x2i, t2i``),
-        ``"reported"`` (an estimate with its SE,
-        variance or CI) or ``"auto"``: from the columns, which may use metafor, RevMan or R
-        meta spellings (``ai, n1i, ci, n2i``; "Experimental Events"; ``yi, vi``...).
+        ``"reported"`` (an estimate with its SE, variance or CI), ``"continuous"`` (each
+        arm's mean, SD and size: :mod:`bayesmeta.io.continuous`) or ``"auto"``: from the
+        columns, which may use metafor, RevMan or R meta spellings (``ai, n1i, ci, n2i``;
+        "Experimental Events"; ``yi, vi``; ``m1i, sd1i, n1i``...).
     columns
         Explicit ``role -> column`` mapping (count roles or reported-effect roles).
     ci_level
@@ -60,6 +63,11 @@ def load(
         Divide control arms shared by multi-arm trials (two-arm counts only; see
         :func:`bayesmeta.io.multiarm.split_shared_control`). For other data nothing is split
         and the data carry a warning saying so.
+    measure
+        Effect measure of continuous outcomes: ``"MD"`` (the default; a RevMan outcome's
+        own), ``"SMD"`` or ``"ROM"``, computed as metafor's ``escalc``; other data refuse
+        these. Other measures (two-arm counts' OR, RR, RD) are left to the frequentist
+        methods (:func:`counts_measure`).
 
     Returns
     -------
@@ -73,17 +81,36 @@ def load(
     DataError
         With the row and column of the first problem found.
     OptionError
-        An unknown ``design``.
+        An unknown ``design``, or a ``measure`` the data do not have.
     """
     if design not in DESIGNS:
         raise OptionError(f"unknown design {design!r}; choose one of {', '.join(DESIGNS)}")
     mapping = dict(columns or {})
-    spelled = {**counts.SYNONYMS, **RATE_SYNONYMS, **SYNONYMS}
+    spelled = {**counts.SYNONYMS, **RATE_SYNONYMS, **SYNONYMS, **continuous.SYNONYMS}
     mapped = {f"column {c}": (_normalise(c),) for c in mapping.values()}
     table = read_source(source, counts.SYNONYMS["study"], {**spelled, **mapped})
     frame = table.frame
+    given = source
     if not isinstance(source, pd.DataFrame):
         source = table  # read once: each reader then sees the same sheet and header
+    if design == "continuous" or (design == "auto" and continuous.is_continuous(frame, mapping)):
+        if design == "auto" and _looks_reported(frame, mapping):
+            raise DataError(
+                "the table has both each arm's means and SDs and a reported estimate column "
+                "(yi, smd...); drop one: the estimate to compute MD, SMD or ROM from the arms, "
+                "the arms to analyse the estimates as reported",
+                source=table.name,
+            )
+        wanted = (measure or _revman_measure(given) or "MD").upper()
+        data = continuous.effects(continuous.load_continuous(source, mapping), wanted)
+        if split_shared_control:
+            data = replace(data, warnings=(*data.warnings, NOTHING_TO_SPLIT))
+        return _noted(data, table.notes)
+    if measure is not None and measure.upper() in continuous.MEASURES:
+        raise OptionError(
+            f"--measure {measure} applies to continuous outcomes (each arm's mean, SD and "
+            "size); these data have no mean or SD columns"
+        )
     if design in ("two-arm", "single-arm"):
         data = counts.load(
             source, design=design, columns=columns, split_shared_control=split_shared_control
@@ -102,6 +129,25 @@ def load(
     if split_shared_control and isinstance(data, ReportedEffects):
         data = replace(data, warnings=(*data.warnings, NOTHING_TO_SPLIT))
     return _noted(data, table.notes)
+
+
+def counts_measure(data: StudyData | ReportedEffects, measure: str | None) -> str | None:
+    """The measure left for the frequentist rows (two-arm counts' OR, RR, RD): ``measure``,
+    or None when the data were read in it (a continuous outcome's MD, SMD or ROM)."""
+    if measure is not None and isinstance(data, ReportedEffects) and data.arms is not None:
+        return None if measure.upper() == data.measure else measure
+    return measure
+
+
+def _revman_measure(source: Source) -> str | None:
+    """The measure of a RevMan 5 continuous outcome (the default of ``measure``)."""
+    if isinstance(source, str | Path):
+        source = TableFile(Path(source))
+    if isinstance(source, TableFile) and source.path.suffix.lower() == ".rm5":
+        from bayesmeta.io import revman
+
+        return revman.continuous_measure(source.path, source.outcome)
+    return None
 
 
 def _noted(data: StudyData | ReportedEffects, notes: tuple[str, ...]) -> Any:

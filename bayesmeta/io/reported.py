@@ -42,7 +42,7 @@ from bayesmeta.io.counts import SYNONYMS as DATA_SYNONYMS
 from bayesmeta.io.counts import _normalise, _numeric_if_possible, read_with_roles, study_labels
 from bayesmeta.io.table import match_roles, names
 
-RATIO_MEASURES = ("OR", "RR", "HR")
+RATIO_MEASURES = ("OR", "RR", "HR", "ROM")  # ROM: ratio of means (bayesmeta.io.continuous)
 _DIGITS = re.compile(r"[+-]?[0-9]*(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?", re.ASCII)
 
 # normalised column name -> (measure, given on the ratio scale)
@@ -85,10 +85,26 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 
 
 @dataclass(frozen=True)
+class ArmStatistics:
+    """Each study's mean, SD and size in the treatment (1) and control (2) arm, from which
+    a continuous outcome's ``yi, vi`` were computed (:mod:`bayesmeta.io.continuous`)."""
+
+    m1: np.ndarray
+    sd1: np.ndarray
+    n1: np.ndarray
+    m2: np.ndarray
+    sd2: np.ndarray
+    n2: np.ndarray
+
+
+@dataclass(frozen=True)
 class ReportedEffects:
     """Per-study effects ``yi`` (log scale for ratios) and sampling variances ``vi``.
 
-    ``warnings`` holds one-line notes on what the reader accepted (repeated study labels).
+    ``warnings`` holds one-line notes on what the reader accepted (repeated study labels);
+    ``origin`` says how ``yi, vi`` were computed when not reported as such, and ``arms``
+    holds the arms' statistics they were computed from (continuous outcomes:
+    :mod:`bayesmeta.io.continuous`).
     """
 
     study: tuple[str, ...]
@@ -98,6 +114,8 @@ class ReportedEffects:
     covariates: pd.DataFrame = field(repr=False)
     source: str = "data"
     warnings: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    origin: str = field(default="", compare=False)
+    arms: ArmStatistics | None = field(default=None, repr=False, compare=False)
 
     @property
     def k(self) -> int:
@@ -106,7 +124,7 @@ class ReportedEffects:
 
     @property
     def ratio(self) -> bool:
-        """``yi`` is a log ratio (OR, RR, HR): report ``exp`` of summaries."""
+        """``yi`` is a log ratio (OR, RR, HR, ROM): report ``exp`` of summaries."""
         return self.measure in RATIO_MEASURES
 
 

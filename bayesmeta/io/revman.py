@@ -14,10 +14,12 @@ ordinary readers validate (:mod:`bayesmeta.io.counts`, :mod:`bayesmeta.io.report
   ``hr``, ``md``, ``smd``, ``rd``; other measures as a generic ``estimate``); an outcome whose
   ratios were entered on the ratio scale (``LOG_DATA="NO"``) is refused, its SE's scale being
   unclear;
-- **continuous** (``CONT_OUTCOME``) with the mean difference (``MD``): each study's
-  ``MEAN_1 - MEAN_2`` with the SE ``sqrt(SD_1^2 / TOTAL_1 + SD_2^2 / TOTAL_2)``, RevMan's own
-  formula (Deeks JJ, Higgins JPT, Statistical algorithms in Review Manager 5, 2010), read as
-  reported mean differences (``md``, ``se``). Standardised mean differences, O - E and other
+- **continuous** (``CONT_OUTCOME``, ``MD`` or ``SMD``): each arm's ``MEAN``, ``SD`` and
+  ``TOTAL`` (group 1 the treatment arm) as ``treatment_mean``... ``control_total``, read by
+  :mod:`bayesmeta.io.continuous` in the outcome's measure (:func:`continuous_measure`) unless
+  another is asked for. The MD and its variance are RevMan's (Deeks JJ, Higgins JPT,
+  Statistical algorithms in Review Manager 5, 2010); the SMD is metafor's ``escalc`` (exact
+  Hedges correction), which differs slightly from RevMan's approximate one. O - E and other
   outcomes are listed but refused: bayesmeta does not compute them yet.
 
 Each table has the columns ``study`` (RevMan's study name), ``year`` and, for an outcome with
@@ -32,7 +34,6 @@ reaches for external resources is refused instead of expanded.
 from __future__ import annotations
 
 import contextlib
-import math
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +41,7 @@ from pathlib import Path
 import pandas as pd
 
 from bayesmeta.errors import DataError
-from bayesmeta.io.cells import CellError, parse_count, parse_number, plain, show, trim
+from bayesmeta.io.cells import plain, show, trim
 
 KINDS = {
     "DICH": "dichotomous",
@@ -61,6 +62,13 @@ IV_COLUMNS = {
     "RD": "rd",
 }
 RATIOS = frozenset({"OR", "PETO_OR", "RR", "HR"})
+CONTINUOUS = ("MD", "SMD")  # RevMan's measures of continuous outcomes
+# RevMan's per-arm attributes of a CONT_DATA row -> the roles of bayesmeta.io.continuous
+ARM_COLUMNS = {
+    f"{stat}_{number}": f"{arm}_{role}"
+    for number, arm in (("1", "treatment"), ("2", "control"))
+    for stat, role in (("MEAN", "mean"), ("SD", "sd"), ("TOTAL", "total"))
+}
 
 
 @dataclass(frozen=True)
@@ -90,7 +98,7 @@ class Outcome:
     def supported(self) -> bool:
         """bayesmeta can analyse this outcome's data."""
         if self.kind == "CONT":
-            return self.measure.upper() == "MD"
+            return self.measure.upper() in CONTINUOUS
         return self.kind in SUPPORTED
 
 
@@ -227,7 +235,7 @@ def outcome_frame(review: Review, outcome: Outcome) -> pd.DataFrame:
         raise DataError(
             f"{outcome.type} outcome {show(outcome.name)} ({outcome.measure or 'no measure'}): "
             "not supported yet; bayesmeta reads dichotomous, generic inverse-variance and "
-            "mean-difference (MD) outcomes",
+            "continuous (MD, SMD) outcomes",
             source=source,
         )
     kind, element = outcome.kind, outcome.element
@@ -259,7 +267,7 @@ def outcome_frame(review: Review, outcome: Outcome) -> pd.DataFrame:
                 "control_total": data.get("TOTAL_2", ""),
             }
         elif kind == "CONT":
-            row |= _mean_difference(data, name, len(rows) + 1, source)
+            row |= {column: data.get(key, "") for key, column in ARM_COLUMNS.items()}
         else:
             row |= {estimate: data.get("EFFECT_SIZE", ""), "se": data.get("SE", "")}
         rows.append(row)
@@ -267,31 +275,6 @@ def outcome_frame(review: Review, outcome: Outcome) -> pd.DataFrame:
     if rows and all(not trim(y) for y in frame["year"]):
         frame = frame.drop(columns=["year"])
     return frame
-
-
-def _mean_difference(data: ET.Element, study: str, row: int, source: str) -> dict[str, str]:
-    """``md`` and ``se`` (as exact text) of one CONT_DATA row; located errors."""
-    values = {}
-    for key in ("MEAN_1", "SD_1", "TOTAL_1", "MEAN_2", "SD_2", "TOTAL_2"):
-        try:
-            if key.startswith("TOTAL"):
-                values[key] = parse_count(data.get(key, ""), key)
-            else:
-                values[key] = parse_number(data.get(key, ""), key)
-        except CellError as exc:
-            raise DataError(str(exc), source=source, row=row, study=study, column=key) from None
-    for arm in ("1", "2"):
-        if values[f"SD_{arm}"] <= 0 or values[f"TOTAL_{arm}"] < 1:
-            raise DataError(
-                f"SD_{arm} must be positive and TOTAL_{arm} at least 1, got "
-                f"{values[f'SD_{arm}']!r} and {values[f'TOTAL_{arm}']}",
-                source=source,
-                row=row,
-                study=study,
-            )
-    md = values["MEAN_1"] - values["MEAN_2"]
-    var = values["SD_1"] ** 2 / values["TOTAL_1"] + values["SD_2"] ** 2 / values["TOTAL_2"]
-    return {"md": repr(md), "se": repr(math.sqrt(var))}
 
 
 def _data_rows(element: ET.Element, kind: str) -> list[tuple[str, ET.Element]]:
@@ -316,9 +299,18 @@ def outcome_table(path: Path, wanted: str | None) -> tuple[pd.DataFrame, str, st
     )
     if outcome.kind == "DICH" and outcome.measure.upper() not in ("OR", "PETO_OR"):
         note += f"; RevMan analysed {outcome.measure}, bayesmeta analyses odds ratios"
+    if outcome.kind == "CONT" and outcome.measure.upper() == "SMD":
+        note += "; the SMD is computed as metafor's escalc (exact Hedges correction), not RevMan's"
     if outcome.kind == "DICH" and outcome.element.get("SWAP_EVENTS") == "YES":
         note += "; RevMan swapped events and non-events (SWAP_EVENTS), bayesmeta reads events"
     return frame, name, note
+
+
+def continuous_measure(path: Path, wanted: str | None) -> str | None:
+    """The measure RevMan analysed a continuous outcome in (``MD``, ``SMD``); None for others."""
+    outcome = find_outcome(read_review(path), wanted)
+    measure = outcome.measure.upper()
+    return measure if outcome.kind == "CONT" and measure in CONTINUOUS else None
 
 
 def favours(path: Path, wanted: str | None) -> tuple[str, str] | None:

@@ -119,3 +119,36 @@ class LocScale:
         if output.ndim == 0:
             return output[()]
         return output
+
+
+@dataclass(frozen=True)
+class InverseGamma:
+    """``1 / X`` for ``X ~ Gamma(shape, rate = scale)``: density
+    ``scale^shape / Gamma(shape) x^-(shape + 1) exp(-scale / x)`` on ``x > 0``, cdf
+    ``Q(shape, scale / x)`` (regularised upper incomplete gamma), so the quantile is
+    ``scale / Q^-1(shape, q)`` (scipy.stats.invgamma's numbers to rounding; tested)."""
+
+    shape: float
+    scale: float
+
+    def logpdf(self, x: Any) -> np.ndarray:
+        """Log density at ``x`` (``-inf`` at and below 0)."""
+        x = np.asarray(x, dtype=float)
+        a, b = self.shape, self.scale
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inside = a * np.log(b) - special.gammaln(a) - (a + 1.0) * np.log(x) - b / x
+        return np.where(x > 0, inside, np.where(np.isnan(x), np.nan, -np.inf))
+
+    def cdf(self, x: Any) -> np.ndarray:
+        """Cumulative distribution function at ``x``."""
+        x = np.asarray(x, dtype=float)
+        with np.errstate(divide="ignore"):
+            return np.where(
+                x > 0, special.gammaincc(self.shape, self.scale / np.maximum(x, 0)), 0.0
+            )
+
+    def ppf(self, q: Any) -> np.ndarray:
+        """Quantile function at ``q``."""
+        q = np.asarray(q, dtype=float)
+        with np.errstate(divide="ignore"):
+            return self.scale / special.gammainccinv(self.shape, q)

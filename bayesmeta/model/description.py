@@ -15,10 +15,11 @@ from typing import Any
 
 import numpy as np
 
+from bayesmeta.errors import OptionError
 from bayesmeta.io.counts import StudyData
 from bayesmeta.io.reported import ReportedEffects
 from bayesmeta.model.likelihoods import Likelihood, likelihood, native, resolve
-from bayesmeta.model.moderators import Moderators
+from bayesmeta.model.moderators import Moderators, check_moderators
 from bayesmeta.model.priors import PriorSet, check_for_sampler, default_priors
 from bayesmeta.model.scales import Scale, scale_of_measure
 
@@ -45,6 +46,25 @@ def normal_inputs(data: AnyData) -> NormalInputs:
 def resolve_likelihood(data: AnyData, model: str = "auto") -> str:
     """The likelihood for ``data``: checks an explicit choice, picks one for ``"auto"``."""
     return resolve(data, model).name
+
+
+def _check_priors_in_units(scale: Scale, given: set[str], common_effect: bool) -> None:
+    """Refuse the default priors on a scale in the outcome's units (mean differences).
+
+    The defaults are made for log odds ratios; on a mean difference in days or mmHg they are
+    arbitrary and can dominate the posterior (a half-normal(0.5) tau against a between-study
+    SD of 14 days), so the user states priors on the outcome's scale.
+    """
+    needed = ["mu"] if common_effect else ["mu", "tau"]
+    missing = [name for name in needed if name not in given]
+    if scale.in_units and missing:
+        options = " and ".join(f"--prior-{name}" for name in missing)
+        raise OptionError(
+            f"{scale.label} is in the outcome's units, where the default priors (made for log "
+            f"odds ratios) would decide the answer: give {options} on that scale, e.g. "
+            "--prior-mu 'normal(0, 100)' --prior-tau 'half-normal(10)' for days (or "
+            "--measure SMD where the studies report means and SDs)"
+        )
 
 
 def reference_direction(data: AnyData) -> str:
@@ -101,10 +121,13 @@ class ModelSpec:
         ``baseline`` to a :class:`~bayesmeta.model.priors.Prior` or prior text that replaces
         those defaults.
         """
+        check_moderators(moderators)
         likelihood = resolve_likelihood(data, model)
         if not isinstance(priors, PriorSet):
-            base = default_priors(scale_of_data(data).name)
-            priors = base.with_overrides(**dict(priors or {}))
+            scale = scale_of_data(data)
+            given = {k for k, v in dict(priors or {}).items() if v is not None}
+            _check_priors_in_units(scale, given, common_effect)
+            priors = default_priors(scale.name).with_overrides(**dict(priors or {}))
         return cls(likelihood, data, priors, common_effect, moderators)
 
     def check_for_sampler(self) -> ModelSpec:

@@ -157,6 +157,18 @@ def check_rank(x: np.ndarray, labels: Sequence[str]) -> None:
             )
 
 
+def check_moderators(value: object) -> Moderators | None:
+    """``value`` if it is :class:`Moderators` or None, else a TypeError saying how to make one
+    (a list of column names is the usual mistake)."""
+    if value is None or isinstance(value, Moderators):
+        return value
+    hint = ""
+    if isinstance(value, list | tuple | str):
+        names = [value] if isinstance(value, str) else list(value)
+        hint = f": bayesmeta.moderators(data.covariates, names={names!r})"
+    raise TypeError(f"moderators must be made by bayesmeta.moderators{hint}, got {value!r:.60}")
+
+
 def moderators(
     covariates: pd.DataFrame,
     *,

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -68,6 +68,15 @@ class Family:
     pymc: tuple[str, Callable[[Params], dict[str, float]]]
     support_point: Callable[[Params], float]
     numpy: Callable[[Params], Any] | None = None
+    defaults: tuple[tuple[str, float], ...] = ()
+
+    def keywords(self) -> dict[str, int]:
+        """Parameter position by keyword: this family's names (``scale``) and PyMC's (``beta``)."""
+        pymc_names = self.pymc[1](tuple(float(i) for i in range(len(self.params))))
+        return {
+            **{k: int(v) for k, v in pymc_names.items()},
+            **{n: i for i, n in enumerate(self.params)},
+        }
 
 
 @dataclass(frozen=True)
@@ -101,6 +110,7 @@ FAMILIES: dict[str, Family] = {
             ("Normal", lambda p: {"mu": p[0], "sigma": p[1]}),
             lambda p: p[0],
             numpy=lambda p: densities.LocScale(densities.NORM, p[0], p[1]),
+            defaults=(("mu", 0.0), ("sigma", 1.0)),
         ),
         Family(
             "half-normal", ("sigma",), ("sigma",), "positive", 1,
@@ -108,6 +118,7 @@ FAMILIES: dict[str, Family] = {
             ("HalfNormal", lambda p: {"sigma": p[0]}),
             lambda p: p[0],
             numpy=lambda p: densities.LocScale(densities.HALFNORM, 0.0, p[0]),
+            defaults=(("sigma", 1.0),),
         ),
         Family(
             "half-cauchy", ("scale",), ("scale",), "positive", 2,
@@ -121,6 +132,7 @@ FAMILIES: dict[str, Family] = {
             lambda p: _HalfT(nu=p[0], sigma=p[1]),
             ("HalfStudentT", lambda p: {"nu": p[0], "sigma": p[1]}),
             lambda p: p[1],
+            defaults=(("sigma", 1.0),),
         ),
         Family(
             "uniform", ("lower", "upper"), (), "interval", 4,
@@ -128,6 +140,7 @@ FAMILIES: dict[str, Family] = {
             ("Uniform", lambda p: {"lower": p[0], "upper": p[1]}),
             lambda p: 0.5 * (p[0] + p[1]),
             numpy=lambda p: densities.LocScale(densities.UNIFORM, p[0], p[1] - p[0]),
+            defaults=(("lower", 0.0), ("upper", 1.0)),
         ),
         Family(
             "exponential", ("rate",), ("rate",), "positive", 5,
@@ -141,6 +154,14 @@ FAMILIES: dict[str, Family] = {
             lambda p: _stats().lognorm(s=p[1], scale=math.exp(p[0])),
             ("LogNormal", lambda p: {"mu": p[0], "sigma": p[1]}),
             lambda p: math.exp(p[0] + 0.5 * p[1] ** 2),
+            defaults=(("mu", 0.0), ("sigma", 1.0)),
+        ),
+        Family(
+            "inverse-gamma", ("shape", "scale"), ("shape", "scale"), "positive", 7,
+            lambda p: _stats().invgamma(a=p[0], scale=p[1]),
+            ("InverseGamma", lambda p: {"alpha": p[0], "beta": p[1]}),
+            lambda p: p[1] / (p[0] - 1.0) if p[0] > 1.0 else p[1] / (p[0] + 1.0),
+            numpy=lambda p: densities.InverseGamma(p[0], p[1]),
         ),
     )
 }  # fmt: skip
@@ -154,24 +175,90 @@ def _fmt(x: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
-@dataclass(frozen=True)
+def _from_keywords(family: Family, keywords: Mapping[str, float]) -> tuple[float, ...]:
+    """Parameters in registry order from keywords (this family's or PyMC's names)."""
+    position = family.keywords()
+    unknown = sorted(set(keywords) - set(position))
+    if unknown:
+        raise OptionError(
+            f"{family.name} ({family.pymc[0]}) has no parameter {', '.join(unknown)}; "
+            f"it takes {', '.join(position)}"
+        )
+    values: list[float | None] = [None] * len(family.params)
+    for key, value in {**dict(family.defaults), **keywords}.items():
+        values[position[key]] = value
+    missing = [
+        "/".join(k for k, i in position.items() if i == j)
+        for j, v in enumerate(values)
+        if v is None
+    ]
+    if missing:
+        raise OptionError(f"{family.name} ({family.pymc[0]}) needs {', '.join(missing)}")
+    return tuple(float(v) for v in values)  # type: ignore[arg-type]
+
+
+def _family_name(name: str) -> str:
+    """The registry name of a family spelled as here or as PyMC's class (``HalfNormal``)."""
+    if name in FAMILIES:
+        return name
+    found = _ALIASES.get(re.sub(r"[\s_\-]+", "", str(name).lower()))
+    if found is None:
+        raise OptionError(f"unknown prior family {name!r}; choose one of {', '.join(FAMILIES)}")
+    return found
+
+
+@dataclass(frozen=True, init=False)
 class Prior:
     """A prior distribution: family name (a key of :data:`FAMILIES`) and its parameters.
+
+    Written as here, ``Prior("half-normal", (0.5,))``, or as PyMC writes the distribution:
+    its class name and keywords, ``Prior("HalfNormal", sigma=0.5)``, ``Prior("HalfCauchy",
+    beta=1)``, ``Prior("Normal", mu=0, sigma=2.82)``; parameters left out take PyMC's
+    defaults (``Normal``: ``mu=0, sigma=1``). Both give the same value:
+    ``Prior("HalfNormal", sigma=0.5) == parse_prior("half-normal(0.5)")`` and its ``str`` is
+    ``"half-normal(0.5)"``.
 
     ``label``, when set, is the CLI text the prior was made from and what ``str`` returns, e.g.
     ``turner(all-cause mortality, pharmacological vs. placebo / control)`` for a ``lognormal``
     (see :func:`turner_prior`).
+
+    Raises
+    ------
+    OptionError
+        An unknown family or keyword, a parameter missing, not a number or out of range.
     """
 
     family: str
     params: Params
-    label: str | None = None
+    label: str | None
 
-    def __post_init__(self) -> None:
-        if self.family not in FAMILIES:
+    def __init__(
+        self,
+        family: str,
+        params: Sequence[float] | float | None = None,
+        label: str | None = None,
+        **keywords: float,
+    ) -> None:
+        name = _family_name(family)
+        spec = FAMILIES[name]
+        if params is None:
+            params = _from_keywords(spec, keywords)
+        elif keywords:
             raise OptionError(
-                f"unknown prior family {self.family!r}; choose one of {', '.join(FAMILIES)}"
+                f"prior {family!r}: give the parameters as a tuple or as keywords, not both"
             )
+        elif isinstance(params, int | float | np.number) and not isinstance(params, bool):
+            params = (params,)
+        try:
+            values = tuple(float(p) for p in params)  # type: ignore[union-attr]
+        except (TypeError, ValueError):
+            raise OptionError(f"prior {family!r}: parameters must be numbers") from None
+        object.__setattr__(self, "family", name)
+        object.__setattr__(self, "params", values)
+        object.__setattr__(self, "label", label)
+        self._check()
+
+    def _check(self) -> None:
         names = self.spec.params
         if len(self.params) != len(names):
             raise OptionError(
@@ -289,6 +376,7 @@ SAMPLER_RANGE = (1e-6, 1e6)
 _LOCATION = (-1e6, 1e6)
 _SAMPLER_RANGES: dict[str, dict[str, tuple[float, float]]] = {
     "lognormal": {"mu": (-math.log(1e6), math.log(1e6)), "sigma": (1e-6, 10.0)},
+    "inverse-gamma": {"shape": (1e-2, 1e6)},
 }
 
 

@@ -36,7 +36,9 @@ class Scale:
     difference of two ``mu`` (subgroups), if reported; ``axis`` is the axis title of plots
     (``"Odds ratio"``; the label when not set); ``digits`` the decimals of shown values in
     tables (4 for risk differences, which are often below 0.01); ``unit_interval``: shown
-    values are probabilities (an axis from 0 to 1, no null value; ``below`` compares with 0.5).
+    values are probabilities (an axis from 0 to 1, no null value; ``below`` compares with 0.5);
+    ``in_units``: values are in the outcome's own units (mean differences), so no default
+    prior can be right for them.
     """
 
     name: str
@@ -49,6 +51,7 @@ class Scale:
     axis: str | None = None
     digits: int = 2
     unit_interval: bool = False
+    in_units: bool = False
 
     @property
     def log_ratio(self) -> bool:
@@ -94,6 +97,9 @@ SCALES: dict[str, Scale] = {
             "risk_difference", "RD", identity, below="P(RD < 0)", axis="Risk difference", digits=4
         ),
         Scale("log_hazard_ratio", "HR", np.exp, axis="Hazard ratio"),
+        Scale("log_ratio_of_means", "ROM", np.exp, axis="Ratio of means"),
+        Scale("md", "MD", identity, axis="Mean difference", in_units=True),
+        Scale("smd", "SMD", identity, axis="Standardised mean difference"),
     )
 }
 # measure of an effect size (escalc / reported input) -> scale name
@@ -104,6 +110,7 @@ MEASURE_SCALES = {
     "IRR": "log_rate_ratio",
     "RD": "risk_difference",
     "HR": "log_hazard_ratio",
+    "ROM": "log_ratio_of_means",
 }
 
 

@@ -128,6 +128,8 @@ def render_classic(result: ClassicResult, console: Console) -> None:
         console.print(Text(f"Warning: {warning}", style="bold yellow"))
     if isinstance(data, TwoArmData):
         console.print(f"Measure: {_MEASURE_NAMES[es.measure]} ({es.measure})")
+    elif note := native(data).measure_note(data):
+        console.print(f"Measure: {note}")
     if es.corrected:
         console.print(f"0.5 added to every cell of: {', '.join(es.corrected)}")
     if es.dropped:

@@ -201,6 +201,13 @@ def _priors(result: AnalysisResult) -> Paragraph:
 
 def _computation(result: AnalysisResult) -> Paragraph:
     versions = software()
+    if result.fit is None and result.spec.family.exact == "exact_binomial":
+        text = (
+            "The posterior was computed exactly by numerical integration (each study's "
+            "likelihood integrated over its baseline and its effect, mu and tau on a "
+            "two-dimensional quadrature grid); there is no Monte Carlo error in its quantiles."
+        )
+        return Paragraph("Computation", text, ())
     if result.fit is None:
         text = (
             "The posterior was computed exactly by numerical integration (mu analytically "

@@ -24,6 +24,8 @@ from bayesmeta.model.scales import Scale
 from bayesmeta.report.format import interval, num, p_value, percent, probability
 from bayesmeta.summaries.types import Summary
 from bayesmeta.workflows.analyze import AnalysisResult
+from bayesmeta.workflows.average import ModelAverage
+from bayesmeta.workflows.bayes_factors import BayesFactors
 from bayesmeta.workflows.compare import BayesFactor, Comparison
 from bayesmeta.workflows.sensitivity import SensitivityRow
 
@@ -283,7 +285,55 @@ def diagnostics_line(result: AnalysisResult) -> str:
         f"{d.target_accept}): R-hat max {d.rhat_max:.3f}, ESS bulk min {d.ess_bulk_min:.0f}, "
         f"tail min {d.ess_tail_min:.0f}, divergences {d.divergences}, {d.seconds:.1f} s"
         + (" (refitted once)" if d.refitted else "")
+        + (
+            f"; exact check: quantiles within {d.exact_check:.2f} posterior SD of the exact "
+            "posterior"
+            if d.exact_check is not None
+            else ""
+        )
     )
+
+
+def bayes_factor_lines(bf: BayesFactors) -> list[str]:
+    """The two Bayes factors with their hypotheses, then any note on the priors."""
+    lines = [
+        f"Bayes factor, effect: BF10 {bf.bf_effect:.4g} (log {bf.log_bf_effect:.2f}); "
+        f"{bf.effect_hypotheses}",
+        f"Bayes factor, heterogeneity: BF10 {bf.bf_heterogeneity:.4g} "
+        f"(log {bf.log_bf_heterogeneity:.2f}); {bf.heterogeneity_hypotheses}",
+    ]
+    return lines + [f"Note: {note}" for note in bf.notes]
+
+
+def render_average(avg: ModelAverage, console: Console) -> None:
+    """Model averaging: the four models' probabilities, the inclusion Bayes factors, and the
+    model-averaged posteriors of mu and tau (model scale)."""
+    table = Table(title="Models", title_justify="left")
+    for col in ("Model", "Prior prob.", "log p(y | model)", "Posterior prob."):
+        table.add_column(col, justify="left" if col == "Model" else "right")
+    for m in avg.log_ml:
+        table.add_row(
+            m.replace("_", ", "),
+            f"{avg.prior_probabilities[m]:.3f}",
+            f"{avg.log_ml[m]:.3f}",
+            f"{avg.posterior_probabilities[m]:.4g}",
+        )
+    console.print(table)
+    console.print(
+        f"Inclusion Bayes factor, effect: {math.exp(avg.log_inclusion_bf_effect):.4g} "
+        f"(log {avg.log_inclusion_bf_effect:.2f}); heterogeneity: "
+        f"{_exp_text(avg.log_inclusion_bf_heterogeneity)} "
+        f"(log {avg.log_inclusion_bf_heterogeneity:.2f})"
+    )
+    for name, s in (("mu", avg.mu), ("tau", avg.tau)):
+        console.print(
+            f"Model-averaged {name}: median {s.median:.3f}, mean {s.mean:.3f}, SD {s.sd:.3f}, "
+            f"{s.level:.0%} CrI [{s.interval[0]:.3f}, {s.interval[1]:.3f}]"
+        )
+
+
+def _exp_text(x: float) -> str:
+    return f"{math.exp(x):.4g}" if x < 709 else f"e^{x:.1f}"
 
 
 def absolute_table(result: AnalysisResult) -> Table:
@@ -421,6 +471,9 @@ def render(
         console.print()
     if result.comparison is not None:
         console.print(comparison_line(result.comparison))
+    if result.bayes_factors is not None:
+        for line in bayes_factor_lines(result.bayes_factors):
+            console.print(line)
         console.print()
     if result.measure is not None:
         fs, bs = result.frequentist_scale, result.scale

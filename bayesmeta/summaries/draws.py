@@ -206,3 +206,24 @@ def _subgroups(
             scale, describe(diff, level=level, hdi=hdi), diff
         )
     return groups, differences
+
+
+def probability(draws: Draws | DataTree, name: str, below: float, above: float) -> float:
+    """P(``above`` < ``name`` < ``below``): the share of the draws of the scalar ``name``
+    (``mu``, ``tau``, ``theta_new``) strictly between the two (``-inf``/``inf`` for one-sided).
+
+    Raises
+    ------
+    BayesmetaError
+        ``name`` is not a scalar of the posterior (with subgroups ``mu`` is one per subgroup).
+    """
+    from bayesmeta.errors import OptionError
+
+    post = as_draws(draws).posterior
+    if name not in post or post[name].ndim != 2:
+        raise OptionError(
+            f"probability() needs a single {name!r} in the posterior; this model has "
+            f"{'one per subgroup' if name in post else 'none'}"
+        )
+    x = np.asarray(post[name], dtype=float).ravel()
+    return float(np.mean((x > above) & (x < below)))

@@ -132,7 +132,7 @@ def summarize(
         A combination the exact engine does not cover (common effect with moderators,
         separate tau per subgroup with covariates): use the NUTS engine.
     """
-    if not spec.family.exact:
+    if spec.family.exact != "exact":
         raise BayesmetaError(f"the exact engine cannot fit the {spec.likelihood} model")
     mods = spec.moderators
     if mods is None:
@@ -148,14 +148,19 @@ def summarize(
     return _regression(spec, mods, level, hdi)
 
 
-def _plain(spec: ModelSpec, level: float, hdi: bool) -> tuple[PosteriorSummary, float]:
+def posterior(spec: ModelSpec) -> exact.ExactPosterior:
+    """The exact posterior of a normal-normal ``spec`` without moderators."""
     y, v, study = spec.normal.y, spec.normal.v, spec.normal.study
     if spec.common_effect:
-        post = exact.common_effect_posterior(y, v, prior_mu=spec.priors.mu, study=study)
-    else:
-        post = exact.nnhm_posterior(
-            y, v, prior_mu=spec.priors.mu, prior_tau=spec.priors.tau, study=study
-        )
+        return exact.common_effect_posterior(y, v, prior_mu=spec.priors.mu, study=study)
+    return exact.nnhm_posterior(
+        y, v, prior_mu=spec.priors.mu, prior_tau=spec.priors.tau, study=study
+    )
+
+
+def _plain(spec: ModelSpec, level: float, hdi: bool) -> tuple[PosteriorSummary, float]:
+    study = spec.normal.study
+    post = posterior(spec)
     mu = summary(post.mu, level=level, hdi=hdi)
     new = summary(post.theta_new, level=level, hdi=hdi)
     pooled, predictive = shown(spec.scale, mu, post.mu, new, post.theta_new)
@@ -310,3 +315,20 @@ def _separate(
         differences=differences,
     )
     return result, lml
+
+
+def probability(spec: ModelSpec, name: str, below: float, above: float) -> float:
+    """P(``above`` < ``name`` < ``below``) from the exact marginal of ``mu``, ``tau`` or
+    ``theta_new`` (model scale; :func:`bayesmeta.summaries.draws.probability` says more)."""
+    if spec.moderators is not None:
+        raise BayesmetaError(
+            "probability() of an exact fit with moderators is not available; use engine='nuts'"
+        )
+    marginal = getattr(posterior(spec), name)
+
+    def cdf(x: float) -> float:
+        if math.isinf(x):
+            return 1.0 if x > 0 else 0.0
+        return float(np.asarray(marginal.cdf(np.array([x]))).ravel()[0])
+
+    return max(cdf(below) - cdf(above), 0.0)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from bayesmeta.engines.draws import Draws, as_draws
 from bayesmeta.summaries.types import PosteriorSummary, Summary
 
 if TYPE_CHECKING:
@@ -57,7 +58,14 @@ def _rows(post: PosteriorSummary) -> list[tuple[str, Summary, tuple[str, dict[st
     return rows
 
 
-def summary_frame(post: PosteriorSummary, idata: DataTree | None = None) -> pd.DataFrame:
+def _select(draws: Draws, name: str, at: dict[str, str]) -> np.ndarray:
+    """Draws (chain x draw) of ``name`` at the coordinates ``at`` (one label per other dim)."""
+    values = draws.posterior[name]
+    index = tuple(draws.labels(dim).index(at[dim]) for dim in draws.var_dims(name))
+    return np.asarray(values[(slice(None), slice(None), *index)])
+
+
+def summary_frame(post: PosteriorSummary, idata: Draws | DataTree | None = None) -> pd.DataFrame:
     """One row per quantity (``mu``, ``tau``, ``theta_new``, the shown-scale blocks such as
     ``odds_ratio``, coefficients, subgroups, each study's ``theta[...]``) with columns
     ``mean, median, sd, ci_lower, ci_upper`` (at the summary's level, in ``frame.attrs``),
@@ -65,7 +73,9 @@ def summary_frame(post: PosteriorSummary, idata: DataTree | None = None) -> pd.D
     ``r_hat, ess_bulk, ess_tail``."""
     from bayesmeta.engines import diagnostics
 
+    draws = as_draws(idata) if idata is not None else None
     records: dict[str, dict[str, Any]] = {}
+    checked: list[tuple[str, np.ndarray]] = []
     level = None
     for name, s, var in _rows(post):
         level = s.level
@@ -74,17 +84,14 @@ def summary_frame(post: PosteriorSummary, idata: DataTree | None = None) -> pd.D
             zip(COLUMNS, (s.mean, s.median, s.sd, *s.interval, *hdi), strict=True)
         )
         record["prob_below_0"] = s.prob_below_0 if s.prob_below_0 is not None else np.nan
-        checks = (np.nan, np.nan, np.nan)
-        if idata is not None and var is not None and var[0] in idata["posterior"]:
-            x = idata["posterior"][var[0]].sel(var[1]).transpose("chain", "draw", ...)
-            x = np.asarray(x)[..., None]
-            checks = (
-                float(diagnostics.rhat(x)[0]),
-                float(diagnostics.ess_bulk(x)[0]),
-                float(diagnostics.ess_tail(x)[0]),
-            )
-        record.update(zip(CHECKS, checks, strict=True))
+        record.update(dict.fromkeys(CHECKS, np.nan))
         records[name] = record
+        if draws is not None and var is not None and var[0] in draws.posterior:
+            checked.append((name, _select(draws, *var)))
+    if checked:  # every row's R-hat and ESS in one call (the same numbers, row by row)
+        values = diagnostics.rhat_ess(np.stack([x for _, x in checked], axis=-1))
+        for j, (name, _) in enumerate(checked):
+            records[name].update(zip(CHECKS, (float(v[j]) for v in values), strict=True))
     frame = pd.DataFrame.from_dict(records, orient="index")
     frame.index.name = "quantity"
     frame = frame.dropna(axis="columns", how="all")

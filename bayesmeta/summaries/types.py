@@ -17,6 +17,26 @@ from bayesmeta.model.scales import Scale
 DEFAULT_LEVEL = 0.95
 
 
+def check_level(level: object) -> float:
+    """``level`` if it is a probability strictly between 0 and 1 (an interval's level).
+
+    Raises
+    ------
+    TypeError
+        Not a number.
+    OptionError
+        Out of (0, 1), e.g. 95 for 0.95 (the message says so).
+    """
+    from bayesmeta.errors import OptionError
+
+    if isinstance(level, bool) or not isinstance(level, int | float):
+        raise TypeError(f"level must be a number such as 0.95, got {type(level).__name__}")
+    if not 0 < level < 1:
+        hint = f" (for {level:g}% write {level / 100:g})" if 1 < level < 100 else ""
+        raise OptionError(f"level must be between 0 and 1, got {level:g}{hint}")
+    return float(level)
+
+
 @dataclass(frozen=True)
 class Summary:
     """Posterior summary of one scalar quantity.

@@ -9,10 +9,12 @@ in ``docs/json.md``.
 from __future__ import annotations
 
 import hashlib
+import math
 import platform
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +36,9 @@ from bayesmeta.model.moderators import Moderators
 from bayesmeta.model.priors import Prior, PriorSet
 from bayesmeta.model.scales import Scale, scale_of_measure
 from bayesmeta.summaries.absolute import AbsoluteEffects, check_baseline_risks
-from bayesmeta.summaries.types import DEFAULT_LEVEL, PosteriorSummary
+from bayesmeta.summaries.crosscheck import quadrature
+from bayesmeta.summaries.types import DEFAULT_LEVEL, PosteriorSummary, check_level
+from bayesmeta.workflows.bayes_factors import BayesFactors
 from bayesmeta.workflows.compare import Comparison
 
 if TYPE_CHECKING:
@@ -45,16 +49,19 @@ AnyData = StudyData | ReportedEffects
 
 
 def resolve_engine(likelihood: str, engine: str = "auto") -> str:
-    """The engine for ``likelihood``: the exact engine where the likelihood supports it (its
-    default there), NUTS otherwise."""
-    exact = likelihoods.likelihood(likelihood).exact
+    """The engine for ``likelihood``: ``auto`` is the exact engine where the likelihood asks
+    for it by default (normal-normal) and NUTS otherwise; ``exact`` is there for every
+    likelihood an exact engine integrates (:attr:`Likelihood.exact`)."""
+    lik = likelihoods.likelihood(likelihood)
     if engine == "auto":
-        return "exact" if exact else "nuts"
+        return "exact" if lik.exact_default else "nuts"
     if engine not in ENGINES:
         raise OptionError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    if engine == "exact" and not exact:
-        which = " or ".join(f"--model {n}" for n, lik in LIKELIHOODS.items() if lik.exact)
-        raise OptionError(f"the exact engine needs {which} (got {likelihood})")
+    if engine == "exact" and lik.exact is None:
+        which = " / ".join(n for n, other in LIKELIHOODS.items() if other.exact is not None)
+        raise OptionError(
+            f"the exact engine needs --model {which} (got {likelihood}: {lik.exact_refusal})"
+        )
     return engine
 
 
@@ -84,6 +91,7 @@ class AnalysisResult:
     absolute: AbsoluteEffects | None = None
     frequentist_meta_regression: MetaRegressions | None = None
     frequentist_subgroups: Subgroups | None = None
+    bayes_factors: BayesFactors | None = None
 
     @property
     def model(self) -> str:
@@ -133,12 +141,147 @@ class AnalysisResult:
         priors, sampler settings and seed."""
         return self.fit.idata if self.fit is not None else None
 
-    def summary(self) -> pd.DataFrame:
+    def summary(self, level: float | None = None) -> pd.DataFrame:
         """The posterior as a tidy table (:func:`bayesmeta.summaries.frame.summary_frame`): a
-        row per quantity, columns mean, median, sd, interval ends, R-hat and ESS."""
+        row per quantity, columns mean, median, sd, ``ci_lower``/``ci_upper`` at ``level``
+        (None: the result's own, in ``frame.attrs["level"]``), ``prob_below_null`` (P(effect
+        below no effect: 0 on the model scale, 1 for a ratio, so P(OR < 1) on the
+        ``odds_ratio`` row), R-hat and ESS. Another level costs no refit
+        (:meth:`posterior_at`).
+
+        >>> result = bayesmeta.analyze(bayesmeta.load_example("bcg"))  # doctest: +SKIP
+        >>> result.summary(level=0.8).loc["odds_ratio", ["ci_lower", "ci_upper"]]  # doctest: +SKIP
+        """
         from bayesmeta.summaries.frame import summary_frame
 
-        return summary_frame(self.posterior, self.idata)
+        post = self.posterior_at(level)
+        frame = summary_frame(post)
+        if self._checks is not None:  # R-hat and ESS do not depend on the level
+            attrs = dict(frame.attrs)
+            frame = frame.join(self._checks)
+            frame.attrs.update(attrs)
+        below = {"mu": post.prob_mu_below_0}
+        if post.theta_new is not None and (self.fit is not None or self.moderators is None):
+            below["theta_new"] = self.probability("theta_new", below=0.0)
+        for name, s in (post.coefficients or {}).items():
+            below[name if name.startswith("intercept") else f"beta[{name}]"] = s.prob_below_0
+        for name, d in (post.differences or {}).items():
+            below[f"difference[{name}]"] = d.summary.prob_below_0
+        for level_name, group in (post.subgroups or {}).items():
+            below[f"mu[{level_name}]"] = group.prob_mu_below_0
+        scale = post.scale
+        for shown, model_name in ((scale.pooled, "mu"), (scale.predictive, "theta_new")):
+            if shown is not None:
+                below[shown] = below.get(model_name)
+                for level_name in post.subgroups or {}:
+                    if model_name == "mu":
+                        below[f"{shown}[{level_name}]"] = below.get(f"mu[{level_name}]")
+        column = pd.Series({k: v for k, v in below.items() if v is not None}, dtype=float)
+        frame.insert(
+            list(frame.columns).index("ci_upper") + 1,
+            "prob_below_null",
+            column.reindex(frame.index),
+        )
+        return frame
+
+    def to_frame(self, level: float | None = None) -> pd.DataFrame:
+        """The posterior as a DataFrame, the method name every table-like result shares
+        (:meth:`bayesmeta.ClassicResult.to_frame`); the same table as :meth:`summary`."""
+        return self.summary(level)
+
+    def __repr__(self) -> str:
+        """One line: model, engine, k, the pooled effect with its interval, tau, convergence
+        (the full result is in :meth:`summary` and :meth:`to_dict`)."""
+        post, scale = self.posterior, self.scale
+        parts = [self.model, f"engine={self.engine}", f"k={self.data.k}"]
+        main, name = (post.pooled, scale.pooled) if post.pooled is not None else (post.mu, "mu")
+        if main is not None:
+            lo, hi = main.interval
+            parts.append(f"{name}={main.median:.3g} [{main.level:.0%} {lo:.3g}, {hi:.3g}]")
+        elif post.subgroups is not None:
+            parts.append(f"subgroups={', '.join(post.subgroups)}")
+        if post.tau is not None:
+            parts.append(f"tau={post.tau.median:.3g}")
+        parts.append("converged" if self.converged else "NOT CONVERGED")
+        return f"AnalysisResult({', '.join(parts)})"
+
+    def _repr_html_(self) -> str:
+        """Notebook display: the one-line description over the summary of the pooled
+        quantities (the study rows are in :meth:`summary`)."""
+        from html import escape
+
+        frame = self.summary()
+        rows = [i for i in frame.index if not str(i).startswith("theta[")]
+        table = frame.loc[rows].to_html(float_format=lambda x: f"{x:.4g}", na_rep="")
+        return f"<p><code>{escape(repr(self))}</code></p>{table}"
+
+    @cached_property
+    def _checks(self) -> pd.DataFrame | None:
+        """R-hat and ESS of each row of :meth:`summary` (None for the exact engine), computed
+        once: they are the costly part of the table."""
+        from bayesmeta.summaries.frame import CHECKS, summary_frame
+
+        if self.fit is None:
+            return None
+        frame = summary_frame(self.posterior, self.fit.draws)
+        return frame[[c for c in CHECKS if c in frame.columns]]
+
+    def posterior_at(self, level: float | None = None) -> PosteriorSummary:
+        """The posterior summarised at ``level`` without refitting: from the draws (NUTS) or
+        the exact quadrature; None or the result's level: :attr:`posterior` itself. The
+        numbers equal those of ``analyze(..., level=level)`` with the same seed."""
+        if level is None or level == self.level:
+            return self.posterior
+        level = check_level(level)
+        hdi = any(s.hdi is not None for s in self.posterior.theta.values())
+        if self.fit is not None:
+            from bayesmeta.summaries.draws import summarize
+
+            return summarize(self.fit.draws, scale=self.scale, level=level, hdi=hdi)
+        from bayesmeta.summaries import exact
+
+        return exact.summarize(self.spec, level=level, hdi=hdi)[0]
+
+    def probability(
+        self, quantity: str = "mu", *, below: float | None = None, above: float | None = None
+    ) -> float:
+        """Posterior probability that ``quantity`` is below ``below`` and/or above ``above``.
+
+        ``quantity`` is ``"mu"``, ``"tau"``, ``"theta_new"`` (thresholds on the model scale,
+        e.g. log odds ratios) or a shown-scale name of the result (``"odds_ratio"``,
+        ``"predictive_odds_ratio"``: thresholds on that scale). Both bounds give the
+        probability of the interval between them. From the draws (NUTS) or exactly (the exact
+        engine); no refit.
+
+        >>> import math
+        >>> result.probability("mu", below=math.log(0.8))  # doctest: +SKIP
+        >>> result.probability("odds_ratio", below=0.8)  # the same number  # doctest: +SKIP
+
+        Raises
+        ------
+        OptionError
+            An unknown quantity, no bound given, or a model without that single quantity.
+        """
+        scale = self.scale
+        shown = {scale.pooled: "mu", scale.predictive: "theta_new"}
+        names = {"mu": "mu", "tau": "tau", "theta_new": "theta_new"}
+        names.update({k: v for k, v in shown.items() if k is not None})
+        if quantity not in names:
+            raise OptionError(f"unknown quantity {quantity!r}; choose one of {', '.join(names)}")
+        if below is None and above is None:
+            raise OptionError("give below=, above= or both (a threshold on the quantity)")
+        hi = math.inf if below is None else float(below)
+        lo = -math.inf if above is None else float(above)
+        if quantity in shown:
+            hi, lo = _model_scale(scale, hi), _model_scale(scale, lo)
+        name = names[quantity]
+        if self.fit is not None:
+            from bayesmeta.summaries.draws import probability
+
+            return probability(self.fit.draws, name, hi, lo)
+        from bayesmeta.summaries.exact import probability as exact_probability
+
+        return exact_probability(self.spec, name, hi, lo)
 
     def data_dict(self) -> dict[str, Any]:
         """JSON block ``data``: counts of studies, zero cells, the data checksum and the
@@ -208,6 +351,8 @@ class AnalysisResult:
             out["absolute_effects"] = self.absolute.to_dict()
         if self.measure is not None:
             out["frequentist_measure"] = self.measure
+        if self.bayes_factors is not None:
+            out["bayes_factors"] = self.bayes_factors.to_dict()
         out["frequentist"] = {k: v.to_dict() for k, v in self.frequentist.items()}
         if self.frequentist_meta_regression is not None:
             out["frequentist_meta_regression"] = self.frequentist_meta_regression.to_dict()
@@ -216,6 +361,23 @@ class AnalysisResult:
         out["studies"] = self.studies()
         out["environment"] = _environment()
         return out
+
+
+def _model_scale(scale: Scale, value: float) -> float:
+    """The model-scale value that ``scale.show`` maps to ``value`` (``show`` is increasing;
+    values beyond the shown scale's range map to -inf / inf)."""
+    if math.isinf(value):
+        return value
+    lo, hi = -745.0, 745.0  # exp and expit saturate in double precision beyond these
+    with np.errstate(over="ignore", divide="ignore"):
+        if value <= scale.show(lo):
+            return -math.inf
+        if value >= scale.show(hi):
+            return math.inf
+        for _ in range(200):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if scale.show(mid) < value else (lo, mid)
+    return 0.5 * (lo + hi)
 
 
 def _frame(data: AnyData) -> pd.DataFrame:
@@ -253,6 +415,8 @@ def analyze(
     log_likelihood: bool = False,
     measure: str | None = None,
     baseline_risks: Sequence[float] = (),
+    bayes_factors: bool = False,
+    exact_check: bool = False,
 ) -> AnalysisResult:
     """Fit the Bayesian model to ``data`` and put the frequentist estimates beside it.
 
@@ -267,7 +431,8 @@ def analyze(
         lists them: two-arm counts, single-arm counts, estimates with standard errors, to
         which counts are converted with the escalc conventions) or ``"auto"`` (from the data).
     engine
-        ``"nuts"`` or ``"exact"`` (quadrature; where the likelihood supports it, its default).
+        ``"nuts"``, ``"exact"`` (quadrature, where the likelihood has an exact engine) or
+        ``"auto"`` (exact where the likelihood's default is, NUTS otherwise).
     priors
         A :class:`PriorSet`, or a mapping of some of ``mu``, ``tau``, ``baseline`` to a prior
         or prior text, replacing the model's defaults (``docs/priors.md``).
@@ -299,19 +464,27 @@ def analyze(
         odds ratio and of a new study's at each (:mod:`bayesmeta.summaries.absolute`; log
         odds ratios without moderators; exact for the exact engine).
 
-    Raises
-    ------
-    TypeError
-        ``data``, ``priors`` or ``settings`` of a type that cannot be used.
-    BayesmetaError
-        Invalid data or options, with the same message the command line prints.
+    bayes_factors
+        Also compute the Bayes factors for the effect and for heterogeneity from exact
+        marginal likelihoods (:func:`bayesmeta.workflows.bayes_factors.bayes_factors`; models
+        without moderators, whatever the engine).
+    exact_check
+        A NUTS result also records its largest quantile distance from the exact posterior
+        (``diagnostics.exact_check``, in posterior SDs) where the exact engines cover the
+        model; it costs one exact fit (``bayesmeta fit`` always asks for it).
 
     Warns
     -----
     ConvergenceWarning
-        The final draws (after the automatic refit) fail the convergence checks, as
-        ``pm.sample`` and :func:`bayesmeta.sample` warn; ``result.diagnostics.problems`` says
-        which.
+        The final draws (after the one refit) fail the convergence checks; the result says
+        which (``result.diagnostics.problems``).
+
+    Raises
+    ------
+    TypeError
+        ``data``, ``priors``, ``settings`` or ``moderators`` of a type that cannot be used.
+    BayesmetaError
+        Invalid data or options, with the same message the command line prints.
     """
     data = as_data(data)
     if seed is not None:
@@ -330,12 +503,14 @@ def analyze(
         log_likelihood=log_likelihood,
         measure=measure,
         baseline_risks=baseline_risks,
+        bayes_factors=bayes_factors,
+        exact_check=exact_check,
     )
-    if not result.converged:
+    if not result.converged and result.diagnostics is not None:
         warnings.warn(
-            f"the draws did not converge ({'; '.join(result.diagnostics.problems)}), even "
-            "after the refit: do not use these numbers as they are; raise draws, tune or "
-            "target_accept",
+            f"the draws did not converge even after the refit "
+            f"({'; '.join(result.diagnostics.problems)}): do not use them as they are; "
+            "raise the settings' draws and tune, or give a more informative prior",
             ConvergenceWarning,
             stacklevel=2,
         )
@@ -374,45 +549,44 @@ def analyze_model(
     log_likelihood: bool = False,
     measure: str | None = None,
     baseline_risks: Sequence[float] = (),
+    bayes_factors: bool = False,
+    exact_check: bool = False,
 ) -> AnalysisResult:
-    """:func:`analyze` for a model description (other arguments as there)."""
+    """:func:`analyze` for a model description (other arguments as there).
+
+    ``exact_check``: a NUTS result also records its distance from the exact posterior
+    (``diagnostics.exact_check``) where the exact engines cover the model; it costs an exact
+    fit, so the commands that report one analysis ask for it and refits (influence,
+    sensitivity, batches) do not.
+    """
     if settings is not None and not isinstance(settings, SamplerSettings):
         raise TypeError(f"settings must be SamplerSettings, got {type(settings).__name__}")
-    data = spec.data
+    level = check_level(level)
     engine = resolve_engine(spec.likelihood, engine)
     risks = check_absolute(spec, baseline_risks)
-    methods = frequentist_methods.check_methods(
-        frequentist if frequentist is not None else frequentist_methods.available(data), data
-    )
-    given = frequentist_methods.inputs(data, level, measure)
-    regression = groups = None
-    if spec.moderators is not None:
-        regression, groups = from_moderators(
-            data, given.es, spec.moderators, spec.moderators.names, level=level
-        )
-    common = {
-        "spec": spec,
-        "engine": engine,
-        "frequentist": frequentist_methods.compute(methods, given),
-        "frequentist_meta_regression": regression,
-        "frequentist_subgroups": groups,
-        "observed": wald_intervals(native(data).effect_sizes(data), level=level),
-        "level": level,
-        "measure": measure,
-    }
+    common = shared_fields(spec, engine, frequentist, level, measure)
+    if bayes_factors:
+        from bayesmeta.workflows.bayes_factors import bayes_factors as compute
+
+        common["bayes_factors"] = compute(spec)
     if engine == "exact":
-        from bayesmeta.summaries import exact
         from bayesmeta.workflows.compare import bayes_factor
 
-        posterior, lml = exact.summarize(spec, level=level, hdi=hdi)
+        engine_module = quadrature(spec)
+        posterior, lml = engine_module.summarize(spec, level=level, hdi=hdi)
         if risks:
             from bayesmeta.summaries.absolute import exact_absolute_effects
 
+            if not spec.family.exact_default:
+                raise OptionError(
+                    "--baseline-risk with --engine exact needs --model normal-normal; "
+                    "use --engine nuts for the binomial model"
+                )
             common["absolute"] = exact_absolute_effects(spec, risks, level=level)
         comparison = None
         if compare:
             other = _other(spec)
-            comparison = bayes_factor(lml, exact.summarize(other)[1], spec.common_effect)
+            comparison = bayes_factor(lml, engine_module.summarize(other)[1], spec.common_effect)
         return AnalysisResult(
             posterior=posterior, comparison=comparison, log_marginal_likelihood=lml, **common
         )
@@ -433,6 +607,12 @@ def analyze_model(
 
         other = _other(spec)
         comparison = loo_comparison(spec, result, other, nuts.fit(other, settings))
+    posterior = summarize(result.draws, scale=spec.scale, level=level, hdi=hdi)
+    diagnostics = result.diagnostics
+    if exact_check:
+        from bayesmeta.summaries.crosscheck import exact_check as distance
+
+        diagnostics = replace(diagnostics, exact_check=distance(spec, posterior, level))
     absolute = None
     if risks:
         from bayesmeta.summaries.absolute import absolute_effects
@@ -440,8 +620,8 @@ def analyze_model(
         post = result.draws.posterior
         absolute = absolute_effects(post["mu"], post["theta_new"], risks, level=level)
     return AnalysisResult(
-        posterior=summarize(result.draws, scale=spec.scale, level=level, hdi=hdi),
-        diagnostics=result.diagnostics,
+        posterior=posterior,
+        diagnostics=diagnostics,
         fit=result,
         comparison=comparison,
         absolute=absolute,
@@ -468,6 +648,114 @@ def check_absolute(spec: ModelSpec, baseline_risks: Sequence[float]) -> tuple[fl
     if spec.moderators is not None:
         raise OptionError("--baseline-risk is not available with covariates or subgroups")
     return risks
+
+
+def shared_fields(
+    spec: ModelSpec,
+    engine: str,
+    frequentist: Sequence[str] | None,
+    level: float,
+    measure: str | None = None,
+) -> dict[str, Any]:
+    """The fields of an :class:`AnalysisResult` that do not depend on the engine: the
+    description, the frequentist estimates (on ``measure``; meta-regression and subgroups
+    with moderators) and each study's observed effect."""
+    data = spec.data
+    methods = frequentist_methods.check_methods(
+        frequentist if frequentist is not None else frequentist_methods.available(data), data
+    )
+    given = frequentist_methods.inputs(data, level, measure)
+    regression = groups = None
+    if spec.moderators is not None:
+        regression, groups = from_moderators(
+            data, given.es, spec.moderators, spec.moderators.names, level=level
+        )
+    return {
+        "spec": spec,
+        "engine": engine,
+        "frequentist": frequentist_methods.compute(methods, given),
+        "frequentist_meta_regression": regression,
+        "frequentist_subgroups": groups,
+        "observed": wald_intervals(native(data).effect_sizes(data), level=level),
+        "level": level,
+        "measure": measure,
+    }
+
+
+def from_draws(
+    idata: Any,
+    data: AnyData | pd.DataFrame | str | Path,
+    *,
+    model: str = "auto",
+    priors: PriorSet | Mapping[str, Prior | str] | None = None,
+    common_effect: bool = False,
+    moderators: Moderators | None = None,
+    frequentist: Sequence[str] | None = None,
+    level: float = DEFAULT_LEVEL,
+    hdi: bool = False,
+) -> AnalysisResult:
+    """An :class:`AnalysisResult` from draws you made yourself, e.g. of a builder model you
+    extended or a PyMC model you wrote, so that summaries, probabilities, the forest plot and
+    the report work on them.
+
+    ``idata`` (an ArviZ ``DataTree``) must hold the posterior variables bayesmeta reports, by
+    these names: ``mu`` (pooled effect), ``tau`` (between-study SD; absent for a common effect),
+    ``theta`` (each study's effect, dimension ``study`` in the order of ``data``) and
+    ``theta_new`` (a new study's effect), and ``sample_stats`` with ``diverging`` (as
+    ``pm.sample`` and :func:`bayesmeta.sample` give them). ``model``, ``priors``,
+    ``common_effect`` and ``moderators`` describe the model that made them, for the report's
+    methods text (the draws are not checked against them); other arguments as :func:`analyze`.
+
+    >>> idata = bayesmeta.sample(my_model, random_seed=1)  # doctest: +SKIP
+    >>> result = bayesmeta.from_draws(idata, data)  # doctest: +SKIP
+    >>> result.summary(level=0.8)  # doctest: +SKIP
+
+    Raises
+    ------
+    OptionError
+        A variable missing from the draws, or ``theta``'s studies not those of ``data``.
+    """
+    from bayesmeta.engines import nuts
+    from bayesmeta.engines.draws import Draws
+    from bayesmeta.summaries.draws import summarize
+
+    level = check_level(level)
+    spec = ModelSpec.describe(
+        as_data(data),
+        model=model,
+        priors=priors,
+        common_effect=common_effect,
+        moderators=moderators,
+    )
+    draws = Draws.from_datatree(idata)
+    needed = ["mu", "theta", "theta_new", *(() if spec.common_effect else ("tau",))]
+    missing = [name for name in needed if name not in draws.posterior]
+    if "diverging" not in draws.sample_stats:
+        missing.append("sample_stats.diverging")
+    if missing:
+        raise OptionError(
+            f"the draws lack {', '.join(missing)}: name the pooled effect mu, the "
+            "between-study SD tau, the study effects theta (dims='study') and a new study's "
+            "effect theta_new"
+        )
+    if draws.var_dims("theta") != ["study"] or draws.labels("study") != list(spec.study):
+        raise OptionError(
+            "theta must have the one dimension 'study' with the studies of the data, in order"
+        )
+    mu = draws.posterior["mu"]
+    settings = SamplerSettings(
+        chains=int(mu.shape[0]),
+        draws=max(int(mu.shape[1]), 4),
+        tune=int(draws.group_attrs.get("posterior", {}).get("tuning_steps", 0) or 0),
+        seed=int(draws.attrs.get("bayesmeta_seed", 1)),
+    ).for_model(spec)
+    diagnostics = nuts.diagnose(draws, settings=settings)
+    return AnalysisResult(
+        posterior=summarize(draws, scale=spec.scale, level=level, hdi=hdi),
+        diagnostics=diagnostics,
+        fit=Fit(draws, diagnostics, settings),
+        **shared_fields(spec, "nuts", frequentist, level),
+    )
 
 
 def provenance(spec: ModelSpec, settings: SamplerSettings) -> dict[str, str | int | float]:

@@ -54,7 +54,7 @@ DEFAULT_GROUP_COLUMN = "meta_analysis"
 # Frequentist methods put beside the posterior (column prefixes from the method registry).
 TWO_ARM_METHODS = ("mantel_haenszel", "random_dl", "random_reml", "random_reml_hksj")
 SINGLE_ARM_METHODS = ("random_dl", "random_reml")
-_METHOD_FIELDS = ("estimate", "ci_low", "ci_high", "tau2", "i2")
+_METHOD_FIELDS = ("estimate", "ci_lower", "ci_upper", "tau2", "i2")
 
 COLUMNS: tuple[str, ...] = (
     "name",
@@ -64,16 +64,16 @@ COLUMNS: tuple[str, ...] = (
     "k",
     "seed",
     "mu_median",
-    "mu_ci_low",
-    "mu_ci_high",
+    "mu_ci_lower",
+    "mu_ci_upper",
     "tau_median",
-    "tau_ci_low",
-    "tau_ci_high",
+    "tau_ci_lower",
+    "tau_ci_upper",
     "or_median",
-    "or_ci_low",
-    "or_ci_high",
-    "theta_new_ci_low",
-    "theta_new_ci_high",
+    "or_ci_lower",
+    "or_ci_upper",
+    "theta_new_ci_lower",
+    "theta_new_ci_upper",
     "prob_mu_below_0",
     "rhat_max",
     "ess_bulk_min",
@@ -340,7 +340,7 @@ def check_not_an_input_folder(outputs: Sequence[Path], inputs: Sequence[Path]) -
 
 def _interval(prefix: str, summary: Summary | None) -> dict[str, float]:
     lo, hi = summary.interval if summary is not None else (math.nan, math.nan)
-    return {f"{prefix}_ci_low": lo, f"{prefix}_ci_high": hi}
+    return {f"{prefix}_ci_lower": lo, f"{prefix}_ci_upper": hi}
 
 
 def _frequentist_columns(estimates: dict[str, Estimate], names: Sequence[str]) -> dict[str, Any]:
@@ -350,7 +350,7 @@ def _frequentist_columns(estimates: dict[str, Estimate], names: Sequence[str]) -
         e = estimates.get(name)
         pooled = e if isinstance(e, PooledEstimate) else None
         out[f"{prefix}_estimate"] = pooled.estimate if pooled else math.nan
-        out[f"{prefix}_ci_low"], out[f"{prefix}_ci_high"] = (
+        out[f"{prefix}_ci_lower"], out[f"{prefix}_ci_upper"] = (
             pooled.ci if pooled else (math.nan, math.nan)
         )
         tau2 = pooled.tau2 if pooled else None
@@ -418,7 +418,7 @@ def run_one(job: Job, options: BatchOptions) -> dict[str, Any]:
     seed = derive_seed(options.settings.seed, job.name)
     try:
         data = load(job.source)
-        with warnings.catch_warnings():  # the row's converged column says it
+        with warnings.catch_warnings():  # the table's converged column says it, row by row
             warnings.simplefilter("ignore", ConvergenceWarning)
             result = analyze(
                 data,
@@ -472,6 +472,8 @@ def _row_problem(row: Any) -> str | None:
         return "no meta-analysis name"
     if row.get("status") not in ("ok", "failed"):
         return "no status ok or failed"
+    if row["status"] == "ok" and "mu_ci_low" in row:
+        return "written by an earlier bayesmeta, with columns *_ci_low/*_ci_high"
     return None
 
 

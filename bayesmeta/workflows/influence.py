@@ -81,6 +81,35 @@ class Influence:
         """The omitted studies, in input order."""
         return tuple(self.bayesian)
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row per omitted study (``"(none)"`` first: all studies), model scale: the
+        Bayesian ``mu`` (median, ``ci_lower``, ``ci_upper``), ``prob_mu_below_0``,
+        ``tau_median`` and ``converged``, beside the frequentist ``freq_estimate``,
+        ``freq_ci_lower``, ``freq_ci_upper`` and ``freq_tau2``."""
+
+        def row(bayes: Omitted, freq: PooledEstimate | None) -> dict[str, Any]:
+            lo, hi = bayes.mu.interval
+            flo, fhi = freq.ci if freq is not None else (None, None)
+            return {
+                "median": bayes.mu.median,
+                "ci_lower": lo,
+                "ci_upper": hi,
+                "prob_mu_below_0": bayes.prob_mu_below_0,
+                "tau_median": bayes.tau.median if bayes.tau is not None else None,
+                "converged": bayes.converged,
+                "freq_estimate": freq.estimate if freq is not None else None,
+                "freq_ci_lower": flo,
+                "freq_ci_upper": fhi,
+                "freq_tau2": freq.tau2 if freq is not None else None,
+            }
+
+        rows = {"(none)": row(self.full_bayesian, self.full_frequentist)}
+        rows.update({s: row(self.bayesian[s], self.frequentist.get(s)) for s in self.studies})
+        frame = pd.DataFrame.from_dict(rows, orient="index")
+        frame.index.name = "omitted"
+        frame.attrs["level"] = self.full_bayesian.mu.level
+        return frame
+
     def to_dict(self) -> dict[str, Any]:
         """JSON form: model-scale summaries per omitted study."""
         return {

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from bayesmeta.engines.nuts import SamplerSettings
-from bayesmeta.errors import BayesmetaError
+from bayesmeta.errors import BayesmetaError, OptionError
 from bayesmeta.frequentist import methods as frequentist_methods
 from bayesmeta.io.counts import StudyData
 from bayesmeta.io.examples import example as find_example
-from bayesmeta.io.inputs import load
+from bayesmeta.io.inputs import counts_measure, load
 from bayesmeta.io.reported import ReportedEffects
 from bayesmeta.io.spec import Spec
 from bayesmeta.io.table import TableFile
@@ -45,8 +45,9 @@ class AnalysisRequest:
     (:func:`bayesmeta.io.multiarm.split_shared_control`). ``reading`` says how to read the
     file: ``sheet``, ``separator``, ``decimal``, ``encoding``, ``outcome``
     (:class:`bayesmeta.io.table.TableFile`). ``measure`` is the measure of the frequentist
-    rows of two-arm counts (OR, RR, RD); ``baseline_risks`` the control-group risks of the
-    absolute effects (:mod:`bayesmeta.summaries.absolute`).
+    rows of two-arm counts (OR, RR, RD), or the effect measure of a continuous outcome (MD,
+    SMD, ROM: :mod:`bayesmeta.io.continuous`; None: MD); ``baseline_risks`` the control-group
+    risks of the absolute effects (:mod:`bayesmeta.summaries.absolute`).
     """
 
     data: Path | None = None
@@ -62,6 +63,7 @@ class AnalysisRequest:
     subgroup: str | None = None
     separate_tau: bool = False
     compare: bool = False
+    bayes_factors: bool = False
     hdi: bool = False
     settings: SamplerSettings = field(default_factory=SamplerSettings)
     methods: tuple[str, ...] | None = None
@@ -141,6 +143,7 @@ def load_data(request: AnalysisRequest) -> StudyData | ReportedEffects:
         columns=request.columns,
         ci_level=request.ci_level,
         split_shared_control=request.split_shared_control,
+        measure=request.measure,
     )
 
 
@@ -175,11 +178,16 @@ def plan(request: AnalysisRequest) -> Plan:
         moderators=mods,
     )
     engine = resolve_engine(spec.likelihood, request.engine)
+    if engine == "exact" and spec.family.exact != "exact" and spec.moderators is not None:
+        raise OptionError(
+            f"the exact engine for --model {spec.likelihood} has no moderators; use --engine nuts"
+        )
     if engine == "nuts":
         spec.check_for_sampler()
     check_absolute(spec, request.baseline_risks)
-    if request.measure is not None:
-        frequentist_methods.inputs(data, measure=request.measure)
+    measure = counts_measure(data, request.measure)
+    if measure is not None:
+        frequentist_methods.inputs(data, measure=measure)
     shown = request.methods or frequentist_methods.shown_by_default(data)
     return Plan(request, spec, engine, frequentist_methods.check_methods(shown, data))
 
@@ -192,7 +200,9 @@ def execute(planned: Plan) -> AnalysisResult:
         engine=planned.engine,
         settings=r.settings,
         compare=r.compare,
+        bayes_factors=r.bayes_factors,
         hdi=r.hdi,
-        measure=r.measure,
+        measure=counts_measure(planned.spec.data, r.measure),
         baseline_risks=r.baseline_risks,
+        exact_check=True,
     )

@@ -11,11 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+import pandas as pd
+
 from bayesmeta import progress
 from bayesmeta.engines.nuts import SamplerSettings
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.io.counts import StudyData
 from bayesmeta.io.reported import ReportedEffects
+from bayesmeta.model import turner
 from bayesmeta.model.description import ModelSpec
 from bayesmeta.model.priors import Prior, check_scale_prior, parse_prior
 from bayesmeta.model.scales import Scale
@@ -28,6 +31,26 @@ from bayesmeta.workflows.analyze import analyze_model
 TURNER_DEFAULT = "turner(all-cause mortality, pharmacological vs placebo/control)"
 OTHER_DEFAULT = "exponential(2)"
 COMMON_TAU_PRIORS = ("half-normal(0.5)", "half-normal(1)", "half-cauchy(0.5)")
+
+
+def turner_table() -> pd.DataFrame:
+    """Table IV of Turner et al. (2015, Stat Med 34:984-998) as a DataFrame: a row per outcome
+    type and comparison (the marginal "any" row last) with ``log_tau2_mean``, ``log_tau2_sd``
+    and ``prior``, the ``turner(...)`` text that :func:`bayesmeta.parse_prior` reads (a
+    log-normal on tau with half those parameters), ready for :func:`prior_sensitivity`.
+
+    >>> import bayesmeta
+    >>> bayesmeta.turner_table().loc[0, "prior"]
+    'turner(all-cause mortality, pharmacological vs. placebo / control)'
+    """
+    rows = [
+        (outcome, comparison, m, s, f"turner({outcome}, {comparison})")
+        for outcome, cells in turner.TABLE_IV.items()
+        for comparison, (m, s) in zip(turner.COMPARISONS, cells, strict=True)
+    ]
+    rows.append((turner.ANY, None, *turner.MARGINAL, f"turner({turner.ANY})"))
+    columns = ["outcome", "comparison", "log_tau2_mean", "log_tau2_sd", "prior"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def default_tau_priors(log_odds_ratio: bool = True) -> list[Prior]:

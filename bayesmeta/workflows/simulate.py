@@ -29,10 +29,10 @@ from bayesmeta.workflows.batch import BatchOptions, Job, derive_seed, read_toml,
 
 # method label -> (point estimate, interval low, interval high) columns of a batch row
 METHODS: dict[str, tuple[str, str, str]] = {
-    "bayes": ("mu_median", "mu_ci_low", "mu_ci_high"),
-    "dl": ("dl_estimate", "dl_ci_low", "dl_ci_high"),
-    "reml": ("reml_estimate", "reml_ci_low", "reml_ci_high"),
-    "reml_hksj": ("reml_hksj_estimate", "reml_hksj_ci_low", "reml_hksj_ci_high"),
+    "bayes": ("mu_median", "mu_ci_lower", "mu_ci_upper"),
+    "dl": ("dl_estimate", "dl_ci_lower", "dl_ci_upper"),
+    "reml": ("reml_estimate", "reml_ci_lower", "reml_ci_upper"),
+    "reml_hksj": ("reml_hksj_estimate", "reml_hksj_ci_lower", "reml_hksj_ci_upper"),
 }
 
 

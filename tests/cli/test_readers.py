@@ -101,4 +101,4 @@ def test_batch_over_a_revman_review_fits_each_outcome(tmp_path) -> None:
     ]
     assert list(table["status"]) == ["ok", "failed"]
     assert table["k"][0] == 7
-    assert "continuous outcome" in table["reason"][1]
+    assert "missing column(s) treatment_events" in table["reason"][1]  # batch fits counts only

@@ -263,6 +263,7 @@ FAMILY_EXAMPLES = {
     "uniform": (0.0, 2.0),
     "exponential": (1.5,),
     "lognormal": (-0.5, 0.8),
+    "inverse-gamma": (1.0, 0.15),
 }
 
 

@@ -23,6 +23,7 @@ DESIGNS = {
     "single-arm": SingleArmData,
     "rates": RateData,
     "reported": ReportedEffects,
+    "continuous": ReportedEffects,
 }
 
 # dat.steurer2006: author, year, lnHR, selnHR

@@ -70,7 +70,8 @@ def test_outcomes_are_listed_with_revman_numbers() -> None:
     assert lines[0].endswith("Examples from Fleiss 1993")
     assert "1.1" in lines[2] and "dichotomous" in lines[2] and "OR" in lines[2]
     assert "7 studies" in lines[2] and "Aspirin for Preventing Death" in lines[2]
-    assert "1.2" in lines[3] and "continuous" in lines[3] and "not supported yet" in lines[3]
+    assert "1.2" in lines[3] and "continuous" in lines[3] and "SMD" in lines[3]
+    assert "not supported yet" not in lines[3]
 
 
 def test_fleiss_mantel_haenszel_odds_ratio_is_the_published_one(tmp_path) -> None:
@@ -159,8 +160,6 @@ def test_outcome_by_name_and_the_exact_normal_normal_fit_match_the_csv(tmp_path,
 
 def test_review_errors_are_one_line() -> None:
     assert "choose one with --outcome NUMBER (1.1, 1.2" in fails_cleanly(["classic", str(FLEISS)])
-    line = fails_cleanly(["classic", str(FLEISS), "--outcome", "1.2"])
-    assert "continuous outcome" in line and "not supported yet" in line
     assert "no such outcome" in fails_cleanly(["classic", str(SORE), "--outcome", "3.1"])
     line = fails_cleanly(["classic", str(SORE), "--outcome", "1.1", "--sheet", "1"])
     assert "--sheet does not apply: the file is a RevMan file" in line
@@ -190,8 +189,7 @@ def test_batch_reads_one_meta_analysis_per_outcome() -> None:
         "1.2 Mental Health Treatment versus Control",
     ]
     assert load_counts(jobs[0].source).k == 7
-    with pytest.raises(DataError, match="not supported yet"):
-        load_counts(jobs[1].source)
+    assert load(jobs[1].source).measure == "SMD"  # the measure RevMan analysed it in
 
 
 def test_generic_inverse_variance_hazard_ratios_are_reported_effects(tmp_path) -> None:
@@ -254,5 +252,14 @@ def test_mean_differences_are_the_ones_revman_exported(tmp_path) -> None:
     assert iv.q == pytest.approx(float(pooled["Q"]), abs=5e-9)
     bad = review.read_text("latin-1").replace('SD_1="4.7"', 'SD_1="0"')
     review.write_text(bad, "latin-1")
-    with pytest.raises(DataError, match=r"row 1 \('Davis'\): SD_1 must be positive"):
+    with pytest.raises(DataError, match=r"row 1 \('Davis'\), column 'treatment_sd': the SD"):
         load(TableFile(review, outcome="1.2"))
+
+
+def test_other_outcome_kinds_are_listed_but_refused(tmp_path) -> None:
+    """O - E outcomes (IPD_OUTCOME) are not analysed: the Fleiss SMD outcome relabelled so."""
+    text = FLEISS.read_text(encoding="latin-1").replace("CONT_", "IPD_")
+    review = tmp_path / "fleiss_ipd.rm5"
+    review.write_text(text, "latin-1")
+    line = fails_cleanly(["classic", str(review), "--outcome", "1.2"])
+    assert "O - E and variance outcome" in line and "not supported yet" in line

@@ -59,3 +59,17 @@ def test_the_standard_forms_are_scipys() -> None:
                      densities.UNIFORM):  # fmt: skip
         dist = getattr(stats, standard.name)
         assert (standard.lower, standard.upper) == dist.support()
+
+
+@pytest.mark.parametrize("params", [(1.0, 0.15), (0.5, 2.0), (7.5, 0.01)])
+def test_inverse_gamma_matches_scipy(params) -> None:
+    """Computed with scipy.special (not bit for bit with scipy.stats.invgamma: to 1e-12)."""
+    prior = Prior("inverse-gamma", params)
+    theirs = stats.invgamma(a=params[0], scale=params[1])
+    x = np.array([1e-4, 0.01, 0.1, 0.15, 0.7, 3.0, 50.0])
+    np.testing.assert_allclose(prior.logpdf(x), theirs.logpdf(x), rtol=1e-12, atol=1e-12)
+    assert np.all(prior.logpdf(np.array([0.0, -1.0])) == -np.inf)
+    q = np.array([1e-6, 0.025, 0.5, 0.975, 1 - 1e-6])
+    np.testing.assert_allclose(prior.ppf(q), theirs.ppf(q), rtol=1e-10)
+    ours = FAMILIES["inverse-gamma"].numpy(params)
+    np.testing.assert_allclose(ours.cdf(x), theirs.cdf(x), rtol=1e-12, atol=1e-300)

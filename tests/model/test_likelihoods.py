@@ -80,3 +80,25 @@ def test_poisson_normal_log_density_is_poisson_plus_priors():
     # PyMC's normal log density carries log(2 pi) to about 3e-8 per value
     expected = sum(float(np.sum(t)) for t in terms)
     assert float(model.compile_logp()(point)) == pytest.approx(expected, abs=1e-6)
+
+
+def test_the_exact_engines_are_chosen_from_the_registry():
+    """auto is exact only where the likelihood's default is; --engine exact covers the
+    likelihoods an exact engine integrates and refuses rates in one line."""
+    from bayesmeta.summaries import exact, exact_binomial
+    from bayesmeta.summaries.crosscheck import quadrature
+    from bayesmeta.workflows.analyze import resolve_engine
+
+    auto = {name: resolve_engine(name) for name in NAMES}
+    assert auto == {n: "exact" if LIKELIHOODS[n].exact_default else "nuts" for n in NAMES}
+    assert [n for n in NAMES if auto[n] == "exact"] == ["normal-normal"]
+    for example, module in (("bcg", exact_binomial), ("nielweise2008", None)):
+        spec = ModelSpec.describe(load_example(example))
+        if module is None:
+            with pytest.raises(OptionError, match=r"^the exact engine needs .*not Poisson\)$"):
+                resolve_engine(spec.likelihood, "exact")
+        else:
+            assert resolve_engine(spec.likelihood, "exact") == "exact"
+            assert quadrature(spec) is module
+    spec = ModelSpec.describe(load_example("bcg"), model="normal-normal")
+    assert quadrature(spec) is exact

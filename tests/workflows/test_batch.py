@@ -42,7 +42,7 @@ COUNTS = ["study", "treatment_events", "treatment_total", "control_events", "con
 SETTINGS = SamplerSettings(chains=2, draws=200, tune=200, seed=11)
 OPTIONS = BatchOptions(settings=SETTINGS)
 # Posterior columns compared with single fits; equal to the last bit (same seed, same model).
-POSTERIOR = ["mu_median", "mu_ci_low", "mu_ci_high", "tau_median", "or_median", "rhat_max"]
+POSTERIOR = ["mu_median", "mu_ci_lower", "mu_ci_upper", "tau_median", "or_median", "rhat_max"]
 
 
 def _example(name: str) -> pd.DataFrame:
@@ -122,7 +122,7 @@ def test_rows_equal_single_fits_with_derived_seed(
     for name in NAMES:
         assert rows.loc[name, "status"] == "ok"
         assert rows.loc[name, "seed"] == derive_seed(SETTINGS.seed, name)
-        for column in [*POSTERIOR, "dl_estimate", "reml_hksj_ci_low", "mh_estimate"]:
+        for column in [*POSTERIOR, "dl_estimate", "reml_hksj_ci_lower", "mh_estimate"]:
             assert rows.loc[name, column] == single_fits[name][column], (name, column)
 
 
@@ -291,3 +291,19 @@ def test_one_core_per_fit_gives_the_same_draws() -> None:
     assert set(default.data_vars) >= {"mu", "tau", "theta"}
     for name in default.data_vars:
         np.testing.assert_array_equal(default[name].values, one_core[name].values, err_msg=name)
+
+
+def test_a_progress_row_with_the_old_interval_columns_is_fitted_again(tmp_path) -> None:
+    """The batch columns are *_ci_lower/*_ci_upper (as in every table); an ``ok`` row written
+    with the earlier *_ci_low/*_ci_high would leave those columns blank, so it is refitted."""
+    import json
+
+    from bayesmeta.workflows.batch import ProgressWarning, read_progress
+
+    path = tmp_path / "progress.jsonl"
+    old = {"name": "a", "status": "ok", "mu_median": -0.7, "mu_ci_low": -1.1, "mu_ci_high": -0.3}
+    new = {"name": "b", "status": "ok", "mu_median": -0.7, "mu_ci_lower": -1.1}
+    path.write_text(f"{json.dumps(old)}\n{json.dumps(new)}\n")
+    with pytest.warns(ProgressWarning, match="line 1 .*earlier bayesmeta"):
+        rows = read_progress(path)
+    assert list(rows) == ["b"]

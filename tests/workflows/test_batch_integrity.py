@@ -135,8 +135,8 @@ def test_scenarios_whose_names_are_prefixes_of_each_other_are_scored_apart() -> 
         {
             "name": names,
             "mu_median": [0.1, -0.1, 1.2, 1.0],
-            "mu_ci_low": [-1.0] * 2 + [0.5] * 2,
-            "mu_ci_high": [1.0] * 2 + [1.5] * 2,
+            "mu_ci_lower": [-1.0] * 2 + [0.5] * 2,
+            "mu_ci_upper": [1.0] * 2 + [1.5] * 2,
             **{c: [np.nan] * 4 for m in ("dl", "reml", "reml_hksj") for c in METHODS[m]},
         }
     )

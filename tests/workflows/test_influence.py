@@ -95,3 +95,16 @@ def test_nuts_refits_use_the_same_engine_and_seed():
     # the largest trial, with no effect (OR 1.01): without it the pooled OR is further below 1
     assert infl.bayesian["TPT Madras 1980"].mu.median < result.posterior.mu.median
     assert infl.frequentist["TPT Madras 1980"].estimate < infl.full_frequentist.estimate
+
+
+def test_influence_as_a_table_has_the_shared_interval_columns(bcg_exact_influence):
+    result, infl = bcg_exact_influence
+    frame = infl.to_frame()
+    ref = REF["bcg"]["leave1out_reml"]
+    assert list(frame.index) == ["(none)", *infl.studies]
+    np.testing.assert_allclose(frame["freq_estimate"].iloc[1:], ref["est"], rtol=1e-6)
+    np.testing.assert_allclose(frame["freq_ci_upper"].iloc[1:], ref["ci_ub"], rtol=1e-6)
+    assert frame.loc["(none)", "median"] == result.posterior.mu.median
+    assert tuple(frame.loc["Aronson 1948", ["ci_lower", "ci_upper"]]) == (
+        infl.bayesian["Aronson 1948"].mu.interval
+    )

@@ -37,7 +37,10 @@ def test_a_spec_and_the_equivalent_options_plan_the_same_analysis() -> None:
     ("request_", "message"),
     [
         (AnalysisRequest(), "give either a DATA.csv path or --example NAME"),
-        (AnalysisRequest(example="bcg", engine="exact"), "needs --model normal-normal"),
+        (
+            AnalysisRequest(example="bcg", engine="exact", covariates=("ablat",)),
+            "has no moderators",
+        ),
         (AnalysisRequest(example="bcg", methods=("peto", "nope")), "unknown frequentist method"),
         (AnalysisRequest(example="bcg", priors={"sigma": "normal(0, 1)"}), "unknown prior name"),
         (AnalysisRequest(example="bcg", covariates=("nope",)), "unknown covariate"),

@@ -32,11 +32,11 @@ def test_summarise_matches_hand_computed_values() -> None:
         {
             "name": [TRUTH.replicate_name(i) for i in range(3)],
             "mu_median": [-0.4, -0.3, -0.5],
-            "mu_ci_low": [-0.8, -0.45, -1.0],
-            "mu_ci_high": [0.0, -0.15, -0.4],
+            "mu_ci_lower": [-0.8, -0.45, -1.0],
+            "mu_ci_upper": [0.0, -0.15, -0.4],
             "dl_estimate": [-0.3, np.nan, -0.6],
-            "dl_ci_low": [-0.4, np.nan, -0.9],
-            "dl_ci_high": [0.1, np.nan, -0.3],
+            "dl_ci_lower": [-0.4, np.nan, -0.9],
+            "dl_ci_upper": [0.1, np.nan, -0.3],
             **{c: [np.nan] * 3 for m in ("reml", "reml_hksj") for c in METHODS[m]},
         }
     )

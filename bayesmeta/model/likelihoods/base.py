@@ -45,7 +45,13 @@ class Likelihood:
         The code of the hand-written kernels (:mod:`bayesmeta.engines._numba`), None if the
         kernels do not implement it (then the PyMC path runs).
     exact
-        The exact quadrature engine can fit it (and does by default).
+        The exact engine that integrates it, as the name of its summaries module in
+        :mod:`bayesmeta.summaries` (``"exact"``: normal-normal quadrature; ``"exact_binomial"``:
+        the exact binomial engine); None if none does.
+    exact_default
+        ``--engine auto`` chooses the exact engine.
+    exact_refusal
+        Why ``--engine exact`` is refused when :attr:`exact` is None (one line).
     derived_data
         Its arrays are derived from the data (effect sizes), so data swapped in with
         ``pm.set_data`` cannot be read back as input data.
@@ -59,8 +65,8 @@ class Likelihood:
         report's reference list includes them).
     cell_titles
         Titles of the data columns of its rows in the terminal study table.
-    forest_columns
-        ``(key, title)`` of its data columns in the forest plot.
+    forest_titles
+        ``(key, title)`` of its data columns in the forest plot (:meth:`forest_columns`).
     corrected_note
         What the asterisk of a continuity-corrected observed estimate means (forest plot).
     corrected_use
@@ -73,13 +79,15 @@ class Likelihood:
     design: ClassVar[str]
     baseline: ClassVar[bool] = False
     kernel: ClassVar[str | None] = None
-    exact: ClassVar[bool] = False
+    exact: ClassVar[str | None] = None
+    exact_default: ClassVar[bool] = False
+    exact_refusal: ClassVar[str] = "no exact engine integrates its likelihood"
     derived_data: ClassVar[bool] = False
     checks_information: ClassVar[bool] = False
     references: ClassVar[tuple[str, ...]] = ()
     citations: ClassVar[dict[str, str]] = {}
     cell_titles: ClassVar[tuple[str, ...]] = ()
-    forest_columns: ClassVar[tuple[tuple[str, str], ...]] = ()
+    forest_titles: ClassVar[tuple[tuple[str, str], ...]] = ()
     corrected_note: ClassVar[str] = "* 0.5 added to every cell of a study with a zero cell"
     corrected_use: ClassVar[str] = "the Bayesian binomial model uses the counts as they are."
 
@@ -119,10 +127,23 @@ class Likelihood:
         """What the effect measures and which way it points."""
         raise NotImplementedError
 
+    def measure_note(self, data: Any) -> str | None:
+        """How the effect sizes of ``data`` were computed, if the classic report says it."""
+        return None
+
     def cells(self, data: Any, index: Any) -> list[str]:
         """The data cells of the studies at ``index`` (summed over several), one per
-        :attr:`cell_titles` / :attr:`forest_columns`."""
+        :attr:`cell_titles` / :attr:`forest_titles`."""
         return []
+
+    def forest_columns(self, data: Any) -> tuple[tuple[str, str], ...]:
+        """``(key, title)`` of the data columns of ``data`` in the forest plot."""
+        return self.forest_titles
+
+    def forest_cells(self, data: Any, index: Any) -> list[str]:
+        """The forest plot's data cells of the studies at ``index``, one per
+        :meth:`forest_columns`."""
+        return self.cells(data, index)
 
     def data_block(self, data: Any) -> dict[str, Any]:
         """What the JSON ``data`` block says of these data beyond source, design, k, sha256."""

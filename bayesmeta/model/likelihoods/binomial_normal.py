@@ -19,9 +19,10 @@ class BinomialNormal(Likelihood):
     design = "two-arm"
     baseline = True
     kernel = "bn"
+    exact = "exact_binomial"
     references = ("smith1995", "jackson2018")
     cell_titles = ("Treatment", "Control")
-    forest_columns = (
+    forest_titles = (
         ("treatment", "Treatment\nevents/total"),
         ("control", "Control\nevents/total"),
     )

@@ -19,7 +19,8 @@ class NormalNormal(Likelihood):
     needs = "estimates with standard errors"
     measure = "generic"  # reported data carry their own (see measure_of)
     design = "reported"
-    exact = True
+    exact = "exact"
+    exact_default = True
     derived_data = True
     references = ("rover2020",)
     corrected_use = "the normal-normal model uses these corrected estimates."
@@ -46,16 +47,50 @@ class NormalNormal(Likelihood):
 
     def methods_text(self, data: Any, scale: str) -> str:
         source = "reported" if isinstance(data, self.data_class) else "escalc"
+        estimates = f"the {source} study estimates y_i ({scale})"
+        if getattr(data, "arms", None) is not None:  # a continuous outcome
+            from bayesmeta.model.scales import scale_of_measure
+
+            shown = scale_of_measure(data.measure)
+            what = scale if shown.log_ratio else (shown.axis or shown.label).lower()
+            estimates = (
+                f"the study estimates y_i ({what}, {data.measure}), computed from each arm's "
+                "mean, SD and size as metafor's escalc,"
+            )
         return (
-            f"We fitted a Bayesian normal-normal random-effects meta-analysis of the {source} "
-            f"study estimates y_i ({scale}) with their within-study variances v_i treated as "
-            "known: y_i ~ N(theta_i, v_i), theta_i ~ N(mu, tau^2)."
+            f"We fitted a Bayesian normal-normal random-effects meta-analysis of {estimates} "
+            "with their within-study variances v_i treated as known: y_i ~ N(theta_i, v_i), "
+            "theta_i ~ N(mu, tau^2)."
         )
 
     def reference_direction(self, data: Any) -> str:
+        how = data.origin or "as reported"
         if data.ratio:
-            return f"{data.measure} as reported (log scale for mu and tau)"
-        return f"{data.measure} as reported"
+            return f"{data.measure} {how} (log scale for mu and tau)"
+        return f"{data.measure} {how}"
+
+    def measure_note(self, data: Any) -> str | None:
+        return f"{data.measure} {data.origin}" if data.origin else None  # a continuous outcome
+
+    def forest_columns(self, data: Any) -> tuple[tuple[str, str], ...]:
+        if getattr(data, "arms", None) is None:
+            return ()
+        return (("treatment", "Treatment\nmean (SD) n"), ("control", "Control\nmean (SD) n"))
+
+    def forest_cells(self, data: Any, index: Any) -> list[str]:
+        """A study's mean (SD) and size per arm; a pooled row's total size."""
+        import numpy as np
+
+        arms = getattr(data, "arms", None)
+        if arms is None:
+            return []
+        cells = []
+        for m, sd, n in ((arms.m1, arms.sd1, arms.n1), (arms.m2, arms.sd2, arms.n2)):
+            total = f"{n[index].sum():.0f}"
+            if np.size(n[index]) == 1:
+                total = f"{m[index].item():.4g} ({sd[index].item():.4g}) {total}"
+            cells.append(total)
+        return cells
 
     def measure_of(self, data: Any) -> str:
         return data.measure

@@ -28,6 +28,7 @@ class PoissonNormal(Likelihood):
     measure = "IRR"
     design = "rates"
     baseline = True
+    exact_refusal = "the exact engines integrate binomial and normal likelihoods, not Poisson"
     references = ("stijnen2010",)
     citations = {  # noqa: RUF012 (a class constant, never mutated)
         "stijnen2010": "Stijnen T, Hamza TH, Ozdemir P. Random effects meta-analysis of event "
@@ -35,7 +36,7 @@ class PoissonNormal(Likelihood):
         "sparse data. Stat Med 2010;29(29):3046-3067."
     }
     cell_titles = ("Treatment", "Control")
-    forest_columns = (
+    forest_titles = (
         ("treatment", "Treatment\nevents/time"),
         ("control", "Control\nevents/time"),
     )

@@ -17,8 +17,9 @@ class Proportion(Likelihood):
     checks_information = True
     design = "single-arm"
     kernel = "prop"
+    exact = "exact_binomial"
     cell_titles = ("Events",)
-    forest_columns = (("events", "Events/\ntotal"),)
+    forest_titles = (("events", "Events/\ntotal"),)
     corrected_note = "* 0.5 added to the events and non-events of a study with 0 or all events"
 
     @property

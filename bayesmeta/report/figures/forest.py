@@ -138,7 +138,8 @@ def _columns(result: AnalysisResult, weights_by: str | None) -> tuple[Column, ..
     label, level = result.scale.label, percent(result.level)
     cols = [Column("study", "Study", "left", "left")]
     cols += [
-        Column(key, title, "left", "right") for key, title in native(result.data).forest_columns
+        Column(key, title, "left", "right")
+        for key, title in native(result.data).forest_columns(result.data)
     ]
     cols += [
         Column("observed", f"Observed {label}\n[{level} CI]", "right", "right"),
@@ -153,8 +154,8 @@ def _columns(result: AnalysisResult, weights_by: str | None) -> tuple[Column, ..
 def _counts(data: object, index: np.ndarray | slice) -> dict[str, str]:
     """The data cells of the studies at ``index`` (summed over several), by column key."""
     family = native(data)
-    keys = [key for key, _ in family.forest_columns]
-    return dict(zip(keys, family.cells(data, index), strict=True))
+    keys = [key for key, _ in family.forest_columns(data)]
+    return dict(zip(keys, family.forest_cells(data, index), strict=True))
 
 
 def _study_rows(

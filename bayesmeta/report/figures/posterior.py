@@ -66,7 +66,7 @@ def _grid(summaries: list[Summary], lower: float | None = None) -> np.ndarray:
 
 
 def _exact(result: AnalysisResult) -> object:
-    """The exact posterior of a normal-normal model without moderators."""
+    """The exact posterior of a model without moderators."""
     from bayesmeta.engines import exact
 
     spec = result.spec
@@ -74,6 +74,10 @@ def _exact(result: AnalysisResult) -> object:
         raise BayesmetaError(
             "posterior densities of exact fits with moderators are not drawn; use --engine nuts"
         )
+    if spec.family.exact != "exact":
+        from bayesmeta.summaries.exact_binomial import posterior
+
+        return posterior(spec)
     y, v = spec.normal.y, spec.normal.v
     if spec.common_effect:
         return exact.common_effect_posterior(y, v, prior_mu=spec.priors.mu)

@@ -36,7 +36,6 @@ from scipy import special
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.io.counts import SingleArmData, TwoArmData
 from bayesmeta.io.output import level_key
-from bayesmeta.io.reported import ReportedEffects
 
 TWO_ARM_MEASURES = ("OR", "RR", "RD")
 SINGLE_ARM_MEASURES = ("PLO",)
@@ -234,27 +233,16 @@ class ObservedEffect:
         }
 
 
-def observed_effects(
-    data: TwoArmData | SingleArmData | ReportedEffects, *, level: float = 0.95
-) -> dict[str, ObservedEffect]:
-    """Each study's own estimate with its Wald interval, by study name.
-
-    Log odds ratios (two-arm) or logits (single-arm) as metafor's ``escalc`` gives them (0.5
-    added to the cells of studies with a zero cell); reported effects as given.
-    """
-    if isinstance(data, ReportedEffects):
-        y, v, study, corrected = data.yi, data.vi, data.study, ()
-    else:
-        es = effect_sizes(data, measure="OR" if isinstance(data, TwoArmData) else "PLO")
-        y, v, study, corrected = es.yi, es.vi, es.study, es.corrected
+def wald_intervals(es: EffectSizes, *, level: float = 0.95) -> dict[str, ObservedEffect]:
+    """Each study of ``es`` with its Wald interval at ``level``, by study name."""
     z = float(special.ndtri((1 + level) / 2))
     return {
         name: ObservedEffect(
             estimate=float(yi),
             se=float(np.sqrt(vi)),
             interval=(float(yi - z * np.sqrt(vi)), float(yi + z * np.sqrt(vi))),
-            corrected=name in corrected,
+            corrected=name in es.corrected,
             level=level,
         )
-        for name, yi, vi in zip(study, y, v, strict=True)
+        for name, yi, vi in zip(es.study, es.yi, es.vi, strict=True)
     }

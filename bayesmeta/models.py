@@ -33,6 +33,9 @@ from bayesmeta.engines.pymc import build
 from bayesmeta.io.counts import SingleArmData, StudyData, TwoArmData
 from bayesmeta.io.reported import ReportedEffects
 from bayesmeta.model.description import ModelSpec
+from bayesmeta.model.likelihoods.binomial_normal import BinomialNormal
+from bayesmeta.model.likelihoods.normal_normal import NormalNormal
+from bayesmeta.model.likelihoods.proportion import Proportion
 from bayesmeta.model.moderators import Moderators
 from bayesmeta.model.priors import Prior, PriorSet
 
@@ -106,7 +109,7 @@ def binomial_normal(
         (``treatment_total``, ``control_total``, ``treatment_events_data``,
         ``control_events_data``), so ``pm.set_data`` swaps in another dataset of the same size.
     """
-    return _model("binomial-normal", data, priors, common_effect, moderators)
+    return _model(BinomialNormal.name, data, priors, common_effect, moderators)
 
 
 def proportion(
@@ -123,7 +126,7 @@ def proportion(
     61:41-51; metafor ``rma.glmm(measure = "PLO")``). Other arguments as
     :func:`binomial_normal`.
     """
-    return _model("proportion", data, priors, common_effect, moderators)
+    return _model(Proportion.name, data, priors, common_effect, moderators)
 
 
 def normal_normal(
@@ -142,7 +145,7 @@ def normal_normal(
     the NUTS twin, for research code that extends the model. Other arguments as
     :func:`binomial_normal`.
     """
-    return _model("normal-normal", data, priors, common_effect, moderators)
+    return _model(NormalNormal.name, data, priors, common_effect, moderators)
 
 
 def sample(

@@ -120,3 +120,35 @@ def test_the_graph_holds_the_imports_made_inside_functions(graph):
     assert {"bayesmeta.workflows.request", "bayesmeta.report.terminal"} <= graph[
         "bayesmeta.cli.fit"
     ]
+
+
+def test_no_module_outside_the_likelihood_registry_names_a_likelihood():
+    """A likelihood is one module of ``bayesmeta/model/likelihoods`` and one registry row:
+    no other module spells a likelihood's name (to branch on it, or to pick one), so adding a
+    likelihood needs no edit elsewhere. The scales registry's ``"proportion"`` is the JSON
+    name of a shown-scale summary, not the likelihood."""
+    from bayesmeta.model.likelihoods import NAMES
+
+    registry = PACKAGE / "model" / "likelihoods"
+    exempt = {PACKAGE / "model" / "scales.py": {"proportion"}}
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if registry in path.parents:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        exports = {  # function names in __all__ (bayesmeta.models.proportion)
+            id(c)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Assign)
+            and any(getattr(t, "id", None) == "__all__" for t in node.targets)
+            for c in ast.walk(node.value)
+        }
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Constant)
+                and node.value in NAMES
+                and node.value not in exempt.get(path, ())
+                and id(node) not in exports
+            ):
+                found.append(f"{path.relative_to(PACKAGE)}:{node.lineno}: {node.value!r}")
+    assert not found

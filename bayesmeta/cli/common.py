@@ -17,6 +17,10 @@ import typer
 
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.io.spec import CI_LEVEL_BOUNDS, TARGET_ACCEPT_BOUNDS
+from bayesmeta.model.likelihoods import LIKELIHOODS, NAMES
+
+EXACT = tuple(name for name, lik in LIKELIHOODS.items() if lik.exact is not None)
+EXACT_DEFAULT = tuple(name for name, lik in LIKELIHOODS.items() if lik.exact_default)
 
 EXIT_USER_ERROR = 2
 EXIT_NOT_CONVERGED = 3
@@ -412,9 +416,7 @@ MODEL_PARAMETERS: tuple[inspect.Parameter, ...] = (
         "model",
         Annotated[
             str,
-            typer.Option(
-                help="binomial-normal | proportion | normal-normal | auto (from the columns)."
-            ),
+            typer.Option(help=f"{' | '.join(NAMES)} | auto (from the columns)."),
         ],
         "auto",
     ),
@@ -423,8 +425,8 @@ MODEL_PARAMETERS: tuple[inspect.Parameter, ...] = (
         Annotated[
             str,
             typer.Option(
-                help="nuts | exact (quadrature: normal-normal, binomial-normal, proportion) | "
-                "auto (exact for normal-normal, else nuts)."
+                help=f"nuts | exact (quadrature: {', '.join(EXACT)}) | "
+                f"auto (exact for {', '.join(EXACT_DEFAULT)}, else nuts)."
             ),
         ],
         "auto",

@@ -33,6 +33,7 @@ from bayesmeta.cli.common import (
     user_errors,
     write_json,
 )
+from bayesmeta.model.likelihoods import NAMES
 
 QUANTILES = (0.025, 0.5, 0.975)
 
@@ -46,8 +47,9 @@ def priors() -> None:
     """List the prior families, the default priors and what they imply for tau."""
     from rich.table import Table
 
-    from bayesmeta.model.description import LIKELIHOODS
+    from bayesmeta.model.likelihoods import LIKELIHOODS
     from bayesmeta.model.priors import FAMILIES, default_priors, turner_prior
+    from bayesmeta.model.scales import scale_of_measure
     from bayesmeta.model.turner import (
         COMPARISONS,
         CONTROL,
@@ -73,11 +75,11 @@ def priors() -> None:
         defaults.add_column(
             column, justify="right" if "%" in column or column == "median" else "left"
         )
-    for model in LIKELIHOODS:
-        chosen = default_priors("logit_proportion" if model == "proportion" else "log_odds_ratio")
+    for model, lik in LIKELIHOODS.items():
+        chosen = default_priors(scale_of_measure(lik.measure).name)
         for parameter in ("mu", "tau", "baseline"):
-            if parameter == "baseline" and model != "binomial-normal":
-                continue  # only the binomial-normal model has study baselines
+            if parameter == "baseline" and not lik.baseline:
+                continue  # only models with study baselines have their prior
             prior = getattr(chosen, parameter)
             defaults.add_row(model, parameter, str(prior), *_quantiles(prior))
     out.print(defaults)
@@ -142,7 +144,7 @@ def sensitivity(
         str | None, typer.Option(help="Prior of the pooled effect mu (default: the model's).")
     ] = None,
     model: Annotated[
-        str, typer.Option(help="binomial-normal | proportion | auto (from the columns).")
+        str, typer.Option(help=f"{' | '.join(NAMES)} | auto (from the columns).")
     ] = "auto",
     chains: ChainsOpt = 4,
     draws: DrawsOpt = 2000,

@@ -28,12 +28,12 @@ H_CONST = 13
 HEADER = 14
 # PyMC's default transform of each support to the real line, as the kernels number them.
 TRANSFORMS = {"real": 0, "positive": 1, "interval": 2}
-KERNEL_LIKELIHOODS = {"binomial-normal": "bn", "proportion": "prop"}
 
 
 def supports(spec: ModelSpec) -> bool:
-    """Whether the kernels implement ``spec``: a binomial model without moderators."""
-    return spec.likelihood in KERNEL_LIKELIHOODS and spec.moderators is None
+    """Whether the kernels implement ``spec``: a likelihood with a kernel code
+    (:attr:`~bayesmeta.model.likelihoods.base.Likelihood.kernel`), without moderators."""
+    return spec.family.kernel is not None and spec.moderators is None
 
 
 def value_name(name: str, prior: Prior) -> str:
@@ -83,7 +83,7 @@ class KernelModel:
     @property
     def kernel_names(self) -> tuple[str, str]:
         """The log density and expand callbacks of :mod:`bayesmeta.engines._numba`."""
-        kind = KERNEL_LIKELIHOODS[self.spec.likelihood]
+        kind = self.spec.family.kernel
         effect = "ce" if self.spec.common_effect else "re"
         return f"logp_{kind}_{effect}", f"expand_{kind}_{effect}"
 

@@ -68,14 +68,10 @@ def _study_effects(spec: ModelSpec, k: int) -> pm.TensorVariable:
 
 
 def build(spec: ModelSpec) -> pm.Model:
-    """The PyMC model of ``spec``.
-
-    - binomial-normal: ``logit p_c[i] = alpha[i]``, ``logit p_t[i] = alpha[i] + theta[i]``
-      (Jackson et al. 2018, Stat Med 37:1059, model 4; metafor ``rma.glmm`` "UM.FS";
-      MetaStan's binomial-normal model);
-    - proportion: ``logit p[i] = theta[i]`` (Hamza et al. 2008, J Clin Epidemiol 61:41);
-    - normal-normal: ``y[i] ~ N(theta[i], se[i]^2)`` on
-      :func:`~bayesmeta.model.description.normal_inputs`.
+    """The PyMC model of ``spec``: study baselines ``alpha`` (if the likelihood has them),
+    the study effects (:func:`_study_effects`), then the likelihood's observed variables
+    (:meth:`~bayesmeta.model.likelihoods.base.Likelihood.observe`; each likelihood's module
+    says which model it is).
 
     Every datum is a ``pm.Data`` container (:meth:`ModelSpec.arrays`: arm sizes as
     ``treatment_total``..., observed counts as ``control_events_data``...), so ``pm.set_data``
@@ -92,31 +88,10 @@ def build(spec: ModelSpec) -> pm.Model:
                 for name, value in observed.items()
             }
         )
-        if spec.likelihood == "binomial-normal":
-            alpha = spec.priors.baseline.to_pymc("alpha", dims="study")
-            theta = _study_effects(spec, len(spec.study))
-            pm.Binomial(
-                "control_events",
-                n=data["control_total"],
-                logit_p=alpha,
-                observed=data["control_events"],
-                dims="study",
-            )
-            pm.Binomial(
-                "treatment_events",
-                n=data["treatment_total"],
-                logit_p=alpha + theta,
-                observed=data["treatment_events"],
-                dims="study",
-            )
-        elif spec.likelihood == "proportion":
-            theta = _study_effects(spec, len(spec.study))
-            pm.Binomial(
-                "events", n=data["total"], logit_p=theta, observed=data["events"], dims="study"
-            )
-        else:
-            theta = _study_effects(spec, len(spec.study))
-            pm.Normal("y", mu=theta, sigma=data["se"], observed=data["y"], dims="study")
+        family = spec.family
+        alpha = spec.priors.baseline.to_pymc("alpha", dims="study") if family.baseline else None
+        theta = _study_effects(spec, len(spec.study))
+        family.observe(data, theta, alpha)
     setattr(model, _RECORD, (spec, _structure(model)))
     return model
 
@@ -167,9 +142,9 @@ def spec_of(model: Any) -> ModelSpec | None:
     arrays = {**given, **{k + OBSERVED_SUFFIX: v for k, v in observed.items()}}
     if study == tuple(spec.study) and all(np.array_equal(now[k], v) for k, v in arrays.items()):
         return spec
-    if spec.likelihood == "normal-normal" or spec.moderators is not None:
+    if spec.family.derived_data or spec.moderators is not None:
         return None  # their data are derived (effect sizes, centred covariates): rebuild
-    from bayesmeta.io.counts import load
+    from bayesmeta.io.inputs import load
 
     frame = {"study": list(study)}
     frame.update({k: now[k] for k in given})

@@ -40,6 +40,7 @@ from bayesmeta.frequentist.rootfind import R_TOL
 from bayesmeta.io.counts import SingleArmData, StudyData, TwoArmData
 from bayesmeta.io.ordering import ordering
 from bayesmeta.io.reported import ReportedEffects
+from bayesmeta.model.likelihoods import LIKELIHOODS, native
 from bayesmeta.model.moderators import Moderators, design_matrix, moderators
 
 
@@ -285,10 +286,8 @@ class ClassicResult:
             "design": registry.design_of(d),
             "k": d.k,
         }
-        if not isinstance(d, ReportedEffects):
-            info["k_zero_cell"] = int(d.zero_cell.sum())
-        if isinstance(d, TwoArmData):
-            info["k_double_zero"] = int(d.double_zero.sum())
+        block = native(d).data_block(d)
+        info.update({k: block[k] for k in ("k_zero_cell", "k_double_zero") if k in block})
         info["warnings"] = list(d.warnings)
         out: dict[str, Any] = {
             "bayesmeta_version": package_version(),
@@ -387,7 +386,7 @@ def classic(
         from bayesmeta.io.inputs import load
 
         data = load(data)
-    elif not isinstance(data, TwoArmData | SingleArmData | ReportedEffects):
+    elif not any(isinstance(data, lik.data_class) for lik in LIKELIHOODS.values()):
         raise TypeError(
             "data must be loaded data (bayesmeta.load), a pandas DataFrame or a CSV path, "
             f"got {type(data).__name__}"

@@ -20,15 +20,19 @@ from dataclasses import dataclass
 
 from bayesmeta.effects import TWO_ARM_MEASURES, EffectSizes, effect_sizes
 from bayesmeta.errors import BayesmetaError, OptionError
-from bayesmeta.frequentist import glmm, smallstudy
+from bayesmeta.frequentist import glmm, rates, smallstudy
 from bayesmeta.frequentist.pooled import common_effect, mantel_haenszel, peto, random_effects
 from bayesmeta.frequentist.results import DEFAULT_LEVEL, Estimate, Skipped
 from bayesmeta.frequentist.rootfind import R_TOL
-from bayesmeta.io.counts import SingleArmData, StudyData, TwoArmData
+from bayesmeta.io.counts import StudyData, TwoArmData
 from bayesmeta.io.reported import ReportedEffects
+from bayesmeta.model.likelihoods import native
 
-TWO_ARM, SINGLE_ARM, REPORTED = "two-arm", "single-arm", "reported"
-ALL = frozenset({TWO_ARM, SINGLE_ARM, REPORTED})
+TWO_ARM, SINGLE_ARM, REPORTED, RATES = "two-arm", "single-arm", "reported", "rates"
+ALL = frozenset({TWO_ARM, SINGLE_ARM, REPORTED, RATES})
+# two-arm designs whose counts give more than effect sizes (MH, GLMM)
+COUNTS = frozenset({TWO_ARM, RATES})
+ESTIMATES = frozenset({TWO_ARM, REPORTED, RATES})  # where Hartung-Knapp applies
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,11 @@ def _effects_random(
     )
 
 
+def _by_design(functions: dict[str, Callable[[Inputs], Estimate]]) -> Callable[[Inputs], Estimate]:
+    """A method computed by the function for the data's design."""
+    return lambda i: functions[design_of(i.data)](i)
+
+
 def _egger(given: Inputs) -> Estimate:
     """Egger's test; with counts it also needs 3 studies that are not double-zero."""
     data = given.data if isinstance(given.data, TwoArmData) else None
@@ -107,9 +116,10 @@ METHODS: dict[str, Method] = {
     m.name: m
     for m in (
         Method("mantel_haenszel", "Mantel-Haenszel (common)",
-               lambda i: mantel_haenszel(i.data, measure=i.es.measure, level=i.level),
-               frozenset({TWO_ARM}),
-               shown=frozenset({TWO_ARM}), column="mh"),
+               _by_design({
+                   TWO_ARM: lambda i: mantel_haenszel(i.data, measure=i.es.measure, level=i.level),
+                   RATES: lambda i: rates.mantel_haenszel_irr(i.data, level=i.level),
+               }), COUNTS, shown=COUNTS, column="mh"),
         Method("peto", "Peto (common)", lambda i: peto(i.data, level=i.level),
                frozenset({TWO_ARM}), column="peto", measures=ODDS_RATIO),
         Method("fixed_iv", "Inverse-variance (common)",
@@ -123,14 +133,17 @@ METHODS: dict[str, Method] = {
         _effects_random("HE", "Hedges", "he"),
         _effects_random("SJ", "Sidik-Jonkman", "sj"),
         _effects_random("HS", "Hunter-Schmidt", "hs"),
-        _effects_random("REML", "REML", "reml", "knha", shown=frozenset({TWO_ARM, REPORTED})),
-        _effects_random("DL", "DL", "dl", "knha"),
+        _effects_random("REML", "REML", "reml", "knha", designs=ESTIMATES, shown=ESTIMATES),
+        _effects_random("DL", "DL", "dl", "knha", designs=ESTIMATES),
         *(_effects_random(m, label, m.lower(), "knha")
           for m, label in (("PM", "PM"), ("ML", "ML"), ("EB", "EB"), ("HE", "HE"), ("SJ", "SJ"),
                            ("HS", "HS"))),
         Method("glmm_um_fs", "Binomial-normal GLMM (ML)",
                lambda i: glmm.binomial_normal_ml(i.data, level=i.level), frozenset({TWO_ARM}),
                column="glmm", measures=ODDS_RATIO),
+        Method("glmm_poisson", "Poisson-normal GLMM (ML)",
+               lambda i: rates.poisson_normal_ml(i.data, level=i.level), frozenset({RATES}),
+               shown=frozenset({RATES}), column="glmm"),
         Method("glmm", "Binomial-normal GLMM (ML)",
                lambda i: glmm.random_intercept_ml(i.data, level=i.level),
                frozenset({SINGLE_ARM}), shown=frozenset({SINGLE_ARM}), column="glmm"),
@@ -144,10 +157,9 @@ METHODS: dict[str, Method] = {
 
 
 def design_of(data: StudyData | ReportedEffects) -> str:
-    """``"two-arm"``, ``"single-arm"`` or ``"reported"``."""
-    if isinstance(data, TwoArmData):
-        return TWO_ARM
-    return SINGLE_ARM if isinstance(data, SingleArmData) else REPORTED
+    """``"two-arm"``, ``"single-arm"``, ``"reported"``...: the design of the likelihood
+    native to ``data`` (:attr:`~bayesmeta.model.likelihoods.base.Likelihood.design`)."""
+    return native(data).design
 
 
 def need_counts(data: StudyData | ReportedEffects) -> tuple[str, ...]:
@@ -155,7 +167,11 @@ def need_counts(data: StudyData | ReportedEffects) -> tuple[str, ...]:
     if design_of(data) != REPORTED:
         return ()
     return tuple(
-        dict.fromkeys(m.label for m in METHODS.values() if m.designs == frozenset({TWO_ARM}))
+        dict.fromkeys(
+            m.label
+            for m in METHODS.values()
+            if TWO_ARM in m.designs and not m.designs & {REPORTED, SINGLE_ARM}
+        )
     )
 
 
@@ -201,10 +217,12 @@ def inputs(
     measure: str | None = None,
     pm_tol: float = R_TOL,
 ) -> Inputs:
-    """The effect sizes the methods use: escalc log odds ratios, log risk ratios or risk
-    differences (two-arm, ``measure`` OR by default; 0.5 added to all cells of a study with a
-    zero cell), logits (single-arm), or the reported estimates with their variances;
-    ``pm_tol`` is the root tolerance of the Paule-Mandel search.
+    """The effect sizes the methods use: those of the data's likelihood
+    (:meth:`~bayesmeta.model.likelihoods.base.Likelihood.effect_sizes`: escalc log odds
+    ratios for two-arm counts, 0.5 added to all cells of a study with a zero cell; logits;
+    log rate ratios; the reported estimates with their variances), or for two-arm counts
+    escalc's ``measure`` (OR, RR or RD); ``pm_tol`` is the root tolerance of the Paule-Mandel
+    search.
 
     Raises
     ------
@@ -215,10 +233,7 @@ def inputs(
         raise OptionError(f"--measure applies to two-arm counts; these are {design_of(data)} data")
     if measure is not None and measure not in TWO_ARM_MEASURES:
         raise OptionError(f"unknown measure {measure!r}; valid: {', '.join(TWO_ARM_MEASURES)}")
-    if isinstance(data, ReportedEffects):
-        es = EffectSizes(data.study, data.yi, data.vi, data.measure, "none", (), ())
-    else:
-        es = effect_sizes(data, measure=measure or "OR")
+    es = native(data).effect_sizes(data) if measure is None else effect_sizes(data, measure=measure)
     return Inputs(data, es, level, pm_tol)
 
 

@@ -1,6 +1,8 @@
-"""Read any supported input: two-arm counts, single-arm counts or reported effect sizes.
+"""Read any supported input: two-arm counts, single-arm counts, incidence rates (events and
+person-time, :mod:`bayesmeta.io.rates`) or reported effect sizes.
 
-Counts are recognised by their columns (:func:`bayesmeta.io.counts.detect_design`); anything else
+Rates are recognised by their person-time columns, counts by their columns
+(:func:`bayesmeta.io.counts.detect_design`); anything else
 is read as reported estimates with standard errors or confidence intervals
 (:mod:`bayesmeta.io.reported`).
 """
@@ -23,11 +25,13 @@ from bayesmeta.io.counts import (
     _normalise,
 )
 from bayesmeta.io.multiarm import NOTHING_TO_SPLIT
+from bayesmeta.io.rates import SYNONYMS as RATE_SYNONYMS
+from bayesmeta.io.rates import RateData, is_rates, load_rates
 from bayesmeta.io.reported import ESTIMATE_COLUMNS, SYNONYMS, ReportedEffects, load_reported
 from bayesmeta.io.table import Source, TableFile, has_roles, read_source
 
 ESTIMATE_ROLES = ("estimate", "se", "ci_lower", "ci_upper", "vi")
-DESIGNS = ("auto", "two-arm", "single-arm", "reported", "continuous")
+DESIGNS = ("auto", "two-arm", "single-arm", "rates", "reported", "continuous")
 
 
 def load(
@@ -38,7 +42,7 @@ def load(
     ci_level: float = 0.95,
     split_shared_control: bool = False,
     measure: str | None = None,
-) -> StudyData | ReportedEffects:
+) -> StudyData | RateData | ReportedEffects:
     """Read and validate study data from a CSV path or a DataFrame.
 
     Parameters
@@ -50,11 +54,12 @@ def load(
         study names).
     design
         ``"two-arm"`` (``treatment_events, treatment_total, control_events, control_total``),
-        ``"single-arm"`` (``events, total``), ``"reported"`` (an estimate with its SE,
-        variance or CI), ``"continuous"`` (each arm's mean, SD and size:
-        :mod:`bayesmeta.io.continuous`) or ``"auto"``: from the columns, which may use
-        metafor, RevMan or R meta spellings (``ai, n1i, ci, n2i``; "Experimental Events";
-        ``yi, vi``; ``m1i, sd1i, n1i``...).
+        ``"single-arm"`` (``events, total``), ``"rates"`` (``treatment_events,
+        treatment_time, control_events, control_time``; metafor ``x1i, t1i, x2i, t2i``),
+        ``"reported"`` (an estimate with its SE, variance or CI), ``"continuous"`` (each
+        arm's mean, SD and size: :mod:`bayesmeta.io.continuous`) or ``"auto"``: from the
+        columns, which may use metafor, RevMan or R meta spellings (``ai, n1i, ci, n2i``;
+        "Experimental Events"; ``yi, vi``; ``m1i, sd1i, n1i``...).
     columns
         Explicit ``role -> column`` mapping (count roles or reported-effect roles).
     ci_level
@@ -71,7 +76,7 @@ def load(
 
     Returns
     -------
-    TwoArmData, SingleArmData or ReportedEffects
+    TwoArmData, SingleArmData, RateData or ReportedEffects
         Validated data; other columns are kept as covariates; ``warnings`` lists what the
         reader accepted with a note (repeated labels, shared control arms, data without
         information on the effect).
@@ -86,7 +91,7 @@ def load(
     if design not in DESIGNS:
         raise OptionError(f"unknown design {design!r}; choose one of {', '.join(DESIGNS)}")
     mapping = dict(columns or {})
-    spelled = {**counts.SYNONYMS, **SYNONYMS, **continuous.SYNONYMS}
+    spelled = {**counts.SYNONYMS, **RATE_SYNONYMS, **SYNONYMS, **continuous.SYNONYMS}
     mapped = {f"column {c}": (_normalise(c),) for c in mapping.values()}
     table = read_source(source, counts.SYNONYMS["study"], {**spelled, **mapped})
     frame = table.frame
@@ -116,10 +121,13 @@ def load(
             source, design=design, columns=columns, split_shared_control=split_shared_control
         )
         return _noted(data, table.notes)
+    if design == "rates" or (design == "auto" and is_rates(frame, mapping)):
+        data = load_rates(source, columns=mapping)
+        if split_shared_control:
+            data = replace(data, warnings=(*data.warnings, NOTHING_TO_SPLIT))
+        return _noted(data, table.notes)
     if design == "reported" or _reads_as_reported(frame, mapping):
-        data: StudyData | ReportedEffects = load_reported(
-            source, ci_level=ci_level, columns=mapping
-        )
+        data = load_reported(source, ci_level=ci_level, columns=mapping)
     else:
         data = counts.load(source, columns=mapping, split_shared_control=split_shared_control)
     if split_shared_control and isinstance(data, ReportedEffects):

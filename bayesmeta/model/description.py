@@ -15,18 +15,15 @@ from typing import Any
 
 import numpy as np
 
-from bayesmeta.effects import effect_sizes
 from bayesmeta.errors import OptionError
-from bayesmeta.io.counts import SingleArmData, StudyData, TwoArmData
+from bayesmeta.io.counts import StudyData
 from bayesmeta.io.reported import ReportedEffects
+from bayesmeta.model.likelihoods import Likelihood, likelihood, native, resolve
 from bayesmeta.model.moderators import Moderators, check_moderators
 from bayesmeta.model.priors import PriorSet, check_for_sampler, default_priors
 from bayesmeta.model.scales import Scale, scale_of_measure
 
-LIKELIHOODS = ("binomial-normal", "proportion", "normal-normal")
 OBSERVED_SUFFIX = "_data"  # engines hold observed NAME in a data container NAME_data
-# the count likelihoods and the data they need
-COUNT_DATA = {"binomial-normal": TwoArmData, "proportion": SingleArmData}
 
 AnyData = StudyData | ReportedEffects
 
@@ -41,34 +38,14 @@ class NormalInputs:
 
 
 def normal_inputs(data: AnyData) -> NormalInputs:
-    """Estimates, variances and study names of ``data`` for a normal-normal model.
-
-    Counts are turned into log odds ratios (two-arm) or logits (single-arm) with metafor's
-    ``escalc`` conventions (0.5 added to the cells of studies with a zero cell). Double-zero
-    studies are left out (``drop00 = TRUE``): under the normal approximation their corrected
-    log odds ratio of about 0 is an artefact of the correction, not information; the binomial
-    model uses them as they are.
-    """
-    if isinstance(data, ReportedEffects):
-        return NormalInputs(data.yi, data.vi, data.study)
-    two_arm = isinstance(data, TwoArmData)
-    es = effect_sizes(data, measure="OR" if two_arm else "PLO", drop00=two_arm)
-    return NormalInputs(es.yi, es.vi, es.study)
+    """Estimates, variances and study names of ``data`` for a normal-normal model
+    (:meth:`~bayesmeta.model.likelihoods.base.Likelihood.effect_inputs` of its likelihood)."""
+    return NormalInputs(*native(data).effect_inputs(data))
 
 
 def resolve_likelihood(data: AnyData, model: str = "auto") -> str:
     """The likelihood for ``data``: checks an explicit choice, picks one for ``"auto"``."""
-    if model == "auto":
-        if isinstance(data, ReportedEffects):
-            return "normal-normal"
-        return "binomial-normal" if isinstance(data, TwoArmData) else "proportion"
-    if model not in LIKELIHOODS:
-        raise OptionError(f"unknown model {model!r}; choose one of {', '.join(LIKELIHOODS)}")
-    needs = COUNT_DATA.get(model)
-    if needs is not None and not isinstance(data, needs):
-        what = "two-arm counts" if needs is TwoArmData else "single-arm counts (study,events,total)"
-        raise OptionError(f"model {model} needs {what}")
-    return model
+    return resolve(data, model).name
 
 
 def _check_priors_in_units(scale: Scale, given: set[str], common_effect: bool) -> None:
@@ -92,14 +69,7 @@ def _check_priors_in_units(scale: Scale, given: set[str], common_effect: bool) -
 
 def reference_direction(data: AnyData) -> str:
     """What the effect measures and which way it points."""
-    if isinstance(data, TwoArmData):
-        return "odds ratio of an event, treatment vs control (OR < 1: fewer events on treatment)"
-    if isinstance(data, SingleArmData):
-        return "proportion of patients with the event (logit scale for mu and tau)"
-    how = data.origin or "as reported"
-    if data.ratio:
-        return f"{data.measure} {how} (log scale for mu and tau)"
-    return f"{data.measure} {how}"
+    return native(data).reference_direction(data)
 
 
 @dataclass(frozen=True)
@@ -109,9 +79,9 @@ class ModelSpec:
     Parameters
     ----------
     likelihood
-        ``"binomial-normal"`` (two-arm counts, fixed study baselines), ``"proportion"``
-        (single-arm counts) or ``"normal-normal"`` (estimates with variances; counts are
-        converted with the escalc conventions, :func:`normal_inputs`).
+        The name of a registered likelihood (:mod:`bayesmeta.model.likelihoods`): two-arm
+        counts with fixed study baselines, single-arm counts, or estimates with variances
+        (counts converted with the escalc conventions, :func:`normal_inputs`).
     data
         Validated data (:func:`bayesmeta.load`).
     priors
@@ -129,11 +99,7 @@ class ModelSpec:
     moderators: Moderators | None = None
 
     def __post_init__(self) -> None:
-        if self.likelihood not in LIKELIHOODS:
-            raise OptionError(
-                f"unknown model {self.likelihood!r}; choose one of {', '.join(LIKELIHOODS)}"
-            )
-        resolve_likelihood(self.data, self.likelihood)
+        resolve(self.data, self.likelihood)
         if not isinstance(self.priors, PriorSet):
             object.__setattr__(self, "priors", PriorSet.of(self.priors))
         if self.moderators is not None and self.moderators.empty:
@@ -192,14 +158,19 @@ class ModelSpec:
         return scale_of_data(self.data)
 
     @property
+    def family(self) -> Likelihood:
+        """The registered likelihood of the model."""
+        return likelihood(self.likelihood)
+
+    @property
     def baseline(self) -> bool:
-        """The model has study baselines ``alpha`` (binomial-normal)."""
-        return self.likelihood == "binomial-normal"
+        """The model has study baselines ``alpha``."""
+        return self.family.baseline
 
     @property
     def prior_names(self) -> tuple[str, ...]:
         """The priors the model uses: ``mu``; ``tau`` unless common-effect; ``baseline`` for
-        the binomial-normal model's study baselines."""
+        a likelihood with study baselines."""
         return (
             "mu",
             *(() if self.common_effect else ("tau",)),
@@ -220,7 +191,7 @@ class ModelSpec:
     @property
     def study(self) -> tuple[str, ...]:
         """The studies in the model (a normal-normal model on counts leaves out double zeros)."""
-        return self.normal.study if self.likelihood == "normal-normal" else self.data.study
+        return self.normal.study if self.family.derived_data else self.data.study
 
     def arrays(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """The model's data by name: ``(given, observed)``.
@@ -230,15 +201,7 @@ class ModelSpec:
         PyMC model holds each in a ``pm.Data`` container (observed ones as ``NAME_data``) and
         records them in ``constant_data`` / ``observed_data``, as does the kernel engine.
         """
-        d = self.data
-        if self.likelihood == "binomial-normal":
-            given = {"treatment_total": d.treatment_total, "control_total": d.control_total}
-            observed = {"control_events": d.control_events, "treatment_events": d.treatment_events}
-        elif self.likelihood == "proportion":
-            given, observed = {"total": d.total}, {"events": d.events}
-        else:
-            given = {"se": np.sqrt(np.asarray(self.normal.v, dtype=float))}
-            observed = {"y": np.asarray(self.normal.y, dtype=float)}
+        given, observed = self.family.arrays(self)
         return (
             {k: np.asarray(v) for k, v in given.items()},
             {k: np.asarray(v) for k, v in observed.items()},
@@ -246,8 +209,7 @@ class ModelSpec:
 
 
 def scale_of_data(data: AnyData) -> Scale:
-    """The scale every model of ``data`` works on: log odds ratios for two-arm counts, logits
-    for single-arm counts, the reported measure's scale for reported effects."""
-    if isinstance(data, ReportedEffects):
-        return scale_of_measure(data.measure)
-    return scale_of_measure("OR" if isinstance(data, TwoArmData) else "PLO")
+    """The scale every model of ``data`` works on: that of its likelihood's measure (log odds
+    ratios for two-arm counts, logits for single-arm counts, the reported measure's scale for
+    reported effects)."""
+    return scale_of_measure(native(data).measure_of(data))

@@ -35,8 +35,10 @@ class Scale:
     ``P(mu < 0)`` reads on the shown scale; ``ratio_of`` names the shown-scale summary of a
     difference of two ``mu`` (subgroups), if reported; ``axis`` is the axis title of plots
     (``"Odds ratio"``; the label when not set); ``digits`` the decimals of shown values in
-    tables (4 for risk differences, which are often below 0.01); ``in_units``: values are in
-    the outcome's own units (mean differences), so no default prior can be right for them.
+    tables (4 for risk differences, which are often below 0.01); ``unit_interval``: shown
+    values are probabilities (an axis from 0 to 1, no null value; ``below`` compares with 0.5);
+    ``in_units``: values are in the outcome's own units (mean differences), so no default
+    prior can be right for them.
     """
 
     name: str
@@ -48,6 +50,7 @@ class Scale:
     ratio_of: str | None = None
     axis: str | None = None
     digits: int = 2
+    unit_interval: bool = False
     in_units: bool = False
 
     @property
@@ -77,8 +80,19 @@ SCALES: dict[str, Scale] = {
             "predictive_proportion",
             "P(p < 0.5)",
             axis="Proportion",
+            unit_interval=True,
         ),
         Scale("log_risk_ratio", "RR", np.exp, axis="Risk ratio"),
+        Scale(
+            "log_rate_ratio",
+            "IRR",
+            np.exp,
+            "rate_ratio",
+            "predictive_rate_ratio",
+            "P(IRR < 1)",
+            "ratio_of_rate_ratios",
+            "Incidence rate ratio",
+        ),
         Scale(
             "risk_difference", "RD", identity, below="P(RD < 0)", axis="Risk difference", digits=4
         ),
@@ -93,6 +107,7 @@ MEASURE_SCALES = {
     "OR": "log_odds_ratio",
     "PLO": "logit_proportion",
     "RR": "log_risk_ratio",
+    "IRR": "log_rate_ratio",
     "RD": "risk_difference",
     "HR": "log_hazard_ratio",
     "ROM": "log_ratio_of_means",

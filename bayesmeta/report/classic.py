@@ -20,7 +20,7 @@ from bayesmeta.frequentist.classic import ClassicResult, Sequential
 from bayesmeta.frequentist.methods import METHODS, need_counts, shown_by_default
 from bayesmeta.frequentist.results import AsymmetryTest, Skipped
 from bayesmeta.io.counts import TwoArmData
-from bayesmeta.io.reported import ReportedEffects
+from bayesmeta.model.likelihoods import native
 from bayesmeta.model.scales import Scale, scale_of_measure
 from bayesmeta.report.format import interval, num, percent
 from bayesmeta.report.terminal import (
@@ -120,15 +120,16 @@ def render_classic(result: ClassicResult, console: Console) -> None:
     data, es = result.data, result.effect_sizes
     scale = scale_of_measure(es.measure)
     head = f"bayesmeta classic: {data.k} studies"
-    if not isinstance(data, ReportedEffects):
-        head += f", {int(data.zero_cell.sum())} with a zero cell"
+    block = native(data).data_block(data)
+    if "k_zero_cell" in block:
+        head += f", {block['k_zero_cell']} with a zero cell"
     console.print(head)
     for warning in data.warnings:
         console.print(Text(f"Warning: {warning}", style="bold yellow"))
     if isinstance(data, TwoArmData):
         console.print(f"Measure: {_MEASURE_NAMES[es.measure]} ({es.measure})")
-    elif isinstance(data, ReportedEffects) and data.origin:  # a continuous outcome
-        console.print(f"Measure: {data.measure} {data.origin}")
+    elif note := native(data).measure_note(data):
+        console.print(f"Measure: {note}")
     if es.corrected:
         console.print(f"0.5 added to every cell of: {', '.join(es.corrected)}")
     if es.dropped:

@@ -26,9 +26,8 @@ from bayesmeta.frequentist.methods import METHODS
 from bayesmeta.frequentist.results import AsymmetryTest, PooledEstimate, Skipped
 from bayesmeta.frequentist.smallstudy import egger
 from bayesmeta.io.cells import is_missing
-from bayesmeta.io.counts import TwoArmData
-from bayesmeta.io.reported import ReportedEffects
 from bayesmeta.model.description import reference_direction
+from bayesmeta.model.likelihoods import native
 from bayesmeta.report import methods as words
 from bayesmeta.report.figures import Style, save
 from bayesmeta.report.figures.forest import weight_method
@@ -120,34 +119,10 @@ def summary_lines(result: AnalysisResult) -> list[str]:
 def data_table(result: AnalysisResult) -> Table:
     """The input, one row per study: counts (or reported estimates) and covariates."""
     data = result.data
-    if isinstance(data, ReportedEffects):
-        show = result.scale.show
-        label = data.measure if data.measure != "generic" else "estimate"
-        columns = ["Study", label, f"SE ({result.scale.name.replace('_', ' ')})"]
-        rows = [
-            [str(s), num(float(show(y)), 3), num(math.sqrt(v), 3)]
-            for s, y, v in zip(data.study, data.yi, data.vi, strict=True)
-        ]
-    elif isinstance(data, TwoArmData):
-        columns = ["Study", "Treatment events", "Treatment total", "Control events"]
-        columns.append("Control total")
-        rows = [
-            [str(s), str(a), str(n1), str(c), str(n2)]
-            for s, a, n1, c, n2 in zip(
-                data.study,
-                data.treatment_events,
-                data.treatment_total,
-                data.control_events,
-                data.control_total,
-                strict=True,
-            )
-        ]
-    else:
-        columns = ["Study", "Events", "Total"]
-        rows = [
-            [str(s), str(x), str(n)]
-            for s, x, n in zip(data.study, data.events, data.total, strict=True)
-        ]
+    columns, cells = native(data).data_rows(
+        data, result.scale.show, result.scale.name.replace("_", " ")
+    )
+    rows = [[num(c, 3) if isinstance(c, float) else c for c in row] for row in cells]
     for name in data.covariates.columns:
         columns.append(str(name))
         for row, value in zip(rows, data.covariates[name].tolist(), strict=True):
@@ -520,9 +495,7 @@ def _corrected_note(result: AnalysisResult) -> str | None:
     if not any(o.corrected for o in result.observed.values()):
         return None
     note = "* Observed estimates of studies with a zero cell have 0.5 added to each cell (escalc)"
-    if result.model == "normal-normal":
-        return note + "; the normal-normal model uses these corrected estimates."
-    return note + "; the Bayesian binomial model uses the counts as they are."
+    return f"{note}; {result.spec.family.corrected_use}"
 
 
 def _comparison(result: AnalysisResult) -> str | None:

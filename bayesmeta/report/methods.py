@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 
 from bayesmeta.frequentist.methods import METHODS
-from bayesmeta.io.counts import SingleArmData, TwoArmData
 from bayesmeta.model.description import reference_direction
+from bayesmeta.model.likelihoods import LIKELIHOODS
 from bayesmeta.model.priors import Prior
 from bayesmeta.report.format import percent
 from bayesmeta.workflows.analyze import AnalysisResult
@@ -82,6 +82,8 @@ REFERENCES: dict[str, str] = {
     "J Clin Epidemiol 2005;58(3):261-268.",
     "kruschke2021": "Kruschke JK. Bayesian analysis reporting guidelines. Nat Hum Behav "
     "2021;5(10):1282-1291.",
+    # the references only one likelihood cites, from its module
+    **{k: v for lik in LIKELIHOODS.values() for k, v in lik.citations.items()},
 }
 
 # Justifications of bayesmeta's documented priors (docs/priors.md), by (parameter, prior text).
@@ -164,41 +166,9 @@ class Paragraph:
 
 
 def _model(result: AnalysisResult) -> Paragraph:
-    data = result.data
     scale = result.scale.name.replace("_", " ")
-    if result.model == "binomial-normal":
-        text = (
-            "We fitted a Bayesian random-effects meta-analysis with the exact binomial "
-            "likelihood (binomial-normal model with fixed study baselines): the events in "
-            "each arm of study i are binomial, the control-arm log odds alpha_i is a "
-            "study-specific parameter, the treatment-arm log odds is alpha_i + theta_i, and "
-            "the study's log odds ratio theta_i ~ N(mu, tau^2). Zero cells are used as they "
-            "are, without continuity corrections."
-        )
-        refs: tuple[str, ...] = ("smith1995", "jackson2018")
-    elif result.model == "proportion":
-        text = (
-            "We fitted a Bayesian random-effects meta-analysis of proportions with the exact "
-            "binomial likelihood: the events of study i are binomial with logit p_i = theta_i, "
-            "theta_i ~ N(mu, tau^2). Studies with 0 or all events are used as they are."
-        )
-        refs = ()
-    else:
-        source = "reported" if not isinstance(data, TwoArmData | SingleArmData) else "escalc"
-        estimates = f"the {source} study estimates y_i ({scale})"
-        if getattr(data, "arms", None) is not None:  # a continuous outcome
-            shown = result.scale
-            what = scale if shown.log_ratio else (shown.axis or shown.label).lower()
-            estimates = (
-                f"the study estimates y_i ({what}, {data.measure}), computed from each arm's "
-                "mean, SD and size as metafor's escalc,"
-            )
-        text = (
-            f"We fitted a Bayesian normal-normal random-effects meta-analysis of {estimates} "
-            "with their within-study variances v_i treated as known: y_i ~ N(theta_i, v_i), "
-            "theta_i ~ N(mu, tau^2)."
-        )
-        refs = ("rover2020",)
+    family = result.spec.family
+    text, refs = family.methods_text(result.data, scale), family.references
     if result.common_effect:
         text += " The common-effect variant fixes tau = 0, so every study shares mu."
     mods = result.moderators
@@ -231,7 +201,7 @@ def _priors(result: AnalysisResult) -> Paragraph:
 
 def _computation(result: AnalysisResult) -> Paragraph:
     versions = software()
-    if result.fit is None and result.model != "normal-normal":
+    if result.fit is None and result.spec.family.exact == "exact_binomial":
         text = (
             "The posterior was computed exactly by numerical integration (each study's "
             "likelihood integrated over its baseline and its effect, mu and tau on a "
@@ -274,7 +244,7 @@ def _summaries(result: AnalysisResult) -> Paragraph:
     scale = result.scale
     if scale.log_ratio:
         meaning = "the posterior probability that the pooled ratio is below 1"
-    elif scale.pooled == "proportion":
+    elif scale.unit_interval:
         meaning = "the posterior probability that the pooled proportion is below 0.5"
     else:
         meaning = "the posterior probability that the pooled effect is below 0"

@@ -18,8 +18,8 @@ from bayesmeta.frequentist.classic import MetaRegressions, Subgroups
 from bayesmeta.frequentist.metareg import MetaRegression, SubgroupFits
 from bayesmeta.frequentist.methods import METHODS
 from bayesmeta.frequentist.results import Estimate, PooledEstimate, Skipped
-from bayesmeta.io.counts import SingleArmData, TwoArmData
 from bayesmeta.model.description import reference_direction
+from bayesmeta.model.likelihoods import native
 from bayesmeta.model.scales import Scale
 from bayesmeta.report.format import interval, num, p_value, percent, probability
 from bayesmeta.summaries.types import Summary
@@ -36,29 +36,15 @@ def _shown(scale: Scale, s: Summary) -> str:
     return f"{num(scale.show(s.median))} {interval(scale.show(lo), scale.show(hi))}"
 
 
-def _counts(data: object, i: int) -> list[str]:
-    """Events/total of study ``i``, per arm (nothing for reported effects)."""
-    if isinstance(data, TwoArmData):
-        return [
-            f"{data.treatment_events[i]}/{data.treatment_total[i]}",
-            f"{data.control_events[i]}/{data.control_total[i]}",
-        ]
-    if isinstance(data, SingleArmData):
-        return [f"{data.events[i]}/{data.total[i]}"]
-    return []
-
-
 def study_table(result: AnalysisResult) -> Table:
     """Counts, observed effect with CI, shrunken (posterior) effect with CrI."""
     scale, level = result.scale, percent(result.level)
     show = scale.show
     table = Table(title="Studies", title_justify="left", box=None, pad_edge=False)
     table.add_column("Study")
-    if isinstance(result.data, TwoArmData):
-        table.add_column("Treatment", justify="right")
-        table.add_column("Control", justify="right")
-    elif isinstance(result.data, SingleArmData):
-        table.add_column("Events", justify="right")
+    family = native(result.data)
+    for title in family.cell_titles:
+        table.add_column(title, justify="right")
     table.add_column(f"Observed {scale.label} [{level} CI]", justify="right")
     table.add_column(f"Shrunken {scale.label} [{level} CrI]", justify="right")
     for i, name in enumerate(result.data.study):
@@ -71,7 +57,7 @@ def study_table(result: AnalysisResult) -> Table:
             observed = f"{num(show(obs.estimate))} {interval(show(lo), show(hi))}{mark}"
         sh = result.posterior.theta.get(name)
         shrunk = "not in the model (double zero)" if sh is None else _shown(scale, sh)
-        table.add_row(str(name), *_counts(result.data, i), observed, shrunk)
+        table.add_row(str(name), *family.cells(result.data, i), observed, shrunk)
     return table
 
 
@@ -401,20 +387,12 @@ def comparison_line(c: Comparison) -> str:
 
 def _header(result: AnalysisResult, console: Console) -> None:
     info = result.data_dict()
+    family = native(result.data)
     head = f"bayesmeta: {result.model} model ({result.engine}), {info['k']} studies"
-    if "patients" in info:
-        head += f", {info['patients']} patients"
-    two_arm = isinstance(result.data, TwoArmData)
-    if two_arm:
-        head += f"; {info['k_zero_cell']} with a zero cell, {info['k_double_zero']} double-zero"
-    console.print(head)
-    if two_arm and info["k_zero_cell"]:
-        if result.model == "binomial-normal":
-            console.print("Zero cells are used as they are by the binomial model (no correction).")
-        else:
-            console.print(
-                "Normal-normal model on escalc log odds ratios (0.5 added to zero cells)."
-            )
+    console.print(head + family.header(result.data, info))
+    zero = family.zero_cell_line(info, family.name == result.model)
+    if zero is not None:
+        console.print(zero)
     console.print(f"Effect: {reference_direction(result.data)}")
     label = {"mu": "mu", "tau": "tau", "baseline": "baselines"}
     used = result.spec.priors_used()
@@ -458,7 +436,7 @@ def _uninformative(result: AnalysisResult) -> bool:
     from bayesmeta.io.information import information_warnings
 
     data = result.data
-    return isinstance(data, TwoArmData | SingleArmData) and bool(information_warnings(data))
+    return native(data).checks_information and bool(information_warnings(data))
 
 
 def render(

@@ -8,16 +8,34 @@ gives a few hundredths; a value above about 0.1 means the sampler missed part of
 
 from __future__ import annotations
 
+from importlib import import_module
+from types import ModuleType
+
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.model.description import ModelSpec
 from bayesmeta.summaries.types import DEFAULT_LEVEL, PosteriorSummary, Summary
 
-EXACT_LIKELIHOODS = ("normal-normal", "binomial-normal", "proportion")
+
+def quadrature(spec: ModelSpec) -> ModuleType:
+    """The exact summaries module of ``spec``'s likelihood (:attr:`Likelihood.exact`:
+    :mod:`bayesmeta.summaries.exact` or :mod:`bayesmeta.summaries.exact_binomial`).
+
+    Raises
+    ------
+    BayesmetaError
+        No exact engine integrates the likelihood.
+    """
+    family = spec.family
+    if family.exact is None:
+        raise BayesmetaError(
+            f"the exact engine cannot fit the {spec.likelihood} model: {family.exact_refusal}"
+        )
+    return import_module(f"bayesmeta.summaries.{family.exact}")
 
 
 def supported(spec: ModelSpec) -> bool:
-    """The exact engines compute this model (no moderators; any of the three likelihoods)."""
-    return spec.likelihood in EXACT_LIKELIHOODS and spec.moderators is None
+    """The exact engines compute this model (no moderators; a likelihood they integrate)."""
+    return spec.family.exact is not None and spec.moderators is None
 
 
 def _distance(a: Summary, b: Summary) -> float:
@@ -34,11 +52,8 @@ def exact_check(
     posterior SDs; None where the exact engines do not cover the model or its priors."""
     if not supported(spec):
         return None
-    from bayesmeta.summaries import exact, exact_binomial
-
-    engine = exact if spec.likelihood == "normal-normal" else exact_binomial
     try:
-        ref, _ = engine.summarize(spec, level=level)
+        ref, _ = quadrature(spec).summarize(spec, level=level)
     except BayesmetaError:
         return None
     pairs = [(getattr(nuts, n), getattr(ref, n)) for n in ("mu", "tau", "theta_new")]

@@ -132,10 +132,8 @@ def summarize(
         A combination the exact engine does not cover (common effect with moderators,
         separate tau per subgroup with covariates): use the NUTS engine.
     """
-    if spec.likelihood != "normal-normal":
-        raise BayesmetaError(
-            f"the exact engine needs --model normal-normal (got {spec.likelihood})"
-        )
+    if spec.family.exact != "exact":
+        raise BayesmetaError(f"the exact engine cannot fit the {spec.likelihood} model")
     mods = spec.moderators
     if mods is None:
         return _plain(spec, level, hdi)

@@ -14,8 +14,6 @@ from bayesmeta.model.description import ModelSpec
 from bayesmeta.summaries.exact import shown, study_summaries, summary
 from bayesmeta.summaries.types import DEFAULT_LEVEL, PosteriorSummary
 
-LIKELIHOODS = ("binomial-normal", "proportion")
-
 
 def posterior(spec: ModelSpec) -> exact_binomial.BinomialPosterior:
     """The exact posterior of a binomial ``spec`` (no moderators).
@@ -25,7 +23,7 @@ def posterior(spec: ModelSpec) -> exact_binomial.BinomialPosterior:
     BayesmetaError
         Moderators (not covered by the exact binomial engine yet), or another likelihood.
     """
-    if spec.likelihood not in LIKELIHOODS:
+    if spec.family.exact != "exact_binomial":
         raise BayesmetaError(f"the exact binomial engine has no {spec.likelihood} model")
     if spec.moderators is not None:
         raise BayesmetaError(
@@ -33,7 +31,7 @@ def posterior(spec: ModelSpec) -> exact_binomial.BinomialPosterior:
         )
     d, priors = spec.data, spec.priors
     tau = None if spec.common_effect else priors.tau
-    if spec.likelihood == "binomial-normal":
+    if spec.family.baseline:  # two arms: the control arm's baseline, the treatment's effect
         return exact_binomial.binomial_normal_posterior(
             d.treatment_events,
             d.treatment_total,

@@ -21,20 +21,22 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from bayesmeta.effects import ObservedEffect, observed_effects
-from bayesmeta.engines.nuts import Diagnostics, Fit, SamplerSettings
+from bayesmeta.effects import ObservedEffect, wald_intervals
+from bayesmeta.engines.nuts import ConvergenceWarning, Diagnostics, Fit, SamplerSettings
 from bayesmeta.errors import OptionError
 from bayesmeta.frequentist import methods as frequentist_methods
 from bayesmeta.frequentist.classic import MetaRegressions, Subgroups, from_moderators
 from bayesmeta.frequentist.results import Estimate
-from bayesmeta.io.counts import SingleArmData, StudyData, TwoArmData
+from bayesmeta.io.counts import StudyData
 from bayesmeta.io.reported import ReportedEffects
+from bayesmeta.model import likelihoods
 from bayesmeta.model.description import ModelSpec, reference_direction
+from bayesmeta.model.likelihoods import LIKELIHOODS, native
 from bayesmeta.model.moderators import Moderators
 from bayesmeta.model.priors import Prior, PriorSet
 from bayesmeta.model.scales import Scale, scale_of_measure
 from bayesmeta.summaries.absolute import AbsoluteEffects, check_baseline_risks
-from bayesmeta.summaries.crosscheck import EXACT_LIKELIHOODS
+from bayesmeta.summaries.crosscheck import quadrature
 from bayesmeta.summaries.types import DEFAULT_LEVEL, PosteriorSummary, check_level
 from bayesmeta.workflows.bayes_factors import BayesFactors
 from bayesmeta.workflows.compare import Comparison
@@ -47,16 +49,18 @@ AnyData = StudyData | ReportedEffects
 
 
 def resolve_engine(likelihood: str, engine: str = "auto") -> str:
-    """The engine for ``likelihood``: ``auto`` is exact for normal-normal and NUTS for the
-    binomial models (the PyMC model is the package's model); ``exact`` is there for all three.
-    """
+    """The engine for ``likelihood``: ``auto`` is the exact engine where the likelihood asks
+    for it by default (normal-normal) and NUTS otherwise; ``exact`` is there for every
+    likelihood an exact engine integrates (:attr:`Likelihood.exact`)."""
+    lik = likelihoods.likelihood(likelihood)
     if engine == "auto":
-        return "exact" if likelihood == "normal-normal" else "nuts"
+        return "exact" if lik.exact_default else "nuts"
     if engine not in ENGINES:
         raise OptionError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    if engine == "exact" and likelihood not in EXACT_LIKELIHOODS:
+    if engine == "exact" and lik.exact is None:
+        which = " / ".join(n for n, other in LIKELIHOODS.items() if other.exact is not None)
         raise OptionError(
-            f"the exact engine needs --model {' / '.join(EXACT_LIKELIHOODS)} (got {likelihood})"
+            f"the exact engine needs --model {which} (got {likelihood}: {lik.exact_refusal})"
         )
     return engine
 
@@ -91,7 +95,7 @@ class AnalysisResult:
 
     @property
     def model(self) -> str:
-        """The likelihood: binomial-normal, proportion or normal-normal."""
+        """The likelihood's name (:mod:`bayesmeta.model.likelihoods`)."""
         return self.spec.likelihood
 
     @property
@@ -290,15 +294,7 @@ class AnalysisResult:
             "k": d.k,
             "sha256": hashlib.sha256(_frame(d).to_csv(index=False).encode()).hexdigest(),
         }
-        if isinstance(d, TwoArmData):
-            out["k_zero_cell"] = int(d.zero_cell.sum())
-            out["k_double_zero"] = int(d.double_zero.sum())
-            out["patients"] = int(d.treatment_total.sum() + d.control_total.sum())
-        elif isinstance(d, SingleArmData):
-            out["k_zero_cell"] = int(d.zero_cell.sum())
-            out["patients"] = int(d.total.sum())
-        else:
-            out["measure"] = d.measure
+        out.update(native(d).data_block(d))
         out["warnings"] = list(d.warnings)
         return out
 
@@ -385,10 +381,7 @@ def _model_scale(scale: Scale, value: float) -> float:
 
 
 def _frame(data: AnyData) -> pd.DataFrame:
-    if isinstance(data, ReportedEffects):
-        base = pd.DataFrame({"study": list(data.study), "yi": data.yi, "se": np.sqrt(data.vi)})
-        return pd.concat([base, data.covariates.reset_index(drop=True)], axis=1)
-    return data.to_frame()
+    return native(data).flat(data)
 
 
 def _plain(value: Any) -> Any:
@@ -434,12 +427,12 @@ def analyze(
     seed
         Random seed of the sampler (0 to 2**32 - 1); replaces ``settings.seed`` when given.
     model
-        ``"binomial-normal"`` (two-arm counts), ``"proportion"`` (single-arm counts),
-        ``"normal-normal"`` (estimates with standard errors; counts are converted with the
-        escalc conventions) or ``"auto"`` (from the data).
+        A registered likelihood (:mod:`bayesmeta.model.likelihoods`; ``bayesmeta priors``
+        lists them: two-arm counts, single-arm counts, estimates with standard errors, to
+        which counts are converted with the escalc conventions) or ``"auto"`` (from the data).
     engine
-        ``"nuts"``, ``"exact"`` (quadrature: normal-normal, binomial-normal, proportion) or
-        ``"auto"`` (exact for normal-normal, NUTS for the binomial models).
+        ``"nuts"``, ``"exact"`` (quadrature, where the likelihood has an exact engine) or
+        ``"auto"`` (exact where the likelihood's default is, NUTS otherwise).
     priors
         A :class:`PriorSet`, or a mapping of some of ``mu``, ``tau``, ``baseline`` to a prior
         or prior text, replacing the model's defaults (``docs/priors.md``).
@@ -514,8 +507,6 @@ def analyze(
         exact_check=exact_check,
     )
     if not result.converged and result.diagnostics is not None:
-        from bayesmeta.engines.nuts import ConvergenceWarning
-
         warnings.warn(
             f"the draws did not converge even after the refit "
             f"({'; '.join(result.diagnostics.problems)}): do not use them as they are; "
@@ -534,7 +525,7 @@ def as_data(data: Any) -> AnyData:
     TypeError
         Anything else.
     """
-    if isinstance(data, TwoArmData | SingleArmData | ReportedEffects):
+    if any(isinstance(data, lik.data_class) for lik in LIKELIHOODS.values()):
         return data
     if isinstance(data, pd.DataFrame | str | Path):
         from bayesmeta.io.inputs import load
@@ -579,15 +570,14 @@ def analyze_model(
 
         common["bayes_factors"] = compute(spec)
     if engine == "exact":
-        from bayesmeta.summaries import exact, exact_binomial
         from bayesmeta.workflows.compare import bayes_factor
 
-        quadrature = exact if spec.likelihood == "normal-normal" else exact_binomial
-        posterior, lml = quadrature.summarize(spec, level=level, hdi=hdi)
+        engine_module = quadrature(spec)
+        posterior, lml = engine_module.summarize(spec, level=level, hdi=hdi)
         if risks:
             from bayesmeta.summaries.absolute import exact_absolute_effects
 
-            if quadrature is not exact:
+            if not spec.family.exact_default:
                 raise OptionError(
                     "--baseline-risk with --engine exact needs --model normal-normal; "
                     "use --engine nuts for the binomial model"
@@ -596,7 +586,7 @@ def analyze_model(
         comparison = None
         if compare:
             other = _other(spec)
-            comparison = bayes_factor(lml, quadrature.summarize(other)[1], spec.common_effect)
+            comparison = bayes_factor(lml, engine_module.summarize(other)[1], spec.common_effect)
         return AnalysisResult(
             posterior=posterior, comparison=comparison, log_marginal_likelihood=lml, **common
         )
@@ -686,7 +676,7 @@ def shared_fields(
         "frequentist": frequentist_methods.compute(methods, given),
         "frequentist_meta_regression": regression,
         "frequentist_subgroups": groups,
-        "observed": observed_effects(data, level=level),
+        "observed": wald_intervals(native(data).effect_sizes(data), level=level),
         "level": level,
         "measure": measure,
     }

@@ -85,7 +85,7 @@ def _prior_probabilities(given: Mapping[str, float] | None) -> dict[str, float]:
 def _marginals(spec: ModelSpec) -> dict[str, tuple[Any, Any]]:
     """Each model's posterior (mu, tau) marginals; None where the parameter is fixed at 0."""
     p = spec.priors
-    if spec.likelihood == "normal-normal":
+    if spec.family.exact == "exact":
         from bayesmeta.engines import exact
 
         y, v = spec.normal.y, spec.normal.v

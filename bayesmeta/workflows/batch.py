@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from bayesmeta import progress
-from bayesmeta.engines.nuts import SamplerSettings
+from bayesmeta.engines.nuts import ConvergenceWarning, SamplerSettings
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.frequentist.methods import METHODS
 from bayesmeta.frequentist.results import Estimate, PooledEstimate
@@ -412,7 +412,6 @@ def run_one(job: Job, options: BatchOptions) -> dict[str, Any]:
     expected failure; any other exception (e.g. the sampler failing on degenerate data) is
     recorded too, with its type, so one meta-analysis never stops a batch.
     """
-    from bayesmeta.engines.nuts import ConvergenceWarning
     from bayesmeta.io.counts import load
     from bayesmeta.workflows.analyze import analyze
 

@@ -43,7 +43,7 @@ def marginal_likelihoods(spec: ModelSpec) -> dict[str, float]:
     if spec.moderators is not None:
         raise BayesmetaError("Bayes factors are computed for models without moderators")
     priors = spec.priors
-    if spec.likelihood == "normal-normal":
+    if spec.family.exact == "exact":
         from bayesmeta.engines import exact
 
         y, v = spec.normal.y, spec.normal.v

@@ -20,7 +20,8 @@ from bayesmeta.io.inputs import counts_measure, load
 from bayesmeta.io.reported import ReportedEffects
 from bayesmeta.io.spec import Spec
 from bayesmeta.io.table import TableFile
-from bayesmeta.model.description import LIKELIHOODS, ModelSpec
+from bayesmeta.model.description import ModelSpec
+from bayesmeta.model.likelihoods import NAMES
 from bayesmeta.model.moderators import moderators
 from bayesmeta.model.priors import DEFAULT_BETA, Prior, parse_prior
 from bayesmeta.workflows.analyze import (
@@ -80,10 +81,10 @@ class AnalysisRequest:
             A prior that does not parse or an unknown model, naming the file and section.
         """
         where = str(spec.path)
-        if spec.model not in (*LIKELIHOODS, "auto"):
+        if spec.model not in (*NAMES, "auto"):
             raise BayesmetaError(
                 f"{where}: [model] name {spec.model!r} is unknown; choose one of "
-                f"{', '.join(LIKELIHOODS)}, auto"
+                f"{', '.join(NAMES)}, auto"
             )
         priors = {}
         for key, text in spec.priors.items():
@@ -179,7 +180,7 @@ def plan(request: AnalysisRequest) -> Plan:
         moderators=mods,
     )
     engine = resolve_engine(spec.likelihood, request.engine)
-    if engine == "exact" and spec.likelihood != "normal-normal" and spec.moderators is not None:
+    if engine == "exact" and spec.family.exact != "exact" and spec.moderators is not None:
         raise OptionError(
             f"the exact engine for --model {spec.likelihood} has no moderators; use --engine nuts"
         )

@@ -120,7 +120,7 @@ def prior_sensitivity(
     mu_prior
         Prior of the pooled effect; None: the model's default.
     model
-        ``"binomial-normal"``, ``"proportion"``, ``"normal-normal"`` or ``"auto"``.
+        A registered likelihood (:mod:`bayesmeta.model.likelihoods`) or ``"auto"``.
 
     Returns
     -------

@@ -16,10 +16,12 @@ import pytest
 
 from bayesmeta import ReportedEffects, SingleArmData, TwoArmData, load_example
 from bayesmeta.io.examples import examples
+from bayesmeta.io.rates import RateData
 
 DESIGNS = {
     "two-arm": TwoArmData,
     "single-arm": SingleArmData,
+    "rates": RateData,
     "reported": ReportedEffects,
     "continuous": ReportedEffects,
 }

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from matplotlib.axes import Axes
 
-from bayesmeta.io.reported import ReportedEffects
+from bayesmeta.model.likelihoods import native
 from bayesmeta.model.scales import Scale
 
 # Half-widths (as ratio limits 1/L ... L) of the log axes, and their ticks.
@@ -87,8 +87,9 @@ def axis_title(scale: Scale, data: object | None = None) -> str:
     their measure (``"SMD"``), a generic estimate as ``"Effect"``."""
     if scale.axis is not None:
         return scale.axis
-    if isinstance(data, ReportedEffects):
-        return "Effect" if data.measure == "generic" else data.measure
+    if data is not None:
+        measure = native(data).measure_of(data)
+        return "Effect" if measure == "generic" else measure
     return scale.label
 
 
@@ -111,7 +112,7 @@ def effect_axis(
     if scale.log_ratio:
         half = max(_half_width(finite), min(_half_width(_finite(wide)), WIDE_MAX))
         return EffectAxis(scale, title, True, (1 / half, half), RATIO_LIMITS[half], 1.0)
-    if scale.pooled == "proportion":
+    if scale.unit_interval:
         return EffectAxis(scale, title, False, (0.0, 1.0), PROPORTION_TICKS, None)
     from matplotlib.ticker import MaxNLocator
 
@@ -130,7 +131,7 @@ def range_axis(scale: Scale, lower: float, upper: float, data: object | None = N
     them when that would be more than 8 ticks, or at powers of ten beyond that.
     """
     title = axis_title(scale, data)
-    null = 1.0 if scale.log_ratio else (None if scale.pooled == "proportion" else 0.0)
+    null = 1.0 if scale.log_ratio else (None if scale.unit_interval else 0.0)
     if scale.log_ratio:
         decades = range(math.floor(math.log10(lower)) - 1, math.ceil(math.log10(upper)) + 1)
         ticks: tuple[float, ...] = ()

@@ -33,8 +33,7 @@ from bayesmeta.frequentist import methods as frequentist_methods
 from bayesmeta.frequentist.methods import METHODS, RANDOM
 from bayesmeta.frequentist.pooled import weights as study_weights
 from bayesmeta.frequentist.results import PooledEstimate
-from bayesmeta.io.counts import SingleArmData, TwoArmData
-from bayesmeta.io.reported import ReportedEffects
+from bayesmeta.model.likelihoods import native
 from bayesmeta.report.figures import FAVOURS, literal_text
 from bayesmeta.report.figures.axes import FONT_SIZE, EffectAxis, add_favours, effect_axis
 from bayesmeta.report.format import p_value, percent
@@ -139,21 +138,11 @@ def _shown(result: AnalysisResult, s: Summary) -> Interval:
 
 def _columns(result: AnalysisResult, weights_by: str | None) -> tuple[Column, ...]:
     label, level = result.scale.label, percent(result.level)
-    if result.scale.pooled == "proportion":
-        label = "proportion"
     cols = [Column("study", "Study", "left", "left")]
-    if isinstance(result.data, TwoArmData):
-        cols += [
-            Column("treatment", "Treatment\nevents/total", "left", "right"),
-            Column("control", "Control\nevents/total", "left", "right"),
-        ]
-    elif isinstance(result.data, SingleArmData):
-        cols.append(Column("events", "Events/\ntotal", "left", "right"))
-    elif isinstance(result.data, ReportedEffects) and result.data.arms is not None:
-        cols += [
-            Column("treatment", "Treatment\nmean (SD) n", "left", "right"),
-            Column("control", "Control\nmean (SD) n", "left", "right"),
-        ]
+    cols += [
+        Column(key, title, "left", "right")
+        for key, title in native(result.data).forest_columns(result.data)
+    ]
     cols += [
         Column("observed", f"Observed {label}\n[{level} CI]", "right", "right"),
         Column("shrunken", f"Shrunken {label}\n[{level} CrI]", "right", "right"),
@@ -165,25 +154,10 @@ def _columns(result: AnalysisResult, weights_by: str | None) -> tuple[Column, ..
 
 
 def _counts(data: object, index: np.ndarray | slice) -> dict[str, str]:
-    """Events/total per arm of the studies at ``index`` (summed over several)."""
-    if isinstance(data, TwoArmData):
-        t = f"{data.treatment_events[index].sum()}/{data.treatment_total[index].sum()}"
-        c = f"{data.control_events[index].sum()}/{data.control_total[index].sum()}"
-        return {"treatment": t, "control": c}
-    if isinstance(data, SingleArmData):
-        return {"events": f"{data.events[index].sum()}/{data.total[index].sum()}"}
-    arms = data.arms if isinstance(data, ReportedEffects) else None
-    if arms is not None:  # a study's mean (SD) and size; a pooled row's total size
-        cells = {}
-        for arm, m, sd, n in (
-            ("treatment", arms.m1, arms.sd1, arms.n1),
-            ("control", arms.m2, arms.sd2, arms.n2),
-        ):
-            total = f"{n[index].sum():.0f}"
-            one = np.size(n[index]) == 1
-            cells[arm] = f"{m[index].item():.4g} ({sd[index].item():.4g}) {total}" if one else total
-        return cells
-    return {}
+    """The data cells of the studies at ``index`` (summed over several), by column key."""
+    family = native(data)
+    keys = [key for key, _ in family.forest_columns(data)]
+    return dict(zip(keys, family.forest_cells(data, index), strict=True))
 
 
 def _study_rows(
@@ -311,11 +285,7 @@ def forest_layout(result: AnalysisResult, methods: Sequence[str] | None = None) 
         for i, row in enumerate(rows)
     ]
     if any(o.corrected for o in result.observed.values()):
-        note = (
-            "* 0.5 added to every cell of a study with a zero cell"
-            if isinstance(data, TwoArmData)
-            else "* 0.5 added to the events and non-events of a study with 0 or all events"
-        )
+        note = native(data).corrected_note
         rows.append(Row("note", note, {"study": note}))
     axis = _axis(result, rows)
     reference = None if post.subgroups else float(result.scale.show(post.mu.median))

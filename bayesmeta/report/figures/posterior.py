@@ -75,7 +75,7 @@ def _exact(result: AnalysisResult) -> object:
         raise BayesmetaError(
             "posterior densities of exact fits with moderators are not drawn; use --engine nuts"
         )
-    if spec.likelihood != "normal-normal":
+    if spec.family.exact != "exact":
         from bayesmeta.summaries.exact_binomial import posterior
 
         return posterior(spec)

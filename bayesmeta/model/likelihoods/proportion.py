@@ -1,0 +1,63 @@
+"""Single-arm counts: the binomial-normal (random-intercept logistic) model of proportions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bayesmeta.model.likelihoods.base import Likelihood, sums
+
+
+class Proportion(Likelihood):
+    """``logit p[i] = theta[i]``, ``theta[i] ~ N(mu, tau^2)`` (Hamza et al. 2008, J Clin
+    Epidemiol 61:41)."""
+
+    name = "proportion"
+    needs = "single-arm counts (study,events,total)"
+    measure = "PLO"
+    checks_information = True
+    design = "single-arm"
+    kernel = "prop"
+    exact = "exact_binomial"
+    cell_titles = ("Events",)
+    forest_titles = (("events", "Events/\ntotal"),)
+    corrected_note = "* 0.5 added to the events and non-events of a study with 0 or all events"
+
+    @property
+    def data_class(self) -> type:
+        from bayesmeta.io.studies import SingleArmData
+
+        return SingleArmData
+
+    def arrays(self, spec: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        return {"total": spec.data.total}, {"events": spec.data.events}
+
+    def observe(self, data: dict[str, Any], theta: Any, alpha: Any) -> None:
+        import pymc as pm
+
+        pm.Binomial("events", n=data["total"], logit_p=theta, observed=data["events"], dims="study")
+
+    def methods_text(self, data: Any, scale: str) -> str:
+        return (
+            "We fitted a Bayesian random-effects meta-analysis of proportions with the exact "
+            "binomial likelihood: the events of study i are binomial with logit p_i = theta_i, "
+            "theta_i ~ N(mu, tau^2). Studies with 0 or all events are used as they are."
+        )
+
+    def reference_direction(self, data: Any) -> str:
+        return "proportion of patients with the event (logit scale for mu and tau)"
+
+    def cells(self, data: Any, index: Any) -> list[str]:
+        return [f"{sums(data.events, index)}/{sums(data.total, index)}"]
+
+    def data_block(self, data: Any) -> dict[str, Any]:
+        return {"k_zero_cell": int(data.zero_cell.sum()), "patients": int(data.total.sum())}
+
+    def header(self, data: Any, block: dict[str, Any]) -> str:
+        return f", {block['patients']} patients"
+
+    def data_rows(self, data: Any, show: Any, scale: str) -> tuple[list[str], list[list[str]]]:
+        rows = [
+            [str(s), str(x), str(n)]
+            for s, x, n in zip(data.study, data.events, data.total, strict=True)
+        ]
+        return ["Study", "Events", "Total"], rows

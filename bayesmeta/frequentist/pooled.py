@@ -336,30 +336,46 @@ def projection(v: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return p, w
 
 
+DENSE_MAX = 2000  # up to this many studies the projection is formed (32 MB at 2,000)
+
+
 class _Projection:
     """Traces of ``P = W - U B U'`` (``U = W X``, ``B = (X'WX)^-1``, ``W = diag(w)``) against a
-    diagonal ``D = diag(d)``, in O(k p^2) without forming the k x k matrix (``sum(P * P)`` of
-    a 10,000-study leave-one-out would otherwise be 10,000 dense 800 MB products)."""
+    diagonal ``D = diag(d)``.
+
+    Up to :data:`DENSE_MAX` studies from the k x k matrix itself (sums of its elements, which
+    stay accurate when one study's weight dwarfs the others'); beyond, in O(k p^2) from the
+    low-rank form, as a 10,000-study leave-one-out would otherwise form 10,000 dense 800 MB
+    matrices.
+    """
 
     def __init__(self, w: np.ndarray, x: np.ndarray) -> None:
         self.w, self.u = w, x * w[:, None]
         self.b = np.linalg.inv(x.T @ self.u)
+        self.p = projection(1 / w, x)[0] if len(w) <= DENSE_MAX else None
 
     def _s(self, d: np.ndarray) -> np.ndarray:
         return self.u.T @ (self.u * d[:, None])  # U' D U
 
     def tr_pd(self, d: np.ndarray) -> float:
         """``tr(P D)``."""
+        if self.p is not None:
+            return float(np.sum(np.diag(self.p) * d))
         return float(np.sum(self.w * d) - np.trace(self.b @ self._s(d)))
 
     def tr_pdpd(self, d: np.ndarray) -> float:
         """``tr(P D P D)``."""
+        if self.p is not None:
+            pd_ = self.p * d[None, :]
+            return float(np.sum(pd_ * pd_.T))
         s_d, b = self._s(d), self.b
         cross = np.trace(b @ self._s(d**2 * self.w))
         return float(np.sum((self.w * d) ** 2) - 2 * cross + np.trace(b @ s_d @ b @ s_d))
 
     def tr_dpp(self, d: np.ndarray) -> float:
         """``tr(D P P)``."""
+        if self.p is not None:
+            return float(np.sum(self.p * self.p * d[None, :]))
         b, ones = self.b, np.ones_like(d)
         cross = np.trace(b @ self._s(d * self.w))
         return float(

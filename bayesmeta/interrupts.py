@@ -41,9 +41,25 @@ def install() -> None:
     A signal this process was started ignoring (``nohup``, a background job of a script)
     stays ignored, as Python itself leaves it.
     """
+    global _default_unraisable
     for signum in SIGNALS:
         if signal.getsignal(signum) is not signal.SIG_IGN:
             signal.signal(signum, _handler)
+    if sys.unraisablehook is not _unraisable:
+        _default_unraisable = sys.unraisablehook
+        sys.unraisablehook = _unraisable
+
+
+_default_unraisable = sys.unraisablehook
+
+
+def _unraisable(unraisable: sys.UnraisableHookArgs) -> None:
+    """Say nothing of an :class:`Interrupted` raised where Python cannot raise it (a weakref
+    callback or ``__del__`` running when the signal came): the signal is recorded, and
+    :func:`stopped_cleanly` ends the command with its one line; anything else is reported as
+    Python reports it."""
+    if not isinstance(unraisable.exc_value, Interrupted):
+        _default_unraisable(unraisable)
 
 
 def received() -> int | None:

@@ -252,3 +252,28 @@ def test_ctrl_c_ignored_at_start_stays_ignored(tmp_path: Path) -> None:
     )
     time.sleep(2.5)
     assert_stopped(*interrupt(proc, signal.SIGTERM, timeout=10.0), signal.SIGTERM, out)
+
+
+def test_an_interrupt_inside_a_finaliser_says_nothing_of_it() -> None:
+    """A signal that lands in a weakref callback or ``__del__`` (CI once caught SIGTERM inside
+    importlib's ``_WeakValueDictionary`` callback) cannot raise there: Python prints
+    "Exception ignored in" with a traceback. Ours is recorded and said once by the entry point;
+    other unraisable errors are still reported."""
+    code = (
+        "from bayesmeta import interrupts\n"
+        "interrupts.install()\n"
+        "class Hit:\n"
+        "    def __del__(self):\n"
+        "        raise interrupts.Interrupted(15)\n"
+        "class Bug:\n"
+        "    def __del__(self):\n"
+        "        raise ValueError('a real bug')\n"
+        "Hit().__init__()\n"
+        "Bug().__init__()\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, preexec_fn=default_signals
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Interrupted" not in proc.stderr
+    assert "ValueError: a real bug" in proc.stderr

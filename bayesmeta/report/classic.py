@@ -17,7 +17,7 @@ from bayesmeta.frequentist.bias import (
     TrimFill,
 )
 from bayesmeta.frequentist.classic import ClassicResult, Sequential
-from bayesmeta.frequentist.methods import METHODS, need_counts, shown_by_default
+from bayesmeta.frequentist.methods import METHODS
 from bayesmeta.frequentist.results import AsymmetryTest, Skipped
 from bayesmeta.io.counts import TwoArmData
 from bayesmeta.model.likelihoods import native
@@ -134,7 +134,7 @@ def render_classic(result: ClassicResult, console: Console) -> None:
         console.print(f"0.5 added to every cell of: {', '.join(es.corrected)}")
     if es.dropped:
         console.print(f"dropped from inverse-variance methods: {', '.join(es.dropped)}")
-    missing = need_counts(data)
+    missing = result.need_counts
     if missing:
         console.print(
             f"Need 2x2 counts, so not computed for reported effects: {', '.join(missing)}"
@@ -165,7 +165,7 @@ def render_classic(result: ClassicResult, console: Console) -> None:
                 f"Cumulative by {cum.by} ({cum.method}), adding", cum, scale, result.level
             )
         )
-    shown = shown_by_default(data)
+    shown = result.shown
     if result.meta_regression is not None:
         for table in regression_tables(result.meta_regression, shown, result.level):
             console.print()

@@ -20,26 +20,23 @@ from pathlib import Path
 from typing import Any
 
 from bayesmeta.errors import BayesmetaError
-from bayesmeta.frequentist import methods as frequentist_methods
-from bayesmeta.frequentist.bias import BIAS_METHODS, publication_bias
+from bayesmeta.frequentist.bias import BIAS_METHODS
 from bayesmeta.frequentist.methods import METHODS
 from bayesmeta.frequentist.results import AsymmetryTest, PooledEstimate, Skipped
-from bayesmeta.frequentist.smallstudy import egger
 from bayesmeta.io.cells import is_missing
 from bayesmeta.model.description import reference_direction
 from bayesmeta.model.likelihoods import native
 from bayesmeta.report import methods as words
 from bayesmeta.report.figures import Style, save
-from bayesmeta.report.figures.forest import weight_method
 from bayesmeta.report.figures.kinds import KINDS
 from bayesmeta.report.format import interval, num, p_value, percent, probability
 from bayesmeta.summaries.types import Summary
 from bayesmeta.workflows.analyze import AnalysisResult
-from bayesmeta.workflows.report import Analyses, NotRun
+from bayesmeta.workflows.presentation import NotRun
+from bayesmeta.workflows.report import Analyses
 
 FORMATS = (".html", ".md")
 REPORT_DPI = 150
-SMALL_STUDY_TESTS = ("egger", "harbord", "peters")
 # the figures of a report, in the order they appear
 REPORT_FIGURES = ("forest", "posterior", "tau", "sensitivity", "influence", "funnel")
 REPORT_FIGURES += ("contour_funnel",)
@@ -221,7 +218,7 @@ def heterogeneity_table(contents: Analyses) -> Table:
     if post.theta_new is not None and not result.common_effect:
         rows.append([f"{level} prediction interval (new study)",
                      _shown(result, post.theta_new), "Bayesian"])  # fmt: skip
-    method = weight_method(result, contents.methods)
+    method = contents.presentation.heterogeneity_method
     estimate = result.frequentist.get(method) if method else None
     if isinstance(estimate, PooledEstimate):
         name = METHODS[method].label
@@ -302,19 +299,12 @@ def publication_bias_table(contents: Analyses) -> tuple[Table | None, str]:
 
     The selection models assume selection favours effects in the direction of the
     common-effect estimate (stated in the note)."""
-    from bayesmeta.frequentist.pooled import common_effect
-    from bayesmeta.io.counts import SingleArmData
     from bayesmeta.report.classic import bias_row
 
-    data = contents.data
-    if isinstance(data, SingleArmData):
-        return (
-            None,
-            "Publication-bias methods compare effects between studies; not for proportions.",
-        )
-    es = frequentist_methods.inputs(data, contents.result.level).es
-    direction = "negative" if common_effect(es).estimate < 0 else "positive"
-    bias = publication_bias(es, level=contents.result.level, effect_direction=direction)
+    bias = contents.presentation.publication_bias
+    if isinstance(bias, NotRun):
+        return None, bias.reason
+    direction = bias.settings.effect_direction
     show = contents.result.scale.show
     rows = [[BIAS_METHODS[name].label, *bias_row(r, show)] for name, r in bias.results.items()]
     level = percent(contents.result.level)
@@ -329,14 +319,10 @@ def publication_bias_table(contents: Analyses) -> tuple[Table | None, str]:
 
 def case_diagnostics_table(contents: Analyses) -> Table | None:
     """metafor's ``influence()`` of the random-effects model of the leave-one-out analysis
-    (:func:`bayesmeta.frequentist.influence.influence`); None when it cannot be computed."""
-    from bayesmeta.frequentist.influence import influence
-
-    method = contents.influence.method
-    es = frequentist_methods.inputs(contents.data, contents.result.level).es
-    try:
-        inf = influence(es, method=method)
-    except BayesmetaError:
+    (:func:`bayesmeta.workflows.presentation.case_diagnostics`); None when it was not
+    computed."""
+    inf = contents.presentation.case_diagnostics
+    if isinstance(inf, NotRun):
         return None
     rows = [
         [study, "*" if inf.influential[i] else "",
@@ -352,15 +338,8 @@ def case_diagnostics_table(contents: Analyses) -> Table | None:
 
 def small_study_table(contents: Analyses) -> Table:
     """Egger's, Harbord's and Peters' tests (t on df, p), or why a test was not computed."""
-    result = contents.result
     rows = []
-    for name in SMALL_STUDY_TESTS:
-        test = result.frequentist.get(name)
-        if test is None and name == "egger":
-            try:
-                test = egger(frequentist_methods.inputs(result.data, result.level).es)
-            except BayesmetaError as exc:
-                test = Skipped(name, str(exc))
+    for name, test in contents.presentation.small_study.items():
         label = METHODS[name].label
         if isinstance(test, AsymmetryTest):
             rows.append([label, num(test.z, 3), str(test.df), p_value(test.p), str(test.k)])

@@ -5,9 +5,12 @@ leave-one-out influence and the provenance of its input.
 ``fit`` and ``run`` share) and runs what is asked: the main fit exactly as ``fit`` runs it (so
 the report's numbers are those of ``fit --json`` with the same seed), the same model refitted
 under the tau priors of ``bayesmeta sensitivity`` (the analysis' own prior first), and the
-leave-one-out refits (:mod:`bayesmeta.workflows.influence`). A part that does not apply to the
-model (prior sensitivity of a common-effect model, influence with moderators...) is
-:class:`NotRun` with the reason; the report says so rather than leaving a gap.
+leave-one-out refits (:mod:`bayesmeta.workflows.influence`), and what the figures and tables
+show beyond the fit (:mod:`bayesmeta.workflows.presentation`: forest weights, funnel,
+small-study and publication-bias tests, case diagnostics; Baujat and GOSH when asked for), so
+that the report only formats. A part that does not apply to the model (prior sensitivity of a
+common-effect model, influence with moderators...) is :class:`NotRun` with the reason; the
+report says so rather than leaving a gap.
 """
 
 from __future__ import annotations
@@ -23,17 +26,13 @@ from bayesmeta.errors import BayesmetaError
 from bayesmeta.model.priors import Prior
 from bayesmeta.workflows.analyze import AnalysisResult
 from bayesmeta.workflows.influence import Influence, influence
+from bayesmeta.workflows.presentation import NotRun, Presentation, presentation
 from bayesmeta.workflows.request import AnalysisRequest, Plan, execute, input_path
 from bayesmeta.workflows.sensitivity import SensitivityRow, default_tau_priors, prior_sensitivity
 
-PARTS = ("fit", "sensitivity", "influence")
-
-
-@dataclass(frozen=True)
-class NotRun:
-    """A part of the report that was not computed, and why."""
-
-    reason: str
+PARTS = ("fit", "sensitivity", "influence", "baujat", "gosh")
+# what ``analyses`` runs unless told otherwise: everything the report shows
+REPORT_PARTS = ("fit", "sensitivity", "influence")
 
 
 @dataclass(frozen=True)
@@ -74,6 +73,7 @@ class Analyses:
     sensitivity: list[SensitivityRow] | NotRun
     influence: Influence | NotRun
     provenance: Provenance
+    presentation: Presentation
 
     @property
     def data(self) -> Any:
@@ -181,11 +181,13 @@ def run_influence(planned: Plan, result: AnalysisResult) -> Influence | NotRun:
 def analyses(
     planned: Plan,
     *,
-    parts: tuple[str, ...] = PARTS,
+    parts: tuple[str, ...] = REPORT_PARTS,
     command: str = "report",
     spec: Path | None = None,
 ) -> Analyses:
-    """Run the parts of a report that are asked for (``PARTS``: fit, sensitivity, influence).
+    """Run the parts of a report that are asked for (``PARTS``: fit, sensitivity, influence,
+    and the Baujat and GOSH diagnostics), then what the figures and tables show
+    (:func:`bayesmeta.workflows.presentation.presentation`).
 
     The fit is :func:`bayesmeta.workflows.request.execute`, exactly what ``bayesmeta fit``
     runs; sensitivity and influence need it.
@@ -194,7 +196,7 @@ def analyses(
     if unknown:
         raise BayesmetaError(f"unknown report part(s) {', '.join(unknown)}; valid: {PARTS}")
     skipped = NotRun("not asked for")
-    result = execute(planned) if parts else None
+    result = execute(planned) if set(parts) & set(REPORT_PARTS) else None
     sensitivity: list[SensitivityRow] | NotRun = skipped
     infl: Influence | NotRun = skipped
     if result is not None and "sensitivity" in parts:
@@ -207,4 +209,11 @@ def analyses(
         sensitivity=sensitivity,
         influence=infl,
         provenance=provenance(planned.request, command=command, spec=spec),
+        presentation=presentation(
+            planned.spec.data,
+            result,
+            methods=planned.methods,
+            influence_method=None if isinstance(infl, NotRun) else infl.method,
+            parts=parts,
+        ),
     )

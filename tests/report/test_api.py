@@ -24,6 +24,7 @@ MODULES = (
     "bayesmeta.report.document",
     "bayesmeta.report.methods",
     "bayesmeta.workflows.report",
+    "bayesmeta.workflows.presentation",
     "bayesmeta.workflows.influence",
     "bayesmeta.cli.report",
     "bayesmeta.cli.common",

@@ -288,8 +288,14 @@ def test_influence_section_has_metafors_case_diagnostics(bcg_exact_report, bcg_e
 
     from tests.conftest import REFERENCE
 
+    from bayesmeta.workflows.presentation import case_diagnostics
+
     _, infl = bcg_exact_influence
-    contents = dataclasses.replace(bcg_exact_report, influence=infl)
+    shown = dataclasses.replace(
+        bcg_exact_report.presentation,
+        case_diagnostics=case_diagnostics(bcg_exact_report.data, infl.method, 0.95),
+    )
+    contents = dataclasses.replace(bcg_exact_report, influence=infl, presentation=shown)
     page = parse(document.render_html(contents))
     table = next(t for t in page.tables if t and t[0][:2] == ["Study", "Influential"])
     ref = json.loads((REFERENCE / "metafor_issue20.json").read_text())["influence"]["bcg"]

@@ -98,8 +98,8 @@ def _write_outputs(
         )
         typer.echo(f"wrote {posterior}")
     if forest_plot is not None:
+        from bayesmeta.plots import forest
         from bayesmeta.report.figures import format_of, save
-        from bayesmeta.report.figures.forest import forest
 
         plot, favours = forest_plot
         figure = forest(result, methods=methods, favours=favours)

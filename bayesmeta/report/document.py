@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import io
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,8 @@ from bayesmeta.report import methods as words
 from bayesmeta.report.figures import Style, save
 from bayesmeta.report.figures.kinds import KINDS
 from bayesmeta.report.format import interval, num, p_value, percent, probability
+from bayesmeta.report.table import Table, environment
+from bayesmeta.report.table import table as _table
 from bayesmeta.summaries.types import Summary
 from bayesmeta.workflows.analyze import AnalysisResult
 from bayesmeta.workflows.presentation import NotRun
@@ -41,15 +43,6 @@ REPORT_DPI = 150
 REPORT_FIGURES = ("forest", "posterior", "tau", "sensitivity", "influence", "funnel")
 REPORT_FIGURES += ("contour_funnel",)
 REPORT_FIGURES += ("trace", "rank")
-
-
-@dataclass(frozen=True)
-class Table:
-    """A table of text: column headers, rows of cells, and which columns are numbers."""
-
-    columns: list[str]
-    rows: list[list[str]]
-    numeric: list[bool] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -67,10 +60,6 @@ class RenderedFigure:
         if self.png is None:
             return ""
         return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
-
-
-def _table(columns: list[str], rows: list[list[str]], first_text: int = 1) -> Table:
-    return Table(columns, rows, [i >= first_text for i in range(len(columns))])
 
 
 def _shown(result: AnalysisResult, s: Summary, digits: int = 2) -> str:
@@ -497,28 +486,7 @@ def payload(contents: Analyses) -> dict[str, Any]:
 
 
 def _environment(kind: str) -> Any:
-    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-
-    env = Environment(
-        loader=PackageLoader("bayesmeta.report", "templates"),
-        autoescape=select_autoescape(["html"]),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["md"] = markdown_cell
-    return env.get_template(f"report.{kind}")
-
-
-def markdown_cell(text: object, literal: bool = True) -> str:
-    """Text safe inside a Markdown table cell, on one line: ``|``, ``<``, ``>`` and
-    backslashes escaped, and with ``literal`` (text such as study names) every other markup
-    character too, so it prints exactly as given."""
-    out = str(text).replace("\\", "\\\\")
-    for ch in "|<>" + ("*_`[]#~" if literal else ""):
-        out = out.replace(ch, "\\" + ch)
-    return " ".join(out.splitlines())
+    return environment().get_template(f"report.{kind}")
 
 
 def _json_for_script(contents: Analyses) -> Any:

@@ -286,9 +286,8 @@ def test_influence_section_has_metafors_case_diagnostics(bcg_exact_report, bcg_e
     import dataclasses
     import json
 
-    from tests.conftest import REFERENCE
-
     from bayesmeta.workflows.presentation import case_diagnostics
+    from tests.conftest import REFERENCE
 
     _, infl = bcg_exact_influence
     shown = dataclasses.replace(

@@ -31,6 +31,7 @@ from bayesmeta.report.figures import Style, save
 from bayesmeta.report.figures.kinds import KINDS
 from bayesmeta.report.format import interval, num, p_value, percent, probability
 from bayesmeta.report.table import Table, environment
+from bayesmeta.report.table import markdown_cell as markdown_cell  # where other modules find it
 from bayesmeta.report.table import table as _table
 from bayesmeta.summaries.types import Summary
 from bayesmeta.workflows.analyze import AnalysisResult

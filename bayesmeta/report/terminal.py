@@ -126,32 +126,27 @@ def regression_table(result: AnalysisResult) -> Table:
     return to_rich(regression_rows(result))
 
 
-def subgroup_table(result: AnalysisResult) -> Table:
+def subgroup_rows(result: AnalysisResult) -> TableModel:
     """Pooled effect and new-study interval per subgroup."""
     scale, level = result.scale, percent(result.level)
-    table = Table(
-        title=f"Subgroups ({result.moderators.subgroup})",
-        title_justify="left",
-        box=None,
-        pad_edge=False,
-    )
-    for col in (
-        "Subgroup",
-        f"{scale.label} [{level} CrI]",
-        f"New study {scale.label} [{level} PrI]",
-        "tau",
-        "P(mu < 0)",
-    ):
-        table.add_column(col, justify="left" if col == "Subgroup" else "right")
-    for name, group in (result.posterior.subgroups or {}).items():
-        table.add_row(
+    columns = ["Subgroup", f"{scale.label} [{level} CrI]"]
+    columns += [f"New study {scale.label} [{level} PrI]", "tau", "P(mu < 0)"]
+    rows = [
+        [
             name,
             _shown(scale, group.mu),
             _shown(scale, group.theta_new),
             num(group.tau.median, 3) if group.tau else "common",
             probability(group.prob_mu_below_0),
-        )
-    return table
+        ]
+        for name, group in (result.posterior.subgroups or {}).items()
+    ]
+    return table_model(columns, rows, title=f"Subgroups ({result.moderators.subgroup})")
+
+
+def subgroup_table(result: AnalysisResult) -> Table:
+    """:func:`subgroup_rows` as a rich table."""
+    return to_rich(subgroup_rows(result))
 
 
 def subgroup_differences(result: AnalysisResult) -> list[str]:

@@ -67,6 +67,7 @@ def test_alignment_and_notes_reach_every_renderer():
     assert "<p>* a note</p>" in html and "\\* a note" in md
     lines = _terminal(t)
     assert lines[-1] == "* a note"
+    assert to_html(table(["Study"], [["a"]])).endswith("</table>")  # no notes, nothing after
     assert lines[2].endswith(" 1.5") and lines[3].endswith("10.25")  # right-aligned numbers
 
 

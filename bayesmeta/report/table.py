@@ -29,6 +29,10 @@ class Table:
         """``"right"`` for each numeric column, ``"left"`` for the others."""
         return ["right" if self.is_numeric(j) else "left" for j in range(len(self.columns))]
 
+    def add_row(self, *cells: str) -> None:
+        """Append a row of ``cells`` (a short row padded with blanks)."""
+        self.rows.append([*cells, *[""] * (len(self.columns) - len(cells))])
+
     def is_numeric(self, j: int) -> bool:
         """Whether column ``j`` holds numbers (columns not listed in ``numeric`` are text)."""
         return j < len(self.numeric) and self.numeric[j]

@@ -201,19 +201,18 @@ def frequentist_table(
     return to_rich(frequentist_rows(estimates, scale, methods))
 
 
-def titled_table(title: str, columns: tuple[str, ...]) -> Table:
-    """A borderless table titled ``title``; the first two columns left-aligned, the rest right."""
-    table = Table(title=title, title_justify="left", box=None, pad_edge=False)
-    for j, col in enumerate(columns):
-        table.add_column(col, justify="left" if j < 2 else "right")
-    return table
+def titled_table(title: str, columns: tuple[str, ...]) -> TableModel:
+    """An empty table titled ``title``; the first two columns text (left), the rest numbers."""
+    return table_model(list(columns), [], first_text=2, title=title)
 
 
 def _df(fit: MetaRegression) -> str:
     return ", ".join(str(d) for d in fit.qm_df)
 
 
-def regression_tables(regression: MetaRegressions, shown: tuple[str, ...], level: float):
+def regression_tables(
+    regression: MetaRegressions, shown: tuple[str, ...], level: float
+) -> tuple[TableModel, TableModel]:
     """The coefficients of the ``shown`` methods (model scale) and every method's tests."""
     coef = titled_table(
         f"Meta-regression on {', '.join(regression.covariates)} (coefficients on the model scale)",
@@ -251,7 +250,9 @@ def regression_tables(regression: MetaRegressions, shown: tuple[str, ...], level
     return coef, tests
 
 
-def subgroup_tables(subgroups: Subgroups, shown: tuple[str, ...], scale: Scale, level: float):
+def subgroup_tables(
+    subgroups: Subgroups, shown: tuple[str, ...], scale: Scale, level: float
+) -> tuple[TableModel, TableModel]:
     """Each ``shown`` method's fit per subgroup and every method's test for differences."""
     show = scale.show
     fits = titled_table(
@@ -501,12 +502,12 @@ def render(
         regression = replace(regression, fits={k: regression.fits[k] for k in shown
                                                if k in regression.fits})  # fmt: skip
         for table in regression_tables(regression, shown, result.level):
-            console.print(table)
+            print_table(table, console)
             console.print()
     if groups is not None:
         groups = replace(groups, fits={k: groups.fits[k] for k in shown if k in groups.fits})
         for table in subgroup_tables(groups, shown, result.scale, result.level):
-            console.print(table)
+            print_table(table, console)
             console.print()
     _diagnostics(result, console)
 

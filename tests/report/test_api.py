@@ -22,6 +22,7 @@ MODULES = (
     "bayesmeta.report.figures.influence",
     "bayesmeta.report.figures.kinds",
     "bayesmeta.report.document",
+    "bayesmeta.report.table",
     "bayesmeta.report.methods",
     "bayesmeta.workflows.report",
     "bayesmeta.workflows.presentation",

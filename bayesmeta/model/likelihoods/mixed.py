@@ -40,7 +40,7 @@ class MixedBinomialNormal(Likelihood):
     measure = "OR"
     design = "reported"  # the frequentist rows pool the studies' log odds ratios
     baseline = True
-    exact_refusal = "the exact engine integrates all-count or all-reported data, not both"
+    exact = "exact_binomial"
     references = ("smith1995", "jackson2018", "dias2011")
     citations = {  # noqa: RUF012 (a class constant, never mutated)
         "dias2011": "Dias S, Welton NJ, Sutton AJ, Ades AE. NICE DSU Technical Support "
@@ -135,7 +135,9 @@ class MixedBinomialNormal(Likelihood):
             return ["", "", data.as_reported[rows[0]]]
         counted = rows[~data.reported[rows]]
         sums = [int(getattr(data, c)[counted].sum()) for c in _COUNT_COLUMNS]
-        return [f"{sums[0]}/{sums[1]}", f"{sums[2]}/{sums[3]}", ""]
+        n_reported = len(rows) - len(counted)
+        also = f"+ {n_reported} reported" if n_reported else ""
+        return [f"{sums[0]}/{sums[1]}", f"{sums[2]}/{sums[3]}", also]
 
     def data_block(self, data: Any) -> dict[str, Any]:
         counted = data.counted

@@ -50,8 +50,9 @@ class MixedData:
 
     ``reported[i]`` says study ``i`` gave a log odds ratio ``yi[i]`` with variance ``vi[i]``
     (NaN for count studies); the count arrays hold the counts of the other studies (0 for
-    reported ones). ``as_reported[i]`` is what a reported study gave, as written (``"OR 0.25
-    (0.10 to 0.61)"``, ``"log OR -1.39 (SE 0.46)"``); empty for count studies.
+    reported ones). ``as_reported[i]`` (an array of text, like every per-study field) is
+    what a reported study gave, as written (``"OR 0.25 (0.10 to 0.61)"``, ``"log OR -1.39
+    (SE 0.46)"``); empty for count studies.
     """
 
     study: tuple[str, ...]
@@ -62,7 +63,7 @@ class MixedData:
     control_total: np.ndarray
     yi: np.ndarray
     vi: np.ndarray
-    as_reported: tuple[str, ...]
+    as_reported: np.ndarray
     covariates: pd.DataFrame = field(repr=False)
     source: str = "data"
     label_of: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
@@ -245,7 +246,7 @@ def load_mixed(
         **count_values,
         yi=yi,
         vi=vi,
-        as_reported=tuple(shown),
+        as_reported=np.array(shown, dtype=object),
         covariates=covariates.apply(counts._numeric_if_possible),
         source=name,
         label_of={s: lab for s, lab in zip(studies, labels, strict=True) if s != lab},

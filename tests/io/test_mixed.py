@@ -58,7 +58,7 @@ def test_or_with_ci_is_read_on_the_log_scale_and_shown_as_given(tmp_path) -> Non
     assert data.yi[1] == pytest.approx(math.log(0.19), rel=1e-12)
     z = 1.959963984540054
     assert math.sqrt(data.vi[1]) == pytest.approx((math.log(0.46) - math.log(0.08)) / (2 * z))
-    assert data.as_reported == ("", "OR 0.19 (0.08 to 0.46)", "")
+    assert data.as_reported.tolist() == ["", "OR 0.19 (0.08 to 0.46)", ""]
     assert np.isnan(data.yi[0]) and data.treatment_events[1] == 0
 
 

@@ -40,6 +40,7 @@ class MixedBinomialNormal(Likelihood):
     measure = "OR"
     design = "reported"  # the frequentist rows pool the studies' log odds ratios
     baseline = True
+    readable_arrays = False
     exact = "exact_binomial"
     references = ("smith1995", "jackson2018", "dias2011")
     citations = {  # noqa: RUF012 (a class constant, never mutated)

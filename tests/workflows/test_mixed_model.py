@@ -131,7 +131,7 @@ def test_a_single_reported_row_is_its_normal_density() -> None:
 
 def test_study_table_forest_and_methods_show_each_row_as_given(data) -> None:
     lik = native(data)
-    assert lik.name == "mixed"
+    assert lik.name == "mixed-binomial-normal"
     assert lik.cells(data, 1) == ["", "", "log OR -1.6662 (SE 0.4562)"]
     assert lik.cells(data, 0) == ["4/123", "11/139", ""]
     pooled = lik.forest_cells(data, np.arange(data.k))
@@ -159,7 +159,7 @@ def test_fit_exact_writes_json_and_imports_no_pymc(tmp_path) -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stdout + done.stderr
     doc = json.loads(out.read_text())
-    assert doc["model"] == "mixed" and doc["data"]["design"] == "mixed"
+    assert doc["model"] == "mixed-binomial-normal" and doc["data"]["design"] == "mixed"
     assert doc["data"]["k_counts"] == 8 and doc["data"]["reported"] == STAN["reported"]
     assert doc["studies"][1]["treatment_events"] is None and doc["studies"][0]["se"] is None
     assert doc["studies"][1]["yi"] == -1.6662
@@ -209,3 +209,35 @@ def test_leaving_out_a_study_and_moderators(data) -> None:
         data, priors=PRIORS, moderators=moderators(data.covariates, names=["ablat"])
     )
     assert np.isfinite(model.compile_logp()(model.initial_point()))
+
+
+def test_pymc_log_density_is_binomial_arms_plus_reported_normals(data) -> None:
+    """The built model's joint log density equals scipy's: binomial arms of the count studies,
+    normal densities of the reported log ORs, and the priors (every alpha_i, also those of
+    the reported studies, which have no data), an independent route."""
+    from scipy import stats
+
+    model = bayesmeta.models.mixed(data, priors=PRIORS)
+    rng = np.random.default_rng(1)
+    k, c, r = data.k, data.counted, data.reported
+    alpha, z, z_new = rng.normal(-4, 0.5, k), rng.normal(size=k), rng.normal()
+    mu, tau = -0.7, 0.4
+    point = {"alpha": alpha, "mu": mu, "tau_log__": np.log(tau), "z": z, "z_new": z_new}
+    theta = mu + tau * z
+    expit = 1 / (1 + np.exp(-alpha))
+    expit_t = 1 / (1 + np.exp(-(alpha + theta)))
+    terms = [
+        stats.binom.logpmf(data.control_events[c], data.control_total[c], expit[c]),
+        stats.binom.logpmf(data.treatment_events[c], data.treatment_total[c], expit_t[c]),
+        stats.norm.logpdf(data.yi[r], theta[r], np.sqrt(data.vi[r])),
+        stats.norm(0, 10).logpdf(alpha),
+        stats.norm(0, 10).logpdf(mu),
+        stats.halfnorm(scale=0.5).logpdf(tau) + np.log(tau),
+        stats.norm.logpdf(z),
+        stats.norm.logpdf(z_new),
+    ]
+    logps = model.point_logps(point, round_vals=15)
+    for name, term in zip(("control_events", "treatment_events", "y"), terms, strict=False):
+        assert logps[name] == pytest.approx(float(np.sum(term)), rel=1e-10), name
+    expected = sum(float(np.sum(t)) for t in terms)
+    assert float(model.compile_logp()(point)) == pytest.approx(expected, abs=1e-6)

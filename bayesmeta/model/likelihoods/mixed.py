@@ -35,7 +35,7 @@ class MixedBinomialNormal(Likelihood):
     """Binomial arms for count studies, a normal reported log odds ratio for the others, one
     ``theta[i] ~ N(mu, tau^2)`` (module docstring)."""
 
-    name = "mixed"
+    name = "mixed-binomial-normal"
     needs = "a table of 2x2 counts and reported odds ratios (bayesmeta.io.mixed)"
     measure = "OR"
     design = "reported"  # the frequentist rows pool the studies' log odds ratios

@@ -128,6 +128,13 @@ class MixedBinomialNormal(Likelihood):
     def reference_direction(self, data: Any) -> str:
         return "odds ratio of an event, treatment vs control (OR < 1: fewer events on treatment)"
 
+    def measure_note(self, data: Any) -> str | None:
+        k_reported = int(data.reported.sum())
+        return (
+            f"log odds ratios: escalc of the {data.k - k_reported} studies with counts, as "
+            f"reported by the other {k_reported}"
+        )
+
     def cells(self, data: Any, index: Any) -> list[str]:
         import numpy as np
 

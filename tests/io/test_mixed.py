@@ -133,3 +133,19 @@ def test_a_dataframe_with_missing_values_reads_as_mixed() -> None:
     assert isinstance(data, MixedData) and np.array_equal(data.reported, shipped.reported)
     np.testing.assert_array_equal(data.yi, shipped.yi)
     np.testing.assert_array_equal(data.control_total, shipped.control_total)
+
+
+def test_metafor_spellings_and_a_table_without_any_counts(tmp_path) -> None:
+    from bayesmeta.model.likelihoods import native
+
+    path = _csv(tmp_path, "trial,ai,n1i,ci,n2i,log_or,se", "A,0,20,0,20,,", "B,,,,,-0.4,0.3")
+    data = bayesmeta.load(path)
+    assert data.study == ("A", "B") and data.double_zero.tolist() == [True, False]
+    assert native(data).effect_sizes(data).study == ("A", "B")  # escalc keeps double zeros
+    assert native(data).effect_inputs(data)[2] == ("B",)  # the normal approximation drops them
+    path = _csv(tmp_path, HEADER + ",log_or,se", "A,,,,,-0.5,0.3", "B,,,,,-1.2,0.4")
+    data = bayesmeta.load(path)
+    assert data.reported.all() and data.counts.k == 0
+    es = native(data).effect_sizes(data)
+    np.testing.assert_allclose(es.yi, [-0.5, -1.2])
+    np.testing.assert_allclose(es.vi, [0.09, 0.16])

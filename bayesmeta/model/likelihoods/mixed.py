@@ -219,25 +219,22 @@ def mixed_effect_sizes(data: Any, *, drop00: bool = False) -> Any:
 
     from bayesmeta.effects import EffectSizes, effect_sizes
 
-    es = effect_sizes(data.counts, measure="OR", drop00=drop00)
-    by_name = dict(zip(es.study, zip(es.yi, es.vi, strict=True), strict=True))
-    keep, yi, vi = [], [], []
-    for i, s in enumerate(data.study):
-        if data.reported[i]:
-            keep.append(s)
-            yi.append(data.yi[i])
-            vi.append(data.vi[i])
-        elif s in by_name:
-            keep.append(s)
-            yi.append(by_name[s][0])
-            vi.append(by_name[s][1])
+    yi, vi = data.yi.copy(), data.vi.copy()
+    counted = data.counted
+    corrected: tuple[str, ...] = ()
+    if counted.any():
+        es = effect_sizes(data.counts, measure="OR")
+        yi[counted], vi[counted] = es.yi, es.vi
+        corrected = es.corrected
+    dropped = data.double_zero if drop00 else np.zeros(data.k, dtype=bool)
+    names = np.asarray(data.study, dtype=object)
     return EffectSizes(
-        study=tuple(keep),
-        yi=np.asarray(yi, dtype=float),
-        vi=np.asarray(vi, dtype=float),
+        study=tuple(names[~dropped]),
+        yi=yi[~dropped],
+        vi=vi[~dropped],
         measure="OR",
-        correction=es.correction,
-        corrected=es.corrected,
-        dropped=es.dropped,
-        reasons=es.reasons,
+        correction="only0",
+        corrected=tuple(s for s in corrected if s not in set(names[dropped])),
+        dropped=tuple(names[dropped]),
+        reasons=("double zero (no events in either arm)",) * int(dropped.sum()),
     )

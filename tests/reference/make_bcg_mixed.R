@@ -12,7 +12,8 @@
 # Reference: the inverse-variance rows on the mixed table, as bayesmeta computes them:
 # escalc(measure = "OR") of the count rows (defaults: 0.5 added to all cells of a study with a
 # zero cell) and the reported log ORs with se^2 as written, then rma(yi, vi, method = M) for M
-# in EE, DL, REML (z test) and REML/DL with test = "knha", with predict().
+# in EE, DL, REML (z test) and REML/DL with test = "knha", with predict(); the forest plot's
+# weights(rma(yi, vi, method = "REML")) in percent.
 suppressMessages({library(metafor); library(jsonlite)})
 bcg <- read.csv("examples/bcg.csv", check.names = FALSE)
 reported <- c("Ferguson & Simes 1949", "Hart & Sutherland 1977", "Vandiviere et al 1973",
@@ -41,6 +42,7 @@ res <- list(
   dataset = "bcg_mixed", study = bcg$study, reported = reported, yi = yi, vi = vi,
   fixed_iv = fit("EE"), random_dl = fit("DL"), random_reml = fit("REML"),
   random_reml_hksj = fit("REML", "knha"), random_dl_hksj = fit("DL", "knha"),
+  weights_reml = unname(weights(rma(yi, vi, method = "REML"))),
   provenance = list(R = R.version.string, metafor = as.character(packageVersion("metafor")),
                     script = "tests/reference/make_bcg_mixed.R"))
 write(toJSON(res, auto_unbox = TRUE, digits = NA, pretty = TRUE),

@@ -241,3 +241,33 @@ def test_pymc_log_density_is_binomial_arms_plus_reported_normals(data) -> None:
         assert logps[name] == pytest.approx(float(np.sum(term)), rel=1e-10), name
     expected = sum(float(np.sum(t)) for t in terms)
     assert float(model.compile_logp()(point)) == pytest.approx(expected, abs=1e-6)
+
+
+def test_forest_plot_shows_each_row_as_given(data) -> None:
+    """Counts in the arm columns, the reported estimate as written in its own column; the REML
+    diamond and weights are metafor's (``weights(rma(yi, vi, method = "REML"))``)."""
+    from bayesmeta.report.figures.forest import forest
+
+    result = bayesmeta.analyze(data, engine="exact", priors=PRIORS)
+    fig = forest(result)
+
+    def texts(gid: str) -> list[str]:
+        return [t.get_text() for t in fig.texts if t.get_gid() == gid]
+
+    assert texts("header")[:4] == [
+        "Study",
+        "Treatment\nevents/total",
+        "Control\nevents/total",
+        "Reported\n(as given)",
+    ]
+    assert texts("cell:treatment")[:2] == ["4/123", ""]
+    assert texts("cell:reported")[:2] == ["", "log OR -1.6662 (SE 0.4562)"]
+    assert texts("cell:reported")[data.k] == "+ 5 reported"  # the Bayesian pooled row
+    weights = [f"{w:.1f}%" for w in METAFOR["weights_reml"]]
+    assert texts("cell:weight") == [*weights, "100%"]
+    panel = next(ax for ax in fig.axes if ax.get_gid() == "forest-panel")
+    reml = next(p for p in panel.patches if p.get_gid() == "diamond:random_reml").get_xy()[:, 0]
+    ref = METAFOR["random_reml"]
+    assert (reml.min(), reml.max()) == pytest.approx(
+        (math.exp(ref["ci_lb"]), math.exp(ref["ci_ub"])), rel=1e-6
+    )

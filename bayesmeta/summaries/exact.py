@@ -83,11 +83,20 @@ def shown(
     mu_post: exact.NormalMixture,
     new: Summary,
     new_post: exact.NormalMixture,
+    proper_tau: bool = True,
 ) -> tuple[Summary | None, Summary | None]:
-    """``mu`` and ``theta_new`` on the shown scale (odds ratio, proportion), if it has them."""
+    """``mu`` and ``theta_new`` on the shown scale (odds ratio, proportion), if it has them.
+
+    ``proper_tau`` False (``uniform-improper``): the posterior of tau has a polynomial tail
+    and ``Var[mu | tau]`` grows as ``tau^2``, so the mean and SD of a ratio (``E[e^mu]``)
+    are infinite; the quadrature's truncated sums would give a large finite number.
+    """
     if scale.pooled is None:
         return None, None
-    return shown_summary(scale, mu, mu_post), shown_summary(scale, new, new_post)
+    pair = shown_summary(scale, mu, mu_post), shown_summary(scale, new, new_post)
+    if proper_tau or not scale.log_ratio:
+        return pair
+    return tuple(replace(s, mean=math.inf, sd=math.inf) for s in pair)  # type: ignore[return-value]
 
 
 def summary(marginal: Any, *, level: float = DEFAULT_LEVEL, hdi: bool = False) -> Summary:
@@ -163,7 +172,8 @@ def _plain(spec: ModelSpec, level: float, hdi: bool) -> tuple[PosteriorSummary, 
     post = posterior(spec)
     mu = summary(post.mu, level=level, hdi=hdi)
     new = summary(post.theta_new, level=level, hdi=hdi)
-    pooled, predictive = shown(spec.scale, mu, post.mu, new, post.theta_new)
+    proper = spec.common_effect or spec.priors.tau.proper
+    pooled, predictive = shown(spec.scale, mu, post.mu, new, post.theta_new, proper)
     result = PosteriorSummary(
         scale=spec.scale,
         theta=study_summaries(post.theta, study, level=level, hdi=hdi),
@@ -226,7 +236,12 @@ def _regression(
     if mods.group is None:
         mu = replace(coefficient("mu"), prob_below_0=None)
         pooled, predictive = shown(
-            spec.scale, mu, post.coefficient("mu"), theta_new["mu"], predictive_of(0)
+            spec.scale,
+            mu,
+            post.coefficient("mu"),
+            theta_new["mu"],
+            predictive_of(0),
+            spec.priors.tau.proper,
         )
         result = PosteriorSummary(
             scale=spec.scale,

@@ -563,6 +563,7 @@ def analyze_model(
         raise TypeError(f"settings must be SamplerSettings, got {type(settings).__name__}")
     level = check_level(level)
     engine = resolve_engine(spec.likelihood, engine)
+    spec.check_proper(engine, bayes_factors=bayes_factors or compare)
     risks = check_absolute(spec, baseline_risks)
     common = shared_fields(spec, engine, frequentist, level, measure)
     if bayes_factors:

@@ -180,6 +180,7 @@ def plan(request: AnalysisRequest) -> Plan:
         moderators=mods,
     )
     engine = resolve_engine(spec.likelihood, request.engine)
+    spec.check_proper(engine, bayes_factors=request.bayes_factors or request.compare)
     if engine == "exact" and spec.family.exact != "exact" and spec.moderators is not None:
         raise OptionError(
             f"the exact engine for --model {spec.likelihood} has no moderators; use --engine nuts"

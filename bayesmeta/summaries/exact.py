@@ -198,15 +198,32 @@ def _design(mods: Moderators, k: int) -> tuple[np.ndarray, list[str], int]:
     return np.column_stack(cols), [*names, *mods.names], first.shape[1]
 
 
-def _regression(
-    spec: ModelSpec, mods: Moderators, level: float, hdi: bool
-) -> tuple[PosteriorSummary, float]:
+def _metareg(spec: ModelSpec, mods: Moderators) -> tuple[exact.MetaRegressionPosterior, int]:
+    """The exact meta-regression posterior of ``spec`` and its number of ``mu`` columns."""
     y, v, study = spec.normal.y, spec.normal.v, spec.normal.study
     x, names, n_mu = _design(mods, len(y))
     prior_beta = [spec.priors.mu] * n_mu + [mods.prior_beta] * (len(names) - n_mu)
     post = exact.metareg_posterior(
         y, v, x, prior_beta=prior_beta, prior_tau=spec.priors.tau, names=names, study=study
     )
+    return post, n_mu
+
+
+def fitted_posterior(spec: ModelSpec) -> Any:
+    """The exact posterior object of a normal-normal ``spec`` (``ExactPosterior``, or
+    ``MetaRegressionPosterior`` with moderators and one tau), for what the summaries do not
+    hold (the posterior predictive checks)."""
+    if spec.moderators is None:
+        return posterior(spec)
+    return _metareg(spec, spec.moderators)[0]
+
+
+def _regression(
+    spec: ModelSpec, mods: Moderators, level: float, hdi: bool
+) -> tuple[PosteriorSummary, float]:
+    study = spec.normal.study
+    post, n_mu = _metareg(spec, mods)
+    names = list(post.names)
     d = post.draws(N_DRAWS, seed=SEED)
     unit = np.eye(len(names))
 

@@ -44,6 +44,7 @@ SMALL_STUDY_TESTS = ("egger", "harbord", "peters")
 REPORT_FIGURES = ("forest", "posterior", "tau", "sensitivity", "influence", "funnel")
 REPORT_FIGURES += ("contour_funnel",)
 REPORT_FIGURES += ("trace", "rank")
+REPORT_FIGURES += ("prior_predictive",)
 
 
 @dataclass(frozen=True)
@@ -371,6 +372,31 @@ def small_study_table(contents: Analyses) -> Table:
     return _table(["Test", "t", "df", "p", "k"], rows)
 
 
+def checks_table(result: AnalysisResult) -> Table | None:
+    """Each study's posterior predictive p-values (and LOO-PIT, Pareto k from draws), as
+    computed in :mod:`bayesmeta.summaries.checks`; None when not run."""
+    ppc = result.checks.posterior_predictive if result.checks is not None else None
+    if ppc is None:
+        return None
+    loo = ppc.elpd_loo is not None
+    columns = ["Study", "Observed", "P(rep < obs)", "p (two-sided)"]
+    columns += ["LOO-PIT", "Pareto k"] if loo else []
+    rows = []
+    for c in ppc.studies:
+        row = [c.study, num(c.observed, 3), num(c.p_lower, 3), num(c.p_value, 3)]
+        rows.append(row + ([num(c.loo_pit, 3), num(c.pareto_k, 2)] if loo else []))
+    return _table(columns, rows)
+
+
+def checks_lines(result: AnalysisResult) -> list[str]:
+    """One sentence per model check (what it found, or why it was not run)."""
+    if result.checks is None:
+        return []
+    from bayesmeta.report.checks import checks_lines as lines
+
+    return lines(result.checks)
+
+
 def diagnostics_table(result: AnalysisResult) -> Table | None:
     """Sampler settings and convergence checks (None for the exact engine)."""
     d = result.diagnostics
@@ -481,6 +507,8 @@ def sections(contents: Analyses, figures: dict[str, RenderedFigure]) -> dict[str
             "bias (Sterne et al. 2011)."
         ),
         "diagnostics": diagnostics_table(result),
+        "checks": checks_table(result),
+        "checks_lines": checks_lines(result),
         "methods": paragraphs,
         "checklist": words.checklist(contents),
         "references": words.references(paragraphs),

@@ -9,6 +9,9 @@ mid-p; the second term is 0 for continuous replicates) and the two-sided p-value
 ``2 min(p_lower, 1 - p_lower)``. A small value flags a study the model does not predict: an
 outlier beyond the heterogeneity the model allows.
 
+Each likelihood defines its statistic and replicates (``Likelihood.check_statistic``,
+``observed_statistic``, ``replicate_statistic``):
+
 - normal-normal: ``T_i = y_i`` and ``y_i^rep ~ N(theta_i^rep, v_i)``, the replicates of the R
   bayesmeta package's ``pppvalue`` (Rover 2020, J Stat Softw 93(6), sec. 3.4); the exact
   engine integrates ``p_lower`` over the posterior (``ExactPosterior.predictive_p``), NUTS
@@ -35,7 +38,6 @@ the studies' sizes; Monte Carlo, seeded.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,6 +100,27 @@ class PosteriorPredictive:
     def high_k(self) -> list[str]:
         """Studies whose Pareto k is above :data:`PARETO_K`."""
         return [s.study for s in self.studies if s.pareto_k is not None and s.pareto_k > PARETO_K]
+
+    def line(self) -> str:
+        """The report's one line on the posterior predictive checks."""
+        flagged = self.flagged()
+        how = "exact" if self.method == "exact" else "from the draws"
+        text = (
+            f"posterior predictive p-values of the {len(self.studies)} studies' observed "
+            f"effects ({how}; replicates with a new study effect): "
+        )
+        if flagged:
+            text += f"{len(flagged)} below {FLAG:g} ({', '.join(flagged)})"
+        else:
+            low = min(s.p_value for s in self.studies)
+            text += f"none below {FLAG:g} (smallest {low:.2f})"
+        if self.elpd_loo is not None:
+            high = self.high_k()
+            text += (
+                f"; LOO-PIT (ArviZ) for every study, {len(high)} of {len(self.studies)} with "
+                f"Pareto k above {PARETO_K:g} (their LOO-PIT values are not reliable)"
+            )
+        return text
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields."""
@@ -169,7 +192,7 @@ class PriorPredictive:
         }
         if self.events is not None:
             out["events"] = {
-                "proportion": self.events,
+                "event_proportion": self.events,
                 "arms_all_or_none": self.arms_all_or_none,
                 "observed_all_or_none": self.observed_all_or_none,
             }
@@ -204,74 +227,15 @@ class ModelChecks:
 # --------------------------------------------------------------------------------------------
 
 
-def log_odds_ratio(a: Any, n1: Any, c: Any, n2: Any) -> np.ndarray:
-    """escalc's log odds ratio of ``a/n1`` vs ``c/n2`` events: 0.5 added to every cell of a
-    table with a zero cell (``add = 1/2, to = "only0"``), double zeros kept."""
-    a, n1, c, n2 = (np.asarray(x, dtype=float) for x in (a, n1, c, n2))
-    b, d = n1 - a, n2 - c
-    zero = (a == 0) | (b == 0) | (c == 0) | (d == 0)
-    add = np.where(zero, 0.5, 0.0)
-    return np.log((a + add) * (d + add)) - np.log((b + add) * (c + add))
-
-
-@dataclass(frozen=True)
-class _Replicator:
-    """How one likelihood's study statistic is observed and replicated from draws.
-
-    ``observed(spec)`` gives ``(study names, T_i)``; ``replicate(spec, post, theta, rng)``
-    the replicated ``T_i^rep`` (draws x studies) given the study effects ``theta`` (same
-    shape) and the posterior draws ``post`` (flattened over chains).
-    """
-
-    statistic: str
-    observed: Callable[[ModelSpec], tuple[tuple[str, ...], np.ndarray]]
-    replicate: Callable[[ModelSpec, dict[str, np.ndarray], np.ndarray, Any], np.ndarray]
-
-
-def _normal_observed(spec: ModelSpec) -> tuple[tuple[str, ...], np.ndarray]:
-    return spec.normal.study, np.asarray(spec.normal.y, dtype=float)
-
-
-def _normal_replicate(spec: ModelSpec, post: dict, theta: np.ndarray, rng: Any) -> np.ndarray:
-    return theta + np.sqrt(spec.normal.v) * rng.standard_normal(theta.shape)
-
-
-def _two_arm_observed(spec: ModelSpec) -> tuple[tuple[str, ...], np.ndarray]:
-    d = spec.data
-    stat = log_odds_ratio(d.treatment_events, d.treatment_total, d.control_events, d.control_total)
-    return tuple(d.study), stat
-
-
-def _two_arm_replicate(spec: ModelSpec, post: dict, theta: np.ndarray, rng: Any) -> np.ndarray:
-    d, alpha = spec.data, post["alpha"]
-    n1 = np.broadcast_to(np.asarray(d.treatment_total), theta.shape)
-    n2 = np.broadcast_to(np.asarray(d.control_total), theta.shape)
-    c = rng.binomial(n2, special.expit(alpha))
-    a = rng.binomial(n1, special.expit(alpha + theta))
-    return log_odds_ratio(a, n1, c, n2)
-
-
-REPLICATORS: dict[str, _Replicator] = {
-    "normal-normal": _Replicator(
-        "the study's estimate y_i (normal-normal: y_i^rep ~ N(theta_i^rep, v_i))",
-        _normal_observed,
-        _normal_replicate,
-    ),
-    "binomial-normal": _Replicator(
-        "the study's log odds ratio from its counts (escalc: 0.5 added to every cell of a "
-        "table with a zero cell), replicated as binomial counts in both arms",
-        _two_arm_observed,
-        _two_arm_replicate,
-    ),
-}
-
-
 def not_covered(spec: ModelSpec) -> str | None:
     """Why the posterior predictive checks do not cover ``spec`` (None: they do)."""
-    if spec.likelihood not in REPLICATORS:
+    from bayesmeta.model.likelihoods import LIKELIHOODS
+
+    if spec.family.check_statistic is None:
+        covered = [n for n, lik in LIKELIHOODS.items() if lik.check_statistic is not None]
         return (
-            f"posterior predictive checks are implemented for the "
-            f"{' and '.join(REPLICATORS)} models, not {spec.likelihood}"
+            f"posterior predictive checks are implemented for the {' and '.join(covered)} "
+            f"models, not {spec.likelihood}"
         )
     mods = spec.moderators
     if mods is not None and mods.group is not None and mods.separate_tau:
@@ -287,12 +251,12 @@ def not_covered(spec: ModelSpec) -> str | None:
 def exact_predictive(spec: ModelSpec, posterior: Any) -> PosteriorPredictive:
     """The per-study p-values of a normal-normal fit by the exact engine (``posterior``: its
     ``ExactPosterior`` or ``MetaRegressionPosterior``), integrated exactly."""
-    study, y = _normal_observed(spec)
+    study, y = spec.family.observed_statistic(spec)
     p = posterior.predictive_p()
     checks = tuple(
         StudyCheck(name, float(t), float(q)) for name, t, q in zip(study, y, p, strict=True)
     )
-    return PosteriorPredictive(REPLICATORS["normal-normal"].statistic, "exact", checks)
+    return PosteriorPredictive(spec.family.check_statistic, "exact", checks)
 
 
 def _flat(draws: dict[str, np.ndarray], name: str) -> np.ndarray:
@@ -324,19 +288,19 @@ def draws_predictive(
     reason = not_covered(spec)
     if reason is not None:
         raise BayesmetaError(reason)
-    rule = REPLICATORS[spec.likelihood]
-    study, observed = rule.observed(spec)
+    family = spec.family
+    study, observed = family.observed_statistic(spec)
     rng = np.random.default_rng(seed)
     post = {name: _flat(draws.posterior, name) for name in draws.posterior}
     mean, tau = _fitted(spec, post)
     new = mean + tau * rng.standard_normal(mean.shape)
-    replicated = rule.replicate(spec, post, new, rng)
+    replicated = family.replicate_statistic(spec, post, new, rng)
     p_lower = (replicated < observed).mean(axis=0) + 0.5 * (replicated == observed).mean(axis=0)
     pit: list[float | None] = [None] * len(study)
     khat: list[float | None] = [None] * len(study)
     loo_values: tuple[float | None, float | None, float | None] = (None, None, None)
     if log_likelihood is not None:
-        own = rule.replicate(spec, post, post["theta"], rng)
+        own = family.replicate_statistic(spec, post, post["theta"], rng)
         shape = np.asarray(draws.posterior["mu"]).shape[:2]
         pit, khat, loo_values = _loo_pit(
             own.reshape(*shape, -1), observed, log_likelihood, study, seed
@@ -345,7 +309,7 @@ def draws_predictive(
         StudyCheck(name, float(t), float(q), p, k)
         for name, t, q, p, k in zip(study, observed, p_lower, pit, khat, strict=True)
     )
-    return PosteriorPredictive(rule.statistic, "draws", checks, *loo_values)
+    return PosteriorPredictive(family.check_statistic, "draws", checks, *loo_values)
 
 
 def _loo_pit(

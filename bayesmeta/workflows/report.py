@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -187,14 +187,16 @@ def analyses(
 ) -> Analyses:
     """Run the parts of a report that are asked for (``PARTS``: fit, sensitivity, influence).
 
-    The fit is :func:`bayesmeta.workflows.request.execute`, exactly what ``bayesmeta fit``
-    runs; sensitivity and influence need it.
+    The fit is :func:`bayesmeta.workflows.request.execute`, exactly what ``bayesmeta fit
+    --checks`` runs (the model checks are part of every report); sensitivity and influence
+    need it.
     """
     unknown = sorted(set(parts) - set(PARTS))
     if unknown:
         raise BayesmetaError(f"unknown report part(s) {', '.join(unknown)}; valid: {PARTS}")
     skipped = NotRun("not asked for")
-    result = execute(planned) if parts else None
+    checked = replace(planned, request=replace(planned.request, checks=True))
+    result = execute(checked) if parts else None
     sensitivity: list[SensitivityRow] | NotRun = skipped
     infl: Influence | NotRun = skipped
     if result is not None and "sensitivity" in parts:

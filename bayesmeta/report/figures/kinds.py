@@ -18,6 +18,7 @@ from bayesmeta.frequentist import methods as frequentist_methods
 from bayesmeta.frequentist.bias import TrimFill
 from bayesmeta.report.figures import (
     Style,
+    checks,
     diagnostics,
     forest,
     funnel,
@@ -69,6 +70,16 @@ def _trimfill(contents: Analyses) -> TrimFill | None:
         return None
 
 
+def _prior_predictive(contents: Analyses, style: Style) -> Figure:
+    result = _result(contents)
+    ran = result.checks
+    if ran is None:
+        raise BayesmetaError("the model checks were not run (fit --checks)")
+    if ran.prior_predictive is None:
+        raise BayesmetaError(ran.reasons["prior_predictive"])
+    return checks.prior_predictive(ran.prior_predictive, log_axis=result.scale.log_ratio)
+
+
 def _baujat(contents: Analyses, style: Style) -> Figure:
     es = frequentist_methods.inputs(contents.data).es
     return diagnostics.baujat(case_diagnostics.baujat(es, method="EE"))
@@ -107,6 +118,9 @@ KINDS: dict[str, Kind] = {
              "(all subsets up to 100,000, random ones beyond).", (), _gosh),
         Kind("trace", "Trace and per-chain density of mu and tau (ArviZ).", ("fit",),
              lambda c, s: mcmc.trace(_result(c))),
+        Kind("prior_predictive", "Prior predictive: a study's effect (and an arm's event "
+             "proportion, for counts with study baselines) drawn from the priors alone; "
+             "ticks: the observed values.", ("fit",), _prior_predictive),
         Kind("rank", "Rank ECDF difference of each chain with the 95% simultaneous envelope "
              "(ArviZ).", ("fit",), lambda c, s: mcmc.rank(_result(c))),
     )

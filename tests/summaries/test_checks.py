@@ -257,3 +257,61 @@ def test_prior_predictive_refuses_improper_priors() -> None:
     spec = ModelSpec.describe(load_example("bcg"), model="normal-normal", priors={"mu": "flat"})
     with pytest.raises(BayesmetaError, match="prior for mu is improper"):
         checks.prior_predictive(spec, seed=1)
+
+
+def test_binomial_replicates_give_the_enumerated_mid_p_value(write_csv) -> None:
+    """Common-effect binomial model with every draw at alpha = -1, theta = 0.4: the study's
+    p_lower is sum over all (a, c) tables of Bin(a; 12, expit(-0.6)) Bin(c; 10, expit(-1))
+    [T(a, c) < T_obs] + half of those with T = T_obs (T: escalc log odds ratio); the draws give
+    it within 4.5 Monte Carlo SEs."""
+    from bayesmeta.io.inputs import load
+    from bayesmeta.model.likelihoods.binomial_normal import log_odds_ratio
+
+    data = load(write_csv(
+        "study,treatment_events,treatment_total,control_events,control_total\n"
+        "A,3,12,0,10\nB,5,12,3,10\n"))  # fmt: skip
+    spec = ModelSpec.describe(data, model="binomial-normal", common_effect=True)
+    n = 100_000
+    posterior = {
+        "mu": np.full((2, n // 2), 0.4),
+        "theta": np.full((2, n // 2, 2), 0.4),
+        "alpha": np.full((2, n // 2, 2), -1.0),
+    }
+    ours = checks.draws_predictive(spec, Draws(posterior=posterior), seed=2)
+    a, c = np.meshgrid(np.arange(13), np.arange(11), indexing="ij")
+    pmf = stats.binom.pmf(a, 12, 1 / (1 + math.exp(0.6))) * stats.binom.pmf(c, 10, 1 / (1 + math.e))
+    t = log_odds_ratio(a, 12, c, 10)
+    for study, (ai, ci) in zip(ours.studies, ((3, 0), (5, 3)), strict=True):
+        t_obs = float(log_odds_ratio(ai, 12, ci, 10))
+        assert study.observed == pytest.approx(t_obs, rel=1e-14)
+        expected = pmf[t < t_obs - 1e-12].sum() + 0.5 * pmf[np.abs(t - t_obs) <= 1e-12].sum()
+        assert abs(study.p_lower - expected) < 4.5 * math.sqrt(expected * (1 - expected) / n)
+
+
+def test_fit_checks_writes_the_json_block(tmp_path) -> None:
+    """``fit --checks --json``: the exact engine's p-values and the prior predictive."""
+    from typer.testing import CliRunner
+
+    from bayesmeta.cli import app
+
+    out = tmp_path / "fit.json"
+    args = ["fit", "--example", "bcg", "--model", "normal-normal", "--checks", "--json", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "Posterior predictive: posterior predictive p-values of the 13 studies" in result.output
+    block = json.loads(out.read_text())["checks"]
+    ppc = block["posterior_predictive"]
+    assert ppc["method"] == "exact" and ppc["flagged"] == []
+    spec = ModelSpec.describe(load_example("bcg"), model="normal-normal")
+    p = exact.nnhm_posterior(spec.normal.y, spec.normal.v, prior_mu=spec.priors.mu,
+                             prior_tau=spec.priors.tau).predictive_p()  # fmt: skip
+    assert [s["p_lower"] for s in ppc["studies"]] == pytest.approx(list(p), abs=1e-12)
+    assert all(s["loo_pit"] is None for s in ppc["studies"])
+    prior = block["prior_predictive"]
+    assert prior["draws"] == checks.PRIOR_DRAWS and prior["effect"]["label"] == "odds ratio"
+    assert "events" not in prior  # the normal-normal model has no baselines
+    flat = tmp_path / "flat.json"
+    result = CliRunner().invoke(app, [*args[:-1], str(flat), "--prior-mu", "flat"])
+    assert result.exit_code == 0, result.output
+    reason = json.loads(flat.read_text())["checks"]["prior_predictive"]["not_run"]
+    assert "prior for mu is improper" in reason

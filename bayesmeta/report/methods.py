@@ -117,6 +117,17 @@ JUSTIFICATIONS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
         "weakly informative with a heavy tail (median 0.5)",
         ("rover2021",),
     ),
+    ("mu", "flat"): (
+        "the improper uniform prior, the R bayesmeta package's default: no prior information "
+        "on the pooled effect",
+        ("rover2020",),
+    ),
+    ("tau", "uniform-improper"): (
+        "the improper uniform prior on [0, inf), the R bayesmeta package's default (a proper "
+        "posterior with at least 2 studies, 3 with a flat mu; its heavy tail makes the "
+        "posterior mean of a ratio infinite)",
+        ("rover2020",),
+    ),
 }
 
 

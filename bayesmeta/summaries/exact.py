@@ -34,6 +34,8 @@ from bayesmeta.summaries.types import (
 N_DRAWS = 40_000
 SEED = 20261127
 GH_NODES = 64  # Gauss-Hermite nodes per mixture component for E[g(x)] on a shown scale
+EDGE = 16  # the quadrature's last panel of tau nodes (exact.GL_X)
+EDGE_SHARE = 1e-9  # a moment with more than this share there does not converge: inf
 
 
 class _Shown(exact._Marginal):
@@ -50,16 +52,21 @@ def shown_summary(scale: Scale, value: Summary, marginal: exact.NormalMixture) -
     """``value`` (the summary of ``marginal``) on the shown scale, exactly.
 
     Quantiles map through ``scale.show``; for ``exp``, ``E[e^x] = sum_j w_j e^(m_j + s_j^2/2)``
-    and ``E[e^2x] = sum_j w_j e^(2 m_j + 2 s_j^2)`` (infinite, written as null, where a prior
-    so wide that tau's posterior has a polynomial tail makes them diverge); any other map is
+    and ``E[e^2x] = sum_j w_j e^(2 m_j + 2 s_j^2)``, infinite (written as null) where they
+    diverge: the last panel of tau's quadrature nodes still holds more than
+    :data:`EDGE_SHARE` of ``E[e^x]`` (e.g. a flat prior on mu, whose ``Var[mu | tau]`` grows
+    as ``tau^2``, with a tau prior heavier-tailed than a normal); any other map is
     integrated against each normal component by Gauss-Hermite quadrature (:data:`GH_NODES`
     nodes). The HDI, when asked for, is the shortest interval of the mapped quantiles.
     """
     w, m, sd = marginal.weight, marginal.means, marginal.sds
     if scale.log_ratio:
         with np.errstate(over="ignore"):  # a moment that does not exist is inf (JSON null)
+            terms = w * np.exp(m + sd**2 / 2.0)
             mean = float(w @ np.exp(m + sd**2 / 2.0))
             second = float(w @ np.exp(2.0 * m + 2.0 * sd**2))
+        if len(w) > EDGE and terms[-EDGE:].sum() > EDGE_SHARE * mean:
+            mean = second = math.inf  # the integrand still counts where tau's range ends
     else:
         x, h = np.polynomial.hermite.hermgauss(GH_NODES)
         values = scale.show(m[:, None] + math.sqrt(2.0) * sd[:, None] * x[None, :])
@@ -67,10 +74,12 @@ def shown_summary(scale: Scale, value: Summary, marginal: exact.NormalMixture) -
         mean = float(w @ (values @ h))
         second = float(w @ ((values**2) @ h))
     lo, hi = value.interval
+    with np.errstate(over="ignore", invalid="ignore"):
+        var = np.float64(second) - np.float64(mean) ** 2
     return Summary(
         mean=mean,
         median=float(scale.show(value.median)),
-        sd=math.sqrt(max(second - mean**2, 0.0)),
+        sd=math.sqrt(max(float(var), 0.0)) if np.isfinite(var) else math.inf,
         interval=(float(scale.show(lo)), float(scale.show(hi))),
         level=value.level,
         hdi=_Shown(marginal, scale.show).hdi(value.level) if value.hdi is not None else None,
@@ -83,20 +92,11 @@ def shown(
     mu_post: exact.NormalMixture,
     new: Summary,
     new_post: exact.NormalMixture,
-    proper_tau: bool = True,
 ) -> tuple[Summary | None, Summary | None]:
-    """``mu`` and ``theta_new`` on the shown scale (odds ratio, proportion), if it has them.
-
-    ``proper_tau`` False (``uniform-improper``): the posterior of tau has a polynomial tail
-    and ``Var[mu | tau]`` grows as ``tau^2``, so the mean and SD of a ratio (``E[e^mu]``)
-    are infinite; the quadrature's truncated sums would give a large finite number.
-    """
+    """``mu`` and ``theta_new`` on the shown scale (odds ratio, proportion), if it has them."""
     if scale.pooled is None:
         return None, None
-    pair = shown_summary(scale, mu, mu_post), shown_summary(scale, new, new_post)
-    if proper_tau or not scale.log_ratio:
-        return pair
-    return tuple(replace(s, mean=math.inf, sd=math.inf) for s in pair)  # type: ignore[return-value]
+    return shown_summary(scale, mu, mu_post), shown_summary(scale, new, new_post)
 
 
 def summary(marginal: Any, *, level: float = DEFAULT_LEVEL, hdi: bool = False) -> Summary:
@@ -172,8 +172,7 @@ def _plain(spec: ModelSpec, level: float, hdi: bool) -> tuple[PosteriorSummary, 
     post = posterior(spec)
     mu = summary(post.mu, level=level, hdi=hdi)
     new = summary(post.theta_new, level=level, hdi=hdi)
-    proper = spec.common_effect or spec.priors.tau.proper
-    pooled, predictive = shown(spec.scale, mu, post.mu, new, post.theta_new, proper)
+    pooled, predictive = shown(spec.scale, mu, post.mu, new, post.theta_new)
     result = PosteriorSummary(
         scale=spec.scale,
         theta=study_summaries(post.theta, study, level=level, hdi=hdi),
@@ -253,12 +252,7 @@ def _regression(
     if mods.group is None:
         mu = replace(coefficient("mu"), prob_below_0=None)
         pooled, predictive = shown(
-            spec.scale,
-            mu,
-            post.coefficient("mu"),
-            theta_new["mu"],
-            predictive_of(0),
-            spec.priors.tau.proper,
+            spec.scale, mu, post.coefficient("mu"), theta_new["mu"], predictive_of(0)
         )
         result = PosteriorSummary(
             scale=spec.scale,

@@ -347,3 +347,40 @@ def test_nuts_checks_of_the_binomial_model_end_to_end() -> None:
     assert block["posterior_predictive"]["loo"]["high_pareto_k"] == ppc.high_k()
     events = block["prior_predictive"]["events"]
     assert events["observed_all_or_none"] == 0.0 and 0 < events["arms_all_or_none"] < 1
+
+
+def test_odds_ratio_mean_is_infinite_exactly_where_it_diverges() -> None:
+    """E[exp(mu)] = int p(tau | y) exp(m(tau) + s(tau)^2 / 2) dtau: with a proper mu prior
+    s(tau)^2 stays bounded and the mean is finite even under uniform-improper (equal to this
+    integral by scipy quad); with a flat mu s(tau)^2 grows as tau^2 / k, so a tau posterior
+    with a polynomial tail (uniform-improper, half-Cauchy) makes it infinite (JSON null)."""
+    import bayesmeta
+    from bayesmeta.io.output import json_text
+
+    data = load_example("bcg")
+    spec = ModelSpec.describe(data, model="normal-normal")
+    y, v = spec.normal.y, spec.normal.v
+    s0 = 2.82
+
+    def cond(t: float) -> tuple[float, float, float]:
+        w = 1 / (v + t * t)
+        prec = w.sum() + s0**-2
+        m = (w * y).sum() / prec
+        var_y = np.diag(v + t * t) + s0**2  # y ~ N(0, D + s0^2 11')
+        return m, 1 / prec, float(stats.multivariate_normal(np.zeros(len(y)), var_y).logpdf(y))
+
+    top = cond(0.6)[2]
+    norm = integrate.quad(lambda t: math.exp(cond(t)[2] - top), 0, np.inf, limit=200)[0]
+    mean = integrate.quad(
+        lambda t: math.exp(cond(t)[2] - top + cond(t)[0] + cond(t)[1] / 2), 0, np.inf, limit=200
+    )[0] / norm
+    r = bayesmeta.analyze(data, model="normal-normal", priors={"tau": "uniform-improper"})
+    assert r.posterior.pooled.mean == pytest.approx(mean, rel=1e-7)
+    assert math.isinf(r.posterior.predictive.mean)  # E[exp(theta_new)]: e^(tau^2 / 2)
+    for tau in ("uniform-improper", "half-cauchy(0.5)"):
+        r = bayesmeta.analyze(data, model="normal-normal", priors={"mu": "flat", "tau": tau})
+        assert math.isinf(r.posterior.pooled.mean) and math.isinf(r.posterior.pooled.sd)
+        written = json.loads(json_text(r.to_dict()))
+        assert written["posterior"]["odds_ratio"]["mean"] is None
+    default = bayesmeta.analyze(data, model="normal-normal").posterior.predictive
+    assert math.isfinite(default.mean) and math.isfinite(default.sd)

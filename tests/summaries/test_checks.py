@@ -371,9 +371,12 @@ def test_odds_ratio_mean_is_infinite_exactly_where_it_diverges() -> None:
 
     top = cond(0.6)[2]
     norm = integrate.quad(lambda t: math.exp(cond(t)[2] - top), 0, np.inf, limit=200)[0]
-    mean = integrate.quad(
-        lambda t: math.exp(cond(t)[2] - top + cond(t)[0] + cond(t)[1] / 2), 0, np.inf, limit=200
-    )[0] / norm
+    mean = (
+        integrate.quad(
+            lambda t: math.exp(cond(t)[2] - top + cond(t)[0] + cond(t)[1] / 2), 0, np.inf, limit=200
+        )[0]
+        / norm
+    )
     r = bayesmeta.analyze(data, model="normal-normal", priors={"tau": "uniform-improper"})
     assert r.posterior.pooled.mean == pytest.approx(mean, rel=1e-7)
     assert math.isinf(r.posterior.predictive.mean)  # E[exp(theta_new)]: e^(tau^2 / 2)

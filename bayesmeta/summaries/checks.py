@@ -433,10 +433,11 @@ def model_checks(
     exact_posterior: Any | None = None,
     draws: Any | None = None,
     log_likelihood: Any | None = None,
+    no_posterior: str = "no posterior to check",
 ) -> ModelChecks:
     """Every check of one fit: the exact engine's posterior (``exact_posterior``) or NUTS
     ``draws`` with their per-study ``log_likelihood``; a check that does not apply is None
-    with its reason in ``reasons``."""
+    with its reason in ``reasons`` (``no_posterior``: why neither is given)."""
     reasons: dict[str, str] = {}
     ppc: PosteriorPredictive | None = None
     reason = not_covered(spec)
@@ -445,7 +446,7 @@ def model_checks(
     elif reason is None and draws is not None:
         ppc = draws_predictive(spec, draws, seed=seed, log_likelihood=log_likelihood)
     else:
-        reasons["posterior_predictive"] = reason or "no posterior to check"
+        reasons["posterior_predictive"] = reason or no_posterior
     prior: PriorPredictive | None = None
     try:
         prior = prior_predictive(spec, seed=seed)

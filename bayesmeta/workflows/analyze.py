@@ -666,11 +666,12 @@ def _exact_checks(spec: ModelSpec, engine_module: Any, seed: int) -> ModelChecks
     posterior = None
     if spec.family.exact == "exact" and not_covered(spec) is None:
         posterior = engine_module.fitted_posterior(spec)
-    checks = model_checks(spec, seed=seed, exact_posterior=posterior)
-    if posterior is None and spec.family.exact != "exact":
-        reason = "posterior predictive checks of the exact binomial engine: use --engine nuts"
-        checks.reasons["posterior_predictive"] = reason
-    return checks
+    return model_checks(
+        spec,
+        seed=seed,
+        exact_posterior=posterior,
+        no_posterior="the exact binomial engine has no draws to replicate: use --engine nuts",
+    )
 
 
 def check_absolute(spec: ModelSpec, baseline_risks: Sequence[float]) -> tuple[float, ...]:

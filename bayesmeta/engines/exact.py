@@ -737,7 +737,8 @@ def _coefficient_prior(prior: Prior | str, what: str) -> tuple[float, float]:
     if prior.family != "normal":
         raise BayesmetaError(
             f"the exact engine needs a normal prior for {what} (it is conjugate given tau), "
-            f"e.g. normal(0, 10); got {prior} (use --engine nuts for other prior families)"
+            f"e.g. normal(0, 10), or flat; got {prior} (use --engine nuts for other prior "
+            "families)"
         )
     return prior.params[0], prior.params[1] ** -2
 

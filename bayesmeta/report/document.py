@@ -373,19 +373,14 @@ def small_study_table(contents: Analyses) -> Table:
 
 
 def checks_table(result: AnalysisResult) -> Table | None:
-    """Each study's posterior predictive p-values (and LOO-PIT, Pareto k from draws), as
-    computed in :mod:`bayesmeta.summaries.checks`; None when not run."""
-    ppc = result.checks.posterior_predictive if result.checks is not None else None
-    if ppc is None:
+    """Each study's posterior predictive p-values (and LOO-PIT, Pareto k from draws), the rows
+    the terminal shows (:func:`bayesmeta.report.checks.checks_rows`); None when not run."""
+    if result.checks is None:
         return None
-    loo = ppc.elpd_loo is not None
-    columns = ["Study", "Observed", "P(rep < obs)", "p (two-sided)"]
-    columns += ["LOO-PIT", "Pareto k"] if loo else []
-    rows = []
-    for c in ppc.studies:
-        row = [c.study, num(c.observed, 3), num(c.p_lower, 3), num(c.p_value, 3)]
-        rows.append(row + ([num(c.loo_pit, 3), num(c.pareto_k, 2)] if loo else []))
-    return _table(columns, rows)
+    from bayesmeta.report.checks import checks_rows
+
+    shown = checks_rows(result.checks)
+    return None if shown is None else _table(*shown)
 
 
 def checks_lines(result: AnalysisResult) -> list[str]:

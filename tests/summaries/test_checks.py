@@ -391,7 +391,7 @@ def test_odds_ratio_mean_is_infinite_exactly_where_it_diverges() -> None:
 
 def test_meta_regression_p_values_equal_the_average_over_exact_draws() -> None:
     """bcg with latitude, exact engine: p_lower_i = E[Phi((y_i - x_i'beta) / sqrt(tau^2 +
-    v_i))] over the posterior, here averaged over 40,000 exact draws (within 4.5 Monte Carlo
+    v_i))] over the posterior, here averaged over 10,000 exact draws (within 4.5 Monte Carlo
     SEs of that average)."""
     import bayesmeta
     from bayesmeta.model.moderators import moderators
@@ -402,7 +402,7 @@ def test_meta_regression_p_values_equal_the_average_over_exact_draws() -> None:
     result = bayesmeta.analyze(data, model="normal-normal", moderators=mods, checks=True)
     ppc = result.checks.posterior_predictive
     assert ppc.method == "exact" and len(ppc.studies) == data.k
-    d = fitted_posterior(result.spec).draws(40_000, seed=9)
+    d = fitted_posterior(result.spec).draws(10_000, seed=9)
     y, v = result.spec.normal.y, result.spec.normal.v
     fitted = d["mu"][:, None] + d["ablat"][:, None] * mods.x[:, 0][None, :]
     phi = stats.norm.cdf((y - fitted) / np.sqrt(d["tau"][:, None] ** 2 + v))

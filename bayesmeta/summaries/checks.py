@@ -21,6 +21,8 @@ Each likelihood defines its statistic and replicates (``Likelihood.check_statist
   baseline ``alpha_i`` from the posterior, and ``T_i`` is the log odds ratio of the counts as
   escalc computes it (0.5 added to every cell of a table with a zero cell), for the observed
   and every replicated table alike.
+- proportion: ``r^rep ~ Bin(n, expit(theta_i^rep))`` and ``T_i`` escalc's logit proportion
+  (0.5 added to events and non-events at 0 or all events).
 
 **LOO-PIT** (NUTS; Vehtari et al. 2017, Stat Comput 27:1413; Sailynoja et al. 2022, Stat
 Comput 32:32): ``P(T_i^rep <= T_i | y_-i)`` with ``T_i^rep`` replicated from the study's own

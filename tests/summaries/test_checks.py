@@ -409,3 +409,26 @@ def test_meta_regression_p_values_equal_the_average_over_exact_draws() -> None:
     ours = np.array([s.p_lower for s in ppc.studies])
     se = phi.std(axis=0) / math.sqrt(len(phi))
     assert np.all(np.abs(ours - phi.mean(axis=0)) < 4.5 * se + 1e-12)
+
+
+def test_proportion_replicates_give_the_enumerated_mid_p_value(write_csv) -> None:
+    """Single-arm counts, every draw at theta = logit(0.2): p_lower = sum_x Bin(x; n, 0.2)
+    [T(x) < T_obs] + half of [T(x) = T_obs], T escalc's PLO (0.5 added at 0 or n events)."""
+    from bayesmeta.io.inputs import load
+    from bayesmeta.model.likelihoods.proportion import logit_proportion
+
+    data = load(write_csv("study,events,total\nA,0,15\nB,6,20\nC,9,9\n"))
+    spec = ModelSpec.describe(data, model="proportion", common_effect=True)
+    assert spec.likelihood == "proportion"
+    n = 100_000
+    theta = math.log(0.2 / 0.8)
+    draws = Draws(posterior={"mu": np.full((2, n // 2), theta),
+                             "theta": np.full((2, n // 2, 3), theta)})  # fmt: skip
+    ours = checks.draws_predictive(spec, draws, seed=3)
+    for study, (x_obs, size) in zip(ours.studies, ((0, 15), (6, 20), (9, 9)), strict=True):
+        x = np.arange(size + 1)
+        pmf, t = stats.binom.pmf(x, size, 0.2), logit_proportion(x, size)
+        t_obs = float(logit_proportion(x_obs, size))
+        expected = pmf[t < t_obs - 1e-12].sum() + 0.5 * pmf[np.abs(t - t_obs) <= 1e-12].sum()
+        se = math.sqrt(max(expected * (1 - expected), 1e-12) / n)
+        assert abs(study.p_lower - expected) < 4.5 * se + 1e-12, (study, expected)

@@ -23,6 +23,8 @@ Each likelihood defines its statistic and replicates (``Likelihood.check_statist
   and every replicated table alike.
 - proportion: ``r^rep ~ Bin(n, expit(theta_i^rep))`` and ``T_i`` escalc's logit proportion
   (0.5 added to events and non-events at 0 or all events).
+- poisson-normal: both arms' events replicated as Poisson counts at their person-time, and
+  ``T_i`` escalc's log incidence rate ratio (0.5 added to both counts at a zero).
 
 **LOO-PIT** (NUTS; Vehtari et al. 2017, Stat Comput 27:1413; Sailynoja et al. 2022, Stat
 Comput 32:32): ``P(T_i^rep <= T_i | y_-i)`` with ``T_i^rep`` replicated from the study's own

@@ -432,3 +432,29 @@ def test_proportion_replicates_give_the_enumerated_mid_p_value(write_csv) -> Non
         expected = pmf[t < t_obs - 1e-12].sum() + 0.5 * pmf[np.abs(t - t_obs) <= 1e-12].sum()
         se = math.sqrt(max(expected * (1 - expected), 1e-12) / n)
         assert abs(study.p_lower - expected) < 4.5 * se + 1e-12, (study, expected)
+
+
+def test_rate_replicates_give_the_enumerated_mid_p_value() -> None:
+    """Poisson-normal, common effect, every draw at alpha = log 0.002, theta = -0.3 on the first
+    nielweise2008 study: p_lower = sum over (x1, x2) of Poisson pmfs [T < T_obs] + half of
+    [T = T_obs] (T: escalc's log IRR, 0.5 added to both counts at a zero), sums to 1 - 1e-12."""
+    from bayesmeta.model.likelihoods.poisson_normal import log_rate_ratio
+
+    data = load_example("nielweise2008")
+    spec = ModelSpec.describe(data, common_effect=True)
+    assert spec.likelihood == "poisson-normal"
+    n, k, alpha, theta = 100_000, data.k, math.log(0.002), -0.3
+    draws = Draws(posterior={"mu": np.full((2, n // 2), theta),
+                             "theta": np.full((2, n // 2, k), theta),
+                             "alpha": np.full((2, n // 2, k), alpha)})  # fmt: skip
+    study = checks.draws_predictive(spec, draws, seed=8).studies[0]
+    t1, t2 = float(data.treatment_time[0]), float(data.control_time[0])
+    m1, m2 = t1 * math.exp(alpha + theta), t2 * math.exp(alpha)
+    x1, x2 = np.meshgrid(np.arange(int(m1 * 5 + 60)), np.arange(int(m2 * 5 + 60)), indexing="ij")
+    pmf = stats.poisson.pmf(x1, m1) * stats.poisson.pmf(x2, m2)
+    assert pmf.sum() > 1 - 1e-12
+    t = log_rate_ratio(x1, t1, x2, t2)
+    t_obs = float(log_rate_ratio(data.treatment_events[0], t1, data.control_events[0], t2))
+    assert study.observed == pytest.approx(t_obs, rel=1e-14)
+    expected = pmf[t < t_obs - 1e-12].sum() + 0.5 * pmf[np.abs(t - t_obs) <= 1e-12].sum()
+    assert abs(study.p_lower - expected) < 4.5 * math.sqrt(expected * (1 - expected) / n)

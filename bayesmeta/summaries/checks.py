@@ -238,7 +238,7 @@ def not_covered(spec: ModelSpec) -> str | None:
     if spec.family.check_statistic is None:
         covered = [n for n, lik in LIKELIHOODS.items() if lik.check_statistic is not None]
         return (
-            f"posterior predictive checks are implemented for the {' and '.join(covered)} "
+            f"posterior predictive checks are implemented for the {', '.join(covered)} "
             f"models, not {spec.likelihood}"
         )
     mods = spec.moderators

@@ -66,7 +66,8 @@ def priors() -> None:
     families.add_column("parameters")
     families.add_column("support")
     for family in FAMILIES.values():
-        families.add_row(family.name, ", ".join(family.params), family.support)
+        improper = "" if family.proper else " (improper: --engine exact, normal-normal only)"
+        families.add_row(family.name, ", ".join(family.params), family.support + improper)
     families.add_row("turner", "OUTCOME, A vs B (Turner et al. 2015)", "positive (log-normal)")
     out.print(families)
 

@@ -44,6 +44,7 @@ REPORT_DPI = 150
 REPORT_FIGURES = ("forest", "posterior", "tau", "sensitivity", "influence", "funnel")
 REPORT_FIGURES += ("contour_funnel",)
 REPORT_FIGURES += ("trace", "rank")
+REPORT_FIGURES += ("prior_predictive",)
 
 
 @dataclass(frozen=True)
@@ -340,6 +341,26 @@ def small_study_table(contents: Analyses) -> Table:
     return _table(["Test", "t", "df", "p", "k"], rows)
 
 
+def checks_table(result: AnalysisResult) -> Table | None:
+    """Each study's posterior predictive p-values (and LOO-PIT, Pareto k from draws), the rows
+    the terminal shows (:func:`bayesmeta.report.checks.checks_rows`); None when not run."""
+    if result.checks is None:
+        return None
+    from bayesmeta.report.checks import checks_rows
+
+    shown = checks_rows(result.checks)
+    return None if shown is None else _table(*shown)
+
+
+def checks_lines(result: AnalysisResult) -> list[str]:
+    """One sentence per model check (what it found, or why it was not run)."""
+    if result.checks is None:
+        return []
+    from bayesmeta.report.checks import checks_lines as lines
+
+    return lines(result.checks)
+
+
 def diagnostics_table(result: AnalysisResult) -> Table | None:
     """Sampler settings and convergence checks (None for the exact engine)."""
     d = result.diagnostics
@@ -450,6 +471,8 @@ def sections(contents: Analyses, figures: dict[str, RenderedFigure]) -> dict[str
             "bias (Sterne et al. 2011)."
         ),
         "diagnostics": diagnostics_table(result),
+        "checks": checks_table(result),
+        "checks_lines": checks_lines(result),
         "methods": paragraphs,
         "checklist": words.checklist(contents),
         "references": words.references(paragraphs),

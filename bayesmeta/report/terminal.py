@@ -481,6 +481,10 @@ def render(
     if post.coefficients:
         console.print(regression_table(result))
         console.print()
+    if result.checks is not None:
+        from bayesmeta.report.checks import render_checks
+
+        render_checks(result.checks, console)
     if result.comparison is not None:
         console.print(comparison_line(result.comparison))
     if result.bayes_factors is not None:

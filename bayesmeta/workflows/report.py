@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -189,14 +189,16 @@ def analyses(
     and the Baujat and GOSH diagnostics), then what the figures and tables show
     (:func:`bayesmeta.workflows.presentation.presentation`).
 
-    The fit is :func:`bayesmeta.workflows.request.execute`, exactly what ``bayesmeta fit``
-    runs; sensitivity and influence need it.
+    The fit is :func:`bayesmeta.workflows.request.execute`, exactly what ``bayesmeta fit
+    --checks`` runs (the model checks are part of every report); sensitivity and influence
+    need it.
     """
     unknown = sorted(set(parts) - set(PARTS))
     if unknown:
         raise BayesmetaError(f"unknown report part(s) {', '.join(unknown)}; valid: {PARTS}")
     skipped = NotRun("not asked for")
-    result = execute(planned) if set(parts) & set(REPORT_PARTS) else None
+    checked = replace(planned, request=replace(planned.request, checks=True))
+    result = execute(checked) if set(parts) & set(REPORT_PARTS) else None
     sensitivity: list[SensitivityRow] | NotRun = skipped
     infl: Influence | NotRun = skipped
     if result is not None and "sensitivity" in parts:

@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.report.figures import (
     Style,
+    checks,
     diagnostics,
     forest,
     funnel,
@@ -79,6 +80,16 @@ def _contour_funnel(contents: Analyses, style: Style) -> Figure:
     return funnel.funnel(_read(p.funnel), contours=True, filled=p.trimfill)
 
 
+def _prior_predictive(contents: Analyses, style: Style) -> Figure:
+    result = _result(contents)
+    ran = result.checks
+    if ran is None:
+        raise BayesmetaError("the model checks were not run (fit --checks)")
+    if ran.prior_predictive is None:
+        raise BayesmetaError(ran.reasons["prior_predictive"])
+    return checks.prior_predictive(ran.prior_predictive, log_axis=result.scale.log_ratio)
+
+
 def _baujat(contents: Analyses, style: Style) -> Figure:
     return diagnostics.baujat(_read(contents.presentation.baujat))
 
@@ -114,6 +125,9 @@ KINDS: dict[str, Kind] = {
              "(all subsets up to 100,000, random ones beyond).", ("gosh",), _gosh),
         Kind("trace", "Trace and per-chain density of mu and tau (ArviZ).", ("fit",),
              lambda c, s: mcmc.trace(_result(c))),
+        Kind("prior_predictive", "Prior predictive: a study's effect (and an arm's event "
+             "proportion, for counts with study baselines) drawn from the priors alone; "
+             "ticks: the observed values.", ("fit",), _prior_predictive),
         Kind("rank", "Rank ECDF difference of each chain with the 95% simultaneous envelope "
              "(ArviZ).", ("fit",), lambda c, s: mcmc.rank(_result(c))),
     )

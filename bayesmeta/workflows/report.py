@@ -153,7 +153,8 @@ def sensitivity_priors(result: AnalysisResult) -> list[Prior]:
 
 def run_sensitivity(planned: Plan, result: AnalysisResult) -> list[SensitivityRow] | NotRun:
     """The pooled effect and tau under each of :func:`sensitivity_priors`, with the analysis'
-    mu prior, model and sampler settings (seed included); NotRun where it does not apply."""
+    mu prior, model, engine and sampler settings (seed included); NotRun where it does not
+    apply."""
     if result.common_effect:
         return NotRun("a common-effect model has no tau, so there is no prior for tau to vary")
     if result.moderators is not None:
@@ -167,6 +168,7 @@ def run_sensitivity(planned: Plan, result: AnalysisResult) -> list[SensitivityRo
         settings=planned.request.settings,
         mu_prior=result.priors.mu,
         model=result.model,
+        engine=result.engine,
     )
 
 

@@ -108,6 +108,52 @@ class RobustnessMap:
             "bf_heterogeneity": crosses(self.log_bf_heterogeneity, 0.0),
         }
 
+    def summary_lines(self) -> list[str]:
+        """What the map shows, in a few lines: the grid, the range of each quantity and
+        whether its conclusion flips, and the accuracy check."""
+        n_tau, n_mu = self.prob_benefit.shape
+        t, m = self.tau_scales, self.mu_scales
+        flips = self.flips()
+
+        def verdict(flip: bool, above: bool, what: str) -> str:
+            if flip:
+                return f"the conclusion flips on the map ({what})"
+            return "no flip: " + ("above" if above else "below") + f" {what} on the whole map"
+
+        def bf(x: float) -> str:
+            return f"{_exp(x):.3g}" if x < 709 else f"e^{x:.0f}"
+
+        p = self.prob_benefit
+        lines = [
+            f"Prior robustness map ({self.model}, {self.measure}): {n_tau} x {n_mu} prior "
+            f"pairs, tau ~ half-normal({t[0]:g} .. {t[-1]:g}), "
+            f"mu ~ normal({self.mu_mean:g}, {m[0]:g} .. {m[-1]:g}); {self.seconds:.2f} s",
+            f"P({self.benefit_text} | data): {p.min():.4g} to {p.max():.4g}; "
+            + verdict(flips["prob_benefit"], bool(p.min() > self.threshold),
+                      f"P = {self.threshold:g}"),
+        ]  # fmt: skip
+        for name, values in (
+            ("effect", self.log_bf_effect),
+            ("heterogeneity", self.log_bf_heterogeneity),
+        ):
+            key = f"bf_{name}"
+            lines.append(
+                f"Bayes factor for {name}: {bf(values.min())} to {bf(values.max())}; "
+                + verdict(flips[key], bool(values.min() > 0), "BF = 1")
+            )
+        if self.analysis is not None:
+            lines.append(
+                f"The analysis' priors: tau ~ half-normal({self.analysis['tau_scale']:g}), "
+                f"mu ~ normal({self.mu_mean:g}, {self.analysis['mu_sd']:g}) (the star)"
+            )
+        if self.check:
+            acc = self.accuracy
+            lines.append(
+                f"Checked against direct exact fits at {len(self.check)} cells: largest "
+                f"difference {acc['prob_benefit']:.1e} in P, {acc['log_bf']:.1e} in log BF"
+            )
+        return lines
+
     def rows(self) -> list[dict[str, float]]:
         """One row per cell (the CSV grid)."""
         out = []

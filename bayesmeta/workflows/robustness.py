@@ -58,7 +58,8 @@ class RobustnessMap:
 
     Arrays are ``(len(tau_scales), len(mu_scales))``: row ``i`` is ``tau ~
     half-normal(tau_scales[i])``, column ``j`` is ``mu ~ normal(mu_mean, mu_scales[j])``.
-    ``analysis`` is the analysis' own prior pair when it is of these families (else None);
+    ``log_marginal_likelihood`` is ``log p(y)`` of the random-effects model with each prior
+    pair. ``analysis`` is the analysis' own prior pair when it is of these families (else None);
     ``check`` compares cells with direct exact fits; ``nodes`` says how many ``(mu, tau)``
     nodes the likelihood was computed on.
     """
@@ -73,6 +74,7 @@ class RobustnessMap:
     prob_benefit: np.ndarray
     log_bf_effect: np.ndarray
     log_bf_heterogeneity: np.ndarray
+    log_marginal_likelihood: np.ndarray
     analysis: dict[str, float] | None
     check: list[dict[str, float]]
     nodes: dict[str, int]
@@ -188,6 +190,7 @@ class RobustnessMap:
             "prob_benefit": self.prob_benefit.tolist(),
             "log_bf_effect": self.log_bf_effect.tolist(),
             "log_bf_heterogeneity": self.log_bf_heterogeneity.tolist(),
+            "log_marginal_likelihood": self.log_marginal_likelihood.tolist(),
             "analysis_prior": self.analysis,
             "flips": self.flips(),
             "accuracy": {"checked_cells": self.check, "max_error": self.accuracy},
@@ -464,6 +467,7 @@ def robustness_map(
         prob_benefit=prob,
         log_bf_effect=log_bf_effect,
         log_bf_heterogeneity=log_bf_het,
+        log_marginal_likelihood=ml,
         analysis=analysis,
         check=checks,
         nodes=nodes,

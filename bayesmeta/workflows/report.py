@@ -1,12 +1,16 @@
 """What a report is made of: the analysis ``fit`` runs, plus its prior sensitivity, its
-leave-one-out influence and the provenance of its input.
+leave-one-out influence, its model averaging and prior robustness map, and the provenance of
+its input.
 
 :func:`analyses` takes a planned request (:func:`bayesmeta.workflows.request.plan`, the path
 ``fit`` and ``run`` share) and runs what is asked: the main fit exactly as ``fit`` runs it (so
 the report's numbers are those of ``fit --json`` with the same seed), the same model refitted
 under the tau priors of ``bayesmeta sensitivity`` (the analysis' own prior first), and the
-leave-one-out refits (:mod:`bayesmeta.workflows.influence`). A part that does not apply to the
-model (prior sensitivity of a common-effect model, influence with moderators...) is
+leave-one-out refits (:mod:`bayesmeta.workflows.influence`); where the exact engines integrate
+the model (normal-normal, binomial-normal, proportions; no moderators), whatever engine the
+fit used, the four-model averaging of ``bayesmeta average`` and the prior robustness map of
+``bayesmeta robustness`` (milliseconds to seconds: no sampling). A part that does not apply to
+the model (prior sensitivity of a common-effect model, influence with moderators...) is
 :class:`NotRun` with the reason; the report says so rather than leaving a gap.
 """
 
@@ -22,11 +26,13 @@ from typing import Any
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.model.priors import Prior
 from bayesmeta.workflows.analyze import AnalysisResult
+from bayesmeta.workflows.average import ModelAverage, model_average
 from bayesmeta.workflows.influence import Influence, influence
 from bayesmeta.workflows.request import AnalysisRequest, Plan, execute, input_path
+from bayesmeta.workflows.robustness import RobustnessMap, robustness_map
 from bayesmeta.workflows.sensitivity import SensitivityRow, default_tau_priors, prior_sensitivity
 
-PARTS = ("fit", "sensitivity", "influence")
+PARTS = ("fit", "sensitivity", "influence", "average", "robustness")
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,8 @@ class Analyses:
     sensitivity: list[SensitivityRow] | NotRun
     influence: Influence | NotRun
     provenance: Provenance
+    average: ModelAverage | NotRun = NotRun("not asked for")
+    robustness: RobustnessMap | NotRun = NotRun("not asked for")
 
     @property
     def data(self) -> Any:
@@ -180,6 +188,45 @@ def run_influence(planned: Plan, result: AnalysisResult) -> Influence | NotRun:
         return NotRun(str(exc))
 
 
+def _exact_reason(result: AnalysisResult) -> str | None:
+    """Why the exact engines' model comparisons do not apply to ``result``'s model, or None."""
+    if result.spec.family.exact is None:
+        return (
+            f"no exact engine integrates the {result.model} likelihood, so its marginal "
+            "likelihoods are not computed"
+        )
+    if result.moderators is not None:
+        return "computed for models without covariates or subgroups"
+    return None
+
+
+def run_average(planned: Plan, result: AnalysisResult) -> ModelAverage | NotRun:
+    """The four-model averaging of ``bayesmeta average`` with equal prior model probabilities
+    (the exact engines' marginal likelihoods, whatever engine the fit used); NotRun where it
+    does not apply."""
+    reason = _exact_reason(result)
+    if reason is not None:
+        return NotRun(reason)
+    try:
+        return model_average(planned.spec, None, result.level)
+    except BayesmetaError as exc:
+        return NotRun(str(exc))
+
+
+def run_robustness(planned: Plan, result: AnalysisResult) -> RobustnessMap | NotRun:
+    """The prior robustness map of ``bayesmeta robustness`` with its default grid (no check
+    cells: its accuracy is tested); NotRun where it does not apply."""
+    reason = _exact_reason(result)
+    if reason is None and result.common_effect:
+        reason = "a common-effect model has no tau, so there is no prior for tau to vary"
+    if reason is not None:
+        return NotRun(reason)
+    try:
+        return robustness_map(planned.spec, check=False)
+    except BayesmetaError as exc:
+        return NotRun(str(exc))
+
+
 def analyses(
     planned: Plan,
     *,
@@ -187,7 +234,8 @@ def analyses(
     command: str = "report",
     spec: Path | None = None,
 ) -> Analyses:
-    """Run the parts of a report that are asked for (``PARTS``: fit, sensitivity, influence).
+    """Run the parts of a report that are asked for (``PARTS``: fit, sensitivity, influence,
+    average, robustness).
 
     The fit is :func:`bayesmeta.workflows.request.execute`, exactly what ``bayesmeta fit``
     runs; sensitivity and influence need it.
@@ -203,10 +251,18 @@ def analyses(
         sensitivity = run_sensitivity(planned, result)
     if result is not None and "influence" in parts:
         infl = run_influence(planned, result)
+    average: ModelAverage | NotRun = skipped
+    robust: RobustnessMap | NotRun = skipped
+    if result is not None and "average" in parts:
+        average = run_average(planned, result)
+    if result is not None and "robustness" in parts:
+        robust = run_robustness(planned, result)
     return Analyses(
         plan=planned,
         result=result,
         sensitivity=sensitivity,
         influence=infl,
         provenance=provenance(planned.request, command=command, spec=spec),
+        average=average,
+        robustness=robust,
     )

@@ -110,9 +110,10 @@ class RobustnessMap:
             "bf_heterogeneity": crosses(self.log_bf_heterogeneity, 0.0),
         }
 
-    def summary_lines(self) -> list[str]:
-        """What the map shows, in a few lines: the grid, the range of each quantity and
-        whether its conclusion flips, and the accuracy check."""
+    def summary_lines(self, timing: bool = True) -> list[str]:
+        """What the map shows, in a few lines: the grid (and the time taken, with
+        ``timing``), the range of each quantity and whether its conclusion flips, and the
+        accuracy check."""
         n_tau, n_mu = self.prob_benefit.shape
         t, m = self.tau_scales, self.mu_scales
         flips = self.flips()
@@ -129,7 +130,8 @@ class RobustnessMap:
         lines = [
             f"Prior robustness map ({self.model}, {self.measure}): {n_tau} x {n_mu} prior "
             f"pairs, tau ~ half-normal({t[0]:g} .. {t[-1]:g}), "
-            f"mu ~ normal({self.mu_mean:g}, {m[0]:g} .. {m[-1]:g}); {self.seconds:.2f} s",
+            f"mu ~ normal({self.mu_mean:g}, {m[0]:g} .. {m[-1]:g})"
+            + (f"; {self.seconds:.2f} s" if timing else ""),
             f"P({self.benefit_text} | data): {p.min():.4g} to {p.max():.4g}; "
             + verdict(flips["prob_benefit"], bool(p.min() > self.threshold),
                       f"P = {self.threshold:g}"),

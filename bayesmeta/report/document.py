@@ -457,12 +457,16 @@ def provenance_table(contents: Analyses) -> Table:
 
 
 def render_figures(
-    contents: Analyses, style: Style | None = None, dpi: int = REPORT_DPI
+    contents: Analyses,
+    style: Style | None = None,
+    dpi: int = REPORT_DPI,
+    figures: tuple[str, ...] = REPORT_FIGURES,
 ) -> dict[str, RenderedFigure]:
-    """Each report figure as PNG bytes, or the reason it could not be drawn."""
+    """Each report figure (or those of ``figures``) as PNG bytes, or the reason it could not
+    be drawn."""
     style = style or Style()
     out = {}
-    for name in REPORT_FIGURES:
+    for name in figures:
         kind = KINDS[name]
         try:
             figure = kind.draw(contents, style)

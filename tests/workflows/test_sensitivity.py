@@ -144,3 +144,28 @@ def test_report_sensitivity_under_engine_exact_refits_by_quadrature(monkeypatch)
         assert row.tau.median == pytest.approx(direct.tau.median, abs=1e-12)
         assert row.prob_mu_below_0 == pytest.approx(direct.prob_mu_below_0, abs=1e-12)
         assert row.converged
+
+
+def test_sensitivity_command_engine_exact_refits_by_quadrature(monkeypatch, tmp_path) -> None:
+    from dataclasses import replace
+
+    from bayesmeta.engines import nuts
+    from bayesmeta.io.examples import load_example
+    from bayesmeta.model.description import ModelSpec
+    from bayesmeta.summaries.exact_binomial import posterior
+
+    def no_nuts(*args: object, **kwargs: object) -> None:
+        raise AssertionError("NUTS was called under --engine exact")
+
+    monkeypatch.setattr(nuts, "fit", no_nuts)
+    out = tmp_path / "sens.json"
+    args = ["sensitivity", "--example", "bcg", "--engine", "exact"]
+    result = runner.invoke(app, [*args, "--prior-tau", "half-normal(1)", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    (row,) = json.loads(out.read_text())["rows"]
+    spec = ModelSpec.describe(load_example("bcg"))
+    direct = posterior(replace(spec, priors=replace(spec.priors, tau="half-normal(1)")))
+    assert row["tau_median"] == pytest.approx(direct.tau.median, abs=1e-12)
+    assert row["prob_mu_below_0"] == pytest.approx(direct.prob_mu_below_0, abs=1e-12)
+    bad = runner.invoke(app, [*args[:3], "--engine", "fast"])
+    assert bad.exit_code == 2 and "unknown engine 'fast'" in bad.output

@@ -10,11 +10,14 @@ nodes and re-weighted by every prior pair (a 30 x 30 map costs about as much as 
   half-normal prior has fallen by ``exp(-40)``), so every scale of the map is resolved alike;
 - ``mu``, normal-normal model: integrated in closed form given ``tau`` (``mu | tau, y`` is
   normal, ``p(y | tau)`` and ``P(mu < 0 | tau, y)`` have closed forms);
-- ``mu``, binomial models: ``log p(y | mu, tau)`` from the exact binomial engine's per-study
-  integrals (:func:`bayesmeta.engines.exact_binomial.grid_log_likelihood`) on a uniform grid
-  through 0 (spacing a third of the narrowest conditional posterior SD of ``mu``, from the
-  studies' normal approximations), read by cubic splines on Gauss-Legendre panels split at 0
-  no wider than the smallest ``mu`` prior SD.
+- ``mu``, binomial models: for each ``tau`` node that carries weight under some prior pair,
+  ``log p(y | mu, tau)`` from the exact binomial engine's per-study integrals
+  (:func:`bayesmeta.engines.exact_binomial.grid_log_likelihood`) at :data:`MU_POINTS` points
+  spanning ``MU_MARGIN`` conditional posterior SDs of ``mu`` either side of where it lives
+  under the widest and the narrowest ``mu`` prior (located by the studies' normal
+  approximations), read by a cubic spline on Gauss-Legendre panels split at 0 and no wider
+  than the grid spacing or the smallest ``mu`` prior SD; ``log p(y | mu = 0, tau)`` at 0
+  directly.
 
 For each prior pair: ``P(benefit) = P(mu < 0 | y)`` (``mu > 0`` with ``benefit="higher"``),
 ``BF_effect = p(y | mu ~ prior) / p(y | mu = 0)`` (both with ``tau ~ prior``) and

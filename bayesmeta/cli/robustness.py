@@ -87,7 +87,7 @@ def robustness(
 ) -> None:
     """Map P(benefit) and the Bayes factors for the effect and for heterogeneity over a grid of
     prior scales (tau ~ half-normal(s), mu ~ normal(m, SD)), with the line where each
-    conclusion flips. Exact engines only (normal-normal, binomial-normal, proportion)."""
+    conclusion flips. For the models an exact engine integrates (see --engine)."""
     from bayesmeta.io.output import check_outputs, outputs_together, write_atomic
     from bayesmeta.workflows.request import input_path, plan
     from bayesmeta.workflows.robustness import robustness_map

@@ -339,9 +339,12 @@ def _grid(spec: ModelSpec, tau_scales, mu_scales, m: float):
     elif spec.family.exact == "exact_binomial":
         given, nodes = _binomial_given(spec, tau, m, mu_scales, tau_scales)
     else:
+        from bayesmeta.model.likelihoods import LIKELIHOODS
+
+        which = ", ".join(n for n, lik in LIKELIHOODS.items() if lik.exact is not None)
         raise BayesmetaError(
-            f"the robustness map needs a model an exact engine integrates (normal-normal, "
-            f"binomial-normal, proportion), got {spec.likelihood}"
+            f"the robustness map needs a model an exact engine integrates ({which}), "
+            f"got {spec.likelihood}"
         )
     log_prior = np.log(wt)[None, :] + _log_halfnormal(t, tau_scales)  # (n_tau, L)
 

@@ -172,3 +172,20 @@ def test_moderators_are_refused(bcg_normal: ModelSpec) -> None:
     spec = replace(bcg_normal, moderators=moderators(data.covariates, names=("ablat",)))
     with pytest.raises(BayesmetaError, match="without moderators"):
         robustness_map(spec)
+
+
+def test_mixed_counts_and_reported_cell_equals_the_exact_engine() -> None:
+    """bcg_mixed (counts and reported log odds ratios): the analysis' own prior pair."""
+    from bayesmeta.engines import exact_binomial
+    from bayesmeta.summaries.exact_binomial import posterior
+
+    spec = ModelSpec.describe(load_example("bcg_mixed"))
+    m = _cell(spec, 0.5, 2.82)
+    re = posterior(spec)
+    ce = posterior(replace(spec, common_effect=True))
+    lik = exact_binomial.study_likelihood(spec.data, spec.priors.baseline)
+    null = exact_binomial.null_log_marginal_likelihood(lik, spec.priors.tau)
+    assert m.prob_benefit[0, 0] == pytest.approx(re.prob_mu_below_0, abs=1e-5)
+    lml = re.log_marginal_likelihood
+    assert m.log_bf_effect[0, 0] == pytest.approx(lml - null, abs=1e-3)
+    assert m.log_bf_heterogeneity[0, 0] == pytest.approx(lml - ce.log_marginal_likelihood, abs=1e-3)

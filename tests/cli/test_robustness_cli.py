@@ -32,6 +32,8 @@ def test_robustness_writes_json_csv_and_figure(tmp_path) -> None:
     svg = out["svg"].read_text()
     assert "BF effect (mu != 0 vs mu = 0)" in svg  # text kept as text
     assert 'id="analysis-prior"' in svg  # the star at the analysis' priors
+    assert "(black line: BF = 1)" in svg  # the effect's BF flips (Lindley)
+    assert "(above P = 0.5 on the whole map)" in svg
 
 
 def test_robustness_bad_input_is_one_line_exit_2(tmp_path) -> None:

@@ -55,10 +55,14 @@ def _heat(
         level, label = 0.0, "BF = 1"
     if np.nanmin(values) < level < np.nanmax(values):
         ax.contour(x, y, values, levels=[level], colors=FLIP, linewidths=1.6)
+        label = f"black line: {label}"
+    else:
+        side = "above" if np.nanmin(values) >= level else "below"
+        label = f"{side} {label} on the whole map"
     ax.set_xscale("log")
     ax.set_yscale("log")
     _plain_log(ax)
-    ax.set_title(f"{title}\n(black line: {label})", fontsize=FONT_SIZE)
+    ax.set_title(f"{title}\n({label})", fontsize=FONT_SIZE)
     ax.set_xlabel("SD of the normal prior of mu", fontsize=FONT_SIZE)
     ax.tick_params(labelsize=FONT_SIZE - 1)
     if rmap.analysis is not None:

@@ -348,8 +348,8 @@ def _grid(spec: ModelSpec, tau_scales, mu_scales, m: float):
         )
     log_prior = np.log(wt)[None, :] + _log_halfnormal(t, tau_scales)  # (n_tau, L)
 
-    def over_tau(a: np.ndarray) -> np.ndarray:  # (n_mu, L) -> (n_tau, n_mu)
-        return special.logsumexp(log_prior[:, None, :] + a[None, :, 1:], axis=2)
+    def over_tau(a: np.ndarray) -> np.ndarray:  # (n_mu, L) -> (n_tau, n_mu), a row at a time
+        return np.stack([special.logsumexp(row[None, :] + a[:, 1:], axis=1) for row in log_prior])
 
     benefit, harm = over_tau(given.log_benefit), over_tau(given.log_harm)
     null = special.logsumexp(log_prior + given.log_null[None, 1:], axis=1)  # (n_tau,)

@@ -57,3 +57,17 @@ def test_robustness_never_writes_over_its_input(tmp_path) -> None:
     result = runner.invoke(app, ["robustness", str(data), "--csv", str(data), "--force"])
     assert result.exit_code == 2 and "input" in result.output
     assert data.read_bytes() == before
+
+
+def test_report_no_average_no_robustness_say_not_asked_for(tmp_path) -> None:
+    out = tmp_path / "r.md"
+    args = ["report", "--example", "bcg", "--model", "normal-normal", "--out", str(out)]
+    args += ["--no-sensitivity", "--no-influence", "--no-average", "--no-robustness"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    for title in ("## Model averaging", "## Prior robustness map"):
+        section = text.split(title, 1)[1].split("\n## ", 1)[0]
+        assert "*Not run: not asked for.*" in section
+    assert not (tmp_path / "r-average.png").exists()
+    assert not (tmp_path / "r-robustness.png").exists()

@@ -128,7 +128,7 @@ def test_report_sensitivity_under_engine_exact_refits_by_quadrature(monkeypatch)
         raise AssertionError("NUTS was called under --engine exact")
 
     monkeypatch.setattr(nuts, "fit", no_nuts)
-    planned = plan(AnalysisRequest(example="li2007", engine="exact"))
+    planned = plan(AnalysisRequest(example="bcg", engine="exact"))
     contents = analyses(planned, parts=("fit", "sensitivity"))
     assert contents.result.engine == "exact"
     rows = contents.sensitivity

@@ -94,7 +94,7 @@ def robustness(
 
     request = options.request()
     outputs = (json_out, csv_out, figure)
-    check_outputs(outputs, inputs=(input_path(request),), overwrite=force)
+    check_outputs(outputs, inputs=(input_path(request), options.spec_file), overwrite=force)
     if figure is not None:
         from bayesmeta.report.figures import format_of
 

@@ -20,6 +20,9 @@ writes one as PNG, SVG (text kept as text) or PDF::
   (rows of :func:`bayesmeta.workflows.sensitivity.prior_sensitivity`).
 - :func:`influence`: leave-one-out influence
   (:func:`bayesmeta.workflows.influence.influence`).
+- :func:`robustness_map`: P(benefit) and the Bayes factors over the prior scales
+  (:func:`bayesmeta.robustness`); :func:`model_average`: the four models' probabilities and the
+  model-averaged effect (:func:`bayesmeta.average`).
 - :func:`baujat` and :func:`gosh`: the frequentist case diagnostics
   (:func:`bayesmeta.frequentist.influence.baujat`, :func:`~bayesmeta.frequentist.influence.gosh`).
 
@@ -45,6 +48,7 @@ from bayesmeta.report.figures.influence import influence, sensitivity
 from bayesmeta.report.figures.mcmc import rank, trace
 from bayesmeta.report.figures.posterior import pooled_posterior as posterior
 from bayesmeta.report.figures.posterior import tau_posterior as tau
+from bayesmeta.report.figures.robustness import model_average, robustness_map
 from bayesmeta.summaries.types import DEFAULT_LEVEL
 from bayesmeta.workflows.analyze import AnalysisResult
 from bayesmeta.workflows.presentation import forest_numbers, funnel_numbers
@@ -55,8 +59,10 @@ __all__ = [
     "funnel",
     "gosh",
     "influence",
+    "model_average",
     "posterior",
     "rank",
+    "robustness_map",
     "save",
     "sensitivity",
     "tau",

@@ -41,7 +41,8 @@ from bayesmeta.workflows.report import Analyses
 FORMATS = (".html", ".md")
 REPORT_DPI = 150
 # the figures of a report, in the order they appear
-REPORT_FIGURES = ("forest", "posterior", "tau", "sensitivity", "influence", "funnel")
+REPORT_FIGURES = ("forest", "posterior", "tau", "sensitivity", "average", "robustness")
+REPORT_FIGURES += ("influence", "funnel")
 REPORT_FIGURES += ("contour_funnel",)
 REPORT_FIGURES += ("trace", "rank")
 REPORT_FIGURES += ("prior_predictive",)
@@ -256,6 +257,48 @@ def sensitivity_table(rows: list[Any], primary: object) -> Table:
     return _table(columns, out)
 
 
+def average_table(contents: Analyses) -> Table:
+    """The four models: prior and posterior probability, log marginal likelihood and the
+    pooled effect (shown scale), then the model-averaged effect."""
+    from bayesmeta.report.figures.robustness import MODEL_LABELS
+
+    avg, result = contents.average, contents.result
+    level = percent(avg.mu.level)
+
+    def effect(s: Summary | None) -> str:
+        return _shown(result, s) if s is not None else "no effect (fixed)"
+
+    rows = [
+        [
+            MODEL_LABELS[m],
+            num(avg.prior_probabilities[m], 3),
+            num(avg.log_ml[m], 3),
+            f"{avg.posterior_probabilities[m]:.4g}",
+            effect(avg.models[m]["mu"]),
+        ]
+        for m in MODEL_LABELS
+    ]
+    rows.append(["model-averaged", "", "", "", effect(avg.mu)])
+    cols = ["Model", "Prior prob.", "log p(y | model)", "Posterior prob."]
+    return _table([*cols, f"{result.scale.label} [{level} CrI]"], rows)
+
+
+def average_lines(contents: Analyses) -> list[str]:
+    """The inclusion Bayes factors and what the averaged effect is."""
+    avg = contents.average
+
+    def bf(x: float) -> str:
+        return f"{math.exp(x):.4g}" if x < 709 else f"e^{x:.1f}"
+
+    return [
+        f"Inclusion Bayes factor for the effect: {bf(avg.log_inclusion_bf_effect)}; for "
+        f"heterogeneity: {bf(avg.log_inclusion_bf_heterogeneity)} (posterior odds of the "
+        "models with it over those without, divided by the prior odds).",
+        "The model-averaged effect mixes the effect models' posteriors with a point mass at no "
+        "effect of the no-effect models' probability (Gronau et al. 2021).",
+    ]
+
+
 def influence_table(contents: Analyses) -> Table:
     """The pooled effect and tau without each study, Bayesian and frequentist."""
     infl = contents.influence
@@ -404,12 +447,16 @@ def provenance_table(contents: Analyses) -> Table:
 
 
 def render_figures(
-    contents: Analyses, style: Style | None = None, dpi: int = REPORT_DPI
+    contents: Analyses,
+    style: Style | None = None,
+    dpi: int = REPORT_DPI,
+    figures: tuple[str, ...] = REPORT_FIGURES,
 ) -> dict[str, RenderedFigure]:
-    """Each report figure as PNG bytes, or the reason it could not be drawn."""
+    """Each report figure (or those of ``figures``) as PNG bytes, or the reason it could not
+    be drawn."""
     style = style or Style()
     out = {}
-    for name in REPORT_FIGURES:
+    for name in figures:
         kind = KINDS[name]
         try:
             figure = kind.draw(contents, style)
@@ -454,6 +501,13 @@ def sections(contents: Analyses, figures: dict[str, RenderedFigure]) -> dict[str
         if _not_run(contents.sensitivity)
         else sensitivity_table(contents.sensitivity, result.priors.tau),
         "sensitivity_reason": _not_run(contents.sensitivity),
+        "average": None if _not_run(contents.average) else average_table(contents),
+        "average_lines": None if _not_run(contents.average) else average_lines(contents),
+        "average_reason": _not_run(contents.average),
+        "robustness": None
+        if _not_run(contents.robustness)
+        else contents.robustness.summary_lines(timing=False),
+        "robustness_reason": _not_run(contents.robustness),
         "influence": None if _not_run(contents.influence) else influence_table(contents),
         "influence_reason": _not_run(contents.influence),
         "case_diagnostics": None
@@ -505,6 +559,10 @@ def payload(contents: Analyses) -> dict[str, Any]:
         out["sensitivity"] = [row.to_dict() for row in contents.sensitivity]
     if not isinstance(contents.influence, NotRun):
         out["influence"] = contents.influence.to_dict()
+    if not isinstance(contents.average, NotRun):
+        out["average"] = contents.average.to_dict()
+    if not isinstance(contents.robustness, NotRun):
+        out["robustness"] = contents.robustness.to_dict()
     out["provenance"] = contents.provenance.to_dict()
     return out
 

@@ -407,6 +407,10 @@ def checklist(contents: Analyses) -> list[Item]:
         else (NOT_APPLICABLE, "no model comparison or Bayes factor used")
     )
     prior_check, posterior_check = _checks(result)
+    averaged = not isinstance(contents.average, NotRun)
+    if averaged:
+        comparison = (REPORTED, "posterior model probabilities and inclusion Bayes factors "
+                      "of the four models (exact marginal likelihoods)")  # fmt: skip
     robust, barg = "ROBUST", "BARG"
     return [
         Item(robust, "1. Prior distribution specified", REPORTED, "methods", "Methods", priors),
@@ -440,8 +444,9 @@ def checklist(contents: Analyses) -> list[Item]:
              "Model checks", posterior_check[1]),
         Item(barg, "3. Posterior of the parameters summarised", REPORTED, "posterior",
              "Posterior", f"{centre}; {spread}; tau in Heterogeneity"),
-        Item(barg, "3. Bayes factors and model probabilities", comparison[0], "posterior",
-             "Posterior", comparison[1]),
+        Item(barg, "3. Bayes factors and model probabilities", comparison[0],
+             "average" if averaged else "posterior",
+             "Model averaging" if averaged else "Posterior", comparison[1]),
         Item(barg, "4. Decisions and their criteria", PARTIAL, "posterior", "Posterior",
              f"{scale.below} reported; no decision threshold or ROPE applied"),
         Item(barg, "5. Sensitivity analysis", sensitivity[0], "sensitivity",

@@ -23,6 +23,7 @@ from bayesmeta.report.figures import (
     influence,
     mcmc,
     posterior,
+    robustness,
 )
 from bayesmeta.workflows.analyze import AnalysisResult
 from bayesmeta.workflows.presentation import NotRun
@@ -64,6 +65,18 @@ def _read[T](part: T | NotRun) -> T:
     if isinstance(part, NotRun):
         raise BayesmetaError(part.reason)
     return part
+
+
+def _average(contents: Analyses, style: Style) -> Figure:
+    if isinstance(contents.average, NotRun):
+        raise BayesmetaError(f"model averaging not run: {contents.average.reason}")
+    return robustness.model_average(contents.average, _result(contents).scale)
+
+
+def _robustness(contents: Analyses, style: Style) -> Figure:
+    if isinstance(contents.robustness, NotRun):
+        raise BayesmetaError(f"prior robustness map not run: {contents.robustness.reason}")
+    return robustness.robustness_map(contents.robustness)
 
 
 def _forest(contents: Analyses, style: Style) -> Figure:
@@ -110,6 +123,13 @@ KINDS: dict[str, Kind] = {
              ("fit",), lambda c, s: posterior.tau_posterior(_result(c))),
         Kind("sensitivity", "Pooled effect and tau under each prior for tau (bold: the "
              "analysis' prior).", ("fit", "sensitivity"), _sensitivity),
+        Kind("average", "Model averaging: prior and posterior probability of each model, and "
+             "the effect under each model with an effect beside the model-averaged one (exact "
+             "marginal likelihoods).", ("fit", "average"), _average),
+        Kind("robustness", "Prior robustness map: P(benefit) and the Bayes factors for the "
+             "effect and for heterogeneity over the scales of the priors of mu and tau; black "
+             "line: where the conclusion flips; star: the analysis' priors.",
+             ("fit", "robustness"), _robustness),
         Kind("influence", "Pooled effect and tau without each study: Bayesian refits and "
              "frequentist leave-one-out.", ("fit", "influence"), _influence),
         Kind("funnel", "Funnel plot: study effects against their standard errors, the pseudo "

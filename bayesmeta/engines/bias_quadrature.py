@@ -33,6 +33,7 @@ from bayesmeta.model.priors import Prior
 
 STEP = {0: 1.0, 1: 0.2, 2: 0.3, 3: 0.6, 4: 1.0, 5: 1.1}  # lattice step h by dimension
 MAX_NODES = 150_000  # per lattice
+PRUNE = 1e-10  # posterior nodes kept: weight above this fraction of the largest
 _CHUNK = 20000  # nodes evaluated at once (memory: nodes x studies x intervals)
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -49,7 +50,11 @@ class BiasModel:
     def name(self) -> str:
         """``effect/random/PET``-style label."""
         return "/".join(
-            ("effect" if self.effect else "null", "random" if self.random else "common", self.bias.name)
+            (
+                "effect" if self.effect else "null",
+                "random" if self.random else "common",
+                self.bias.name,
+            )
         )
 
     @property
@@ -131,20 +136,29 @@ class _Posterior:
         }
         comp = self.model.bias
         if comp.kind in ("pet", "peese"):
-            out[comp.kind] = _from_normal(pri.pet if comp.kind == "pet" else pri.peese, col[comp.kind])
+            out[comp.kind] = _from_normal(
+                pri.pet if comp.kind == "pet" else pri.peese, col[comp.kind]
+            )
         elif comp.kind == "weightfunction":
-            # Dirichlet(1, ..., 1) by stick-breaking: eta_j = V_j prod_{l<j} (1 - V_l) with
-            # V_j ~ Beta(1, J - j), V_j = 1 - Phi(-z_j)^(1 / (J - j))
-            n_eta = comp.n_omega + 1
-            left = np.ones(n)
-            eta = np.empty((n, n_eta))
-            for j in range(comp.n_omega):
-                rest = np.exp(special.log_ndtr(-col[f"x{j}"]) / (n_eta - 1 - j))  # 1 - V_j
-                eta[:, j] = left * (1.0 - rest)
-                left = left * rest
-            eta[:, -1] = left
-            out["omega"] = np.minimum(np.cumsum(eta, axis=1), 1.0)
+            out["omega"] = self.omega(z[:, len(self.names) - comp.n_omega :])
         return out
+
+    def omega(self, zw: np.ndarray) -> np.ndarray:
+        """The weights (n x J, least to most significant, the last 1) at coordinates ``zw``.
+
+        Dirichlet(1, ..., 1) by stick-breaking: ``eta_j = V_j prod_{l<j} (1 - V_l)`` with
+        ``V_j ~ Beta(1, J - j)``, ``1 - V_j = Phi(-z_j)^(1 / (J - j))``; ``omega`` its
+        cumulative sums."""
+        n, n_free = zw.shape
+        n_eta = n_free + 1
+        left = np.ones(n)
+        eta = np.empty((n, n_eta))
+        for j in range(n_free):
+            rest = np.exp(special.log_ndtr(-zw[:, j]) / (n_eta - 1 - j))  # 1 - V_j
+            eta[:, j] = left * (1.0 - rest)
+            left = left * rest
+        eta[:, -1] = left
+        return np.minimum(np.cumsum(eta, axis=1), 1.0)
 
     def log_prior(self, z: np.ndarray) -> np.ndarray:
         """Log prior density of ``z``: standard normal (every parameter is its prior's
@@ -192,12 +206,12 @@ class _Posterior:
         with np.errstate(divide="ignore", invalid="ignore"):
             normal = np.sum(-0.5 * (_LOG_2PI + np.log(var) + (self.y - mean) ** 2 / var), axis=1)
             prob = self._interval_probabilities(mean, var)
-            par = self.params(zb)
+            omega = self.omega(zw)
             counts = np.bincount(self.observed, minlength=self.model.bias.n_omega + 1)
-            out = self.log_prior(zb) + normal[inverse] + np.log(par["omega"]) @ counts
+            out = self.log_prior(zb) + normal[inverse] + np.log(omega) @ counts
             for i in range(0, len(zb), _CHUNK):
                 sl = slice(i, i + _CHUNK)
-                norm = np.einsum("nkj,nj->nk", prob[inverse[sl]], par["omega"][sl])
+                norm = np.einsum("nkj,nj->nk", prob[inverse[sl]], omega[sl])
                 out[sl] -= np.sum(np.log(norm), axis=1)
         return np.where(np.isfinite(out), out, -np.inf)
 
@@ -386,14 +400,15 @@ def fit_model(
     # the two lattices' difference, plus the mass near the region's edge (what lies beyond
     # it is of that order)
     edge = sum(
-        float(np.sum(x[_scaled_norm(p[0], low, high) > 0.8]))
-        for x, p in zip(f, parts, strict=True)
+        float(np.sum(x[_scaled_norm(p[0], low, high) > 0.8])) for x, p in zip(f, parts, strict=True)
     ) / sum(sums)
     log_ml_error = abs(math.log(sums[0] / sums[1])) + edge
-    u = np.concatenate([p[0] for p in parts])
-    z = np.concatenate([p[1] for p in parts])
     weights = np.concatenate(f) / (sums[0] + sums[1])
-    values = {k: v for k, v in post.params(z).items() if k != "eta"}
+    keep = weights > PRUNE * weights.max()  # nodes that cannot move a summary
+    u = np.concatenate([p[0] for p in parts])[keep]
+    z = np.concatenate([p[1] for p in parts])[keep]
+    weights = weights[keep] / np.sum(weights[keep])
+    values = post.params(z)
     mu_grid = mu_density = None
     if model.effect:
         # mu = mode_0 + L_00 u_0: the two lattices' lines of constant u_0, interleaved

@@ -90,7 +90,11 @@ PET_PRIOR = Prior("half-cauchy", (1.0,))
 PEESE_PRIOR = Prior("half-cauchy", (5.0,))
 # RoBMA-PSMA's defaults as RoBMA applies them to y, se input (prior_scale "none")
 ROBMA = BiasPriors(
-    Prior("normal", (0.0, 1.0)), Prior("inverse-gamma", (1.0, 0.15)), PET_PRIOR, PEESE_PRIOR, "robma"
+    Prior("normal", (0.0, 1.0)),
+    Prior("inverse-gamma", (1.0, 0.15)),
+    PET_PRIOR,
+    PEESE_PRIOR,
+    "robma",
 )
 PRESETS = ("default", "robma")
 

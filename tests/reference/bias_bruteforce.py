@@ -129,7 +129,7 @@ def _logsum(logw, logv):
 
 def log_ml(d, effect, random, bias, scale):
     """log p(y | model) by the product rule; ``scale`` multiplies the number of panels."""
-    name, kind, steps, sides = bias
+    _, kind, steps, sides = bias
     if effect:
         w = 1 / (d.se**2 + 0.05)
         centre = d.sign * np.sum(w * d.y) / np.sum(w)
@@ -139,7 +139,7 @@ def log_ml(d, effect, random, bias, scale):
         mu, wmu = np.zeros(1), np.ones(1)
     if random:
         # through the prior's cdf (uniform in u = F(tau)): the heavy tail of InvGamma too
-        ut, wtau = composite(0.0, 1.0, round((8 if kind == 'wf' else 16) * scale), 8)
+        ut, wtau = composite(0.0, 1.0, round((8 if kind == "wf" else 16) * scale), 8)
         tau = d.prior_tau.ppf(ut)
     else:
         tau, wtau = np.zeros(1), np.ones(1)
@@ -176,7 +176,9 @@ def log_ml(d, effect, random, bias, scale):
         om = omega[i : i + 64]
         norm = np.einsum("nkj,mj->nmk", probs, om)
         lv = ll[:, None] + (np.log(om) @ counts)[None, :] - np.sum(np.log(norm), axis=2)
-        parts.append(_logsum((logw[:, None] + np.log(wom[i : i + 64])[None, :]).ravel(), lv.ravel()))
+        parts.append(
+            _logsum((logw[:, None] + np.log(wom[i : i + 64])[None, :]).ravel(), lv.ravel())
+        )
     return float(np.logaddexp.reduce(parts))
 
 

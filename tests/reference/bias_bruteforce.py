@@ -8,7 +8,8 @@ simplex 0 <= w_1 <= ... <= w_{J-1} <= 1 (density (J-1)!, the cumulative Dirichle
 as ``w_{J-1} = v_1, w_{J-2} = v_1 v_2, ...`` on [0, 1]^(J-1). Each study's weight is read
 from its p-value (one-sided ``P(Z > y / se)``, two-sided ``2 P(Z > |y| / se)``), its
 normaliser is sum_j w_j P(p in interval j). Every integral is repeated with 2/3 of the panels;
-the JSON keeps both (``log_ml``, ``log_ml_coarse``).
+the JSON keeps both (``log_ml``, ``log_ml_coarse``) and the posterior mean of ``mu`` (on the
+data's scale).
 
     .venv/bin/python tests/reference/bias_bruteforce.py   # writes bias_bruteforce.json (~15 min)
 
@@ -119,12 +120,15 @@ def interval_probs(d, mean, sd, steps, sides):
     return np.stack(out, axis=-1)
 
 
-def _logsum(logw, logv):
-    """log sum exp(logw + logv) over finite terms."""
+def _logsum(logw, logv, mu=None):
+    """log sum exp(logw + logv) over finite terms (and the weighted sum of ``mu``)."""
     x = logw + logv
-    x = x[np.isfinite(x)]
-    top = x.max()
-    return top + math.log(np.sum(np.exp(x - top)))
+    good = np.isfinite(x)
+    top = x[good].max()
+    e = np.exp(x[good] - top)
+    total = np.sum(e)
+    mean = float(np.sum(e * mu[good]) / total) if mu is not None else 0.0
+    return top + math.log(total), total, mean
 
 
 def log_ml(d, effect, random, bias, scale):
@@ -157,7 +161,8 @@ def log_ml(d, effect, random, bias, scale):
     sd = np.sqrt(d.se**2 + T**2)
     ll = np.sum(-0.5 * np.log(2 * np.pi) - np.log(sd) - 0.5 * ((d.y - mean) / sd) ** 2, axis=1)
     if kind != "wf":
-        return _logsum(logw, ll)
+        lml, _, mean = _logsum(logw, ll, M[:, 0])
+        return lml, mean
     # weights by increasing p-value: omega_1 = 1 (most significant interval), then
     # 1 >= omega_2 >= ... >= omega_J on the ordered simplex: omega_2 = v1, omega_3 = v1 v2 ...
     J = len(steps) + 1
@@ -171,15 +176,20 @@ def log_ml(d, effect, random, bias, scale):
     wom = np.prod(wv[grid], axis=1) * jac * math.factorial(J - 1)
     omega = np.column_stack([np.ones(len(grid)), free])  # m x J
     counts = np.bincount(which, minlength=J)
-    parts = []
+    parts, means = [], []
     for i in range(0, len(omega), 64):
         om = omega[i : i + 64]
         norm = np.einsum("nkj,mj->nmk", probs, om)
         lv = ll[:, None] + (np.log(om) @ counts)[None, :] - np.sum(np.log(norm), axis=2)
-        parts.append(
-            _logsum((logw[:, None] + np.log(wom[i : i + 64])[None, :]).ravel(), lv.ravel())
+        mus = np.repeat(M[:, 0], len(om))
+        lml, _, mean = _logsum(
+            (logw[:, None] + np.log(wom[i : i + 64])[None, :]).ravel(), lv.ravel(), mus
         )
-    return float(np.logaddexp.reduce(parts))
+        parts.append(lml)
+        means.append(mean)
+    parts, means = np.array(parts), np.array(means)
+    lml = float(np.logaddexp.reduce(parts))
+    return lml, float(np.sum(np.exp(parts - lml) * means))
 
 
 def main():
@@ -199,10 +209,11 @@ def main():
         rows = []
         for bias in BIAS:
             for effect, random in itertools.product((True, False), repeat=2):
-                fine = log_ml(d, effect, random, bias, 1.5)
-                coarse = log_ml(d, effect, random, bias, 1)
+                fine, mean_mu = log_ml(d, effect, random, bias, 1.5)
+                coarse, _ = log_ml(d, effect, random, bias, 1)
                 rows.append({"effect": effect, "random": random, "bias": bias[0],
-                             "log_ml": fine, "log_ml_coarse": coarse})  # fmt: skip
+                             "log_ml": fine, "log_ml_coarse": coarse,
+                             "mean_mu": mean_mu})  # fmt: skip
                 print(key, bias[0], effect, random, f"{fine:.8f} {fine - coarse:.1e}", flush=True)
         out["datasets"][key] = {"yi": list(map(float, d.sign * d.y)), "sei": list(map(float, d.se)),
                                 "direction": "negative" if d.sign < 0 else "positive",

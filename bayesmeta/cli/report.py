@@ -57,6 +57,14 @@ def report(
             help="Refit without each study in turn (one fit per study).",
         ),
     ] = True,
+    bias: Annotated[
+        bool,
+        typer.Option(
+            "--bias/--no-bias",
+            help="Also the Bayesian publication-bias ensemble of `bayesmeta bias` (36 models, "
+            "a few seconds): a section with its figure.",
+        ),
+    ] = False,
     favours: FavoursOpt = None,
     force: ForceOpt = False,
     quiet: QuietOpt = False,
@@ -79,6 +87,7 @@ def report(
     check_outputs(output_files(out), inputs=inputs, overwrite=force)
     parts = ("fit", *(("sensitivity",) if sensitivity else ()))
     parts += ("influence",) if influence else ()
+    parts += ("bias",) if bias else ()
     contents = analyses(plan(request), parts=parts, command="report", spec=options.spec_file)
     for path in write_report(contents, out, overwrite=force, style=style):
         typer.echo(f"wrote {path}")

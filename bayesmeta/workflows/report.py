@@ -22,11 +22,12 @@ from typing import Any
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.model.priors import Prior
 from bayesmeta.workflows.analyze import AnalysisResult
+from bayesmeta.workflows.bias import BiasEnsemble
 from bayesmeta.workflows.influence import Influence, influence
 from bayesmeta.workflows.request import AnalysisRequest, Plan, execute, input_path
 from bayesmeta.workflows.sensitivity import SensitivityRow, default_tau_priors, prior_sensitivity
 
-PARTS = ("fit", "sensitivity", "influence")
+PARTS = ("fit", "sensitivity", "influence", "bias")
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class Analyses:
     sensitivity: list[SensitivityRow] | NotRun
     influence: Influence | NotRun
     provenance: Provenance
+    bias: BiasEnsemble | NotRun = NotRun("not asked for")
 
     @property
     def data(self) -> Any:
@@ -178,6 +180,23 @@ def run_influence(planned: Plan, result: AnalysisResult) -> Influence | NotRun:
         return NotRun(str(exc))
 
 
+def run_bias(planned: Plan) -> BiasEnsemble | NotRun:
+    """The Bayesian publication-bias ensemble of the data, selection assumed to favour the
+    direction of the common-effect estimate (as the report's frequentist bias table);
+    NotRun where it does not apply."""
+    from bayesmeta.frequentist.methods import inputs
+    from bayesmeta.frequentist.pooled import common_effect
+    from bayesmeta.workflows.bias import bias
+
+    data = planned.spec.data
+    try:
+        es = inputs(data).es
+        direction = "negative" if common_effect(es).estimate < 0 else "positive"
+        return bias(data, effect_direction=direction)
+    except BayesmetaError as exc:
+        return NotRun(str(exc))
+
+
 def analyses(
     planned: Plan,
     *,
@@ -185,16 +204,17 @@ def analyses(
     command: str = "report",
     spec: Path | None = None,
 ) -> Analyses:
-    """Run the parts of a report that are asked for (``PARTS``: fit, sensitivity, influence).
+    """Run the parts of a report that are asked for (``PARTS``: fit, sensitivity, influence,
+    bias).
 
     The fit is :func:`bayesmeta.workflows.request.execute`, exactly what ``bayesmeta fit``
-    runs; sensitivity and influence need it.
+    runs; sensitivity and influence need it, the publication-bias ensemble does not.
     """
     unknown = sorted(set(parts) - set(PARTS))
     if unknown:
         raise BayesmetaError(f"unknown report part(s) {', '.join(unknown)}; valid: {PARTS}")
     skipped = NotRun("not asked for")
-    result = execute(planned) if parts else None
+    result = execute(planned) if set(parts) - {"bias"} else None
     sensitivity: list[SensitivityRow] | NotRun = skipped
     infl: Influence | NotRun = skipped
     if result is not None and "sensitivity" in parts:
@@ -207,4 +227,5 @@ def analyses(
         sensitivity=sensitivity,
         influence=infl,
         provenance=provenance(planned.request, command=command, spec=spec),
+        bias=run_bias(planned) if "bias" in parts else skipped,
     )

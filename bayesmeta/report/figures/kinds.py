@@ -18,6 +18,7 @@ from bayesmeta.frequentist import methods as frequentist_methods
 from bayesmeta.frequentist.bias import TrimFill
 from bayesmeta.report.figures import (
     Style,
+    bias,
     diagnostics,
     forest,
     funnel,
@@ -69,6 +70,12 @@ def _trimfill(contents: Analyses) -> TrimFill | None:
         return None
 
 
+def _bias(contents: Analyses, style: Style) -> Figure:
+    if isinstance(contents.bias, NotRun):
+        raise BayesmetaError(f"publication-bias ensemble not run: {contents.bias.reason}")
+    return bias.ensemble(contents.bias)
+
+
 def _baujat(contents: Analyses, style: Style) -> Figure:
     es = frequentist_methods.inputs(contents.data).es
     return diagnostics.baujat(case_diagnostics.baujat(es, method="EE"))
@@ -101,6 +108,9 @@ KINDS: dict[str, Kind] = {
              "against no effect is below 0.10, 0.05 and 0.01; open circles: the studies "
              "trim-and-fill (REML, L0) imputes, with its adjusted estimate.", (),
              lambda c, s: funnel.funnel(c.data, contours=True, filled=_trimfill(c))),
+        Kind("bias", "Publication-bias ensemble (RoBMA-PSMA's 36 models): the model-averaged "
+             "weight function of one-sided p-values, and the averaged effect unadjusted and "
+             "adjusted for bias.", ("bias",), _bias),
         Kind("baujat", "Baujat plot: each study's contribution to heterogeneity against its "
              "influence on the common-effect estimate.", (), _baujat),
         Kind("gosh", "GOSH plot: common-effect estimate against I^2 in subsets of the studies "

@@ -72,8 +72,9 @@ def report(
     """Write a self-contained report of one analysis (HTML, or Markdown with figures).
 
     Data, forest plot, posterior, frequentist, heterogeneity, prior sensitivity, influence,
-    small-study effects, diagnostics, methods, ROBUST/BARG checklist and provenance. DATA may
-    also be an analysis specification (SPEC.toml) as `bayesmeta run` reads.
+    small-study effects (with --bias also the Bayesian publication-bias ensemble),
+    diagnostics, methods, ROBUST/BARG checklist and provenance. DATA may also be an analysis
+    specification (SPEC.toml) as `bayesmeta run` reads.
     """
     from bayesmeta.io.output import check_outputs
     from bayesmeta.report.document import output_files, write_report

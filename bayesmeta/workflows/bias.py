@@ -421,6 +421,12 @@ def bias(
     >>> fit = bayesmeta.bias(data, effect_direction="negative")  # doctest: +SKIP
     """
     y, se, scale = _effects(data, measure, level)
+    if priors == "default":
+        # as every analysis: the default priors are refused on a scale in the outcome's units
+        from bayesmeta.model.description import _check_priors_in_units, scale_of_data
+
+        given = {n for n, p in (("mu", prior_mu), ("tau", prior_tau)) if p is not None}
+        _check_priors_in_units(scale_of_data(data), given, common_effect=False)
     if not isinstance(priors, BiasPriors):
         priors = bias_priors(priors, scale=scale, mu=prior_mu, tau=prior_tau)
     return ensemble(

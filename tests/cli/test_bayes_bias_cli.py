@@ -43,6 +43,7 @@ def test_bias_writes_the_ensemble(tmp_path) -> None:
         (["--example", "bcg", "--priors", "flat"], "unknown --priors preset 'flat'"),
         (["--example", "bcg", "--prior-bias", "1"], "--prior-bias must be a probability in (0, 1)"),
         (["--example", "bcg", "--prior-tau", "normal(0, 1)"], "must be on the positive reals"),
+        (["--example", "normand1999"], "MD is in the outcome's units"),
     ],
 )  # fmt: skip
 def test_refusals_are_one_line_exit_2(args, message) -> None:

@@ -92,6 +92,7 @@ if TYPE_CHECKING:
     from bayesmeta.models import sample
     from bayesmeta.workflows.analyze import AnalysisResult, analyze, from_draws
     from bayesmeta.workflows.average import average
+    from bayesmeta.workflows.bias import bias
     from bayesmeta.workflows.influence import influence
     from bayesmeta.workflows.sensitivity import prior_sensitivity, turner_table
 

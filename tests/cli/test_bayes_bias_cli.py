@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -54,3 +56,19 @@ def test_too_few_studies_is_one_line_exit_2(write_csv) -> None:
     path = write_csv("study,yi,vi\nA,0.1,0.04\nB,0.3,0.02\nC,-0.2,0.05\nD,0.5,0.1\n")
     line = fails_cleanly(["bias", str(path)])
     assert "needs at least 5 studies" in line and "these data have 4" in line
+
+
+def test_bias_imports_no_sampler_and_no_plotting() -> None:
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from bayesmeta.cli import app\n"
+        "args = ['bias', '--example', 'bcg', '--effect-direction', 'negative']\n"
+        "r = CliRunner().invoke(app, args)\n"
+        "assert r.exit_code == 0, r.output\n"
+        "mods = ('pymc', 'pytensor', 'arviz', 'nutpie', 'matplotlib')\n"
+        "heavy = [m for m in mods if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr

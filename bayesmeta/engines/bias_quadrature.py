@@ -1,15 +1,19 @@
 """Marginal likelihoods and posteriors of the publication-bias models by quadrature.
 
 Each model of :mod:`bayesmeta.model.bias` has up to five parameters: ``mu``, ``tau``, and
-either one PET/PEESE coefficient or up to three free weights. They are integrated in
-unconstrained coordinates ``z`` (``mu``; ``log tau``; ``log b``; the weights' Dirichlet
-``eta`` by additive log-ratios ``x_j = log(eta_j / eta_J)``), whitened by the posterior mode
-and the Cholesky factor ``L`` of the inverse Hessian there: ``z = mode + L u``. The rule is
-the trapezoidal rule on the lattice ``u in h Z^d`` inside the ball ``|u| <= R`` (R = 6, or
-wider while the outer shell holds more than 1e-7 of the mass), whose error falls exponentially
-as ``h`` shrinks for an analytic integrand (Trefethen & Weideman 2014, SIAM Rev 56:385).
-The error is estimated by the same rule on the lattice of step ``2 h`` (every other node):
-their difference bounds the error of the finer rule (reported as ``log_ml_error``).
+either one PET/PEESE coefficient or up to three free weights. Each is written as its prior's
+quantile of a standard normal coordinate (``theta = F^-1(Phi(z))``; the weights' Dirichlet by
+stick-breaking with Beta quantiles), so the prior is N(0, I) in ``z`` and no tail of the
+posterior is heavier than a Gaussian's. The coordinates are whitened by the posterior mode and
+the Cholesky factor ``L`` of the inverse Hessian there, ``z = mode + L u``, and integrated by
+the trapezoidal rule on the lattice ``u in h Z^d`` (:data:`STEP` by dimension) inside an
+ellipsoid reaching, along each whitened axis and on each side, as far as the log density takes
+to fall ``R^2 / 2 + 2`` below its maximum (at least ``R``, the radius holding all but 1e-10 of
+a standard normal); for an analytic integrand that rule converges exponentially as ``h``
+shrinks (Trefethen & Weideman 2014, SIAM Rev 56:385). A second lattice shifted by ``h / 2``
+gives the error estimate: the two are averaged, their difference plus the mass near the
+region's edge is ``log_ml_error``. For a weight function the normal terms and interval
+probabilities depend on (``mu``, ``tau``) only and are computed once per distinct pair.
 
 The likelihood of study ``i`` under a weight function ``omega`` on the p-value intervals
 cut at ``steps`` (one-sided p of ``y / se`` in the expected direction, or two-sided) is

@@ -14,7 +14,7 @@ import typer
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
-from bayesmeta.cli import average, batch, classic, fit, priors, report, robustness
+from bayesmeta.cli import average, batch, bias, classic, fit, priors, report, robustness
 from bayesmeta.cli.common import EXIT_USER_ERROR, ascii_fallback
 
 
@@ -55,6 +55,7 @@ for command in (
     report.report,
     report.plot,
     classic.classic,
+    bias.bias,
     classic.examples,
     classic.outcomes,
     priors.priors,

@@ -43,7 +43,7 @@ REPORT_DPI = 150
 # the figures of a report, in the order they appear
 REPORT_FIGURES = ("forest", "posterior", "tau", "sensitivity", "average", "robustness")
 REPORT_FIGURES += ("influence", "funnel")
-REPORT_FIGURES += ("contour_funnel",)
+REPORT_FIGURES += ("contour_funnel", "bias")
 REPORT_FIGURES += ("trace", "rank")
 REPORT_FIGURES += ("prior_predictive",)
 
@@ -351,6 +351,38 @@ def publication_bias_table(contents: Analyses) -> tuple[Table | None, str]:
     return _table(columns, rows), note
 
 
+def bias_ensemble_table(contents: Analyses) -> tuple[Table | None, str | None]:
+    """The Bayesian publication-bias ensemble (computed in the analysis): each component's
+    probabilities and inclusion Bayes factor, and a note with the averaged effects; None and
+    why not (or None, None when it was not asked for)."""
+    ens = contents.bias
+    if isinstance(ens, NotRun):
+        return None, None if ens.reason == "not asked for" else f"Bias ensemble: {ens.reason}."
+    rows = []
+    for key, label in (("effect", "Effect"), ("heterogeneity", "Heterogeneity"),
+                       ("bias", "Publication bias")):  # fmt: skip
+        prior, post = ens.component_probabilities(key)
+        lbf = ens.log_inclusion_bf[key]
+        bf = f"{math.exp(lbf):.3g}" if abs(lbf) < 700 else f"e^{lbf:.1f}"
+        rows.append([label, num(prior, 3), num(post, 3), bf])
+    show = contents.result.scale.show if contents.result is not None else (lambda v: v)
+    level = percent(ens.level)
+
+    def effect(s: Summary) -> str:
+        lo, hi = s.interval
+        return f"{num(show(s.median), 2)} ({level} CrI {interval(show(lo), show(hi), 2)})"
+
+    note = (
+        f"RoBMA-PSMA's 36 models ({ens.priors.name} priors; half of the prior probability on "
+        f"no bias), selection assumed to favour {ens.direction} effects, each study's normal "
+        f"approximation; marginal likelihoods by quadrature (largest estimated error of a log "
+        f"marginal likelihood {ens.max_log_ml_error:.1e}). Model-averaged effect adjusted for "
+        f"bias {effect(ens.mu)}; unadjusted (the models without bias) {effect(ens.unadjusted)}."
+    )
+    columns = ["Component", "Prior probability", "Posterior probability", "Inclusion BF"]
+    return _table(columns, rows), note
+
+
 def case_diagnostics_table(contents: Analyses) -> Table | None:
     """metafor's ``influence()`` of the random-effects model of the leave-one-out analysis
     (:func:`bayesmeta.workflows.presentation.case_diagnostics`); None when it was not
@@ -483,6 +515,7 @@ def sections(contents: Analyses, figures: dict[str, RenderedFigure]) -> dict[str
     k_small = data.k < 10
     design = getattr(data, "design", "reported")
     bias_table, bias_note = publication_bias_table(contents)
+    ensemble_table, ensemble_note = bias_ensemble_table(contents)
     return {
         "title": f"Bayesian meta-analysis of {Path(contents.provenance.data_path).name}",
         "model": f"{result.model} model ({result.engine}), {data.k} studies, {design} data",
@@ -516,6 +549,8 @@ def sections(contents: Analyses, figures: dict[str, RenderedFigure]) -> dict[str
         "small_study": small_study_table(contents),
         "publication_bias": bias_table,
         "publication_bias_note": bias_note,
+        "bias_ensemble": ensemble_table,
+        "bias_ensemble_note": ensemble_note,
         "small_study_note": (
             f"With {data.k} studies (fewer than 10) these tests have little power to detect "
             "small-study effects; a non-significant test does not rule them out "

@@ -31,13 +31,14 @@ from bayesmeta.errors import BayesmetaError
 from bayesmeta.model.priors import Prior
 from bayesmeta.workflows.analyze import AnalysisResult
 from bayesmeta.workflows.average import ModelAverage, model_average
+from bayesmeta.workflows.bias import BiasEnsemble
 from bayesmeta.workflows.influence import Influence, influence
 from bayesmeta.workflows.presentation import NotRun, Presentation, presentation
 from bayesmeta.workflows.request import AnalysisRequest, Plan, execute, input_path
 from bayesmeta.workflows.robustness import RobustnessMap, robustness_map
 from bayesmeta.workflows.sensitivity import SensitivityRow, default_tau_priors, prior_sensitivity
 
-PARTS = ("fit", "sensitivity", "influence", "baujat", "gosh", "average", "robustness")
+PARTS = ("fit", "sensitivity", "influence", "baujat", "gosh", "average", "robustness", "bias")
 # what ``analyses`` runs unless told otherwise: everything the report shows
 REPORT_PARTS = ("fit", "sensitivity", "influence", "average", "robustness")
 
@@ -83,6 +84,7 @@ class Analyses:
     presentation: Presentation
     average: ModelAverage | NotRun
     robustness: RobustnessMap | NotRun
+    bias: BiasEnsemble | NotRun
 
     @property
     def data(self) -> Any:
@@ -228,6 +230,23 @@ def run_robustness(planned: Plan, result: AnalysisResult) -> RobustnessMap | Not
         return NotRun(str(exc))
 
 
+def run_bias(planned: Plan) -> BiasEnsemble | NotRun:
+    """The Bayesian publication-bias ensemble of the data, selection assumed to favour the
+    direction of the common-effect estimate (as the report's frequentist bias table);
+    NotRun where it does not apply."""
+    from bayesmeta.frequentist.methods import inputs
+    from bayesmeta.frequentist.pooled import common_effect
+    from bayesmeta.workflows.bias import bias
+
+    data = planned.spec.data
+    try:
+        es = inputs(data).es
+        direction = "negative" if common_effect(es).estimate < 0 else "positive"
+        return bias(data, effect_direction=direction)
+    except BayesmetaError as exc:
+        return NotRun(str(exc))
+
+
 def analyses(
     planned: Plan,
     *,
@@ -236,12 +255,12 @@ def analyses(
     spec: Path | None = None,
 ) -> Analyses:
     """Run the parts of a report that are asked for (``PARTS``: fit, sensitivity, influence,
-    average, robustness, and the Baujat and GOSH diagnostics), then what the figures and tables
-    show (:func:`bayesmeta.workflows.presentation.presentation`).
+    average, robustness, bias, and the Baujat and GOSH diagnostics), then what the figures
+    and tables show (:func:`bayesmeta.workflows.presentation.presentation`).
 
     The fit is :func:`bayesmeta.workflows.request.execute`, exactly what ``bayesmeta fit
     --checks`` runs (the model checks are part of every report); sensitivity and influence
-    need it.
+    need it, the publication-bias ensemble does not.
     """
     unknown = sorted(set(parts) - set(PARTS))
     if unknown:
@@ -276,4 +295,5 @@ def analyses(
         ),
         average=average,
         robustness=robust,
+        bias=run_bias(planned) if "bias" in parts else skipped,
     )

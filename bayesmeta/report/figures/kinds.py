@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.report.figures import (
     Style,
+    bias,
     checks,
     diagnostics,
     forest,
@@ -103,6 +104,12 @@ def _prior_predictive(contents: Analyses, style: Style) -> Figure:
     return checks.prior_predictive(ran.prior_predictive, log_axis=result.scale.log_ratio)
 
 
+def _bias(contents: Analyses, style: Style) -> Figure:
+    if isinstance(contents.bias, NotRun):
+        raise BayesmetaError(f"publication-bias ensemble not run: {contents.bias.reason}")
+    return bias.ensemble(contents.bias)
+
+
 def _baujat(contents: Analyses, style: Style) -> Figure:
     return diagnostics.baujat(_read(contents.presentation.baujat))
 
@@ -139,6 +146,9 @@ KINDS: dict[str, Kind] = {
              "against no effect is below 0.10, 0.05 and 0.01; open circles: the studies "
              "trim-and-fill (REML, L0) imputes, with its adjusted estimate.", (),
              _contour_funnel),
+        Kind("bias", "Publication-bias ensemble (RoBMA-PSMA's 36 models): the model-averaged "
+             "weight function of one-sided p-values, and the averaged effect unadjusted and "
+             "adjusted for bias.", ("bias",), _bias),
         Kind("baujat", "Baujat plot: each study's contribution to heterogeneity against its "
              "influence on the common-effect estimate.", ("baujat",), _baujat),
         Kind("gosh", "GOSH plot: common-effect estimate against I^2 in subsets of the studies "

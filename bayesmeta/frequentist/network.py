@@ -14,12 +14,14 @@ numpy and scipy only.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import linalg, optimize, stats
 
 from bayesmeta.errors import DataError, OptionError
+from bayesmeta.io.output import level_key
 
 NETWORK_METHODS = ("REML", "ML", "EE")
 ARM_COLUMNS = ("study", "treatment", "events", "total")
@@ -37,6 +39,18 @@ class Contrast:
     ci: tuple[float, float]
     z: float
     p: float
+
+    def to_dict(self, level: float) -> dict[str, Any]:
+        """JSON form; the interval is keyed by ``level`` (``ci95``)."""
+        return {
+            "treatment": self.treatment,
+            "versus": self.versus,
+            "estimate": self.estimate,
+            "se": self.se,
+            level_key("ci", level): list(self.ci),
+            "z": self.z,
+            "p": self.p,
+        }
 
 
 @dataclass(frozen=True)
@@ -64,6 +78,24 @@ class NetworkFit:
     k: int
     loglik: float
     level: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: every field, contrasts as lists of dicts, ``vcov`` as nested lists."""
+        return {
+            "method": self.method,
+            "reference": self.reference,
+            "treatments": list(self.treatments),
+            "basic": [c.to_dict(self.level) for c in self.basic],
+            "pairwise": [c.to_dict(self.level) for c in self.pairwise],
+            "vcov": self.vcov.tolist(),
+            "tau2": self.tau2,
+            "q": self.q,
+            "q_df": self.q_df,
+            "q_p": self.q_p,
+            "k": self.k,
+            "loglik": self.loglik,
+            "level": self.level,
+        }
 
 
 @dataclass(frozen=True)

@@ -80,6 +80,18 @@ def test_reference_and_order_do_not_change_the_network() -> None:
         assert c.se == pytest.approx(want.se, abs=1e-9)
 
 
+def test_to_dict_is_json_with_the_level_in_the_interval_key() -> None:
+    fit = network_meta_analysis(_arms("hasselblad1998"), "no_contact", level=0.9)
+    out = json.loads(json.dumps(fit.to_dict()))
+    assert out["treatments"] == list(fit.treatments)
+    first = out["pairwise"][0]
+    assert first["ci90"] == list(fit.pairwise[0].ci)
+    # a 90% z-interval is narrower than the 95% one metafor reports
+    ref = REF["hasselblad1998"]["fits"]["REML"]["pairwise"][0]
+    assert ref["ci_lb"] < first["ci90"][0] < first["estimate"] < first["ci90"][1] < ref["ci_ub"]
+    assert first["ci90"][1] - first["estimate"] == pytest.approx(1.6448536269514722 * first["se"])
+
+
 def _tiny() -> pd.DataFrame:
     return pd.DataFrame(
         {

@@ -50,6 +50,9 @@ from bayesmeta.model.priors import Prior, check_scale_prior, parse_prior
 
 GL_X, GL_W = np.polynomial.legendre.leggauss(16)
 PANEL_X, PANEL_W = np.polynomial.legendre.leggauss(8)
+GH_X, _GH_W = np.polynomial.hermite.hermgauss(20)
+GH_LOG_W = np.log(_GH_W) + GH_X**2  # weights of int f(x) dx = sum w e^(x^2) f(x)
+REGULAR = 3  # a study whose every cell has this many events and non-events is "regular"
 DROP = 25.0  # each 1-d integrand is integrated where its log is within this of its maximum
 LOG_DROP = 30.0  # the (mu, tau) box: where the log posterior is within this of its maximum
 N_MU = 48  # mu nodes of the final grid
@@ -65,6 +68,16 @@ _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 # --------------------------------------------------------------------------------------------
 # one-dimensional log-concave integrals
 # --------------------------------------------------------------------------------------------
+
+
+def _logsumexp(a: np.ndarray, axis: int | None = None) -> np.ndarray:
+    """``log sum exp(a)`` along ``axis`` (scipy's, without its array-API overhead, which
+    dominated the small batches here); ``-inf`` where every term is."""
+    top = np.max(a, axis=axis, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)
+    with np.errstate(divide="ignore"):
+        out = np.log(np.sum(np.exp(a - top), axis=axis, keepdims=True)) + top
+    return np.squeeze(out, axis=axis) if axis is not None else out.reshape(())
 
 Fun = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
 
@@ -108,11 +121,62 @@ def _log_integral(
     )
     f, _, _ = fun(nodes)
     log_w = f + np.log(np.concatenate([left[:, None] * GL_W, right[:, None] * GL_W], axis=1))
-    log_int = special.logsumexp(log_w, axis=1)
+    log_int = _logsumexp(log_w, axis=1)
     if moments is None:
         return log_int, None
     w = np.exp(log_w - log_int[:, None])
     return log_int, np.einsum("nq,nqp->np", w, moments(nodes))
+
+
+def _gauss_hermite_integral(
+    fun: Fun, x0: np.ndarray, moments: Callable[[np.ndarray], np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """As :func:`_log_integral`, by adaptive Gauss-Hermite quadrature (``GH_X`` nodes at the
+    mode, scaled by the curvature there): exact for a Gaussian integrand and accurate to
+    about 1e-7 for the near-Gaussian ones of studies whose every cell has a few events and
+    non-events (:attr:`_StudyLikelihood.regular`); the skewed integrands of zero cells are
+    left to :func:`_log_integral`, which finds where each side has fallen by ``DROP``."""
+    x = np.array(x0, dtype=float)
+    for _ in range(30):
+        _, f1, f2 = fun(x)
+        sd = 1.0 / np.sqrt(-f2)
+        step = np.clip(-f1 / f2, -4.0 * sd, 4.0 * sd)
+        x = x + step
+        if np.all(np.abs(step) <= 1e-7 * sd):
+            break
+    _, _, f2 = fun(x)
+    scale = math.sqrt(2.0) / np.sqrt(-f2)
+    nodes = x[:, None] + scale[:, None] * GH_X
+    f, _, _ = fun(nodes)
+    log_w = f + GH_LOG_W + np.log(scale)[:, None]
+    log_int = _logsumexp(log_w, axis=1)
+    if moments is None:
+        return log_int, None
+    w = np.exp(log_w - log_int[:, None])
+    return log_int, np.einsum("nq,nqp->np", w, moments(nodes))
+
+
+def _integrate(
+    regular: np.ndarray,
+    fun: Callable[[np.ndarray], Fun],
+    x0: np.ndarray,
+    moments: Callable[[np.ndarray], Callable[[np.ndarray], np.ndarray]] | None = None,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Integrals of a batch (``fun(sel)`` and ``moments(sel)`` restricted to rows ``sel``):
+    Gauss-Hermite on the ``regular`` rows, :func:`_log_integral` on the others."""
+    out = np.empty(len(x0))
+    mo = None
+    for use, method in ((regular, _gauss_hermite_integral), (~regular, _log_integral)):
+        if not use.any():
+            continue
+        sel = np.flatnonzero(use)
+        li, e = method(fun(sel), x0[sel], None if moments is None else moments(sel))
+        out[sel] = li
+        if e is not None:
+            if mo is None:
+                mo = np.empty((len(x0), e.shape[1]))
+            mo[sel] = e
+    return out, mo
 
 
 # --------------------------------------------------------------------------------------------
@@ -136,6 +200,7 @@ class _StudyLikelihood:
     k: int
     center: np.ndarray  # (k,) a rough location of each study's information on theta
     width: np.ndarray  # (k,) and its standard error (1-d scale of g_i)
+    regular: np.ndarray  # (k,) every cell has REGULAR events and non-events (g_i near-normal)
 
     def __call__(self, idx: np.ndarray, theta: np.ndarray):
         raise NotImplementedError
@@ -148,6 +213,7 @@ class _SingleArm(_StudyLikelihood):
         self.const = _log_binom(self.n, self.r)
         self.center = np.log((self.r + 0.5) / (self.n - self.r + 0.5))
         self.width = np.sqrt(1.0 / (self.r + 0.5) + 1.0 / (self.n - self.r + 0.5))
+        self.regular = np.minimum(self.r, self.n - self.r) >= REGULAR
 
     def __call__(self, idx, theta):
         shape = idx.shape + (1,) * (theta.ndim - idx.ndim)
@@ -183,24 +249,43 @@ class _TwoArm(_StudyLikelihood):
         theta = grid[idx, col]
         m, s = baseline.params
         const = _log_binom(nt, rt) + _log_binom(nc, rc) - math.log(s) - _LOG_SQRT_2PI
+        self.regular = np.minimum.reduce([rt, nt - rt, rc, nc - rc]) >= REGULAR
 
-        def fun(a):
-            sh = (len(idx),) + (1,) * (a.ndim - 1)
-            th = theta.reshape(sh)
-            f_c, d_c, dd_c = _binomial_logit(rc[idx].reshape(sh), nc[idx].reshape(sh), a)
-            f_t, d_t, dd_t = _binomial_logit(rt[idx].reshape(sh), nt[idx].reshape(sh), a + th)
-            z = (a - m) / s
-            return f_c + f_t - 0.5 * z * z, d_c + d_t - z / s, dd_c + dd_t - 1.0 / s**2
+        def fun(sel):
+            i = idx[sel]
+            r_c, n_c, r_t, n_t, th = rc[i], nc[i], rt[i], nt[i], theta[sel]
 
-        def mom(a):
-            sh = (len(idx),) + (1,) * (a.ndim - 1)
-            _, d_t, dd_t = _binomial_logit(
-                rt[idx].reshape(sh), nt[idx].reshape(sh), a + theta.reshape(sh)
-            )
-            return np.stack([d_t, d_t * d_t, dd_t], axis=-1)
+            def f(a):
+                sh = (len(i),) + (1,) * (a.ndim - 1)
+                f_c, d_c, dd_c = _binomial_logit(r_c.reshape(sh), n_c.reshape(sh), a)
+                f_t, d_t, dd_t = _binomial_logit(
+                    r_t.reshape(sh), n_t.reshape(sh), a + th.reshape(sh)
+                )
+                z = (a - m) / s
+                return f_c + f_t - 0.5 * z * z, d_c + d_t - z / s, dd_c + dd_t - 1.0 / s**2
 
-        a0 = np.log((rc[idx] + 0.5) / (nc[idx] - rc[idx] + 0.5))
-        log_g, e = _log_integral(fun, a0, mom)
+            return f
+
+        def mom(sel):
+            i = idx[sel]
+            r_t, n_t, th = rt[i], nt[i], theta[sel]
+
+            def f(a):
+                sh = (len(i),) + (1,) * (a.ndim - 1)
+                _, d_t, dd_t = _binomial_logit(r_t.reshape(sh), n_t.reshape(sh), a + th.reshape(sh))
+                return np.stack([d_t, d_t * d_t, dd_t], axis=-1)
+
+            return f
+
+        # start each baseline where the two arms' normal approximations agree
+        lc = np.log((rc + 0.5) / (nc - rc + 0.5))
+        lt = np.log((rt + 0.5) / (nt - rt + 0.5))
+        wc, wt = (
+            1.0 / (1.0 / (rc + 0.5) + 1.0 / (nc - rc + 0.5)),
+            1.0 / (1.0 / (rt + 0.5) + 1.0 / (nt - rt + 0.5)),
+        )
+        a0 = (wc[idx] * lc[idx] + wt[idx] * (lt[idx] - theta)) / (wc[idx] + wt[idx])
+        log_g, e = _integrate(self.regular[idx], fun, a0, mom)
         f, d1, d2 = (np.zeros((self.k, width)) for _ in range(3))
         f[idx, col], d1[idx, col] = log_g + const[idx], e[:, 0]
         d2[idx, col] = e[:, 1] - e[:, 0] ** 2 + e[:, 2]
@@ -284,25 +369,30 @@ def _evaluate(lik: _StudyLikelihood, mu: np.ndarray, tau: np.ndarray, moments: b
         if pos.any():
             ip, mp, tp = idx[pos], m[pos], t[pos]
 
-            def fun(x, ip=ip, mp=mp, tp=tp):
-                sh = (len(ip),) + (1,) * (x.ndim - 1)
-                f, f1, f2 = lik(ip, x)
-                mm, tt = mp.reshape(sh), tp.reshape(sh)
-                z = (x - mm) / tt
-                return (
-                    f - 0.5 * z * z - np.log(tt) - _LOG_SQRT_2PI,
-                    f1 - z / tt,
-                    f2 - 1.0 / tt**2,
-                )
+            def fun(sel, ip=ip, mp=mp, tp=tp):
+                i, mm, tt = ip[sel], mp[sel], tp[sel]
+
+                def f(x):
+                    sh = (len(i),) + (1,) * (x.ndim - 1)
+                    g, g1, g2 = lik(i, x)
+                    mu_, tau_ = mm.reshape(sh), tt.reshape(sh)
+                    z = (x - mu_) / tau_
+                    return (
+                        g - 0.5 * z * z - np.log(tau_) - _LOG_SQRT_2PI,
+                        g1 - z / tau_,
+                        g2 - 1.0 / tau_**2,
+                    )
+
+                return f
 
             # start at the normal approximation of g_i combined with N(mu, tau^2)
             c, w = lik.center[ip], lik.width[ip]
             x0 = (c / w**2 + mp / tp**2) / (1 / w**2 + 1 / tp**2)
 
-            def mom(x):
-                return np.stack([x, x * x], axis=-1)
+            def mom(sel):
+                return lambda x: np.stack([x, x * x], axis=-1)
 
-            li, e = _log_integral(fun, x0, mom if moments else None)
+            li, e = _integrate(lik.regular[ip], fun, x0, mom if moments else None)
             out[pos] = li
             if moments:
                 mo[pos] = np.column_stack([e[:, 0], e[:, 1] - e[:, 0] ** 2])
@@ -448,7 +538,7 @@ class ShrunkenEffects:
             lw = log_w[wide] - self._log_h[i, wide] - np.log(self._tau[wide]) - _LOG_SQRT_2PI
             z = (t[:, None] - self._mu[wide]) / self._tau[wide]
             log_g = self._lik(np.full(len(t), i), t)[0]
-            log_d = log_g + special.logsumexp(lw - 0.5 * z * z, axis=1)
+            log_d = log_g + _logsumexp(lw - 0.5 * z * z, axis=1)
             dens = np.exp(log_d)
             cdf = np.concatenate([[0.0], np.cumsum((dens[1:] + dens[:-1]) / 2.0 * dt)])
             if narrow.any():
@@ -523,7 +613,7 @@ class BinomialPosterior:
         cols = (g.log_post + np.log(g.w_u)[None, :] - g.log_norm).T  # (L, J)
 
         def log_density(v: np.ndarray) -> np.ndarray:
-            return special.logsumexp(_lagrange4(g.mu[0], g.mu[1] - g.mu[0], cols, v), axis=0)
+            return _logsumexp(_lagrange4(g.mu[0], g.mu[1] - g.mu[0], cols, v), axis=0)
 
         return GridMarginal(g.mu, w, log_density, *g.mu_range)
 
@@ -581,7 +671,7 @@ class BinomialPosterior:
             lw = lp + np.log(w) + np.log(g.w_u[col])
             parts.append((lw, mu, np.full(len(mu), t), cm, np.sqrt(cv), lh))
         lw = np.concatenate([p[0] for p in parts])
-        weight = np.exp(lw - special.logsumexp(lw))
+        weight = np.exp(lw - _logsumexp(lw))
         keep = weight > 1e-16
         return (
             weight[keep] / weight[keep].sum(),
@@ -715,7 +805,7 @@ def _posterior(
         tau = tau_of(u)
         w_u = w_panel * np.exp(log_jac(u))
     lp, ev = log_post(mu, tau, moments=prior_tau is not None)
-    log_norm = float(special.logsumexp(lp + np.log(w_mu)[:, None] + np.log(w_u)[None, :]))
+    log_norm = float(_logsumexp(lp + np.log(w_mu)[:, None] + np.log(w_u)[None, :]))
     if not math.isfinite(log_norm):
         raise BayesmetaError("the posterior could not be normalised (no finite density)")
     return _Grid(mu, u, tau, w_mu, w_u, w_panel, lp, ev, log_norm, (a, b), (ua, ub)), c

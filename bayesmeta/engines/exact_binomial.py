@@ -61,6 +61,8 @@ COARSE = 21  # points per side of the box-finding grids
 T_POINTS = 321  # points of each shrunken effect's density
 FINE = 32  # refinement of the grids the marginal cdfs are read from
 MAX_TABLE = 4000  # grid points of one study's log g
+STEP = 0.75  # spacing of each study's log g table, in units of its standard error
+MAX_STEP = 0.25  # and at most this
 CHUNK = 50_000  # (study, mu, tau) triples integrated at a time (memory stays bounded)
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 
@@ -78,6 +80,7 @@ def _logsumexp(a: np.ndarray, axis: int | None = None) -> np.ndarray:
     with np.errstate(divide="ignore"):
         out = np.log(np.sum(np.exp(a - top), axis=axis, keepdims=True)) + top
     return np.squeeze(out, axis=axis) if axis is not None else out.reshape(())
+
 
 Fun = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
 
@@ -239,14 +242,14 @@ class _TwoArm(_StudyLikelihood):
         )
         lo_i = np.minimum(lo, self.center - 10.0 * self.width)
         hi_i = np.maximum(hi, self.center + 10.0 * self.width)
-        step = np.maximum(np.minimum(0.05, self.width / 6.0), (hi_i - lo_i) / (MAX_TABLE - 1))
+        step = np.maximum(np.minimum(MAX_STEP, self.width * STEP), (hi_i - lo_i) / (MAX_TABLE - 1))
         size = np.ceil((hi_i - lo_i) / step).astype(int) + 1
         self.lo, self.step, self.size = lo_i, step, size
-        width = int(size.max())
-        grid = lo_i[:, None] + step[:, None] * np.arange(width)
-        valid = np.arange(width)[None, :] < size[:, None]
-        idx, col = np.nonzero(valid)
-        theta = grid[idx, col]
+        # ragged table: point j of study i at start[i] + j, interval j at start[i] - i + j
+        start = np.concatenate([[0], np.cumsum(size)[:-1]])
+        idx = np.repeat(np.arange(self.k), size)
+        col = np.arange(int(size.sum())) - start[idx]
+        theta = lo_i[idx] + step[idx] * col
         m, s = baseline.params
         const = _log_binom(nt, rt) + _log_binom(nc, rc) - math.log(s) - _LOG_SQRT_2PI
         self.regular = np.minimum.reduce([rt, nt - rt, rc, nc - rc]) >= REGULAR
@@ -286,20 +289,31 @@ class _TwoArm(_StudyLikelihood):
         )
         a0 = (wc[idx] * lc[idx] + wt[idx] * (lt[idx] - theta)) / (wc[idx] + wt[idx])
         log_g, e = _integrate(self.regular[idx], fun, a0, mom)
-        f, d1, d2 = (np.zeros((self.k, width)) for _ in range(3))
-        f[idx, col], d1[idx, col] = log_g + const[idx], e[:, 0]
-        d2[idx, col] = e[:, 1] - e[:, 0] ** 2 + e[:, 2]
-        # cubic Hermite on each interval as c0 + c1 s + c2 s^2 + c3 s^3, s in [0, 1]
-        hd0, hd1 = step[:, None] * d1[:, :-1], step[:, None] * d1[:, 1:]
-        df = f[:, 1:] - f[:, :-1]
-        coef = np.stack([f[:, :-1], hd0, 3 * df - 2 * hd0 - hd1, -2 * df + hd0 + hd1])
-        self.coef = coef.reshape(4, -1)  # interval j of study i at i * (width - 1) + j
-        self.row = (width - 1) * np.arange(self.k)
-        last = size - 1
-        rows = np.arange(self.k)
-        self.ends = np.stack(  # (k, 2 ends, value / slope / curvature)
-            [np.stack([a_[rows, 0], a_[rows, last]], axis=1) for a_ in (f, d1, d2)], axis=2
-        )
+        f = log_g + const[idx]
+        d1, d2 = e[:, 0], e[:, 1] - e[:, 0] ** 2 + e[:, 2]
+        # quintic Hermite on each interval (value, slope and curvature at both ends) as
+        # sum_q c_q s^q, s in [0, 1]
+        inner = np.ones(len(f), dtype=bool)
+        inner[start + size - 1] = False  # the last point of each study starts no interval
+        h = step[idx][inner]
+        f0, d0, e0 = f[inner], h * d1[inner], h * h * d2[inner]
+        nxt = np.flatnonzero(inner) + 1
+        f1, g1, e1 = f[nxt], h * d1[nxt], h * h * d2[nxt]
+        df = f1 - f0
+        self.coef = np.stack(
+            [
+                f0,
+                d0,
+                0.5 * e0,
+                10 * df - 6 * d0 - 4 * g1 - 1.5 * e0 + 0.5 * e1,
+                -15 * df + 8 * d0 + 7 * g1 + 1.5 * e0 - e1,
+                6 * df - 3 * d0 - 3 * g1 - 0.5 * e0 + 0.5 * e1,
+            ],
+            axis=1,
+        )  # (intervals, 6)
+        self.row = start - np.arange(self.k)
+        ends = np.stack([start, start + size - 1], axis=1)  # (k, 2)
+        self.ends = np.stack([f[ends], d1[ends], d2[ends]], axis=2)  # (k, 2, 3)
 
     def __call__(self, idx, theta):
         shape = idx.shape + (1,) * (theta.ndim - idx.ndim)
@@ -309,11 +323,11 @@ class _TwoArm(_StudyLikelihood):
         t = (theta - lo) / h
         j = np.clip(np.floor(t), 0, size - 2)
         s = t - j
-        flat = (row + j.astype(np.intp)).ravel()
-        c0, c1, c2, c3 = (np.take(self.coef[q], flat).reshape(t.shape) for q in range(4))
-        val = c0 + s * (c1 + s * (c2 + s * c3))
-        der = (c1 + s * (2.0 * c2 + 3.0 * s * c3)) / h
-        sec = (2.0 * c2 + 6.0 * s * c3) / (h * h)
+        c = self.coef[(row + j.astype(np.intp)).ravel()].reshape((*t.shape, 6))
+        c0, c1, c2, c3, c4, c5 = (c[..., q] for q in range(6))
+        val = c0 + s * (c1 + s * (c2 + s * (c3 + s * (c4 + s * c5))))
+        der = (c1 + s * (2.0 * c2 + s * (3.0 * c3 + s * (4.0 * c4 + s * 5.0 * c5)))) / h
+        sec = (2.0 * c2 + s * (6.0 * c3 + s * (12.0 * c4 + s * 20.0 * c5))) / (h * h)
         # outside the grid: the quadratic with the end point's exact value and derivatives
         out = (t < 0) | (t > size - 1)
         if out.any():

@@ -82,7 +82,7 @@ def _logsumexp(a: np.ndarray, axis: int | None = None) -> np.ndarray:
     return np.squeeze(out, axis=axis) if axis is not None else out.reshape(())
 
 
-Fun = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
+Fun = Callable[..., tuple[np.ndarray, np.ndarray | None, np.ndarray | None]]
 
 
 def _log_integral(
@@ -150,7 +150,7 @@ def _gauss_hermite_integral(
     _, _, f2 = fun(x)
     scale = math.sqrt(2.0) / np.sqrt(-f2)
     nodes = x[:, None] + scale[:, None] * GH_X
-    f, _, _ = fun(nodes)
+    f, _, _ = fun(nodes, False)
     log_w = f + GH_LOG_W + np.log(scale)[:, None]
     log_int = _logsumexp(log_w, axis=1)
     if moments is None:
@@ -205,7 +205,8 @@ class _StudyLikelihood:
     width: np.ndarray  # (k,) and its standard error (1-d scale of g_i)
     regular: np.ndarray  # (k,) every cell has REGULAR events and non-events (g_i near-normal)
 
-    def __call__(self, idx: np.ndarray, theta: np.ndarray):
+    def __call__(self, idx: np.ndarray, theta: np.ndarray, deriv: bool = True):
+        """``log g``, and (``deriv``) its first and second derivatives, else None."""
         raise NotImplementedError
 
 
@@ -218,9 +219,11 @@ class _SingleArm(_StudyLikelihood):
         self.width = np.sqrt(1.0 / (self.r + 0.5) + 1.0 / (self.n - self.r + 0.5))
         self.regular = np.minimum(self.r, self.n - self.r) >= REGULAR
 
-    def __call__(self, idx, theta):
+    def __call__(self, idx, theta, deriv: bool = True):
         shape = idx.shape + (1,) * (theta.ndim - idx.ndim)
         r, n, c = (a[idx].reshape(shape) for a in (self.r, self.n, self.const))
+        if not deriv:
+            return r * theta - n * np.logaddexp(0.0, theta) + c, None, None
         f, f1, f2 = _binomial_logit(r, n, theta)
         return f + c, f1, f2
 
@@ -258,7 +261,7 @@ class _TwoArm(_StudyLikelihood):
             i = idx[sel]
             r_c, n_c, r_t, n_t, th = rc[i], nc[i], rt[i], nt[i], theta[sel]
 
-            def f(a):
+            def f(a, deriv=True):
                 sh = (len(i),) + (1,) * (a.ndim - 1)
                 f_c, d_c, dd_c = _binomial_logit(r_c.reshape(sh), n_c.reshape(sh), a)
                 f_t, d_t, dd_t = _binomial_logit(
@@ -311,11 +314,12 @@ class _TwoArm(_StudyLikelihood):
             ],
             axis=1,
         )  # (intervals, 6)
+        self.coef = np.ascontiguousarray(self.coef.T)  # (6, intervals)
         self.row = start - np.arange(self.k)
         ends = np.stack([start, start + size - 1], axis=1)  # (k, 2)
         self.ends = np.stack([f[ends], d1[ends], d2[ends]], axis=2)  # (k, 2, 3)
 
-    def __call__(self, idx, theta):
+    def __call__(self, idx, theta, deriv: bool = True):
         shape = idx.shape + (1,) * (theta.ndim - idx.ndim)
         lo, h, size, row = (
             a[idx].reshape(shape) for a in (self.lo, self.step, self.size, self.row)
@@ -323,11 +327,13 @@ class _TwoArm(_StudyLikelihood):
         t = (theta - lo) / h
         j = np.clip(np.floor(t), 0, size - 2)
         s = t - j
-        c = self.coef[(row + j.astype(np.intp)).ravel()].reshape((*t.shape, 6))
-        c0, c1, c2, c3, c4, c5 = (c[..., q] for q in range(6))
+        c0, c1, c2, c3, c4, c5 = np.take(self.coef, (row + j.astype(np.intp)).ravel(), axis=1)
+        c0, c1, c2, c3, c4, c5 = (c.reshape(t.shape) for c in (c0, c1, c2, c3, c4, c5))
         val = c0 + s * (c1 + s * (c2 + s * (c3 + s * (c4 + s * c5))))
-        der = (c1 + s * (2.0 * c2 + s * (3.0 * c3 + s * (4.0 * c4 + s * 5.0 * c5)))) / h
-        sec = (2.0 * c2 + s * (6.0 * c3 + s * (12.0 * c4 + s * 20.0 * c5))) / (h * h)
+        der = sec = None
+        if deriv:
+            der = (c1 + s * (2.0 * c2 + s * (3.0 * c3 + s * (4.0 * c4 + s * 5.0 * c5)))) / h
+            sec = (2.0 * c2 + s * (6.0 * c3 + s * (12.0 * c4 + s * 20.0 * c5))) / (h * h)
         # outside the grid: the quadratic with the end point's exact value and derivatives
         out = (t < 0) | (t > size - 1)
         if out.any():
@@ -340,8 +346,11 @@ class _TwoArm(_StudyLikelihood):
             )
             dx = theta[out] - x_end
             val[out] = fe + de * dx + 0.5 * se * dx * dx
-            der[out] = de + se * dx
-            sec[out] = se
+            if deriv:
+                der[out] = de + se * dx
+                sec[out] = se
+        if not deriv:
+            return val, None, None
         return val, der, np.minimum(sec, -1e-12)
 
 
@@ -386,16 +395,17 @@ def _evaluate(lik: _StudyLikelihood, mu: np.ndarray, tau: np.ndarray, moments: b
             def fun(sel, ip=ip, mp=mp, tp=tp):
                 i, mm, tt = ip[sel], mp[sel], tp[sel]
 
-                def f(x):
+                log_tau = np.log(tt) + _LOG_SQRT_2PI
+
+                def f(x, deriv=True):
                     sh = (len(i),) + (1,) * (x.ndim - 1)
-                    g, g1, g2 = lik(i, x)
+                    g, g1, g2 = lik(i, x, deriv)
                     mu_, tau_ = mm.reshape(sh), tt.reshape(sh)
                     z = (x - mu_) / tau_
-                    return (
-                        g - 0.5 * z * z - np.log(tau_) - _LOG_SQRT_2PI,
-                        g1 - z / tau_,
-                        g2 - 1.0 / tau_**2,
-                    )
+                    val = g - 0.5 * z * z - log_tau.reshape(sh)
+                    if not deriv:
+                        return val, None, None
+                    return val, g1 - z / tau_, g2 - 1.0 / tau_**2
 
                 return f
 

@@ -58,7 +58,8 @@ LOG_DROP = 30.0  # the (mu, tau) box: where the log posterior is within this of 
 N_MU = 48  # mu nodes of the final grid
 N_PANELS = 6  # Gauss-Legendre panels (8 nodes each) in u = tau / (c + tau)
 COARSE = 21  # points per side of the box-finding grids
-T_POINTS = 321  # points of each shrunken effect's density
+T_POINTS = 81  # points of each shrunken effect's density (log interpolated T_FINE times finer)
+T_FINE = 8
 FINE = 32  # refinement of the grids the marginal cdfs are read from
 MAX_TABLE = 4000  # grid points of one study's log g
 STEP = 0.75  # spacing of each study's log g table, in units of its standard error
@@ -555,16 +556,23 @@ class ShrunkenEffects:
         out = []
         log_w = np.log(self._w)
         for i in range(len(mean)):
-            t = np.linspace(mean[i] - 8 * sd[i], mean[i] + 8 * sd[i], T_POINTS)
-            dt = t[1] - t[0]
+            lo, dt = mean[i] - 8 * sd[i], 16 * sd[i] / (T_POINTS - 1)
+            t = lo + dt * np.arange(T_POINTS)
             narrow = self._tau < 2 * dt
             wide = ~narrow
             lw = log_w[wide] - self._log_h[i, wide] - np.log(self._tau[wide]) - _LOG_SQRT_2PI
             z = (t[:, None] - self._mu[wide]) / self._tau[wide]
-            log_g = self._lik(np.full(len(t), i), t)[0]
+            log_g = self._lik(np.full(len(t), i), t, False)[0]
             log_d = log_g + _logsumexp(lw - 0.5 * z * z, axis=1)
-            dens = np.exp(log_d)
-            cdf = np.concatenate([[0.0], np.cumsum((dens[1:] + dens[:-1]) / 2.0 * dt)])
+            # the log density is smooth on this grid (every wide component spans two steps):
+            # interpolate it onto one T_FINE times finer, integrated by the trapezoid rule
+            fine = lo + (dt / T_FINE) * np.arange((T_POINTS - 1) * T_FINE + 1)
+            with np.errstate(invalid="ignore"):
+                dens = np.exp(_lagrange4(lo, dt, np.maximum(log_d, -1e300), fine))
+            dens = np.where(np.isfinite(dens), dens, 0.0)
+            step = dt / T_FINE
+            cdf = np.concatenate([[0.0], np.cumsum((dens[1:] + dens[:-1]) / 2.0 * step)])
+            t = fine
             if narrow.any():
                 zn = (t[:, None] - self._cm[i, narrow]) / self._cs[i, narrow]
                 cdf = cdf + special.ndtr(zn) @ self._w[narrow]

@@ -55,9 +55,13 @@ GH_LOG_W = np.log(_GH_W) + GH_X**2  # weights of int f(x) dx = sum w e^(x^2) f(x
 REGULAR = 3  # a study whose every cell has this many events and non-events is "regular"
 DROP = 25.0  # each 1-d integrand is integrated where its log is within this of its maximum
 LOG_DROP = 30.0  # the (mu, tau) box: where the log posterior is within this of its maximum
-N_MU = 48  # mu nodes of the final grid
-N_PANELS = 6  # Gauss-Legendre panels (8 nodes each) in u = tau / (c + tau)
-COARSE = 21  # points per side of the box-finding grids
+N_MU = 25  # mu nodes of each tau column of the final grid
+Z_SPAN = 8.0  # over the conditional mean of mu +- this many conditional SDs
+COARSE_MU = 17  # mu nodes of each column of the coarse passes
+FINE_MU = 16  # mu's cdf is read from a grid this many times finer than the finest column
+MAX_FINE = 20_000  # and at most this many points
+N_PANELS = 5  # Gauss-Legendre panels (8 nodes each) in u = tau / (c + tau)
+COARSE = 15  # tau columns of the coarse passes that find the u range
 T_POINTS = 81  # points of each shrunken effect's density (log interpolated T_FINE times finer)
 T_FINE = 8
 FINE = 32  # refinement of the grids the marginal cdfs are read from
@@ -370,10 +374,14 @@ class _Evaluated:
 
 def _evaluate(lik: _StudyLikelihood, mu: np.ndarray, tau: np.ndarray, moments: bool) -> _Evaluated:
     """Each study's ``log int g_i(theta) N(theta; mu, tau^2) dtheta`` on the ``mu x tau`` grid
-    (``tau`` = 0 gives ``log g_i(mu)``), summed over studies; optionally the conditional mean
+    (``mu`` 1-d: the product grid; ``(J, L)``: column ``l`` at ``tau[l]``; ``tau`` = 0 gives
+    ``log g_i(mu)``), summed over studies; optionally the conditional mean
     and variance of each ``theta_i`` given ``mu, tau, y_i``."""
-    J, L, k = len(mu), len(tau), lik.k
-    M, T = np.meshgrid(mu, tau, indexing="ij")
+    if mu.ndim == 1:
+        M, T = np.meshgrid(mu, tau, indexing="ij")
+    else:  # a mu column (J, L) for each tau
+        M, T = mu, np.broadcast_to(tau[None, :], mu.shape)
+    (J, L), k = M.shape, lik.k
     total = np.zeros((J, L))
     mean = np.zeros((k, J, L)) if moments else None
     var = np.zeros((k, J, L)) if moments else None
@@ -480,7 +488,9 @@ class GridMarginal(_Marginal):
     ``weight`` and ``means`` are the quadrature nodes and weights (``sds`` zeros), so moments
     of any function are ``sum w f(x)`` and :func:`bayesmeta.summaries.exact.shown_summary`
     treats it as a mixture of point masses; the cdf interpolates the log density
-    (``log_density``) on a grid ``FINE`` times finer and integrates it by the trapezoid rule.
+    (``log_density``) on ``points`` (``FINE`` times the nodes) over ``table`` (the support
+    ``lower, upper`` unless given) and integrates it by the trapezoid rule; the pdf is the
+    interpolated density itself, anywhere in the support.
     """
 
     def __init__(
@@ -494,6 +504,8 @@ class GridMarginal(_Marginal):
         from_x: Callable[[np.ndarray], np.ndarray] = lambda v: v,
         lower_bounded: bool = False,
         dv_dx: Callable[[np.ndarray], np.ndarray] = np.ones_like,
+        points: int | None = None,
+        table: tuple[float, float] | None = None,
     ) -> None:
         self._dv_dx = dv_dx
         self.weight = weight / weight.sum()
@@ -501,11 +513,14 @@ class GridMarginal(_Marginal):
         self.sds = np.zeros_like(self.means)
         self.lower_bounded = lower_bounded
         self._to_x, self._from_x = to_x, from_x
-        v = np.linspace(lower, upper, FINE * len(nodes) + 1)
+        self._log_density, self._support = log_density, (lower, upper)
+        v = np.linspace(*(table or (lower, upper)), points or FINE * len(nodes) + 1)
         lp = log_density(v)
-        pdf = np.exp(lp - np.max(lp))
+        top = np.max(lp)
+        pdf = np.exp(lp - top)
         cdf = np.concatenate([[0.0], np.cumsum((pdf[1:] + pdf[:-1]) / 2.0 * np.diff(v))])
-        self._v, self._cdf, self._pdf = v, cdf / cdf[-1], pdf / cdf[-1]
+        self._v, self._cdf = v, cdf / cdf[-1]
+        self._log_scale = top + math.log(cdf[-1])
 
     @property
     def mean(self) -> float:
@@ -526,8 +541,13 @@ class GridMarginal(_Marginal):
         """Posterior density (0 outside the range the grid covers)."""
         x = np.asarray(x, dtype=float)
         v = self._from_x(x)
-        inside = (v >= self._v[0]) & (v <= self._v[-1])
-        return np.where(inside, np.interp(v, self._v, self._pdf) * self._dv_dx(x), 0.0)
+        inside = (v >= self._support[0]) & (v <= self._support[1])
+        out = np.zeros(np.shape(v))
+        if np.any(inside):
+            vin = np.atleast_1d(v)[np.atleast_1d(inside)]
+            dens = np.exp(self._log_density(vin) - self._log_scale)
+            np.atleast_1d(out)[np.atleast_1d(inside)] = dens
+        return out * self._dv_dx(x)
 
 
 class ShrunkenEffects:
@@ -608,16 +628,21 @@ class _TabulatedMarginal(_Marginal):
 
 @dataclass(frozen=True)
 class _Grid:
-    mu: np.ndarray  # (J,)
+    """The (mu, tau) quadrature: column ``l`` is ``tau[l]`` with ``mu`` nodes ``mu[:, l]``,
+    uniform from ``mu0[l]`` in steps ``h_mu[l]`` over where ``mu`` given that ``tau`` holds
+    its posterior (the grid follows the funnel: narrow in ``mu`` where ``tau`` is small)."""
+
+    mu: np.ndarray  # (J, L)
+    mu0: np.ndarray  # (L,)
+    h_mu: np.ndarray  # (L,)
     u: np.ndarray  # (L,)
     tau: np.ndarray  # (L,)
-    w_mu: np.ndarray
-    w_u: np.ndarray  # includes the Jacobian dtau/du
+    w_mu: np.ndarray  # (J, L) trapezoid weights
+    w_u: np.ndarray  # (L,) includes the Jacobian dtau/du
     w_panel: np.ndarray  # the plain Gauss-Legendre weights in u
     log_post: np.ndarray  # (J, L) log p(y | mu, tau) + log p(mu) + log p(tau) (no jacobian)
     evaluated: _Evaluated
     log_norm: float
-    mu_range: tuple[float, float]
     u_range: tuple[float, float]
 
 
@@ -639,15 +664,37 @@ class BinomialPosterior:
     def mu(self) -> GridMarginal:
         """Posterior of the pooled effect."""
         g = self._grid
-        w = self._weights.sum(axis=1)
-        # interpolate log p(mu, tau | y) along mu for each tau node (near-quadratic there,
-        # unlike the marginal, a mixture over tau), then sum over the tau nodes
+        # interpolate log p(mu, tau | y) along mu within each tau column (near-quadratic
+        # there, unlike the marginal, a mixture over tau), then sum over the columns
         cols = (g.log_post + np.log(g.w_u)[None, :] - g.log_norm).T  # (L, J)
+        # the cdf is read over the columns that hold mass (wide tau columns span far)
+        held = self._weights.sum(axis=0) > 1e-13
+        lo, hi = float(g.mu[:, held].min()), float(g.mu[:, held].max())
 
         def log_density(v: np.ndarray) -> np.ndarray:
-            return _logsumexp(_lagrange4(g.mu[0], g.mu[1] - g.mu[0], cols, v), axis=0)
+            out = np.full((len(g.tau), len(v)), -np.inf)
+            for col in range(len(g.tau)):
+                h = g.h_mu[col]
+                if h <= 0:  # a single node (mu fixed)
+                    continue
+                inside = (v >= g.mu0[col]) & (v <= g.mu0[col] + h * (g.mu.shape[0] - 1))
+                out[col, inside] = _lagrange4(g.mu0[col], h, cols[col], v[inside])
+            return _logsumexp(out, axis=0)
 
-        return GridMarginal(g.mu, w, log_density, *g.mu_range)
+        steps = g.h_mu[held & (g.h_mu > 0)]
+        step = float(steps.min()) if len(steps) else 1.0
+        points = int(
+            min(MAX_FINE, max(FINE * g.mu.shape[0], math.ceil(FINE_MU * (hi - lo) / step)))
+        )
+        return GridMarginal(
+            g.mu.ravel(),
+            self._weights.ravel(),
+            log_density,
+            float(g.mu.min()),
+            float(g.mu.max()),
+            points=points + 1,
+            table=(lo, hi),
+        )
 
     @cached_property
     def tau(self) -> GridMarginal | None:
@@ -673,33 +720,32 @@ class BinomialPosterior:
     @cached_property
     def _weights(self) -> np.ndarray:
         g = self._grid
-        lw = g.log_post + np.log(g.w_mu)[:, None] + np.log(g.w_u)[None, :]
+        lw = g.log_post + np.log(g.w_mu) + np.log(g.w_u)[None, :]
         return np.exp(lw - g.log_norm)
 
     @cached_property
     def _components(self) -> tuple[np.ndarray, ...]:
         """Flattened (weight, mu, tau, cond mean (k, n), cond sd (k, n), log h (k, n)) with
-        the mu grid refined where tau is small against its spacing."""
+        each column's mu nodes refined where tau is small against their spacing."""
         g = self._grid
         ev = g.evaluated
-        delta = g.mu[1] - g.mu[0]
         parts = []
         for col in range(len(g.tau)):
-            t = g.tau[col]
+            t, delta, x0 = g.tau[col], g.h_mu[col], g.mu0[col]
             r = int(min(32, max(1, math.ceil(3.0 * delta / t)))) if t > 0 else 1
             if r == 1:
-                mu, lp = g.mu, g.log_post[:, col]
-                w = g.w_mu
+                mu, lp = g.mu[:, col], g.log_post[:, col]
+                w = g.w_mu[:, col]
                 cm, cv = ev.cond_mean[:, :, col], ev.cond_var[:, :, col]
                 lh = ev.log_h[:, :, col]
             else:
-                mu = np.linspace(g.mu[0], g.mu[-1], (len(g.mu) - 1) * r + 1)
-                lp = _lagrange4(g.mu[0], delta, g.log_post[:, col], mu)
+                mu = x0 + (delta / r) * np.arange((g.mu.shape[0] - 1) * r + 1)
+                lp = _lagrange4(x0, delta, g.log_post[:, col], mu)
                 w = np.full(len(mu), delta / r)
                 w[[0, -1]] /= 2.0
-                cm = _lagrange4(g.mu[0], delta, ev.cond_mean[:, :, col], mu)
-                cv = np.maximum(_lagrange4(g.mu[0], delta, ev.cond_var[:, :, col], mu), 1e-300)
-                lh = _lagrange4(g.mu[0], delta, ev.log_h[:, :, col], mu)
+                cm = _lagrange4(x0, delta, ev.cond_mean[:, :, col], mu)
+                cv = np.maximum(_lagrange4(x0, delta, ev.cond_var[:, :, col], mu), 1e-300)
+                lh = _lagrange4(x0, delta, ev.log_h[:, :, col], mu)
             lw = lp + np.log(w) + np.log(g.w_u[col])
             parts.append((lw, mu, np.full(len(mu), t), cm, np.sqrt(cv), lh))
         lw = np.concatenate([p[0] for p in parts])
@@ -751,9 +797,15 @@ def _posterior(
     prior_tau: Prior | None,
     start: tuple[float, float, float],
 ) -> tuple[_Grid, float]:
-    """The (mu, tau) grid over the box holding the posterior, and the scale ``c`` of u
-    (``prior_mu`` None: ``mu`` fixed at 0)."""
-    mu_center, mu_sd, tau_hi = start
+    """The (mu, tau) grid over where the posterior is, and the scale ``c`` of u
+    (``prior_mu`` None: ``mu`` fixed at 0).
+
+    ``tau``: coarse columns in ``u`` widen until the top one is ``LOG_DROP`` below the
+    largest and narrow to where the marginal of ``u`` is within ``LOG_DROP`` of its maximum.
+    ``mu`` given each ``tau``: a uniform stretch of ``Z_SPAN`` conditional SDs either side of
+    its conditional mean, both read off the previous pass (the first pass from the studies'
+    normal approximations), clipped to the prior's support.
+    """
     fixed = prior_mu is None  # mu = 0 (the null hypothesis of no effect)
     mu_lo_s, mu_hi_s = (0.0, 0.0) if fixed else prior_mu.support
     if prior_tau is None:
@@ -764,83 +816,123 @@ def _posterior(
         hi_t = prior_tau.support[1]
         u_support = 1.0 if math.isinf(hi_t) else hi_t / (c + hi_t)
 
-    def log_post(mu, tau, moments=False):
-        ev = _evaluate(lik, mu, tau, moments)
-        with np.errstate(divide="ignore"):
-            lp = ev.loglik + (0.0 if fixed else prior_mu.logpdf(mu)[:, None])
-            if prior_tau is not None:
-                lp = lp + prior_tau.logpdf(tau)[None, :]
-        return np.where(np.isnan(lp), -np.inf, lp), ev
-
     def tau_of(u):
         return c * u / (1.0 - u)
 
     def log_jac(u):
-        return math.log(c) - 2.0 * np.log1p(-u)
+        return math.log(c) - 2.0 * np.log1p(-u) if prior_tau is not None else np.zeros_like(u)
 
-    a, b = max(mu_center - 8 * mu_sd, mu_lo_s), min(mu_center + 8 * mu_sd, mu_hi_s)
+    y, v = lik.center, lik.width**2
+
+    def normal_approx(tau):
+        """Conditional mean and SD of mu given tau from the studies' normal approximations."""
+        w = 1.0 / (v[:, None] + tau[None, :] ** 2)
+        return (w * y[:, None]).sum(axis=0) / w.sum(axis=0), 1.0 / np.sqrt(w.sum(axis=0))
+
+    def columns(center, sd, n, span):
+        """mu nodes (n, L), their first node and step per column."""
+        if fixed:
+            z = np.zeros((1, len(center)))
+            return z, np.zeros(len(center)), np.zeros(len(center))
+        a = np.maximum(center - span * sd, mu_lo_s)
+        b = np.minimum(center + span * sd, mu_hi_s)
+        h = (b - a) / (n - 1)
+        return a[None, :] + h[None, :] * np.arange(n)[:, None], a, h
+
+    def log_post(mu, tau, moments=False):
+        ev = _evaluate(lik, mu, tau, moments)
+        with np.errstate(divide="ignore"):
+            lp = ev.loglik + (0.0 if fixed else prior_mu.logpdf(mu))
+            if prior_tau is not None:
+                lp = lp + prior_tau.logpdf(tau)[None, :]
+        return np.where(np.isnan(lp), -np.inf, lp), ev
+
+    def column_moments(mu, lp, w_mu):
+        """log of each column's mass, the conditional mean and SD of mu, and whether an end
+        node of the column still holds density within LOG_DROP of the column's peak."""
+        top = np.max(lp, axis=0)
+        top_ok = np.where(np.isfinite(top), top, 0.0)
+        with np.errstate(divide="ignore"):
+            wts = np.exp(lp - top_ok) * w_mu
+        mass = wts.sum(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean = (wts * mu).sum(axis=0) / mass
+            sd = np.sqrt(np.maximum((wts * mu**2).sum(axis=0) / mass - mean**2, 0.0))
+            log_mass = np.log(mass) + top
+        ends = np.maximum(lp[0], lp[-1]) > top - LOG_DROP
+        return log_mass, mean, sd, ends
+
+    def trapezoid(h, n):
+        if fixed:
+            return np.ones((1, len(h)))
+        w = np.ones((n, len(h))) * h[None, :]
+        w[[0, -1]] /= 2.0
+        return w
+
+    # coarse passes: the u range, and the conditional mean and SD of mu along it
+    tau_hi = start[2]
     ua, ub = 0.0, min(u_support, (tau_hi / (c + tau_hi)) if prior_tau is not None else 0.0)
-    if fixed:
-        a = b = 0.0
+    known_u = known_mean = known_sd = None
     for _ in range(12):
-        mu = np.zeros(1) if fixed else np.linspace(a, b, COARSE)
         if prior_tau is None:
             u = np.zeros(1)
-            lp, _ = log_post(mu, np.zeros(1))
         else:
             u = ua + (ub - ua) * (np.arange(COARSE) + 0.5) / COARSE
-            lp, _ = log_post(mu, tau_of(u))
-            lp = lp + log_jac(u)[None, :]
-        top = np.max(lp)
+        tau = tau_of(u)
+        if known_u is None:
+            center, sd = normal_approx(tau)
+            sd = np.maximum(sd, 1e-3 * (1.0 + np.abs(center)))
+        else:
+            center = np.interp(u, known_u, known_mean)
+            sd = np.interp(u, known_u, known_sd)
+        mu, a, h = columns(center, sd, COARSE_MU, Z_SPAN + 4.0)
+        lp, _ = log_post(mu, tau)
+        log_mass, mean, msd, _ = column_moments(mu, lp, trapezoid(h, COARSE_MU))
+        lm = log_mass + log_jac(u)
+        top = np.max(lm)
         if not np.isfinite(top):
             raise BayesmetaError("the posterior could not be evaluated (no finite density)")
-        keep = lp > top - LOG_DROP
-        rows, cols = np.flatnonzero(keep.any(axis=1)), np.flatnonzero(keep.any(axis=0))
-        grow = False
-        width = b - a
+        good = np.isfinite(lm) & np.isfinite(mean) & (msd > 0)
         if fixed:
-            rows = np.array([1, COARSE - 2])  # nothing to widen or narrow in mu
-        if rows[0] == 0 and a > mu_lo_s:
-            a, grow = max(a - width, mu_lo_s), True
-        if rows[-1] == COARSE - 1 and b < mu_hi_s:
-            b, grow = min(b + width, mu_hi_s), True
-        if prior_tau is not None and cols[-1] == COARSE - 1 and ub < u_support:
-            ub, grow = min(u_support, ub + (1.0 - ub) / 2.0), True
-        if grow:
+            good = np.isfinite(lm)
+            mean, msd = np.zeros_like(u), np.ones_like(u)
+        known_u, known_mean, known_sd = u[good], mean[good], msd[good]
+        if prior_tau is None:
+            break
+        keep = np.flatnonzero(lm > top - LOG_DROP)
+        if keep[-1] == COARSE - 1 and ub < u_support:
+            ub = min(u_support, ub + (1.0 - ub) / 2.0)
             continue
-        if fixed:
-            na = nb = 0.0
-            done = True
-        else:
-            na = mu[max(rows[0] - 1, 0)]
-            nb = mu[min(rows[-1] + 1, COARSE - 1)]
-            done = (nb - na) > 0.3 * width
-        if prior_tau is not None:
-            step = (ub - ua) / COARSE
-            nua = ua if cols[0] == 0 else ua + step * (cols[0] - 0.5)
-            nub = min(ub, ua + step * (cols[-1] + 1.5))
-            done = done and (nub - nua) > 0.3 * (ub - ua)
-            ua, ub = nua, nub
-        a, b = na, nb
+        step = (ub - ua) / COARSE
+        nua = ua if keep[0] == 0 else ua + step * (keep[0] - 0.5)
+        nub = min(ub, ua + step * (keep[-1] + 1.5))
+        done = (nub - nua) > 0.3 * (ub - ua)
+        ua, ub = nua, nub
         if done:
             break
-    if fixed:
-        mu, w_mu = np.zeros(1), np.ones(1)
-    else:
-        mu = np.linspace(a, b, N_MU)
-        w_mu = np.full(N_MU, (b - a) / (N_MU - 1))
-        w_mu[[0, -1]] /= 2.0
+    # the final grid
     if prior_tau is None:
         u, w_panel, tau, w_u = np.zeros(1), np.ones(1), np.zeros(1), np.ones(1)
     else:
         u, w_panel = _gl_panels(ua, ub, N_PANELS)
         tau = tau_of(u)
         w_u = w_panel * np.exp(log_jac(u))
-    lp, ev = log_post(mu, tau, moments=prior_tau is not None)
-    log_norm = float(_logsumexp(lp + np.log(w_mu)[:, None] + np.log(w_u)[None, :]))
+    center = np.interp(u, known_u, known_mean)
+    sd = np.interp(u, known_u, known_sd)
+    span = Z_SPAN
+    for _ in range(4):
+        mu, a, h = columns(center, sd, N_MU, span)
+        w_mu = trapezoid(h, N_MU)
+        lp, ev = log_post(mu, tau, moments=prior_tau is not None)
+        *_, ends = column_moments(mu, lp, w_mu)
+        clipped = (a <= mu_lo_s) | (a + h * (N_MU - 1) >= mu_hi_s)
+        if fixed or not np.any(ends & ~clipped):
+            break
+        span *= 1.5  # a skewed conditional: its long side reaches beyond the span
+    log_norm = float(_logsumexp(lp + np.log(w_mu) + np.log(w_u)[None, :]))
     if not math.isfinite(log_norm):
         raise BayesmetaError("the posterior could not be normalised (no finite density)")
-    return _Grid(mu, u, tau, w_mu, w_u, w_panel, lp, ev, log_norm, (a, b), (ua, ub)), c
+    return _Grid(mu, a, h, u, tau, w_mu, w_u, w_panel, lp, ev, log_norm, (ua, ub)), c
 
 
 def _start(lik: _StudyLikelihood, prior_tau: Prior | None) -> tuple[float, float, float]:

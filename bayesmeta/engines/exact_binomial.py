@@ -39,7 +39,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 
 import numpy as np
 from scipy import special
@@ -50,8 +50,17 @@ from bayesmeta.model.priors import Prior, check_scale_prior, parse_prior
 
 GL_X, GL_W = np.polynomial.legendre.leggauss(16)
 PANEL_X, PANEL_W = np.polynomial.legendre.leggauss(8)
-GH_X, _GH_W = np.polynomial.hermite.hermgauss(20)
-GH_LOG_W = np.log(_GH_W) + GH_X**2  # weights of int f(x) dx = sum w e^(x^2) f(x)
+
+
+def _gauss_hermite(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and log weights of ``int f(x) dx = sum w e^(x^2) f(x)``."""
+    x, w = np.polynomial.hermite.hermgauss(n)
+    return x, np.log(w) + x**2
+
+
+GH_THETA_NODES = 12
+GH_BASELINE = _gauss_hermite(20)  # each study's baseline integral (once per table point)
+GH_THETA = _gauss_hermite(GH_THETA_NODES)  # theta_i at each (mu, tau) node
 REGULAR = 3  # a study whose every cell has this many events and non-events is "regular"
 DROP = 25.0  # each 1-d integrand is integrated where its log is within this of its maximum
 LOG_DROP = 30.0  # the (mu, tau) box: where the log posterior is within this of its maximum
@@ -137,9 +146,12 @@ def _log_integral(
 
 
 def _gauss_hermite_integral(
-    fun: Fun, x0: np.ndarray, moments: Callable[[np.ndarray], np.ndarray] | None = None
+    fun: Fun,
+    x0: np.ndarray,
+    moments: Callable[[np.ndarray], np.ndarray] | None = None,
+    rule: tuple[np.ndarray, np.ndarray] = GH_BASELINE,
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """As :func:`_log_integral`, by adaptive Gauss-Hermite quadrature (``GH_X`` nodes at the
+    """As :func:`_log_integral`, by adaptive Gauss-Hermite quadrature (``rule`` at the
     mode, scaled by the curvature there): exact for a Gaussian integrand and accurate to
     about 1e-7 for the near-Gaussian ones of studies whose every cell has a few events and
     non-events (:attr:`_StudyLikelihood.regular`); the skewed integrands of zero cells are
@@ -154,9 +166,10 @@ def _gauss_hermite_integral(
             break
     _, _, f2 = fun(x)
     scale = math.sqrt(2.0) / np.sqrt(-f2)
-    nodes = x[:, None] + scale[:, None] * GH_X
+    gx, glw = rule
+    nodes = x[:, None] + scale[:, None] * gx
     f, _, _ = fun(nodes, False)
-    log_w = f + GH_LOG_W + np.log(scale)[:, None]
+    log_w = f + glw + np.log(scale)[:, None]
     log_int = _logsumexp(log_w, axis=1)
     if moments is None:
         return log_int, None
@@ -169,12 +182,16 @@ def _integrate(
     fun: Callable[[np.ndarray], Fun],
     x0: np.ndarray,
     moments: Callable[[np.ndarray], Callable[[np.ndarray], np.ndarray]] | None = None,
+    rule: tuple[np.ndarray, np.ndarray] = GH_BASELINE,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Integrals of a batch (``fun(sel)`` and ``moments(sel)`` restricted to rows ``sel``):
     Gauss-Hermite on the ``regular`` rows, :func:`_log_integral` on the others."""
     out = np.empty(len(x0))
     mo = None
-    for use, method in ((regular, _gauss_hermite_integral), (~regular, _log_integral)):
+    for use, method in (
+        (regular, partial(_gauss_hermite_integral, rule=rule)),
+        (~regular, _log_integral),
+    ):
         if not use.any():
             continue
         sel = np.flatnonzero(use)
@@ -425,7 +442,7 @@ def _evaluate(lik: _StudyLikelihood, mu: np.ndarray, tau: np.ndarray, moments: b
             def mom(sel):
                 return lambda x: np.stack([x, x * x], axis=-1)
 
-            li, e = _integrate(lik.regular[ip], fun, x0, mom if moments else None)
+            li, e = _integrate(lik.regular[ip], fun, x0, mom if moments else None, GH_THETA)
             out[pos] = li
             if moments:
                 mo[pos] = np.column_stack([e[:, 0], e[:, 1] - e[:, 0] ** 2])
@@ -667,18 +684,31 @@ class BinomialPosterior:
         # interpolate log p(mu, tau | y) along mu within each tau column (near-quadratic
         # there, unlike the marginal, a mixture over tau), then sum over the columns
         cols = (g.log_post + np.log(g.w_u)[None, :] - g.log_norm).T  # (L, J)
-        # the cdf is read over the columns that hold mass (wide tau columns span far)
-        held = self._weights.sum(axis=0) > 1e-13
-        lo, hi = float(g.mu[:, held].min()), float(g.mu[:, held].max())
+        # the cdf is read where the nodes hold mass (the wide tau columns span far), two of
+        # their column's steps beyond
+        held_nodes = self._weights > 1e-14
+        pad = 2.0 * np.broadcast_to(g.h_mu[None, :], g.mu.shape)[held_nodes]
+        lo = float(max(np.min(g.mu[held_nodes] - pad), g.mu.min()))
+        hi = float(min(np.max(g.mu[held_nodes] + pad), g.mu.max()))
+        held = held_nodes.any(axis=0)
+
+        n = g.mu.shape[0]
+        live = np.flatnonzero(g.h_mu > 0)  # columns with mu nodes to interpolate between
 
         def log_density(v: np.ndarray) -> np.ndarray:
-            out = np.full((len(g.tau), len(v)), -np.inf)
-            for col in range(len(g.tau)):
-                h = g.h_mu[col]
-                if h <= 0:  # a single node (mu fixed)
-                    continue
-                inside = (v >= g.mu0[col]) & (v <= g.mu0[col] + h * (g.mu.shape[0] - 1))
-                out[col, inside] = _lagrange4(g.mu0[col], h, cols[col], v[inside])
+            x0, h, vals = g.mu0[live, None], g.h_mu[live, None], cols[live]
+            t = (v[None, :] - x0) / h  # (L, P) position in each column's nodes
+            j = np.clip(np.floor(t) - 1, 0, n - 4).astype(np.intp)
+            s = t - j
+            w = (
+                -(s - 1) * (s - 2) * (s - 3) / 6,
+                s * (s - 2) * (s - 3) / 2,
+                -s * (s - 1) * (s - 3) / 2,
+                s * (s - 1) * (s - 2) / 6,
+            )
+            with np.errstate(invalid="ignore"):
+                out = sum(w[q] * np.take_along_axis(vals, j + q, axis=1) for q in range(4))
+            out = np.where((t >= 0) & (t <= n - 1), out, -np.inf)
             return _logsumexp(out, axis=0)
 
         steps = g.h_mu[held & (g.h_mu > 0)]

@@ -63,14 +63,15 @@ GH_BASELINE = _gauss_hermite(20)  # each study's baseline integral (once per tab
 GH_THETA = _gauss_hermite(GH_THETA_NODES)  # theta_i at each (mu, tau) node
 REGULAR = 3  # a study whose every cell has this many events and non-events is "regular"
 DROP = 25.0  # each 1-d integrand is integrated where its log is within this of its maximum
-LOG_DROP = 30.0  # the (mu, tau) box: where the log posterior is within this of its maximum
+LOG_DROP = 30.0  # the u range: where the log posterior of u is within this of its maximum
+END_DROP = 20.0  # a mu column is widened when its end nodes are within this of its peak
 N_MU = 25  # mu nodes of each tau column of the final grid
 Z_SPAN = 8.0  # over the conditional mean of mu +- this many conditional SDs
-COARSE_MU = 17  # mu nodes of each column of the coarse passes
+COARSE_MU = 13  # mu nodes of each column of the coarse passes
 FINE_MU = 16  # mu's cdf is read from a grid this many times finer than the finest column
 MAX_FINE = 20_000  # and at most this many points
 N_PANELS = 5  # Gauss-Legendre panels (8 nodes each) in u = tau / (c + tau)
-COARSE = 15  # tau columns of the coarse passes that find the u range
+COARSE = 13  # tau columns of the coarse passes that find the u range
 T_POINTS = 81  # points of each shrunken effect's density (log interpolated T_FINE times finer)
 T_FINE = 8
 FINE = 32  # refinement of the grids the marginal cdfs are read from
@@ -162,7 +163,7 @@ def _gauss_hermite_integral(
         sd = 1.0 / np.sqrt(-f2)
         step = np.clip(-f1 / f2, -4.0 * sd, 4.0 * sd)
         x = x + step
-        if np.all(np.abs(step) <= 1e-7 * sd):
+        if np.all(np.abs(step) <= 1e-6 * sd):
             break
     _, _, f2 = fun(x)
     scale = math.sqrt(2.0) / np.sqrt(-f2)
@@ -230,6 +231,23 @@ class _StudyLikelihood:
     def __call__(self, idx: np.ndarray, theta: np.ndarray, deriv: bool = True):
         """``log g``, and (``deriv``) its first and second derivatives, else None."""
         raise NotImplementedError
+
+    @cached_property
+    def peak(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each regular study's mode of ``log g_i`` and the SD its curvature there gives
+        (Newton steps from ``center``), the normal approximation the integrals start from;
+        ``center, width`` for the others (a zero cell's ``g_i`` may have no mode)."""
+        rows = np.arange(self.k)
+        x, sd = self.center.copy(), self.width.copy()
+        for _ in range(20):
+            _, f1, f2 = self(rows, x)
+            step = np.clip(-f1 / f2, -2.0 * self.width, 2.0 * self.width)
+            x = np.where(self.regular, x + step, x)
+            if np.all(np.abs(step[self.regular]) <= 1e-9 * self.width[self.regular]):
+                break
+        _, _, f2 = self(rows, x)
+        sd = np.where(self.regular, 1.0 / np.sqrt(-f2), sd)
+        return x, sd
 
 
 class _SingleArm(_StudyLikelihood):
@@ -436,7 +454,7 @@ def _evaluate(lik: _StudyLikelihood, mu: np.ndarray, tau: np.ndarray, moments: b
                 return f
 
             # start at the normal approximation of g_i combined with N(mu, tau^2)
-            c, w = lik.center[ip], lik.width[ip]
+            c, w = (a[ip] for a in lik.peak)
             x0 = (c / w**2 + mp / tp**2) / (1 / w**2 + 1 / tp**2)
 
             def mom(sel):
@@ -852,7 +870,7 @@ def _posterior(
     def log_jac(u):
         return math.log(c) - 2.0 * np.log1p(-u) if prior_tau is not None else np.zeros_like(u)
 
-    y, v = lik.center, lik.width**2
+    y, v = lik.peak[0], lik.peak[1] ** 2
 
     def normal_approx(tau):
         """Conditional mean and SD of mu given tau from the studies' normal approximations."""
@@ -889,7 +907,7 @@ def _posterior(
             mean = (wts * mu).sum(axis=0) / mass
             sd = np.sqrt(np.maximum((wts * mu**2).sum(axis=0) / mass - mean**2, 0.0))
             log_mass = np.log(mass) + top
-        ends = np.maximum(lp[0], lp[-1]) > top - LOG_DROP
+        ends = np.maximum(lp[0], lp[-1]) > top - END_DROP
         return log_mass, mean, sd, ends
 
     def trapezoid(h, n):

@@ -1,10 +1,11 @@
-"""Exact posterior of the binomial models (two-arm binomial-normal, single-arm proportions) by
-quadrature.
+"""Exact posterior of the binomial models (two-arm binomial-normal, single-arm proportions)
+and of the Poisson-normal rates model by quadrature.
 
 Model (as :mod:`bayesmeta.engines.pymc` builds it)::
 
     two-arm:    r_ci ~ Bin(n_ci, expit a_i),  r_ti ~ Bin(n_ti, expit(a_i + theta_i)),  a_i ~ p(a)
     single-arm: r_i ~ Bin(n_i, expit theta_i)
+    rates:      x_ci ~ Pois(t_ci e^a_i),  x_ti ~ Pois(t_ti e^(a_i + theta_i)),  a_i ~ p(a)
     theta_i | mu, tau ~ N(mu, tau^2)  (tau = 0: common effect),  mu ~ p(mu),  tau ~ p(tau).
 
 Given ``(mu, tau)`` the studies are independent, so
@@ -268,10 +269,24 @@ class _SingleArm(_StudyLikelihood):
         return f + c, f1, f2
 
 
-class _TwoArm(_StudyLikelihood):
-    """``log g_i`` on a uniform grid per study, read by cubic Hermite interpolation."""
+def _poisson_log(x, t, eta):
+    """``log Pois(x | t e^eta)`` without ``x log t - log x!``, with first and second
+    derivatives in ``eta``."""
+    mean = t * np.exp(eta)
+    return x * eta - mean, x - mean, -mean
 
-    def __init__(self, rt, nt, rc, nc, baseline: Prior, lo: float, hi: float) -> None:
+
+class _TwoArm(_StudyLikelihood):
+    """``log g_i`` on a uniform grid per study, read by quintic Hermite interpolation.
+
+    ``arm`` is the likelihood of each arm given its linear predictor: ``"binomial"``
+    (``rt, nt, rc, nc`` events and totals, logit link) or ``"poisson"`` (events and
+    person-time, log link: the Poisson-normal rates model).
+    """
+
+    def __init__(
+        self, rt, nt, rc, nc, baseline: Prior, lo: float, hi: float, arm: str = "binomial"
+    ) -> None:
         if baseline.family != "normal":
             raise BayesmetaError(
                 f"the exact engine needs a normal prior for the study baselines, got {baseline}"
@@ -279,10 +294,26 @@ class _TwoArm(_StudyLikelihood):
             )
         rt, nt, rc, nc = (np.asarray(a, float) for a in (rt, nt, rc, nc))
         self.k = len(rt)
-        self.center = np.log((rt + 0.5) * (nc - rc + 0.5) / ((nt - rt + 0.5) * (rc + 0.5)))
-        self.width = np.sqrt(
-            1 / (rt + 0.5) + 1 / (nt - rt + 0.5) + 1 / (rc + 0.5) + 1 / (nc - rc + 0.5)
-        )
+        m, s = baseline.params
+        if arm == "poisson":  # events rt, rc per person-time nt, nc
+            arm_fn = _poisson_log
+            lt, lc = np.log((rt + 0.5) / nt), np.log((rc + 0.5) / nc)
+            wt, wc = rt + 0.5, rc + 0.5
+            const = (
+                rt * np.log(nt) - special.gammaln(rt + 1.0) + rc * np.log(nc)
+                - special.gammaln(rc + 1.0)
+            )  # fmt: skip
+            self.regular = np.minimum(rt, rc) >= REGULAR
+        else:
+            arm_fn = _binomial_logit
+            lt, lc = np.log((rt + 0.5) / (nt - rt + 0.5)), np.log((rc + 0.5) / (nc - rc + 0.5))
+            wt = 1.0 / (1.0 / (rt + 0.5) + 1.0 / (nt - rt + 0.5))
+            wc = 1.0 / (1.0 / (rc + 0.5) + 1.0 / (nc - rc + 0.5))
+            const = _log_binom(nt, rt) + _log_binom(nc, rc)
+            self.regular = np.minimum.reduce([rt, nt - rt, rc, nc - rc]) >= REGULAR
+        const = const - math.log(s) - _LOG_SQRT_2PI
+        self.center = lt - lc
+        self.width = np.sqrt(1.0 / wt + 1.0 / wc)
         lo_i = np.minimum(lo, self.center - 10.0 * self.width)
         hi_i = np.maximum(hi, self.center + 10.0 * self.width)
         step = np.maximum(np.minimum(MAX_STEP, self.width * STEP), (hi_i - lo_i) / (MAX_TABLE - 1))
@@ -293,9 +324,6 @@ class _TwoArm(_StudyLikelihood):
         idx = np.repeat(np.arange(self.k), size)
         col = np.arange(int(size.sum())) - start[idx]
         theta = lo_i[idx] + step[idx] * col
-        m, s = baseline.params
-        const = _log_binom(nt, rt) + _log_binom(nc, rc) - math.log(s) - _LOG_SQRT_2PI
-        self.regular = np.minimum.reduce([rt, nt - rt, rc, nc - rc]) >= REGULAR
 
         def fun(sel):
             i = idx[sel]
@@ -303,10 +331,8 @@ class _TwoArm(_StudyLikelihood):
 
             def f(a, deriv=True):
                 sh = (len(i),) + (1,) * (a.ndim - 1)
-                f_c, d_c, dd_c = _binomial_logit(r_c.reshape(sh), n_c.reshape(sh), a)
-                f_t, d_t, dd_t = _binomial_logit(
-                    r_t.reshape(sh), n_t.reshape(sh), a + th.reshape(sh)
-                )
+                f_c, d_c, dd_c = arm_fn(r_c.reshape(sh), n_c.reshape(sh), a)
+                f_t, d_t, dd_t = arm_fn(r_t.reshape(sh), n_t.reshape(sh), a + th.reshape(sh))
                 z = (a - m) / s
                 return f_c + f_t - 0.5 * z * z, d_c + d_t - z / s, dd_c + dd_t - 1.0 / s**2
 
@@ -318,18 +344,12 @@ class _TwoArm(_StudyLikelihood):
 
             def f(a):
                 sh = (len(i),) + (1,) * (a.ndim - 1)
-                _, d_t, dd_t = _binomial_logit(r_t.reshape(sh), n_t.reshape(sh), a + th.reshape(sh))
+                _, d_t, dd_t = arm_fn(r_t.reshape(sh), n_t.reshape(sh), a + th.reshape(sh))
                 return np.stack([d_t, d_t * d_t, dd_t], axis=-1)
 
             return f
 
         # start each baseline where the two arms' normal approximations agree
-        lc = np.log((rc + 0.5) / (nc - rc + 0.5))
-        lt = np.log((rt + 0.5) / (nt - rt + 0.5))
-        wc, wt = (
-            1.0 / (1.0 / (rc + 0.5) + 1.0 / (nc - rc + 0.5)),
-            1.0 / (1.0 / (rt + 0.5) + 1.0 / (nt - rt + 0.5)),
-        )
         a0 = (wc[idx] * lc[idx] + wt[idx] * (lt[idx] - theta)) / (wc[idx] + wt[idx])
         log_g, e = _integrate(self.regular[idx], fun, a0, mom)
         f = log_g + const[idx]
@@ -1057,6 +1077,36 @@ def binomial_normal_posterior(
     return _fit(lik, _names(study, len(rt)), prior_mu, prior_tau)
 
 
+def rates_posterior(
+    treatment_events,
+    treatment_time,
+    control_events,
+    control_time,
+    *,
+    prior_mu: Prior | str,
+    prior_tau: Prior | str | None,
+    prior_baseline: Prior | str = "normal(0, 10)",
+    study=None,
+) -> BinomialPosterior:
+    """Exact posterior of the Poisson-normal rates model with fixed study baselines
+    (``log rate_c = a_i``, ``log rate_t = a_i + theta_i``, events Poisson with mean rate x
+    person-time; ``prior_tau=None``: common effect). ``theta`` is the log incidence rate
+    ratio; the baselines need a normal prior, as in :func:`binomial_normal_posterior`."""
+    xt, tt, xc, tc = (
+        np.asarray(a, dtype=float).ravel()
+        for a in (treatment_events, treatment_time, control_events, control_time)
+    )
+    if len(xt) < 1:
+        raise BayesmetaError("no studies to analyse")
+    lik = _rates_likelihood(xt, tt, xc, tc, parse_prior(prior_baseline))
+    return _fit(lik, _names(study, len(xt)), prior_mu, prior_tau)
+
+
+def _rates_likelihood(xt, tt, xc, tc, baseline: Prior) -> _TwoArm:
+    y0 = np.log((xt + 0.5) / tt) - np.log((xc + 0.5) / tc)
+    return _TwoArm(xt, tt, xc, tc, baseline, y0.min() - 6.0, y0.max() + 6.0, arm="poisson")
+
+
 def proportion_posterior(
     events, total, *, prior_mu: Prior | str, prior_tau: Prior | str | None, study=None
 ) -> BinomialPosterior:
@@ -1085,7 +1135,15 @@ def null_log_marginal_likelihood(lik: _StudyLikelihood, prior_tau: Prior | str |
 
 
 def study_likelihood(data, prior_baseline: Prior | str = "normal(0, 10)") -> _StudyLikelihood:
-    """Each study's ``g_i`` for two-arm (``TwoArmData``) or single-arm counts."""
+    """Each study's ``g_i`` for two-arm (``TwoArmData``), rates (``RateData``) or
+    single-arm counts."""
+    if hasattr(data, "treatment_time"):
+        xt, tt, xc, tc = (
+            np.asarray(a, dtype=float)
+            for a in (data.treatment_events, data.treatment_time, data.control_events,
+                      data.control_time)
+        )  # fmt: skip
+        return _rates_likelihood(xt, tt, xc, tc, parse_prior(prior_baseline))
     if hasattr(data, "treatment_events"):
         rt, nt, rc, nc = (
             np.asarray(a, dtype=float)

@@ -414,6 +414,51 @@ class _TwoArm(_StudyLikelihood):
         return val, der, np.minimum(sec, -1e-12)
 
 
+class _Mixed(_StudyLikelihood):
+    """Count studies' ``log g_i`` (:class:`_TwoArm`) beside reported studies' normal density
+    ``log N(y_i; theta, v_i)`` of their log odds ratio (:mod:`bayesmeta.io.mixed`)."""
+
+    def __init__(self, counts: _TwoArm | None, reported: np.ndarray, y, v) -> None:
+        self.reported = np.asarray(reported, dtype=bool)
+        self.k = len(self.reported)
+        self.counts = counts
+        self.position = np.cumsum(~self.reported) - 1  # each count study's index in counts
+        self.y = np.where(self.reported, np.asarray(y, float), 0.0)
+        self.v = np.where(self.reported, np.asarray(v, float), 1.0)
+        self.center, self.width = self.y.copy(), np.sqrt(self.v)
+        self.regular = np.ones(self.k, dtype=bool)  # a normal density is as regular as it gets
+        if counts is not None:
+            self.center[~self.reported] = counts.center
+            self.width[~self.reported] = counts.width
+            self.regular[~self.reported] = counts.regular
+
+    def __call__(self, idx, theta, deriv: bool = True):
+        shape = idx.shape + (1,) * (theta.ndim - idx.ndim)
+        y, v = (a[idx].reshape(shape) for a in (self.y, self.v))
+        d = y - theta
+        val = -0.5 * d * d / v - 0.5 * np.log(v) - _LOG_SQRT_2PI
+        der = d / v if deriv else None
+        sec = np.broadcast_to(-1.0 / v, val.shape).copy() if deriv else None
+        counted = np.broadcast_to(~self.reported[idx].reshape(shape), val.shape)
+        if counted.any():
+            assert self.counts is not None
+            rows = np.broadcast_to(self.position[idx].reshape(shape), val.shape)[counted]
+            f, f1, f2 = self.counts(rows, theta[counted], deriv)
+            val[counted] = f
+            if deriv:
+                der[counted], sec[counted] = f1, f2
+        return val, der, sec
+
+
+def mixed_posterior(
+    data, *, prior_mu: Prior | str, prior_tau: Prior | str | None, prior_baseline: Prior | str
+) -> BinomialPosterior:
+    """Exact posterior of the mixed model (:mod:`bayesmeta.model.likelihoods.mixed`): count
+    studies' binomial arms with their baselines integrated out, reported studies' normal
+    log odds ratios (``prior_tau=None``: common effect)."""
+    return _fit(study_likelihood(data, prior_baseline), data.study, prior_mu, prior_tau)
+
+
 # --------------------------------------------------------------------------------------------
 # p(y | mu, tau) on a grid
 # --------------------------------------------------------------------------------------------
@@ -1135,8 +1180,12 @@ def null_log_marginal_likelihood(lik: _StudyLikelihood, prior_tau: Prior | str |
 
 
 def study_likelihood(data, prior_baseline: Prior | str = "normal(0, 10)") -> _StudyLikelihood:
-    """Each study's ``g_i`` for two-arm (``TwoArmData``), rates (``RateData``) or
-    single-arm counts."""
+    """Each study's ``g_i`` for two-arm (``TwoArmData``), rates (``RateData``), single-arm
+    or mixed counts and reported log odds ratios (``MixedData``)."""
+    if hasattr(data, "reported"):  # bayesmeta.io.mixed.MixedData
+        counted = data.counts
+        counts = study_likelihood(counted, prior_baseline) if counted.k else None
+        return _Mixed(counts, data.reported, data.yi, data.vi)
     if hasattr(data, "treatment_time"):
         xt, tt, xc, tc = (
             np.asarray(a, dtype=float)

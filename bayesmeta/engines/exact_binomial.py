@@ -836,15 +836,11 @@ class BinomialPosterior:
         lw = g.log_post + np.log(g.w_mu) + np.log(g.w_u)[None, :]
         return np.exp(lw - g.log_norm)
 
-    @cached_property
-    def _components(self) -> tuple[np.ndarray, ...]:
+    def _refined(self, floor: float, conditional: bool = True) -> tuple[np.ndarray, ...]:
         """Flattened (weight, mu, tau, cond mean (k, n), cond sd (k, n), log h (k, n)) with
-        each column's mu nodes refined where tau is small against their spacing."""
-        return self._refined(0.0)
-
-    def _refined(self, floor: float) -> tuple[np.ndarray, ...]:
-        """:attr:`_components` with each column's mu nodes spaced at most a third of its
-        tau or of ``floor``, whichever is larger (``inf``: the grid's own nodes)."""
+        each column's mu nodes spaced at most a third of its tau or of ``floor``, whichever
+        is larger (``inf``: the grid's own nodes), refined by interpolation; without the
+        conditional moments and ``log h`` (None) unless ``conditional``."""
         g = self._grid
         ev = g.evaluated
         parts = []
@@ -862,29 +858,37 @@ class BinomialPosterior:
                 lp = _lagrange4(x0, delta, g.log_post[:, col], mu)
                 w = np.full(len(mu), delta / r)
                 w[[0, -1]] /= 2.0
-                cm = _lagrange4(x0, delta, ev.cond_mean[:, :, col], mu)
-                cv = np.maximum(_lagrange4(x0, delta, ev.cond_var[:, :, col], mu), 1e-300)
-                lh = _lagrange4(x0, delta, ev.log_h[:, :, col], mu)
+                cm = cv = lh = None
+                if conditional:
+                    cm = _lagrange4(x0, delta, ev.cond_mean[:, :, col], mu)
+                    cv = np.maximum(_lagrange4(x0, delta, ev.cond_var[:, :, col], mu), 1e-300)
+                    lh = _lagrange4(x0, delta, ev.log_h[:, :, col], mu)
             lw = lp + np.log(w) + np.log(g.w_u[col])
-            parts.append((lw, mu, np.full(len(mu), t), cm, np.sqrt(cv), lh))
+            sd = None if cv is None else np.sqrt(cv)
+            parts.append((lw, mu, np.full(len(mu), t), cm, sd, lh))
         lw = np.concatenate([p[0] for p in parts])
         weight = np.exp(lw - _logsumexp(lw))
-        keep = weight > 1e-16
-        return (
+        # the smallest components holding 1e-13 of the mass in all are left out
+        order = np.argsort(weight)
+        keep = np.ones(len(weight), dtype=bool)
+        keep[order[np.cumsum(weight[order]) < 1e-13]] = False
+        out = [
             weight[keep] / weight[keep].sum(),
             np.concatenate([p[1] for p in parts])[keep],
             np.concatenate([p[2] for p in parts])[keep],
-            np.concatenate([p[3] for p in parts], axis=1)[:, keep],
-            np.concatenate([p[4] for p in parts], axis=1)[:, keep],
-            np.concatenate([p[5] for p in parts], axis=1)[:, keep],
-        )
+        ]
+        for q in (3, 4, 5):
+            out.append(
+                np.concatenate([p[q] for p in parts], axis=1)[:, keep] if conditional else None
+            )
+        return tuple(out)
 
     @cached_property
     def theta_new(self) -> NormalMixture | GridMarginal:
         """Predictive distribution of the effect in a new study."""
         if self.common_effect:
             return self.mu
-        w, mu, tau = self._components[:3]
+        w, mu, tau = self._refined(0.0, conditional=False)[:3]
         return NormalMixture(w, mu, tau)
 
     @cached_property

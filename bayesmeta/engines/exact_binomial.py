@@ -10,27 +10,30 @@ Model (as :mod:`bayesmeta.engines.pymc` builds it)::
 
 Given ``(mu, tau)`` the studies are independent, so
 ``p(y | mu, tau) = prod_i int g_i(theta) N(theta; mu, tau^2) dtheta`` with the study likelihood
-``g_i(theta) = int Bin(r_ci | expit a) Bin(r_ti | expit(a + theta)) p(a) da`` (two-arm) or
-``Bin(r_i | expit theta)`` (single-arm). Each integrand is log-concave (binomial likelihoods in
-the logit are log-concave, and so is a normal baseline prior), so every one-dimensional
-integral is done the same way (:func:`_log_integral`): Newton steps to the mode, Newton steps
-to the two points where the log integrand has fallen by ``DROP`` (so a skewed integrand, as a
-zero cell or a double-zero study gives, is covered on its long side), then one Gauss-Legendre
-panel on each side of the mode. ``log g_i`` (two-arm) is computed once per study on a uniform
-grid whose spacing follows the study's standard error (a study of 10,000 patients gets nodes a
-few thousandths apart), with its exact first and second derivatives, and read by cubic Hermite
-interpolation (quadratic extrapolation outside the grid, where ``log g_i`` is concave).
+``g_i(theta) = int Bin(r_ci | expit a) Bin(r_ti | expit(a + theta)) p(a) da`` (two-arm; rates:
+the Poisson arms), or ``Bin(r_i | expit theta)`` (single-arm). Each integrand is log-concave
+(binomial likelihoods in the logit and Poisson ones in the log rate are log-concave, and so is
+a normal baseline prior). A "regular" study (every cell with ``REGULAR`` events and
+non-events) has near-normal integrands, integrated by adaptive Gauss-Hermite quadrature
+(:func:`_gauss_hermite_integral`); the others (zero cells, double zeros: skewed integrands)
+by Newton steps to the mode, Newton steps to the two points where the log integrand has
+fallen by ``DROP``, and one Gauss-Legendre panel on each side (:func:`_log_integral`).
+``log g_i`` (two-arm, rates) is computed once per study on a uniform grid whose spacing
+follows the study's standard error (``STEP``, at most ``MAX_STEP``), with its exact first and
+second derivatives, and read by quintic Hermite interpolation (quadratic extrapolation
+outside the grid, where ``log g_i`` is concave).
 
-``(mu, tau)`` is integrated on a product grid: ``mu`` uniform (trapezoid rule, spectrally
-accurate for a density that has decayed at both ends), ``tau`` through
-``u = tau / (c + tau)`` (``c`` the prior median, as :mod:`bayesmeta.engines.exact` does) on
-composite Gauss-Legendre panels; the box is where the log posterior is within ``LOG_DROP`` of
-its maximum, found on coarse grids that widen until the box is inside and narrow until it is
-resolved. Marginals of ``mu`` and ``tau`` interpolate the log density between nodes;
-``theta_new`` is the mixture of normals over the grid, with the ``mu`` grid refined by
-interpolation where ``tau`` is small against its spacing; a shrunken ``theta_i`` has the
-density ``g_i(t) sum_m w_m N(t; mu_m, tau_m^2) / h_i(mu_m, tau_m)`` over that grid
-(:class:`ShrunkenEffects`). ``docs/reference/exact-binomial.md`` states the accuracy tested.
+``(mu, tau)``: ``tau`` through ``u = tau / (c + tau)`` (``c`` the prior median, as
+:mod:`bayesmeta.engines.exact` does) on composite Gauss-Legendre panels over where the
+posterior of ``u`` is within ``LOG_DROP`` of its maximum; for each ``tau`` node, ``N_MU``
+``mu`` nodes uniform over ``Z_SPAN`` conditional SDs either side of the conditional mean of
+``mu`` (trapezoid rule), read off coarse passes (:func:`_posterior`), so the grid follows the
+funnel of the joint posterior. Marginals of ``mu`` and ``tau`` interpolate the log density
+between nodes; ``theta_new`` is the mixture of normals over the grid, with a column's ``mu``
+nodes refined by interpolation where ``tau`` is small against their spacing; a shrunken
+``theta_i`` has the density ``g_i(t) sum_m w_m N(t; mu_m, tau_m^2) / h_i(mu_m, tau_m)`` over
+that grid (:class:`ShrunkenEffects`). ``docs/reference/exact-binomial.md`` states how the
+error is controlled and the accuracy tested.
 
 numpy and scipy only: this module imports no PyMC.
 """
@@ -654,9 +657,10 @@ class ShrunkenEffects:
     """The shrunken ``theta_i | y``, one per study: ``[i]`` is study ``i``'s marginal.
 
     Its density is ``g_i(t) sum_m w_m N(t; mu_m, tau_m^2) / h_i(mu_m, tau_m)`` over the grid
-    nodes ``m`` (exact given the grid), read on ``T_POINTS`` points over its mean +- 8 SD
-    and integrated by the trapezoid rule; nodes whose ``tau`` is below two steps of that
-    grid add their normal (conditional mean and SD) cdf instead, as their conditional is
+    nodes ``m`` (exact given the grid), read on ``T_POINTS`` points over its mean +- 8 SD,
+    its log interpolated ``T_FINE`` times finer and integrated by the trapezoid rule; nodes
+    whose ``tau`` is below two steps of that grid add their normal (conditional mean and SD)
+    cdf instead (summed on the coarse grid and interpolated), as their conditional is
     ``N(mu, tau^2)`` reweighted by a ``g_i`` that is flat over that width.
     """
 

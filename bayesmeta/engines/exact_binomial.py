@@ -65,6 +65,7 @@ def _gauss_hermite(n: int) -> tuple[np.ndarray, np.ndarray]:
 GH_THETA_NODES = 12
 GH_BASELINE = _gauss_hermite(20)  # each study's baseline integral (once per table point)
 GH_THETA = _gauss_hermite(GH_THETA_NODES)  # theta_i at each (mu, tau) node
+GH_COARSE = _gauss_hermite(8)  # and at the nodes of the coarse passes that place the grid
 REGULAR = 3  # a study whose every cell has this many events and non-events is "regular"
 DROP = 25.0  # each 1-d integrand is integrated where its log is within this of its maximum
 LOG_DROP = 30.0  # the u range: where the log posterior of u is within this of its maximum
@@ -475,7 +476,13 @@ class _Evaluated:
     log_h: np.ndarray | None  # (k, J, L): each study's log int g_i N(theta; mu, tau^2)
 
 
-def _evaluate(lik: _StudyLikelihood, mu: np.ndarray, tau: np.ndarray, moments: bool) -> _Evaluated:
+def _evaluate(
+    lik: _StudyLikelihood,
+    mu: np.ndarray,
+    tau: np.ndarray,
+    moments: bool,
+    rule: tuple[np.ndarray, np.ndarray] = GH_THETA,
+) -> _Evaluated:
     """Each study's ``log int g_i(theta) N(theta; mu, tau^2) dtheta`` on the ``mu x tau`` grid
     (``mu`` 1-d: the product grid; ``(J, L)``: column ``l`` at ``tau[l]``; ``tau`` = 0 gives
     ``log g_i(mu)``), summed over studies; optionally the conditional mean
@@ -528,7 +535,7 @@ def _evaluate(lik: _StudyLikelihood, mu: np.ndarray, tau: np.ndarray, moments: b
             def mom(sel):
                 return lambda x: np.stack([x, x * x], axis=-1)
 
-            li, e = _integrate(lik.regular[ip], fun, x0, mom if moments else None, GH_THETA)
+            li, e = _integrate(lik.regular[ip], fun, x0, mom if moments else None, rule)
             out[pos] = li
             if moments:
                 mo[pos] = np.column_stack([e[:, 0], e[:, 1] - e[:, 0] ** 2])
@@ -969,8 +976,8 @@ def _posterior(
         h = (b - a) / (n - 1)
         return a[None, :] + h[None, :] * np.arange(n)[:, None], a, h
 
-    def log_post(mu, tau, moments=False):
-        ev = _evaluate(lik, mu, tau, moments)
+    def log_post(mu, tau, moments=False, rule=GH_THETA):
+        ev = _evaluate(lik, mu, tau, moments, rule)
         with np.errstate(divide="ignore"):
             lp = ev.loglik + (0.0 if fixed else prior_mu.logpdf(mu))
             if prior_tau is not None:
@@ -1016,7 +1023,7 @@ def _posterior(
             center = np.interp(u, known_u, known_mean)
             sd = np.interp(u, known_u, known_sd)
         mu, a, h = columns(center, sd, COARSE_MU, Z_SPAN + 4.0)
-        lp, _ = log_post(mu, tau)
+        lp, _ = log_post(mu, tau, rule=GH_COARSE)
         log_mass, mean, msd, _ = column_moments(mu, lp, trapezoid(h, COARSE_MU))
         lm = log_mass + log_jac(u)
         top = np.max(lm)

@@ -40,6 +40,7 @@ _PUBLIC = {
     "MixedData": "bayesmeta.io.mixed",
     "influence": "bayesmeta.workflows.influence",
     "prior_sensitivity": "bayesmeta.workflows.sensitivity",
+    "robustness": "bayesmeta.workflows.robustness",
     "turner_prior": "bayesmeta.model.priors",
     "turner_table": "bayesmeta.workflows.sensitivity",
 }
@@ -73,6 +74,7 @@ __all__ = [
     "parse_prior",
     "plots",
     "prior_sensitivity",
+    "robustness",
     "sample",
     "turner_prior",
     "turner_table",
@@ -94,6 +96,7 @@ if TYPE_CHECKING:
     from bayesmeta.workflows.analyze import AnalysisResult, analyze, from_draws
     from bayesmeta.workflows.average import average
     from bayesmeta.workflows.influence import influence
+    from bayesmeta.workflows.robustness import robustness
     from bayesmeta.workflows.sensitivity import prior_sensitivity, turner_table
 
 

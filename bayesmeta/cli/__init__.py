@@ -14,7 +14,7 @@ import typer
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
-from bayesmeta.cli import average, batch, classic, fit, priors, report
+from bayesmeta.cli import average, batch, classic, fit, priors, report, sof
 from bayesmeta.cli.common import EXIT_USER_ERROR, ascii_fallback
 
 
@@ -60,6 +60,7 @@ for command in (
     priors.sensitivity,
     batch.batch,
     batch.simulate,
+    sof.sof,
 ):
     app.command()(command)
 

@@ -22,6 +22,7 @@ from bayesmeta.model.description import reference_direction
 from bayesmeta.model.likelihoods import native
 from bayesmeta.model.scales import Scale
 from bayesmeta.report.format import interval, num, p_value, percent, probability
+from bayesmeta.summaries.absolute import nnt_label
 from bayesmeta.summaries.types import Summary
 from bayesmeta.workflows.analyze import AnalysisResult
 from bayesmeta.workflows.average import ModelAverage
@@ -338,34 +339,57 @@ def _exp_text(x: float) -> str:
 
 def absolute_table(result: AnalysisResult) -> Table:
     """Treated risk, risk difference per 1,000, risk ratio and NNT at each control risk, for
-    the pooled effect and a new study (posterior medians with equal-tailed intervals)."""
+    the pooled effect and a new study (posterior medians with equal-tailed intervals); the
+    control risk from the studies with its interval; the probability of a benefit if asked."""
     level = percent(result.level)
+    absolute = result.absolute
+    benefit = absolute.benefit if absolute else None
+    harmful = benefit is None or benefit.fewer
     table = Table(
         title="Absolute effects from the posterior (at the control-group risks given)",
         title_justify="left",
         box=None,
         pad_edge=False,
     )
-    for col in (
+    columns = [
         "Control risk",
         "Effect",
         f"Treated risk [{level} CrI]",
         f"Difference per 1,000 [{level} CrI]",
         f"RR [{level} CrI]",
         "NNT (median)",
-    ):
+    ]
+    if benefit is not None:
+        columns.append(f"P({benefit.describe()})")
+    for col in columns:
         table.add_column(col, justify="left" if col in ("Control risk", "Effect") else "right")
-    for e in result.absolute.effects if result.absolute else ():
+    for e in absolute.effects if absolute else ():
         rd, rr, risk = e.risk_difference_per_1000, e.risk_ratio, e.treated_risk
         nnt = e.nnt
-        table.add_row(
-            num(e.baseline_risk, 3),
+        control = (
+            num(e.baseline_risk, 3)
+            if e.control_risk is None
+            else (
+                f"studies: {num(e.control_risk.median, 3)} {interval(*e.control_risk.interval, 3)}"
+            )
+        )
+        row = [
+            control,
             "pooled" if e.of == "pooled" else "new study",
             f"{num(risk.median, 3)} {interval(*risk.interval, 3)}",
             f"{num(rd.median, 1)} {interval(*rd.interval, 1)}",
             f"{num(rr.median)} {interval(*rr.interval)}",
-            "-" if nnt is None else f"{math.ceil(nnt)} (1 {e.direction} event)",
+            "-" if nnt is None else f"{nnt_label(e.direction, harmful)} {math.ceil(nnt)}",
+        ]
+        if benefit is not None:
+            row.append(probability(e.p_benefit))
+        table.add_row(*row)
+    if absolute is not None and any(e.control_risk is not None for e in absolute.effects):
+        table.caption = (
+            "studies: the posterior predictive control risk of the model's study baselines "
+            "(a study drawn at random from those analysed), median and interval"
         )
+        table.caption_justify = "left"
     return table
 
 

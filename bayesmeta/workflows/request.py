@@ -24,6 +24,7 @@ from bayesmeta.model.description import ModelSpec
 from bayesmeta.model.likelihoods import NAMES
 from bayesmeta.model.moderators import moderators
 from bayesmeta.model.priors import DEFAULT_BETA, Prior, parse_prior
+from bayesmeta.summaries.absolute import Benefit, check_baseline_risks
 from bayesmeta.workflows.analyze import (
     AnalysisResult,
     analyze_model,
@@ -47,7 +48,9 @@ class AnalysisRequest:
     (:class:`bayesmeta.io.table.TableFile`). ``measure`` is the measure of the frequentist
     rows of two-arm counts (OR, RR, RD), or the effect measure of a continuous outcome (MD,
     SMD, ROM: :mod:`bayesmeta.io.continuous`; None: MD); ``baseline_risks`` the control-group
-    risks of the absolute effects (:mod:`bayesmeta.summaries.absolute`).
+    risks of the absolute effects (:mod:`bayesmeta.summaries.absolute`; ``"studies"``: from
+    the study baselines), ``benefit`` the clinically relevant difference of their probability
+    of benefit.
     """
 
     data: Path | None = None
@@ -69,7 +72,8 @@ class AnalysisRequest:
     methods: tuple[str, ...] | None = None
     split_shared_control: bool = False
     measure: str | None = None
-    baseline_risks: tuple[float, ...] = ()
+    baseline_risks: tuple[float | str, ...] = ()
+    benefit: Benefit | None = None
 
     @classmethod
     def from_spec(cls, spec: Spec) -> AnalysisRequest:
@@ -96,6 +100,19 @@ class AnalysisRequest:
         sampler = {k: v for k, v in spec.sampler.items() if k in known}
         if "target_accept" in sampler:
             sampler["target_accept"] = float(sampler["target_accept"])
+        absolute = spec.absolute
+        try:
+            risks = check_baseline_risks(absolute.get("baseline_risks", ()))
+            threshold = absolute.get("benefit_threshold")
+            benefit = None
+            if threshold is not None:
+                benefit = Benefit(threshold, fewer=not absolute.get("desirable_events", False))
+        except BayesmetaError as exc:
+            raise BayesmetaError(f"{where}: [absolute] {exc}") from None
+        if (threshold is not None or "desirable_events" in absolute) and not risks:
+            raise BayesmetaError(
+                f"{where}: [absolute] benefit_threshold and desirable_events need baseline_risks"
+            )
         return cls(
             data=spec.data_path,
             example=spec.example,
@@ -110,6 +127,9 @@ class AnalysisRequest:
             subgroup=spec.subgroup,
             separate_tau=spec.separate_tau,
             settings=SamplerSettings(**sampler),
+            measure=spec.measure.upper() if spec.measure else None,
+            baseline_risks=risks,
+            benefit=benefit,
         )
 
 
@@ -186,7 +206,7 @@ def plan(request: AnalysisRequest) -> Plan:
         )
     if engine == "nuts":
         spec.check_for_sampler()
-    check_absolute(spec, request.baseline_risks)
+    check_absolute(spec, request.baseline_risks, engine)
     measure = counts_measure(data, request.measure)
     if measure is not None:
         frequentist_methods.inputs(data, measure=measure)
@@ -206,5 +226,6 @@ def execute(planned: Plan) -> AnalysisResult:
         hdi=r.hdi,
         measure=counts_measure(planned.spec.data, r.measure),
         baseline_risks=r.baseline_risks,
+        benefit=r.benefit,
         exact_check=True,
     )

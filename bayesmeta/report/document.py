@@ -184,9 +184,10 @@ def posterior_table(result: AnalysisResult) -> Table:
 
 
 def frequentist_table(contents: Analyses) -> Table:
-    """The frequentist estimates shown, on the shown scale, as ``fit`` prints them."""
+    """The frequentist estimates shown, on the shown scale of their measure (``--measure``;
+    else the model's), as ``fit`` prints them."""
     result = contents.result
-    show, label = result.scale.show, result.scale.label
+    show, label = result.frequentist_scale.show, result.frequentist_scale.label
     level = percent(result.level)
     rows = []
     for key in contents.methods:
@@ -238,7 +239,7 @@ def heterogeneity_table(contents: Analyses) -> Table:
             rows.append(["Cochran's Q (df), p", f"{num(estimate.q, 2)} ({estimate.k - 1}), "
                          f"p {_probability(p_value(estimate.q_p))}", name])  # fmt: skip
         if estimate.pi is not None:
-            show = result.scale.show
+            show = result.frequentist_scale.show
             rows.append([f"{level} prediction interval (new study)",
                          interval(*(show(v) for v in estimate.pi)), name])  # fmt: skip
     return _table(["Quantity", "Value", "From"], rows, first_text=1)
@@ -438,6 +439,8 @@ def _not_run(part: object) -> str | None:
 
 def sections(contents: Analyses, figures: dict[str, RenderedFigure]) -> dict[str, Any]:
     """Everything the templates print, as text (see the module docstring)."""
+    from bayesmeta.report.sof import absolute_table, sof_table
+
     result = contents.result
     if result is None:
         raise BayesmetaError("a report needs a fitted model")
@@ -481,6 +484,10 @@ def sections(contents: Analyses, figures: dict[str, RenderedFigure]) -> dict[str
             "bias (Sterne et al. 2011)."
         ),
         "diagnostics": diagnostics_table(result),
+        "measure_note": _measure_note(result),
+        "absolute": absolute_table(result.absolute, result.level) if result.absolute else None,
+        "sof": sof_table(contents.sof) if contents.sof is not None else None,
+        "sof_notes": list(contents.sof.notes) if contents.sof is not None else [],
         "methods": paragraphs,
         "checklist": words.checklist(contents),
         "references": words.references(paragraphs),
@@ -488,6 +495,18 @@ def sections(contents: Analyses, figures: dict[str, RenderedFigure]) -> dict[str
         "figures": figures,
         "level": percent(result.level),
     }
+
+
+def _measure_note(result: AnalysisResult) -> str | None:
+    """Which scale the frequentist rows are on when ``--measure`` differs from the model's."""
+    if result.measure is None or result.frequentist_scale.name == result.scale.name:
+        return None
+    return (
+        f"The frequentist estimates are on the {result.frequentist_scale.label} scale "
+        f"(--measure {result.measure}); the Bayesian model stays on the {result.scale.label} "
+        "scale: its risk ratios and risk differences come from its posterior at the control "
+        "risks given (absolute effects)."
+    )
 
 
 def _corrected_note(result: AnalysisResult) -> str | None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.report.document import Table, markdown_cell
 from bayesmeta.report.format import num, percent, probability
-from bayesmeta.summaries.absolute import STUDIES
+from bayesmeta.summaries.absolute import STUDIES, AbsoluteEffects, nnt_label
 from bayesmeta.summaries.sof import GRADE_DOMAINS, SofRow, SummaryOfFindings
 from bayesmeta.summaries.types import Summary
 
@@ -97,6 +97,44 @@ def sof_table(sof: SummaryOfFindings) -> Table:
             ]
         )
     return Table(columns(sof), rows, [False] * 9)
+
+
+def absolute_table(absolute: AbsoluteEffects, level: float) -> Table:
+    """The absolute effects of an analysis (as the terminal prints them): each control risk,
+    for the pooled effect and a new study."""
+    harmful = absolute.benefit is None or absolute.benefit.fewer
+    pct = percent(level)
+    columns = [
+        "Control risk",
+        "Effect",
+        f"Treated risk per 1,000 ({pct} CrI)",
+        f"Difference per 1,000 ({pct} CrI)",
+        f"RR ({pct} CrI)",
+        "NNT",
+    ]
+    if absolute.benefit is not None:
+        columns.append(f"P({absolute.benefit.describe()})")
+    rows = []
+    for e in absolute.effects:
+        if e.control_risk is None:
+            control = f"{round(1000 * float(e.baseline_risk))} per 1,000"
+        else:
+            lo, hi = (round(1000 * v) for v in e.control_risk.interval)
+            control = f"studies: {round(1000 * e.control_risk.median)} per 1,000 ({lo} to {hi})"
+        rr = e.risk_ratio
+        nnt = e.nnt
+        row = [
+            control,
+            "pooled" if e.of == "pooled" else "new study",
+            _treated(e.treated_risk),
+            _risk_difference(e.risk_difference_per_1000),
+            f"{num(rr.median)} ({num(rr.interval[0])} to {num(rr.interval[1])})",
+            "-" if nnt is None else f"{nnt_label(e.direction, harmful)} {math.ceil(nnt)}",
+        ]
+        if absolute.benefit is not None:
+            row.append(probability(e.p_benefit))
+        rows.append(row)
+    return Table(columns, rows, [False] * len(columns))
 
 
 def render_markdown(sof: SummaryOfFindings, title: str) -> str:

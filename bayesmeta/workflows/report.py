@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from bayesmeta.errors import BayesmetaError
+from bayesmeta.io.inputs import counts_measure
 from bayesmeta.model.priors import Prior
+from bayesmeta.summaries.sof import SummaryOfFindings
 from bayesmeta.workflows.analyze import AnalysisResult
 from bayesmeta.workflows.influence import Influence, influence
 from bayesmeta.workflows.request import AnalysisRequest, Plan, execute, input_path
@@ -67,6 +69,8 @@ class Analyses:
     """Everything a report or a figure of one analysis needs.
 
     ``result`` is None when only figures that need no fit were asked for (the funnel plot).
+    ``sof`` is the summary of findings of the analysis when it has absolute effects
+    (``--baseline-risk``).
     """
 
     plan: Plan
@@ -74,11 +78,17 @@ class Analyses:
     sensitivity: list[SensitivityRow] | NotRun
     influence: Influence | NotRun
     provenance: Provenance
+    sof: SummaryOfFindings | None = None
 
     @property
     def data(self) -> Any:
         """The validated data."""
         return self.plan.spec.data
+
+    @property
+    def measure(self) -> str | None:
+        """The measure of two-arm counts' frequentist rows and figures (None: the model's)."""
+        return counts_measure(self.data, self.plan.request.measure)
 
     @property
     def methods(self) -> tuple[str, ...]:
@@ -121,6 +131,13 @@ def command_line(
         args += ["--ci-level", f"{request.ci_level:g}"]
     if request.methods:
         args += ["--methods", ",".join(request.methods)]
+    if request.measure:
+        args += ["--measure", request.measure]
+    if request.baseline_risks:
+        args += ["--baseline-risk", ",".join(format(r, "g") for r in request.baseline_risks)]
+    if request.benefit is not None:
+        args += ["--benefit-threshold", f"{request.benefit.threshold:g}"]
+        args += [] if request.benefit.fewer else ["--desirable-events"]
     s = request.settings
     args += ["--chains", str(s.chains), "--draws", str(s.draws), "--tune", str(s.tune)]
     args += ["--seed", str(s.seed)]
@@ -201,10 +218,16 @@ def analyses(
         sensitivity = run_sensitivity(planned, result)
     if result is not None and "influence" in parts:
         infl = run_influence(planned, result)
+    table = None
+    if result is not None and result.absolute is not None:
+        from bayesmeta.workflows.sof import table_of
+
+        table = table_of([(input_path(planned.request).stem, result)])
     return Analyses(
         plan=planned,
         result=result,
         sensitivity=sensitivity,
         influence=infl,
         provenance=provenance(planned.request, command=command, spec=spec),
+        sof=table,
     )

@@ -29,6 +29,7 @@ from bayesmeta.frequentist.smallstudy import egger, egger_line
 from bayesmeta.io.counts import StudyData, TwoArmData
 from bayesmeta.io.reported import ReportedEffects
 from bayesmeta.model.description import scale_of_data
+from bayesmeta.model.scales import scale_of_measure
 from bayesmeta.report.figures import literal_text
 from bayesmeta.report.figures.axes import FONT_SIZE, effect_axis
 from bayesmeta.report.format import p_value, percent
@@ -45,6 +46,7 @@ def funnel(
     level: float = DEFAULT_LEVEL,
     contours: bool = False,
     filled: TrimFill | None = None,
+    measure: str | None = None,
 ) -> Figure:
     """Funnel plot of ``data`` (module docstring); returns the figure, writes nothing.
 
@@ -58,6 +60,9 @@ def funnel(
         Shade the p < 0.10, 0.05, 0.01 regions around no effect.
     filled
         A trim-and-fill result whose imputed studies and estimate are drawn.
+    measure
+        Two-arm counts: ``"OR"``, ``"RR"`` or ``"RD"`` (escalc's effect sizes; None: the
+        model's log odds ratio).
 
     Raises
     ------
@@ -68,10 +73,10 @@ def funnel(
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    es = frequentist_methods.inputs(data, level).es
+    es = frequentist_methods.inputs(data, level, measure).es
     if es.k < 3:
         raise BayesmetaError(f"a funnel plot needs at least 3 studies, got {es.k}")
-    scale = scale_of_data(data)
+    scale = scale_of_measure(measure) if measure else scale_of_data(data)
     show = scale.show
     se = np.sqrt(es.vi)
     centre = common_effect(es, level=level).estimate

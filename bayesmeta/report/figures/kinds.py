@@ -64,7 +64,7 @@ def _trimfill(contents: Analyses) -> TrimFill | None:
     from bayesmeta.frequentist.bias import trimfill
 
     try:
-        return trimfill(frequentist_methods.inputs(contents.data).es)
+        return trimfill(frequentist_methods.inputs(contents.data, measure=contents.measure).es)
     except BayesmetaError:
         return None
 
@@ -96,11 +96,12 @@ KINDS: dict[str, Kind] = {
              "frequentist leave-one-out.", ("fit", "influence"), _influence),
         Kind("funnel", "Funnel plot: study effects against their standard errors, the pseudo "
              "confidence region around the common-effect estimate and Egger's line.", (),
-             lambda c, s: funnel.funnel(c.data)),
+             lambda c, s: funnel.funnel(c.data, measure=c.measure)),
         Kind("contour_funnel", "Contour-enhanced funnel plot: shaded where a study's p-value "
              "against no effect is below 0.10, 0.05 and 0.01; open circles: the studies "
              "trim-and-fill (REML, L0) imputes, with its adjusted estimate.", (),
-             lambda c, s: funnel.funnel(c.data, contours=True, filled=_trimfill(c))),
+             lambda c, s: funnel.funnel(c.data, contours=True, filled=_trimfill(c),
+                                        measure=c.measure)),
         Kind("baujat", "Baujat plot: each study's contribution to heterogeneity against its "
              "influence on the common-effect estimate.", (), _baujat),
         Kind("gosh", "GOSH plot: common-effect estimate against I^2 in subsets of the studies "

@@ -60,7 +60,8 @@ class Benefit:
     def __post_init__(self) -> None:
         if not (isinstance(self.threshold, int | float) and 0 <= self.threshold < 1000):
             raise OptionError(
-                f"--threshold: {self.threshold!r} is not a difference per 1,000 in [0, 1000)"
+                f"--benefit-threshold: {self.threshold!r} is not a number of events per "
+                "1,000 in [0, 1000)"
             )
 
     def holds(self, rd_per_1000: np.ndarray) -> np.ndarray:

@@ -59,6 +59,7 @@ def _options(
     draws: int,
     tune: int,
     seed: int,
+    measure: str | None = None,
 ) -> BatchOptions:
     from bayesmeta.engines.nuts import SamplerSettings
     from bayesmeta.workflows.batch import BatchOptions
@@ -69,6 +70,7 @@ def _options(
         prior_baseline=prior_baseline,
         common_effect=common_effect,
         settings=SamplerSettings(chains=chains, draws=draws, tune=tune, seed=seed),
+        measure=measure,
     )
 
 
@@ -167,6 +169,13 @@ def batch(
     prior_tau: PriorTauOpt = None,
     prior_baseline: PriorBaselineOpt = None,
     common_effect: CommonOpt = False,
+    measure: Annotated[
+        str | None,
+        typer.Option(
+            help="Frequentist columns of two-arm counts on OR (the default), RR (log risk "
+            "ratio) or RD (risk difference); the posterior columns stay on the log odds ratio.",
+        ),
+    ] = None,
     chains: ChainsOpt = 4,
     draws: DrawsOpt = 2000,
     tune: TuneOpt = 1000,
@@ -188,7 +197,7 @@ def batch(
     _check_table_name(out)
     _check_scheduler(scheduler)
     options = _options(
-        prior_mu, prior_tau, prior_baseline, common_effect, chains, draws, tune, seed
+        prior_mu, prior_tau, prior_baseline, common_effect, chains, draws, tune, seed, measure
     )
     jobs = read_jobs(source, group_column=group_column, sheet=sheet)
     progress = _prepare([out], force, input_files(source, jobs))

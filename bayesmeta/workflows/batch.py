@@ -94,7 +94,9 @@ class BatchOptions:
 
     A prior left as None takes the model's default (``docs/priors.md``), so two-arm and
     single-arm meta-analyses can share a batch. ``settings.seed`` is the base
-    seed from which each meta-analysis' own seed is derived.
+    seed from which each meta-analysis' own seed is derived. ``measure`` puts the frequentist
+    columns of two-arm counts on the log risk ratio (``"RR"``) or the risk difference
+    (``"RD"``) instead of the log odds ratio; the posterior columns stay on the model's scale.
     """
 
     prior_mu: Prior | None = None
@@ -102,6 +104,7 @@ class BatchOptions:
     prior_baseline: Prior | None = None
     common_effect: bool = False
     settings: SamplerSettings = field(default_factory=SamplerSettings)
+    measure: str | None = None
 
     def __post_init__(self) -> None:
         """Refuse priors the sampler cannot handle, and a tau prior with mass below 0, before
@@ -121,14 +124,26 @@ class BatchOptions:
         prior_baseline: str | None = None,
         common_effect: bool = False,
         settings: SamplerSettings | None = None,
+        measure: str | None = None,
     ) -> BatchOptions:
-        """Options from CLI prior strings such as ``"half-normal(0.5)"``."""
+        """Options from CLI prior strings such as ``"half-normal(0.5)"``.
+
+        Raises
+        ------
+        BayesmetaError
+            A measure other than OR, RR, RD.
+        """
+        measure = measure.upper() if measure else None
+        if measure not in (None, "OR", "RR", "RD"):
+            raise BayesmetaError(f"--measure {measure}: a batch's measure is OR, RR or RD")
+        measure = None if measure == "OR" else measure  # the default, and the same rows
         return cls(
             prior_mu=parse_prior(prior_mu) if prior_mu else None,
             prior_tau=parse_prior(prior_tau) if prior_tau else None,
             prior_baseline=parse_prior(prior_baseline) if prior_baseline else None,
             common_effect=common_effect,
             settings=settings or SamplerSettings(),
+            measure=measure,
         )
 
     def priors(self) -> dict[str, Prior | None]:
@@ -146,8 +161,10 @@ class BatchOptions:
                 ("baseline", self.prior_baseline),
             )
         )
+        measure = f"measure={self.measure}; " if self.measure else ""
         return (
-            f"{priors}; common_effect={self.common_effect}; chains={s.chains} draws={s.draws} "
+            f"{priors}; {measure}common_effect={self.common_effect}; chains={s.chains} "
+            f"draws={s.draws} "
             f"tune={s.tune} seed={s.seed} target_accept={s.target_accept or 'per model'}"
         )
 
@@ -426,6 +443,7 @@ def run_one(job: Job, options: BatchOptions) -> dict[str, Any]:
                 settings=replace(options.settings, seed=seed),
                 common_effect=options.common_effect,
                 frequentist=methods_for(data),
+                measure=options.measure if isinstance(data, TwoArmData) else None,
             )
     except BayesmetaError as exc:
         return failure_row(job.name, str(exc), seed, options)

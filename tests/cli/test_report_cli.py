@@ -28,12 +28,11 @@ def option_names(command: str) -> set[str]:
 
 
 def test_report_and_plot_take_the_model_options_of_fit():
-    # --measure and --baseline-risk are fit's own for now: the forest plot has one axis (the
-    # model's odds ratio) and the report has no absolute-effects table yet (issue 19 item 3).
-    fit_only = {"--measure", "--baseline-risk"}
-    fit = option_names("fit") - {"--json", "--save-posterior", "--plot", "--force", *fit_only}
+    # A figure has no absolute effects: plot takes --measure (the funnel plots) only.
+    absolute = {"--baseline-risk", "--benefit-threshold", "--desirable-events"}
+    fit = option_names("fit") - {"--json", "--save-posterior", "--plot", "--force"}
     assert fit <= option_names("report")
-    assert fit <= option_names("plot")
+    assert fit - absolute <= option_names("plot")
     assert {"--prior-tau", "--subgroup", "--seed", "--draws", "--methods"} <= fit
 
 

@@ -346,7 +346,7 @@ def absolute_table(result: AnalysisResult) -> Table:
     benefit = absolute.benefit if absolute else None
     harmful = benefit is None or benefit.fewer
     table = Table(
-        title="Absolute effects from the posterior (at the control-group risks given)",
+        title="Absolute effects from the posterior (at each control-group risk)",
         title_justify="left",
         box=None,
         pad_edge=False,
@@ -391,6 +391,20 @@ def absolute_table(result: AnalysisResult) -> Table:
         )
         table.caption_justify = "left"
     return table
+
+
+def _posterior_measure_note(result: AnalysisResult) -> str:
+    """Where the posterior's own RR or RD is (the absolute effects), or how to get it."""
+    if result.measure not in ("RR", "RD"):
+        return ""
+    if result.absolute is None:
+        return f"; give --baseline-risk for its {result.measure} from the posterior"
+    where = (
+        "at the trials' control risks ('studies')"
+        if any(e.control_risk is not None for e in result.absolute.effects)
+        else "at the control risks given"
+    )
+    return f"; its {result.measure} from the posterior, {where}, is in the absolute effects"
 
 
 def comparison_line(c: Comparison) -> str:
@@ -504,7 +518,8 @@ def render(
         console.print(
             f"Frequentist rows on the {(fs.axis or fs.label).lower()} ({fs.label}) scale "
             f"(--measure {result.measure}); the Bayesian posterior above is on the "
-            f"{(bs.axis or bs.label).lower()} ({bs.label}) scale of the {result.model} model."
+            f"{(bs.axis or bs.label).lower()} ({bs.label}) scale of the {result.model} model"
+            f"{_posterior_measure_note(result)}."
         )
     console.print(frequentist_table(result.frequentist, result.frequentist_scale, methods))
     console.print()

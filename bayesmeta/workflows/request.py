@@ -8,7 +8,7 @@ from a specification file (:meth:`AnalysisRequest.from_spec`); both then take th
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from bayesmeta.engines.nuts import SamplerSettings
@@ -24,7 +24,7 @@ from bayesmeta.model.description import ModelSpec
 from bayesmeta.model.likelihoods import NAMES
 from bayesmeta.model.moderators import moderators
 from bayesmeta.model.priors import DEFAULT_BETA, Prior, parse_prior
-from bayesmeta.summaries.absolute import Benefit, check_baseline_risks
+from bayesmeta.summaries.absolute import STUDIES, Benefit, check_baseline_risks
 from bayesmeta.workflows.analyze import (
     AnalysisResult,
     analyze_model,
@@ -206,12 +206,31 @@ def plan(request: AnalysisRequest) -> Plan:
         )
     if engine == "nuts":
         spec.check_for_sampler()
-    check_absolute(spec, request.baseline_risks, engine)
     measure = counts_measure(data, request.measure)
+    request = _posterior_measure(request, spec, engine, measure)
+    check_absolute(spec, request.baseline_risks, engine)
     if measure is not None:
         frequentist_methods.inputs(data, measure=measure)
     shown = request.methods or frequentist_methods.shown_by_default(data)
     return Plan(request, spec, engine, frequentist_methods.check_methods(shown, data))
+
+
+def _posterior_measure(
+    request: AnalysisRequest, spec: ModelSpec, engine: str, measure: str | None
+) -> AnalysisRequest:
+    """``request`` with the control risks of the studies (``"studies"``) when it asks for RR
+    or RD without control risks and the model can give them (the binomial-normal model's
+    baselines under NUTS, no moderators): the posterior then reports the measure chosen."""
+    if (
+        measure in ("RR", "RD")
+        and not request.baseline_risks
+        and spec.family.baseline
+        and engine == "nuts"
+        and spec.moderators is None
+        and spec.scale.name == "log_odds_ratio"
+    ):
+        return replace(request, baseline_risks=(STUDIES,))
+    return request
 
 
 def execute(planned: Plan) -> AnalysisResult:

@@ -113,3 +113,17 @@ def test_specification_absolute_errors(tmp_path, body: str, fragment: str) -> No
     spec = tmp_path / "spec.toml"
     spec.write_text('[data]\nexample = "bcg"\n' + body, encoding="utf-8")
     assert fragment in fails_cleanly(["run", str(spec)])
+
+
+def test_the_posterior_reports_the_measure_chosen() -> None:
+    """RR or RD without control risks: the binomial-normal model under NUTS reports them at
+    the trials' own control risks; the normal-normal model has no baselines and says how."""
+    from bayesmeta.report.terminal import _posterior_measure_note
+    from bayesmeta.workflows.request import execute
+
+    planned = plan(AnalysisRequest(example="bcg", measure="RR"))
+    assert planned.engine == "nuts" and planned.request.baseline_risks == ("studies",)
+    assert plan(AnalysisRequest(example="bcg")).request.baseline_risks == ()
+    exact = execute(plan(AnalysisRequest(example="bcg", model="normal-normal", measure="RD")))
+    assert exact.absolute is None
+    assert "give --baseline-risk for its RD" in _posterior_measure_note(exact)

@@ -62,9 +62,10 @@ def _nnt(row: SofRow) -> str:
 
 
 def columns(sof: SummaryOfFindings) -> list[str]:
-    """The column headers (with the interval level and the benefit threshold)."""
+    """The column headers (with the interval level; the probability of benefit only with a
+    benefit threshold)."""
     level = percent(sof.level)
-    benefit = f"P(benefit: {sof.benefit.describe()})" if sof.benefit is not None else "P(benefit)"
+    benefit = [] if sof.benefit is None else [f"P(benefit: {sof.benefit.describe()})"]
     return [
         "Outcome",
         "Participants (studies)",
@@ -73,7 +74,7 @@ def columns(sof: SummaryOfFindings) -> list[str]:
         f"Risk with treatment ({level} CrI)",
         f"Risk difference with treatment ({level} CrI)",
         "NNT",
-        benefit,
+        *benefit,
         "Certainty (GRADE)",
     ]
 
@@ -92,11 +93,12 @@ def sof_table(sof: SummaryOfFindings) -> Table:
                 _treated(e.treated_risk),
                 _risk_difference(e.risk_difference_per_1000),
                 _nnt(row),
-                "-" if e.p_benefit is None else probability(e.p_benefit),
+                *([] if sof.benefit is None else [probability(e.p_benefit)]),
                 "",
             ]
         )
-    return Table(columns(sof), rows, [False] * 9)
+    headers = columns(sof)
+    return Table(headers, rows, [False] * len(headers))
 
 
 def absolute_table(absolute: AbsoluteEffects, level: float) -> Table:

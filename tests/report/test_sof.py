@@ -141,3 +141,40 @@ def test_sof_page_renders_in_chromium(tables, tmp_path) -> None:
                  page)  # fmt: skip
     pixels = np.asarray(Image.open(shot).convert("RGB")).reshape(-1, 3)
     assert np.mean(pixels.min(axis=1) < 128) > 0.01, "the table is not drawn"
+
+
+def test_a_folder_is_one_outcome_per_file(tmp_path) -> None:
+    folder = tmp_path / "review"
+    folder.mkdir()
+    for name in OUTCOMES:
+        (folder / f"{name}.csv").write_bytes((EXAMPLES / f"{name}.csv").read_bytes())
+    out = tmp_path / "sof.md"
+    args = ["sof", str(folder), "--model", "normal-normal", "--baseline-risk", "0.1"]
+    result = CliRunner().invoke(app, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert "\n| bcg |" in text and "\n| li2007 |" in text
+    assert "P(benefit" not in text  # no threshold, no column
+    again = CliRunner().invoke(app, [*args, str(folder / "bcg.csv"), "--out", str(out), "--force"])
+    assert again.exit_code == 2 and "appear twice" in again.output
+
+
+def test_report_has_the_absolute_effects_and_the_table() -> None:
+    from bayesmeta.report import document
+    from bayesmeta.workflows.report import analyses
+    from bayesmeta.workflows.request import AnalysisRequest, plan
+
+    priors = {"mu": "normal(0, 10)", "tau": "half-normal(0.5)"}
+    request = AnalysisRequest(
+        example="bcg", model="normal-normal", baseline_risks=(0.05,), priors=priors
+    )
+    contents = analyses(plan(request), parts=("fit",))
+    figures = {n: document.RenderedFigure(n, n, reason="not drawn here") for n in
+               document.REPORT_FIGURES}  # fmt: skip
+    html = document.render_html(contents, figures=figures)
+    section = html.split('id="absolute"')[1].split("</section>")[0]
+    ref = json.loads((ROOT / "tests" / "reference" / "bcg.nnhm.json").read_text())
+    treated = 1000 * special.expit(special.logit(0.05) + ref["mu"]["median"])
+    assert f"{round(treated)} per 1,000" in section
+    assert 'id="summary-of-findings"' in section and "Certainty (GRADE)" in section
+    assert "--baseline-risk 0.05" in contents.provenance.command

@@ -532,6 +532,8 @@ def payload(contents: Analyses) -> dict[str, Any]:
         out["sensitivity"] = [row.to_dict() for row in contents.sensitivity]
     if not isinstance(contents.influence, NotRun):
         out["influence"] = contents.influence.to_dict()
+    if contents.sof is not None:
+        out["summary_of_findings"] = contents.sof.to_dict()
     out["provenance"] = contents.provenance.to_dict()
     return out
 

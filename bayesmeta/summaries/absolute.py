@@ -106,9 +106,11 @@ class AbsoluteEffect:
         """``"fewer"`` or ``"more"`` events with treatment (by the median difference)."""
         return "fewer" if self.risk_difference_per_1000.median < 0 else "more"
 
-    def to_dict(self) -> dict[str, Any]:
-        """``{treated_risk, risk_difference_per_1000, risk_ratio, nnt, nnt_direction}``, with
-        ``control_risk`` for the risk from the studies and ``p_benefit`` with a benefit."""
+    def to_dict(self, harmful: bool = True) -> dict[str, Any]:
+        """``{treated_risk, risk_difference_per_1000, risk_ratio, nnt, nnt_direction,
+        nnt_label}`` (``nnt_label`` NNTB or NNTH when the events are ``harmful``, or
+        desirable), with ``control_risk`` for the risk from the studies and ``p_benefit``
+        with a benefit."""
         out: dict[str, Any] = {}
         if self.control_risk is not None:
             out["control_risk"] = self.control_risk.to_dict()
@@ -118,6 +120,7 @@ class AbsoluteEffect:
             "risk_ratio": self.risk_ratio.to_dict(),
             "nnt": self.nnt,
             "nnt_direction": f"one event {self.direction} per nnt treated",
+            "nnt_label": nnt_label(self.direction, harmful),
         }
         if self.p_benefit is not None:
             out["p_benefit"] = self.p_benefit
@@ -144,7 +147,8 @@ class AbsoluteEffects:
         threshold of ``p_benefit``)."""
         risks: dict[str, dict[str, Any]] = {}
         for e in self.effects:
-            risks.setdefault(_key(e.baseline_risk), {})[e.of] = e.to_dict()
+            harmful = self.benefit is None or self.benefit.fewer
+            risks.setdefault(_key(e.baseline_risk), {})[e.of] = e.to_dict(harmful)
         out: dict[str, Any] = {"transformation": TRANSFORMATION, "baseline_risks": risks}
         if STUDIES in risks:
             out["studies"] = STUDIES_TRANSFORMATION

@@ -178,3 +178,6 @@ def test_report_has_the_absolute_effects_and_the_table() -> None:
     assert f"{round(treated)} per 1,000" in section
     assert 'id="summary-of-findings"' in section and "Certainty (GRADE)" in section
     assert "--baseline-risk 0.05" in contents.provenance.command
+    (row,) = document.payload(contents)["summary_of_findings"]["rows"]
+    assert row["risk_with_treatment_per_1000"]["median"] == pytest.approx(treated, rel=3e-4)
+    assert row["certainty"] is None and row["nnt_label"] == "NNTB"

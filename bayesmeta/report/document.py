@@ -501,11 +501,12 @@ def _measure_note(result: AnalysisResult) -> str | None:
     """Which scale the frequentist rows are on when ``--measure`` differs from the model's."""
     if result.measure is None or result.frequentist_scale.name == result.scale.name:
         return None
+    from bayesmeta.report.terminal import posterior_measure_note
+
     return (
         f"The frequentist estimates are on the {result.frequentist_scale.label} scale "
         f"(--measure {result.measure}); the Bayesian model stays on the {result.scale.label} "
-        "scale: its risk ratios and risk differences come from its posterior at the control "
-        "risks given (absolute effects)."
+        f"scale{posterior_measure_note(result)}."
     )
 
 

@@ -393,7 +393,7 @@ def absolute_table(result: AnalysisResult) -> Table:
     return table
 
 
-def _posterior_measure_note(result: AnalysisResult) -> str:
+def posterior_measure_note(result: AnalysisResult) -> str:
     """Where the posterior's own RR or RD is (the absolute effects), or how to get it."""
     if result.measure not in ("RR", "RD"):
         return ""
@@ -519,7 +519,7 @@ def render(
             f"Frequentist rows on the {(fs.axis or fs.label).lower()} ({fs.label}) scale "
             f"(--measure {result.measure}); the Bayesian posterior above is on the "
             f"{(bs.axis or bs.label).lower()} ({bs.label}) scale of the {result.model} model"
-            f"{_posterior_measure_note(result)}."
+            f"{posterior_measure_note(result)}."
         )
     console.print(frequentist_table(result.frequentist, result.frequentist_scale, methods))
     console.print()

@@ -118,7 +118,7 @@ def test_specification_absolute_errors(tmp_path, body: str, fragment: str) -> No
 def test_the_posterior_reports_the_measure_chosen() -> None:
     """RR or RD without control risks: the binomial-normal model under NUTS reports them at
     the trials' own control risks; the normal-normal model has no baselines and says how."""
-    from bayesmeta.report.terminal import _posterior_measure_note
+    from bayesmeta.report.terminal import posterior_measure_note
     from bayesmeta.workflows.request import execute
 
     planned = plan(AnalysisRequest(example="bcg", measure="RR"))
@@ -126,4 +126,4 @@ def test_the_posterior_reports_the_measure_chosen() -> None:
     assert plan(AnalysisRequest(example="bcg")).request.baseline_risks == ()
     exact = execute(plan(AnalysisRequest(example="bcg", model="normal-normal", measure="RD")))
     assert exact.absolute is None
-    assert "give --baseline-risk for its RD" in _posterior_measure_note(exact)
+    assert "give --baseline-risk for its RD" in posterior_measure_note(exact)

@@ -148,7 +148,7 @@ class AbsoluteEffects:
         risks: dict[str, dict[str, Any]] = {}
         for e in self.effects:
             harmful = self.benefit is None or self.benefit.fewer
-            risks.setdefault(_key(e.baseline_risk), {})[e.of] = e.to_dict(harmful)
+            risks.setdefault(risk_text(e.baseline_risk), {})[e.of] = e.to_dict(harmful)
         out: dict[str, Any] = {"transformation": TRANSFORMATION, "baseline_risks": risks}
         if STUDIES in risks:
             out["studies"] = STUDIES_TRANSFORMATION
@@ -164,7 +164,8 @@ def nnt_label(direction: str, harmful: bool = True) -> str:
     return "NNTB" if (direction == "fewer") == harmful else "NNTH"
 
 
-def _key(risk: float | str) -> str:
+def risk_text(risk: float | str) -> str:
+    """A control-group risk as given on the command line: ``0.05``, ``studies``."""
     return risk if isinstance(risk, str) else format(risk, "g")
 
 

@@ -22,6 +22,7 @@ from typing import Any
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.io.inputs import counts_measure
 from bayesmeta.model.priors import Prior
+from bayesmeta.summaries.absolute import risk_text
 from bayesmeta.summaries.sof import SummaryOfFindings
 from bayesmeta.workflows.analyze import AnalysisResult
 from bayesmeta.workflows.influence import Influence, influence
@@ -134,7 +135,7 @@ def command_line(
     if request.measure:
         args += ["--measure", request.measure]
     if request.baseline_risks:
-        args += ["--baseline-risk", ",".join(format(r, "g") for r in request.baseline_risks)]
+        args += ["--baseline-risk", ",".join(map(risk_text, request.baseline_risks))]
     if request.benefit is not None:
         args += ["--benefit-threshold", f"{request.benefit.threshold:g}"]
         args += [] if request.benefit.fewer else ["--desirable-events"]

@@ -127,3 +127,14 @@ def test_the_posterior_reports_the_measure_chosen() -> None:
     exact = execute(plan(AnalysisRequest(example="bcg", model="normal-normal", measure="RD")))
     assert exact.absolute is None
     assert "give --baseline-risk for its RD" in posterior_measure_note(exact)
+
+
+def test_command_line_spells_out_the_absolute_options() -> None:
+    from bayesmeta.summaries.absolute import Benefit
+    from bayesmeta.workflows.report import command_line
+
+    request = AnalysisRequest(example="bcg", measure="RR", baseline_risks=(0.05, "studies"),
+                              benefit=Benefit(10, fewer=False))  # fmt: skip
+    line = command_line(request, "plot funnel")
+    assert "--measure RR --baseline-risk 0.05,studies" in line
+    assert "--benefit-threshold 10 --desirable-events" in line

@@ -43,6 +43,8 @@ def test_funnel_plot_on_the_measure(name: str, measure: str, title: str, show) -
     np.testing.assert_allclose(points[:, 1], np.sqrt(ref["vi"]), rtol=1e-6)
     centre = next(x for x in ax.lines if x.get_gid() == "centre").get_xdata()[0]
     assert centre == pytest.approx(float(show(ref["iv_fixed"]["est"])), rel=1e-6)
+    legend = [t.get_text() for t in fig.legends[0].get_texts()][-1]
+    assert f"t = {ref['egger']['z']:.2f}" in legend  # regtest(model = "lm") on the measure
 
 
 @pytest.mark.parametrize("measure", ("RR", "RD"))

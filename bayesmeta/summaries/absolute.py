@@ -283,29 +283,26 @@ def exact_absolute_effects(
     level: float = DEFAULT_LEVEL,
     benefit: Benefit | None = None,
 ) -> AbsoluteEffects:
-    """The absolute effects of a normal-normal model without moderators, exactly: each map is
-    increasing in the log OR, so its quantiles are the mapped quantiles of the exact marginals
-    of ``mu`` and ``theta_new`` (mixtures of normals), and its mean and SD are integrated per
-    component by Gauss-Hermite quadrature (:func:`bayesmeta.summaries.exact.shown_summary`)."""
-    from bayesmeta.engines import exact
+    """The absolute effects of a model an exact engine integrates (normal-normal or
+    binomial-normal, no moderators), exactly: each map is increasing in the log OR, so its
+    quantiles are the mapped quantiles of the exact marginals of ``mu`` and ``theta_new``, and
+    its mean and SD are integrated over their mixture components or quadrature nodes
+    (:func:`bayesmeta.summaries.exact.shown_summary`); the probability of a benefit is the
+    marginal's cdf at :meth:`Benefit.log_or_bound`."""
     from bayesmeta.model.scales import Scale
+    from bayesmeta.summaries.crosscheck import quadrature
     from bayesmeta.summaries.exact import shown_summary, summary
 
-    y, v, study = spec.normal.y, spec.normal.v, spec.normal.study
-    if spec.common_effect:
-        post = exact.common_effect_posterior(y, v, prior_mu=spec.priors.mu, study=study)
-    else:
-        post = exact.nnhm_posterior(
-            y, v, prior_mu=spec.priors.mu, prior_tau=spec.priors.tau, study=study
-        )
+    post = quadrature(spec).posterior(spec)
+    new = post.mu if spec.common_effect else post.theta_new
     effects = []
     for p0 in check_baseline_risks(baseline_risks):
         if p0 == STUDIES:
             raise OptionError(
-                "--baseline-risk studies needs the study baselines of the binomial-normal "
-                "model (--model binomial-normal --engine nuts); the normal-normal model has none"
+                "--baseline-risk studies needs the draws of the binomial-normal model's study "
+                "baselines (--model binomial-normal --engine nuts)"
             )
-        for of, marginal in (("pooled", post.mu), ("new_study", post.theta_new)):
+        for of, marginal in (("pooled", post.mu), ("new_study", new)):
             value = summary(marginal, level=level)
             fields: dict[str, Any] = {
                 k: shown_summary(Scale(k, k, f), value, marginal) for k, f in _maps(p0).items()

@@ -585,11 +585,6 @@ def analyze_model(
         if risks:
             from bayesmeta.summaries.absolute import exact_absolute_effects
 
-            if not spec.family.exact_default:
-                raise OptionError(
-                    "--baseline-risk with --engine exact needs --model normal-normal; "
-                    "use --engine nuts for the binomial model"
-                )
             common["absolute"] = exact_absolute_effects(spec, risks, level=level, benefit=benefit)
         comparison = None
         if compare:

@@ -155,6 +155,39 @@ def test_control_risk_from_the_studies_matches_stan(bcg_fit) -> None:
             _share_within_mcse(rd <= -10, target, scale_ref)
 
 
+def test_exact_binomial_engine_matches_stan() -> None:
+    """The exact binomial-normal engine (no sampling) against the same Stan run: at each of
+    Stan's quantiles of the treated risk, the difference per 1,000 and the risk ratio (mapped
+    back to the log OR, ``logit(risk) - logit(p0)``) our exact cdf is the quantile's level
+    within 3.5 of Stan's Monte Carlo SEs, ``sqrt(q (1 - q) / ESS)`` with its smallest ESS
+    (``n_eff_min``, of mu and tau); the probability of benefit likewise."""
+    from bayesmeta.summaries.crosscheck import quadrature
+
+    data = load(EXAMPLES / "bcg.csv")
+    result = analyze(data, priors=PRIORS, engine="exact", baseline_risks=RISKS,
+                     benefit=Benefit(10))  # fmt: skip
+    assert result.engine == "exact" and result.model == "binomial-normal"
+    post = quadrature(result.spec).posterior(result.spec)
+    ess = REF["n_eff_min"]
+    ours = result.absolute.to_dict()["baseline_risks"]
+    for p0 in RISKS:
+        back = {
+            "treated_risk": lambda r: r,
+            "risk_difference_per_1000": lambda d, p0=p0: p0 + d / 1000,
+            "risk_ratio": lambda x, p0=p0: x * p0,
+        }
+        for of, marginal in (("pooled", post.mu), ("new_study", post.theta_new)):
+            ref = REF["baseline_risks"][format(p0)][of]
+            for quantity, to_risk in back.items():
+                for q, prob in QUANTILES.items():
+                    theta = special.logit(to_risk(ref[quantity][q])) - special.logit(p0)
+                    tol = 3.5 * np.sqrt(prob * (1 - prob) / ess)
+                    assert float(marginal.cdf(theta)) == pytest.approx(prob, abs=tol)
+            target = ref["p_benefit_10"]
+            tol = 3.5 * np.sqrt(target * (1 - target) / ess)
+            assert ours[format(p0, "g")][of]["p_benefit"] == pytest.approx(target, abs=tol)
+
+
 def test_studies_needs_the_binomial_baselines_under_nuts() -> None:
     data = load(EXAMPLES / "bcg.csv")
     with pytest.raises(OptionError, match="needs the study baselines"):

@@ -33,7 +33,10 @@ def _difference(x: float) -> str:
 
 def _participants(row: SofRow) -> str:
     n = "-" if row.participants is None else _count(row.participants)
-    return f"{n} ({row.studies} {'study' if row.studies == 1 else 'studies'})"
+    studies = f"{row.studies} {'study' if row.studies == 1 else 'studies'}"
+    if row.participants is not None and row.sized < row.studies:
+        studies += f"; sizes from {row.sized}"
+    return f"{n} ({studies})"
 
 
 def _relative(row: SofRow) -> str:

@@ -42,12 +42,14 @@ class SofRow:
     (``relative_label``: the odds ratio, or the risk ratio at the control risk when the
     analysis asked for ``--measure RR``); ``effect`` the absolute effect of the pooled log odds
     ratio at ``effect.baseline_risk``. ``participants`` is None when the data do not give group
-    sizes.
+    sizes; ``sized`` is the number of studies that give them (fewer than ``studies`` when
+    some reported only an estimate).
     """
 
     outcome: str
     studies: int
     participants: int | None
+    sized: int
     relative_label: str
     relative: Summary
     effect: AbsoluteEffect
@@ -73,6 +75,7 @@ class SofRow:
             "outcome": self.outcome,
             "studies": self.studies,
             "participants": self.participants,
+            "studies_with_sizes": self.sized,
             "relative_effect": {"measure": self.relative_label, **self.relative.to_dict()},
             "baseline_risk": e.baseline_risk,
             "risk_with_control_per_1000": self.control_per_1000,
@@ -116,9 +119,13 @@ def _per_1000(s: Summary) -> Summary:
     )
 
 
-def participants(data: Any) -> int | None:
-    """The participants of two-arm counts (both arms' sizes summed); None without sizes."""
+def participants(data: Any) -> tuple[int | None, int]:
+    """The participants of two-arm counts (both arms' sizes summed) and the number of studies
+    that gave them: mixed data (:class:`~bayesmeta.io.mixed.MixedData`) sum their count
+    studies only; ``(None, 0)`` without sizes."""
     totals = [getattr(data, name, None) for name in ("treatment_total", "control_total")]
     if any(t is None for t in totals):
-        return None
-    return int(sum(np.sum(t) for t in totals))
+        return None, 0
+    counted = np.asarray(getattr(data, "counted", np.ones(data.k, dtype=bool)), dtype=bool)
+    n = int(sum(np.sum(np.asarray(t)[counted]) for t in totals))
+    return n, int(counted.sum())

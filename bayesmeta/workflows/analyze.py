@@ -626,7 +626,7 @@ def analyze_model(
             post["theta_new"],
             risks,
             level=level,
-            alpha=post.get("alpha"),
+            alpha=_baselines(spec, post.get("alpha")),
             benefit=benefit,
         )
     return AnalysisResult(
@@ -637,6 +637,15 @@ def analyze_model(
         absolute=absolute,
         **common,
     )
+
+
+def _baselines(spec: ModelSpec, alpha: np.ndarray | None) -> np.ndarray | None:
+    """The draws of the study baselines that data inform: those of the count studies of
+    mixed data (a reported study's baseline stays at its prior), all otherwise."""
+    counted = getattr(spec.data, "counted", None)
+    if alpha is None or counted is None:
+        return alpha
+    return np.asarray(alpha)[..., np.asarray(counted, dtype=bool)]
 
 
 def check_absolute(

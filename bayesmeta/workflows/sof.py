@@ -122,6 +122,7 @@ def rows_of(result: AnalysisResult, outcome: str) -> tuple[sof.SofRow, ...]:
         raise OptionError(
             f"{outcome}: a summary of findings needs absolute effects: give --baseline-risk"
         )
+    n, sized = sof.participants(result.data)
     rows = []
     for e in result.absolute.effects:
         if e.of != "pooled":
@@ -134,7 +135,8 @@ def rows_of(result: AnalysisResult, outcome: str) -> tuple[sof.SofRow, ...]:
             sof.SofRow(
                 outcome=outcome,
                 studies=result.data.k,
-                participants=sof.participants(result.data),
+                participants=n,
+                sized=sized,
                 relative_label=label,
                 relative=relative,
                 effect=e,

@@ -181,3 +181,25 @@ def test_report_has_the_absolute_effects_and_the_table() -> None:
     (row,) = document.payload(contents)["summary_of_findings"]["rows"]
     assert row["risk_with_treatment_per_1000"]["median"] == pytest.approx(treated, rel=3e-4)
     assert row["certainty"] is None and row["nnt_label"] == "NNTB"
+
+
+def test_mixed_formats_count_only_the_studies_with_counts() -> None:
+    """bcg_mixed: some trials give counts, others a reported log OR. Participants sum the
+    count trials' arms; the control risk from the studies uses their baselines only (a
+    reported trial's baseline has no data and stays at its N(0, 10^2) prior)."""
+    from bayesmeta import load
+    from bayesmeta.model.description import ModelSpec
+    from bayesmeta.summaries.sof import participants
+    from bayesmeta.workflows.analyze import _baselines
+
+    frame = pd.read_csv(EXAMPLES / "bcg_mixed.csv")
+    counted = frame["treatment_total"].notna().to_numpy()
+    data = load(EXAMPLES / "bcg_mixed.csv")
+    counts = frame[counted]
+    n = int(counts["treatment_total"].sum() + counts["control_total"].sum())
+    assert participants(data) == (n, int(counted.sum())) and counted.sum() < data.k
+    alpha = np.arange(2 * 3 * data.k, dtype=float).reshape(2, 3, data.k)  # chains, draws, k
+    kept = _baselines(ModelSpec.describe(data), alpha)
+    np.testing.assert_array_equal(kept, alpha[..., counted])
+    two_arm = load(EXAMPLES / "bcg.csv")
+    assert _baselines(ModelSpec.describe(two_arm), alpha) is alpha

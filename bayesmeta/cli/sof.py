@@ -78,6 +78,7 @@ def sof(
     from bayesmeta.engines.nuts import SamplerSettings
     from bayesmeta.io.output import check_outputs, write_atomic
     from bayesmeta.report.sof import check_format, render
+    from bayesmeta.workflows.batch import check_not_an_input_folder
     from bayesmeta.workflows.request import AnalysisRequest
     from bayesmeta.workflows.sof import outcome_requests, summary_of_findings
 
@@ -85,6 +86,7 @@ def sof(
     measure = measure.upper() if measure else None
     if measure not in (None, "OR", "RR"):
         raise BayesmetaError(f"--measure {measure}: a summary of findings shows OR or RR")
+    check_not_an_input_folder([out], sources)
     check_outputs([out], inputs=list(sources), overwrite=force)
     priors = {k: v for k, v in (("mu", prior_mu), ("tau", prior_tau)) if v is not None}
     template = AnalysisRequest(

@@ -155,6 +155,8 @@ def test_a_folder_is_one_outcome_per_file(tmp_path) -> None:
     text = out.read_text(encoding="utf-8")
     assert "\n| bcg |" in text and "\n| li2007 |" in text
     assert "P(benefit" not in text  # no threshold, no column
+    inside = str(folder / "sof.csv")
+    assert "outside the input folder" in fails_cleanly([*args, "--out", inside])
     again = CliRunner().invoke(app, [*args, str(folder / "bcg.csv"), "--out", str(out), "--force"])
     assert again.exit_code == 2 and "appear twice" in again.output
 

@@ -3,7 +3,7 @@
 Thin like the rest of the CLI: check the output, build one request per outcome
 (:func:`bayesmeta.workflows.sof.outcome_requests`), plan and fit them
 (:func:`bayesmeta.workflows.sof.summary_of_findings`), render the table
-(:mod:`bayesmeta.report.sof`) and write it atomically.
+(:mod:`bayesmeta.report.sof_files`) and write it atomically.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def sof(
     """
     from bayesmeta.engines.nuts import SamplerSettings
     from bayesmeta.io.output import check_outputs, write_atomic
-    from bayesmeta.report.sof import check_format, render
+    from bayesmeta.report.sof_files import check_format, render
     from bayesmeta.workflows.batch import check_not_an_input_folder
     from bayesmeta.workflows.request import AnalysisRequest
     from bayesmeta.workflows.sof import outcome_requests, summary_of_findings

@@ -76,6 +76,11 @@ def _table(columns: list[str], rows: list[list[str]], first_text: int = 1) -> Ta
     return Table(columns, rows, [i >= first_text for i in range(len(columns))])
 
 
+def _text_table(columns: list[str], rows: list[list[str]]) -> Table:
+    """A table whose every column is text."""
+    return Table(columns, rows, [False] * len(columns))
+
+
 def _shown(result: AnalysisResult, s: Summary, digits: int = 2) -> str:
     """``0.47 [0.33, 0.70]`` on the shown scale."""
     show = result.scale.show
@@ -439,7 +444,7 @@ def _not_run(part: object) -> str | None:
 
 def sections(contents: Analyses, figures: dict[str, RenderedFigure]) -> dict[str, Any]:
     """Everything the templates print, as text (see the module docstring)."""
-    from bayesmeta.report.sof import absolute_table, sof_table
+    from bayesmeta.report.sof import absolute_cells, sof_cells
 
     result = contents.result
     if result is None:
@@ -485,8 +490,10 @@ def sections(contents: Analyses, figures: dict[str, RenderedFigure]) -> dict[str
         ),
         "diagnostics": diagnostics_table(result),
         "measure_note": _measure_note(result),
-        "absolute": absolute_table(result.absolute, result.level) if result.absolute else None,
-        "sof": sof_table(contents.sof) if contents.sof is not None else None,
+        "absolute": _text_table(*absolute_cells(result.absolute, result.level))
+        if result.absolute
+        else None,
+        "sof": _text_table(*sof_cells(contents.sof)) if contents.sof is not None else None,
         "sof_notes": list(contents.sof.notes) if contents.sof is not None else [],
         "methods": paragraphs,
         "checklist": words.checklist(contents),

@@ -1,24 +1,19 @@
-"""The summary-of-findings table (:mod:`bayesmeta.summaries.sof`) as text: a
-:class:`~bayesmeta.report.document.Table` for the report, and Markdown, HTML (one
-self-contained page) or CSV for ``bayesmeta sof``. Every number is formatted here, none
-computed.
+"""The summary-of-findings table (:mod:`bayesmeta.summaries.sof`) and the absolute effects
+as cells of text: column headers and rows, which the report
+(:mod:`bayesmeta.report.document`) and ``bayesmeta sof`` (:mod:`bayesmeta.report.sof_files`)
+lay out. Every number is formatted here, none computed.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import math
-from pathlib import Path
 
-from bayesmeta.errors import BayesmetaError
-from bayesmeta.report.document import Table, markdown_cell
 from bayesmeta.report.format import num, percent, probability
 from bayesmeta.summaries.absolute import STUDIES, AbsoluteEffects, nnt_label
-from bayesmeta.summaries.sof import GRADE_DOMAINS, SofRow, SummaryOfFindings
+from bayesmeta.summaries.sof import SofRow, SummaryOfFindings
 from bayesmeta.summaries.types import Summary
 
-FORMATS = (".md", ".html", ".csv")
+Cells = tuple[list[str], list[list[str]]]
 
 
 def _count(n: int) -> str:
@@ -82,8 +77,9 @@ def columns(sof: SummaryOfFindings) -> list[str]:
     ]
 
 
-def sof_table(sof: SummaryOfFindings) -> Table:
-    """The table: one row per outcome and control risk; the certainty cells left empty."""
+def sof_cells(sof: SummaryOfFindings) -> Cells:
+    """The table's headers and rows: one row per outcome and control risk; the certainty
+    cells left empty."""
     rows = []
     for row in sof.rows:
         e = row.effect
@@ -100,13 +96,12 @@ def sof_table(sof: SummaryOfFindings) -> Table:
                 "",
             ]
         )
-    headers = columns(sof)
-    return Table(headers, rows, [False] * len(headers))
+    return columns(sof), rows
 
 
-def absolute_table(absolute: AbsoluteEffects, level: float) -> Table:
-    """The absolute effects of an analysis (as the terminal prints them): each control risk,
-    for the pooled effect and a new study."""
+def absolute_cells(absolute: AbsoluteEffects, level: float) -> Cells:
+    """The absolute effects of an analysis (as the terminal prints them), headers and rows:
+    each control risk, for the pooled effect and a new study."""
     harmful = absolute.benefit is None or absolute.benefit.fewer
     pct = percent(level)
     columns = [
@@ -139,97 +134,4 @@ def absolute_table(absolute: AbsoluteEffects, level: float) -> Table:
         if absolute.benefit is not None:
             row.append(probability(e.p_benefit))
         rows.append(row)
-    return Table(columns, rows, [False] * len(columns))
-
-
-def render_markdown(sof: SummaryOfFindings, title: str) -> str:
-    """The table as Markdown with its footnotes."""
-    t = sof_table(sof)
-    lines = [f"# {markdown_cell(title)}", ""]
-    lines.append("| " + " | ".join(markdown_cell(c) for c in t.columns) + " |")
-    lines.append("|" + "---|" * len(t.columns))
-    lines += ["| " + " | ".join(markdown_cell(c) for c in row) + " |" for row in t.rows]
-    lines.append("")
-    lines += [f"- {markdown_cell(note, literal=False)}" for note in sof.notes]
-    return "\n".join(lines) + "\n"
-
-
-def render_html(sof: SummaryOfFindings, title: str) -> str:
-    """The table as one self-contained HTML page (no scripts, no external resources)."""
-    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-
-    env = Environment(
-        loader=PackageLoader("bayesmeta.report", "templates"),
-        autoescape=select_autoescape(["html"]),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    return env.get_template("sof.html").render(
-        title=title, sof=sof_table(sof), notes=sof.notes, domains=GRADE_DOMAINS
-    )
-
-
-def render_csv(sof: SummaryOfFindings) -> str:
-    """The table as CSV: the cells as shown, then the numbers behind them, one row each."""
-    t = sof_table(sof)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    numbers = [
-        "relative_median",
-        "relative_lower",
-        "relative_upper",
-        "control_per_1000",
-        "treated_per_1000_median",
-        "treated_per_1000_lower",
-        "treated_per_1000_upper",
-        "difference_per_1000_median",
-        "difference_per_1000_lower",
-        "difference_per_1000_upper",
-        "p_benefit",
-    ]
-    writer.writerow([*t.columns, *numbers])
-    for cells, row in zip(t.rows, sof.rows, strict=True):
-        e = row.effect
-        risk, rd = e.treated_risk, e.risk_difference_per_1000
-        values = [
-            row.relative.median,
-            *row.relative.interval,
-            row.control_per_1000,
-            1000 * risk.median,
-            *(1000 * v for v in risk.interval),
-            rd.median,
-            *rd.interval,
-            e.p_benefit,
-        ]
-        writer.writerow([*cells, *("" if v is None else repr(float(v)) for v in values)])
-    return out.getvalue()
-
-
-def render(sof: SummaryOfFindings, out: Path, title: str) -> str:
-    """The text of ``out`` by its suffix (.md, .html, .csv).
-
-    Raises
-    ------
-    BayesmetaError
-        Another suffix.
-    """
-    suffix = out.suffix.lower()
-    if suffix == ".md":
-        return render_markdown(sof, title)
-    if suffix == ".html":
-        return render_html(sof, title)
-    if suffix == ".csv":
-        return render_csv(sof)
-    raise BayesmetaError(
-        f"--out {out}: a summary of findings is .md, .html or .csv, got {out.suffix or 'none'}"
-    )
-
-
-def check_format(out: Path) -> None:
-    """Refuse an output suffix :func:`render` cannot write, before any fitting."""
-    if out.suffix.lower() not in FORMATS:
-        raise BayesmetaError(
-            f"--out {out}: a summary of findings is .md, .html or .csv, got {out.suffix or 'none'}"
-        )
+    return columns, rows

@@ -205,3 +205,15 @@ def test_mixed_formats_count_only_the_studies_with_counts() -> None:
     np.testing.assert_array_equal(kept, alpha[..., counted])
     two_arm = load(EXAMPLES / "bcg.csv")
     assert _baselines(ModelSpec.describe(two_arm), alpha) is alpha
+
+
+def test_csv_quotes_text_a_spreadsheet_would_run(tmp_path) -> None:
+    data = tmp_path / "=HYPERLINK(1).csv"
+    data.write_bytes((EXAMPLES / "bcg.csv").read_bytes())
+    out = tmp_path / "sof.csv"
+    args = ["sof", str(data), "--model", "normal-normal", "--baseline-risk", "0.1"]
+    result = CliRunner().invoke(app, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    (row,) = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert row["Outcome"] == "'=HYPERLINK(1)"
+    assert float(row["difference_per_1000_median"]) < 0

@@ -1,6 +1,7 @@
 """A GRADE-style summary of findings from the posterior of one or more outcomes.
 
-One row per outcome and control-group risk (Guyatt et al. 2011, GRADE guidelines 12): the
+One row per outcome and control-group risk (Guyatt et al., GRADE guidelines 1 and 12, J Clin
+Epidemiol 2011;64:383-394 and 2013;66:158-172): the
 participants (studies), the relative effect with its interval, the anticipated absolute effects
 (the risk with control and with treatment per 1,000, and their difference), the posterior
 probability of a clinically relevant benefit at the threshold the user gives, and a certainty

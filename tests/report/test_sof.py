@@ -180,6 +180,9 @@ def test_report_has_the_absolute_effects_and_the_table() -> None:
     assert f"{round(treated)} per 1,000" in section
     assert 'id="summary-of-findings"' in section and "Certainty (GRADE)" in section
     assert "--baseline-risk 0.05" in contents.provenance.command
+    methods = {p.title: p.text for p in document.words.methods(contents)}
+    assert "expit(logit(p0) + theta)" in methods["Absolute effects"]
+    assert "Guyatt" in " ".join(document.words.references(list(document.words.methods(contents))))
     (row,) = document.payload(contents)["summary_of_findings"]["rows"]
     assert row["risk_with_treatment_per_1000"]["median"] == pytest.approx(treated, rel=3e-4)
     assert row["certainty"] is None and row["nnt_label"] == "NNTB"

@@ -92,6 +92,19 @@ def test_to_dict_is_json_with_the_level_in_the_interval_key() -> None:
     assert first["ci90"][1] - first["estimate"] == pytest.approx(1.6448536269514722 * first["se"])
 
 
+def test_stan_reference_arms_are_the_same_smoking_network() -> None:
+    """``hasselblad1998_network.stan.json`` (the Bayesian references, stan_network.R) holds the
+    same 50 arms as this fixture, so frequentist and Bayesian tests share one network."""
+    stan = json.loads((HERE.parent / "reference" / "hasselblad1998_network.stan.json").read_text())
+    ours = _arms("hasselblad1998")
+    got = sorted((a["name"], a["treatment"], a["events"], a["total"]) for a in stan["arms"])
+    want = sorted(
+        (s.rsplit(" ", 1)[0], t, int(e), int(n))
+        for s, t, e, n in ours[["study", "treatment", "events", "total"]].itertuples(index=False)
+    )
+    assert got == want
+
+
 def _tiny() -> pd.DataFrame:
     return pd.DataFrame(
         {

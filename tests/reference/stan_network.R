@@ -24,16 +24,28 @@
 # 4 x 4,000 (1,000 warm-up); adapt_delta = 0.95, seed 20261204. Run from the repository root:
 #   nice Rscript tests/reference/stan_network.R
 # writes tests/reference/hasselblad1998_network.stan.json.
+#   nice Rscript tests/reference/stan_network.R dong2013
+# fits only the random-effects consistency model (4 x 4,000) to metadat dat.dong2013 (COPD,
+# 41 trials, 99 arms, deaths; reference Placebo, the others in sorted order; not shipped) and
+# writes tests/reference/dong2013_network.stan.json.
 suppressMessages({library(rstan); library(jsonlite); library(metadat)})
 options(mc.cores = 2)
 seed <- 20261204
 model <- stan_model("tests/reference/nma.stan")
 quick <- nzchar(Sys.getenv("NMA_QUICK"))  # a smoke run: few draws, JSON to /tmp
 
-trt_levels <- c("no_contact", "self_help", "ind_counseling", "grp_counseling")
-raw <- dat.hasselblad1998
-arms <- data.frame(study = raw$study, name = raw$authors, t = match(raw$trt, trt_levels),
-                   r = raw$xi, n = raw$ni)
+network <- if (length(commandArgs(TRUE))) commandArgs(TRUE)[1] else "hasselblad1998"
+if (network == "dong2013") {
+  raw <- dat.dong2013
+  trt_levels <- c("Placebo", sort(setdiff(unique(raw$treatment), "Placebo")))
+  arms <- data.frame(study = raw$id, name = paste0("study", raw$id),
+                     t = match(raw$treatment, trt_levels), r = raw$death, n = raw$randomized)
+} else {
+  trt_levels <- c("no_contact", "self_help", "ind_counseling", "grp_counseling")
+  raw <- dat.hasselblad1998
+  arms <- data.frame(study = raw$study, name = raw$authors, t = match(raw$trt, trt_levels),
+                     r = raw$xi, n = raw$ni)
+}
 arms <- arms[order(arms$study, arms$t), ]
 K <- length(trt_levels)
 
@@ -133,7 +145,7 @@ consistency_block <- function(res, re) {
 }
 
 result <- list(
-  dataset = "dat.hasselblad1998 (metadat 1.2-0)",
+  dataset = paste0("dat.", network, " (metadat 1.2-0)"),
   treatments = trt_levels, reference = trt_levels[1],
   arms = lapply(seq_len(nrow(arms)), function(a) list(study = arms$study[a], name = arms$name[a],
                 treatment = trt_levels[arms$t[a]], events = arms$r[a], total = arms$n[a])),
@@ -141,6 +153,16 @@ result <- list(
   ranking = "rank 1 = the highest log odds of quitting (events are quitters, a wanted outcome)")
 
 dc <- design(arms, "consistency")$data
+if (network == "dong2013") {  # the second network: the random-effects consistency model only
+  result$ranking <- "rank 1 = the highest log odds of death (deaths are harmful: rank 1 is worst)"
+  result$consistency_random <- consistency_block(run(dc, 1, 4000), 1)
+  result$provenance <- list(R = R.version.string, rstan = as.character(packageVersion("rstan")),
+                            stan_program = "tests/reference/nma.stan",
+                            script = "tests/reference/stan_network.R dong2013", seed = seed)
+  write(toJSON(result, auto_unbox = TRUE, digits = NA, pretty = TRUE),
+        if (quick) "/tmp/nmax23_quick.json" else "tests/reference/dong2013_network.stan.json")
+  quit(save = "no")
+}
 re_fit <- run(dc, 1, 8000)
 result$consistency_random <- consistency_block(re_fit, 1)
 cat("RE consistency done", format(Sys.time()), "\n")

@@ -84,9 +84,11 @@ def bias_row(result: object, show) -> tuple[str, str, str]:
 
 def bias_table(bias: PublicationBias, scale: Scale, level: float) -> Table:
     """The publication-bias analyses as one table (adjusted estimate, interval, detail)."""
+    settings = bias.settings
+    why = ", the direction of the common-effect estimate" if settings.from_data else ""
     title = (
-        f"Publication bias (selection favours {bias.settings.effect_direction} effects; "
-        f"steps {', '.join(f'{s:g}' for s in bias.settings.steps)})"
+        f"Publication bias (selection assumed to favour {settings.effect_direction} "
+        f"effects{why}; steps {', '.join(f'{s:g}' for s in settings.steps)})"
     )
     columns = ["Method", scale.label, f"{percent(level)} CI", "Detail"]
     table = Table(columns, [], [False, True, True, False], title)

@@ -136,11 +136,14 @@ def render_classic(result: ClassicResult, console: Console) -> None:
         console.print(f"0.5 added to every cell of: {', '.join(es.corrected)}")
     if es.dropped:
         console.print(f"dropped from inverse-variance methods: {', '.join(es.dropped)}")
-    missing = result.need_counts
-    if missing:
-        console.print(
-            f"Need 2x2 counts, so not computed for reported effects: {', '.join(missing)}"
-        )
+    if missing := result.need_counts:
+        why = "Need 2x2 counts, so not computed for reported effects"
+        if "k_reported" in block:  # counts beside reported estimates (a mixed table)
+            why = (
+                f"Need 2x2 counts from every study ({block['k_reported']} report an estimate "
+                "only), so not computed"
+            )
+        console.print(f"{why}: {', '.join(missing)}")
     console.print()
     print_table(frequentist_rows(result.estimates, scale), console)
     for test in SMALL_STUDY_TESTS:

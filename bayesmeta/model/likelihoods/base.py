@@ -136,6 +136,11 @@ class Likelihood:
         """How the effect sizes of ``data`` were computed, if the classic report says it."""
         return None
 
+    def estimates_text(self, data: Any, scale: str) -> str:
+        """The methods paragraph's words for the effect sizes of ``data`` when a
+        normal-normal model is fitted to them (``scale``: their scale, e.g. log odds ratio)."""
+        return f"the escalc study estimates y_i ({scale})"
+
     def cells(self, data: Any, index: Any) -> list[str]:
         """The data cells of the studies at ``index`` (summed over several), one per
         :attr:`cell_titles` / :attr:`forest_titles`."""

@@ -125,6 +125,15 @@ class MixedBinomialNormal(Likelihood):
             "3.3)."
         )
 
+    def estimates_text(self, data: Any, scale: str) -> str:
+        counted = [s for s, r in zip(data.study, data.reported, strict=True) if not r]
+        reported = [s for s, r in zip(data.study, data.reported, strict=True) if r]
+        return (
+            f"the study estimates y_i ({scale}): escalc's from the 2x2 counts of {len(counted)} "
+            f"studies ({_listed(counted)}; 0.5 added to every cell of a study with a zero cell) "
+            f"and as reported by the other {len(reported)} ({_listed(reported)}),"
+        )
+
     def reference_direction(self, data: Any) -> str:
         return "odds ratio of an event, treatment vs control (OR < 1: fewer events on treatment)"
 

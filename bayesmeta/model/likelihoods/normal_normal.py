@@ -46,8 +46,13 @@ class NormalNormal(Likelihood):
         pm.Normal("y", mu=theta, sigma=data["se"], observed=data["y"], dims="study")
 
     def methods_text(self, data: Any, scale: str) -> str:
-        source = "reported" if isinstance(data, self.data_class) else "escalc"
-        estimates = f"the {source} study estimates y_i ({scale})"
+        from bayesmeta.model.likelihoods import native
+
+        estimates = (
+            f"the reported study estimates y_i ({scale})"
+            if isinstance(data, self.data_class)
+            else native(data).estimates_text(data, scale)
+        )
         if getattr(data, "arms", None) is not None:  # a continuous outcome
             from bayesmeta.model.scales import scale_of_measure
 

@@ -20,6 +20,7 @@ Example::
     common_effect = false
     covariates = ["ablat"]     # meta-regression (optional)
     subgroup = "alloc"         # pooled effect per level (optional); separate_tau = true
+    checks = true              # model checks, as fit --checks (optional)
 
     [priors]
     mu = "normal(0, 2.82)"
@@ -66,6 +67,7 @@ SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "covariates": list,
         "subgroup": str,
         "separate_tau": bool,
+        "checks": bool,
     },
     "priors": {"mu": str, "tau": str, "baseline": str, "beta": str},
     "sampler": {
@@ -112,6 +114,7 @@ class Spec:
     covariates: tuple[str, ...] = ()
     subgroup: str | None = None
     separate_tau: bool = False
+    checks: bool = False
     priors: dict[str, str] = field(default_factory=dict)
     sampler: dict[str, int | float] = field(default_factory=dict)
     json_name: str | None = None
@@ -291,6 +294,7 @@ def load_spec(path: str | Path) -> Spec:
         covariates=tuple(covariates),
         subgroup=model.get("subgroup"),
         separate_tau=model.get("separate_tau", False),
+        checks=model.get("checks", False),
         priors=dict(table.get("priors", {})),
         sampler=_check_sampler(where, table.get("sampler", {})),
         json_name=table.get("output", {}).get("json"),

@@ -112,6 +112,7 @@ class AnalysisRequest:
             subgroup=spec.subgroup,
             separate_tau=spec.separate_tau,
             settings=SamplerSettings(**sampler),
+            checks=spec.checks,
         )
 
 

@@ -136,11 +136,6 @@ class Likelihood:
         """How the effect sizes of ``data`` were computed, if the classic report says it."""
         return None
 
-    def estimates_text(self, data: Any, scale: str) -> str:
-        """The methods paragraph's words for the effect sizes of ``data`` when a
-        normal-normal model is fitted to them (``scale``: their scale, e.g. log odds ratio)."""
-        return f"the escalc study estimates y_i ({scale})"
-
     def cells(self, data: Any, index: Any) -> list[str]:
         """The data cells of the studies at ``index`` (summed over several), one per
         :attr:`cell_titles` / :attr:`forest_titles`."""
@@ -222,3 +217,8 @@ class Likelihood:
 def sums(values: Any, index: Any) -> Any:
     """``values[index]`` summed (one study or several)."""
     return values[index].sum()
+
+
+def listed(names: list[str]) -> str:
+    """Study names for a methods paragraph: all of them, or the first 12 and "..."."""
+    return ", ".join(names) if len(names) <= 12 else ", ".join(names[:12]) + ", ..."

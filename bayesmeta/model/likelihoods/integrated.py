@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-NODES = 24
+NODES = 32
 GH_X, GH_W = np.polynomial.hermite.hermgauss(NODES)
 NEWTON = 40  # Newton steps to the mode (each at most STEP long)
 STEP = 2.0

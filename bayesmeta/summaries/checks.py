@@ -70,6 +70,10 @@ EXTREME = 10.0  # the prior predictive reports P(ratio < 1/10 or > 10)
 PARETO_K = 0.7  # above it, PSIS leave-one-out weights are unreliable (Vehtari et al. 2024)
 FLAG = 0.05  # a two-sided posterior predictive p-value below it flags the study
 QUANTILES = (0.025, 0.25, 0.5, 0.75, 0.975)
+LOO_LIKELIHOOD = (
+    "integrated: log p(y_i | x_i' beta, tau, alpha_i) with theta_i ~ N(x_i' beta, tau^2) "
+    "integrated out (two-arm counts and rates: the treatment arm given the control arm)"
+)
 
 
 @dataclass(frozen=True)
@@ -135,8 +139,9 @@ class PosteriorPredictive:
         if self.elpd_loo is not None:
             high = self.high_k()
             text += (
-                f"; LOO-PIT (ArviZ) for every study, {len(high)} of {len(self.studies)} with "
-                f"Pareto k above {PARETO_K:g} (their LOO-PIT values are not reliable)"
+                f"; LOO-PIT (ArviZ; leave-one-out with each study's effect integrated out) for "
+                f"every study, {len(high)} of {len(self.studies)} with Pareto k above "
+                f"{PARETO_K:g} (their LOO-PIT values are not reliable)"
             )
         return text
 
@@ -152,6 +157,7 @@ class PosteriorPredictive:
         }
         if self.elpd_loo is not None:
             out["loo"] = {
+                "log_likelihood": LOO_LIKELIHOOD,
                 "elpd_loo": self.elpd_loo,
                 "se": self.elpd_loo_se,
                 "p_loo": self.p_loo,

@@ -6,11 +6,14 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.io.counts import StudyData
 from bayesmeta.io.reported import ReportedEffects
+
+if TYPE_CHECKING:
+    from bayesmeta.io.network import NetworkData
 
 
 @dataclass(frozen=True)
@@ -62,9 +65,15 @@ def example(name: str) -> Example:
     return known[name]
 
 
-def load_example(name: str, **options: Any) -> StudyData | ReportedEffects:
+def load_example(name: str, **options: Any) -> StudyData | ReportedEffects | NetworkData:
     """The shipped example ``name`` (``bcg``, ``li2007``...; see :func:`examples`), read by
-    :func:`bayesmeta.load` with ``options`` (e.g. ``split_shared_control=True``)."""
+    :func:`bayesmeta.load` with ``options`` (e.g. ``split_shared_control=True``); a network
+    example by :func:`bayesmeta.io.network.load_network` (options: ``reference``)."""
     from bayesmeta.io.inputs import load
 
-    return load(example(name).path, **options)
+    found = example(name)
+    if found.design == "network":
+        from bayesmeta.io.network import load_network
+
+        return load_network(found.path, **options)
+    return load(found.path, **options)

@@ -14,7 +14,7 @@ import typer
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
-from bayesmeta.cli import average, batch, classic, fit, priors, report
+from bayesmeta.cli import average, batch, classic, fit, network, priors, report
 from bayesmeta.cli.common import EXIT_USER_ERROR, ascii_fallback
 
 
@@ -51,6 +51,7 @@ for command in (
     fit.fit,
     fit.run,
     average.average,
+    network.network,
     report.report,
     report.plot,
     classic.classic,

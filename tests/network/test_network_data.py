@@ -61,7 +61,7 @@ def test_the_reference_is_chosen_or_the_most_connected():
     # y is compared with both x and z, the others with one treatment each
     assert load_network(_frame(GOOD)).treatments == ("y", "x", "z")
     assert load_network(_frame(GOOD), reference="z").treatments == ("z", "x", "y")
-    with pytest.raises(OptionError, match="--reference 'w' is not a treatment.*x, y, z"):
+    with pytest.raises(OptionError, match=r"--reference 'w' is not a treatment.*x, y, z"):
         load_network(_frame(GOOD), reference="w")
 
 

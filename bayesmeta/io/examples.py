@@ -6,14 +6,12 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.io.counts import StudyData
+from bayesmeta.io.network import NetworkData, load_network
 from bayesmeta.io.reported import ReportedEffects
-
-if TYPE_CHECKING:
-    from bayesmeta.io.network import NetworkData
 
 
 @dataclass(frozen=True)
@@ -73,7 +71,5 @@ def load_example(name: str, **options: Any) -> StudyData | ReportedEffects | Net
 
     found = example(name)
     if found.design == "network":
-        from bayesmeta.io.network import load_network
-
         return load_network(found.path, **options)
     return load(found.path, **options)

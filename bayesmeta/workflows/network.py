@@ -12,18 +12,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import pandas as pd
+
+from bayesmeta.engines.nuts import Fit, SamplerSettings
 from bayesmeta.errors import OptionError
 from bayesmeta.io.network import NetworkData, load_network
 from bayesmeta.model.likelihoods.network import PRIOR_SETS, NetworkBinomial
 from bayesmeta.model.priors import Prior, PriorSet
 from bayesmeta.summaries.network import NetworkSummary, summarise
-
-if TYPE_CHECKING:
-    import pandas as pd
-
-    from bayesmeta.engines.nuts import Fit, SamplerSettings
 
 
 @dataclass(frozen=True)
@@ -148,7 +146,7 @@ def network(
         data = load_network(data, reference=reference)
     chosen = network_priors(priors)
     chosen.check_for_sampler()
-    settings = settings or nuts.SamplerSettings()
+    settings = settings or SamplerSettings()
     if seed is not None:
         settings = replace(settings, seed=seed)
     model = engine.build(data, chosen, common_effect=common_effect)

@@ -161,3 +161,25 @@ def test_rank_probabilities_and_sucra_closed_forms():
     sucra = np.cumsum(probs, axis=1)[:, :-1].sum(axis=1) / (t - 1)
     mean_rank = probs @ np.arange(1, t + 1)
     np.testing.assert_allclose(sucra, (t - mean_rank) / (t - 1))
+
+
+def test_command_line_prints_league_and_ranks_and_writes_json(tmp_path):
+    from typer.testing import CliRunner
+
+    from bayesmeta.cli import app
+
+    out = tmp_path / "net.json"
+    args = ["network", "--example", "hasselblad1998_network", "--priors", "tsd2",
+            "--higher-is-better", "--chains", "2", "--draws", "200", "--tune", "200",
+            "--quiet", "--json", str(out)]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code in (0, 3), result.output  # 3: too few draws to pass the ESS check
+    text = " ".join(result.output.split())
+    assert "League table" in text and "SUCRA" in text and "reference no_contact" in text
+    assert "events are wanted: rank 1 has the highest odds" in text
+    payload = json.loads(out.read_text())
+    assert payload["model"] == "network-binomial" and payload["priors"]["tau"] == "uniform(0, 5)"
+    assert payload["data"]["arms"] == 50 and payload["data"]["k"] == 24
+    ranks = payload["network"]["ranks"]
+    assert sum(ranks["grp_counseling"]["probabilities"]) == pytest.approx(1)
+    assert max(ranks, key=lambda t: ranks[t]["sucra"]) == "grp_counseling"

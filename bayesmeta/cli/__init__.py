@@ -14,7 +14,17 @@ import typer
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
-from bayesmeta.cli import average, batch, classic, fit, network, priors, report
+from bayesmeta.cli import (
+    average,
+    batch,
+    bias,
+    classic,
+    fit,
+    network,
+    priors,
+    report,
+    robustness,
+)
 from bayesmeta.cli.common import EXIT_USER_ERROR, ascii_fallback
 
 
@@ -52,9 +62,11 @@ for command in (
     fit.run,
     average.average,
     network.network,
+    robustness.robustness,
     report.report,
     report.plot,
     classic.classic,
+    bias.bias,
     classic.examples,
     classic.outcomes,
     priors.priors,

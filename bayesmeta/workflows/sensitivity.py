@@ -105,6 +105,7 @@ def prior_sensitivity(
     settings: SamplerSettings,
     mu_prior: Prior | None = None,
     model: str = "auto",
+    engine: str = "auto",
 ) -> list[SensitivityRow]:
     """Fit ``data`` once per tau prior and summarise each fit in one row.
 
@@ -121,6 +122,9 @@ def prior_sensitivity(
         Prior of the pooled effect; None: the model's default.
     model
         A registered likelihood (:mod:`bayesmeta.model.likelihoods`) or ``"auto"``.
+    engine
+        ``"nuts"``, ``"exact"`` or ``"auto"``, as for :func:`bayesmeta.analyze`: every refit
+        uses it (``bayesmeta report --engine exact`` refits by quadrature, not by NUTS).
 
     Returns
     -------
@@ -138,7 +142,9 @@ def prior_sensitivity(
     with progress.bar("Tau priors", len(priors)) as bar:
         for tau in priors:
             spec = replace(base, priors=replace(base.priors, tau=tau))
-            result = analyze_model(spec, settings=settings, frequentist=("random_dl",))
+            result = analyze_model(
+                spec, engine=engine, settings=settings, frequentist=("random_dl",)
+            )
             post = result.posterior
             rows.append(
                 SensitivityRow(

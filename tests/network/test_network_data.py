@@ -133,3 +133,20 @@ def test_multiarm_factor_gives_covariance_one_half():
     # effects of different studies are independent
     other = cov[np.ix_(np.flatnonzero(data.arm_study == 0), np.flatnonzero(data.arm_study == 1))]
     assert np.all(other == 0)
+
+
+def test_command_line_help_imports_no_pymc_and_bad_options_exit_2():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from typer.testing import CliRunner; from bayesmeta.cli import app; "
+        "r = CliRunner().invoke(app, ['network', '--help']); "
+        "print(r.exit_code, [m for m in ('pymc', 'pytensor') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split("\n")[0] == "0 []"
+    runner = CliRunner()
+    bad = runner.invoke(app, ["network", "--example", "hasselblad1998_network", "--reference", "x"])
+    assert bad.exit_code == 2 and bad.output.startswith("error: --reference 'x' is not a treatment")
+    assert runner.invoke(app, ["network"]).exit_code == 2

@@ -18,7 +18,6 @@ from bayesmeta.cli.common import (
     JsonOpt,
     QuietOpt,
     TuneOpt,
-    check_output,
     console,
     parse_columns,
     user_errors,
@@ -84,6 +83,7 @@ def network(
     from bayesmeta.engines.nuts import SamplerSettings
     from bayesmeta.io.examples import example as find_example
     from bayesmeta.io.network import load_network
+    from bayesmeta.io.output import check_outputs
     from bayesmeta.model.priors import PriorSet
     from bayesmeta.report.network import render_network
     from bayesmeta.workflows.network import network as run_network
@@ -91,8 +91,8 @@ def network(
 
     if (data is None) == (example is None):
         raise OptionError("give a data file or --example NAME (one of them)")
-    check_output(json_out, data, example, force)
     source = data if data is not None else find_example(example).path
+    check_outputs([json_out], inputs=[source], overwrite=force)
     loaded = load_network(source, reference=reference, columns=parse_columns(columns))
     chosen = network_priors(priors)
     overrides = {"mu": prior_d, "tau": prior_tau, "baseline": prior_baseline}

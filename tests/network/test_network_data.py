@@ -150,3 +150,11 @@ def test_command_line_help_imports_no_pymc_and_bad_options_exit_2():
     bad = runner.invoke(app, ["network", "--example", "hasselblad1998_network", "--reference", "x"])
     assert bad.exit_code == 2 and bad.output.startswith("error: --reference 'x' is not a treatment")
     assert runner.invoke(app, ["network"]).exit_code == 2
+
+
+@pytest.mark.parametrize("command", ["fit", "classic"])
+def test_pairwise_commands_refuse_the_network_example(command):
+    """Read as a table of studies, one row per arm would be a meta-analysis of proportions."""
+    result = CliRunner().invoke(app, [command, "--example", "hasselblad1998_network"])
+    assert result.exit_code == 2
+    assert "is a network (one row per arm); analyse it with bayesmeta network" in result.output

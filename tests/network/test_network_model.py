@@ -27,6 +27,7 @@ from scipy.special import expit
 from bayesmeta.engines.network import build
 from bayesmeta.engines.nuts import SamplerSettings
 from bayesmeta.io.examples import load_example
+from bayesmeta.io.network import load_network
 from bayesmeta.model.likelihoods.network import TSD2_PRIORS
 from bayesmeta.summaries.network import rank_probabilities
 from bayesmeta.workflows.network import network
@@ -183,3 +184,26 @@ def test_command_line_prints_league_and_ranks_and_writes_json(tmp_path):
     ranks = payload["network"]["ranks"]
     assert sum(ranks["grp_counseling"]["probabilities"]) == pytest.approx(1)
     assert max(ranks, key=lambda t: ranks[t]["sucra"]) == "grp_counseling"
+
+
+def test_a_network_we_did_not_ship_equals_stan():
+    """R metadat dat.dong2013 (inhaled drugs for COPD, deaths: 41 trials, 99 arms, six
+    treatments, arms and trials without deaths), written by tests/reference/stan_network_dong2013.R
+    with its Stan reference (bayesmeta's default priors; deaths are harmful)."""
+    ref = json.loads(
+        (Path(__file__).parents[1] / "reference" / "dong2013_network.stan.json").read_text()
+    )
+    data = load_network(Path(__file__).parent / "data" / "dong2013.csv")
+    assert data.treatments == tuple(ref["treatments"])  # Placebo: the most connected
+    assert (data.k, data.n_arms) == (41, ref["arms"])
+    result = network(data, settings=SamplerSettings(chains=4, draws=500, tune=1000, seed=5))
+    s, ess = result.summary, _ess(result)
+    assert ess > 150
+    for name, r in ref["d"].items():
+        tol = 5 * 1.25 * r["sd"] / math.sqrt(ess)
+        assert s.d[name].median == pytest.approx(r["median"], abs=tol)
+    t = ref["tau"]
+    assert s.tau.median == pytest.approx(t["median"], abs=5 * 1.25 * t["sd"] / math.sqrt(ess))
+    for name, probs in ref["rank_prob"].items():
+        for got, want in zip(s.rank_prob[name], probs, strict=True):
+            assert got == pytest.approx(want, abs=0.005 + 5 * math.sqrt(want * (1 - want) / ess))

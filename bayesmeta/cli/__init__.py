@@ -24,6 +24,7 @@ from bayesmeta.cli import (
     priors,
     report,
     robustness,
+    sof,
 )
 from bayesmeta.cli.common import EXIT_USER_ERROR, ascii_fallback
 
@@ -73,6 +74,7 @@ for command in (
     priors.sensitivity,
     batch.batch,
     batch.simulate,
+    sof.sof,
 ):
     app.command()(command)
 

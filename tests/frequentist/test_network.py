@@ -93,9 +93,12 @@ def test_to_dict_is_json_with_the_level_in_the_interval_key() -> None:
 
 
 def test_stan_reference_arms_are_the_same_smoking_network() -> None:
-    """``hasselblad1998_network.stan.json`` (the Bayesian references, stan_network.R) holds the
-    same 50 arms as this fixture, so frequentist and Bayesian tests share one network."""
-    stan = json.loads((HERE.parent / "reference" / "hasselblad1998_network.stan.json").read_text())
+    """``hasselblad1998_nma_checks.stan.json`` (the Bayesian references, stan_nma_checks.R)
+    holds the same 50 arms as this fixture, so frequentist and Bayesian tests share one
+    network."""
+    stan = json.loads(
+        (HERE.parent / "reference" / "hasselblad1998_nma_checks.stan.json").read_text()
+    )
     ours = _arms("hasselblad1998")
     got = sorted((a["name"], a["treatment"], a["events"], a["total"]) for a in stan["arms"])
     want = sorted(

@@ -78,6 +78,23 @@ def render_network(result: NetworkResult, console: Console) -> None:
         f"Model fit: residual deviance {s.resdev:.1f} ({s.n_arms} data points), pD "
         f"{s.p_d:.1f}, DIC {s.dic:.1f}"
     )
+    freq = result.frequentist
+    if freq is not None:
+        table = Table(
+            title=f"Frequentist contrast-based NMA ({freq.method}, as metafor's rma.mv): odds "
+            f"ratio vs {freq.reference} ({freq.level:.0%} CI)",
+            title_justify="left",
+        )
+        table.add_column("Treatment")
+        table.add_column("OR vs reference", justify="right")
+        table.add_column("p", justify="right")
+        for c in freq.basic:
+            table.add_row(c.treatment, _or(c.estimate, *c.ci), f"{c.p:.4f}")
+        console.print(table)
+        console.print(
+            f"tau^2 {freq.tau2:.4f}; Q = {freq.q:.2f} on {freq.q_df} df (p = {freq.q_p:.4f}): "
+            "heterogeneity and inconsistency together"
+        )
     diag = result.fit.diagnostics
     if not diag.converged:
         console.print(f"NOT CONVERGED: {'; '.join(diag.problems)}", style="bold red")

@@ -17,7 +17,8 @@ from typing import Any
 import pandas as pd
 
 from bayesmeta.engines.nuts import Fit, SamplerSettings
-from bayesmeta.errors import OptionError
+from bayesmeta.errors import BayesmetaError, OptionError
+from bayesmeta.frequentist.network import NetworkFit, network_meta_analysis
 from bayesmeta.io.network import NetworkData, load_network
 from bayesmeta.model.likelihoods.network import PRIOR_SETS, NetworkBinomial
 from bayesmeta.model.priors import Prior, PriorSet
@@ -26,13 +27,16 @@ from bayesmeta.summaries.network import NetworkSummary, summarise
 
 @dataclass(frozen=True)
 class NetworkResult:
-    """A fitted network meta-analysis: data, priors, the NUTS fit and its summaries."""
+    """A fitted network meta-analysis: data, priors, the NUTS fit and its summaries, and
+    beside them the frequentist contrast-based NMA (metafor's ``rma.mv``; None where it cannot
+    be computed)."""
 
     data: NetworkData
     priors: PriorSet
     common_effect: bool
     fit: Fit
     summary: NetworkSummary
+    frequentist: NetworkFit | None = None
 
     @property
     def converged(self) -> bool:
@@ -73,7 +77,28 @@ class NetworkResult:
             },
             "diagnostics": self.fit.diagnostics.to_dict(),
             "network": self.summary.to_dict(),
+            "frequentist": None if self.frequentist is None else self.frequentist.to_dict(),
         }
+
+
+def frequentist_network(
+    data: NetworkData, *, common_effect: bool = False, level: float = 0.95
+) -> NetworkFit | None:
+    """The frequentist NMA of ``data`` against its reference: REML (``EE`` for the
+    common-effect model), as metafor's ``rma.mv``; None where it cannot be computed."""
+    arms = pd.DataFrame(
+        {
+            "study": [data.study[i] for i in data.arm_study],
+            "treatment": [data.treatments[j] for j in data.arm_treatment],
+            "events": data.events,
+            "total": data.total,
+        }
+    )
+    method = "EE" if common_effect else "REML"
+    try:
+        return network_meta_analysis(arms, data.treatments[0], method=method, level=level)
+    except BayesmetaError:
+        return None
 
 
 def network_priors(
@@ -159,4 +184,5 @@ def network(
         level=ci_level,
         seed=fit.settings.seed,
     )
-    return NetworkResult(data, chosen, common_effect, fit, summary)
+    frequentist = frequentist_network(data, common_effect=common_effect, level=ci_level)
+    return NetworkResult(data, chosen, common_effect, fit, summary, frequentist)

@@ -158,3 +158,28 @@ def test_pairwise_commands_refuse_the_network_example(command):
     result = CliRunner().invoke(app, [command, "--example", "hasselblad1998_network"])
     assert result.exit_code == 2
     assert "is a network (one row per arm); analyse it with bayesmeta network" in result.output
+
+
+def test_the_frequentist_nma_beside_the_posterior_is_metafor_rma_mv():
+    """``bayesmeta network`` shows the contrast-based NMA of the shipped smoking network:
+    equal to metafor's ``rma.mv`` REML fit (tests/reference/metafor_network.R) to 1e-6."""
+    import json
+    from pathlib import Path
+
+    from bayesmeta.workflows.network import frequentist_network
+
+    ref = json.loads(
+        (Path(__file__).parents[1] / "reference" / "metafor_network.json").read_text()
+    )["hasselblad1998"]
+    data = load_example("hasselblad1998_network")
+    assert data.treatments[0] == ref["reference"]
+    fit = frequentist_network(data)
+    want = ref["fits"]["REML"]
+    assert fit.tau2 == pytest.approx(want["tau2"], abs=1e-6)
+    by_name = {c.treatment: c for c in fit.basic}
+    for name, d, se in zip(want["treatments"][1:], want["d"], want["se"], strict=True):
+        assert by_name[name].estimate == pytest.approx(d, abs=1e-6)
+        assert by_name[name].se == pytest.approx(se, abs=1e-6)
+    common = frequentist_network(data, common_effect=True)
+    assert common.tau2 == 0.0
+    assert [c.estimate for c in common.basic] == pytest.approx(ref["fits"]["EE"]["d"], abs=1e-6)

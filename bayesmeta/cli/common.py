@@ -18,6 +18,7 @@ import typer
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.io.spec import CI_LEVEL_BOUNDS, TARGET_ACCEPT_BOUNDS
 from bayesmeta.model.likelihoods import LIKELIHOODS, NAMES
+from bayesmeta.model.random_effects import RANDOM_EFFECTS
 
 EXACT = tuple(name for name, lik in LIKELIHOODS.items() if lik.exact is not None)
 EXACT_DEFAULT = tuple(name for name, lik in LIKELIHOODS.items() if lik.exact_default)
@@ -436,6 +437,25 @@ MODEL_PARAMETERS: tuple[inspect.Parameter, ...] = (
     _option("prior_baseline", PriorBaselineOpt, None),
     _option("common_effect", CommonOpt, False),
     _option(
+        "random_effects",
+        Annotated[
+            str,
+            typer.Option(
+                help=f"{' | '.join(RANDOM_EFFECTS)}: distribution of the study effects "
+                "(t: Student-t with degrees of freedom nu, heavier tails; NUTS only).",
+            ),
+        ],
+        "normal",
+    ),
+    _option(
+        "prior_nu",
+        Annotated[
+            str | None,
+            typer.Option(help="Prior of the degrees of freedom nu of t random effects."),
+        ],
+        None,
+    ),
+    _option(
         "compare",
         Annotated[
             bool,
@@ -574,6 +594,7 @@ class ModelOptions:
             "tau": v["prior_tau"],
             "baseline": v["prior_baseline"],
             "beta": v["prior_beta"],
+            "nu": v["prior_nu"],
         }
         return AnalysisRequest(
             data=v["data"],
@@ -585,6 +606,7 @@ class ModelOptions:
             engine=v["engine"],
             priors={k: p for k, p in given.items() if p is not None},
             common_effect=v["common_effect"],
+            random_effects=v["random_effects"],
             covariates=tuple(v["covariate"] or ()),
             subgroup=v["subgroup"],
             separate_tau=v["separate_tau"],

@@ -18,6 +18,7 @@ Example::
     name = "binomial-normal"   # binomial-normal | proportion | normal-normal | auto
     engine = "auto"            # nuts | exact (normal-normal) | auto
     common_effect = false
+    random_effects = "normal"  # or "t": Student-t study effects (prior nu = "gamma(2, 0.1)")
     covariates = ["ablat"]     # meta-regression (optional)
     subgroup = "alloc"         # pooled effect per level (optional); separate_tau = true
 
@@ -63,11 +64,12 @@ SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "name": str,
         "engine": str,
         "common_effect": bool,
+        "random_effects": str,
         "covariates": list,
         "subgroup": str,
         "separate_tau": bool,
     },
-    "priors": {"mu": str, "tau": str, "baseline": str, "beta": str},
+    "priors": {"mu": str, "tau": str, "baseline": str, "nu": str, "beta": str},
     "sampler": {
         "chains": int,
         "draws": int,
@@ -109,6 +111,7 @@ class Spec:
     model: str = "auto"
     engine: str = "auto"
     common_effect: bool = False
+    random_effects: str = "normal"
     covariates: tuple[str, ...] = ()
     subgroup: str | None = None
     separate_tau: bool = False
@@ -288,6 +291,7 @@ def load_spec(path: str | Path) -> Spec:
         model=model.get("name", "auto"),
         engine=model.get("engine", "auto"),
         common_effect=model.get("common_effect", False),
+        random_effects=model.get("random_effects", "normal"),
         covariates=tuple(covariates),
         subgroup=model.get("subgroup"),
         separate_tau=model.get("separate_tau", False),

@@ -92,6 +92,8 @@ def posterior_table(result: AnalysisResult) -> Table:
         _add(table, f"Pooled mu ({scale.name}){where}", post.mu)
     if post.tau is not None:
         _add(table, "Heterogeneity SD, tau", post.tau)
+    if post.nu is not None:
+        _add(table, "Degrees of freedom, nu", post.nu)
     if post.theta_new is not None:
         if post.predictive is not None:
             _add(table, f"{scale.label} in a new study", post.predictive)
@@ -394,7 +396,7 @@ def _header(result: AnalysisResult, console: Console) -> None:
     if zero is not None:
         console.print(zero)
     console.print(f"Effect: {reference_direction(result.data)}")
-    label = {"mu": "mu", "tau": "tau", "baseline": "baselines"}
+    label = {"mu": "mu", "tau": "tau", "baseline": "baselines", "nu": "nu"}
     used = result.spec.priors_used()
     priors = "Priors: " + ", ".join(f"{label[n]} ~ {p}" for n, p in used.items() if p is not None)
     if result.posterior.coefficients:

@@ -34,6 +34,7 @@ from bayesmeta.model.description import ModelSpec, reference_direction
 from bayesmeta.model.likelihoods import LIKELIHOODS, native
 from bayesmeta.model.moderators import Moderators
 from bayesmeta.model.priors import Prior, PriorSet
+from bayesmeta.model.random_effects import random_effects as random_effects_of
 from bayesmeta.model.scales import Scale, scale_of_measure
 from bayesmeta.summaries.absolute import AbsoluteEffects, check_baseline_risks
 from bayesmeta.summaries.crosscheck import quadrature
@@ -48,15 +49,19 @@ ENGINES = ("nuts", "exact")
 AnyData = StudyData | ReportedEffects
 
 
-def resolve_engine(likelihood: str, engine: str = "auto") -> str:
+def resolve_engine(likelihood: str, engine: str = "auto", random_effects: str = "normal") -> str:
     """The engine for ``likelihood``: ``auto`` is the exact engine where the likelihood asks
     for it by default (normal-normal) and NUTS otherwise; ``exact`` is there for every
-    likelihood an exact engine integrates (:attr:`Likelihood.exact`)."""
+    likelihood an exact engine integrates (:attr:`Likelihood.exact`), with random effects it
+    integrates (:attr:`bayesmeta.model.random_effects.RandomEffects.exact`)."""
     lik = likelihoods.likelihood(likelihood)
+    effects = random_effects_of(random_effects)
     if engine == "auto":
-        return "exact" if lik.exact_default else "nuts"
+        return "exact" if lik.exact_default and effects.exact else "nuts"
     if engine not in ENGINES:
         raise OptionError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if engine == "exact" and not effects.exact:
+        raise OptionError(effects.refusal)
     if engine == "exact" and lik.exact is None:
         which = " / ".join(n for n, other in LIKELIHOODS.items() if other.exact is not None)
         raise OptionError(
@@ -283,6 +288,11 @@ class AnalysisResult:
 
         return exact_probability(self.spec, name, hi, lo)
 
+    def _random_effects(self) -> dict[str, str]:
+        """JSON key ``random_effects``, for a distribution other than the normal default."""
+        name = self.spec.random_effects
+        return {} if name == "normal" else {"random_effects": name}
+
     def data_dict(self) -> dict[str, Any]:
         """JSON block ``data``: counts of studies, zero cells, the data checksum and the
         reader's warnings (repeated labels, shared control arms, no information on the
@@ -323,6 +333,7 @@ class AnalysisResult:
             "model": self.model,
             "engine": self.engine,
             "common_effect": self.common_effect,
+            **self._random_effects(),
             "scale": self.scale.name,
             "reference": reference_direction(self.data),
             "data": self.data_dict(),
@@ -417,6 +428,7 @@ def analyze(
     baseline_risks: Sequence[float] = (),
     bayes_factors: bool = False,
     exact_check: bool = False,
+    random_effects: str = "normal",
 ) -> AnalysisResult:
     """Fit the Bayesian model to ``data`` and put the frequentist estimates beside it.
 
@@ -434,8 +446,8 @@ def analyze(
         ``"nuts"``, ``"exact"`` (quadrature, where the likelihood has an exact engine) or
         ``"auto"`` (exact where the likelihood's default is, NUTS otherwise).
     priors
-        A :class:`PriorSet`, or a mapping of some of ``mu``, ``tau``, ``baseline`` to a prior
-        or prior text, replacing the model's defaults (``docs/priors.md``).
+        A :class:`PriorSet`, or a mapping of some of ``mu``, ``tau``, ``baseline``, ``nu`` to
+        a prior or prior text, replacing the model's defaults (``docs/priors.md``).
     settings
         NUTS settings (:class:`SamplerSettings`).
     common_effect
@@ -472,6 +484,10 @@ def analyze(
         A NUTS result also records its largest quantile distance from the exact posterior
         (``diagnostics.exact_check``, in posterior SDs) where the exact engines cover the
         model; it costs one exact fit (``bayesmeta fit`` always asks for it).
+    random_effects
+        The distribution of the study effects (:mod:`bayesmeta.model.random_effects`):
+        ``"normal"``, or ``"t"`` for Student-t effects with degrees of freedom ``nu`` (prior
+        ``priors["nu"]``, default gamma(2, 0.1); NUTS only).
 
     Warns
     -----
@@ -490,7 +506,12 @@ def analyze(
     if seed is not None:
         settings = replace(settings or SamplerSettings(), seed=seed)
     spec = ModelSpec.describe(
-        data, model=model, priors=priors, common_effect=common_effect, moderators=moderators
+        data,
+        model=model,
+        priors=priors,
+        common_effect=common_effect,
+        moderators=moderators,
+        random_effects=random_effects,
     )
     result = analyze_model(
         spec,
@@ -562,7 +583,7 @@ def analyze_model(
     if settings is not None and not isinstance(settings, SamplerSettings):
         raise TypeError(f"settings must be SamplerSettings, got {type(settings).__name__}")
     level = check_level(level)
-    engine = resolve_engine(spec.likelihood, engine)
+    engine = resolve_engine(spec.likelihood, engine, spec.random_effects)
     risks = check_absolute(spec, baseline_risks)
     common = shared_fields(spec, engine, frequentist, level, measure)
     if bayes_factors:
@@ -770,6 +791,7 @@ def provenance(spec: ModelSpec, settings: SamplerSettings) -> dict[str, str | in
         "bayesmeta_version": package_version(),
         "bayesmeta_model": spec.likelihood,
         "bayesmeta_common_effect": int(spec.common_effect),
+        "bayesmeta_random_effects": spec.random_effects,
         "bayesmeta_priors": json.dumps(spec.priors_used()),
         "bayesmeta_moderators": json.dumps(mods),
         "bayesmeta_sampler": json.dumps(
@@ -785,5 +807,8 @@ def provenance(spec: ModelSpec, settings: SamplerSettings) -> dict[str, str | in
 
 
 def _other(spec: ModelSpec) -> ModelSpec:
-    """The same model with the other effect assumption (random <-> common)."""
-    return replace(spec, common_effect=not spec.common_effect)
+    """The same model with the other effect assumption (random <-> common; a common effect
+    has no random-effects distribution)."""
+    if spec.common_effect:
+        return replace(spec, common_effect=False)
+    return replace(spec, common_effect=True, random_effects="normal")

@@ -42,6 +42,8 @@ def marginal_likelihoods(spec: ModelSpec) -> dict[str, float]:
     """
     if spec.moderators is not None:
         raise BayesmetaError("Bayes factors are computed for models without moderators")
+    if not spec.effects.exact:
+        raise BayesmetaError(f"no Bayes factors: {spec.effects.refusal}")
     priors = spec.priors
     if spec.family.exact == "exact":
         from bayesmeta.engines import exact

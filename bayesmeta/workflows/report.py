@@ -105,6 +105,8 @@ def command_line(
         args += [f"--prior-{name}", str(prior)]
     if request.common_effect:
         args.append("--common-effect")
+    if request.random_effects != "normal":
+        args += ["--random-effects", request.random_effects]
     for covariate in request.covariates:
         args += ["--covariate", covariate]
     if request.subgroup:

@@ -31,16 +31,18 @@ from bayesmeta.workflows.analyze import (
     resolve_engine,
 )
 
-PRIOR_NAMES = ("mu", "tau", "baseline", "beta")
+PRIOR_NAMES = ("mu", "tau", "baseline", "nu", "beta")
 
 
 @dataclass(frozen=True)
 class AnalysisRequest:
     """What to analyse and how: the data, the model options, priors and sampler settings.
 
-    ``priors`` maps some of ``mu``, ``tau``, ``baseline`` and ``beta`` (meta-regression slopes)
-    to a prior or its text; the others are the model's defaults. ``methods`` are the
-    frequentist rows to show (None: the defaults for the data). ``split_shared_control``
+    ``priors`` maps some of ``mu``, ``tau``, ``baseline``, ``nu`` (degrees of freedom of
+    Student-t random effects) and ``beta`` (meta-regression slopes) to a prior or its text;
+    the others are the model's defaults. ``random_effects`` is the distribution of the study
+    effects (:mod:`bayesmeta.model.random_effects`). ``methods`` are the frequentist rows to
+    show (None: the defaults for the data). ``split_shared_control``
     divides control arms that multi-arm trials share between their comparisons
     (:func:`bayesmeta.io.multiarm.split_shared_control`). ``reading`` says how to read the
     file: ``sheet``, ``separator``, ``decimal``, ``encoding``, ``outcome``
@@ -59,6 +61,7 @@ class AnalysisRequest:
     engine: str = "auto"
     priors: Mapping[str, Prior | str] = field(default_factory=dict)
     common_effect: bool = False
+    random_effects: str = "normal"
     covariates: tuple[str, ...] = ()
     subgroup: str | None = None
     separate_tau: bool = False
@@ -106,6 +109,7 @@ class AnalysisRequest:
             engine=spec.engine,
             priors=priors,
             common_effect=spec.common_effect,
+            random_effects=spec.random_effects,
             covariates=spec.covariates,
             subgroup=spec.subgroup,
             separate_tau=spec.separate_tau,
@@ -178,8 +182,9 @@ def plan(request: AnalysisRequest) -> Plan:
         priors=priors,
         common_effect=request.common_effect,
         moderators=mods,
+        random_effects=request.random_effects,
     )
-    engine = resolve_engine(spec.likelihood, request.engine)
+    engine = resolve_engine(spec.likelihood, request.engine, spec.random_effects)
     if engine == "exact" and spec.family.exact != "exact" and spec.moderators is not None:
         raise OptionError(
             f"the exact engine for --model {spec.likelihood} has no moderators; use --engine nuts"

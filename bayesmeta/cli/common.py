@@ -497,7 +497,7 @@ MODEL_PARAMETERS: tuple[inspect.Parameter, ...] = (
             typer.Option(
                 min=CI_LEVEL_BOUNDS[0],
                 max=CI_LEVEL_BOUNDS[1],
-                help="Level of reported CIs (effect-size input).",
+                help="Level of the posterior intervals, and of reported CIs in effect-size input.",
             ),
         ],
         0.95,

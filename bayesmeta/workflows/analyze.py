@@ -80,6 +80,12 @@ class AnalysisResult:
     estimates, on ``measure`` (two-arm counts: OR, RR or RD; None: the model's own scale);
     ``observed`` each study to its own estimate. ``absolute`` holds the absolute effects at
     the control-group risks asked for (:mod:`bayesmeta.summaries.absolute`).
+
+    The posterior itself is kept, so summaries at another level and probabilities need no
+    refit: the draws in ``fit`` (NUTS), or ``exact_posterior``, the exact engine's posterior
+    (:class:`~bayesmeta.engines.exact.ExactPosterior`,
+    :class:`~bayesmeta.engines.exact_binomial.BinomialPosterior`: marginals of ``mu``, ``tau``,
+    ``theta_new`` and each ``theta_i`` with ``pdf``, ``cdf``, ``ppf``; None with moderators).
     """
 
     spec: ModelSpec
@@ -97,6 +103,7 @@ class AnalysisResult:
     frequentist_meta_regression: MetaRegressions | None = None
     frequentist_subgroups: Subgroups | None = None
     bayes_factors: BayesFactors | None = None
+    exact_posterior: Any = None
 
     @property
     def model(self) -> str:
@@ -243,9 +250,8 @@ class AnalysisResult:
             from bayesmeta.summaries.draws import summarize
 
             return summarize(self.fit.draws, scale=self.scale, level=level, hdi=hdi)
-        from bayesmeta.summaries import exact
-
-        return exact.summarize(self.spec, level=level, hdi=hdi)[0]
+        engine = quadrature(self.spec)
+        return engine.summarize(self.spec, level=level, hdi=hdi, fitted=self.exact_posterior)[0]
 
     def probability(
         self, quantity: str = "mu", *, below: float | None = None, above: float | None = None
@@ -286,7 +292,7 @@ class AnalysisResult:
             return probability(self.fit.draws, name, hi, lo)
         from bayesmeta.summaries.exact import probability as exact_probability
 
-        return exact_probability(self.spec, name, hi, lo)
+        return exact_probability(self.spec, name, hi, lo, self.exact_posterior)
 
     def _random_effects(self) -> dict[str, str]:
         """JSON key ``random_effects``, for a distribution other than the normal default."""
@@ -594,7 +600,8 @@ def analyze_model(
         from bayesmeta.workflows.compare import bayes_factor
 
         engine_module = quadrature(spec)
-        posterior, lml = engine_module.summarize(spec, level=level, hdi=hdi)
+        fitted = engine_module.posterior(spec) if spec.moderators is None else None
+        posterior, lml = engine_module.summarize(spec, level=level, hdi=hdi, fitted=fitted)
         if risks:
             from bayesmeta.summaries.absolute import exact_absolute_effects
 
@@ -609,7 +616,11 @@ def analyze_model(
             other = _other(spec)
             comparison = bayes_factor(lml, engine_module.summarize(other)[1], spec.common_effect)
         return AnalysisResult(
-            posterior=posterior, comparison=comparison, log_marginal_likelihood=lml, **common
+            posterior=posterior,
+            comparison=comparison,
+            log_marginal_likelihood=lml,
+            exact_posterior=fitted,
+            **common,
         )
     from bayesmeta.engines import nuts
     from bayesmeta.summaries.draws import summarize

@@ -200,7 +200,8 @@ def plan(request: AnalysisRequest) -> Plan:
 
 
 def execute(planned: Plan) -> AnalysisResult:
-    """Fit a planned analysis."""
+    """Fit a planned analysis, its intervals at the request's ``ci_level`` (also the level of
+    reported confidence intervals in effect-size input)."""
     r = planned.request
     return analyze_model(
         planned.spec,
@@ -209,6 +210,7 @@ def execute(planned: Plan) -> AnalysisResult:
         compare=r.compare,
         bayes_factors=r.bayes_factors,
         hdi=r.hdi,
+        level=r.ci_level,
         measure=counts_measure(planned.spec.data, r.measure),
         baseline_risks=r.baseline_risks,
         exact_check=True,

@@ -152,3 +152,29 @@ def test_no_module_outside_the_likelihood_registry_names_a_likelihood():
             ):
                 found.append(f"{path.relative_to(PACKAGE)}:{node.lineno}: {node.value!r}")
     assert not found
+
+
+def test_no_module_outside_the_registry_branches_on_a_likelihoods_data_class():
+    """Decisions that depend on the kind of data (which frequentist measures, count methods,
+    publication bias, batch columns) are attributes of the likelihood native to the data
+    (:func:`bayesmeta.model.likelihoods.native`), not ``isinstance`` ladders of data classes.
+    The readers (``io``) define the classes; ``effects`` (metafor's escalc per design) sits
+    below the model layer, so it cannot ask the registry."""
+    from bayesmeta.model.likelihoods import LIKELIHOODS
+
+    classes = {lik.data_class.__name__ for lik in LIKELIHOODS.values()} | {"StudyData"}
+    allowed = {PACKAGE / "effects.py"}
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        inside = {PACKAGE / "io", PACKAGE / "model" / "likelihoods"} & set(path.parents)
+        if inside or path in allowed:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "id", None) == "isinstance"
+                and len(node.args) == 2
+                and {getattr(n, "id", None) for n in ast.walk(node.args[1])} & classes
+            ):
+                found.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
+    assert not found

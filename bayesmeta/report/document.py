@@ -303,11 +303,10 @@ def publication_bias_table(contents: Analyses) -> tuple[Table | None, str]:
     The selection models assume selection favours effects in the direction of the
     common-effect estimate (stated in the note)."""
     from bayesmeta.frequentist.pooled import common_effect
-    from bayesmeta.io.counts import SingleArmData
     from bayesmeta.report.classic import bias_row
 
     data = contents.data
-    if isinstance(data, SingleArmData):
+    if native(data).bias_refusal is not None:
         return (
             None,
             "Publication-bias methods compare effects between studies; not for proportions.",

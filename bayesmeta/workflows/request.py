@@ -16,12 +16,12 @@ from bayesmeta.errors import BayesmetaError, OptionError
 from bayesmeta.frequentist import methods as frequentist_methods
 from bayesmeta.io.counts import StudyData
 from bayesmeta.io.examples import example as find_example
-from bayesmeta.io.inputs import counts_measure, load
+from bayesmeta.io.inputs import load
 from bayesmeta.io.reported import ReportedEffects
 from bayesmeta.io.spec import Spec
 from bayesmeta.io.table import TableFile
 from bayesmeta.model.description import ModelSpec
-from bayesmeta.model.likelihoods import NAMES
+from bayesmeta.model.likelihoods import NAMES, native
 from bayesmeta.model.moderators import moderators
 from bayesmeta.model.priors import DEFAULT_BETA, Prior, parse_prior
 from bayesmeta.workflows.analyze import (
@@ -192,7 +192,7 @@ def plan(request: AnalysisRequest) -> Plan:
     if engine == "nuts":
         spec.check_for_sampler()
     check_absolute(spec, request.baseline_risks)
-    measure = counts_measure(data, request.measure)
+    measure = native(data).frequentist_measure(data, request.measure)
     if measure is not None:
         frequentist_methods.inputs(data, measure=measure)
     shown = request.methods or frequentist_methods.shown_by_default(data)
@@ -211,7 +211,7 @@ def execute(planned: Plan) -> AnalysisResult:
         bayes_factors=r.bayes_factors,
         hdi=r.hdi,
         level=r.ci_level,
-        measure=counts_measure(planned.spec.data, r.measure),
+        measure=native(planned.spec.data).frequentist_measure(planned.spec.data, r.measure),
         baseline_risks=r.baseline_risks,
         exact_check=True,
     )

@@ -95,6 +95,12 @@ class NormalNormal(Likelihood):
     def measure_of(self, data: Any) -> str:
         return data.measure
 
+    def frequentist_measure(self, data: Any, measure: str | None) -> str | None:
+        # a continuous outcome read in ``measure`` (MD, SMD, ROM) has no other measure left
+        if measure is not None and data.arms is not None:
+            return None if measure.upper() == data.measure else measure
+        return measure
+
     def effect_sizes(self, data: Any) -> Any:
         from bayesmeta.effects import EffectSizes
 

@@ -26,9 +26,10 @@ from bayesmeta.frequentist import methods as frequentist_methods
 from bayesmeta.frequentist.bias import TrimFill, contour_z
 from bayesmeta.frequentist.pooled import common_effect, z_quantile
 from bayesmeta.frequentist.smallstudy import egger, egger_line
-from bayesmeta.io.counts import StudyData, TwoArmData
+from bayesmeta.io.counts import StudyData
 from bayesmeta.io.reported import ReportedEffects
 from bayesmeta.model.description import scale_of_data
+from bayesmeta.model.likelihoods import native
 from bayesmeta.report.figures import literal_text
 from bayesmeta.report.figures.axes import FONT_SIZE, effect_axis
 from bayesmeta.report.format import p_value, percent
@@ -174,7 +175,7 @@ def _egger(
     """Egger's line and its legend label (with the test), or None when it is not defined."""
     try:
         coefficients = egger_line(es)
-        test = egger(es, data if isinstance(data, TwoArmData) else None)
+        test = egger(es, data if native(data).count_methods else None)
     except BayesmetaError:
         return None
     label = f"Egger's regression (t = {test.z:.2f}, df = {test.df}, p = {p_value(test.p)})"

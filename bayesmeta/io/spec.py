@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from bayesmeta.errors import BayesmetaError
+from bayesmeta.io.options import OPTIONS, section_schema
 from bayesmeta.io.table import check_file
 
 # section -> key -> accepted Python type(s) of the TOML value
@@ -69,14 +70,8 @@ SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "subgroup": str,
         "separate_tau": bool,
     },
-    "priors": {"mu": str, "tau": str, "baseline": str, "nu": str, "beta": str},
-    "sampler": {
-        "chains": int,
-        "draws": int,
-        "tune": int,
-        "seed": int,
-        "target_accept": (int, float),
-    },
+    "priors": section_schema("priors"),  # from bayesmeta.io.options, as the CLI's options
+    "sampler": section_schema("sampler"),
     "output": {"json": str},
 }
 READ_OPTIONS = ("sheet", "separator", "decimal", "encoding", "outcome")
@@ -87,12 +82,16 @@ _TYPE_NAMES = {
     dict: "a table",
     list: "a list of column names",
 }
-# Bounds accepted here and by the options --ci-level and --target-accept (the one place they
-# are set).
+# Bounds accepted here and by the option --ci-level (the one place they are set).
 CI_LEVEL_BOUNDS = (0.5, 0.999)
-TARGET_ACCEPT_BOUNDS = (0.5, 0.999)
-# Same bounds as the options of `bayesmeta fit`.
-_MINIMUM = {"chains": 1, "draws": 100, "tune": 100, "seed": 0}
+_TARGET_ACCEPT = OPTIONS["target_accept"]
+TARGET_ACCEPT_BOUNDS = (_TARGET_ACCEPT.minimum, _TARGET_ACCEPT.maximum)
+# Same bounds as the options of `bayesmeta fit` (bayesmeta.io.options).
+_MINIMUM = {
+    o.key: o.minimum
+    for o in OPTIONS.values()
+    if o.section == "sampler" and o.kind is int and o.minimum is not None
+}
 # A [model] covariates list longer than this is refused before any data are read.
 MAX_COVARIATES = 50
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bayesmeta.errors import BayesmetaError
+from bayesmeta.io.options import SAMPLER_OPTIONS
 from bayesmeta.model.priors import Prior
 from bayesmeta.workflows.analyze import AnalysisResult
 from bayesmeta.workflows.influence import Influence, influence
@@ -123,11 +124,8 @@ def command_line(
         args += ["--ci-level", f"{request.ci_level:g}"]
     if request.methods:
         args += ["--methods", ",".join(request.methods)]
-    s = request.settings
-    args += ["--chains", str(s.chains), "--draws", str(s.draws), "--tune", str(s.tune)]
-    args += ["--seed", str(s.seed)]
-    if s.target_accept is not None:
-        args += ["--target-accept", f"{s.target_accept:g}"]
+    for option in SAMPLER_OPTIONS:
+        args += option.arguments(getattr(request.settings, option.name))
     return shlex.join(args)
 
 

@@ -8,8 +8,9 @@ from a specification file (:meth:`AnalysisRequest.from_spec`); both then take th
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from bayesmeta.engines.nuts import SamplerSettings
 from bayesmeta.errors import BayesmetaError, OptionError
@@ -17,6 +18,7 @@ from bayesmeta.frequentist import methods as frequentist_methods
 from bayesmeta.io.counts import StudyData
 from bayesmeta.io.examples import example as find_example
 from bayesmeta.io.inputs import load
+from bayesmeta.io.options import OPTIONS, PRIOR_OPTIONS, SAMPLER_OPTIONS, Option
 from bayesmeta.io.reported import ReportedEffects
 from bayesmeta.io.spec import Spec
 from bayesmeta.io.table import TableFile
@@ -31,7 +33,7 @@ from bayesmeta.workflows.analyze import (
     resolve_engine,
 )
 
-PRIOR_NAMES = ("mu", "tau", "baseline", "nu", "beta")
+PRIOR_NAMES = tuple(o.key for o in PRIOR_OPTIONS)
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,13 @@ class AnalysisRequest:
     rows of two-arm counts (OR, RR, RD), or the effect measure of a continuous outcome (MD,
     SMD, ROM: :mod:`bayesmeta.io.continuous`; None: MD); ``baseline_risks`` the control-group
     risks of the absolute effects (:mod:`bayesmeta.summaries.absolute`).
+
+    ``OPTIONS`` are the declarations (name, help, default, bounds) of the options that the
+    command line, the TOML schema and :func:`bayesmeta.workflows.report.command_line` are
+    generated from (:mod:`bayesmeta.io.options`; so far the sampler settings and priors).
     """
+
+    OPTIONS: ClassVar[dict[str, Option]] = OPTIONS
 
     data: Path | None = None
     example: str | None = None
@@ -95,10 +103,9 @@ class AnalysisRequest:
                 priors[key] = parse_prior(text)
             except BayesmetaError as exc:
                 raise BayesmetaError(f"{where}: [priors] {key}: {exc}") from None
-        known = {f.name for f in fields(SamplerSettings)}
-        sampler = {k: v for k, v in spec.sampler.items() if k in known}
-        if "target_accept" in sampler:
-            sampler["target_accept"] = float(sampler["target_accept"])
+        sampler = {
+            o.name: o.kind(spec.sampler[o.key]) for o in SAMPLER_OPTIONS if o.key in spec.sampler
+        }
         return cls(
             data=spec.data_path,
             example=spec.example,

@@ -111,7 +111,8 @@ class StudentT(RandomEffects):
 
     def methods_text(self) -> str:
         return (
-            "the study effects follow a Student-t distribution, theta_i ~ t_nu(mu, tau), "
+            "the study effects follow a Student-t distribution instead of the normal, "
+            "theta_i ~ t_nu(mu, tau), "
             "with location mu, scale tau and nu degrees of freedom, whose heavier tails let "
             "an outlying study keep its own effect rather than pull mu "
             "(Lee 2008); theta_new ~ t_nu(mu, tau) is the effect in a new study"

@@ -155,3 +155,34 @@ def test_spec_file_and_reproducing_command_carry_the_option(tmp_path) -> None:
     assert request.random_effects == "t" and str(request.priors["nu"]) == "gamma(2, 0.2)"
     line = command_line(request)
     assert "--random-effects t" in line and "--prior-nu 'gamma(2, 0.2)'" in line
+
+
+@pytest.mark.parametrize(
+    ("example", "effects", "keys"),
+    [("bcg", "t", {"lee2008", "juarez2010"}), ("nielweise2008", "normal", {"greenland1985"})],
+)
+def test_methods_paragraphs_say_and_cite_the_model(example, effects, keys) -> None:
+    """The methods text of Student-t effects names them and the prior on nu (Juarez & Steel
+    2010); the rates text cites Greenland & Robins (1985) for the Mantel-Haenszel IRR."""
+    from types import SimpleNamespace
+
+    from bayesmeta.report import methods
+
+    spec = ModelSpec.describe(bayesmeta.load_example(example), random_effects=effects)
+    result = SimpleNamespace(
+        spec=spec,
+        scale=spec.scale,
+        data=spec.data,
+        priors=spec.priors,
+        common_effect=False,
+        moderators=None,
+    )
+    model, priors = methods._model(result), methods._priors(result)
+    cited = {*model.references, *priors.references}
+    assert keys <= cited and all(k in methods.REFERENCES for k in cited)
+    if effects == "t":
+        assert "theta_i ~ t_nu(mu, tau)" in model.text and "N(mu, tau^2) is" not in model.text
+        assert "nu ~ gamma(2, 0.1): mean 20" in priors.text
+        assert methods.prior_list(result).endswith("nu ~ gamma(2, 0.1)")
+    else:
+        assert "Greenland" in model.text and "theta_new ~ N(mu, tau^2)" in model.text

@@ -725,6 +725,7 @@ def from_draws(
     frequentist: Sequence[str] | None = None,
     level: float = DEFAULT_LEVEL,
     hdi: bool = False,
+    random_effects: str = "normal",
 ) -> AnalysisResult:
     """An :class:`AnalysisResult` from draws you made yourself, e.g. of a builder model you
     extended or a PyMC model you wrote, so that summaries, probabilities, the forest plot and
@@ -735,8 +736,9 @@ def from_draws(
     ``theta`` (each study's effect, dimension ``study`` in the order of ``data``) and
     ``theta_new`` (a new study's effect), and ``sample_stats`` with ``diverging`` (as
     ``pm.sample`` and :func:`bayesmeta.sample` give them). ``model``, ``priors``,
-    ``common_effect`` and ``moderators`` describe the model that made them, for the report's
-    methods text (the draws are not checked against them); other arguments as :func:`analyze`.
+    ``common_effect``, ``moderators`` and ``random_effects`` describe the model that made
+    them, for the report's methods text (the draws are not checked against them); other
+    arguments as :func:`analyze`.
 
     >>> idata = bayesmeta.sample(my_model, random_seed=1)  # doctest: +SKIP
     >>> result = bayesmeta.from_draws(idata, data)  # doctest: +SKIP
@@ -758,6 +760,7 @@ def from_draws(
         priors=priors,
         common_effect=common_effect,
         moderators=moderators,
+        random_effects=random_effects,
     )
     draws = Draws.from_datatree(idata)
     needed = ["mu", "theta", "theta_new", *(() if spec.common_effect else ("tau",))]

@@ -167,6 +167,8 @@ def run_sensitivity(planned: Plan, result: AnalysisResult) -> list[SensitivityRo
         settings=planned.request.settings,
         mu_prior=result.priors.mu,
         model=result.model,
+        random_effects=result.spec.random_effects,
+        nu_prior=result.priors.nu,
     )
 
 

@@ -186,3 +186,26 @@ def test_methods_paragraphs_say_and_cite_the_model(example, effects, keys) -> No
         assert methods.prior_list(result).endswith("nu ~ gamma(2, 0.1)")
     else:
         assert "Greenland" in model.text and "theta_new ~ N(mu, tau^2)" in model.text
+
+
+def test_prior_sensitivity_refits_the_t_model(monkeypatch) -> None:
+    """The report's prior sensitivity varies tau's prior of the same Student-t model (nu's
+    prior kept), not a normal one."""
+    from bayesmeta.workflows import sensitivity
+
+    seen = []
+
+    def capture(spec, **kwargs):
+        seen.append(spec)
+        raise StopIteration
+
+    monkeypatch.setattr(sensitivity, "analyze_model", capture)
+    with pytest.raises(StopIteration):
+        sensitivity.prior_sensitivity(
+            bayesmeta.load_example("bcg"),
+            None,
+            settings=SamplerSettings(),
+            random_effects="t",
+            nu_prior=bayesmeta.Prior("gamma", (2.0, 0.2)),
+        )
+    assert seen[0].random_effects == "t" and str(seen[0].priors.nu) == "gamma(2, 0.2)"

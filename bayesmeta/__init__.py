@@ -37,6 +37,7 @@ _PUBLIC = {
     "TwoArmData": "bayesmeta.io.counts",
     "SingleArmData": "bayesmeta.io.counts",
     "ReportedEffects": "bayesmeta.io.reported",
+    "MixedData": "bayesmeta.io.mixed",
     "influence": "bayesmeta.workflows.influence",
     "prior_sensitivity": "bayesmeta.workflows.sensitivity",
     "turner_prior": "bayesmeta.model.priors",
@@ -50,6 +51,7 @@ __all__ = [
     "ClassicResult",
     "ConvergenceWarning",
     "DataError",
+    "MixedData",
     "ModelSpec",
     "OptionError",
     "Prior",
@@ -83,6 +85,7 @@ if TYPE_CHECKING:
     from bayesmeta.io.counts import SingleArmData, TwoArmData
     from bayesmeta.io.examples import load_example
     from bayesmeta.io.inputs import load
+    from bayesmeta.io.mixed import MixedData
     from bayesmeta.io.reported import ReportedEffects
     from bayesmeta.model.description import ModelSpec
     from bayesmeta.model.moderators import moderators

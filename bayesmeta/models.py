@@ -31,9 +31,11 @@ from xarray import DataTree
 from bayesmeta.engines import nuts
 from bayesmeta.engines.pymc import build
 from bayesmeta.io.counts import SingleArmData, StudyData, TwoArmData
+from bayesmeta.io.mixed import MixedData
 from bayesmeta.io.reported import ReportedEffects
 from bayesmeta.model.description import ModelSpec
 from bayesmeta.model.likelihoods.binomial_normal import BinomialNormal
+from bayesmeta.model.likelihoods.mixed import MixedBinomialNormal
 from bayesmeta.model.likelihoods.normal_normal import NormalNormal
 from bayesmeta.model.likelihoods.proportion import Proportion
 from bayesmeta.model.moderators import Moderators
@@ -41,10 +43,10 @@ from bayesmeta.model.priors import Prior, PriorSet
 
 Priors = PriorSet | Mapping[str, Prior | str] | None
 
-__all__ = ["binomial_normal", "normal_normal", "proportion", "sample"]
+__all__ = ["binomial_normal", "mixed", "normal_normal", "proportion", "sample"]
 
 
-Data = StudyData | ReportedEffects | pd.DataFrame | str | Path
+Data = StudyData | ReportedEffects | MixedData | pd.DataFrame | str | Path
 
 
 def _model(
@@ -135,6 +137,33 @@ def proportion(
     :func:`binomial_normal`.
     """
     return _model(Proportion.name, data, priors, common_effect, moderators, random_effects)
+
+
+def mixed(
+    data: MixedData | pd.DataFrame | str | Path,
+    *,
+    priors: Priors = None,
+    common_effect: bool = False,
+    moderators: Moderators | None = None,
+) -> pm.Model:
+    """Counts and reported odds ratios in one model: each study its own likelihood.
+
+    A study with 2x2 counts has the binomial arms of :func:`binomial_normal` with its baseline
+    ``alpha[i]``; a study that reported only an odds ratio (CI or SE) has
+    ``y[i] ~ N(theta[i], se[i]^2)`` on its log odds ratio; all share
+    ``theta[i] = mu + tau * z[i]`` (:mod:`bayesmeta.model.likelihoods.mixed`; Dias et al.,
+    NICE DSU TSD 2, section 3.3). Data are a mixed table (:mod:`bayesmeta.io.mixed`).
+
+    Returns
+    -------
+    pymc.Model
+        The variables of :func:`binomial_normal` (a reported study's ``alpha[i]`` has no data:
+        it stays at its prior) and the observed ``y``, whose log density is weighted by the
+        ``reported`` container (1 for reported studies, 0 for count studies, whose arms are
+        ``treatment_events_data``...; a reported study's arms have 0 patients). Other
+        arguments as :func:`binomial_normal`.
+    """
+    return _model(MixedBinomialNormal.name, data, priors, common_effect, moderators)
 
 
 def normal_normal(

@@ -246,6 +246,46 @@ class _TwoArm(_StudyLikelihood):
         return val, der, np.minimum(sec, -1e-12)
 
 
+class _Mixed(_StudyLikelihood):
+    """Count studies' ``log g_i`` (:class:`_TwoArm`) beside reported studies' normal density
+    ``log N(y_i; theta, v_i)`` of their log odds ratio (:mod:`bayesmeta.io.mixed`)."""
+
+    def __init__(self, counts: _TwoArm | None, reported: np.ndarray, y, v) -> None:
+        self.reported = np.asarray(reported, dtype=bool)
+        self.k = len(self.reported)
+        self.counts = counts
+        self.position = np.cumsum(~self.reported) - 1  # each count study's index in counts
+        self.y = np.where(self.reported, np.asarray(y, float), 0.0)
+        self.v = np.where(self.reported, np.asarray(v, float), 1.0)
+        self.center, self.width = self.y.copy(), np.sqrt(self.v)
+        if counts is not None:
+            self.center[~self.reported] = counts.center
+            self.width[~self.reported] = counts.width
+
+    def __call__(self, idx, theta):
+        shape = idx.shape + (1,) * (theta.ndim - idx.ndim)
+        y, v = (a[idx].reshape(shape) for a in (self.y, self.v))
+        d = y - theta
+        val = -0.5 * d * d / v - 0.5 * np.log(v) - _LOG_SQRT_2PI
+        der = d / v
+        sec = np.broadcast_to(-1.0 / v, val.shape).copy()
+        counted = ~self.reported[idx]
+        if counted.any():
+            assert self.counts is not None
+            f, f1, f2 = self.counts(self.position[idx[counted]], theta[counted])
+            val[counted], der[counted], sec[counted] = f, f1, f2
+        return val, der, sec
+
+
+def mixed_posterior(
+    data, *, prior_mu: Prior | str, prior_tau: Prior | str | None, prior_baseline: Prior | str
+) -> BinomialPosterior:
+    """Exact posterior of the mixed model (:mod:`bayesmeta.model.likelihoods.mixed`): count
+    studies' binomial arms with their baselines integrated out, reported studies' normal
+    log odds ratios (``prior_tau=None``: common effect)."""
+    return _fit(study_likelihood(data, prior_baseline), data.study, prior_mu, prior_tau)
+
+
 # --------------------------------------------------------------------------------------------
 # p(y | mu, tau) on a grid
 # --------------------------------------------------------------------------------------------
@@ -814,7 +854,12 @@ def null_log_marginal_likelihood(lik: _StudyLikelihood, prior_tau: Prior | str |
 
 
 def study_likelihood(data, prior_baseline: Prior | str = "normal(0, 10)") -> _StudyLikelihood:
-    """Each study's ``g_i`` for two-arm (``TwoArmData``) or single-arm counts."""
+    """Each study's ``g_i`` for two-arm (``TwoArmData``), single-arm or mixed counts and
+    reported log odds ratios (``MixedData``)."""
+    if hasattr(data, "reported"):  # bayesmeta.io.mixed.MixedData
+        counted = data.counts
+        counts = study_likelihood(counted, prior_baseline) if counted.k else None
+        return _Mixed(counts, data.reported, data.yi, data.vi)
     if hasattr(data, "treatment_events"):
         rt, nt, rc, nc = (
             np.asarray(a, dtype=float)

@@ -142,7 +142,7 @@ def spec_of(model: Any) -> ModelSpec | None:
     arrays = {**given, **{k + OBSERVED_SUFFIX: v for k, v in observed.items()}}
     if study == tuple(spec.study) and all(np.array_equal(now[k], v) for k, v in arrays.items()):
         return spec
-    if spec.family.derived_data or spec.moderators is not None:
+    if spec.family.derived_data or not spec.family.readable_arrays or spec.moderators is not None:
         return None  # their data are derived (effect sizes, centred covariates): rebuild
     from bayesmeta.io.inputs import load
 

@@ -1,8 +1,10 @@
 """Read any supported input: two-arm counts, single-arm counts, incidence rates (events and
-person-time, :mod:`bayesmeta.io.rates`) or reported effect sizes.
+person-time, :mod:`bayesmeta.io.rates`), reported effect sizes, or counts and reported odds
+ratios in one table (:mod:`bayesmeta.io.mixed`).
 
-Rates are recognised by their person-time columns, counts by their columns
-(:func:`bayesmeta.io.counts.detect_design`); anything else
+Rates are recognised by their person-time columns, a mixed table by count and estimate
+columns with some rows that have no counts (:func:`bayesmeta.io.mixed.is_mixed`), counts by
+their columns (:func:`bayesmeta.io.counts.detect_design`); anything else
 is read as reported estimates with standard errors or confidence intervals
 (:mod:`bayesmeta.io.reported`).
 """
@@ -17,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from bayesmeta.errors import DataError, OptionError
-from bayesmeta.io import continuous, counts
+from bayesmeta.io import continuous, counts, mixed
 from bayesmeta.io.counts import (
     SINGLE_ARM_COLUMNS,
     TWO_ARM_COLUMNS,
@@ -31,7 +33,7 @@ from bayesmeta.io.reported import ESTIMATE_COLUMNS, SYNONYMS, ReportedEffects, l
 from bayesmeta.io.table import Source, TableFile, has_roles, read_source
 
 ESTIMATE_ROLES = ("estimate", "se", "ci_lower", "ci_upper", "vi")
-DESIGNS = ("auto", "two-arm", "single-arm", "rates", "reported", "continuous")
+DESIGNS = ("auto", "two-arm", "single-arm", "rates", "reported", "continuous", "mixed")
 
 
 def load(
@@ -42,7 +44,7 @@ def load(
     ci_level: float = 0.95,
     split_shared_control: bool = False,
     measure: str | None = None,
-) -> StudyData | RateData | ReportedEffects:
+) -> StudyData | RateData | ReportedEffects | mixed.MixedData:
     """Read and validate study data from a CSV path or a DataFrame.
 
     Parameters
@@ -57,7 +59,9 @@ def load(
         ``"single-arm"`` (``events, total``), ``"rates"`` (``treatment_events,
         treatment_time, control_events, control_time``; metafor ``x1i, t1i, x2i, t2i``),
         ``"reported"`` (an estimate with its SE, variance or CI), ``"continuous"`` (each
-        arm's mean, SD and size: :mod:`bayesmeta.io.continuous`) or ``"auto"``: from the
+        arm's mean, SD and size: :mod:`bayesmeta.io.continuous`), ``"mixed"`` (rows with
+        2x2 counts and rows with a reported odds ratio: :mod:`bayesmeta.io.mixed`) or
+        ``"auto"``: from the
         columns, which may use metafor, RevMan or R meta spellings (``ai, n1i, ci, n2i``;
         "Experimental Events"; ``yi, vi``; ``m1i, sd1i, n1i``...).
     columns
@@ -76,7 +80,7 @@ def load(
 
     Returns
     -------
-    TwoArmData, SingleArmData, RateData or ReportedEffects
+    TwoArmData, SingleArmData, RateData, ReportedEffects or MixedData
         Validated data; other columns are kept as covariates; ``warnings`` lists what the
         reader accepted with a note (repeated labels, shared control arms, data without
         information on the effect).
@@ -123,6 +127,11 @@ def load(
         return _noted(data, table.notes)
     if design == "rates" or (design == "auto" and is_rates(frame, mapping)):
         data = load_rates(source, columns=mapping)
+        if split_shared_control:
+            data = replace(data, warnings=(*data.warnings, NOTHING_TO_SPLIT))
+        return _noted(data, table.notes)
+    if design == "mixed" or (design == "auto" and mixed.is_mixed(frame, mapping)):
+        data = mixed.load_mixed(source, ci_level=ci_level, columns=mapping)
         if split_shared_control:
             data = replace(data, warnings=(*data.warnings, NOTHING_TO_SPLIT))
         return _noted(data, table.notes)

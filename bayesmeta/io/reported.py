@@ -270,9 +270,11 @@ def _se_ci_warnings(
     z: float,
     ci_level: float,
     studies: list[str],
+    rows: list[int] | None = None,
 ) -> tuple[str, ...]:
     """A warning naming the rows whose SE (or variance) and CI disagree beyond the rounding of
-    the numbers as written; the SE is the one used."""
+    the numbers as written; the SE is the one used (``rows``: the row number of each row of
+    ``frame`` in the table read, when ``frame`` is part of it)."""
     col = found["se"] if "se" in found else found["vi"]
     written = se if "se" in found else np.square(se)
     own = _rounding(frame, col, written, False)
@@ -291,12 +293,13 @@ def _se_ci_warnings(
     if not bad.size:
         return ()
     first = bad[0]
-    rows = ", ".join(f"{i + 1} ({show(studies[i])})" for i in bad[:10])
-    rows += ", ..." if bad.size > 10 else ""
+    number = rows or list(range(1, len(se) + 1))
+    listed = ", ".join(f"{number[i]} ({show(studies[i])})" for i in bad[:10])
+    listed += ", ..." if bad.size > 10 else ""
     return (
-        f"row{'s' if bad.size > 1 else ''} {rows}: the {'SE' if 'se' in found else 'variance'} "
+        f"row{'s' if bad.size > 1 else ''} {listed}: the {'SE' if 'se' in found else 'variance'} "
         f"disagrees with the {ci_level:.{_digits(ci_level)}%} CI beyond the rounding of the "
-        f"numbers (row {first + 1}: SE {se[first]:.4g}, from the CI {ci_se[first]:.4g}); the "
+        f"numbers (row {number[first]}: SE {se[first]:.4g}, from the CI {ci_se[first]:.4g}); the "
         f"{'SE' if 'se' in found else 'variance'} is used: check both, and --ci-level",
     )
 
@@ -314,10 +317,11 @@ def _variances(
     ci_level: float,
     studies: list[str],
     source: str,
+    rows: list[int] | None = None,
 ) -> tuple[np.ndarray, tuple[str, ...]]:
     """Variance of ``yi``: the se column squared, else the vi column as written, else from the
     interval (which is always checked); and a warning when an SE or variance and the interval
-    disagree."""
+    disagree (``rows`` as :func:`_se_ci_warnings`)."""
     ci_se = None
     z = float(special.ndtri((1.0 + ci_level) / 2.0))
     if "ci_lower" in found and "ci_upper" in found:
@@ -334,7 +338,7 @@ def _variances(
             return np.square(ci_se), ()
     if ci_se is None:
         return vi, ()
-    return vi, _se_ci_warnings(frame, found, se, ci_se, ratio, z, ci_level, studies)
+    return vi, _se_ci_warnings(frame, found, se, ci_se, ratio, z, ci_level, studies, rows)
 
 
 def load_reported(

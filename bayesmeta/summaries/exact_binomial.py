@@ -31,6 +31,10 @@ def posterior(spec: ModelSpec) -> exact_binomial.BinomialPosterior:
         )
     d, priors = spec.data, spec.priors
     tau = None if spec.common_effect else priors.tau
+    if hasattr(d, "reported"):  # counts beside reported log odds ratios (bayesmeta.io.mixed)
+        return exact_binomial.mixed_posterior(
+            d, prior_mu=priors.mu, prior_tau=tau, prior_baseline=priors.baseline
+        )
     if spec.family.baseline:  # two arms: the control arm's baseline, the treatment's effect
         return exact_binomial.binomial_normal_posterior(
             d.treatment_events,

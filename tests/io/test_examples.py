@@ -16,6 +16,7 @@ import pytest
 
 from bayesmeta import ReportedEffects, SingleArmData, TwoArmData, load_example
 from bayesmeta.io.examples import examples
+from bayesmeta.io.mixed import MixedData
 from bayesmeta.io.rates import RateData
 
 DESIGNS = {
@@ -24,6 +25,7 @@ DESIGNS = {
     "rates": RateData,
     "reported": ReportedEffects,
     "continuous": ReportedEffects,
+    "mixed": MixedData,
 }
 
 # dat.steurer2006: author, year, lnHR, selnHR

@@ -17,6 +17,7 @@ NATIVE = {
     "pritz1997_prop": "proportion",
     "nielweise2008": "poisson-normal",
     "steurer2006_hr": "normal-normal",
+    "bcg_mixed": "mixed-binomial-normal",
 }
 
 
@@ -47,6 +48,7 @@ def test_only_the_kernels_likelihoods_name_a_kernel():
         "binomial-normal": "bn",
         "proportion": "prop",
         "poisson-normal": None,  # the PyMC path samples it
+        "mixed-binomial-normal": None,
         "normal-normal": None,
     }
 

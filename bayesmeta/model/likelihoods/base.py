@@ -65,6 +65,10 @@ class Likelihood:
     derived_data
         Its arrays are derived from the data (effect sizes), so data swapped in with
         ``pm.set_data`` cannot be read back as input data.
+    readable_arrays
+        Data swapped in with ``pm.set_data`` read back as input data (False for a mixed
+        table, whose arrays span two kinds of study): otherwise such a model is sampled as
+        the PyMC model it is (:func:`bayesmeta.engines.pymc.spec_of`).
     checks_information
         Its data are counts that :func:`bayesmeta.io.information.information_warnings` checks
         for information on the effect.
@@ -97,6 +101,7 @@ class Likelihood:
     exact_default: ClassVar[bool] = False
     exact_refusal: ClassVar[str] = "no exact engine integrates its likelihood"
     derived_data: ClassVar[bool] = False
+    readable_arrays: ClassVar[bool] = True
     checks_information: ClassVar[bool] = False
     references: ClassVar[tuple[str, ...]] = ()
     citations: ClassVar[dict[str, str]] = {}

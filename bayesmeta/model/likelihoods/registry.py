@@ -11,12 +11,20 @@ from typing import Any
 from bayesmeta.errors import OptionError
 from bayesmeta.model.likelihoods.base import Likelihood
 from bayesmeta.model.likelihoods.binomial_normal import BinomialNormal
+from bayesmeta.model.likelihoods.mixed import MixedBinomialNormal
 from bayesmeta.model.likelihoods.normal_normal import NormalNormal
 from bayesmeta.model.likelihoods.poisson_normal import PoissonNormal
 from bayesmeta.model.likelihoods.proportion import Proportion
 
 LIKELIHOODS: dict[str, Likelihood] = {
-    lik.name: lik for lik in (BinomialNormal(), Proportion(), PoissonNormal(), NormalNormal())
+    lik.name: lik
+    for lik in (
+        BinomialNormal(),
+        Proportion(),
+        PoissonNormal(),
+        MixedBinomialNormal(),
+        NormalNormal(),
+    )
 }
 NAMES = tuple(LIKELIHOODS)
 

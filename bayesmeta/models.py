@@ -145,6 +145,7 @@ def mixed(
     priors: Priors = None,
     common_effect: bool = False,
     moderators: Moderators | None = None,
+    random_effects: str = "normal",
 ) -> pm.Model:
     """Counts and reported odds ratios in one model: each study its own likelihood.
 
@@ -163,7 +164,7 @@ def mixed(
         ``treatment_events_data``...; a reported study's arms have 0 patients). Other
         arguments as :func:`binomial_normal`.
     """
-    return _model(MixedBinomialNormal.name, data, priors, common_effect, moderators)
+    return _model(MixedBinomialNormal.name, data, priors, common_effect, moderators, random_effects)
 
 
 def normal_normal(

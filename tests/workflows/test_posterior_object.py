@@ -35,6 +35,7 @@ def _no_quadrature(monkeypatch) -> None:
         (exact, "common_effect_posterior"),
         (exact_binomial, "binomial_normal_posterior"),
         (exact_binomial, "proportion_posterior"),
+        (exact_binomial, "mixed_posterior"),
     ):
         monkeypatch.setattr(module, name, refit)
 

@@ -78,7 +78,7 @@ def test_the_t_model_is_student_t_on_every_likelihood() -> None:
 
     from bayesmeta.engines.pymc import build
 
-    for example in ("bcg", "pritz1997_prop", "nielweise2008", "steurer2006_hr"):
+    for example in ("bcg", "pritz1997_prop", "nielweise2008", "steurer2006_hr", "bcg_mixed"):
         spec = ModelSpec.describe(bayesmeta.load_example(example), random_effects="t")
         model = build(spec)
         assert spec.prior_names[-1] == "nu" and "nu" in model.named_vars

@@ -77,9 +77,12 @@ def test_the_t_model_is_student_t_on_every_likelihood() -> None:
     import pymc as pm
 
     from bayesmeta.engines.pymc import build
+    from bayesmeta.model.likelihoods import NAMES
 
+    covered = set()
     for example in ("bcg", "pritz1997_prop", "nielweise2008", "steurer2006_hr", "bcg_mixed"):
         spec = ModelSpec.describe(bayesmeta.load_example(example), random_effects="t")
+        covered.add(spec.likelihood)
         model = build(spec)
         assert spec.prior_names[-1] == "nu" and "nu" in model.named_vars
         for name in ("z", "z_new"):
@@ -89,6 +92,7 @@ def test_the_t_model_is_student_t_on_every_likelihood() -> None:
         point = {"nu_log__": np.log(4.0), "z": np.full(spec.data.k, 0.7)}
         logp = model.compile_logp(vars=[model["z"]], sum=True)({**model.initial_point(), **point})
         assert logp == pytest.approx(spec.data.k * stats.t.logpdf(0.7, df=4.0), rel=1e-8)
+    assert covered == set(NAMES)  # a likelihood added to the registry is added here
 
 
 def test_normal_random_effects_are_unchanged() -> None:

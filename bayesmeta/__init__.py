@@ -22,6 +22,7 @@ _PUBLIC = {
     "load_example": "bayesmeta.io.examples",
     "analyze": "bayesmeta.workflows.analyze",
     "average": "bayesmeta.workflows.average",
+    "bias": "bayesmeta.workflows.bias",
     "from_draws": "bayesmeta.workflows.analyze",
     "AnalysisResult": "bayesmeta.workflows.analyze",
     "classic": "bayesmeta.frequentist.classic",
@@ -40,6 +41,7 @@ _PUBLIC = {
     "MixedData": "bayesmeta.io.mixed",
     "influence": "bayesmeta.workflows.influence",
     "prior_sensitivity": "bayesmeta.workflows.sensitivity",
+    "robustness": "bayesmeta.workflows.robustness",
     "turner_prior": "bayesmeta.model.priors",
     "turner_table": "bayesmeta.workflows.sensitivity",
 }
@@ -63,6 +65,7 @@ __all__ = [
     "__version__",
     "analyze",
     "average",
+    "bias",
     "classic",
     "from_draws",
     "influence",
@@ -73,6 +76,7 @@ __all__ = [
     "parse_prior",
     "plots",
     "prior_sensitivity",
+    "robustness",
     "sample",
     "turner_prior",
     "turner_table",
@@ -93,7 +97,9 @@ if TYPE_CHECKING:
     from bayesmeta.models import sample
     from bayesmeta.workflows.analyze import AnalysisResult, analyze, from_draws
     from bayesmeta.workflows.average import average
+    from bayesmeta.workflows.bias import bias
     from bayesmeta.workflows.influence import influence
+    from bayesmeta.workflows.robustness import robustness
     from bayesmeta.workflows.sensitivity import prior_sensitivity, turner_table
 
 

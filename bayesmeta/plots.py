@@ -20,20 +20,38 @@ writes one as PNG, SVG (text kept as text) or PDF::
   (rows of :func:`bayesmeta.workflows.sensitivity.prior_sensitivity`).
 - :func:`influence`: leave-one-out influence
   (:func:`bayesmeta.workflows.influence.influence`).
+- :func:`robustness_map`: P(benefit) and the Bayes factors over the prior scales
+  (:func:`bayesmeta.robustness`); :func:`model_average`: the four models' probabilities and the
+  model-averaged effect (:func:`bayesmeta.average`).
 - :func:`baujat` and :func:`gosh`: the frequentist case diagnostics
   (:func:`bayesmeta.frequentist.influence.baujat`, :func:`~bayesmeta.frequentist.influence.gosh`).
 
 The same figures come from the command line as ``bayesmeta plot KIND DATA --out FILE``.
+The numbers a figure shows beyond the fit are computed here
+(:mod:`bayesmeta.workflows.presentation`); :mod:`bayesmeta.report.figures` draws them.
 """
 
-from bayesmeta.report.figures import save
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from matplotlib.figure import Figure
+
+from bayesmeta.frequentist.bias import TrimFill
+from bayesmeta.io.counts import StudyData
+from bayesmeta.io.reported import ReportedEffects
+from bayesmeta.report.figures import FAVOURS, save
+from bayesmeta.report.figures import forest as forest_figure
+from bayesmeta.report.figures import funnel as funnel_figure
 from bayesmeta.report.figures.diagnostics import baujat, gosh
-from bayesmeta.report.figures.forest import forest
-from bayesmeta.report.figures.funnel import funnel
 from bayesmeta.report.figures.influence import influence, sensitivity
 from bayesmeta.report.figures.mcmc import rank, trace
 from bayesmeta.report.figures.posterior import pooled_posterior as posterior
 from bayesmeta.report.figures.posterior import tau_posterior as tau
+from bayesmeta.report.figures.robustness import model_average, robustness_map
+from bayesmeta.summaries.types import DEFAULT_LEVEL
+from bayesmeta.workflows.analyze import AnalysisResult
+from bayesmeta.workflows.presentation import forest_numbers, funnel_numbers
 
 __all__ = [
     "baujat",
@@ -41,10 +59,71 @@ __all__ = [
     "funnel",
     "gosh",
     "influence",
+    "model_average",
     "posterior",
     "rank",
+    "robustness_map",
     "save",
     "sensitivity",
     "tau",
     "trace",
 ]
+
+
+def forest(
+    result: AnalysisResult,
+    *,
+    methods: Sequence[str] | None = None,
+    favours: tuple[str, str] = FAVOURS,
+    title: str | None = None,
+) -> Figure:
+    """Forest plot of ``result`` (:mod:`bayesmeta.report.figures.forest`).
+
+    Parameters
+    ----------
+    result
+        An analysis (:func:`bayesmeta.workflows.analyze.analyze`).
+    methods
+        Frequentist estimates drawn as diamonds, by registry name (default: those
+        ``bayesmeta fit`` shows); the weights are those of
+        :func:`bayesmeta.workflows.presentation.weight_method`.
+    favours
+        Labels under the axis, left and right of the line of no effect.
+    title
+        Optional title above the columns.
+
+    Raises
+    ------
+    OptionError
+        The frequentist rows are on another measure than the model: the plot has one axis.
+    """
+    numbers = forest_numbers(result, methods)
+    return forest_figure.forest(result, numbers, favours=favours, title=title)
+
+
+def funnel(
+    data: StudyData | ReportedEffects,
+    *,
+    level: float = DEFAULT_LEVEL,
+    contours: bool = False,
+    filled: TrimFill | None = None,
+) -> Figure:
+    """Funnel plot of ``data`` (:mod:`bayesmeta.report.figures.funnel`).
+
+    Parameters
+    ----------
+    data
+        Validated data (:func:`bayesmeta.load`); an analysis' ``result.data``.
+    level
+        Level of the pseudo-confidence region (0.95).
+    contours
+        Shade the p < 0.10, 0.05, 0.01 regions around no effect.
+    filled
+        A trim-and-fill result whose imputed studies and estimate are drawn.
+
+    Raises
+    ------
+    BayesmetaError
+        Fewer than 3 studies with an effect estimate.
+    """
+    return funnel_figure.funnel(funnel_numbers(data, level), contours=contours, filled=filled)

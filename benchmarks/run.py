@@ -474,12 +474,15 @@ def write_results(
 
 
 def _kept_sections(out: Path) -> list[str]:
-    """Sections other scripts write into the file (benchmarks/exact_binomial.py), kept."""
-    begin, end = "<!-- exact_binomial: begin -->", "<!-- exact_binomial: end -->"
+    """Sections other scripts write into the file (benchmarks/exact_binomial.py,
+    benchmarks/bias.py), kept."""
     text = out.read_text() if out.exists() else ""
-    if begin not in text:
-        return []
-    return [begin + text.split(begin, 1)[1].split(end, 1)[0] + end, ""]
+    kept = []
+    for name in ("exact_binomial", "bias"):
+        begin, end = f"<!-- {name}: begin -->", f"<!-- {name}: end -->"
+        if begin in text:
+            kept += [begin + text.split(begin, 1)[1].split(end, 1)[0] + end, ""]
+    return kept
 
 
 NOTES = """## Notes

@@ -178,3 +178,133 @@ def test_no_module_outside_the_registry_branches_on_a_likelihoods_data_class():
             ):
                 found.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
     assert not found
+
+
+# The stages that compute: report/ may import from them only what is pure data, classes (the
+# result types) and registries, never a function or a module, and calls no function a registry
+# row holds (``METHODS[name].compute``). Engines it does not import at all.
+COMPUTING = ("effects", "frequentist", "summaries", "workflows")
+# A module that still computes, with the work that will end it (a test below fails once it no
+# longer does, so the entry cannot outlive its reason).
+PENDING: dict[str, str] = {}
+
+
+def _imported_names(tree: ast.AST, name: str, known: dict[str, Path]) -> Iterator[tuple]:
+    """``(line, module, attribute or None)`` for every import of module ``name``: ``from M
+    import A`` is ``(M, A)`` unless ``M.A`` is itself a module."""
+    path = known.get(name)
+    package = name if path is not None and path.name == "__init__.py" else name.rpartition(".")[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name, None
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                parent = parts[: len(parts) - node.level + 1]
+                base = ".".join([*parent, base] if base else parent)
+            for alias in node.names:
+                full = f"{base}.{alias.name}"
+                if full in known:
+                    yield node.lineno, full, None
+                else:
+                    yield node.lineno, base, alias.name
+
+
+def _registry_callables(value: object) -> set[str]:
+    """The fields of a registry's rows that hold functions (``compute`` of ``METHODS``)."""
+    import dataclasses
+
+    rows = value.values() if isinstance(value, dict) else ()
+    return {
+        f.name
+        for row in rows
+        if dataclasses.is_dataclass(row)
+        for f in dataclasses.fields(row)
+        if callable(getattr(row, f.name)) and not isinstance(getattr(row, f.name), type)
+    }
+
+
+def presentation_violations(name: str, source: str) -> list[str]:
+    """Where the module ``name`` (of ``report/``) with this ``source`` computes: an engine
+    imported, a function or module imported from a computing stage, or a call of a registry
+    row's function."""
+    import importlib
+    import inspect
+
+    known = modules()
+    tree = ast.parse(source)
+    found, forbidden_calls = [], set()
+    for line, module, attribute in _imported_names(tree, name, known):
+        if not module.startswith("bayesmeta."):
+            continue
+        where = stage(module)
+        if where == "engines":
+            found.append(f"{name}:{line}: imports the engine {module}")
+            continue
+        if where not in COMPUTING:
+            continue
+        if attribute is None:
+            found.append(f"{name}:{line}: imports the module {module}")
+            continue
+        value = getattr(importlib.import_module(module), attribute)
+        if inspect.ismodule(value) or (callable(value) and not isinstance(value, type)):
+            found.append(f"{name}:{line}: imports {module}.{attribute}, a function or module")
+        forbidden_calls |= _registry_callables(value)
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in forbidden_calls
+        ):
+            found.append(f"{name}:{node.lineno}: calls a registry's .{node.func.attr}()")
+    return found
+
+
+def _report_violations() -> dict[str, list[str]]:
+    return {
+        name: presentation_violations(name, path.read_text(encoding="utf-8"))
+        for name, path in sorted(modules().items())
+        if stage(name) == "report"
+    }
+
+
+def test_presentation_only_reads():
+    """Everything a figure, the terminal or the report shows is computed in the analysis
+    (workflows/presentation.py, the result): nothing under report/ imports an engine or a
+    frequentist estimator, nor calls one through a registry."""
+    found = [v for name, vs in _report_violations().items() if name not in PENDING for v in vs]
+    assert not found
+
+
+def test_each_pending_module_still_computes():
+    """Remove a module from PENDING once it only reads."""
+    violations = _report_violations()
+    assert all(violations[name] for name in PENDING)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from bayesmeta.frequentist.pooled import common_effect",
+        "from bayesmeta.frequentist import methods",
+        "import bayesmeta.frequentist.smallstudy",
+        "from bayesmeta.engines.nuts import SamplerSettings",
+        "def f():\n    from bayesmeta.workflows.presentation import forest_numbers",
+        "from bayesmeta.frequentist.methods import METHODS\nMETHODS['random_dl'].compute(x)",
+        "from ...frequentist.bias import trimfill",
+    ],
+)
+def test_the_rule_catches_an_estimator_call(source):
+    assert presentation_violations("bayesmeta.report.figures.x", source)
+
+
+def test_the_rule_lets_result_types_and_registries_through():
+    source = (
+        "from bayesmeta.frequentist.results import PooledEstimate, Skipped\n"
+        "from bayesmeta.frequentist.methods import METHODS\n"
+        "from bayesmeta.workflows.presentation import NotRun\n"
+        "label = METHODS['random_dl'].label\n"
+    )
+    assert presentation_violations("bayesmeta.report.figures.x", source) == []

@@ -14,7 +14,7 @@ import typer
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
-from bayesmeta.cli import average, batch, classic, fit, priors, report
+from bayesmeta.cli import average, batch, bias, classic, fit, priors, report, robustness
 from bayesmeta.cli.common import EXIT_USER_ERROR, ascii_fallback
 
 
@@ -51,9 +51,11 @@ for command in (
     fit.fit,
     fit.run,
     average.average,
+    robustness.robustness,
     report.report,
     report.plot,
     classic.classic,
+    bias.bias,
     classic.examples,
     classic.outcomes,
     priors.priors,

@@ -98,8 +98,8 @@ def _write_outputs(
         )
         typer.echo(f"wrote {posterior}")
     if forest_plot is not None:
+        from bayesmeta.plots import forest
         from bayesmeta.report.figures import format_of, save
-        from bayesmeta.report.figures.forest import forest
 
         plot, favours = forest_plot
         figure = forest(result, methods=methods, favours=favours)
@@ -127,6 +127,15 @@ def fit(
             "risk difference per 1,000, risk ratio and NNT from the posterior at each.",
         ),
     ] = None,
+    checks: Annotated[
+        bool,
+        typer.Option(
+            "--checks",
+            help="Model checks: each study's posterior predictive p-value (exact for the "
+            "normal-normal engine), LOO-PIT and Pareto k (NUTS) and the prior predictive "
+            "summary (JSON 'checks').",
+        ),
+    ] = False,
     force: ForceOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -145,6 +154,7 @@ def fit(
         options.request(),
         measure=measure,
         baseline_risks=parse_baseline_risks(baseline_risk) if baseline_risk is not None else (),
+        checks=checks,
     )
     result = _analyse(
         request,

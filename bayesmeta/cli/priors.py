@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from bayesmeta.cli.common import (
+    EXACT,
     EXIT_NOT_CONVERGED,
     ChainsOpt,
     ColumnsOpt,
@@ -66,7 +67,8 @@ def priors() -> None:
     families.add_column("parameters")
     families.add_column("support")
     for family in FAMILIES.values():
-        families.add_row(family.name, ", ".join(family.params), family.support)
+        improper = "" if family.proper else " (improper: --engine exact, normal-normal only)"
+        families.add_row(family.name, ", ".join(family.params), family.support + improper)
     families.add_row("turner", "OUTCOME, A vs B (Turner et al. 2015)", "positive (log-normal)")
     out.print(families)
 
@@ -146,6 +148,12 @@ def sensitivity(
     model: Annotated[
         str, typer.Option(help=f"{' | '.join(NAMES)} | auto (from the columns).")
     ] = "auto",
+    engine: Annotated[
+        str,
+        typer.Option(
+            help=f"nuts | exact (quadrature: {', '.join(EXACT)}) | auto, for every refit."
+        ),
+    ] = "auto",
     chains: ChainsOpt = 4,
     draws: DrawsOpt = 2000,
     tune: TuneOpt = 1000,
@@ -175,7 +183,9 @@ def sensitivity(
     mu_prior = parse_prior(prior_mu) if prior_mu else None
     dataset = load_data(data, example, columns, read=read)
     settings = SamplerSettings(chains=chains, draws=draws, tune=tune, seed=seed)
-    rows = prior_sensitivity(dataset, tau_priors, settings=settings, mu_prior=mu_prior, model=model)
+    rows = prior_sensitivity(
+        dataset, tau_priors, settings=settings, mu_prior=mu_prior, model=model, engine=engine
+    )
     console().print(sensitivity_table(rows))
     payload = {
         "bayesmeta_version": package_version(),

@@ -57,15 +57,41 @@ def report(
             help="Refit without each study in turn (one fit per study).",
         ),
     ] = True,
+    average: Annotated[
+        bool,
+        typer.Option(
+            "--average/--no-average",
+            help="Model averaging over {effect, no effect} x {random, common} by exact "
+            "marginal likelihoods (where the exact engines integrate the model).",
+        ),
+    ] = True,
+    robustness: Annotated[
+        bool,
+        typer.Option(
+            "--robustness/--no-robustness",
+            help="The prior robustness map of `bayesmeta robustness` (where the exact "
+            "engines integrate the model).",
+        ),
+    ] = True,
+    bias: Annotated[
+        bool,
+        typer.Option(
+            "--bias/--no-bias",
+            help="Also the Bayesian publication-bias ensemble of `bayesmeta bias` (36 models, "
+            "a few seconds): a section with its figure.",
+        ),
+    ] = False,
     favours: FavoursOpt = None,
     force: ForceOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Write a self-contained report of one analysis (HTML, or Markdown with figures).
 
-    Data, forest plot, posterior, frequentist, heterogeneity, prior sensitivity, influence,
-    small-study effects, diagnostics, methods, ROBUST/BARG checklist and provenance. DATA may
-    also be an analysis specification (SPEC.toml) as `bayesmeta run` reads.
+    Data, forest plot, posterior, frequentist, heterogeneity, prior sensitivity, model
+    averaging and prior robustness map (where the exact engines apply), influence,
+    small-study effects (with --bias also the Bayesian publication-bias ensemble), model
+    checks, diagnostics, methods, ROBUST/BARG checklist and provenance. DATA may also be an
+    analysis specification (SPEC.toml) as `bayesmeta run` reads.
     """
     from bayesmeta.io.output import check_outputs
     from bayesmeta.report.document import output_files, write_report
@@ -79,6 +105,9 @@ def report(
     check_outputs(output_files(out), inputs=inputs, overwrite=force)
     parts = ("fit", *(("sensitivity",) if sensitivity else ()))
     parts += ("influence",) if influence else ()
+    parts += ("average",) if average else ()
+    parts += ("robustness",) if robustness else ()
+    parts += ("bias",) if bias else ()
     contents = analyses(plan(request), parts=parts, command="report", spec=options.spec_file)
     for path in write_report(contents, out, overwrite=force, style=style):
         typer.echo(f"wrote {path}")
@@ -94,7 +123,8 @@ def plot(
         str,
         typer.Argument(
             help="forest | funnel | contour_funnel | posterior | tau | trace | rank | "
-            "sensitivity | influence | baujat | gosh.",
+            "sensitivity | average | robustness | bias | prior_predictive | influence | "
+            "baujat | gosh.",
             show_default=False,
         ),
     ],

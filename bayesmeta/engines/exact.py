@@ -381,7 +381,7 @@ def _transform(model: _Model, prior: Prior) -> _Transform:
     if not math.isinf(hi) and width <= SCALE_RATIO * mode:
         return _Transform(lo, hi, width, linear=True)
     with np.errstate(over="ignore"):
-        median = float(prior.ppf(0.5)) - lo
+        median = float(prior.ppf(0.5)) - lo if prior.proper else mode
     if not (math.isfinite(median) and mode / SCALE_RATIO <= median <= mode * SCALE_RATIO):
         median = mode
     return _Transform(lo, hi, median)
@@ -525,9 +525,12 @@ class _Fit:
     nodes: _Conditional  # beta | tau, y at the tau nodes
     study: tuple[str, ...]
 
+    tau_proper: bool = True
+
     @property
     def log_marginal_likelihood(self) -> float:
-        return self.tau_post.log_norm if self.model.proper else math.nan
+        proper = self.model.proper and self.tau_proper
+        return self.tau_post.log_norm if proper else math.nan
 
     def coefficient(self, j: int) -> NormalMixture:
         sd = np.sqrt(self.nodes.cov[:, j, j])
@@ -555,6 +558,17 @@ class _Fit:
         var = B * m.v[:, None] + (1.0 - B) ** 2 * fit_var
         return NormalMixture(self.tau_post.weight, mean, np.sqrt(var))
 
+    def replicated(self) -> NormalMixture:
+        """Each study's replicated estimate with a new study effect (one mixture per study):
+        ``y_i^rep = x_i' beta + tau z + e_i``, ``z ~ N(0, 1)``, ``e_i ~ N(0, v_i)``, so given
+        ``tau`` it is ``N(x_i'E[beta], x_i'Cov[beta]x_i + tau^2 + v_i)``: the replicates of
+        the R bayesmeta package's ``pppvalue`` (Rover 2020, sec. 3.4)."""
+        m = self.model
+        mean = m.X @ self.nodes.mean.T  # (k, J)
+        var = np.einsum("ki,nij,kj->kn", m.X, self.nodes.cov, m.X)
+        var = var + self.nodes.tau[None, :] ** 2 + m.v[:, None]
+        return NormalMixture(self.tau_post.weight, mean, np.sqrt(var))
+
     def theta_new(self) -> NormalMixture:
         """Effect in a new study of the intercept-only model: ``N(E[mu], Var[mu] + tau^2)``."""
         return self.linear(np.ones(1), self.nodes.tau**2)
@@ -572,6 +586,11 @@ class _Fit:
         return {"tau": tau, "beta": beta, "theta": theta}
 
 
+def _predictive_p(fit: _Fit) -> np.ndarray:
+    y = fit.model.y
+    return fit.replicated().cdf_pdf(y[:, None])[0][:, 0]
+
+
 @dataclass(frozen=True)
 class ExactPosterior:
     """Exact marginal posteriors of the normal-normal model, on the model scale.
@@ -580,7 +599,7 @@ class ExactPosterior:
     ``median``, ``cdf``, ``pdf``, ``ppf``, ``interval(level)`` (equal-tailed) and
     ``hdi(level)`` (shortest); ``theta`` holds the shrunken study effects as one mixture per
     study (``theta[i]``, in the order of ``study``). ``log_marginal_likelihood`` is ``log p(y)``
-    (NaN with a flat prior on ``mu``); the difference between a random- and a common-effect fit
+    (NaN with an improper prior); the difference between a random- and a common-effect fit
     is the log Bayes factor. :func:`bayesmeta.summaries.exact.summarize` turns them into the
     package's typed summaries.
     """
@@ -607,6 +626,11 @@ class ExactPosterior:
     def theta(self) -> NormalMixture:
         """Shrunken study effects, one mixture per study (leading axis, order of ``study``)."""
         return self._fit.theta()
+
+    def predictive_p(self) -> np.ndarray:
+        """Each study's posterior predictive ``P(y_i^rep <= y_i | y)``, ``y_i^rep`` its estimate
+        replicated with a new study effect (:meth:`_Fit.replicated`); exact."""
+        return _predictive_p(self._fit)
 
     @property
     def prob_mu_below_0(self) -> float:
@@ -660,6 +684,10 @@ class MetaRegressionPosterior:
         """``log p(y)``; NaN with a flat prior on a coefficient."""
         return self._fit.log_marginal_likelihood
 
+    def predictive_p(self) -> np.ndarray:
+        """As :meth:`ExactPosterior.predictive_p`, with ``x_i' beta`` for ``mu``."""
+        return _predictive_p(self._fit)
+
     def predict(self, x: Sequence[float], *, new_study: bool = True) -> NormalMixture:
         """Posterior of ``x' beta`` (``new_study=False``) or of a new study's effect there."""
         x = np.asarray(x, dtype=float)
@@ -699,31 +727,47 @@ def _check_data(y, v, study) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
 
 
 def _coefficient_prior(prior: Prior | str, what: str) -> tuple[float, float]:
-    """``(mean, precision)`` of a normal prior; ``"flat"`` gives precision 0 (improper).
-
-    ``"flat"`` is for library callers only (the CLI's prior syntax has no flat prior), so the
-    error message suggests a normal prior and the NUTS engine.
-    """
-    if isinstance(prior, str) and prior.strip().lower() in {"flat", "improper", "uniform"}:
+    """``(mean, precision)`` of a normal prior; ``flat`` (also written ``"improper"`` or
+    ``"uniform"``) gives precision 0 (improper)."""
+    if isinstance(prior, str) and prior.strip().lower() in {"improper", "uniform"}:
         return 0.0, 0.0
     prior = parse_prior(prior)
+    if prior.family == "flat":
+        return 0.0, 0.0
     if prior.family != "normal":
         raise BayesmetaError(
             f"the exact engine needs a normal prior for {what} (it is conjugate given tau), "
-            f"e.g. normal(0, 10); got {prior} (use --engine nuts for other prior families)"
+            f"e.g. normal(0, 10), or flat; got {prior} (use --engine nuts for other prior "
+            "families)"
         )
     return prior.params[0], prior.params[1] ** -2
 
 
 def _tau_posterior(model: _Model, prior_tau: Prior | str | None) -> TauPosterior:
+    """The posterior of tau; ``None``: the common-effect model.
+
+    Raises
+    ------
+    BayesmetaError
+        An improper prior for tau that leaves the posterior improper: ``p(y | tau)`` falls
+        as ``tau^-(k - p)`` with ``p`` flat coefficients, so ``k - p >= 2`` is needed.
+    """
     if prior_tau is None:
         return _TauZero(log_norm=float(model.conditional(np.zeros(1)).loglik[0]))
-    return _tau_quadrature(model, check_scale_prior(parse_prior(prior_tau), "tau"))
+    prior = check_scale_prior(parse_prior(prior_tau), "tau")
+    flat = int(np.sum(model.prior_prec == 0))
+    if not prior.proper and len(model.y) - flat < 2:
+        raise BayesmetaError(
+            f"the posterior is improper: tau ~ {prior} needs at least {flat + 2} studies "
+            f"(got {len(model.y)}); give a proper prior for tau"
+        )
+    return _tau_quadrature(model, prior)
 
 
 def _fit(model: _Model, prior_tau: Prior | str | None, study: tuple[str, ...]) -> _Fit:
     tau_post = _tau_posterior(model, prior_tau)
-    return _Fit(model, tau_post, model.conditional(tau_post.tau), study)
+    proper = prior_tau is None or parse_prior(prior_tau).proper
+    return _Fit(model, tau_post, model.conditional(tau_post.tau), study, proper)
 
 
 def nnhm_posterior(
@@ -744,7 +788,9 @@ def nnhm_posterior(
         Normal prior for the pooled effect ``mu`` (a :class:`Prior` or its text), or
         ``"flat"`` for the improper uniform prior.
     prior_tau
-        Any prior on ``[0, inf)`` for the between-study SD ``tau``.
+        Any prior on ``[0, inf)`` for the between-study SD ``tau``, also the improper
+        ``"uniform-improper"`` (proper posterior with at least 2 studies, 3 with a flat
+        ``mu``).
     study
         Study names (``"Study 1"``, ... by default).
 

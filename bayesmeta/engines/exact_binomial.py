@@ -869,3 +869,12 @@ def study_likelihood(data, prior_baseline: Prior | str = "normal(0, 10)") -> _St
         y0 = np.log((rt + 0.5) * (nc - rc + 0.5) / ((nt - rt + 0.5) * (rc + 0.5)))
         return _TwoArm(rt, nt, rc, nc, parse_prior(prior_baseline), y0.min() - 6, y0.max() + 6)
     return _SingleArm(data.events, data.total)
+
+
+def grid_log_likelihood(lik: _StudyLikelihood, mu: np.ndarray, tau: np.ndarray) -> np.ndarray:
+    """``log p(y | mu, tau) = sum_i log int g_i(theta) N(theta; mu, tau^2) dtheta`` on the
+    ``mu x tau`` product grid (shape ``(len(mu), len(tau))``; ``tau = 0`` gives
+    ``sum_i log g_i(mu)``). It does not depend on the priors of ``mu`` and ``tau``, so a map of
+    the posterior over many priors (:mod:`bayesmeta.workflows.robustness`) computes it once."""
+    mu, tau = (np.atleast_1d(np.asarray(a, dtype=float)) for a in (mu, tau))
+    return _evaluate(lik, mu, tau, False).loglik

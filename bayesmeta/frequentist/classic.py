@@ -238,6 +238,16 @@ class ClassicResult:
     blups: Blups | None = None
     publication_bias: PublicationBias | None = None
 
+    @property
+    def shown(self) -> tuple[str, ...]:
+        """The methods ``bayesmeta fit`` shows for these data (the moderator tables' rows)."""
+        return registry.shown_by_default(self.data)
+
+    @property
+    def need_counts(self) -> tuple[str, ...]:
+        """Labels of the methods these data cannot give because they need 2x2 counts."""
+        return registry.need_counts(self.data)
+
     def to_frame(self) -> pd.DataFrame:
         """One row per method (index: its name) with its label, estimate, se, interval ends,
         p, k, tau2 (with its interval), I^2, H^2, Q, its p, prediction interval ends and the

@@ -144,7 +144,9 @@ class MetaRegression:
     coefficient but the intercept, or the intercept when it is the only one (``qm_df``: chi^2
     df, or the F test's (m, k - p)); ``qe`` is the residual heterogeneity on ``k - p`` df;
     ``r2`` in percent (None without moderators); ``s2w`` the Hartung-Knapp scale of ``vcov``
-    (1 for z tests).
+    (1 for z tests). ``tau2_ci`` is the Q-profile interval of the residual tau^2 with
+    ``i2_ci``, ``h2_ci`` from its limits (metafor's ``confint``; None for EE), ``tau2_ci_pl``
+    the profile-likelihood one (ML, REML: ``confint(type = "PL")``).
     """
 
     method: str
@@ -170,6 +172,10 @@ class MetaRegression:
     k: int
     level: float = DEFAULT_LEVEL
     s2w: float = 1.0
+    tau2_ci: tuple[float, float] | None = None
+    i2_ci: tuple[float, float] | None = None
+    h2_ci: tuple[float, float] | None = None
+    tau2_ci_pl: tuple[float, float] | None = None
 
     @property
     def df(self) -> int | None:
@@ -209,7 +215,64 @@ class MetaRegression:
             out["df"] = self.df
         if self.r2 is not None:
             out["r2"] = self.r2
+        for prefix, interval in (
+            ("tau2_ci", self.tau2_ci),
+            ("i2_ci", self.i2_ci),
+            ("h2_ci", self.h2_ci),
+            ("tau2_pl_ci", self.tau2_ci_pl),
+        ):
+            if interval is not None:
+                out[level_key(prefix, self.level)] = [float(c) for c in interval]
         return out
+
+
+def tau2_qprofile_mods(
+    y: np.ndarray, v: np.ndarray, x: np.ndarray, tau2: float, *, level: float = DEFAULT_LEVEL
+) -> tuple[float, float]:
+    """Q-profile CI of the residual tau^2 (Viechtbauer 2007), metafor's ``confint`` of an
+    ``rma`` fit with moderators: the limits solve ``QE(tau^2) = y' P(tau^2) y`` equal to the
+    chi^2_{k-p} quantiles ``(1 + level) / 2`` (lower) and ``(1 - level) / 2`` (upper) on
+    [0, max(100, 10 tau2)] with R's ``uniroot``; a limit below 0 is 0."""
+    k, p = x.shape
+    hi = max(100.0, 10 * tau2)
+    lower_tail, upper_tail = tails(level)
+    crit_u, crit_l = special.chdtri(k - p, lower_tail), special.chdtri(k - p, upper_tail)
+
+    def q(t: float) -> float:
+        return _rss(y, v + t, x)
+
+    q_lo, q_hi = q(0.0), q(hi)
+    if q_lo < crit_l:
+        return (0.0, 0.0)
+    ub = hi if q_hi > crit_l else uniroot(lambda t: q(t) - crit_l, 0.0, hi)
+    if q_hi > crit_u:
+        return (hi, hi)
+    lb = 0.0 if q_lo < crit_u else uniroot(lambda t: q(t) - crit_u, 0.0, hi)
+    return (lb, ub)
+
+
+def tau2_profile_ci_mods(
+    y: np.ndarray,
+    v: np.ndarray,
+    x: np.ndarray,
+    tau2: float,
+    method: str,
+    *,
+    level: float = DEFAULT_LEVEL,
+) -> tuple[float, float]:
+    """Profile-likelihood CI of the residual tau^2 (ML, REML), metafor's ``confint(type =
+    "PL")`` with moderators: where ``-2 (ll(t) - ll(tau2))`` reaches the chi^2_1 quantile, on
+    [0, tau2] and [tau2, max(100, 10 tau2)]; a limit beyond the search is its end."""
+    crit = float(special.chdtri(1, 1 - level))
+    top = _loglik(tau2, y, v, x, method)
+
+    def gap(t: float) -> float:
+        return -2 * (_loglik(t, y, v, x, method) - top) - crit
+
+    hi = max(100.0, 10 * tau2)
+    lb = 0.0 if gap(0.0) < 0 else uniroot(gap, 0.0, tau2, maxiter=1000)
+    ub = hi if gap(hi) < 0 else uniroot(gap, tau2, hi, maxiter=1000)
+    return (lb, ub)
 
 
 def meta_regression(
@@ -292,6 +355,13 @@ def meta_regression(
         i2, h2 = max(0.0, 100 * (qe - (k - p)) / qe) if qe > 0 else 0.0, qe / (k - p)
     else:
         i2, h2 = 100 * tau2 / (vt + tau2), tau2 / vt + 1
+    tau2_ci = i2_ci = h2_ci = pl_ci = None
+    if method != "EE":
+        tau2_ci = tau2_qprofile_mods(y, v, x, tau2, level=level)
+        i2_ci = tuple(100 * t / (vt + t) for t in tau2_ci)
+        h2_ci = tuple(t / vt + 1 for t in tau2_ci)
+        if method in ("ML", "REML"):
+            pl_ci = tau2_profile_ci_mods(y, v, x, tau2, method, level=level)
     r2 = None
     if p > 1 and with_r2 and method != "EE":
         tau2_re = tau2_mods(y, v, np.ones((k, 1)), method, pm_tol=pm_tol)[0]
@@ -320,6 +390,10 @@ def meta_regression(
         k=k,
         level=level,
         s2w=s2w,
+        tau2_ci=tau2_ci,
+        i2_ci=i2_ci,
+        h2_ci=h2_ci,
+        tau2_ci_pl=pl_ci,
     )
 
 

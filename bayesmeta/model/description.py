@@ -163,6 +163,59 @@ class ModelSpec:
             check_for_sampler(self.moderators.prior_beta, "the slopes")
         return self
 
+    def improper(self) -> tuple[str, ...]:
+        """The names of the priors the model uses that are improper (``flat``,
+        ``uniform-improper``)."""
+        used = [n for n in self.prior_names if not getattr(self.priors, n).proper]
+        if self.moderators is not None and self.moderators.x is not None:
+            used += [] if self.moderators.prior_beta.proper else ["beta"]
+        return tuple(used)
+
+    def check_proper(self, engine: str, *, bayes_factors: bool = False) -> ModelSpec:
+        """This description, if its improper priors (if any) give a proper posterior that
+        ``engine`` computes.
+
+        Improper priors (the R bayesmeta package's defaults: ``flat`` for ``mu``,
+        ``uniform-improper`` for ``tau``) are for the exact normal-normal engine, without
+        Bayes factors (a marginal likelihood under an improper prior is arbitrary). With
+        ``p`` flat coefficients, ``p(y | tau)`` falls as ``tau^-(k - p)``, so a uniform prior
+        on ``tau`` gives a proper posterior when ``k - p >= 2`` (Rover 2020, J Stat Softw
+        93(6), sec. 2.2).
+
+        Raises
+        ------
+        OptionError
+            In one line: where the improper prior is refused and why.
+        """
+        names = self.improper()
+        if not names:
+            return self
+        priors = {n: getattr(self.priors, n) for n in names if n != "beta"}
+        if "beta" in names:
+            priors["beta"] = self.moderators.prior_beta
+        what = ", ".join(f"{n} ~ {p}" for n, p in priors.items())
+        if engine != "exact" or self.family.exact != "exact":
+            raise OptionError(
+                f"the improper prior {what} is for --engine exact with --model normal-normal "
+                f"(got --model {self.likelihood} --engine {engine}); give a proper prior"
+            )
+        if bayes_factors:
+            raise OptionError(
+                f"Bayes factors need proper priors (with {what} a marginal likelihood is "
+                "arbitrary); give proper priors for mu and tau"
+            )
+        if "tau" in names and not self.common_effect:
+            mods = self.moderators
+            n_mu = len(mods.levels) if mods is not None and mods.group is not None else 1
+            flat = n_mu * ("mu" in names) + (len(mods.names) if "beta" in names else 0)
+            k = len(self.study)
+            if k - flat < 2:
+                raise OptionError(
+                    f"the posterior is improper: {what} needs at least {flat + 2} studies "
+                    f"(got {k}); give a proper prior for tau"
+                )
+        return self
+
     def with_data(self, data: AnyData) -> ModelSpec:
         """The same model on other data of the same kind."""
         return replace(self, data=data)

@@ -60,7 +60,9 @@ class Family:
     ``bayesmeta.engines._numba.prior_logp`` knows it by, and ``support_point`` PyMC's default
     starting value (its ``support_point``). ``numpy``, when given, is the same distribution as
     a :class:`~bayesmeta.model.densities.LocScale`, whose ``logpdf`` and ``ppf`` equal scipy's
-    bit for bit without importing scipy.stats.
+    bit for bit without importing scipy.stats. ``proper`` is False for the improper
+    (constant-density) priors, which only the exact normal-normal engine takes
+    (:func:`check_proper`).
     """
 
     name: str
@@ -73,6 +75,7 @@ class Family:
     support_point: Callable[[Params], float]
     numpy: Callable[[Params], Any] | None = None
     defaults: tuple[tuple[str, float], ...] = ()
+    proper: bool = True
 
     def keywords(self) -> dict[str, int]:
         """Parameter position by keyword: this family's names (``scale``) and PyMC's (``beta``)."""
@@ -103,6 +106,23 @@ class _HalfT:
     def ppf(self, q: np.ndarray | float) -> np.ndarray:
         q = np.asarray(q, dtype=float)
         return _stats().t.ppf((1.0 + q) / 2.0, df=self.nu, scale=self.sigma)
+
+
+@dataclass(frozen=True)
+class _Improper:
+    """The constant density 1 on ``[lower, inf)`` (``-inf``: the whole line): an improper
+    prior has a log density up to a constant, but no cdf or quantiles."""
+
+    lower: float
+
+    def logpdf(self, x: np.ndarray | float) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        return np.where(x >= self.lower, 0.0, -np.inf)
+
+    def _no(self, *_: Any) -> np.ndarray:
+        raise OptionError("an improper prior has no cdf or quantiles (it does not integrate to 1)")
+
+    cdf = ppf = _no
 
 
 FAMILIES: dict[str, Family] = {
@@ -172,6 +192,18 @@ FAMILIES: dict[str, Family] = {
             lambda p: _stats().gamma(a=p[0], scale=1.0 / p[1]),
             ("Gamma", lambda p: {"alpha": p[0], "beta": p[1]}),
             lambda p: p[0] / p[1],
+        ),
+        # improper priors, the R bayesmeta package's defaults (Rover 2020, J Stat Softw 93(6),
+        # sec. 2.2): the exact normal-normal engine only (check_proper)
+        Family(
+            "flat", (), (), "real", -1,
+            lambda p: _Improper(-math.inf), ("Flat", lambda p: {}), lambda p: 0.0,
+            proper=False,
+        ),
+        Family(
+            "uniform-improper", (), (), "positive", -2,
+            lambda p: _Improper(0.0), ("HalfFlat", lambda p: {}), lambda p: 1.0,
+            proper=False,
         ),
     )
 }  # fmt: skip
@@ -287,12 +319,19 @@ class Prior:
     def __str__(self) -> str:
         if self.label is not None:
             return self.label
+        if not self.params:
+            return self.family
         return f"{self.family}({', '.join(_fmt(p) for p in self.params)})"
 
     @property
     def spec(self) -> Family:
         """The family's registry row."""
         return FAMILIES[self.family]
+
+    @property
+    def proper(self) -> bool:
+        """False for an improper prior (``flat``, ``uniform-improper``)."""
+        return self.spec.proper
 
     @property
     def support(self) -> tuple[float, float]:
@@ -355,6 +394,9 @@ def parse_prior(text: str | Prior) -> Prior:
     """
     if isinstance(text, Prior):
         return text
+    bare = _ALIASES.get(re.sub(r"[\s_\-]+", "", str(text).lower()))
+    if bare is not None and not FAMILIES[bare].params:  # "flat", "uniform-improper"
+        return Prior(bare, ())
     match = _SYNTAX.match(str(text))
     if not match:
         raise OptionError(
@@ -399,6 +441,11 @@ def check_for_sampler(prior: Prior, what: str) -> Prior:
         Naming the prior, the parameter, its range and what was given.
     """
     family = prior.spec
+    if not family.proper:
+        raise OptionError(
+            f"prior for {what} {prior} is improper: NUTS needs a proper prior (the improper "
+            "priors are for --engine exact with --model normal-normal)"
+        )
     for name, value in zip(family.params, prior.params, strict=True):
         default = SAMPLER_RANGE if name in family.positive else _LOCATION
         lo, hi = _SAMPLER_RANGES.get(family.name, {}).get(name, default)

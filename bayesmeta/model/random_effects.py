@@ -34,6 +34,9 @@ class RandomEffects:
         :class:`~bayesmeta.model.priors.PriorSet`.
     kernels, exact
         Whether the hand-written kernels / the exact engines implement it.
+    checks
+        Whether the model checks (:mod:`bayesmeta.summaries.checks`, which replicate study
+        effects) implement it; ``checks_refusal`` says why not.
     refusal
         Why an engine that does not implement it is refused (one line).
     references, citations
@@ -44,6 +47,8 @@ class RandomEffects:
     parameters: ClassVar[tuple[str, ...]] = ()
     kernels: ClassVar[bool] = False
     exact: ClassVar[bool] = False
+    checks: ClassVar[bool] = False
+    checks_refusal: ClassVar[str] = ""
     refusal: ClassVar[str] = ""
     references: ClassVar[tuple[str, ...]] = ()
     citations: ClassVar[dict[str, str]] = {}
@@ -68,6 +73,7 @@ class Normal(RandomEffects):
     name = "normal"
     kernels = True
     exact = True
+    checks = True
 
     def standardised(self, priors: Any, new_dims: dict[str, Any]) -> tuple[Any, Any]:
         import pymc as pm
@@ -86,6 +92,9 @@ class StudentT(RandomEffects):
     refusal = (
         "Student-t random effects (--random-effects t) are fitted by NUTS only: the "
         "exact engines integrate normal random effects"
+    )
+    checks_refusal = (
+        "the model checks replicate normal random effects; Student-t ones are not covered yet"
     )
     references = ("lee2008", "juarez2010")
     citations: ClassVar[dict[str, str]] = {

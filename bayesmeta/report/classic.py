@@ -4,7 +4,6 @@ the leave-one-out and cumulative analyses. No PyMC here."""
 from __future__ import annotations
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from bayesmeta.frequentist.bias import (
@@ -17,13 +16,15 @@ from bayesmeta.frequentist.bias import (
     TrimFill,
 )
 from bayesmeta.frequentist.classic import ClassicResult, Sequential
-from bayesmeta.frequentist.methods import METHODS, need_counts, shown_by_default
+from bayesmeta.frequentist.methods import METHODS
 from bayesmeta.frequentist.results import AsymmetryTest, Skipped
 from bayesmeta.model.likelihoods import native
 from bayesmeta.model.scales import Scale, scale_of_measure
 from bayesmeta.report.format import interval, num, percent
+from bayesmeta.report.table import Table, print_table
+from bayesmeta.report.table import table as table_model
 from bayesmeta.report.terminal import (
-    frequentist_table,
+    frequentist_rows,
     regression_tables,
     subgroup_tables,
     titled_table,
@@ -35,9 +36,9 @@ _MEASURE_NAMES = {"OR": "odds ratio", "RR": "risk ratio", "RD": "risk difference
 
 def _sequence_table(title: str, sequence: Sequential, scale: Scale, level: float) -> Table:
     show = scale.show
-    table = Table(title=title, title_justify="left", box=None, pad_edge=False)
-    for col in ("Study", scale.label, f"{percent(level)} CI", "tau^2", "I^2 %"):
-        table.add_column(col, justify="left" if col == "Study" else "right")
+    table = table_model(
+        ["Study", scale.label, f"{percent(level)} CI", "tau^2", "I^2 %"], [], title=title
+    )
     for study, r in sequence.fits.items():
         if isinstance(r, Skipped):
             table.add_row(study, f"not estimable: {r.reason}", "", "", "")
@@ -86,9 +87,8 @@ def bias_table(bias: PublicationBias, scale: Scale, level: float) -> Table:
         f"Publication bias (selection favours {bias.settings.effect_direction} effects; "
         f"steps {', '.join(f'{s:g}' for s in bias.settings.steps)})"
     )
-    table = Table(title=title, title_justify="left", box=None, pad_edge=False)
-    for col in ("Method", scale.label, f"{percent(level)} CI", "Detail"):
-        table.add_column(col, justify="left" if col in ("Method", "Detail") else "right")
+    columns = ["Method", scale.label, f"{percent(level)} CI", "Detail"]
+    table = Table(columns, [], [False, True, True, False], title)
     for name, result in bias.results.items():
         table.add_row(BIAS_METHODS[name].label, *bias_row(result, scale.show))
     return table
@@ -133,13 +133,13 @@ def render_classic(result: ClassicResult, console: Console) -> None:
         console.print(f"0.5 added to every cell of: {', '.join(es.corrected)}")
     if es.dropped:
         console.print(f"dropped from inverse-variance methods: {', '.join(es.dropped)}")
-    missing = need_counts(data)
+    missing = result.need_counts
     if missing:
         console.print(
             f"Need 2x2 counts, so not computed for reported effects: {', '.join(missing)}"
         )
     console.print()
-    console.print(frequentist_table(result.estimates, scale))
+    print_table(frequentist_rows(result.estimates, scale), console)
     for test in SMALL_STUDY_TESTS:
         block = result.estimates.get(test)
         name = f"{test.capitalize()} test for small-study effects"
@@ -149,33 +149,35 @@ def render_classic(result: ClassicResult, console: Console) -> None:
             console.print(f"{name}: not estimable ({block.reason})")
     if result.publication_bias is not None:
         console.print()
-        console.print(bias_table(result.publication_bias, scale, result.level))
+        print_table(bias_table(result.publication_bias, scale, result.level), console)
     if result.leave_one_out is not None:
         loo = result.leave_one_out
         console.print()
-        console.print(
-            _sequence_table(f"Leave one out ({loo.method}), omitting", loo, scale, result.level)
+        print_table(
+            _sequence_table(f"Leave one out ({loo.method}), omitting", loo, scale, result.level),
+            console,
         )
     if result.cumulative is not None:
         cum = result.cumulative
         console.print()
-        console.print(
+        print_table(
             _sequence_table(
                 f"Cumulative by {cum.by} ({cum.method}), adding", cum, scale, result.level
-            )
+            ),
+            console,
         )
-    shown = shown_by_default(data)
+    shown = result.shown
     if result.meta_regression is not None:
         for table in regression_tables(result.meta_regression, shown, result.level):
             console.print()
-            console.print(table)
+            print_table(table, console)
     if result.subgroups is not None:
         for table in subgroup_tables(result.subgroups, shown, scale, result.level):
             console.print()
-            console.print(table)
+            print_table(table, console)
     if result.influence is not None:
         console.print()
-        console.print(influence_table(result))
+        print_table(influence_table(result), console)
     if result.blups is not None:
         b = result.blups
         console.print()
@@ -186,4 +188,4 @@ def render_classic(result: ClassicResult, console: Console) -> None:
         for i, study in enumerate(b.study):
             pi = interval(*(scale.show(v) for v in b.pi[i]))
             table.add_row(study, num(scale.show(b.pred[i])), pi, num(b.se[i], 4))
-        console.print(table)
+        print_table(table, console)

@@ -15,44 +15,37 @@ from __future__ import annotations
 import base64
 import io
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bayesmeta.errors import BayesmetaError
-from bayesmeta.frequentist import methods as frequentist_methods
-from bayesmeta.frequentist.bias import BIAS_METHODS, publication_bias
+from bayesmeta.frequentist.bias import BIAS_METHODS
 from bayesmeta.frequentist.methods import METHODS
 from bayesmeta.frequentist.results import AsymmetryTest, PooledEstimate, Skipped
-from bayesmeta.frequentist.smallstudy import egger
 from bayesmeta.io.cells import is_missing
 from bayesmeta.model.description import reference_direction
 from bayesmeta.model.likelihoods import native
 from bayesmeta.report import methods as words
 from bayesmeta.report.figures import Style, save
-from bayesmeta.report.figures.forest import weight_method
 from bayesmeta.report.figures.kinds import KINDS
 from bayesmeta.report.format import interval, num, p_value, percent, probability
+from bayesmeta.report.table import Table, environment
+from bayesmeta.report.table import markdown_cell as markdown_cell  # where other modules find it
+from bayesmeta.report.table import table as _table
 from bayesmeta.summaries.types import Summary
 from bayesmeta.workflows.analyze import AnalysisResult
-from bayesmeta.workflows.report import Analyses, NotRun
+from bayesmeta.workflows.presentation import NotRun
+from bayesmeta.workflows.report import Analyses
 
 FORMATS = (".html", ".md")
 REPORT_DPI = 150
-SMALL_STUDY_TESTS = ("egger", "harbord", "peters")
 # the figures of a report, in the order they appear
-REPORT_FIGURES = ("forest", "posterior", "tau", "sensitivity", "influence", "funnel")
-REPORT_FIGURES += ("contour_funnel",)
+REPORT_FIGURES = ("forest", "posterior", "tau", "sensitivity", "average", "robustness")
+REPORT_FIGURES += ("influence", "funnel")
+REPORT_FIGURES += ("contour_funnel", "bias")
 REPORT_FIGURES += ("trace", "rank")
-
-
-@dataclass(frozen=True)
-class Table:
-    """A table of text: column headers, rows of cells, and which columns are numbers."""
-
-    columns: list[str]
-    rows: list[list[str]]
-    numeric: list[bool] = field(default_factory=list)
+REPORT_FIGURES += ("prior_predictive",)
 
 
 @dataclass(frozen=True)
@@ -70,10 +63,6 @@ class RenderedFigure:
         if self.png is None:
             return ""
         return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
-
-
-def _table(columns: list[str], rows: list[list[str]], first_text: int = 1) -> Table:
-    return Table(columns, rows, [i >= first_text for i in range(len(columns))])
 
 
 def _shown(result: AnalysisResult, s: Summary, digits: int = 2) -> str:
@@ -221,7 +210,7 @@ def heterogeneity_table(contents: Analyses) -> Table:
     if post.theta_new is not None and not result.common_effect:
         rows.append([f"{level} prediction interval (new study)",
                      _shown(result, post.theta_new), "Bayesian"])  # fmt: skip
-    method = weight_method(result, contents.methods)
+    method = contents.presentation.heterogeneity_method
     estimate = result.frequentist.get(method) if method else None
     if isinstance(estimate, PooledEstimate):
         name = METHODS[method].label
@@ -268,6 +257,48 @@ def sensitivity_table(rows: list[Any], primary: object) -> Table:
     return _table(columns, out)
 
 
+def average_table(contents: Analyses) -> Table:
+    """The four models: prior and posterior probability, log marginal likelihood and the
+    pooled effect (shown scale), then the model-averaged effect."""
+    from bayesmeta.report.figures.robustness import MODEL_LABELS
+
+    avg, result = contents.average, contents.result
+    level = percent(avg.mu.level)
+
+    def effect(s: Summary | None) -> str:
+        return _shown(result, s) if s is not None else "no effect (fixed)"
+
+    rows = [
+        [
+            MODEL_LABELS[m],
+            num(avg.prior_probabilities[m], 3),
+            num(avg.log_ml[m], 3),
+            f"{avg.posterior_probabilities[m]:.4g}",
+            effect(avg.models[m]["mu"]),
+        ]
+        for m in MODEL_LABELS
+    ]
+    rows.append(["model-averaged", "", "", "", effect(avg.mu)])
+    cols = ["Model", "Prior prob.", "log p(y | model)", "Posterior prob."]
+    return _table([*cols, f"{result.scale.label} [{level} CrI]"], rows)
+
+
+def average_lines(contents: Analyses) -> list[str]:
+    """The inclusion Bayes factors and what the averaged effect is."""
+    avg = contents.average
+
+    def bf(x: float) -> str:
+        return f"{math.exp(x):.4g}" if x < 709 else f"e^{x:.1f}"
+
+    return [
+        f"Inclusion Bayes factor for the effect: {bf(avg.log_inclusion_bf_effect)}; for "
+        f"heterogeneity: {bf(avg.log_inclusion_bf_heterogeneity)} (posterior odds of the "
+        "models with it over those without, divided by the prior odds).",
+        "The model-averaged effect mixes the effect models' posteriors with a point mass at no "
+        "effect of the no-effect models' probability (Gronau et al. 2021).",
+    ]
+
+
 def influence_table(contents: Analyses) -> Table:
     """The pooled effect and tau without each study, Bayesian and frequentist."""
     infl = contents.influence
@@ -302,18 +333,12 @@ def publication_bias_table(contents: Analyses) -> tuple[Table | None, str]:
 
     The selection models assume selection favours effects in the direction of the
     common-effect estimate (stated in the note)."""
-    from bayesmeta.frequentist.pooled import common_effect
     from bayesmeta.report.classic import bias_row
 
-    data = contents.data
-    if native(data).bias_refusal is not None:
-        return (
-            None,
-            "Publication-bias methods compare effects between studies; not for proportions.",
-        )
-    es = frequentist_methods.inputs(data, contents.result.level).es
-    direction = "negative" if common_effect(es).estimate < 0 else "positive"
-    bias = publication_bias(es, level=contents.result.level, effect_direction=direction)
+    bias = contents.presentation.publication_bias
+    if isinstance(bias, NotRun):
+        return None, bias.reason
+    direction = bias.settings.effect_direction
     show = contents.result.scale.show
     rows = [[BIAS_METHODS[name].label, *bias_row(r, show)] for name, r in bias.results.items()]
     level = percent(contents.result.level)
@@ -326,16 +351,44 @@ def publication_bias_table(contents: Analyses) -> tuple[Table | None, str]:
     return _table(columns, rows), note
 
 
+def bias_ensemble_table(contents: Analyses) -> tuple[Table | None, str | None]:
+    """The Bayesian publication-bias ensemble (computed in the analysis): each component's
+    probabilities and inclusion Bayes factor, and a note with the averaged effects; None and
+    why not (or None, None when it was not asked for)."""
+    ens = contents.bias
+    if isinstance(ens, NotRun):
+        return None, None if ens.reason == "not asked for" else f"Bias ensemble: {ens.reason}."
+    rows = []
+    for key, label in (("effect", "Effect"), ("heterogeneity", "Heterogeneity"),
+                       ("bias", "Publication bias")):  # fmt: skip
+        prior, post = ens.component_probabilities(key)
+        lbf = ens.log_inclusion_bf[key]
+        bf = f"{math.exp(lbf):.3g}" if abs(lbf) < 700 else f"e^{lbf:.1f}"
+        rows.append([label, num(prior, 3), num(post, 3), bf])
+    show = contents.result.scale.show if contents.result is not None else (lambda v: v)
+    level = percent(ens.level)
+
+    def effect(s: Summary) -> str:
+        lo, hi = s.interval
+        return f"{num(show(s.median), 2)} ({level} CrI {interval(show(lo), show(hi), 2)})"
+
+    note = (
+        f"RoBMA-PSMA's 36 models ({ens.priors.name} priors; half of the prior probability on "
+        f"no bias), selection assumed to favour {ens.direction} effects, each study's normal "
+        f"approximation; marginal likelihoods by quadrature (largest estimated error of a log "
+        f"marginal likelihood {ens.max_log_ml_error:.1e}). Model-averaged effect adjusted for "
+        f"bias {effect(ens.mu)}; unadjusted (the models without bias) {effect(ens.unadjusted)}."
+    )
+    columns = ["Component", "Prior probability", "Posterior probability", "Inclusion BF"]
+    return _table(columns, rows), note
+
+
 def case_diagnostics_table(contents: Analyses) -> Table | None:
     """metafor's ``influence()`` of the random-effects model of the leave-one-out analysis
-    (:func:`bayesmeta.frequentist.influence.influence`); None when it cannot be computed."""
-    from bayesmeta.frequentist.influence import influence
-
-    method = contents.influence.method
-    es = frequentist_methods.inputs(contents.data, contents.result.level).es
-    try:
-        inf = influence(es, method=method)
-    except BayesmetaError:
+    (:func:`bayesmeta.workflows.presentation.case_diagnostics`); None when it was not
+    computed."""
+    inf = contents.presentation.case_diagnostics
+    if isinstance(inf, NotRun):
         return None
     rows = [
         [study, "*" if inf.influential[i] else "",
@@ -351,15 +404,8 @@ def case_diagnostics_table(contents: Analyses) -> Table | None:
 
 def small_study_table(contents: Analyses) -> Table:
     """Egger's, Harbord's and Peters' tests (t on df, p), or why a test was not computed."""
-    result = contents.result
     rows = []
-    for name in SMALL_STUDY_TESTS:
-        test = result.frequentist.get(name)
-        if test is None and name == "egger":
-            try:
-                test = egger(frequentist_methods.inputs(result.data, result.level).es)
-            except BayesmetaError as exc:
-                test = Skipped(name, str(exc))
+    for name, test in contents.presentation.small_study.items():
         label = METHODS[name].label
         if isinstance(test, AsymmetryTest):
             rows.append([label, num(test.z, 3), str(test.df), p_value(test.p), str(test.k)])
@@ -368,6 +414,26 @@ def small_study_table(contents: Analyses) -> Table:
         else:
             rows.append([label, "applies to two-arm counts only", "", "", ""])
     return _table(["Test", "t", "df", "p", "k"], rows)
+
+
+def checks_table(result: AnalysisResult) -> Table | None:
+    """Each study's posterior predictive p-values (and LOO-PIT, Pareto k from draws), the rows
+    the terminal shows (:func:`bayesmeta.report.checks.checks_rows`); None when not run."""
+    if result.checks is None:
+        return None
+    from bayesmeta.report.checks import checks_rows
+
+    shown = checks_rows(result.checks)
+    return None if shown is None else _table(*shown)
+
+
+def checks_lines(result: AnalysisResult) -> list[str]:
+    """One sentence per model check (what it found, or why it was not run)."""
+    if result.checks is None:
+        return []
+    from bayesmeta.report.checks import checks_lines as lines
+
+    return lines(result.checks)
 
 
 def diagnostics_table(result: AnalysisResult) -> Table | None:
@@ -413,12 +479,16 @@ def provenance_table(contents: Analyses) -> Table:
 
 
 def render_figures(
-    contents: Analyses, style: Style | None = None, dpi: int = REPORT_DPI
+    contents: Analyses,
+    style: Style | None = None,
+    dpi: int = REPORT_DPI,
+    figures: tuple[str, ...] = REPORT_FIGURES,
 ) -> dict[str, RenderedFigure]:
-    """Each report figure as PNG bytes, or the reason it could not be drawn."""
+    """Each report figure (or those of ``figures``) as PNG bytes, or the reason it could not
+    be drawn."""
     style = style or Style()
     out = {}
-    for name in REPORT_FIGURES:
+    for name in figures:
         kind = KINDS[name]
         try:
             figure = kind.draw(contents, style)
@@ -445,6 +515,7 @@ def sections(contents: Analyses, figures: dict[str, RenderedFigure]) -> dict[str
     k_small = data.k < 10
     design = getattr(data, "design", "reported")
     bias_table, bias_note = publication_bias_table(contents)
+    ensemble_table, ensemble_note = bias_ensemble_table(contents)
     return {
         "title": f"Bayesian meta-analysis of {Path(contents.provenance.data_path).name}",
         "model": f"{result.model} model ({result.engine}), {data.k} studies, {design} data",
@@ -463,6 +534,13 @@ def sections(contents: Analyses, figures: dict[str, RenderedFigure]) -> dict[str
         if _not_run(contents.sensitivity)
         else sensitivity_table(contents.sensitivity, result.priors.tau),
         "sensitivity_reason": _not_run(contents.sensitivity),
+        "average": None if _not_run(contents.average) else average_table(contents),
+        "average_lines": None if _not_run(contents.average) else average_lines(contents),
+        "average_reason": _not_run(contents.average),
+        "robustness": None
+        if _not_run(contents.robustness)
+        else contents.robustness.summary_lines(timing=False),
+        "robustness_reason": _not_run(contents.robustness),
         "influence": None if _not_run(contents.influence) else influence_table(contents),
         "influence_reason": _not_run(contents.influence),
         "case_diagnostics": None
@@ -471,6 +549,8 @@ def sections(contents: Analyses, figures: dict[str, RenderedFigure]) -> dict[str
         "small_study": small_study_table(contents),
         "publication_bias": bias_table,
         "publication_bias_note": bias_note,
+        "bias_ensemble": ensemble_table,
+        "bias_ensemble_note": ensemble_note,
         "small_study_note": (
             f"With {data.k} studies (fewer than 10) these tests have little power to detect "
             "small-study effects; a non-significant test does not rule them out "
@@ -480,6 +560,8 @@ def sections(contents: Analyses, figures: dict[str, RenderedFigure]) -> dict[str
             "bias (Sterne et al. 2011)."
         ),
         "diagnostics": diagnostics_table(result),
+        "checks": checks_table(result),
+        "checks_lines": checks_lines(result),
         "methods": paragraphs,
         "checklist": words.checklist(contents),
         "references": words.references(paragraphs),
@@ -512,33 +594,16 @@ def payload(contents: Analyses) -> dict[str, Any]:
         out["sensitivity"] = [row.to_dict() for row in contents.sensitivity]
     if not isinstance(contents.influence, NotRun):
         out["influence"] = contents.influence.to_dict()
+    if not isinstance(contents.average, NotRun):
+        out["average"] = contents.average.to_dict()
+    if not isinstance(contents.robustness, NotRun):
+        out["robustness"] = contents.robustness.to_dict()
     out["provenance"] = contents.provenance.to_dict()
     return out
 
 
 def _environment(kind: str) -> Any:
-    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-
-    env = Environment(
-        loader=PackageLoader("bayesmeta.report", "templates"),
-        autoescape=select_autoescape(["html"]),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["md"] = markdown_cell
-    return env.get_template(f"report.{kind}")
-
-
-def markdown_cell(text: object, literal: bool = True) -> str:
-    """Text safe inside a Markdown table cell, on one line: ``|``, ``<``, ``>`` and
-    backslashes escaped, and with ``literal`` (text such as study names) every other markup
-    character too, so it prints exactly as given."""
-    out = str(text).replace("\\", "\\\\")
-    for ch in "|<>" + ("*_`[]#~" if literal else ""):
-        out = out.replace(ch, "\\" + ch)
-    return " ".join(out.splitlines())
+    return environment().get_template(f"report.{kind}")
 
 
 def _json_for_script(contents: Analyses) -> Any:

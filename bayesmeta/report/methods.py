@@ -119,6 +119,17 @@ JUSTIFICATIONS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
         "weakly informative with a heavy tail (median 0.5)",
         ("rover2021",),
     ),
+    ("mu", "flat"): (
+        "the improper uniform prior, the R bayesmeta package's default: no prior information "
+        "on the pooled effect",
+        ("rover2020",),
+    ),
+    ("tau", "uniform-improper"): (
+        "the improper uniform prior on [0, inf), the R bayesmeta package's default (a proper "
+        "posterior with at least 2 studies, 3 with a flat mu; its heavy tail makes the "
+        "posterior mean of a ratio infinite)",
+        ("rover2020",),
+    ),
     **{k: v for re in RANDOM_EFFECTS.values() for k, v in re.justifications.items()},
 }
 
@@ -401,6 +412,11 @@ def checklist(contents: Analyses) -> list[Item]:
         if result.comparison is not None
         else (NOT_APPLICABLE, "no model comparison or Bayes factor used")
     )
+    prior_check, posterior_check = _checks(result)
+    averaged = not isinstance(contents.average, NotRun)
+    if averaged:
+        comparison = (REPORTED, "posterior model probabilities and inclusion Bayes factors "
+                      "of the four models (exact marginal likelihoods)")  # fmt: skip
     robust, barg = "ROBUST", "BARG"
     return [
         Item(robust, "1. Prior distribution specified", REPORTED, "methods", "Methods", priors),
@@ -422,21 +438,21 @@ def checklist(contents: Analyses) -> list[Item]:
              "methods", "Methods", f"{priors}; {_justified_text(result, custom)}"),
         Item(barg, "1D. Formal specification", REPORTED, "methods", "Methods",
              "model equations in the methods paragraph; command and seed in Provenance"),
-        Item(barg, "1E. Prior predictive check", MISSING, "methods", "Methods",
-             "not done; prior ranges are stated with the priors"),
+        Item(barg, "1E. Prior predictive check", prior_check[0], "model-checks",
+             "Model checks", prior_check[1]),
         Item(barg, "2A. Software", REPORTED, "methods", "Methods",
              ", ".join(f"{k} {v}" for k, v in software().items() if k != "matplotlib")),
         Item(barg, "2B. MCMC chain convergence", convergence[0], "diagnostics", "Diagnostics",
              convergence[1]),
         Item(barg, "2C. MCMC chain resolution (ESS)", resolution[0], "diagnostics",
              "Diagnostics", resolution[1]),
-        Item(barg, "3. Posterior predictive check", MISSING, "forest", "Forest plot",
-             "not done; the forest plot shows the observed effects beside the prediction "
-             "interval"),
+        Item(barg, "3. Posterior predictive check", posterior_check[0], "model-checks",
+             "Model checks", posterior_check[1]),
         Item(barg, "3. Posterior of the parameters summarised", REPORTED, "posterior",
              "Posterior", f"{centre}; {spread}; tau in Heterogeneity"),
-        Item(barg, "3. Bayes factors and model probabilities", comparison[0], "posterior",
-             "Posterior", comparison[1]),
+        Item(barg, "3. Bayes factors and model probabilities", comparison[0],
+             "average" if averaged else "posterior",
+             "Model averaging" if averaged else "Posterior", comparison[1]),
         Item(barg, "4. Decisions and their criteria", PARTIAL, "posterior", "Posterior",
              f"{scale.below} reported; no decision threshold or ROPE applied"),
         Item(barg, "5. Sensitivity analysis", sensitivity[0], "sensitivity",
@@ -444,6 +460,26 @@ def checklist(contents: Analyses) -> list[Item]:
         Item(barg, "6. Reproducibility", REPORTED, "provenance", "Provenance",
              "input SHA-256, full command line, seed and software versions"),
     ]  # fmt: skip
+
+
+def _checks(result: AnalysisResult) -> tuple[tuple[str, str], tuple[str, str]]:
+    """(status, answer) of the prior and posterior predictive items, from the model checks
+    the analysis computed (an improper prior has no prior predictive: n/a)."""
+    ran = result.checks
+    if ran is None:
+        missing = (MISSING, "not run: the model checks were not asked for (fit --checks)")
+        return missing, missing
+    prior = ran.prior_predictive
+    if prior is not None:
+        prior_item = (REPORTED, prior.line())
+    elif result.spec.improper():
+        prior_item = (NOT_APPLICABLE, ran.reasons["prior_predictive"])
+    else:
+        prior_item = (MISSING, f"not run: {ran.reasons['prior_predictive']}")
+    ppc = ran.posterior_predictive
+    if ppc is not None:
+        return prior_item, (REPORTED, ppc.line())
+    return prior_item, (MISSING, f"not run: {ran.reasons['posterior_predictive']}")
 
 
 def prior_list(result: AnalysisResult) -> str:

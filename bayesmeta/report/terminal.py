@@ -22,6 +22,9 @@ from bayesmeta.model.description import reference_direction
 from bayesmeta.model.likelihoods import native
 from bayesmeta.model.scales import Scale
 from bayesmeta.report.format import interval, num, p_value, percent, probability
+from bayesmeta.report.table import Table as TableModel
+from bayesmeta.report.table import print_table, to_rich
+from bayesmeta.report.table import table as table_model
 from bayesmeta.summaries.types import Summary
 from bayesmeta.workflows.analyze import AnalysisResult
 from bayesmeta.workflows.average import ModelAverage
@@ -36,17 +39,15 @@ def _shown(scale: Scale, s: Summary) -> str:
     return f"{num(scale.show(s.median))} {interval(scale.show(lo), scale.show(hi))}"
 
 
-def study_table(result: AnalysisResult) -> Table:
-    """Counts, observed effect with CI, shrunken (posterior) effect with CrI."""
+def study_rows(result: AnalysisResult) -> TableModel:
+    """Counts, observed effect with CI, shrunken (posterior) effect with CrI; the note on
+    zero-cell corrections when a study has one."""
     scale, level = result.scale, percent(result.level)
     show = scale.show
-    table = Table(title="Studies", title_justify="left", box=None, pad_edge=False)
-    table.add_column("Study")
     family = native(result.data)
-    for title in family.cell_titles:
-        table.add_column(title, justify="right")
-    table.add_column(f"Observed {scale.label} [{level} CI]", justify="right")
-    table.add_column(f"Shrunken {scale.label} [{level} CrI]", justify="right")
+    columns = ["Study", *family.cell_titles]
+    columns += [f"Observed {scale.label} [{level} CI]", f"Shrunken {scale.label} [{level} CrI]"]
+    rows = []
     for i, name in enumerate(result.data.study):
         obs = result.observed.get(name)
         if obs is None:
@@ -57,92 +58,97 @@ def study_table(result: AnalysisResult) -> Table:
             observed = f"{num(show(obs.estimate))} {interval(show(lo), show(hi))}{mark}"
         sh = result.posterior.theta.get(name)
         shrunk = "not in the model (double zero)" if sh is None else _shown(scale, sh)
-        table.add_row(str(name), *family.cells(result.data, i), observed, shrunk)
-    return table
+        rows.append([str(name), *family.cells(result.data, i), observed, shrunk])
+    notes = []
+    if any(o.corrected for o in result.observed.values()):
+        notes.append("* observed estimate with 0.5 added to each cell (zero cell)")
+    return table_model(columns, rows, title="Studies", notes=notes)
 
 
-def _summary_table(title: str, level: float) -> Table:
-    table = Table(title=title, title_justify="left", box=None, pad_edge=False)
-    for col in ("Quantity", "Median", "Mean", "SD", f"{percent(level)} CrI"):
-        table.add_column(col, justify="left" if col == "Quantity" else "right")
-    return table
+def study_table(result: AnalysisResult) -> Table:
+    """:func:`study_rows` as a rich table (without its note)."""
+    return to_rich(study_rows(result))
 
 
-def _add(table: Table, name: str, s: Summary, digits: int = 3, *extra: str) -> None:
-    table.add_row(
-        name,
-        num(s.median, digits),
-        num(s.mean, digits),
-        num(s.sd, digits),
-        interval(*s.interval, digits),
-        *extra,
-    )
+def _summary_row(name: str, s: Summary, digits: int = 3, *extra: str) -> list[list[str]]:
+    """A summary's row (median, mean, SD, interval, ``extra``), then its HDI's if it has one."""
+    rows = [[name, num(s.median, digits), num(s.mean, digits), num(s.sd, digits),
+             interval(*s.interval, digits), *extra]]  # fmt: skip
     if s.hdi is not None:
-        table.add_row("", "", "", f"{percent(s.level)} HDI", interval(*s.hdi, digits))
+        rows.append(["", "", "", f"{percent(s.level)} HDI", interval(*s.hdi, digits)])
+    return rows
 
 
-def posterior_table(result: AnalysisResult) -> Table:
+SUMMARY_COLUMNS = ("Quantity", "Median", "Mean", "SD")
+
+
+def posterior_rows(result: AnalysisResult) -> TableModel:
     """Pooled effect, heterogeneity, predictive effect and probabilities."""
     post, scale = result.posterior, result.scale
-    table = _summary_table("Posterior", result.level)
+    rows: list[list[str]] = []
     where = " at covariate means" if post.coefficients else ""
     if post.mu is not None:
         if post.pooled is not None:
-            _add(table, f"Pooled {scale.label}{where}", post.pooled)
-        _add(table, f"Pooled mu ({scale.name}){where}", post.mu)
+            rows += _summary_row(f"Pooled {scale.label}{where}", post.pooled)
+        rows += _summary_row(f"Pooled mu ({scale.name}){where}", post.mu)
     if post.tau is not None:
-        _add(table, "Heterogeneity SD, tau", post.tau)
+        rows += _summary_row("Heterogeneity SD, tau", post.tau)
     if post.nu is not None:
-        _add(table, "Degrees of freedom, nu", post.nu)
+        rows += _summary_row("Degrees of freedom, nu", post.nu)
     if post.theta_new is not None:
         if post.predictive is not None:
-            _add(table, f"{scale.label} in a new study", post.predictive)
-        _add(table, "theta_new (new study)", post.theta_new)
+            rows += _summary_row(f"{scale.label} in a new study", post.predictive)
+        rows += _summary_row("theta_new (new study)", post.theta_new)
     if post.prob_mu_below_0 is not None:
         below = scale.below
-        table.add_row(below, probability(post.prob_mu_below_0))
-        table.add_row(below.replace("<", ">"), probability(1.0 - post.prob_mu_below_0))
-    return table
+        rows.append([below, probability(post.prob_mu_below_0)])
+        rows.append([below.replace("<", ">"), probability(1.0 - post.prob_mu_below_0)])
+    columns = [*SUMMARY_COLUMNS, f"{percent(result.level)} CrI"]
+    return table_model(columns, rows, title="Posterior")
+
+
+def posterior_table(result: AnalysisResult) -> Table:
+    """:func:`posterior_rows` as a rich table."""
+    return to_rich(posterior_rows(result))
+
+
+def regression_rows(result: AnalysisResult) -> TableModel:
+    """Meta-regression coefficients on the model scale with P(coefficient < 0)."""
+    rows: list[list[str]] = []
+    for name, s in (result.posterior.coefficients or {}).items():
+        digits = 4 if abs(s.median) < 0.1 else 3
+        rows += _summary_row(name, s, digits, probability(s.prob_below_0))
+    columns = [*SUMMARY_COLUMNS, f"{percent(result.level)} CrI", "P(< 0)"]
+    title = "Meta-regression (model scale; intercept at covariate value 0)"
+    return table_model(columns, rows, title=title)
 
 
 def regression_table(result: AnalysisResult) -> Table:
-    """Meta-regression coefficients on the model scale with P(coefficient < 0)."""
-    table = _summary_table(
-        "Meta-regression (model scale; intercept at covariate value 0)", result.level
-    )
-    table.add_column("P(< 0)", justify="right")
-    for name, s in (result.posterior.coefficients or {}).items():
-        digits = 4 if abs(s.median) < 0.1 else 3
-        _add(table, name, s, digits, probability(s.prob_below_0))
-    return table
+    """:func:`regression_rows` as a rich table."""
+    return to_rich(regression_rows(result))
 
 
-def subgroup_table(result: AnalysisResult) -> Table:
+def subgroup_rows(result: AnalysisResult) -> TableModel:
     """Pooled effect and new-study interval per subgroup."""
     scale, level = result.scale, percent(result.level)
-    table = Table(
-        title=f"Subgroups ({result.moderators.subgroup})",
-        title_justify="left",
-        box=None,
-        pad_edge=False,
-    )
-    for col in (
-        "Subgroup",
-        f"{scale.label} [{level} CrI]",
-        f"New study {scale.label} [{level} PrI]",
-        "tau",
-        "P(mu < 0)",
-    ):
-        table.add_column(col, justify="left" if col == "Subgroup" else "right")
-    for name, group in (result.posterior.subgroups or {}).items():
-        table.add_row(
+    columns = ["Subgroup", f"{scale.label} [{level} CrI]"]
+    columns += [f"New study {scale.label} [{level} PrI]", "tau", "P(mu < 0)"]
+    rows = [
+        [
             name,
             _shown(scale, group.mu),
             _shown(scale, group.theta_new),
             num(group.tau.median, 3) if group.tau else "common",
             probability(group.prob_mu_below_0),
-        )
-    return table
+        ]
+        for name, group in (result.posterior.subgroups or {}).items()
+    ]
+    return table_model(columns, rows, title=f"Subgroups ({result.moderators.subgroup})")
+
+
+def subgroup_table(result: AnalysisResult) -> Table:
+    """:func:`subgroup_rows` as a rich table."""
+    return to_rich(subgroup_rows(result))
 
 
 def subgroup_differences(result: AnalysisResult) -> list[str]:
@@ -159,50 +165,56 @@ def subgroup_differences(result: AnalysisResult) -> list[str]:
     return lines
 
 
-def frequentist_table(
+def frequentist_rows(
     estimates: Mapping[str, Estimate], scale: Scale, methods: Sequence[str] | None = None
-) -> Table:
+) -> TableModel:
     """The chosen frequentist estimates on the shown scale with CI, p, tau^2, I^2, PI."""
     show = scale.show
-    table = Table(title="Frequentist", title_justify="left", box=None, pad_edge=False)
     level = next((e.level for e in estimates.values() if isinstance(e, PooledEstimate)), 0.95)
-    for col in ("Method", scale.label, f"{percent(level)} CI", "p", "tau^2", "I^2 %"):
-        table.add_column(col, justify="left" if col == "Method" else "right")
-    table.add_column(f"{percent(level)} PI", justify="right")
+    rows = []
     for key in methods or tuple(estimates):
         estimate = estimates.get(key)
         name = METHODS[key].label if key in METHODS else key
         if isinstance(estimate, Skipped):
-            table.add_row(name, f"not estimable: {estimate.reason}", "", "", "", "", "")
+            rows.append([name, f"not estimable: {estimate.reason}", "", "", "", "", ""])
             continue
         if not isinstance(estimate, PooledEstimate):
             continue
         pi = estimate.pi
-        table.add_row(
-            name,
-            num(show(estimate.estimate), scale.digits),
-            interval(*(show(v) for v in estimate.ci), scale.digits),
-            "zero-width CI" if estimate.degenerate else p_value(estimate.p),
-            num(estimate.tau2, 3 if scale.digits <= 3 else 6),
-            num(estimate.i2, 1),
-            interval(*(show(v) for v in pi), scale.digits) if pi else "-",
+        rows.append(
+            [
+                name,
+                num(show(estimate.estimate), scale.digits),
+                interval(*(show(v) for v in estimate.ci), scale.digits),
+                "zero-width CI" if estimate.degenerate else p_value(estimate.p),
+                num(estimate.tau2, 3 if scale.digits <= 3 else 6),
+                num(estimate.i2, 1),
+                interval(*(show(v) for v in pi), scale.digits) if pi else "-",
+            ]
         )
-    return table
+    columns = ["Method", scale.label, f"{percent(level)} CI", "p", "tau^2", "I^2 %"]
+    return table_model([*columns, f"{percent(level)} PI"], rows, title="Frequentist")
 
 
-def titled_table(title: str, columns: tuple[str, ...]) -> Table:
-    """A borderless table titled ``title``; the first two columns left-aligned, the rest right."""
-    table = Table(title=title, title_justify="left", box=None, pad_edge=False)
-    for j, col in enumerate(columns):
-        table.add_column(col, justify="left" if j < 2 else "right")
-    return table
+def frequentist_table(
+    estimates: Mapping[str, Estimate], scale: Scale, methods: Sequence[str] | None = None
+) -> Table:
+    """:func:`frequentist_rows` as a rich table."""
+    return to_rich(frequentist_rows(estimates, scale, methods))
+
+
+def titled_table(title: str, columns: tuple[str, ...]) -> TableModel:
+    """An empty table titled ``title``; the first two columns text (left), the rest numbers."""
+    return table_model(list(columns), [], first_text=2, title=title)
 
 
 def _df(fit: MetaRegression) -> str:
     return ", ".join(str(d) for d in fit.qm_df)
 
 
-def regression_tables(regression: MetaRegressions, shown: tuple[str, ...], level: float):
+def regression_tables(
+    regression: MetaRegressions, shown: tuple[str, ...], level: float
+) -> tuple[TableModel, TableModel]:
     """The coefficients of the ``shown`` methods (model scale) and every method's tests."""
     coef = titled_table(
         f"Meta-regression on {', '.join(regression.covariates)} (coefficients on the model scale)",
@@ -240,7 +252,9 @@ def regression_tables(regression: MetaRegressions, shown: tuple[str, ...], level
     return coef, tests
 
 
-def subgroup_tables(subgroups: Subgroups, shown: tuple[str, ...], scale: Scale, level: float):
+def subgroup_tables(
+    subgroups: Subgroups, shown: tuple[str, ...], scale: Scale, level: float
+) -> tuple[TableModel, TableModel]:
     """Each ``shown`` method's fit per subgroup and every method's test for differences."""
     show = scale.show
     fits = titled_table(
@@ -447,9 +461,7 @@ def render(
     """Print the whole report."""
     _header(result, console)
     console.print()
-    console.print(study_table(result))
-    if any(o.corrected for o in result.observed.values()):
-        console.print("* observed estimate with 0.5 added to each cell (zero cell)")
+    print_table(study_rows(result), console)
     console.print()
     post = result.posterior
     if post.subgroups:
@@ -471,6 +483,10 @@ def render(
     if post.coefficients:
         console.print(regression_table(result))
         console.print()
+    if result.checks is not None:
+        from bayesmeta.report.checks import render_checks
+
+        render_checks(result.checks, console)
     if result.comparison is not None:
         console.print(comparison_line(result.comparison))
     if result.bayes_factors is not None:
@@ -492,12 +508,12 @@ def render(
         regression = replace(regression, fits={k: regression.fits[k] for k in shown
                                                if k in regression.fits})  # fmt: skip
         for table in regression_tables(regression, shown, result.level):
-            console.print(table)
+            print_table(table, console)
             console.print()
     if groups is not None:
         groups = replace(groups, fits={k: groups.fits[k] for k in shown if k in groups.fits})
         for table in subgroup_tables(groups, shown, result.scale, result.level):
-            console.print(table)
+            print_table(table, console)
             console.print()
     _diagnostics(result, console)
 

@@ -34,6 +34,8 @@ from bayesmeta.summaries.types import (
 N_DRAWS = 40_000
 SEED = 20261127
 GH_NODES = 64  # Gauss-Hermite nodes per mixture component for E[g(x)] on a shown scale
+EDGE = 16  # the quadrature's last panel of tau nodes (exact.GL_X)
+EDGE_SHARE = 1e-9  # a moment with more than this share there does not converge: inf
 
 
 class _Shown(exact._Marginal):
@@ -50,16 +52,21 @@ def shown_summary(scale: Scale, value: Summary, marginal: exact.NormalMixture) -
     """``value`` (the summary of ``marginal``) on the shown scale, exactly.
 
     Quantiles map through ``scale.show``; for ``exp``, ``E[e^x] = sum_j w_j e^(m_j + s_j^2/2)``
-    and ``E[e^2x] = sum_j w_j e^(2 m_j + 2 s_j^2)`` (infinite, written as null, where a prior
-    so wide that tau's posterior has a polynomial tail makes them diverge); any other map is
+    and ``E[e^2x] = sum_j w_j e^(2 m_j + 2 s_j^2)``, infinite (written as null) where they
+    diverge: the last panel of tau's quadrature nodes still holds more than
+    :data:`EDGE_SHARE` of ``E[e^x]`` (e.g. a flat prior on mu, whose ``Var[mu | tau]`` grows
+    as ``tau^2``, with a tau prior heavier-tailed than a normal); any other map is
     integrated against each normal component by Gauss-Hermite quadrature (:data:`GH_NODES`
     nodes). The HDI, when asked for, is the shortest interval of the mapped quantiles.
     """
     w, m, sd = marginal.weight, marginal.means, marginal.sds
     if scale.log_ratio:
         with np.errstate(over="ignore"):  # a moment that does not exist is inf (JSON null)
+            terms = w * np.exp(m + sd**2 / 2.0)
             mean = float(w @ np.exp(m + sd**2 / 2.0))
             second = float(w @ np.exp(2.0 * m + 2.0 * sd**2))
+        if len(w) > EDGE and terms[-EDGE:].sum() > EDGE_SHARE * mean:
+            mean = second = math.inf  # the integrand still counts where tau's range ends
     else:
         x, h = np.polynomial.hermite.hermgauss(GH_NODES)
         values = scale.show(m[:, None] + math.sqrt(2.0) * sd[:, None] * x[None, :])
@@ -67,10 +74,12 @@ def shown_summary(scale: Scale, value: Summary, marginal: exact.NormalMixture) -
         mean = float(w @ (values @ h))
         second = float(w @ ((values**2) @ h))
     lo, hi = value.interval
+    with np.errstate(over="ignore", invalid="ignore"):
+        var = np.float64(second) - np.float64(mean) ** 2
     return Summary(
         mean=mean,
         median=float(scale.show(value.median)),
-        sd=math.sqrt(max(second - mean**2, 0.0)),
+        sd=math.sqrt(max(float(var), 0.0)) if np.isfinite(var) else math.inf,
         interval=(float(scale.show(lo)), float(scale.show(hi))),
         level=value.level,
         hdi=_Shown(marginal, scale.show).hdi(value.level) if value.hdi is not None else None,
@@ -196,15 +205,32 @@ def _design(mods: Moderators, k: int) -> tuple[np.ndarray, list[str], int]:
     return np.column_stack(cols), [*names, *mods.names], first.shape[1]
 
 
-def _regression(
-    spec: ModelSpec, mods: Moderators, level: float, hdi: bool
-) -> tuple[PosteriorSummary, float]:
+def _metareg(spec: ModelSpec, mods: Moderators) -> tuple[exact.MetaRegressionPosterior, int]:
+    """The exact meta-regression posterior of ``spec`` and its number of ``mu`` columns."""
     y, v, study = spec.normal.y, spec.normal.v, spec.normal.study
     x, names, n_mu = _design(mods, len(y))
     prior_beta = [spec.priors.mu] * n_mu + [mods.prior_beta] * (len(names) - n_mu)
     post = exact.metareg_posterior(
         y, v, x, prior_beta=prior_beta, prior_tau=spec.priors.tau, names=names, study=study
     )
+    return post, n_mu
+
+
+def fitted_posterior(spec: ModelSpec) -> Any:
+    """The exact posterior object of a normal-normal ``spec`` (``ExactPosterior``, or
+    ``MetaRegressionPosterior`` with moderators and one tau), for what the summaries do not
+    hold (the posterior predictive checks)."""
+    if spec.moderators is None:
+        return posterior(spec)
+    return _metareg(spec, spec.moderators)[0]
+
+
+def _regression(
+    spec: ModelSpec, mods: Moderators, level: float, hdi: bool
+) -> tuple[PosteriorSummary, float]:
+    study = spec.normal.study
+    post, n_mu = _metareg(spec, mods)
+    names = list(post.names)
     d = post.draws(N_DRAWS, seed=SEED)
     unit = np.eye(len(names))
 

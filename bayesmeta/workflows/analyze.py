@@ -37,6 +37,7 @@ from bayesmeta.model.priors import Prior, PriorSet
 from bayesmeta.model.random_effects import random_effects as random_effects_of
 from bayesmeta.model.scales import Scale, scale_of_measure
 from bayesmeta.summaries.absolute import AbsoluteEffects, check_baseline_risks
+from bayesmeta.summaries.checks import ModelChecks
 from bayesmeta.summaries.crosscheck import quadrature
 from bayesmeta.summaries.types import DEFAULT_LEVEL, PosteriorSummary, check_level
 from bayesmeta.workflows.bayes_factors import BayesFactors
@@ -86,6 +87,8 @@ class AnalysisResult:
     (:class:`~bayesmeta.engines.exact.ExactPosterior`,
     :class:`~bayesmeta.engines.exact_binomial.BinomialPosterior`: marginals of ``mu``, ``tau``,
     ``theta_new`` and each ``theta_i`` with ``pdf``, ``cdf``, ``ppf``; None with moderators).
+    the control-group risks asked for (:mod:`bayesmeta.summaries.absolute`); ``checks`` the
+    model checks (:mod:`bayesmeta.summaries.checks`) when asked for.
     """
 
     spec: ModelSpec
@@ -104,6 +107,7 @@ class AnalysisResult:
     frequentist_subgroups: Subgroups | None = None
     bayes_factors: BayesFactors | None = None
     exact_posterior: Any = None
+    checks: ModelChecks | None = None
 
     @property
     def model(self) -> str:
@@ -370,6 +374,8 @@ class AnalysisResult:
             out["frequentist_measure"] = self.measure
         if self.bayes_factors is not None:
             out["bayes_factors"] = self.bayes_factors.to_dict()
+        if self.checks is not None:
+            out["checks"] = self.checks.to_dict()
         out["frequentist"] = {k: v.to_dict() for k, v in self.frequentist.items()}
         if self.frequentist_meta_regression is not None:
             out["frequentist_meta_regression"] = self.frequentist_meta_regression.to_dict()
@@ -435,6 +441,7 @@ def analyze(
     bayes_factors: bool = False,
     exact_check: bool = False,
     random_effects: str = "normal",
+    checks: bool = False,
 ) -> AnalysisResult:
     """Fit the Bayesian model to ``data`` and put the frequentist estimates beside it.
 
@@ -494,6 +501,10 @@ def analyze(
         The distribution of the study effects (:mod:`bayesmeta.model.random_effects`):
         ``"normal"``, or ``"t"`` for Student-t effects with degrees of freedom ``nu`` (prior
         ``priors["nu"]``, default gamma(2, 0.1); NUTS only).
+    checks
+        Also compute the model checks (``result.checks``, :mod:`bayesmeta.summaries.checks`):
+        each study's posterior predictive p-value, with NUTS its LOO-PIT value and Pareto k
+        (this adds the ``log_likelihood`` group), and the prior predictive summary.
 
     Warns
     -----
@@ -532,6 +543,7 @@ def analyze(
         baseline_risks=baseline_risks,
         bayes_factors=bayes_factors,
         exact_check=exact_check,
+        checks=checks,
     )
     if not result.converged and result.diagnostics is not None:
         warnings.warn(
@@ -578,6 +590,7 @@ def analyze_model(
     baseline_risks: Sequence[float] = (),
     bayes_factors: bool = False,
     exact_check: bool = False,
+    checks: bool = False,
 ) -> AnalysisResult:
     """:func:`analyze` for a model description (other arguments as there).
 
@@ -589,7 +602,9 @@ def analyze_model(
     if settings is not None and not isinstance(settings, SamplerSettings):
         raise TypeError(f"settings must be SamplerSettings, got {type(settings).__name__}")
     level = check_level(level)
+    seed = (settings or SamplerSettings()).seed
     engine = resolve_engine(spec.likelihood, engine, spec.random_effects)
+    spec.check_proper(engine, bayes_factors=bayes_factors or compare)
     risks = check_absolute(spec, baseline_risks)
     common = shared_fields(spec, engine, frequentist, level, measure)
     if bayes_factors:
@@ -615,6 +630,8 @@ def analyze_model(
         if compare:
             other = _other(spec)
             comparison = bayes_factor(lml, engine_module.summarize(other)[1], spec.common_effect)
+        if checks:
+            common["checks"] = _exact_checks(spec, engine_module, seed)
         return AnalysisResult(
             posterior=posterior,
             comparison=comparison,
@@ -626,7 +643,7 @@ def analyze_model(
     from bayesmeta.summaries.draws import summarize
 
     result = nuts.fit(spec, settings)
-    if log_likelihood:
+    if log_likelihood or checks:
         from bayesmeta.engines.draws import Draws
         from bayesmeta.engines.pymc import with_log_likelihood
 
@@ -651,6 +668,19 @@ def analyze_model(
 
         post = result.draws.posterior
         absolute = absolute_effects(post["mu"], post["theta_new"], risks, level=level)
+    if checks:
+        from bayesmeta.engines.pymc import LOG_LIKELIHOOD
+        from bayesmeta.summaries.checks import model_checks
+
+        tree = result.draws.datatree()
+        common["checks"] = model_checks(
+            spec,
+            seed=seed,
+            draws=result.draws,
+            log_likelihood=tree["log_likelihood"][LOG_LIKELIHOOD].transpose(
+                "chain", "draw", "study"
+            ),
+        )
     return AnalysisResult(
         posterior=posterior,
         diagnostics=diagnostics,
@@ -658,6 +688,22 @@ def analyze_model(
         comparison=comparison,
         absolute=absolute,
         **common,
+    )
+
+
+def _exact_checks(spec: ModelSpec, engine_module: Any, seed: int) -> ModelChecks:
+    """The model checks of an exact fit: the posterior predictive p-values are exact for
+    the normal-normal engine (the exact binomial engine has none: they need draws)."""
+    from bayesmeta.summaries.checks import model_checks, not_covered
+
+    posterior = None
+    if spec.family.exact == "exact" and not_covered(spec) is None:
+        posterior = engine_module.fitted_posterior(spec)
+    return model_checks(
+        spec,
+        seed=seed,
+        exact_posterior=posterior,
+        no_posterior="the exact binomial engine has no draws to replicate: use --engine nuts",
     )
 
 

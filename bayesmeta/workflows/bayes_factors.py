@@ -150,7 +150,8 @@ def bayes_factors(spec: ModelSpec) -> BayesFactors:
         notes.append(
             f"the prior on mu ({p.mu}) is wide (SD {spread:.3g}): a Bayes factor for the effect "
             "shrinks roughly in proportion to that SD (Lindley's paradox), so a wide prior "
-            "favours mu = 0 whatever the data; report it with a prior of realistic scale"
+            "favours mu = 0 whatever the data; report it with a prior of realistic scale "
+            "(`bayesmeta robustness` maps it over the prior scales)"
         )
     return BayesFactors(
         log_bf_effect=ml[f"effect_{which}"] - ml[f"null_{which}"],

@@ -1,20 +1,28 @@
 """What a report is made of: the analysis ``fit`` runs, plus its prior sensitivity, its
-leave-one-out influence and the provenance of its input.
+leave-one-out influence, its model averaging and prior robustness map, and the provenance of
+its input.
 
 :func:`analyses` takes a planned request (:func:`bayesmeta.workflows.request.plan`, the path
 ``fit`` and ``run`` share) and runs what is asked: the main fit exactly as ``fit`` runs it (so
 the report's numbers are those of ``fit --json`` with the same seed), the same model refitted
 under the tau priors of ``bayesmeta sensitivity`` (the analysis' own prior first), and the
-leave-one-out refits (:mod:`bayesmeta.workflows.influence`). A part that does not apply to the
-model (prior sensitivity of a common-effect model, influence with moderators...) is
-:class:`NotRun` with the reason; the report says so rather than leaving a gap.
+leave-one-out refits (:mod:`bayesmeta.workflows.influence`), and what the figures and tables
+show beyond the fit (:mod:`bayesmeta.workflows.presentation`: forest weights, funnel,
+small-study and publication-bias tests, case diagnostics; Baujat and GOSH when asked for), so
+that the report only formats. Where the exact engines integrate the model (normal-normal,
+binomial-normal, proportions; no moderators), whatever engine the fit used, the report also
+runs the four-model averaging of ``bayesmeta average`` and the prior
+robustness map of ``bayesmeta robustness`` (milliseconds to seconds: no sampling). A part that
+does not apply to the model (prior sensitivity of a common-effect model, influence with
+moderators...) is :class:`NotRun` with the reason; the report says so rather than leaving a
+gap.
 """
 
 from __future__ import annotations
 
 import hashlib
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,18 +31,17 @@ from bayesmeta.errors import BayesmetaError
 from bayesmeta.io.options import SAMPLER_OPTIONS
 from bayesmeta.model.priors import Prior
 from bayesmeta.workflows.analyze import AnalysisResult
+from bayesmeta.workflows.average import ModelAverage, model_average
+from bayesmeta.workflows.bias import BiasEnsemble
 from bayesmeta.workflows.influence import Influence, influence
+from bayesmeta.workflows.presentation import NotRun, Presentation, presentation
 from bayesmeta.workflows.request import AnalysisRequest, Plan, execute, input_path
+from bayesmeta.workflows.robustness import RobustnessMap, robustness_map
 from bayesmeta.workflows.sensitivity import SensitivityRow, default_tau_priors, prior_sensitivity
 
-PARTS = ("fit", "sensitivity", "influence")
-
-
-@dataclass(frozen=True)
-class NotRun:
-    """A part of the report that was not computed, and why."""
-
-    reason: str
+PARTS = ("fit", "sensitivity", "influence", "baujat", "gosh", "average", "robustness", "bias")
+# what ``analyses`` runs unless told otherwise: everything the report shows
+REPORT_PARTS = ("fit", "sensitivity", "influence", "average", "robustness")
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,10 @@ class Analyses:
     sensitivity: list[SensitivityRow] | NotRun
     influence: Influence | NotRun
     provenance: Provenance
+    presentation: Presentation
+    average: ModelAverage | NotRun
+    robustness: RobustnessMap | NotRun
+    bias: BiasEnsemble | NotRun
 
     @property
     def data(self) -> Any:
@@ -153,7 +164,8 @@ def sensitivity_priors(result: AnalysisResult) -> list[Prior]:
 
 def run_sensitivity(planned: Plan, result: AnalysisResult) -> list[SensitivityRow] | NotRun:
     """The pooled effect and tau under each of :func:`sensitivity_priors`, with the analysis'
-    mu prior, model and sampler settings (seed included); NotRun where it does not apply."""
+    mu prior, model, engine and sampler settings (seed included); NotRun where it does not
+    apply."""
     if result.common_effect:
         return NotRun("a common-effect model has no tau, so there is no prior for tau to vary")
     if result.moderators is not None:
@@ -169,6 +181,7 @@ def run_sensitivity(planned: Plan, result: AnalysisResult) -> list[SensitivityRo
         model=result.model,
         random_effects=result.spec.random_effects,
         nu_prior=result.priors.nu,
+        engine=result.engine,
     )
 
 
@@ -180,33 +193,109 @@ def run_influence(planned: Plan, result: AnalysisResult) -> Influence | NotRun:
         return NotRun(str(exc))
 
 
+def _exact_reason(result: AnalysisResult) -> str | None:
+    """Why the exact engines' model comparisons do not apply to ``result``'s model, or None."""
+    if result.spec.family.exact is None:
+        return (
+            f"no exact engine integrates the {result.model} likelihood, so its marginal "
+            "likelihoods are not computed"
+        )
+    if result.moderators is not None:
+        return "computed for models without covariates or subgroups"
+    return None
+
+
+def run_average(planned: Plan, result: AnalysisResult) -> ModelAverage | NotRun:
+    """The four-model averaging of ``bayesmeta average`` with equal prior model probabilities
+    (the exact engines' marginal likelihoods, whatever engine the fit used); NotRun where it
+    does not apply."""
+    reason = _exact_reason(result)
+    if reason is not None:
+        return NotRun(reason)
+    try:
+        return model_average(planned.spec, None, result.level)
+    except BayesmetaError as exc:
+        return NotRun(str(exc))
+
+
+def run_robustness(planned: Plan, result: AnalysisResult) -> RobustnessMap | NotRun:
+    """The prior robustness map of ``bayesmeta robustness`` with its default grid (no check
+    cells: its accuracy is tested); NotRun where it does not apply."""
+    reason = _exact_reason(result)
+    if reason is None and result.common_effect:
+        reason = "a common-effect model has no tau, so there is no prior for tau to vary"
+    if reason is not None:
+        return NotRun(reason)
+    try:
+        return robustness_map(planned.spec, check=False)
+    except BayesmetaError as exc:
+        return NotRun(str(exc))
+
+
+def run_bias(planned: Plan) -> BiasEnsemble | NotRun:
+    """The Bayesian publication-bias ensemble of the data, selection assumed to favour the
+    direction of the common-effect estimate (as the report's frequentist bias table);
+    NotRun where it does not apply."""
+    from bayesmeta.frequentist.methods import inputs
+    from bayesmeta.frequentist.pooled import common_effect
+    from bayesmeta.workflows.bias import bias
+
+    data = planned.spec.data
+    try:
+        es = inputs(data).es
+        direction = "negative" if common_effect(es).estimate < 0 else "positive"
+        return bias(data, effect_direction=direction)
+    except BayesmetaError as exc:
+        return NotRun(str(exc))
+
+
 def analyses(
     planned: Plan,
     *,
-    parts: tuple[str, ...] = PARTS,
+    parts: tuple[str, ...] = REPORT_PARTS,
     command: str = "report",
     spec: Path | None = None,
 ) -> Analyses:
-    """Run the parts of a report that are asked for (``PARTS``: fit, sensitivity, influence).
+    """Run the parts of a report that are asked for (``PARTS``: fit, sensitivity, influence,
+    average, robustness, bias, and the Baujat and GOSH diagnostics), then what the figures
+    and tables show (:func:`bayesmeta.workflows.presentation.presentation`).
 
-    The fit is :func:`bayesmeta.workflows.request.execute`, exactly what ``bayesmeta fit``
-    runs; sensitivity and influence need it.
+    The fit is :func:`bayesmeta.workflows.request.execute`, exactly what ``bayesmeta fit
+    --checks`` runs (the model checks are part of every report); sensitivity and influence
+    need it, the publication-bias ensemble does not.
     """
     unknown = sorted(set(parts) - set(PARTS))
     if unknown:
         raise BayesmetaError(f"unknown report part(s) {', '.join(unknown)}; valid: {PARTS}")
     skipped = NotRun("not asked for")
-    result = execute(planned) if parts else None
+    checked = replace(planned, request=replace(planned.request, checks=True))
+    result = execute(checked) if set(parts) & set(REPORT_PARTS) else None
     sensitivity: list[SensitivityRow] | NotRun = skipped
     infl: Influence | NotRun = skipped
     if result is not None and "sensitivity" in parts:
         sensitivity = run_sensitivity(planned, result)
     if result is not None and "influence" in parts:
         infl = run_influence(planned, result)
+    average: ModelAverage | NotRun = skipped
+    robust: RobustnessMap | NotRun = skipped
+    if result is not None and "average" in parts:
+        average = run_average(planned, result)
+    if result is not None and "robustness" in parts:
+        robust = run_robustness(planned, result)
     return Analyses(
         plan=planned,
         result=result,
         sensitivity=sensitivity,
         influence=infl,
         provenance=provenance(planned.request, command=command, spec=spec),
+        presentation=presentation(
+            planned.spec.data,
+            result,
+            methods=planned.methods,
+            influence_method=None if isinstance(infl, NotRun) else infl.method,
+            parts=parts,
+        ),
+        average=average,
+        robustness=robust,
+        bias=run_bias(planned) if "bias" in parts else skipped,
     )

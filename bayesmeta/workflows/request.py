@@ -51,7 +51,8 @@ class AnalysisRequest:
     (:class:`bayesmeta.io.table.TableFile`). ``measure`` is the measure of the frequentist
     rows of two-arm counts (OR, RR, RD), or the effect measure of a continuous outcome (MD,
     SMD, ROM: :mod:`bayesmeta.io.continuous`; None: MD); ``baseline_risks`` the control-group
-    risks of the absolute effects (:mod:`bayesmeta.summaries.absolute`).
+    risks of the absolute effects (:mod:`bayesmeta.summaries.absolute`); ``checks`` asks for
+    the model checks (:mod:`bayesmeta.summaries.checks`).
 
     ``OPTIONS`` are the declarations (name, help, default, bounds) of the options that the
     command line, the TOML schema and :func:`bayesmeta.workflows.report.command_line` are
@@ -81,6 +82,7 @@ class AnalysisRequest:
     split_shared_control: bool = False
     measure: str | None = None
     baseline_risks: tuple[float, ...] = ()
+    checks: bool = False
 
     @classmethod
     def from_spec(cls, spec: Spec) -> AnalysisRequest:
@@ -192,6 +194,7 @@ def plan(request: AnalysisRequest) -> Plan:
         random_effects=request.random_effects,
     )
     engine = resolve_engine(spec.likelihood, request.engine, spec.random_effects)
+    spec.check_proper(engine, bayes_factors=request.bayes_factors or request.compare)
     if engine == "exact" and spec.family.exact != "exact" and spec.moderators is not None:
         raise OptionError(
             f"the exact engine for --model {spec.likelihood} has no moderators; use --engine nuts"
@@ -221,4 +224,5 @@ def execute(planned: Plan) -> AnalysisResult:
         measure=native(planned.spec.data).frequentist_measure(planned.spec.data, r.measure),
         baseline_risks=r.baseline_risks,
         exact_check=True,
+        checks=r.checks,
     )

@@ -107,6 +107,7 @@ def prior_sensitivity(
     model: str = "auto",
     random_effects: str = "normal",
     nu_prior: Prior | None = None,
+    engine: str = "auto",
 ) -> list[SensitivityRow]:
     """Fit ``data`` once per tau prior and summarise each fit in one row.
 
@@ -126,6 +127,9 @@ def prior_sensitivity(
     random_effects, nu_prior
         The distribution of the study effects (:mod:`bayesmeta.model.random_effects`) and,
         for Student-t ones, the prior of their degrees of freedom (None: the default).
+    engine
+        ``"nuts"``, ``"exact"`` or ``"auto"``, as for :func:`bayesmeta.analyze`: every refit
+        uses it (``bayesmeta report --engine exact`` refits by quadrature, not by NUTS).
 
     Returns
     -------
@@ -145,7 +149,9 @@ def prior_sensitivity(
     with progress.bar("Tau priors", len(priors)) as bar:
         for tau in priors:
             spec = replace(base, priors=replace(base.priors, tau=tau))
-            result = analyze_model(spec, settings=settings, frequentist=("random_dl",))
+            result = analyze_model(
+                spec, engine=engine, settings=settings, frequentist=("random_dl",)
+            )
             post = result.posterior
             rows.append(
                 SensitivityRow(

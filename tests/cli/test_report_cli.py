@@ -30,7 +30,8 @@ def option_names(command: str) -> set[str]:
 def test_report_and_plot_take_the_model_options_of_fit():
     # --measure and --baseline-risk are fit's own for now: the forest plot has one axis (the
     # model's odds ratio) and the report has no absolute-effects table yet (issue 19 item 3).
-    fit_only = {"--measure", "--baseline-risk"}
+    # --checks too: every report and plot computes the model checks (issue 20).
+    fit_only = {"--measure", "--baseline-risk", "--checks"}
     fit = option_names("fit") - {"--json", "--save-posterior", "--plot", "--force", *fit_only}
     assert fit <= option_names("report")
     assert fit <= option_names("plot")
@@ -39,9 +40,11 @@ def test_report_and_plot_take_the_model_options_of_fit():
 
 @pytest.fixture(scope="module")
 def bcg_outputs(tmp_path_factory):
-    """`fit --json` and `report` (with sensitivity and influence) on bcg, same options."""
+    """`fit --checks --json` and `report` (with sensitivity and influence) on bcg, same
+    options."""
     folder = tmp_path_factory.mktemp("bcg")
-    fit = runner.invoke(app, ["fit", "--example", "bcg", *SHORT, "--json", str(folder / "f.json")])
+    fit_args = ["fit", "--example", "bcg", *SHORT, "--checks", "--json", str(folder / "f.json")]
+    fit = runner.invoke(app, fit_args)  # a report is fit --checks (model checks included)
     report = runner.invoke(
         app, ["report", "--example", "bcg", *SHORT, "--out", str(folder / "r.html")]
     )

@@ -416,8 +416,8 @@ def test_rejects_bad_input(kwargs, message):
 
 
 def test_non_normal_mu_prior_message_suggests_what_the_cli_accepts(write_csv):
-    """The CLI cannot parse 'flat', so the message must not suggest it (the library keeps it:
-    see test_flat_prior_common_effect_equals_metafor_inverse_variance)."""
+    """The message suggests what the CLI accepts: a normal prior, or the improper flat one
+    (a registry family since issue 20), and NUTS for other families."""
     from typer.testing import CliRunner
 
     from bayesmeta.cli import app
@@ -426,8 +426,7 @@ def test_non_normal_mu_prior_message_suggests_what_the_cli_accepts(write_csv):
     args = ["fit", str(path), "--engine", "exact", "--prior-mu", "half-normal(1)"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2, result.output
-    assert "flat" not in result.output
-    assert "e.g. normal(0, 10)" in result.output
+    assert "e.g. normal(0, 10), or flat;" in result.output
     assert "--engine nuts" in result.output
 
 

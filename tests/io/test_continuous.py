@@ -170,9 +170,10 @@ def test_a_measure_the_data_do_not_have_is_refused(tmp_path) -> None:
 
 def test_forest_plot_shows_each_arms_mean_sd_and_size() -> None:
     from bayesmeta.report.figures.forest import forest_layout
+    from bayesmeta.workflows.presentation import forest_numbers
 
     result = bayesmeta.analyze(load_example("normand1999", measure="SMD"), model="normal-normal")
-    layout = forest_layout(result)
+    layout = forest_layout(result, forest_numbers(result))
     assert [c.key for c in layout.columns][1:3] == ["treatment", "control"]
     first = next(r for r in layout.rows if r.kind == "study")
     assert (first.cells["treatment"], first.cells["control"]) == ("55 (47) 155", "75 (64) 156")

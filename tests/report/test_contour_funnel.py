@@ -11,7 +11,7 @@ import numpy as np
 from bayesmeta import load_example
 from bayesmeta.frequentist import methods
 from bayesmeta.frequentist.bias import trimfill
-from bayesmeta.report.figures.funnel import funnel
+from bayesmeta.plots import funnel
 
 REF = json.loads((Path(__file__).parents[1] / "reference" / "metafor_bias.json").read_text())
 

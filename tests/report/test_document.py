@@ -33,6 +33,7 @@ SECTIONS = (
     "influence",
     "small-study",
     "diagnostics",
+    "model-checks",
     "methods",
     "checklist",
     "provenance",
@@ -175,6 +176,25 @@ def test_checklist_items_point_to_sections_on_the_page(bcg_report):
     assert by_item["3. Sensitivity analysis of the prior"].status == "reported"
     assert by_item["2B. MCMC chain convergence"].status == "n/a"  # exact engine
     assert "mu ~ normal(0, 2.82)" in by_item["1. Prior distribution specified"].answer
+    # the model checks the package computes fill the BARG items (issue 20)
+    assert "not reported" not in {i.status for i in items}
+    prior, ppc = by_item["1E. Prior predictive check"], by_item["3. Posterior predictive check"]
+    assert prior.status == ppc.status == "reported"
+    assert prior.section == ppc.section == "model-checks"
+    assert "95% of a study's odds ratio between" in prior.answer
+    assert "posterior predictive p-values of the 13 studies" in ppc.answer
+
+
+def test_model_checks_section_shows_each_study_and_the_prior_predictive(bcg_report):
+    contents, html = bcg_report
+    checks = contents.result.checks
+    page = parse(html)
+    table = next(t for t in page.tables if t and t[0][:4] == [
+        "Study", "Observed", "P(rep < obs)", "p (two-sided)"])  # fmt: skip
+    assert len(table) == 1 + contents.result.data.k
+    first = checks.posterior_predictive.studies[0]
+    assert table[1][2] == f"{first.p_lower:.3f}"
+    assert checks.prior_predictive.line() in html.replace("&#39;", "'")
 
 
 def test_methods_name_model_priors_software_and_cite_them(bcg_report):
@@ -231,6 +251,7 @@ def test_markdown_report_references_its_figure_files(bcg_report, tmp_path):
         "r-sensitivity.png",
         "r-funnel.png",
         "r-contour_funnel.png",
+        "r-prior_predictive.png",
     }
     for path, data in files.items():
         assert f"]({path.name})" in text
@@ -286,10 +307,15 @@ def test_influence_section_has_metafors_case_diagnostics(bcg_exact_report, bcg_e
     import dataclasses
     import json
 
+    from bayesmeta.workflows.presentation import case_diagnostics
     from tests.conftest import REFERENCE
 
     _, infl = bcg_exact_influence
-    contents = dataclasses.replace(bcg_exact_report, influence=infl)
+    shown = dataclasses.replace(
+        bcg_exact_report.presentation,
+        case_diagnostics=case_diagnostics(bcg_exact_report.data, infl.method, 0.95),
+    )
+    contents = dataclasses.replace(bcg_exact_report, influence=infl, presentation=shown)
     page = parse(document.render_html(contents))
     table = next(t for t in page.tables if t and t[0][:2] == ["Study", "Influential"])
     ref = json.loads((REFERENCE / "metafor_issue20.json").read_text())["influence"]["bcg"]

@@ -17,9 +17,11 @@ import numpy as np
 import pytest
 
 from bayesmeta.model.scales import scale_of_measure
+from bayesmeta.plots import forest
 from bayesmeta.report.figures import format_of, save
 from bayesmeta.report.figures.axes import axis_title, effect_axis, tick_label
-from bayesmeta.report.figures.forest import forest, value_text, weight_method
+from bayesmeta.report.figures.forest import value_text
+from bayesmeta.workflows.presentation import weight_method
 from tests.conftest import REFERENCE, reference
 
 WEIGHTS = json.loads((REFERENCE / "metafor_report.json").read_text())

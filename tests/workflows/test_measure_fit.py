@@ -62,9 +62,9 @@ def test_fit_cli_says_which_scale_each_part_is_on(tmp_path) -> None:
 
 def test_forest_plot_refuses_rows_on_another_measure() -> None:
     from bayesmeta.errors import OptionError
-    from bayesmeta.report.figures.forest import forest_layout
+    from bayesmeta.plots import forest
 
     result = analyze(load(EXAMPLES / "bcg.csv"), model="normal-normal", measure="RR")
     with pytest.raises(OptionError, match="one axis"):
-        forest_layout(result)
-    assert forest_layout(analyze(load(EXAMPLES / "bcg.csv"), model="normal-normal", measure="OR"))
+        forest(result)
+    assert forest(analyze(load(EXAMPLES / "bcg.csv"), model="normal-normal", measure="OR"))

@@ -246,7 +246,7 @@ def test_pymc_log_density_is_binomial_arms_plus_reported_normals(data) -> None:
 def test_forest_plot_shows_each_row_as_given(data) -> None:
     """Counts in the arm columns, the reported estimate as written in its own column; the REML
     diamond and weights are metafor's (``weights(rma(yi, vi, method = "REML"))``)."""
-    from bayesmeta.report.figures.forest import forest
+    from bayesmeta.plots import forest
 
     result = bayesmeta.analyze(data, engine="exact", priors=PRIORS)
     fig = forest(result)

@@ -112,3 +112,60 @@ def test_turner_priors_are_not_the_default_for_hazard_ratios(tmp_path) -> None:
     path.write_text("study,log_hr,se\nA,-0.3,0.2\nB,-0.1,0.15\nC,-0.5,0.3\n")
     rows = prior_sensitivity(load(path), None, settings=SamplerSettings())
     assert [str(r.prior) for r in rows][-1] == "exponential(2)"
+
+
+def test_report_sensitivity_under_engine_exact_refits_by_quadrature(monkeypatch) -> None:
+    """``bayesmeta report --engine exact``: the main fit and every tau-prior refit are exact
+    fits of the binomial-normal model; NUTS is never called (it raises here)."""
+    from dataclasses import replace
+
+    from bayesmeta.engines import nuts
+    from bayesmeta.summaries.exact_binomial import posterior
+    from bayesmeta.workflows.report import analyses
+    from bayesmeta.workflows.request import AnalysisRequest, plan
+
+    def no_nuts(*args: object, **kwargs: object) -> None:
+        raise AssertionError("NUTS was called under --engine exact")
+
+    monkeypatch.setattr(nuts, "fit", no_nuts)
+    planned = plan(AnalysisRequest(example="bcg", engine="exact"))
+    contents = analyses(planned, parts=("fit", "sensitivity"))
+    assert contents.result.engine == "exact"
+    rows = contents.sensitivity
+    assert [str(r.prior) for r in rows[:3]] == [
+        "half-normal(0.5)",
+        "half-normal(1)",
+        "half-cauchy(0.5)",
+    ]
+    spec = planned.spec
+    for row in rows:
+        direct = posterior(replace(spec, priors=replace(spec.priors, tau=row.prior)))
+        assert row.mu.median == pytest.approx(direct.mu.median, abs=1e-12)
+        assert row.tau.median == pytest.approx(direct.tau.median, abs=1e-12)
+        assert row.prob_mu_below_0 == pytest.approx(direct.prob_mu_below_0, abs=1e-12)
+        assert row.converged
+
+
+def test_sensitivity_command_engine_exact_refits_by_quadrature(monkeypatch, tmp_path) -> None:
+    from dataclasses import replace
+
+    from bayesmeta.engines import nuts
+    from bayesmeta.io.examples import load_example
+    from bayesmeta.model.description import ModelSpec
+    from bayesmeta.summaries.exact_binomial import posterior
+
+    def no_nuts(*args: object, **kwargs: object) -> None:
+        raise AssertionError("NUTS was called under --engine exact")
+
+    monkeypatch.setattr(nuts, "fit", no_nuts)
+    out = tmp_path / "sens.json"
+    args = ["sensitivity", "--example", "bcg", "--engine", "exact"]
+    result = runner.invoke(app, [*args, "--prior-tau", "half-normal(1)", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    (row,) = json.loads(out.read_text())["rows"]
+    spec = ModelSpec.describe(load_example("bcg"))
+    direct = posterior(replace(spec, priors=replace(spec.priors, tau="half-normal(1)")))
+    assert row["tau_median"] == pytest.approx(direct.tau.median, abs=1e-12)
+    assert row["prob_mu_below_0"] == pytest.approx(direct.prob_mu_below_0, abs=1e-12)
+    bad = runner.invoke(app, [*args[:3], "--engine", "fast"])
+    assert bad.exit_code == 2 and "unknown engine 'fast'" in bad.output

@@ -213,3 +213,15 @@ def test_prior_sensitivity_refits_the_t_model(monkeypatch) -> None:
             nu_prior=bayesmeta.Prior("gamma", (2.0, 0.2)),
         )
     assert seen[0].random_effects == "t" and str(seen[0].priors.nu) == "gamma(2, 0.2)"
+
+
+def test_model_checks_say_they_do_not_cover_t_effects() -> None:
+    """The model checks replicate normal study effects: for Student-t ones they give their
+    reason instead of numbers of another model."""
+    from bayesmeta.summaries import checks
+
+    spec = ModelSpec.describe(bayesmeta.load_example("bcg"), random_effects="t")
+    assert "Student-t" in checks.not_covered(spec)
+    with pytest.raises(BayesmetaError, match="not covered"):
+        checks.prior_predictive(spec, seed=1)
+    assert checks.not_covered(ModelSpec.describe(spec.data)) is None

@@ -219,6 +219,19 @@ class Likelihood:
         """The data as one flat table: the JSON ``studies`` rows and the data checksum."""
         return data.to_frame()
 
+    # posterior predictive checks (bayesmeta.summaries.checks): a likelihood that sets
+    # ``check_statistic`` (what is compared, in words) defines the next two methods
+    check_statistic: ClassVar[str | None] = None
+
+    def observed_statistic(self, spec: Any) -> tuple[tuple[str, ...], Any]:
+        """The studies of the model and each one's statistic ``T_i``."""
+        raise NotImplementedError
+
+    def replicate_statistic(self, spec: Any, post: dict[str, Any], theta: Any, rng: Any) -> Any:
+        """``T_i^rep`` (draws x studies): the study's data replicated given the study effects
+        ``theta`` and the posterior draws ``post`` (flattened over chains), then ``T_i``."""
+        raise NotImplementedError
+
 
 def sums(values: Any, index: Any) -> Any:
     """``values[index]`` summed (one study or several)."""

@@ -60,6 +60,28 @@ class BinomialNormal(Likelihood):
             dims="study",
         )
 
+    check_statistic = (
+        "the study's log odds ratio from its counts (escalc: 0.5 added to every cell of a "
+        "table with a zero cell), replicated as binomial counts in both arms"
+    )
+
+    def observed_statistic(self, spec: Any) -> tuple[tuple[str, ...], Any]:
+        d = spec.data
+        t = log_odds_ratio(d.treatment_events, d.treatment_total, d.control_events,
+                           d.control_total)  # fmt: skip
+        return tuple(d.study), t
+
+    def replicate_statistic(self, spec: Any, post: dict[str, Any], theta: Any, rng: Any) -> Any:
+        import numpy as np
+        from scipy import special
+
+        d, alpha = spec.data, post["alpha"]
+        n1 = np.broadcast_to(np.asarray(d.treatment_total), theta.shape)
+        n2 = np.broadcast_to(np.asarray(d.control_total), theta.shape)
+        c = rng.binomial(n2, special.expit(alpha))
+        a = rng.binomial(n1, special.expit(alpha + theta))
+        return log_odds_ratio(a, n1, c, n2)
+
     def methods_text(self, data: Any, scale: str) -> str:
         return (
             "We fitted a Bayesian random-effects meta-analysis with the exact binomial "
@@ -114,3 +136,14 @@ class BinomialNormal(Likelihood):
             )
         ]
         return columns, rows
+
+
+def log_odds_ratio(a: Any, n1: Any, c: Any, n2: Any) -> Any:
+    """escalc's log odds ratio of ``a/n1`` vs ``c/n2`` events: 0.5 added to every cell of a
+    table with a zero cell (``add = 1/2, to = "only0"``), double zeros kept."""
+    import numpy as np
+
+    a, n1, c, n2 = (np.asarray(x, dtype=float) for x in (a, n1, c, n2))
+    b, d = n1 - a, n2 - c
+    add = np.where((a == 0) | (b == 0) | (c == 0) | (d == 0), 0.5, 0.0)
+    return np.log((a + add) * (d + add)) - np.log((b + add) * (c + add))

@@ -101,6 +101,18 @@ class NormalNormal(Likelihood):
             return None if measure.upper() == data.measure else measure
         return measure
 
+    check_statistic = "the study's estimate y_i, replicated as y_i^rep ~ N(theta_i^rep, v_i)"
+
+    def observed_statistic(self, spec: Any) -> tuple[tuple[str, ...], Any]:
+        import numpy as np
+
+        return spec.normal.study, np.asarray(spec.normal.y, dtype=float)
+
+    def replicate_statistic(self, spec: Any, post: dict[str, Any], theta: Any, rng: Any) -> Any:
+        import numpy as np
+
+        return theta + np.sqrt(spec.normal.v) * rng.standard_normal(theta.shape)
+
     def effect_sizes(self, data: Any) -> Any:
         from bayesmeta.effects import EffectSizes
 

@@ -120,6 +120,27 @@ class PoissonNormal(Likelihood):
             return "Arms without events are used as they are by the Poisson model (no correction)."
         return "Normal-normal model on escalc log rate ratios (0.5 added to zero counts)."
 
+    check_statistic = (
+        "the study's log incidence rate ratio from its counts (escalc IRR: 0.5 added to both "
+        "counts of a study with a zero), replicated as Poisson counts in both arms"
+    )
+
+    def observed_statistic(self, spec: Any) -> tuple[tuple[str, ...], Any]:
+        d = spec.data
+        t = log_rate_ratio(d.treatment_events, d.treatment_time, d.control_events,
+                           d.control_time)  # fmt: skip
+        return tuple(d.study), t
+
+    def replicate_statistic(self, spec: Any, post: dict[str, Any], theta: Any, rng: Any) -> Any:
+        import numpy as np
+
+        d, alpha = spec.data, post["alpha"]
+        t1 = np.broadcast_to(np.asarray(d.treatment_time, dtype=float), theta.shape)
+        t2 = np.broadcast_to(np.asarray(d.control_time, dtype=float), theta.shape)
+        c = rng.poisson(t2 * np.exp(alpha))
+        a = rng.poisson(t1 * np.exp(alpha + theta))
+        return log_rate_ratio(a, t1, c, t2)
+
     def effect_sizes(self, data: Any) -> Any:
         return irr_effect_sizes(data)
 
@@ -170,3 +191,13 @@ def irr_effect_sizes(data: Any, *, add: float = 0.5, drop00: bool = False) -> An
         dropped=tuple(names[~keep]),
         reasons=("double zero (no events in either arm)",) * int((~keep).sum()),
     )
+
+
+def log_rate_ratio(x1: Any, t1: Any, x2: Any, t2: Any) -> Any:
+    """escalc's log incidence rate ratio of ``x1`` events in time ``t1`` vs ``x2`` in ``t2``:
+    0.5 added to both counts where either is 0 (``add = 1/2, to = "only0"``)."""
+    import numpy as np
+
+    x1, x2 = np.asarray(x1, dtype=float), np.asarray(x2, dtype=float)
+    inc = np.where((x1 == 0) | (x2 == 0), 0.5, 0.0)
+    return np.log((x1 + inc) / t1) - np.log((x2 + inc) / t2)

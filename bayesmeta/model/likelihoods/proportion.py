@@ -40,6 +40,22 @@ class Proportion(Likelihood):
 
         pm.Binomial("events", n=data["total"], logit_p=theta, observed=data["events"], dims="study")
 
+    check_statistic = (
+        "the study's logit proportion (escalc PLO: 0.5 added to events and non-events of a "
+        "study with 0 or all events), replicated as binomial counts"
+    )
+
+    def observed_statistic(self, spec: Any) -> tuple[tuple[str, ...], Any]:
+        d = spec.data
+        return tuple(d.study), logit_proportion(d.events, d.total)
+
+    def replicate_statistic(self, spec: Any, post: dict[str, Any], theta: Any, rng: Any) -> Any:
+        import numpy as np
+        from scipy import special
+
+        n = np.broadcast_to(np.asarray(spec.data.total), theta.shape)
+        return logit_proportion(rng.binomial(n, special.expit(theta)), n)
+
     def methods_text(self, data: Any, scale: str) -> str:
         return (
             "We fitted a Bayesian random-effects meta-analysis of proportions with the exact "
@@ -65,3 +81,13 @@ class Proportion(Likelihood):
             for s, x, n in zip(data.study, data.events, data.total, strict=True)
         ]
         return ["Study", "Events", "Total"], rows
+
+
+def logit_proportion(events: Any, total: Any) -> Any:
+    """escalc's ``PLO``: ``log(x / (n - x))``, with 0.5 added to events and non-events of a
+    study with 0 or all events (``add = 1/2, to = "only0"``)."""
+    import numpy as np
+
+    x, n = np.asarray(events, dtype=float), np.asarray(total, dtype=float)
+    add = np.where((x == 0) | (x == n), 0.5, 0.0)
+    return np.log(x + add) - np.log(n - x + add)

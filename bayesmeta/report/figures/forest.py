@@ -7,7 +7,8 @@ diamond spanning the credible interval of the Bayesian pooled effect, a bar for 
 prediction interval of a new study, and a diamond for each frequentist pooled estimate shown;
 then the heterogeneity: tau with its credible interval, and I^2, Q and its p-value. Weights are
 ``w_i = 1 / (v_i + tau^2)`` normalised to 100%, with the tau^2 of the frequentist model shown
-(REML when it is shown, as metafor's ``weights()`` of ``rma``; see :func:`weight_method`).
+(REML when it is shown, as metafor's ``weights()`` of ``rma``; see
+:func:`bayesmeta.workflows.presentation.weight_method`: the numbers are computed there).
 With subgroups, each subgroup has its own heading, studies, Bayesian pooled effect, prediction
 interval and frequentist estimate; the weights stay those of the fit to all studies.
 
@@ -27,11 +28,8 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from bayesmeta.effects import EffectSizes
-from bayesmeta.errors import BayesmetaError, OptionError
-from bayesmeta.frequentist import methods as frequentist_methods
-from bayesmeta.frequentist.methods import METHODS, RANDOM
-from bayesmeta.frequentist.pooled import weights as study_weights
+from bayesmeta.errors import BayesmetaError
+from bayesmeta.frequentist.methods import METHODS
 from bayesmeta.frequentist.results import PooledEstimate
 from bayesmeta.model.likelihoods import native
 from bayesmeta.report.figures import FAVOURS, literal_text
@@ -39,6 +37,7 @@ from bayesmeta.report.figures.axes import FONT_SIZE, EffectAxis, add_favours, ef
 from bayesmeta.report.format import p_value, percent
 from bayesmeta.summaries.types import Summary
 from bayesmeta.workflows.analyze import AnalysisResult
+from bayesmeta.workflows.presentation import ForestNumbers
 
 ROW = 0.25  # inches per row
 # The most rows drawn: 75 inches, about 27 megapixels at 200 dpi (2,000 studies asked for 240).
@@ -51,7 +50,6 @@ FOOTER = 1.05  # ticks, favours labels, axis title and legend
 OBSERVED, SHRUNKEN = "black", "#2166ac"
 BAYES, PREDICTION, FREQUENTIST = "#b2182b", "#ef8a62", "#bdbdbd"
 SQUARE_AREA = (10.0, 120.0)  # marker areas (pt^2) of the lightest and heaviest study
-PREFERRED_WEIGHTS = ("random_reml", "random_reml_hksj")  # metafor's default tau^2 estimator
 
 
 @dataclass(frozen=True)
@@ -98,18 +96,6 @@ class ForestLayout:
     axis: EffectAxis
     weight_method: str | None
     reference: float | None
-
-
-def weight_method(result: AnalysisResult, methods: Sequence[str]) -> str | None:
-    """The frequentist model whose study weights are shown: REML (or REML with Hartung-Knapp,
-    the same weights) when shown, else the first random-effects inverse-variance method shown,
-    else the common-effect inverse-variance one; None when none of these is shown."""
-    shown = [m for m in methods if isinstance(result.frequentist.get(m), PooledEstimate)]
-    weighted = [m for m in shown if METHODS[m].weights is not None]
-    for name in (*PREFERRED_WEIGHTS, *(m for m in weighted if METHODS[m].weights == RANDOM)):
-        if name in weighted:
-            return name
-    return weighted[0] if weighted else None
 
 
 def value_text(x: float) -> str:
@@ -238,36 +224,18 @@ def _heterogeneity(
     return rows
 
 
-def forest_layout(result: AnalysisResult, methods: Sequence[str] | None = None) -> ForestLayout:
-    """The rows and columns of the forest plot of ``result`` (see the module docstring).
-
-    ``methods`` are the frequentist pooled estimates drawn as diamonds (default: those
-    ``bayesmeta fit`` shows for the data).
-
-    Raises
-    ------
-    OptionError
-        The frequentist rows are on another measure than the model (``measure="RR"``): the
-        plot has one axis.
-    """
-    if result.measure not in (None, "OR"):
-        raise OptionError(
-            f"the forest plot has one axis, the model's {result.scale.label}: fit without "
-            f"--measure {result.measure} to draw it"
-        )
-    methods = tuple(methods or frequentist_methods.shown_by_default(result.data))
+def forest_layout(result: AnalysisResult, numbers: ForestNumbers) -> ForestLayout:
+    """The rows and columns of the forest plot of ``result`` (see the module docstring),
+    with the frequentist diamonds, weights and subgroup estimates of ``numbers``
+    (:func:`bayesmeta.workflows.presentation.forest_numbers`)."""
+    methods = numbers.methods
     shown = [m for m in methods if isinstance(result.frequentist.get(m), PooledEstimate)]
-    weights_by = weight_method(result, methods)
-    es = frequentist_methods.inputs(result.data, result.level).es
-    weights: dict[str, float] = {}
-    if weights_by is not None:
-        tau2 = result.frequentist[weights_by].tau2 or 0.0
-        weights = dict(zip(es.study, study_weights(es, tau2).tolist(), strict=True))
+    weights_by, weights = numbers.weights_by, numbers.weights
     post, data = result.posterior, result.data
     rows: list[Row] = []
     everything = np.arange(data.k)
     if post.subgroups:
-        rows += _subgroup_rows(result, es, weights, weights_by)
+        rows += _subgroup_rows(result, numbers)
     else:
         rows += _study_rows(result, everything, weights)
         rows += _bayesian_rows(result, post.mu, post.theta_new, _counts(data, everything))
@@ -297,47 +265,28 @@ def _new_block(before: Row, row: Row) -> bool:
     return row.kind == "heading" or (before.kind == "study" and row.kind != "study")
 
 
-def _subgroup_rows(
-    result: AnalysisResult, es: EffectSizes, weights: dict[str, float], weights_by: str | None
-) -> list[Row]:
+def _subgroup_rows(result: AnalysisResult, numbers: ForestNumbers) -> list[Row]:
     mods, post = result.moderators, result.posterior
     rows: list[Row] = []
     for g, level in enumerate(mods.levels):
         members = np.flatnonzero(mods.group == g)
         heading = f"{mods.subgroup} = {level}"
         rows.append(Row("heading", heading, {"study": heading}))
-        rows += _study_rows(result, members, weights)
+        rows += _study_rows(result, members, numbers.weights)
         group = post.subgroups[level]
         rows += _bayesian_rows(
             result, group.mu, group.theta_new, _counts(result.data, members), f", {level}"
         )
-        if weights_by is not None:
-            estimate = _subgroup_estimate(result, es, members, weights_by)
-            if estimate is not None:
-                row = _frequentist_row(result, weights_by, estimate, False)
-                label = f"{row.label}, {level}"
-                rows.append(replace(row, label=label, cells={**row.cells, "study": label}))
+        estimate = numbers.subgroups.get(level)
+        if numbers.weights_by is not None and estimate is not None:
+            row = _frequentist_row(result, numbers.weights_by, estimate, False)
+            label = f"{row.label}, {level}"
+            rows.append(replace(row, label=label, cells={**row.cells, "study": label}))
         if group.tau is not None:
             lo, hi = group.tau.interval
             text = f"τ = {group.tau.median:.2f} [{lo:.2f}, {hi:.2f}]"
             rows.append(Row("note", text, {"study": text}))
     return rows
-
-
-def _subgroup_estimate(
-    result: AnalysisResult, es: EffectSizes, members: np.ndarray, name: str
-) -> PooledEstimate | None:
-    """The weighting model fitted to one subgroup's studies (None with fewer than 2)."""
-    names = {result.data.study[i] for i in members}
-    keep = np.array([s in names for s in es.study])
-    if keep.sum() < 2:
-        return None
-    subset = replace(
-        es, study=tuple(np.asarray(es.study, dtype=object)[keep]), yi=es.yi[keep], vi=es.vi[keep]
-    )
-    given = frequentist_methods.Inputs(result.data, subset, result.level)
-    estimate = METHODS[name].compute(given)
-    return estimate if isinstance(estimate, PooledEstimate) else None
 
 
 def _axis(result: AnalysisResult, rows: Sequence[Row]) -> EffectAxis:
@@ -375,8 +324,8 @@ def text_width(text: str, *, bold: bool = False, size: float = FONT_SIZE) -> flo
 
 def forest(
     result: AnalysisResult,
+    numbers: ForestNumbers,
     *,
-    methods: Sequence[str] | None = None,
     favours: tuple[str, str] = FAVOURS,
     title: str | None = None,
 ) -> Figure:
@@ -386,15 +335,15 @@ def forest(
     ----------
     result
         An analysis (:func:`bayesmeta.workflows.analyze.analyze`).
-    methods
-        Frequentist estimates drawn as diamonds, by registry name (default: those
-        ``bayesmeta fit`` shows). The weights are those of :func:`weight_method`.
+    numbers
+        Its frequentist diamonds, weights and subgroup estimates
+        (:func:`bayesmeta.workflows.presentation.forest_numbers`).
     favours
         Labels under the axis, left and right of the line of no effect.
     title
         Optional title above the columns.
     """
-    return draw(forest_layout(result, methods), favours=favours, title=title)
+    return draw(forest_layout(result, numbers), favours=favours, title=title)
 
 
 def check_rows(rows: int) -> None:

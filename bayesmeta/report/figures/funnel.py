@@ -12,7 +12,8 @@ conventions: 0.5 added to the cells of a study with a zero cell).
 With ``contours=True`` the plot is contour-enhanced (Peters et al. 2008, J Clin Epidemiol
 61:991): shaded where a study's two-sided p-value against no effect is below 0.10, 0.05 and
 0.01 (the edges from :func:`bayesmeta.frequentist.bias.contour_z`); ``filled`` adds the
-studies a trim-and-fill imputed (open circles) and its adjusted estimate.
+studies a trim-and-fill imputed (open circles) and its adjusted estimate. Every number is
+computed by :func:`bayesmeta.workflows.presentation.funnel_numbers`; this module draws.
 """
 
 from __future__ import annotations
@@ -20,20 +21,11 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from bayesmeta.effects import EffectSizes
-from bayesmeta.errors import BayesmetaError
-from bayesmeta.frequentist import methods as frequentist_methods
-from bayesmeta.frequentist.bias import TrimFill, contour_z
-from bayesmeta.frequentist.pooled import common_effect, z_quantile
-from bayesmeta.frequentist.smallstudy import egger, egger_line
-from bayesmeta.io.counts import StudyData
-from bayesmeta.io.reported import ReportedEffects
-from bayesmeta.model.description import scale_of_data
-from bayesmeta.model.likelihoods import native
+from bayesmeta.frequentist.bias import TrimFill
 from bayesmeta.report.figures import literal_text
 from bayesmeta.report.figures.axes import FONT_SIZE, effect_axis
 from bayesmeta.report.format import p_value, percent
-from bayesmeta.summaries.types import DEFAULT_LEVEL
+from bayesmeta.workflows.presentation import FunnelNumbers
 
 REGION, LINE = "#f0f0f0", "#b2182b"
 CONTOUR_SHADES = {0.10: "#d9d9d9", 0.05: "#a6a6a6", 0.01: "#737373"}
@@ -41,49 +33,38 @@ CONTOUR_SHADES = {0.10: "#d9d9d9", 0.05: "#a6a6a6", 0.01: "#737373"}
 
 @literal_text
 def funnel(
-    data: StudyData | ReportedEffects,
+    numbers: FunnelNumbers,
     *,
-    level: float = DEFAULT_LEVEL,
     contours: bool = False,
     filled: TrimFill | None = None,
 ) -> Figure:
-    """Funnel plot of ``data`` (module docstring); returns the figure, writes nothing.
+    """Funnel plot (module docstring); returns the figure, writes nothing.
 
     Parameters
     ----------
-    data
-        Validated data (:func:`bayesmeta.load`); an analysis' ``result.data``.
-    level
-        Level of the pseudo-confidence region (0.95).
+    numbers
+        What it draws (:func:`bayesmeta.workflows.presentation.funnel_numbers` of the data).
     contours
         Shade the p < 0.10, 0.05, 0.01 regions around no effect.
     filled
         A trim-and-fill result whose imputed studies and estimate are drawn.
-
-    Raises
-    ------
-    BayesmetaError
-        Fewer than 3 studies with an effect estimate.
     """
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    es = frequentist_methods.inputs(data, level).es
-    if es.k < 3:
-        raise BayesmetaError(f"a funnel plot needs at least 3 studies, got {es.k}")
-    scale = scale_of_data(data)
+    scale, level, data = numbers.scale, numbers.level, numbers.data
     show = scale.show
-    se = np.sqrt(es.vi)
-    centre = common_effect(es, level=level).estimate
-    z = z_quantile(level)
+    yi = numbers.yi
+    se = np.sqrt(numbers.vi)
+    centre, z = numbers.centre, numbers.z
     top = 1.08 * float(se.max())
     grid = np.linspace(0.0, top, 200)
     lower, upper = show(centre - z * grid), show(centre + z * grid)
-    extent = [*show(es.yi), *lower, *upper]
+    extent = [*show(yi), *lower, *upper]
     if filled is not None:
         extent += [*show(np.asarray(filled.filled_yi))]
-    zs = contour_z() if contours else {}
+    zs = numbers.contours if contours else {}
     for z_edge in zs.values():
         extent += [*show(np.array([-z_edge * top, z_edge * top]))]
     axis = effect_axis(scale, extent, data)
@@ -92,7 +73,7 @@ def funnel(
     axis.apply(ax, null_style={"ls": ":", "color": "0.5"})
     if zs:
         # beyond every point drawn (clipped by the axis limits); smaller p drawn on top
-        far = min(700.0, 10 * (float(np.abs(es.yi).max()) + max(zs.values()) * top) + 1)
+        far = min(700.0, 10 * (float(np.abs(yi).max()) + max(zs.values()) * top) + 1)
         for p_level, z_edge in zs.items():
             shade = CONTOUR_SHADES.get(p_level, "#bdbdbd")
             for sign in (-1.0, 1.0):
@@ -148,12 +129,12 @@ def funnel(
         )
         handles.append(Line2D([], [], color="0.2", lw=0.9, ls="-.",
                               label="Trim-and-fill estimate"))  # fmt: skip
-    line = _egger(data, es)
-    if line is not None:
-        (b0, b1), label = line
+    if numbers.egger is not None:
+        (b0, b1), test = numbers.egger
+        label = f"Egger's regression (t = {test.z:.2f}, df = {test.df}, p = {p_value(test.p)})"
         ax.plot(show(b0 + b1 * grid), grid, color=LINE, lw=1.2, zorder=2, gid="egger")
         handles.append(Line2D([], [], color=LINE, lw=1.2, label=label))
-    ax.scatter(show(es.yi), se, s=22, color="black", zorder=3, gid="studies", linewidths=0)
+    ax.scatter(show(yi), se, s=22, color="black", zorder=3, gid="studies", linewidths=0)
     ax.set_ylim(top, 0.0)
     ax.set_ylabel(f"Standard error ({scale.name.replace('_', ' ')})", fontsize=FONT_SIZE + 0.5)
     ax.tick_params(labelsize=FONT_SIZE)
@@ -167,16 +148,3 @@ def funnel(
     fig.legend(handles=handles, loc="lower center", ncol=1, frameon=False, fontsize=FONT_SIZE,
                bbox_to_anchor=(0.5, 0.0))  # fmt: skip
     return fig
-
-
-def _egger(
-    data: StudyData | ReportedEffects, es: EffectSizes
-) -> tuple[tuple[float, float], str] | None:
-    """Egger's line and its legend label (with the test), or None when it is not defined."""
-    try:
-        coefficients = egger_line(es)
-        test = egger(es, data if native(data).count_methods else None)
-    except BayesmetaError:
-        return None
-    label = f"Egger's regression (t = {test.z:.2f}, df = {test.df}, p = {p_value(test.p)})"
-    return coefficients, label

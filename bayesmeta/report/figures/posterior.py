@@ -134,9 +134,12 @@ def _draw(
         ax.plot([show(d.summary.median)] * 2, [0, median], color=colour, lw=1, ls="--",
                 gid="median")  # fmt: skip
     grid = densities[0].x
-    prior_density = np.exp(prior.logpdf(grid))
-    ax.plot(show(grid), prior_density, color=PRIOR, lw=1.3, ls=(0, (4, 2)), gid="prior",
-            label=f"Prior: {prior}")  # fmt: skip
+    if prior.proper:  # an improper prior has no density to draw (it does not integrate to 1)
+        prior_density = np.exp(prior.logpdf(grid))
+        ax.plot(show(grid), prior_density, color=PRIOR, lw=1.3, ls=(0, (4, 2)), gid="prior",
+                label=f"Prior: {prior}")  # fmt: skip
+    else:
+        ax.plot([], [], color="none", label=f"Prior: {prior} (improper, not drawn)")
     ax.set_ylim(bottom=0)
     ax.tick_params(labelsize=FONT_SIZE)
     for side in ("top", "right"):

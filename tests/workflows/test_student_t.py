@@ -225,3 +225,16 @@ def test_model_checks_say_they_do_not_cover_t_effects() -> None:
     with pytest.raises(BayesmetaError, match="not covered"):
         checks.prior_predictive(spec, seed=1)
     assert checks.not_covered(ModelSpec.describe(spec.data)) is None
+
+
+def test_exact_only_workflows_refuse_t_effects() -> None:
+    """The robustness map and model averaging integrate normal effects exactly: they refuse
+    Student-t ones in one line rather than answer for the normal model."""
+    from bayesmeta.workflows.average import model_average
+    from bayesmeta.workflows.robustness import robustness_map
+
+    spec = ModelSpec.describe(bayesmeta.load_example("bcg"), random_effects="t")
+    with pytest.raises(BayesmetaError, match="no robustness map: Student-t"):
+        robustness_map(spec)
+    with pytest.raises(BayesmetaError, match="Student-t"):
+        model_average(spec)

@@ -57,13 +57,16 @@ def busy_seconds() -> float:
     return (user + nice + system) / os.sysconf("SC_CLK_TCK")
 
 
-def time_batch(csv: Path, out: Path, workers: int) -> tuple[float, float, float]:
+def time_batch(
+    csv: Path, out: Path, workers: int, engine: str = "nuts"
+) -> tuple[float, float, float]:
     """Wall seconds of ``bayesmeta batch``, the CPU seconds of its processes and of the machine.
 
     The machine's figure exceeds the batch's when other programs ran meanwhile: the wall time
     is then not the batch's alone.
     """
     cmd = [BAYESMETA, "batch", str(csv), "--out", str(out), "--workers", str(workers), "--force"]
+    cmd += ["--engine", engine]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     machine = busy_seconds()
     start = time.perf_counter()

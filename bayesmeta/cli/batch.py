@@ -48,6 +48,13 @@ SchedulerOpt = Annotated[
 WorkersOpt = Annotated[
     int | None, typer.Option(min=1, help="Local worker processes (default: all cores).")
 ]
+BatchEngineOpt = Annotated[
+    str,
+    typer.Option(
+        help="nuts | exact (quadrature, no Monte Carlo error: the binomial and normal-normal "
+        "models without moderators) | auto (exact for normal-normal, else nuts)."
+    ),
+]
 
 
 def _options(
@@ -59,6 +66,7 @@ def _options(
     draws: int,
     tune: int,
     seed: int,
+    engine: str = "nuts",
 ) -> BatchOptions:
     from bayesmeta.engines.nuts import SamplerSettings
     from bayesmeta.workflows.batch import BatchOptions
@@ -69,6 +77,7 @@ def _options(
         prior_baseline=prior_baseline,
         common_effect=common_effect,
         settings=SamplerSettings(chains=chains, draws=draws, tune=tune, seed=seed),
+        engine=engine,
     )
 
 
@@ -167,6 +176,7 @@ def batch(
     prior_tau: PriorTauOpt = None,
     prior_baseline: PriorBaselineOpt = None,
     common_effect: CommonOpt = False,
+    engine: BatchEngineOpt = "nuts",
     chains: ChainsOpt = 4,
     draws: DrawsOpt = 2000,
     tune: TuneOpt = 1000,
@@ -188,7 +198,7 @@ def batch(
     _check_table_name(out)
     _check_scheduler(scheduler)
     options = _options(
-        prior_mu, prior_tau, prior_baseline, common_effect, chains, draws, tune, seed
+        prior_mu, prior_tau, prior_baseline, common_effect, chains, draws, tune, seed, engine
     )
     jobs = read_jobs(source, group_column=group_column, sheet=sheet)
     progress = _prepare([out], force, input_files(source, jobs))

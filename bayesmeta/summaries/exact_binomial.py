@@ -1,5 +1,6 @@
 """Posterior summaries of the binomial models (two-arm binomial-normal, single-arm proportion)
-from the exact engine (:mod:`bayesmeta.engines.exact_binomial`), typed as the NUTS ones.
+and of the Poisson-normal rates model from the exact engine
+(:mod:`bayesmeta.engines.exact_binomial`), typed as the NUTS ones.
 
 Quantiles, means and SDs come from the quadrature (no Monte Carlo error); the odds-ratio or
 proportion scale maps quantiles and integrates means over the quadrature nodes
@@ -34,6 +35,17 @@ def posterior(spec: ModelSpec) -> exact_binomial.BinomialPosterior:
     if hasattr(d, "reported"):  # counts beside reported log odds ratios (bayesmeta.io.mixed)
         return exact_binomial.mixed_posterior(
             d, prior_mu=priors.mu, prior_tau=tau, prior_baseline=priors.baseline
+        )
+    if spec.family.design == "rates":  # events per person-time in two arms
+        return exact_binomial.rates_posterior(
+            d.treatment_events,
+            d.treatment_time,
+            d.control_events,
+            d.control_time,
+            prior_mu=priors.mu,
+            prior_tau=tau,
+            prior_baseline=priors.baseline,
+            study=d.study,
         )
     if spec.family.baseline:  # two arms: the control arm's baseline, the treatment's effect
         return exact_binomial.binomial_normal_posterior(

@@ -40,7 +40,7 @@ import pandas as pd
 
 from bayesmeta import progress
 from bayesmeta.engines.nuts import ConvergenceWarning, SamplerSettings
-from bayesmeta.errors import BayesmetaError
+from bayesmeta.errors import BayesmetaError, OptionError
 from bayesmeta.frequentist.methods import METHODS
 from bayesmeta.frequentist.results import Estimate, PooledEstimate
 from bayesmeta.io.counts import StudyData, looks_like_data, read_table
@@ -89,6 +89,9 @@ COLUMNS: tuple[str, ...] = (
 )
 
 
+BATCH_ENGINES = ("nuts", "exact", "auto")  # as --engine of fit
+
+
 @dataclass(frozen=True)
 class BatchOptions:
     """Model options shared by every meta-analysis of a batch (those of ``bayesmeta fit``).
@@ -103,10 +106,15 @@ class BatchOptions:
     prior_baseline: Prior | None = None
     common_effect: bool = False
     settings: SamplerSettings = field(default_factory=SamplerSettings)
+    engine: str = "nuts"
 
     def __post_init__(self) -> None:
-        """Refuse priors the sampler cannot handle, and a tau prior with mass below 0, before
-        any meta-analysis is fitted."""
+        """Refuse priors the sampler cannot handle, a tau prior with mass below 0 and an
+        unknown engine, before any meta-analysis is fitted."""
+        if self.engine not in BATCH_ENGINES:
+            raise OptionError(
+                f"unknown engine {self.engine!r}; choose one of {', '.join(BATCH_ENGINES)}"
+            )
         for name, prior in self.priors().items():
             if prior is not None:
                 check_for_sampler(prior, name)
@@ -122,6 +130,7 @@ class BatchOptions:
         prior_baseline: str | None = None,
         common_effect: bool = False,
         settings: SamplerSettings | None = None,
+        engine: str = "nuts",
     ) -> BatchOptions:
         """Options from CLI prior strings such as ``"half-normal(0.5)"``."""
         return cls(
@@ -130,6 +139,7 @@ class BatchOptions:
             prior_baseline=parse_prior(prior_baseline) if prior_baseline else None,
             common_effect=common_effect,
             settings=settings or SamplerSettings(),
+            engine=engine,
         )
 
     def priors(self) -> dict[str, Prior | None]:
@@ -147,10 +157,12 @@ class BatchOptions:
                 ("baseline", self.prior_baseline),
             )
         )
-        return (
+        text = (
             f"{priors}; common_effect={self.common_effect}; chains={s.chains} draws={s.draws} "
             f"tune={s.tune} seed={s.seed} target_accept={s.target_accept or 'per model'}"
         )
+        # NUTS rows keep the text earlier versions wrote (a resume compares it)
+        return text if self.engine == "nuts" else f"{text}; engine={self.engine}"
 
 
 @dataclass(frozen=True)
@@ -362,15 +374,25 @@ def _frequentist_columns(estimates: dict[str, Estimate], names: Sequence[str]) -
 
 
 def result_row(
-    name: str, result: AnalysisResult, seed: int, options: BatchOptions
+    name: str, result: AnalysisResult, seed: int, options: BatchOptions, seconds: float = math.nan
 ) -> dict[str, Any]:
-    """The batch row of one :class:`~bayesmeta.workflows.analyze.AnalysisResult`."""
+    """The batch row of one :class:`~bayesmeta.workflows.analyze.AnalysisResult`
+    (``seconds``: the fit's time where no sampler measured it, the exact engine)."""
     post, diag = result.posterior, result.diagnostics
     odds = post.pooled if result.scale.pooled == "odds_ratio" else None
+    sampled = {  # the exact engine has no draws: nothing to diagnose
+        "rhat_max": diag.rhat_max if diag else math.nan,
+        "ess_bulk_min": diag.ess_bulk_min if diag else math.nan,
+        "ess_tail_min": diag.ess_tail_min if diag else math.nan,
+        "divergences": diag.divergences if diag else 0,
+        "converged": diag.converged if diag else True,
+        "refitted": diag.refitted if diag else False,
+        "seconds": diag.seconds if diag else seconds,
+    }
     row: dict[str, Any] = {
         "name": name,
         "status": "ok",
-        "reason": "" if diag.converged else "; ".join(diag.problems),
+        "reason": "" if diag is None or diag.converged else "; ".join(diag.problems),
         "model": result.model,
         "k": result.data.k,
         "seed": seed,
@@ -382,13 +404,7 @@ def result_row(
         **_interval("or", odds),
         **_interval("theta_new", post.theta_new),
         "prob_mu_below_0": post.prob_mu_below_0,
-        "rhat_max": diag.rhat_max,
-        "ess_bulk_min": diag.ess_bulk_min,
-        "ess_tail_min": diag.ess_tail_min,
-        "divergences": diag.divergences,
-        "converged": diag.converged,
-        "refitted": diag.refitted,
-        "seconds": diag.seconds,
+        **sampled,
     }
     row.update(_frequentist_columns(result.frequentist, methods_for(result.data)))
     row["options"] = options.describe()
@@ -419,6 +435,7 @@ def run_one(job: Job, options: BatchOptions) -> dict[str, Any]:
     seed = derive_seed(options.settings.seed, job.name)
     try:
         data = load(job.source)
+        start = time.perf_counter()
         with warnings.catch_warnings():  # the table's converged column says it, row by row
             warnings.simplefilter("ignore", ConvergenceWarning)
             result = analyze(
@@ -427,12 +444,14 @@ def run_one(job: Job, options: BatchOptions) -> dict[str, Any]:
                 settings=replace(options.settings, seed=seed),
                 common_effect=options.common_effect,
                 frequentist=methods_for(data),
+                engine=options.engine,
             )
+        seconds = time.perf_counter() - start
     except BayesmetaError as exc:
         return failure_row(job.name, str(exc), seed, options)
     except Exception as exc:  # recorded with its type, not swallowed (see docstring)
         return failure_row(job.name, f"{type(exc).__name__}: {exc}", seed, options)
-    return result_row(job.name, result, seed, options)
+    return result_row(job.name, result, seed, options, seconds)
 
 
 # --- progress file ---------------------------------------------------------------------------

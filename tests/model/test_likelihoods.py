@@ -86,7 +86,7 @@ def test_poisson_normal_log_density_is_poisson_plus_priors():
 
 def test_the_exact_engines_are_chosen_from_the_registry():
     """auto is exact only where the likelihood's default is; --engine exact covers the
-    likelihoods an exact engine integrates and refuses rates in one line."""
+    likelihoods an exact engine integrates (rates too)."""
     from bayesmeta.summaries import exact, exact_binomial
     from bayesmeta.summaries.crosscheck import quadrature
     from bayesmeta.workflows.analyze import resolve_engine
@@ -94,13 +94,9 @@ def test_the_exact_engines_are_chosen_from_the_registry():
     auto = {name: resolve_engine(name) for name in NAMES}
     assert auto == {n: "exact" if LIKELIHOODS[n].exact_default else "nuts" for n in NAMES}
     assert [n for n in NAMES if auto[n] == "exact"] == ["normal-normal"]
-    for example, module in (("bcg", exact_binomial), ("nielweise2008", None)):
+    for example in ("bcg", "nielweise2008"):
         spec = ModelSpec.describe(load_example(example))
-        if module is None:
-            with pytest.raises(OptionError, match=r"^the exact engine needs .*not Poisson\)$"):
-                resolve_engine(spec.likelihood, "exact")
-        else:
-            assert resolve_engine(spec.likelihood, "exact") == "exact"
-            assert quadrature(spec) is module
+        assert resolve_engine(spec.likelihood, "exact") == "exact"
+        assert quadrature(spec) is exact_binomial
     spec = ModelSpec.describe(load_example("bcg"), model="normal-normal")
     assert quadrature(spec) is exact

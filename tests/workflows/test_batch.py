@@ -304,3 +304,35 @@ def test_a_progress_row_with_the_old_interval_columns_is_fitted_again(tmp_path) 
     with pytest.warns(ProgressWarning, match="line 1 .*earlier bayesmeta"):
         rows = read_progress(path)
     assert list(rows) == ["b"]
+
+
+def test_cli_batch_engine_exact_rows_match_the_brute_force_reference(
+    long_csv: Path, tmp_path: Path
+) -> None:
+    """``batch --engine exact``: every count meta-analysis fitted by quadrature in the worker
+    (no draws: converged, no R-hat), bcg's row equal to the brute-force quadrature of
+    tests/reference/binomial_bruteforce.json (default priors normal(0, 2.82) would differ:
+    the reference's are given here), the bad one a failure row with its reason."""
+    from bayesmeta.cli import app
+
+    reference = json.loads(
+        (EXAMPLES.parent / "tests" / "reference" / "binomial_bruteforce.json").read_text()
+    )["bcg"]
+    out = tmp_path / "exact.csv"
+    args = ["batch", str(long_csv), "--out", str(out), "--engine", "exact", "--workers", "1"]
+    args += ["--prior-mu", "normal(0, 10)", "--prior-tau", "half-normal(0.5)"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 3, result.output  # one meta-analysis failed
+    rows = pd.read_csv(out).set_index("name")
+    assert (rows.loc[list(NAMES), "status"] == "ok").all()
+    assert rows.loc[list(NAMES), "converged"].all()
+    assert rows.loc[list(NAMES), "rhat_max"].isna().all()
+    assert rows.loc["bad", "status"] == "failed"
+    assert rows.loc["bcg", "mu_median"] == pytest.approx(reference["mu"]["q"][1], abs=1e-3)
+    assert rows.loc["bcg", "tau_median"] == pytest.approx(reference["tau"]["q"][1], abs=1e-3)
+    assert "engine=exact" in rows.loc["bcg", "options"]
+
+
+def test_unknown_batch_engine_is_refused_before_fitting() -> None:
+    with pytest.raises(BayesmetaError, match="unknown engine 'gibbs'"):
+        BatchOptions(engine="gibbs")

@@ -36,13 +36,17 @@ def _no_quadrature(monkeypatch) -> None:
         (exact_binomial, "binomial_normal_posterior"),
         (exact_binomial, "proportion_posterior"),
         (exact_binomial, "mixed_posterior"),
+        (exact_binomial, "rates_posterior"),
     ):
         monkeypatch.setattr(module, name, refit)
 
 
-@pytest.mark.parametrize("model", ["normal-normal", "binomial-normal"])
-def test_exact_summary_at_another_level_needs_no_refit(model, monkeypatch) -> None:
-    data = bayesmeta.load_example("bcg")
+@pytest.mark.parametrize(
+    ("example", "model"),
+    [("bcg", "normal-normal"), ("bcg", "binomial-normal"), ("nielweise2008", "poisson-normal")],
+)
+def test_exact_summary_at_another_level_needs_no_refit(example, model, monkeypatch) -> None:
+    data = bayesmeta.load_example(example)
     result = bayesmeta.analyze(data, model=model, engine="exact", priors=PRIORS, frequentist=())
     refitted = bayesmeta.analyze(
         data, model=model, engine="exact", priors=PRIORS, frequentist=(), level=0.8

@@ -28,7 +28,7 @@ class PoissonNormal(Likelihood):
     measure = "IRR"
     design = "rates"
     baseline = True
-    exact_refusal = "the exact engines integrate binomial and normal likelihoods, not Poisson"
+    exact = "exact_binomial"
     references = ("stijnen2010", "greenland1985")
     citations = {  # noqa: RUF012 (a class constant, never mutated)
         "stijnen2010": "Stijnen T, Hamza TH, Ozdemir P. Random effects meta-analysis of event "

@@ -227,8 +227,10 @@ def inputs(
     Raises
     ------
     OptionError
-        ``measure`` is not OR, RR or RD, or is given for data that are not two-arm counts.
+        ``measure`` is not OR, RR or RD, or is given for data that are not two-arm counts
+        (a mixed table of counts and reported odds ratios takes OR only).
     """
+    measure = native(data).frequentist_measure(data, measure)
     measures = native(data).measures
     if measure is not None and not measures:
         raise OptionError(f"--measure applies to two-arm counts; these are {design_of(data)} data")

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bayesmeta.model.likelihoods.base import Likelihood
+from bayesmeta.model.likelihoods.base import Likelihood, listed
 
 REPORTED = "reported"  # the 0/1 weight of each study's normal term (a given array)
 
@@ -39,6 +39,7 @@ class MixedBinomialNormal(Likelihood):
     needs = "a table of 2x2 counts and reported odds ratios (bayesmeta.io.mixed)"
     measure = "OR"
     design = "reported"  # the frequentist rows pool the studies' log odds ratios
+    batch_methods = ("random_dl", "random_reml", "random_reml_hksj")  # no counts: no MH
     baseline = True
     readable_arrays = False
     exact = "exact_binomial"
@@ -61,6 +62,16 @@ class MixedBinomialNormal(Likelihood):
         from bayesmeta.io.mixed import MixedData
 
         return MixedData
+
+    def frequentist_measure(self, data: Any, measure: str | None) -> str | None:
+        if measure is not None and measure != data.measure:
+            from bayesmeta.errors import OptionError
+
+            raise OptionError(
+                f"--measure {measure}: the estimates this table reports are odds ratios, so its "
+                "studies are pooled as odds ratios only (leave out --measure)"
+            )
+        return None
 
     def arrays(self, spec: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         import numpy as np
@@ -114,11 +125,11 @@ class MixedBinomialNormal(Likelihood):
         return (
             "We fitted a Bayesian random-effects meta-analysis in which each study contributes "
             f"the likelihood of the data it gave. The {len(counted)} studies with 2x2 counts "
-            f"({_listed(counted)}) entered with the exact binomial likelihood (binomial-normal "
+            f"({listed(counted)}) entered with the exact binomial likelihood (binomial-normal "
             "model with fixed study baselines: the control-arm log odds alpha_i is a "
             "study-specific parameter, the treatment-arm log odds is alpha_i + theta_i; zero "
             f"cells used as they are). The {len(reported)} studies that reported an odds "
-            f"ratio only ({_listed(reported)}) entered with a normal likelihood of their "
+            f"ratio only ({listed(reported)}) entered with a normal likelihood of their "
             "reported log odds ratio, y_i ~ N(theta_i, se_i^2), the standard error (from the "
             "reported SE, or the width of the confidence interval on the log scale) treated "
             "as known. All studies share theta_i ~ N(mu, tau^2) (Dias et al. 2011, section "
@@ -192,10 +203,6 @@ class MixedBinomialNormal(Likelihood):
 
 
 _COUNT_COLUMNS = ("treatment_events", "treatment_total", "control_events", "control_total")
-
-
-def _listed(names: list[str]) -> str:
-    return ", ".join(names) if len(names) <= 12 else ", ".join(names[:12]) + ", ..."
 
 
 def _weighted_normal_logp(value: Any, mu: Any, sigma: Any, weight: Any) -> Any:

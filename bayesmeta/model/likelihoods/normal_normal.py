@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from bayesmeta.model.likelihoods.base import Likelihood
+from bayesmeta.model.likelihoods.base import Likelihood, listed
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -19,6 +19,7 @@ class NormalNormal(Likelihood):
     needs = "estimates with standard errors"
     measure = "generic"  # reported data carry their own (see measure_of)
     design = "reported"
+    batch_methods = ("random_dl", "random_reml", "random_reml_hksj")  # no counts: no MH
     exact = "exact"
     exact_default = True
     derived_data = True
@@ -48,6 +49,15 @@ class NormalNormal(Likelihood):
     def methods_text(self, data: Any, scale: str) -> str:
         source = "reported" if isinstance(data, self.data_class) else "escalc"
         estimates = f"the {source} study estimates y_i ({scale})"
+        if getattr(data, "reported", None) is not None:  # counts beside reported odds ratios
+            counted = [s for s, r in zip(data.study, data.reported, strict=True) if not r]
+            given = [s for s, r in zip(data.study, data.reported, strict=True) if r]
+            estimates = (
+                f"the study estimates y_i ({scale}): escalc's from the 2x2 counts of "
+                f"{len(counted)} studies ({listed(counted)}; 0.5 added to every cell of a "
+                f"study with a zero cell) and as reported by the other {len(given)} "
+                f"({listed(given)}),"
+            )
         if getattr(data, "arms", None) is not None:  # a continuous outcome
             from bayesmeta.model.scales import scale_of_measure
 
@@ -112,6 +122,16 @@ class NormalNormal(Likelihood):
         import numpy as np
 
         return theta + np.sqrt(spec.normal.v) * rng.standard_normal(theta.shape)
+
+    def integrated_loo(
+        self, spec: Any, post: dict[str, Any], mean: Any, tau: Any, rng: Any
+    ) -> tuple[Any, Any]:
+        import numpy as np
+        from scipy import stats
+
+        sd = np.sqrt(tau**2 + np.asarray(spec.normal.v, dtype=float))  # N(y_i; mean, tau^2 + v_i)
+        y = np.asarray(spec.normal.y, dtype=float)
+        return stats.norm.logpdf(y, mean, sd), mean + sd * rng.standard_normal(mean.shape)
 
     def effect_sizes(self, data: Any) -> Any:
         from bayesmeta.effects import EffectSizes

@@ -3,7 +3,7 @@ and :func:`sample`, which samples them (or any PyMC model) fast.
 
 Each builder describes the model (:class:`~bayesmeta.model.description.ModelSpec`) and builds
 it with :func:`bayesmeta.engines.pymc.build`. Priors are a
-:class:`~bayesmeta.model.priors.PriorSet` or a mapping of ``mu``, ``tau``, ``baseline`` to a
+:class:`~bayesmeta.model.priors.PriorSet` or a mapping of ``mu``, ``tau``, ``baseline``, ``nu`` to a
 :class:`~bayesmeta.model.priors.Prior` (also as PyMC writes it, ``Prior("HalfNormal",
 sigma=0.5)``) or prior text (``{"tau": "half-cauchy(0.5)"}``); priors not given are the model's
 defaults (``docs/priors.md``). Data are what :func:`bayesmeta.load` returns or reads (a
@@ -55,6 +55,7 @@ def _model(
     priors: Priors,
     common_effect: bool,
     moderators: Moderators | None,
+    random_effects: str,
 ) -> pm.Model:
     from bayesmeta.workflows.analyze import as_data
 
@@ -64,6 +65,7 @@ def _model(
         priors=priors,
         common_effect=common_effect,
         moderators=moderators,
+        random_effects=random_effects,
     )
     return build(spec)
 
@@ -74,6 +76,7 @@ def binomial_normal(
     priors: Priors = None,
     common_effect: bool = False,
     moderators: Moderators | None = None,
+    random_effects: str = "normal",
 ) -> pm.Model:
     """Binomial-normal hierarchical model for 2x2 counts, fixed study baselines.
 
@@ -102,6 +105,10 @@ def binomial_normal(
         sample at target acceptance 0.99 (:func:`sample`'s default for such models): at
         ``pm.sample``'s 0.9 the small residual heterogeneity of bcg ~ latitude gave 67
         divergences, at 0.99 none.
+    random_effects
+        ``"normal"`` (``z[i] ~ N(0, 1)``) or ``"t"``: ``z[i] ~ Student-t(nu)`` with ``nu``
+        (prior ``priors["nu"]``, default gamma(2, 0.1)); see
+        :mod:`bayesmeta.model.random_effects`.
 
     Returns
     -------
@@ -111,7 +118,7 @@ def binomial_normal(
         (``treatment_total``, ``control_total``, ``treatment_events_data``,
         ``control_events_data``), so ``pm.set_data`` swaps in another dataset of the same size.
     """
-    return _model(BinomialNormal.name, data, priors, common_effect, moderators)
+    return _model(BinomialNormal.name, data, priors, common_effect, moderators, random_effects)
 
 
 def proportion(
@@ -120,6 +127,7 @@ def proportion(
     priors: Priors = None,
     common_effect: bool = False,
     moderators: Moderators | None = None,
+    random_effects: str = "normal",
 ) -> pm.Model:
     """Binomial-normal (random-intercept logistic) model for single-arm proportions.
 
@@ -128,7 +136,7 @@ def proportion(
     61:41-51; metafor ``rma.glmm(measure = "PLO")``). Other arguments as
     :func:`binomial_normal`.
     """
-    return _model(Proportion.name, data, priors, common_effect, moderators)
+    return _model(Proportion.name, data, priors, common_effect, moderators, random_effects)
 
 
 def mixed(
@@ -137,6 +145,7 @@ def mixed(
     priors: Priors = None,
     common_effect: bool = False,
     moderators: Moderators | None = None,
+    random_effects: str = "normal",
 ) -> pm.Model:
     """Counts and reported odds ratios in one model: each study its own likelihood.
 
@@ -155,7 +164,7 @@ def mixed(
         ``treatment_events_data``...; a reported study's arms have 0 patients). Other
         arguments as :func:`binomial_normal`.
     """
-    return _model(MixedBinomialNormal.name, data, priors, common_effect, moderators)
+    return _model(MixedBinomialNormal.name, data, priors, common_effect, moderators, random_effects)
 
 
 def normal_normal(
@@ -164,6 +173,7 @@ def normal_normal(
     priors: Priors = None,
     common_effect: bool = False,
     moderators: Moderators | None = None,
+    random_effects: str = "normal",
 ) -> pm.Model:
     """Normal-normal hierarchical model on study estimates with their variances.
 
@@ -174,7 +184,7 @@ def normal_normal(
     the NUTS twin, for research code that extends the model. Other arguments as
     :func:`binomial_normal`.
     """
-    return _model(NormalNormal.name, data, priors, common_effect, moderators)
+    return _model(NormalNormal.name, data, priors, common_effect, moderators, random_effects)
 
 
 def sample(

@@ -133,7 +133,7 @@ def measure_classic(k: int, repeats: int, tmp: Path) -> dict[str, float]:
 
 def measure_fit(k: int, repeats: int, tmp: Path) -> dict[str, float]:
     """Each step of one fit in this process, then the whole ``bayesmeta fit`` process."""
-    from bayesmeta.effects import observed_effects
+    from bayesmeta.effects import effect_sizes, wald_intervals
     from bayesmeta.engines import nuts
     from bayesmeta.frequentist import methods
     from bayesmeta.model.description import ModelSpec
@@ -154,7 +154,10 @@ def measure_fit(k: int, repeats: int, tmp: Path) -> dict[str, float]:
     shown = methods.check_methods(methods.available(data), data)
     step(
         "frequentist",
-        lambda: (methods.compute(shown, methods.inputs(data, 0.95)), observed_effects(data)),
+        lambda: (
+            methods.compute(shown, methods.inputs(data, 0.95)),
+            wald_intervals(effect_sizes(data)),
+        ),
     )
     compiled = step("kernels", lambda: nuts.compile_model(spec))
     settings = nuts.SamplerSettings()

@@ -97,7 +97,7 @@ def test_priors_accept_the_command_lines_text_everywhere(bcg) -> None:
         (lambda d: bayesmeta.SamplerSettings(seed=-1), bayesmeta.OptionError, "seed must be"),
         (lambda d: bayesmeta.SamplerSettings(chains=2.5), TypeError, "chains must be an integer"),
         (lambda d: bayesmeta.PriorSet(tau=3), TypeError, "Prior or prior text"),
-        (lambda d: bayesmeta.PriorSet(tau="gamma(1, 1)"), bayesmeta.OptionError, "unknown prior"),
+        (lambda d: bayesmeta.PriorSet(tau="weibull(1, 1)"), bayesmeta.OptionError, "unknown prior"),
         (lambda d: binomial_normal(d, priors={"sigma": "normal(0, 1)"}), bayesmeta.OptionError,
          "unknown prior name"),
         (lambda d: bayesmeta.analyze(d, model="glm"), bayesmeta.OptionError, "unknown model"),

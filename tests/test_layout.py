@@ -154,16 +154,40 @@ def test_no_module_outside_the_likelihood_registry_names_a_likelihood():
     assert not found
 
 
+def test_no_module_outside_the_registry_branches_on_a_likelihoods_data_class():
+    """Decisions that depend on the kind of data (which frequentist measures, count methods,
+    publication bias, batch columns) are attributes of the likelihood native to the data
+    (:func:`bayesmeta.model.likelihoods.native`), not ``isinstance`` ladders of data classes.
+    The readers (``io``) define the classes; ``effects`` (metafor's escalc per design) sits
+    below the model layer, so it cannot ask the registry."""
+    from bayesmeta.model.likelihoods import LIKELIHOODS
+
+    classes = {lik.data_class.__name__ for lik in LIKELIHOODS.values()} | {"StudyData"}
+    # effects: escalc per design, below the model layer; network: "is it loaded data yet?"
+    allowed = {PACKAGE / "effects.py", PACKAGE / "workflows" / "network.py"}
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        inside = {PACKAGE / "io", PACKAGE / "model" / "likelihoods"} & set(path.parents)
+        if inside or path in allowed:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "id", None) == "isinstance"
+                and len(node.args) == 2
+                and {getattr(n, "id", None) for n in ast.walk(node.args[1])} & classes
+            ):
+                found.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
+    assert not found
+
+
 # The stages that compute: report/ may import from them only what is pure data, classes (the
 # result types) and registries, never a function or a module, and calls no function a registry
 # row holds (``METHODS[name].compute``). Engines it does not import at all.
 COMPUTING = ("effects", "frequentist", "summaries", "workflows")
 # A module that still computes, with the work that will end it (a test below fails once it no
 # longer does, so the entry cannot outlive its reason).
-PENDING = {
-    "bayesmeta.report.figures.posterior": "reruns the exact engine for its densities until the "
-    "exact posterior is kept on the result (issue 17 item 2)",
-}
+PENDING: dict[str, str] = {}
 
 
 def _imported_names(tree: ast.AST, name: str, known: dict[str, Path]) -> Iterator[tuple]:

@@ -67,7 +67,8 @@ def test_pymc_names_and_keywords_give_the_prior_of_the_text_form(pymc_style, tex
     [
         (lambda: Prior("HalfNormal", tau=1), "has no parameter tau; it takes sigma"),
         (lambda: Prior("HalfCauchy"), "needs beta/scale"),
-        (lambda: Prior("Gamma", alpha=2), "unknown prior family 'Gamma'"),
+        (lambda: Prior("Gamma", alpha=2), r"gamma \(Gamma\) needs beta/rate"),
+        (lambda: Prior("Weibull", alpha=2), "unknown prior family 'Weibull'"),
         (lambda: Prior("HalfNormal", (0.5,), sigma=0.5), "not both"),
         (lambda: Prior("HalfNormal", sigma=-1), "sigma must be positive"),
     ],

@@ -84,7 +84,7 @@ def bias(
     """Bayesian publication-bias ensemble: {effect, none} x {random, common} x {no bias, six
     selection models, PET, PEESE}, averaged by marginal likelihoods computed by quadrature
     (no sampling): inclusion Bayes factors and the bias-adjusted effect."""
-    from bayesmeta.io.inputs import counts_measure
+    from bayesmeta.model.likelihoods import native
     from bayesmeta.report.bias import render_bias
     from bayesmeta.workflows.bias import bias as run_bias
 
@@ -100,7 +100,7 @@ def bias(
         prior_effect=prior_effect,
         prior_heterogeneity=prior_heterogeneity,
         prior_bias=prior_bias,
-        measure=counts_measure(dataset, measure.upper() if measure else None),
+        measure=native(dataset).frequentist_measure(dataset, measure.upper() if measure else None),
     )
     render_bias(result, console(), models=models)
     write_json(json_out, result.to_dict(), force)

@@ -98,7 +98,7 @@ def classic(
 ) -> None:
     """Frequentist meta-analysis only (every estimator, matched to metafor); no PyMC."""
     from bayesmeta.frequentist.classic import classic as run_classic
-    from bayesmeta.io.inputs import counts_measure
+    from bayesmeta.model.likelihoods import native
     from bayesmeta.report.classic import render_classic
 
     leave_one_out = non_empty(leave_one_out, "--leave-one-out", "DL")
@@ -115,7 +115,7 @@ def classic(
         pm_tol=pm_tol,
         influence_method=influence,
         blup_method=blup,
-        measure=counts_measure(dataset, measure.upper() if measure else None),
+        measure=native(dataset).frequentist_measure(dataset, measure.upper() if measure else None),
         bias=publication_bias,
         effect_direction=effect_direction,
         selection_steps=_steps(selection_steps),

@@ -16,8 +16,10 @@ from typing import Annotated, Any
 import typer
 
 from bayesmeta.errors import BayesmetaError
-from bayesmeta.io.spec import CI_LEVEL_BOUNDS, TARGET_ACCEPT_BOUNDS
+from bayesmeta.io.options import OPTIONS, PRIOR_OPTIONS, SAMPLER_OPTIONS
+from bayesmeta.io.spec import CI_LEVEL_BOUNDS
 from bayesmeta.model.likelihoods import LIKELIHOODS, NAMES
+from bayesmeta.model.random_effects import RANDOM_EFFECTS
 
 EXACT = tuple(name for name, lik in LIKELIHOODS.items() if lik.exact is not None)
 EXACT_DEFAULT = tuple(name for name, lik in LIKELIHOODS.items() if lik.exact_default)
@@ -415,16 +417,28 @@ def absolute_options(
     }
 
 
-PriorMuOpt = Annotated[
-    str | None, typer.Option(help="Prior of the pooled effect mu, e.g. 'normal(0, 2.82)'.")
-]
-PriorTauOpt = Annotated[
-    str | None, typer.Option(help="Prior of the heterogeneity SD tau, e.g. 'half-normal(0.5)'.")
-]
-PriorBaselineOpt = Annotated[
-    str | None,
-    typer.Option(help="Prior of each study's control-arm log odds, e.g. 'normal(0, 10)'."),
-]
+def declared(name: str) -> Any:
+    """The Typer annotation of option ``name`` from its one declaration
+    (:data:`bayesmeta.io.options.OPTIONS`): type, help and bounds."""
+    option = OPTIONS[name]
+    keywords: dict[str, Any] = {}
+    if option.help is not None:
+        keywords["help"] = option.help
+    if option.cli_bounds and option.minimum is not None:
+        keywords["min"] = option.minimum
+    if option.cli_bounds and option.maximum is not None:
+        keywords["max"] = option.maximum
+    kind = option.kind | None if option.nullable else option.kind
+    return Annotated[kind, typer.Option(**keywords)]
+
+
+def _declared_parameter(name: str) -> inspect.Parameter:
+    return _option(name, declared(name), OPTIONS[name].default)
+
+
+PriorMuOpt = declared("prior_mu")
+PriorTauOpt = declared("prior_tau")
+PriorBaselineOpt = declared("prior_baseline")
 CommonOpt = Annotated[
     bool, typer.Option("--common-effect", help="Fit tau = 0 (common-effect model).")
 ]
@@ -445,9 +459,9 @@ PmTolOpt = Annotated[
         help="Root tolerance of the Paule-Mandel tau^2 search (metafor's default).",
     ),
 ]
-ChainsOpt = Annotated[int, typer.Option(min=1)]
-DrawsOpt = Annotated[int, typer.Option(min=100, help="Draws per chain after tuning.")]
-TuneOpt = Annotated[int, typer.Option(min=100, help="Tuning steps per chain.")]
+ChainsOpt = declared("chains")
+DrawsOpt = declared("draws")
+TuneOpt = declared("tune")
 
 
 def _option(name: str, annotation: Any, default: Any) -> inspect.Parameter:
@@ -479,10 +493,22 @@ MODEL_PARAMETERS: tuple[inspect.Parameter, ...] = (
         ],
         "auto",
     ),
-    _option("prior_mu", PriorMuOpt, None),
-    _option("prior_tau", PriorTauOpt, None),
-    _option("prior_baseline", PriorBaselineOpt, None),
+    _declared_parameter("prior_mu"),
+    _declared_parameter("prior_tau"),
+    _declared_parameter("prior_baseline"),
     _option("common_effect", CommonOpt, False),
+    _option(
+        "random_effects",
+        Annotated[
+            str,
+            typer.Option(
+                help=f"{' | '.join(RANDOM_EFFECTS)}: distribution of the study effects "
+                "(t: Student-t with degrees of freedom nu, heavier tails; NUTS only).",
+            ),
+        ],
+        "normal",
+    ),
+    _declared_parameter("prior_nu"),
     _option(
         "compare",
         Annotated[
@@ -513,11 +539,7 @@ MODEL_PARAMETERS: tuple[inspect.Parameter, ...] = (
         Annotated[bool, typer.Option("--separate-tau", help="Each subgroup its own tau.")],
         False,
     ),
-    _option(
-        "prior_beta",
-        Annotated[str, typer.Option(help="Prior of each meta-regression slope.")],
-        "normal(0, 10)",
-    ),
+    _declared_parameter("prior_beta"),
     _option(
         "ci_level",
         Annotated[
@@ -525,31 +547,12 @@ MODEL_PARAMETERS: tuple[inspect.Parameter, ...] = (
             typer.Option(
                 min=CI_LEVEL_BOUNDS[0],
                 max=CI_LEVEL_BOUNDS[1],
-                help="Level of reported CIs (effect-size input).",
+                help="Level of the posterior intervals, and of reported CIs in effect-size input.",
             ),
         ],
         0.95,
     ),
-    _option("chains", ChainsOpt, 4),
-    _option("draws", DrawsOpt, 2000),
-    _option("tune", TuneOpt, 1000),
-    _option(
-        "seed",
-        Annotated[int, typer.Option(help="Random seed: the same seed gives the same numbers.")],
-        1,
-    ),
-    _option(
-        "target_accept",
-        Annotated[
-            float | None,
-            typer.Option(
-                min=TARGET_ACCEPT_BOUNDS[0],
-                max=TARGET_ACCEPT_BOUNDS[1],
-                help="NUTS target acceptance rate (default: 0.99 with covariates, else 0.9).",
-            ),
-        ],
-        None,
-    ),
+    *(_declared_parameter(o.name) for o in SAMPLER_OPTIONS),
     _option(
         "hdi",
         Annotated[bool, typer.Option("--hdi", help="Also show 95% highest-density intervals.")],
@@ -617,12 +620,7 @@ class ModelOptions:
                 )
             return AnalysisRequest.from_spec(load_spec(self.spec_file))
         v = self.values
-        given = {
-            "mu": v["prior_mu"],
-            "tau": v["prior_tau"],
-            "baseline": v["prior_baseline"],
-            "beta": v["prior_beta"],
-        }
+        given = {o.key: v[o.name] for o in PRIOR_OPTIONS}
         return AnalysisRequest(
             data=v["data"],
             example=v["example"],
@@ -633,19 +631,14 @@ class ModelOptions:
             engine=v["engine"],
             priors={k: p for k, p in given.items() if p is not None},
             common_effect=v["common_effect"],
+            random_effects=v["random_effects"],
             covariates=tuple(v["covariate"] or ()),
             subgroup=v["subgroup"],
             separate_tau=v["separate_tau"],
             compare=v["compare"],
             bayes_factors=v["bayes_factors"],
             hdi=v["hdi"],
-            settings=SamplerSettings(
-                chains=v["chains"],
-                draws=v["draws"],
-                tune=v["tune"],
-                seed=v["seed"],
-                target_accept=v["target_accept"],
-            ),
+            settings=SamplerSettings(**{o.name: v[o.name] for o in SAMPLER_OPTIONS}),
             methods=parse_methods(v["methods"]),
             split_shared_control=v["split_shared_control"],
         )

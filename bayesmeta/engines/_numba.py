@@ -130,6 +130,8 @@ def prior_const(fam, p0, p1):
         return -math.log(p1 - p0)
     if fam == 7:  # inverse-gamma(shape, scale)
         return p0 * math.log(p1) - math.lgamma(p0)
+    if fam == 8:  # gamma(shape, rate)
+        return p0 * math.log(p1) - math.lgamma(p0)
     return math.log(p0)  # exponential(rate)
 
 
@@ -155,6 +157,8 @@ def prior_logp_k(fam, p0, p1, x, k):
         return k - p0 * x, -p0
     if fam == 7:  # inverse-gamma(shape, scale)
         return k - (p0 + 1.0) * math.log(x) - p1 / x, (p1 / x - (p0 + 1.0)) / x
+    if fam == 8:  # gamma(shape, rate)
+        return k + (p0 - 1.0) * math.log(x) - p1 * x, (p0 - 1.0) / x - p1
     # lognormal(mu, sigma)
     lx = math.log(x)
     r = (lx - p0) / p1

@@ -32,8 +32,9 @@ TRANSFORMS = {"real": 0, "positive": 1, "interval": 2}
 
 def supports(spec: ModelSpec) -> bool:
     """Whether the kernels implement ``spec``: a likelihood with a kernel code
-    (:attr:`~bayesmeta.model.likelihoods.base.Likelihood.kernel`), without moderators."""
-    return spec.family.kernel is not None and spec.moderators is None
+    (:attr:`~bayesmeta.model.likelihoods.base.Likelihood.kernel`), without moderators, with
+    random effects they implement (normal)."""
+    return spec.family.kernel is not None and spec.moderators is None and spec.effects.kernels
 
 
 def value_name(name: str, prior: Prior) -> str:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bayesmeta.engines.draws import Draws, as_draws
+from bayesmeta.io.options import SAMPLER_OPTIONS
 from bayesmeta.model.description import ModelSpec
 
 if TYPE_CHECKING:
@@ -31,10 +32,9 @@ if TYPE_CHECKING:
 
 RHAT_MAX = 1.01
 ESS_MIN = 400
-SEED_MAX = 2**32 - 1  # numpy's and nutpie's seeds are unsigned 32-bit here
-# Accepted ranges of the settings (the CLI's options have the same bounds, with draws and
-# tune at least 100 there, where convergence is judged).
-_LIMITS = {"chains": (1, 64), "draws": (4, 10**7), "tune": (0, 10**7), "seed": (0, SEED_MAX)}
+# Accepted ranges of the settings (bayesmeta.io.options: the CLI's options have the same
+# bounds, with draws and tune at least 100 there, where convergence is judged).
+_LIMITS = {o.name: o.limits for o in SAMPLER_OPTIONS if o.limits is not None}
 
 
 class ConvergenceWarning(UserWarning):

@@ -29,7 +29,8 @@ LOG_LIKELIHOOD = "per_study"  # the one variable of the log_likelihood group
 def _study_effects(spec: ModelSpec, k: int) -> pm.TensorVariable:
     """Add ``mu``, ``tau``, ``theta`` (per study) and ``theta_new`` to the current model.
 
-    Non-centred: ``theta = mu + tau * z``, ``theta_new = mu + tau * z_new``. With
+    Non-centred: ``theta = mu + tau * z``, ``theta_new = mu + tau * z_new``, with ``z`` as the
+    random-effects distribution says (:mod:`bayesmeta.model.random_effects`). With
     ``common_effect`` there is no ``tau`` and every ``theta`` equals ``mu``. Moderators add
     ``beta`` (slopes of the centred covariates, so ``mu`` is the effect at their means) with
     the derived ``intercept`` (effect at covariate value 0), and subgroups give ``mu``, and
@@ -61,8 +62,7 @@ def _study_effects(spec: ModelSpec, k: int) -> pm.TensorVariable:
     separate = sub and mods.separate_tau
     tau = priors.tau.to_pymc("tau", **({"dims": "subgroup"} if separate else {}))
     tau_i = tau[mods.group] if separate else tau
-    z = pm.Normal("z", 0.0, 1.0, dims="study")
-    z_new = pm.Normal("z_new", 0.0, 1.0, **new_dims)
+    z, z_new = spec.effects.standardised(priors, new_dims)
     pm.Deterministic("theta_new", mu + tau * z_new, **new_dims)
     return pm.Deterministic("theta", mu_i + tau_i * z, dims="study")
 

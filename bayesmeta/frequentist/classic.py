@@ -37,7 +37,7 @@ from bayesmeta.frequentist.results import (
     Skipped,
 )
 from bayesmeta.frequentist.rootfind import R_TOL
-from bayesmeta.io.counts import SingleArmData, StudyData, TwoArmData
+from bayesmeta.io.counts import StudyData
 from bayesmeta.io.ordering import ordering
 from bayesmeta.io.reported import ReportedEffects
 from bayesmeta.model.likelihoods import LIKELIHOODS, native
@@ -406,7 +406,7 @@ def classic(
     given = registry.inputs(data, level, measure=measure, pm_tol=pm_tol)
     estimates = registry.compute(names or registry.available(data), given)
     method = (leave_one_out_method or "DL").upper()
-    counts = data if isinstance(data, TwoArmData) else None
+    counts = data if native(data).count_methods else None
     loo = None
     if leave_one_out_method:
         fits = leave_one_out(given.es, method=method, level=level, data=counts)
@@ -419,11 +419,9 @@ def classic(
         cum = Sequential("added", method, fits, by=cumulative_by)
     pb = None
     if bias:
-        if isinstance(data, SingleArmData):
-            raise OptionError(
-                "publication-bias analyses need two-arm counts or reported effects; "
-                "single-arm proportions are not supported"
-            )
+        refusal = native(data).bias_refusal
+        if refusal is not None:
+            raise OptionError(refusal)
         pb = publication_bias(
             given.es, level=level, effect_direction=effect_direction, steps=selection_steps
         )

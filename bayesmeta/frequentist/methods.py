@@ -24,8 +24,7 @@ from bayesmeta.frequentist import glmm, rates, smallstudy
 from bayesmeta.frequentist.pooled import common_effect, mantel_haenszel, peto, random_effects
 from bayesmeta.frequentist.results import DEFAULT_LEVEL, Estimate, Skipped
 from bayesmeta.frequentist.rootfind import R_TOL
-from bayesmeta.io.counts import StudyData, TwoArmData
-from bayesmeta.io.mixed import MixedData
+from bayesmeta.io.counts import StudyData
 from bayesmeta.io.reported import ReportedEffects
 from bayesmeta.model.likelihoods import native
 
@@ -109,7 +108,7 @@ def _by_design(functions: dict[str, Callable[[Inputs], Estimate]]) -> Callable[[
 
 def _egger(given: Inputs) -> Estimate:
     """Egger's test; with counts it also needs 3 studies that are not double-zero."""
-    data = given.data if isinstance(given.data, TwoArmData) else None
+    data = given.data if native(given.data).count_methods else None
     return smallstudy.egger(given.es, data)
 
 
@@ -231,17 +230,12 @@ def inputs(
         ``measure`` is not OR, RR or RD, or is given for data that are not two-arm counts
         (a mixed table of counts and reported odds ratios takes OR only).
     """
-    if isinstance(data, MixedData) and measure is not None:
-        if measure != data.measure:
-            raise OptionError(
-                f"--measure {measure}: the estimates this table reports are odds ratios, so its "
-                "studies are pooled as odds ratios only (leave out --measure)"
-            )
-        measure = None
-    if measure is not None and not isinstance(data, TwoArmData):
+    measure = native(data).frequentist_measure(data, measure)
+    measures = native(data).measures
+    if measure is not None and not measures:
         raise OptionError(f"--measure applies to two-arm counts; these are {design_of(data)} data")
-    if measure is not None and measure not in TWO_ARM_MEASURES:
-        raise OptionError(f"unknown measure {measure!r}; valid: {', '.join(TWO_ARM_MEASURES)}")
+    if measure is not None and measure not in measures:
+        raise OptionError(f"unknown measure {measure!r}; valid: {', '.join(measures)}")
     es = native(data).effect_sizes(data) if measure is None else effect_sizes(data, measure=measure)
     return Inputs(data, es, level, pm_tol)
 
@@ -250,10 +244,10 @@ def compute(names: Sequence[str], given: Inputs) -> dict[str, Estimate]:
     """Each method in ``names`` on ``given``; one that cannot be computed on these data is
     :class:`~bayesmeta.frequentist.results.Skipped` with the reason."""
     out: dict[str, Estimate] = {}
-    two_arm = isinstance(given.data, TwoArmData)
+    choices = native(given.data).measures
     for name in names:
         method = METHODS[name]
-        if two_arm and given.es.measure not in method.measures:
+        if choices and given.es.measure not in method.measures:
             out[name] = Skipped(name, f"odds ratios only; not for measure {given.es.measure}")
             continue
         try:

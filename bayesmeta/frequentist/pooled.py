@@ -603,7 +603,7 @@ def _sequential_fit(
 def _check_sequential(method: str, data: TwoArmData | None) -> None:
     if method not in SEQUENTIAL_METHODS:
         raise BayesmetaError(f"unknown method {method!r}; valid: {', '.join(SEQUENTIAL_METHODS)}")
-    if method in COUNT_METHODS and not isinstance(data, TwoArmData):
+    if method in COUNT_METHODS and data is None:
         raise BayesmetaError(f"{method} needs two-arm counts")
 
 

@@ -76,7 +76,7 @@ def load(
         Effect measure of continuous outcomes: ``"MD"`` (the default; a RevMan outcome's
         own), ``"SMD"`` or ``"ROM"``, computed as metafor's ``escalc``; other data refuse
         these. Other measures (two-arm counts' OR, RR, RD) are left to the frequentist
-        methods (:func:`counts_measure`).
+        methods (:meth:`~bayesmeta.model.likelihoods.base.Likelihood.frequentist_measure`).
 
     Returns
     -------
@@ -142,14 +142,6 @@ def load(
     if split_shared_control and isinstance(data, ReportedEffects):
         data = replace(data, warnings=(*data.warnings, NOTHING_TO_SPLIT))
     return _noted(data, table.notes)
-
-
-def counts_measure(data: StudyData | ReportedEffects, measure: str | None) -> str | None:
-    """The measure left for the frequentist rows (two-arm counts' OR, RR, RD): ``measure``,
-    or None when the data were read in it (a continuous outcome's MD, SMD or ROM)."""
-    if measure is not None and isinstance(data, ReportedEffects) and data.arms is not None:
-        return None if measure.upper() == data.measure else measure
-    return measure
 
 
 def _revman_measure(source: Source) -> str | None:

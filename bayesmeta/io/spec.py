@@ -19,6 +19,7 @@ Example::
     engine = "auto"            # nuts | exact (normal-normal) | auto
     common_effect = false
     measure = "RR"             # two-arm counts: OR | RR | RD; continuous: MD | SMD | ROM
+    random_effects = "normal"  # or "t": Student-t study effects (prior nu = "gamma(2, 0.1)")
     covariates = ["ablat"]     # meta-regression (optional)
     subgroup = "alloc"         # pooled effect per level (optional); separate_tau = true
     checks = true              # model checks, as fit --checks (optional)
@@ -54,6 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from bayesmeta.errors import BayesmetaError
+from bayesmeta.io.options import OPTIONS, section_schema
 from bayesmeta.io.table import check_file
 
 # section -> key -> accepted Python type(s) of the TOML value
@@ -70,20 +72,15 @@ SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "name": str,
         "engine": str,
         "common_effect": bool,
+        "random_effects": str,
         "covariates": list,
         "subgroup": str,
         "separate_tau": bool,
         "measure": str,
         "checks": bool,
     },
-    "priors": {"mu": str, "tau": str, "baseline": str, "beta": str},
-    "sampler": {
-        "chains": int,
-        "draws": int,
-        "tune": int,
-        "seed": int,
-        "target_accept": (int, float),
-    },
+    "priors": section_schema("priors"),  # from bayesmeta.io.options, as the CLI's options
+    "sampler": section_schema("sampler"),
     "output": {"json": str},
     "absolute": {
         "baseline_risks": list,
@@ -100,12 +97,16 @@ _TYPE_NAMES = {
     list: "a list of column names",
 }
 _KEY_TYPE_NAMES = {"baseline_risks": 'a list of risks or "studies", e.g. [0.05, "studies"]'}
-# Bounds accepted here and by the options --ci-level and --target-accept (the one place they
-# are set).
+# Bounds accepted here and by the option --ci-level (the one place they are set).
 CI_LEVEL_BOUNDS = (0.5, 0.999)
-TARGET_ACCEPT_BOUNDS = (0.5, 0.999)
-# Same bounds as the options of `bayesmeta fit`.
-_MINIMUM = {"chains": 1, "draws": 100, "tune": 100, "seed": 0}
+_TARGET_ACCEPT = OPTIONS["target_accept"]
+TARGET_ACCEPT_BOUNDS = (_TARGET_ACCEPT.minimum, _TARGET_ACCEPT.maximum)
+# Same bounds as the options of `bayesmeta fit` (bayesmeta.io.options).
+_MINIMUM = {
+    o.key: o.minimum
+    for o in OPTIONS.values()
+    if o.section == "sampler" and o.kind is int and o.minimum is not None
+}
 # A [model] covariates list longer than this is refused before any data are read.
 MAX_COVARIATES = 50
 
@@ -124,6 +125,7 @@ class Spec:
     model: str = "auto"
     engine: str = "auto"
     common_effect: bool = False
+    random_effects: str = "normal"
     covariates: tuple[str, ...] = ()
     subgroup: str | None = None
     separate_tau: bool = False
@@ -307,6 +309,7 @@ def load_spec(path: str | Path) -> Spec:
         model=model.get("name", "auto"),
         engine=model.get("engine", "auto"),
         common_effect=model.get("common_effect", False),
+        random_effects=model.get("random_effects", "normal"),
         covariates=tuple(covariates),
         subgroup=model.get("subgroup"),
         separate_tau=model.get("separate_tau", False),

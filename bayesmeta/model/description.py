@@ -21,6 +21,7 @@ from bayesmeta.io.reported import ReportedEffects
 from bayesmeta.model.likelihoods import Likelihood, likelihood, native, resolve
 from bayesmeta.model.moderators import Moderators, check_moderators
 from bayesmeta.model.priors import PriorSet, check_for_sampler, default_priors
+from bayesmeta.model.random_effects import RandomEffects, random_effects
 from bayesmeta.model.scales import Scale, scale_of_measure
 
 OBSERVED_SUFFIX = "_data"  # engines hold observed NAME in a data container NAME_data
@@ -90,6 +91,10 @@ class ModelSpec:
         ``tau = 0``: every study shares ``mu``.
     moderators
         Covariates and/or subgroups (None, or empty, for neither).
+    random_effects
+        The distribution of the study effects around ``mu``
+        (:mod:`bayesmeta.model.random_effects`): ``"normal"`` or ``"t"`` (Student-t with
+        degrees of freedom ``nu``).
     """
 
     likelihood: str
@@ -97,9 +102,16 @@ class ModelSpec:
     priors: PriorSet = field(default_factory=PriorSet)
     common_effect: bool = False
     moderators: Moderators | None = None
+    random_effects: str = "normal"
 
     def __post_init__(self) -> None:
         resolve(self.data, self.likelihood)
+        random_effects(self.random_effects)
+        if self.common_effect and self.effects.parameters:
+            raise OptionError(
+                f"--random-effects {self.random_effects} shapes the study effects but "
+                "--common-effect has none (tau = 0); choose one"
+            )
         if not isinstance(self.priors, PriorSet):
             object.__setattr__(self, "priors", PriorSet.of(self.priors))
         if self.moderators is not None and self.moderators.empty:
@@ -119,12 +131,13 @@ class ModelSpec:
         priors: PriorSet | dict[str, Any] | None = None,
         common_effect: bool = False,
         moderators: Moderators | None = None,
+        random_effects: str = "normal",
     ) -> ModelSpec:
         """The description for ``data`` with the model's default priors where none is given.
 
         ``priors`` is a complete :class:`PriorSet`, or a mapping of some of ``mu``, ``tau``,
-        ``baseline`` to a :class:`~bayesmeta.model.priors.Prior` or prior text that replaces
-        those defaults.
+        ``baseline``, ``nu`` to a :class:`~bayesmeta.model.priors.Prior` or prior text that
+        replaces those defaults.
         """
         check_moderators(moderators)
         likelihood = resolve_likelihood(data, model)
@@ -133,7 +146,7 @@ class ModelSpec:
             given = {k for k, v in dict(priors or {}).items() if v is not None}
             _check_priors_in_units(scale, given, common_effect)
             priors = default_priors(scale.name).with_overrides(**dict(priors or {}))
-        return cls(likelihood, data, priors, common_effect, moderators)
+        return cls(likelihood, data, priors, common_effect, moderators, random_effects)
 
     def check_for_sampler(self) -> ModelSpec:
         """This description, if the sampler can handle its priors (parameters in range).
@@ -144,6 +157,8 @@ class ModelSpec:
             A prior parameter out of the sampler's range (the exact engine has no such limit).
         """
         self.priors.check_for_sampler()
+        for name in self.effects.parameters:
+            check_for_sampler(getattr(self.priors, name), name)
         if self.moderators is not None:
             check_for_sampler(self.moderators.prior_beta, "the slopes")
         return self
@@ -216,6 +231,11 @@ class ModelSpec:
         return likelihood(self.likelihood)
 
     @property
+    def effects(self) -> RandomEffects:
+        """The registered distribution of the study effects."""
+        return random_effects(self.random_effects)
+
+    @property
     def baseline(self) -> bool:
         """The model has study baselines ``alpha``."""
         return self.family.baseline
@@ -223,18 +243,22 @@ class ModelSpec:
     @property
     def prior_names(self) -> tuple[str, ...]:
         """The priors the model uses: ``mu``; ``tau`` unless common-effect; ``baseline`` for
-        a likelihood with study baselines."""
+        a likelihood with study baselines; those of the random-effects distribution (``nu``
+        of Student-t effects)."""
         return (
             "mu",
             *(() if self.common_effect else ("tau",)),
             *(("baseline",) if self.baseline else ()),
+            *self.effects.parameters,
         )
 
     def priors_used(self) -> dict[str, str | None]:
         """``mu``, ``tau`` and ``baseline`` as prior text, None for one the model does not use
-        (what result files record: a prior the model has no parameter for was not used)."""
+        (what result files record: a prior the model has no parameter for was not used);
+        ``nu`` only for a model that has it."""
         given = self.priors.to_dict()
-        return {name: given[name] if name in self.prior_names else None for name in given}
+        shown = [n for n in given if n in ("mu", "tau", "baseline") or n in self.prior_names]
+        return {name: given[name] if name in self.prior_names else None for name in shown}
 
     @cached_property
     def normal(self) -> NormalInputs:

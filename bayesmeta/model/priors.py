@@ -16,6 +16,10 @@ Defaults (see ``docs/priors.md`` for the reasoning):
   "fairly high" heterogeneity while ruling out extreme values (Friede et al. 2017, Biom J
   59:658-671; Rover et al. 2021, Res Synth Methods 12:448-474).
 - study baselines ``alpha``: ``normal(0, 10)``, vague on the log-odds scale (as in MetaStan).
+- ``nu``, the degrees of freedom of Student-t random effects (``--random-effects t``):
+  ``gamma(2, 0.1)`` (mean 20, median 17, mode 10; 5% below 3.6, 0.5% below 1), Juarez & Steel
+  (2010, J Bus Econ Stat 28:52-66), the Stan prior-choice recommendation for a t's degrees
+  of freedom: it rules out neither near-normal effects nor heavy tails.
 - single-arm (logit proportion) models: ``normal(0, 1.5)`` on the pooled logit is close to
   uniform on the proportion scale (its logistic transform has a flat-topped density on
   (0.05, 0.95)); ``half-normal(1)`` on tau allows the larger heterogeneity usual for proportions.
@@ -182,6 +186,12 @@ FAMILIES: dict[str, Family] = {
             ("InverseGamma", lambda p: {"alpha": p[0], "beta": p[1]}),
             lambda p: p[1] / (p[0] - 1.0) if p[0] > 1.0 else p[1] / (p[0] + 1.0),
             numpy=lambda p: densities.InverseGamma(p[0], p[1]),
+        ),
+        Family(
+            "gamma", ("shape", "rate"), ("shape", "rate"), "positive", 8,
+            lambda p: _stats().gamma(a=p[0], scale=1.0 / p[1]),
+            ("Gamma", lambda p: {"alpha": p[0], "beta": p[1]}),
+            lambda p: p[0] / p[1],
         ),
         # improper priors, the R bayesmeta package's defaults (Rover 2020, J Stat Softw 93(6),
         # sec. 2.2): the exact normal-normal engine only (check_proper)
@@ -461,13 +471,16 @@ DEFAULT_MU = Prior("normal", (0.0, 2.82))
 DEFAULT_TAU = Prior("half-normal", (0.5,))
 DEFAULT_BASELINE = Prior("normal", (0.0, 10.0))
 DEFAULT_BETA = Prior("normal", (0.0, 10.0))
+DEFAULT_NU = Prior("gamma", (2.0, 0.1))
 
 PriorLike = Prior | str
+PRIOR_FIELDS = ("mu", "tau", "baseline", "nu")  # the fields of a PriorSet
 
 
 @dataclass(frozen=True)
 class PriorSet:
-    """The priors of a meta-analysis model: pooled effect, heterogeneity, study baselines.
+    """The priors of a meta-analysis model: pooled effect, heterogeneity, study baselines and
+    the degrees of freedom ``nu`` of Student-t random effects.
 
     Each accepts a :class:`Prior` or its text (``PriorSet(tau="half-cauchy(0.5)")``).
     """
@@ -475,9 +488,10 @@ class PriorSet:
     mu: Prior = DEFAULT_MU
     tau: Prior = DEFAULT_TAU
     baseline: Prior = DEFAULT_BASELINE
+    nu: Prior = DEFAULT_NU
 
     def __post_init__(self) -> None:
-        for name in ("mu", "tau", "baseline"):
+        for name in PRIOR_FIELDS:
             value = getattr(self, name)
             if isinstance(value, str):
                 object.__setattr__(self, name, parse_prior(value))
@@ -487,6 +501,7 @@ class PriorSet:
                     f"'half-normal(0.5)', got {type(value).__name__}"
                 )
         check_scale_prior(self.tau, "tau")
+        check_scale_prior(self.nu, "nu")
 
     @classmethod
     def of(
@@ -503,21 +518,22 @@ class PriorSet:
 
     def with_overrides(self, **given: PriorLike | None) -> PriorSet:
         """These priors with those in ``given`` (Prior or prior text) put in their place."""
-        unknown = sorted(set(given) - {"mu", "tau", "baseline"})
+        unknown = sorted(set(given) - set(PRIOR_FIELDS))
         if unknown:
             raise OptionError(
-                f"unknown prior name(s) {', '.join(unknown)}; valid: mu, tau, baseline"
+                f"unknown prior name(s) {', '.join(unknown)}; valid: {', '.join(PRIOR_FIELDS)}"
             )
         chosen = {k: parse_prior(v) for k, v in given.items() if v is not None}
         return replace(self, **chosen) if chosen else self
 
     def to_dict(self) -> dict[str, str]:
         """CLI strings of each prior (what the JSON output records)."""
-        return {"mu": str(self.mu), "tau": str(self.tau), "baseline": str(self.baseline)}
+        return {name: str(getattr(self, name)) for name in PRIOR_FIELDS}
 
     def check_for_sampler(self) -> PriorSet:
-        """These priors, if every parameter is in the range the sampler handles
-        (:func:`check_for_sampler`)."""
+        """These priors of ``mu``, ``tau`` and ``baseline``, if every parameter is in the range
+        the sampler handles (:func:`check_for_sampler`; ``nu`` is checked where a model has it,
+        :meth:`bayesmeta.model.description.ModelSpec.check_for_sampler`)."""
         for name in ("mu", "tau", "baseline"):
             check_for_sampler(getattr(self, name), name)
         return self

@@ -18,7 +18,6 @@ from bayesmeta.frequentist.bias import (
 from bayesmeta.frequentist.classic import ClassicResult, Sequential
 from bayesmeta.frequentist.methods import METHODS
 from bayesmeta.frequentist.results import AsymmetryTest, Skipped
-from bayesmeta.io.counts import TwoArmData
 from bayesmeta.model.likelihoods import native
 from bayesmeta.model.scales import Scale, scale_of_measure
 from bayesmeta.report.format import interval, num, percent
@@ -128,7 +127,7 @@ def render_classic(result: ClassicResult, console: Console) -> None:
     console.print(head)
     for warning in data.warnings:
         console.print(Text(f"Warning: {warning}", style="bold yellow"))
-    if isinstance(data, TwoArmData):
+    if native(data).measures:
         console.print(f"Measure: {_MEASURE_NAMES[es.measure]} ({es.measure})")
     elif note := native(data).measure_note(data):
         console.print(f"Measure: {note}")

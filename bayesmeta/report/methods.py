@@ -21,6 +21,7 @@ from bayesmeta.frequentist.methods import METHODS
 from bayesmeta.model.description import reference_direction
 from bayesmeta.model.likelihoods import LIKELIHOODS
 from bayesmeta.model.priors import Prior
+from bayesmeta.model.random_effects import RANDOM_EFFECTS
 from bayesmeta.report.format import percent
 from bayesmeta.workflows.analyze import AnalysisResult
 from bayesmeta.workflows.report import Analyses, NotRun
@@ -86,6 +87,7 @@ REFERENCES: dict[str, str] = {
     "2021;5(10):1282-1291.",
     # the references only one likelihood cites, from its module
     **{k: v for lik in LIKELIHOODS.values() for k, v in lik.citations.items()},
+    **{k: v for re in RANDOM_EFFECTS.values() for k, v in re.citations.items()},
 }
 
 # Justifications of bayesmeta's documented priors (docs/priors.md), by (parameter, prior text).
@@ -130,6 +132,7 @@ JUSTIFICATIONS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
         "posterior mean of a ratio infinite)",
         ("rover2020",),
     ),
+    **{k: v for re in RANDOM_EFFECTS.values() for k, v in re.justifications.items()},
 }
 
 
@@ -194,11 +197,12 @@ def _model(result: AnalysisResult) -> Paragraph:
     if mods is not None and mods.group is not None:
         tau = "its own tau" if mods.separate_tau else "a common tau"
         text += f" Each level of {mods.subgroup} has its own pooled effect mu and {tau}."
+    effects = result.spec.effects
     text += (
-        f" The pooled effect is mu on the {scale} scale; theta_new ~ N(mu, tau^2) is the "
-        "effect in a new study, whose interval is the prediction interval."
+        f" The pooled effect is mu on the {scale} scale; {effects.methods_text()}, whose "
+        "interval is the prediction interval."
     )
-    return Paragraph("Model", text, (*refs, "higgins2009"))
+    return Paragraph("Model", text, (*refs, *effects.references, "higgins2009"))
 
 
 def _priors(result: AnalysisResult) -> Paragraph:
@@ -206,7 +210,9 @@ def _priors(result: AnalysisResult) -> Paragraph:
     for name in result.spec.prior_names:
         prior = getattr(result.priors, name)
         why, keys = justification(name, prior)
-        label = {"mu": "mu", "tau": "tau", "baseline": "each study's baseline alpha_i"}[name]
+        label = {"mu": "mu", "tau": "tau", "baseline": "each study's baseline alpha_i"}.get(
+            name, name
+        )
         parts.append(f"{label} ~ {prior}: {why}{' ' + cite(*keys) if keys else ''}")
         refs += keys
     return Paragraph("Priors", "Priors: " + "; ".join(parts) + ".", tuple(refs))
@@ -520,7 +526,7 @@ def _checks(result: AnalysisResult) -> tuple[tuple[str, str], tuple[str, str]]:
 
 def prior_list(result: AnalysisResult) -> str:
     """``mu ~ normal(0, 2.82); tau ~ half-normal(0.5); baselines ~ normal(0, 10)``."""
-    label = {"mu": "mu", "tau": "tau", "baseline": "baselines"}
+    label = {"mu": "mu", "tau": "tau", "baseline": "baselines", "nu": "nu"}
     parts = [f"{label[name]} ~ {getattr(result.priors, name)}" for name in result.spec.prior_names]
     mods = result.moderators
     if mods is not None and mods.x is not None:

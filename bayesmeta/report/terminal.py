@@ -93,6 +93,8 @@ def posterior_rows(result: AnalysisResult) -> TableModel:
         rows += _summary_row(f"Pooled mu ({scale.name}){where}", post.mu)
     if post.tau is not None:
         rows += _summary_row("Heterogeneity SD, tau", post.tau)
+    if post.nu is not None:
+        rows += _summary_row("Degrees of freedom, nu", post.nu)
     if post.theta_new is not None:
         if post.predictive is not None:
             rows += _summary_row(f"{scale.label} in a new study", post.predictive)
@@ -464,7 +466,7 @@ def _header(result: AnalysisResult, console: Console) -> None:
     if zero is not None:
         console.print(zero)
     console.print(f"Effect: {reference_direction(result.data)}")
-    label = {"mu": "mu", "tau": "tau", "baseline": "baselines"}
+    label = {"mu": "mu", "tau": "tau", "baseline": "baselines", "nu": "nu"}
     used = result.spec.priors_used()
     priors = "Priors: " + ", ".join(f"{label[n]} ~ {p}" for n, p in used.items() if p is not None)
     if result.posterior.coefficients:

@@ -264,6 +264,8 @@ def not_covered(spec: ModelSpec) -> str | None:
     mods = spec.moderators
     if mods is not None and mods.group is not None and mods.separate_tau:
         return "posterior predictive checks do not cover a separate tau per subgroup"
+    if not spec.effects.checks:
+        return spec.effects.checks_refusal
     return None
 
 
@@ -390,6 +392,8 @@ def prior_predictive(spec: ModelSpec, *, seed: int, n: int = PRIOR_DRAWS) -> Pri
         raise BayesmetaError(
             f"no prior predictive distribution: the prior for {', '.join(improper)} is improper"
         )
+    if not spec.effects.checks:
+        raise BayesmetaError(spec.effects.checks_refusal)
     rng = np.random.default_rng(seed)
     priors, scale = spec.priors, spec.scale
     mu = priors.mu.ppf(rng.uniform(size=n))

@@ -26,6 +26,8 @@ def quadrature(spec: ModelSpec) -> ModuleType:
         No exact engine integrates the likelihood.
     """
     family = spec.family
+    if not spec.effects.exact:
+        raise BayesmetaError(spec.effects.refusal)
     if family.exact is None:
         raise BayesmetaError(
             f"the exact engine cannot fit the {spec.likelihood} model: {family.exact_refusal}"
@@ -34,8 +36,9 @@ def quadrature(spec: ModelSpec) -> ModuleType:
 
 
 def supported(spec: ModelSpec) -> bool:
-    """The exact engines compute this model (no moderators; a likelihood they integrate)."""
-    return spec.family.exact is not None and spec.moderators is None
+    """The exact engines compute this model (no moderators; a likelihood and random effects
+    they integrate)."""
+    return spec.family.exact is not None and spec.moderators is None and spec.effects.exact
 
 
 def _distance(a: Summary, b: Summary) -> float:

@@ -125,7 +125,8 @@ def summarize(
     idata: Draws | DataTree, *, scale: Scale, level: float = DEFAULT_LEVEL, hdi: bool = False
 ) -> PosteriorSummary:
     """Summaries of ``mu``, ``tau``, ``theta_new``, each study's ``theta`` and P(mu < 0), plus
-    the regression coefficients and subgroup effects when the model has them."""
+    the regression coefficients, subgroup effects and ``nu`` (Student-t random effects) when
+    the model has them."""
     idata = as_draws(idata)
     post = idata.posterior
     theta = _draws(idata, "theta")
@@ -133,6 +134,7 @@ def summarize(
     tau = None
     if "tau" in post and post["tau"].ndim == 2:
         tau = describe(_draws(idata, "tau"), level=level, hdi=hdi)
+    nu = describe(_draws(idata, "nu"), level=level, hdi=hdi) if "nu" in post else None
     coefficients = _regression(idata, level, hdi) if "beta" in post else None
     if "subgroup" in idata.var_dims("mu"):
         subgroups, differences = _subgroups(idata, scale, level, hdi)
@@ -143,6 +145,7 @@ def summarize(
             coefficients=coefficients,
             subgroups=subgroups,
             differences=differences,
+            nu=nu,
         )
     mu, new = _draws(idata, "mu"), _draws(idata, "theta_new")
     mu_s, new_s = describe(mu, level=level, hdi=hdi), describe(new, level=level, hdi=hdi)
@@ -157,6 +160,7 @@ def summarize(
         pooled=pooled,
         predictive=predictive,
         coefficients=coefficients,
+        nu=nu,
     )
 
 

@@ -131,9 +131,16 @@ def study_summaries(
 
 
 def summarize(
-    spec: ModelSpec, *, level: float = DEFAULT_LEVEL, hdi: bool = False
+    spec: ModelSpec,
+    *,
+    level: float = DEFAULT_LEVEL,
+    hdi: bool = False,
+    fitted: exact.ExactPosterior | None = None,
 ) -> tuple[PosteriorSummary, float]:
     """Exact posterior summaries and the log marginal likelihood of a normal-normal ``spec``.
+
+    ``fitted`` is :func:`posterior` of ``spec`` when already computed (a model without
+    moderators): summaries at another level then cost no quadrature.
 
     Raises
     ------
@@ -145,7 +152,7 @@ def summarize(
         raise BayesmetaError(f"the exact engine cannot fit the {spec.likelihood} model")
     mods = spec.moderators
     if mods is None:
-        return _plain(spec, level, hdi)
+        return _plain(spec, level, hdi, fitted if fitted is not None else posterior(spec))
     if spec.common_effect:
         raise BayesmetaError(
             "the exact engine has no common-effect model with moderators; use --engine nuts"
@@ -167,9 +174,10 @@ def posterior(spec: ModelSpec) -> exact.ExactPosterior:
     )
 
 
-def _plain(spec: ModelSpec, level: float, hdi: bool) -> tuple[PosteriorSummary, float]:
+def _plain(
+    spec: ModelSpec, level: float, hdi: bool, post: exact.ExactPosterior
+) -> tuple[PosteriorSummary, float]:
     study = spec.normal.study
-    post = posterior(spec)
     mu = summary(post.mu, level=level, hdi=hdi)
     new = summary(post.theta_new, level=level, hdi=hdi)
     pooled, predictive = shown(spec.scale, mu, post.mu, new, post.theta_new)
@@ -343,14 +351,18 @@ def _separate(
     return result, lml
 
 
-def probability(spec: ModelSpec, name: str, below: float, above: float) -> float:
+def probability(
+    spec: ModelSpec, name: str, below: float, above: float, fitted: Any = None
+) -> float:
     """P(``above`` < ``name`` < ``below``) from the exact marginal of ``mu``, ``tau`` or
-    ``theta_new`` (model scale; :func:`bayesmeta.summaries.draws.probability` says more)."""
+    ``theta_new`` (model scale; :func:`bayesmeta.summaries.draws.probability` says more) of
+    ``fitted``, the exact posterior of ``spec`` from either exact engine (None: the
+    normal-normal one, computed here)."""
     if spec.moderators is not None:
         raise BayesmetaError(
             "probability() of an exact fit with moderators is not available; use engine='nuts'"
         )
-    marginal = getattr(posterior(spec), name)
+    marginal = getattr(fitted if fitted is not None else posterior(spec), name)
 
     def cdf(x: float) -> float:
         if math.isinf(x):

@@ -64,10 +64,16 @@ def posterior(spec: ModelSpec) -> exact_binomial.BinomialPosterior:
 
 
 def summarize(
-    spec: ModelSpec, *, level: float = DEFAULT_LEVEL, hdi: bool = False
+    spec: ModelSpec,
+    *,
+    level: float = DEFAULT_LEVEL,
+    hdi: bool = False,
+    fitted: exact_binomial.BinomialPosterior | None = None,
 ) -> tuple[PosteriorSummary, float]:
-    """Exact posterior summaries and the log marginal likelihood of a binomial ``spec``."""
-    post = posterior(spec)
+    """Exact posterior summaries and the log marginal likelihood of a binomial ``spec``
+    (``fitted``: :func:`posterior` of ``spec`` when already computed, so another level costs
+    no quadrature)."""
+    post = fitted if fitted is not None else posterior(spec)
     mu = summary(post.mu, level=level, hdi=hdi)
     study = tuple(spec.data.study)
     if spec.common_effect:

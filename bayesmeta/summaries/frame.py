@@ -28,6 +28,7 @@ def _rows(post: PosteriorSummary) -> list[tuple[str, Summary, tuple[str, dict[st
     for name, value, var in (
         ("mu", post.mu, "mu"),
         ("tau", post.tau, "tau"),
+        ("nu", post.nu, "nu"),
         ("theta_new", post.theta_new, "theta_new"),
         (scale.pooled, post.pooled, "mu"),
         (scale.predictive, post.predictive, "theta_new"),

@@ -125,6 +125,7 @@ class PosteriorSummary:
     ``prob_mu_below_0`` are None and ``subgroups`` (by level) and ``differences`` (``"b - a"``,
     against the first level) hold them. With covariates ``mu`` is the effect at the covariate
     means and ``coefficients`` holds the intercept (effect at covariate value 0) and slopes.
+    ``nu`` is the degrees of freedom of Student-t random effects (None for normal ones).
     """
 
     scale: Scale
@@ -138,11 +139,12 @@ class PosteriorSummary:
     coefficients: dict[str, Summary] | None = None
     subgroups: dict[str, Subgroup] | None = None
     differences: dict[str, Difference] | None = None
+    nu: Summary | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON block ``posterior``."""
         out: dict[str, Any] = {"scale": self.scale.name}
-        for name in ("mu", "tau", "theta_new"):
+        for name in ("mu", "tau", "nu", "theta_new"):
             value = getattr(self, name)
             if value is not None:
                 out[name] = value.to_dict()

@@ -34,6 +34,7 @@ from bayesmeta.model.description import ModelSpec, reference_direction
 from bayesmeta.model.likelihoods import LIKELIHOODS, native
 from bayesmeta.model.moderators import Moderators
 from bayesmeta.model.priors import Prior, PriorSet
+from bayesmeta.model.random_effects import random_effects as random_effects_of
 from bayesmeta.model.scales import Scale, scale_of_measure
 from bayesmeta.summaries.absolute import STUDIES, AbsoluteEffects, Benefit, check_baseline_risks
 from bayesmeta.summaries.checks import ModelChecks
@@ -49,15 +50,19 @@ ENGINES = ("nuts", "exact")
 AnyData = StudyData | ReportedEffects
 
 
-def resolve_engine(likelihood: str, engine: str = "auto") -> str:
+def resolve_engine(likelihood: str, engine: str = "auto", random_effects: str = "normal") -> str:
     """The engine for ``likelihood``: ``auto`` is the exact engine where the likelihood asks
     for it by default (normal-normal) and NUTS otherwise; ``exact`` is there for every
-    likelihood an exact engine integrates (:attr:`Likelihood.exact`)."""
+    likelihood an exact engine integrates (:attr:`Likelihood.exact`), with random effects it
+    integrates (:attr:`bayesmeta.model.random_effects.RandomEffects.exact`)."""
     lik = likelihoods.likelihood(likelihood)
+    effects = random_effects_of(random_effects)
     if engine == "auto":
-        return "exact" if lik.exact_default else "nuts"
+        return "exact" if lik.exact_default and effects.exact else "nuts"
     if engine not in ENGINES:
         raise OptionError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if engine == "exact" and not effects.exact:
+        raise OptionError(effects.refusal)
     if engine == "exact" and lik.exact is None:
         which = " / ".join(n for n, other in LIKELIHOODS.items() if other.exact is not None)
         raise OptionError(
@@ -75,6 +80,13 @@ class AnalysisResult:
     common-effect comparison when asked for. ``frequentist`` maps method names to their typed
     estimates, on ``measure`` (two-arm counts: OR, RR or RD; None: the model's own scale);
     ``observed`` each study to its own estimate. ``absolute`` holds the absolute effects at
+    the control-group risks asked for (:mod:`bayesmeta.summaries.absolute`).
+
+    The posterior itself is kept, so summaries at another level and probabilities need no
+    refit: the draws in ``fit`` (NUTS), or ``exact_posterior``, the exact engine's posterior
+    (:class:`~bayesmeta.engines.exact.ExactPosterior`,
+    :class:`~bayesmeta.engines.exact_binomial.BinomialPosterior`: marginals of ``mu``, ``tau``,
+    ``theta_new`` and each ``theta_i`` with ``pdf``, ``cdf``, ``ppf``; None with moderators).
     the control-group risks asked for (:mod:`bayesmeta.summaries.absolute`); ``checks`` the
     model checks (:mod:`bayesmeta.summaries.checks`) when asked for.
     """
@@ -94,6 +106,7 @@ class AnalysisResult:
     frequentist_meta_regression: MetaRegressions | None = None
     frequentist_subgroups: Subgroups | None = None
     bayes_factors: BayesFactors | None = None
+    exact_posterior: Any = None
     checks: ModelChecks | None = None
 
     @property
@@ -241,9 +254,8 @@ class AnalysisResult:
             from bayesmeta.summaries.draws import summarize
 
             return summarize(self.fit.draws, scale=self.scale, level=level, hdi=hdi)
-        from bayesmeta.summaries import exact
-
-        return exact.summarize(self.spec, level=level, hdi=hdi)[0]
+        engine = quadrature(self.spec)
+        return engine.summarize(self.spec, level=level, hdi=hdi, fitted=self.exact_posterior)[0]
 
     def probability(
         self, quantity: str = "mu", *, below: float | None = None, above: float | None = None
@@ -284,7 +296,12 @@ class AnalysisResult:
             return probability(self.fit.draws, name, hi, lo)
         from bayesmeta.summaries.exact import probability as exact_probability
 
-        return exact_probability(self.spec, name, hi, lo)
+        return exact_probability(self.spec, name, hi, lo, self.exact_posterior)
+
+    def _random_effects(self) -> dict[str, str]:
+        """JSON key ``random_effects``, for a distribution other than the normal default."""
+        name = self.spec.random_effects
+        return {} if name == "normal" else {"random_effects": name}
 
     def data_dict(self) -> dict[str, Any]:
         """JSON block ``data``: counts of studies, zero cells, the data checksum and the
@@ -326,6 +343,7 @@ class AnalysisResult:
             "model": self.model,
             "engine": self.engine,
             "common_effect": self.common_effect,
+            **self._random_effects(),
             "scale": self.scale.name,
             "reference": reference_direction(self.data),
             "data": self.data_dict(),
@@ -423,6 +441,7 @@ def analyze(
     benefit: Benefit | None = None,
     bayes_factors: bool = False,
     exact_check: bool = False,
+    random_effects: str = "normal",
     checks: bool = False,
 ) -> AnalysisResult:
     """Fit the Bayesian model to ``data`` and put the frequentist estimates beside it.
@@ -441,8 +460,8 @@ def analyze(
         ``"nuts"``, ``"exact"`` (quadrature, where the likelihood has an exact engine) or
         ``"auto"`` (exact where the likelihood's default is, NUTS otherwise).
     priors
-        A :class:`PriorSet`, or a mapping of some of ``mu``, ``tau``, ``baseline`` to a prior
-        or prior text, replacing the model's defaults (``docs/priors.md``).
+        A :class:`PriorSet`, or a mapping of some of ``mu``, ``tau``, ``baseline``, ``nu`` to
+        a prior or prior text, replacing the model's defaults (``docs/priors.md``).
     settings
         NUTS settings (:class:`SamplerSettings`).
     common_effect
@@ -484,6 +503,10 @@ def analyze(
         A NUTS result also records its largest quantile distance from the exact posterior
         (``diagnostics.exact_check``, in posterior SDs) where the exact engines cover the
         model; it costs one exact fit (``bayesmeta fit`` always asks for it).
+    random_effects
+        The distribution of the study effects (:mod:`bayesmeta.model.random_effects`):
+        ``"normal"``, or ``"t"`` for Student-t effects with degrees of freedom ``nu`` (prior
+        ``priors["nu"]``, default gamma(2, 0.1); NUTS only).
     checks
         Also compute the model checks (``result.checks``, :mod:`bayesmeta.summaries.checks`):
         each study's posterior predictive p-value, with NUTS its LOO-PIT value and Pareto k
@@ -506,7 +529,12 @@ def analyze(
     if seed is not None:
         settings = replace(settings or SamplerSettings(), seed=seed)
     spec = ModelSpec.describe(
-        data, model=model, priors=priors, common_effect=common_effect, moderators=moderators
+        data,
+        model=model,
+        priors=priors,
+        common_effect=common_effect,
+        moderators=moderators,
+        random_effects=random_effects,
     )
     result = analyze_model(
         spec,
@@ -583,7 +611,7 @@ def analyze_model(
         raise TypeError(f"settings must be SamplerSettings, got {type(settings).__name__}")
     level = check_level(level)
     seed = (settings or SamplerSettings()).seed
-    engine = resolve_engine(spec.likelihood, engine)
+    engine = resolve_engine(spec.likelihood, engine, spec.random_effects)
     spec.check_proper(engine, bayes_factors=bayes_factors or compare)
     risks = check_absolute(spec, baseline_risks, engine)
     common = shared_fields(spec, engine, frequentist, level, measure)
@@ -595,7 +623,8 @@ def analyze_model(
         from bayesmeta.workflows.compare import bayes_factor
 
         engine_module = quadrature(spec)
-        posterior, lml = engine_module.summarize(spec, level=level, hdi=hdi)
+        fitted = engine_module.posterior(spec) if spec.moderators is None else None
+        posterior, lml = engine_module.summarize(spec, level=level, hdi=hdi, fitted=fitted)
         if risks:
             from bayesmeta.summaries.absolute import exact_absolute_effects
 
@@ -607,7 +636,11 @@ def analyze_model(
         if checks:
             common["checks"] = _exact_checks(spec, engine_module, seed)
         return AnalysisResult(
-            posterior=posterior, comparison=comparison, log_marginal_likelihood=lml, **common
+            posterior=posterior,
+            comparison=comparison,
+            log_marginal_likelihood=lml,
+            exact_posterior=fitted,
+            **common,
         )
     from bayesmeta.engines import nuts
     from bayesmeta.summaries.draws import summarize
@@ -757,6 +790,7 @@ def from_draws(
     frequentist: Sequence[str] | None = None,
     level: float = DEFAULT_LEVEL,
     hdi: bool = False,
+    random_effects: str = "normal",
 ) -> AnalysisResult:
     """An :class:`AnalysisResult` from draws you made yourself, e.g. of a builder model you
     extended or a PyMC model you wrote, so that summaries, probabilities, the forest plot and
@@ -767,8 +801,9 @@ def from_draws(
     ``theta`` (each study's effect, dimension ``study`` in the order of ``data``) and
     ``theta_new`` (a new study's effect), and ``sample_stats`` with ``diverging`` (as
     ``pm.sample`` and :func:`bayesmeta.sample` give them). ``model``, ``priors``,
-    ``common_effect`` and ``moderators`` describe the model that made them, for the report's
-    methods text (the draws are not checked against them); other arguments as :func:`analyze`.
+    ``common_effect``, ``moderators`` and ``random_effects`` describe the model that made
+    them, for the report's methods text (the draws are not checked against them); other
+    arguments as :func:`analyze`.
 
     >>> idata = bayesmeta.sample(my_model, random_seed=1)  # doctest: +SKIP
     >>> result = bayesmeta.from_draws(idata, data)  # doctest: +SKIP
@@ -790,6 +825,7 @@ def from_draws(
         priors=priors,
         common_effect=common_effect,
         moderators=moderators,
+        random_effects=random_effects,
     )
     draws = Draws.from_datatree(idata)
     needed = ["mu", "theta", "theta_new", *(() if spec.common_effect else ("tau",))]
@@ -834,6 +870,7 @@ def provenance(spec: ModelSpec, settings: SamplerSettings) -> dict[str, str | in
         "bayesmeta_version": package_version(),
         "bayesmeta_model": spec.likelihood,
         "bayesmeta_common_effect": int(spec.common_effect),
+        "bayesmeta_random_effects": spec.random_effects,
         "bayesmeta_priors": json.dumps(spec.priors_used()),
         "bayesmeta_moderators": json.dumps(mods),
         "bayesmeta_sampler": json.dumps(
@@ -849,5 +886,8 @@ def provenance(spec: ModelSpec, settings: SamplerSettings) -> dict[str, str | in
 
 
 def _other(spec: ModelSpec) -> ModelSpec:
-    """The same model with the other effect assumption (random <-> common)."""
-    return replace(spec, common_effect=not spec.common_effect)
+    """The same model with the other effect assumption (random <-> common; a common effect
+    has no random-effects distribution)."""
+    if spec.common_effect:
+        return replace(spec, common_effect=False)
+    return replace(spec, common_effect=True, random_effects="normal")

@@ -41,21 +41,21 @@ import pandas as pd
 from bayesmeta import progress
 from bayesmeta.engines.nuts import ConvergenceWarning, SamplerSettings
 from bayesmeta.errors import BayesmetaError, OptionError
-from bayesmeta.frequentist.methods import METHODS, REPORTED, design_of
+from bayesmeta.frequentist.methods import METHODS
 from bayesmeta.frequentist.results import Estimate, PooledEstimate
-from bayesmeta.io.counts import StudyData, TwoArmData, looks_like_data, read_table
+from bayesmeta.io.counts import StudyData, looks_like_data, read_table
 from bayesmeta.io.output import check_writable, spreadsheet_safe, write_atomic
 from bayesmeta.io.table import TableFile, check_file
+from bayesmeta.model.likelihoods import LIKELIHOODS, native
 from bayesmeta.model.priors import Prior, check_for_sampler, check_scale_prior, parse_prior
 from bayesmeta.summaries.types import Summary
 from bayesmeta.workflows.analyze import AnalysisResult
 
 DEFAULT_GROUP_COLUMN = "meta_analysis"
 
-# Frequentist methods put beside the posterior (column prefixes from the method registry).
-TWO_ARM_METHODS = ("mantel_haenszel", "random_dl", "random_reml", "random_reml_hksj")
-SINGLE_ARM_METHODS = ("random_dl", "random_reml")
-REPORTED_METHODS = ("random_dl", "random_reml", "random_reml_hksj")  # no counts: no MH
+# Frequentist methods put beside the posterior: each likelihood's batch_methods for its data;
+# the columns are all of them (prefixes from the method registry), in registry order.
+METHOD_COLUMNS = tuple(dict.fromkeys(m for lik in LIKELIHOODS.values() for m in lik.batch_methods))
 _METHOD_FIELDS = ("estimate", "ci_lower", "ci_upper", "tau2", "i2")
 
 COLUMNS: tuple[str, ...] = (
@@ -84,7 +84,7 @@ COLUMNS: tuple[str, ...] = (
     "converged",
     "refitted",
     "seconds",
-    *(f"{METHODS[m].column}_{f}" for m in TWO_ARM_METHODS for f in _METHOD_FIELDS),
+    *(f"{METHODS[m].column}_{f}" for m in METHOD_COLUMNS for f in _METHOD_FIELDS),
     "options",
 )
 
@@ -192,11 +192,8 @@ class Job:
 
 
 def methods_for(data: StudyData) -> tuple[str, ...]:
-    """The frequentist methods a batch row reports for ``data`` (reported estimates, also
-    beside counts in a mixed table: those of the effects, with Hartung-Knapp)."""
-    if isinstance(data, TwoArmData):
-        return TWO_ARM_METHODS
-    return REPORTED_METHODS if design_of(data) == REPORTED else SINGLE_ARM_METHODS
+    """The frequentist methods a batch row reports for ``data``."""
+    return native(data).batch_methods
 
 
 def derive_seed(base: int, name: str) -> int:
@@ -465,7 +462,7 @@ def run_one(job: Job, options: BatchOptions) -> dict[str, Any]:
                 common_effect=options.common_effect,
                 frequentist=methods_for(data),
                 engine=options.engine,
-                measure=options.measure if isinstance(data, TwoArmData) else None,
+                measure=options.measure if native(data).measures else None,
             )
         seconds = time.perf_counter() - start
     except BayesmetaError as exc:

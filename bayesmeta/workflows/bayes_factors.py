@@ -53,6 +53,8 @@ def four_models(spec: ModelSpec) -> FourModels:
     """
     if spec.moderators is not None:
         raise BayesmetaError("Bayes factors are computed for models without moderators")
+    if not spec.effects.exact:
+        raise BayesmetaError(f"no Bayes factors: {spec.effects.refusal}")
     priors = spec.priors
     if spec.family.exact == "exact":
         from bayesmeta.engines import exact

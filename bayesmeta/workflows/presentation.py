@@ -33,9 +33,10 @@ from bayesmeta.frequentist.pooled import common_effect, z_quantile
 from bayesmeta.frequentist.pooled import weights as study_weights
 from bayesmeta.frequentist.results import AsymmetryTest, PooledEstimate, Skipped
 from bayesmeta.frequentist.smallstudy import egger, egger_line
-from bayesmeta.io.counts import SingleArmData, StudyData, TwoArmData
+from bayesmeta.io.counts import StudyData
 from bayesmeta.io.reported import ReportedEffects
 from bayesmeta.model.description import scale_of_data
+from bayesmeta.model.likelihoods import native
 from bayesmeta.model.scales import Scale, scale_of_measure
 from bayesmeta.summaries.types import DEFAULT_LEVEL
 from bayesmeta.workflows.analyze import AnalysisResult
@@ -180,7 +181,7 @@ def funnel_numbers(
         raise BayesmetaError(f"a funnel plot needs at least 3 studies, got {es.k}")
     try:
         line = egger_line(es)
-        test = egger(es, data if isinstance(data, TwoArmData) else None)
+        test = egger(es, data if native(data).count_methods else None)
         egger_fit: tuple[tuple[float, float], AsymmetryTest] | None = (line, test)
     except BayesmetaError:
         egger_fit = None
@@ -227,7 +228,7 @@ def bias_analyses(result: AnalysisResult) -> PublicationBias | NotRun:
     """The publication-bias analyses of the fit's data, selection assumed to favour effects
     in the direction of the common-effect estimate; NotRun for single-arm data."""
     data = result.data
-    if isinstance(data, SingleArmData):
+    if native(data).bias_refusal is not None:
         return NotRun(
             "Publication-bias methods compare effects between studies; not for proportions."
         )

@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from bayesmeta.errors import BayesmetaError
-from bayesmeta.io.inputs import counts_measure
+from bayesmeta.io.options import SAMPLER_OPTIONS
+from bayesmeta.model.likelihoods import native
 from bayesmeta.model.priors import Prior
 from bayesmeta.summaries.absolute import risk_text
 from bayesmeta.summaries.sof import SummaryOfFindings
@@ -100,7 +101,7 @@ class Analyses:
     @property
     def measure(self) -> str | None:
         """The measure of two-arm counts' frequentist rows and figures (None: the model's)."""
-        return counts_measure(self.data, self.plan.request.measure)
+        return native(self.data).frequentist_measure(self.data, self.plan.request.measure)
 
     @property
     def methods(self) -> tuple[str, ...]:
@@ -127,6 +128,8 @@ def command_line(
         args += [f"--prior-{name}", str(prior)]
     if request.common_effect:
         args.append("--common-effect")
+    if request.random_effects != "normal":
+        args += ["--random-effects", request.random_effects]
     for covariate in request.covariates:
         args += ["--covariate", covariate]
     if request.subgroup:
@@ -150,11 +153,8 @@ def command_line(
     if request.benefit is not None:
         args += ["--benefit-threshold", f"{request.benefit.threshold:g}"]
         args += [] if request.benefit.fewer else ["--desirable-events"]
-    s = request.settings
-    args += ["--chains", str(s.chains), "--draws", str(s.draws), "--tune", str(s.tune)]
-    args += ["--seed", str(s.seed)]
-    if s.target_accept is not None:
-        args += ["--target-accept", f"{s.target_accept:g}"]
+    for option in SAMPLER_OPTIONS:
+        args += option.arguments(getattr(request.settings, option.name))
     return shlex.join(args)
 
 
@@ -197,6 +197,8 @@ def run_sensitivity(planned: Plan, result: AnalysisResult) -> list[SensitivityRo
         settings=planned.request.settings,
         mu_prior=result.priors.mu,
         model=result.model,
+        random_effects=result.spec.random_effects,
+        nu_prior=result.priors.nu,
         engine=result.engine,
     )
 
@@ -313,7 +315,9 @@ def analyses(
             methods=planned.methods,
             influence_method=None if isinstance(infl, NotRun) else infl.method,
             parts=parts,
-            measure=counts_measure(planned.spec.data, planned.request.measure),
+            measure=native(planned.spec.data).frequentist_measure(
+                planned.spec.data, planned.request.measure
+            ),
         ),
         average=average,
         robustness=robust,

@@ -8,20 +8,22 @@ from a specification file (:meth:`AnalysisRequest.from_spec`); both then take th
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import ClassVar
 
 from bayesmeta.engines.nuts import SamplerSettings
 from bayesmeta.errors import BayesmetaError, OptionError
 from bayesmeta.frequentist import methods as frequentist_methods
 from bayesmeta.io.counts import StudyData
 from bayesmeta.io.examples import example as find_example
-from bayesmeta.io.inputs import counts_measure, load
+from bayesmeta.io.inputs import load
+from bayesmeta.io.options import OPTIONS, PRIOR_OPTIONS, SAMPLER_OPTIONS, Option
 from bayesmeta.io.reported import ReportedEffects
 from bayesmeta.io.spec import Spec
 from bayesmeta.io.table import TableFile
 from bayesmeta.model.description import ModelSpec
-from bayesmeta.model.likelihoods import NAMES
+from bayesmeta.model.likelihoods import NAMES, native
 from bayesmeta.model.moderators import moderators
 from bayesmeta.model.priors import DEFAULT_BETA, Prior, parse_prior
 from bayesmeta.summaries.absolute import STUDIES, Benefit, check_baseline_risks
@@ -32,16 +34,18 @@ from bayesmeta.workflows.analyze import (
     resolve_engine,
 )
 
-PRIOR_NAMES = ("mu", "tau", "baseline", "beta")
+PRIOR_NAMES = tuple(o.key for o in PRIOR_OPTIONS)
 
 
 @dataclass(frozen=True)
 class AnalysisRequest:
     """What to analyse and how: the data, the model options, priors and sampler settings.
 
-    ``priors`` maps some of ``mu``, ``tau``, ``baseline`` and ``beta`` (meta-regression slopes)
-    to a prior or its text; the others are the model's defaults. ``methods`` are the
-    frequentist rows to show (None: the defaults for the data). ``split_shared_control``
+    ``priors`` maps some of ``mu``, ``tau``, ``baseline``, ``nu`` (degrees of freedom of
+    Student-t random effects) and ``beta`` (meta-regression slopes) to a prior or its text;
+    the others are the model's defaults. ``random_effects`` is the distribution of the study
+    effects (:mod:`bayesmeta.model.random_effects`). ``methods`` are the frequentist rows to
+    show (None: the defaults for the data). ``split_shared_control``
     divides control arms that multi-arm trials share between their comparisons
     (:func:`bayesmeta.io.multiarm.split_shared_control`). ``reading`` says how to read the
     file: ``sheet``, ``separator``, ``decimal``, ``encoding``, ``outcome``
@@ -51,7 +55,13 @@ class AnalysisRequest:
     risks of the absolute effects (:mod:`bayesmeta.summaries.absolute`; ``"studies"``: from
     the study baselines), ``benefit`` the clinically relevant difference of their probability
     of benefit; ``checks`` asks for the model checks (:mod:`bayesmeta.summaries.checks`).
+
+    ``OPTIONS`` are the declarations (name, help, default, bounds) of the options that the
+    command line, the TOML schema and :func:`bayesmeta.workflows.report.command_line` are
+    generated from (:mod:`bayesmeta.io.options`; so far the sampler settings and priors).
     """
+
+    OPTIONS: ClassVar[dict[str, Option]] = OPTIONS
 
     data: Path | None = None
     example: str | None = None
@@ -62,6 +72,7 @@ class AnalysisRequest:
     engine: str = "auto"
     priors: Mapping[str, Prior | str] = field(default_factory=dict)
     common_effect: bool = False
+    random_effects: str = "normal"
     covariates: tuple[str, ...] = ()
     subgroup: str | None = None
     separate_tau: bool = False
@@ -97,10 +108,9 @@ class AnalysisRequest:
                 priors[key] = parse_prior(text)
             except BayesmetaError as exc:
                 raise BayesmetaError(f"{where}: [priors] {key}: {exc}") from None
-        known = {f.name for f in fields(SamplerSettings)}
-        sampler = {k: v for k, v in spec.sampler.items() if k in known}
-        if "target_accept" in sampler:
-            sampler["target_accept"] = float(sampler["target_accept"])
+        sampler = {
+            o.name: o.kind(spec.sampler[o.key]) for o in SAMPLER_OPTIONS if o.key in spec.sampler
+        }
         absolute = spec.absolute
         try:
             risks = check_baseline_risks(absolute.get("baseline_risks", ()))
@@ -124,6 +134,7 @@ class AnalysisRequest:
             engine=spec.engine,
             priors=priors,
             common_effect=spec.common_effect,
+            random_effects=spec.random_effects,
             covariates=spec.covariates,
             subgroup=spec.subgroup,
             separate_tau=spec.separate_tau,
@@ -207,8 +218,9 @@ def plan(request: AnalysisRequest) -> Plan:
         priors=priors,
         common_effect=request.common_effect,
         moderators=mods,
+        random_effects=request.random_effects,
     )
-    engine = resolve_engine(spec.likelihood, request.engine)
+    engine = resolve_engine(spec.likelihood, request.engine, spec.random_effects)
     spec.check_proper(engine, bayes_factors=request.bayes_factors or request.compare)
     if engine == "exact" and spec.family.exact != "exact" and spec.moderators is not None:
         raise OptionError(
@@ -216,7 +228,7 @@ def plan(request: AnalysisRequest) -> Plan:
         )
     if engine == "nuts":
         spec.check_for_sampler()
-    measure = counts_measure(data, request.measure)
+    measure = native(data).frequentist_measure(data, request.measure)
     request = _posterior_measure(request, spec, engine, measure)
     check_absolute(spec, request.baseline_risks, engine)
     if measure is not None:
@@ -244,7 +256,8 @@ def _posterior_measure(
 
 
 def execute(planned: Plan) -> AnalysisResult:
-    """Fit a planned analysis."""
+    """Fit a planned analysis, its intervals at the request's ``ci_level`` (also the level of
+    reported confidence intervals in effect-size input)."""
     r = planned.request
     return analyze_model(
         planned.spec,
@@ -253,7 +266,8 @@ def execute(planned: Plan) -> AnalysisResult:
         compare=r.compare,
         bayes_factors=r.bayes_factors,
         hdi=r.hdi,
-        measure=counts_measure(planned.spec.data, r.measure),
+        level=r.ci_level,
+        measure=native(planned.spec.data).frequentist_measure(planned.spec.data, r.measure),
         baseline_risks=r.baseline_risks,
         benefit=r.benefit,
         exact_check=True,

@@ -422,6 +422,8 @@ def robustness_map(
     start = time.perf_counter()
     if spec.moderators is not None:
         raise BayesmetaError("the robustness map is computed for models without moderators")
+    if not spec.effects.exact:
+        raise BayesmetaError(f"no robustness map: {spec.effects.refusal}")
     if benefit not in BENEFITS:
         raise OptionError(f"benefit must be one of {', '.join(BENEFITS)}, got {benefit!r}")
     if not 0.0 < threshold < 1.0:

@@ -105,6 +105,8 @@ def prior_sensitivity(
     settings: SamplerSettings,
     mu_prior: Prior | None = None,
     model: str = "auto",
+    random_effects: str = "normal",
+    nu_prior: Prior | None = None,
     engine: str = "auto",
 ) -> list[SensitivityRow]:
     """Fit ``data`` once per tau prior and summarise each fit in one row.
@@ -122,6 +124,9 @@ def prior_sensitivity(
         Prior of the pooled effect; None: the model's default.
     model
         A registered likelihood (:mod:`bayesmeta.model.likelihoods`) or ``"auto"``.
+    random_effects, nu_prior
+        The distribution of the study effects (:mod:`bayesmeta.model.random_effects`) and,
+        for Student-t ones, the prior of their degrees of freedom (None: the default).
     engine
         ``"nuts"``, ``"exact"`` or ``"auto"``, as for :func:`bayesmeta.analyze`: every refit
         uses it (``bayesmeta report --engine exact`` refits by quadrature, not by NUTS).
@@ -131,7 +136,9 @@ def prior_sensitivity(
     list of SensitivityRow
         One per tau prior, in order.
     """
-    base = ModelSpec.describe(data, model=model, priors={"mu": mu_prior})
+    base = ModelSpec.describe(
+        data, model=model, priors={"mu": mu_prior, "nu": nu_prior}, random_effects=random_effects
+    )
     odds = base.scale.name == "log_odds_ratio"
     priors = tau_priors if tau_priors is not None else default_tau_priors(odds)
     if not priors:

@@ -265,6 +265,7 @@ FAMILY_EXAMPLES = {
     "exponential": (1.5,),
     "lognormal": (-0.5, 0.8),
     "inverse-gamma": (1.0, 0.15),
+    "gamma": (2.0, 0.7),
 }
 
 

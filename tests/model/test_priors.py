@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from bayesmeta.errors import BayesmetaError
-from bayesmeta.model.priors import DEFAULT_MU, PriorSet, parse_prior
+from bayesmeta.model.priors import DEFAULT_MU, Prior, PriorSet, parse_prior
 
 SPECS = [
     "normal(0, 10)",
@@ -16,6 +16,7 @@ SPECS = [
     "uniform(0, 2)",
     "exponential(2)",
     "lognormal(-1, 0.5)",
+    "gamma(2, 0.1)",
 ]
 
 
@@ -35,7 +36,7 @@ def test_spelling_is_forgiven() -> None:
     ("spec", "fragment"),
     [
         ("normal(0)", "takes 2 parameter"),
-        ("gamma(1, 1)", "unknown prior family"),
+        ("weibull(1, 1)", "unknown prior family"),
         ("half-normal(-1)", "must be positive"),
         ("half-normal", "write FAMILY(PARAMS)"),
         ("normal(a, b)", "must be numbers"),
@@ -78,3 +79,16 @@ def test_quantiles_invert_the_cdf(spec: str) -> None:
     prior = parse_prior(spec)
     q = np.array([0.025, 0.5, 0.975])
     np.testing.assert_allclose(prior.cdf(prior.ppf(q)), q, rtol=1e-9)
+
+
+def test_gamma_support_point_is_pymcs() -> None:
+    """The gamma family (prior of Student-t degrees of freedom) starts where PyMC's Gamma does
+    (its mean, shape / rate) and takes PyMC's keywords."""
+    import pymc as pm
+    from pymc.distributions.distribution import support_point
+
+    prior = parse_prior("gamma(2, 0.1)")
+    with pm.Model():
+        rv = prior.to_pymc("nu")
+    assert prior.support_point() == pytest.approx(float(support_point(rv).eval()))
+    assert Prior("Gamma", alpha=2, beta=0.1) == prior and str(prior) == "gamma(2, 0.1)"

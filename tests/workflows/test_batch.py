@@ -26,11 +26,11 @@ from bayesmeta.errors import BayesmetaError
 from bayesmeta.workflows.batch import (
     COLUMNS,
     INPUT_KEY,
-    TWO_ARM_METHODS,
     BatchOptions,
     Job,
     derive_seed,
     job_fingerprint,
+    methods_for,
     read_jobs,
     read_progress,
     run_batch,
@@ -69,11 +69,8 @@ def single_fits() -> dict[str, dict[str, float]]:
     out = {}
     for name in NAMES:
         seed = derive_seed(SETTINGS.seed, name)
-        result = analyze(
-            load(_example(name)),
-            settings=replace(SETTINGS, seed=seed),
-            frequentist=tuple(TWO_ARM_METHODS),
-        )
+        data = load(_example(name))
+        result = analyze(data, settings=replace(SETTINGS, seed=seed), frequentist=methods_for(data))
         out[name] = result_row(name, result, seed, OPTIONS)
     return out
 

@@ -39,6 +39,16 @@ class Likelihood:
         observed study estimates and the inputs of the frequentist methods.
     design
         The frequentist design of its native data (:mod:`bayesmeta.frequentist.methods`).
+    measures
+        The ``--measure`` choices of the frequentist rows of its native data (two-arm counts:
+        OR, RR, RD); empty: its own :attr:`measure` only.
+    count_methods
+        Its native data are 2x2 counts that the count-based frequentist methods use
+        (Mantel-Haenszel and Peto leave-one-out, the count check of Egger's test).
+    bias_refusal
+        Why the publication-bias analyses do not apply to its native data (None: they do).
+    batch_methods
+        The frequentist methods a ``bayesmeta batch`` row reports for its native data.
     baseline
         The model has study baselines ``alpha`` with the ``baseline`` prior.
     kernel
@@ -82,6 +92,10 @@ class Likelihood:
     measure: ClassVar[str]
     design: ClassVar[str]
     baseline: ClassVar[bool] = False
+    measures: ClassVar[tuple[str, ...]] = ()
+    count_methods: ClassVar[bool] = False
+    bias_refusal: ClassVar[str | None] = None
+    batch_methods: ClassVar[tuple[str, ...]] = ("random_dl", "random_reml")
     kernel: ClassVar[str | None] = None
     exact: ClassVar[str | None] = None
     exact_default: ClassVar[bool] = False
@@ -162,6 +176,11 @@ class Likelihood:
         """The terminal's line on zero cells, if any (``native_model``: this likelihood, not
         a normal-normal model on its effect sizes, was fitted)."""
         return None
+
+    def frequentist_measure(self, data: Any, measure: str | None) -> str | None:
+        """The measure left for the frequentist rows of ``data`` when ``--measure`` is
+        ``measure`` (None: the data's own)."""
+        return measure
 
     def measure_of(self, data: Any) -> str:
         """The effect measure of ``data`` (:attr:`measure`; reported data carry their own)."""

@@ -17,6 +17,9 @@ class BinomialNormal(Likelihood):
     measure = "OR"
     checks_information = True
     design = "two-arm"
+    measures = ("OR", "RR", "RD")  # escalc's, as bayesmeta.effects.TWO_ARM_MEASURES
+    count_methods = True
+    batch_methods = ("mantel_haenszel", "random_dl", "random_reml", "random_reml_hksj")
     baseline = True
     kernel = "bn"
     exact = "exact_binomial"

@@ -39,6 +39,7 @@ class MixedBinomialNormal(Likelihood):
     needs = "a table of 2x2 counts and reported odds ratios (bayesmeta.io.mixed)"
     measure = "OR"
     design = "reported"  # the frequentist rows pool the studies' log odds ratios
+    batch_methods = ("random_dl", "random_reml", "random_reml_hksj")  # no counts: no MH
     baseline = True
     readable_arrays = False
     exact = "exact_binomial"
@@ -61,6 +62,16 @@ class MixedBinomialNormal(Likelihood):
         from bayesmeta.io.mixed import MixedData
 
         return MixedData
+
+    def frequentist_measure(self, data: Any, measure: str | None) -> str | None:
+        if measure is not None and measure != data.measure:
+            from bayesmeta.errors import OptionError
+
+            raise OptionError(
+                f"--measure {measure}: the estimates this table reports are odds ratios, so its "
+                "studies are pooled as odds ratios only (leave out --measure)"
+            )
+        return None
 
     def arrays(self, spec: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         import numpy as np

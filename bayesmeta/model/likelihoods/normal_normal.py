@@ -19,6 +19,7 @@ class NormalNormal(Likelihood):
     needs = "estimates with standard errors"
     measure = "generic"  # reported data carry their own (see measure_of)
     design = "reported"
+    batch_methods = ("random_dl", "random_reml", "random_reml_hksj")  # no counts: no MH
     exact = "exact"
     exact_default = True
     derived_data = True
@@ -103,6 +104,12 @@ class NormalNormal(Likelihood):
 
     def measure_of(self, data: Any) -> str:
         return data.measure
+
+    def frequentist_measure(self, data: Any, measure: str | None) -> str | None:
+        # a continuous outcome read in ``measure`` (MD, SMD, ROM) has no other measure left
+        if measure is not None and data.arms is not None:
+            return None if measure.upper() == data.measure else measure
+        return measure
 
     check_statistic = "the study's estimate y_i, replicated as y_i^rep ~ N(theta_i^rep, v_i)"
 

@@ -29,11 +29,13 @@ class PoissonNormal(Likelihood):
     design = "rates"
     baseline = True
     exact = "exact_binomial"
-    references = ("stijnen2010",)
+    references = ("stijnen2010", "greenland1985")
     citations = {  # noqa: RUF012 (a class constant, never mutated)
         "stijnen2010": "Stijnen T, Hamza TH, Ozdemir P. Random effects meta-analysis of event "
         "outcome in the framework of the generalized linear mixed model with applications in "
-        "sparse data. Stat Med 2010;29(29):3046-3067."
+        "sparse data. Stat Med 2010;29(29):3046-3067.",
+        "greenland1985": "Greenland S, Robins JM. Estimation of a common effect parameter from "
+        "sparse follow-up data. Biometrics 1985;41(1):55-68.",
     }
     cell_titles = ("Treatment", "Control")
     forest_titles = (
@@ -81,7 +83,9 @@ class PoissonNormal(Likelihood):
             "control-arm log rate alpha_i is a study-specific parameter, the treatment-arm log "
             "rate is alpha_i + theta_i, and the study's log incidence rate ratio "
             "theta_i ~ N(mu, tau^2). Arms without events are used as they are, without "
-            "continuity corrections."
+            "continuity corrections. The frequentist rate ratios beside it follow metafor "
+            "(escalc measure IRR); the Mantel-Haenszel rate ratio has the variance of Greenland "
+            "and Robins (Greenland 1985)."
         )
 
     def reference_direction(self, data: Any) -> str:

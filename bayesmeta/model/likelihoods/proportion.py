@@ -16,6 +16,10 @@ class Proportion(Likelihood):
     measure = "PLO"
     checks_information = True
     design = "single-arm"
+    bias_refusal = (
+        "publication-bias analyses need two-arm counts or reported effects; single-arm "
+        "proportions are not supported"
+    )
     kernel = "prop"
     exact = "exact_binomial"
     cell_titles = ("Events",)

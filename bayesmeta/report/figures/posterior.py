@@ -67,22 +67,12 @@ def _grid(summaries: list[Summary], lower: float | None = None) -> np.ndarray:
 
 
 def _exact(result: AnalysisResult) -> object:
-    """The exact posterior of a model without moderators."""
-    from bayesmeta.engines import exact
-
-    spec = result.spec
-    if spec.moderators is not None:
+    """The exact posterior the fit kept (models without moderators)."""
+    if result.exact_posterior is None:
         raise BayesmetaError(
             "posterior densities of exact fits with moderators are not drawn; use --engine nuts"
         )
-    if spec.family.exact != "exact":
-        from bayesmeta.summaries.exact_binomial import posterior
-
-        return posterior(spec)
-    y, v = spec.normal.y, spec.normal.v
-    if spec.common_effect:
-        return exact.common_effect_posterior(y, v, prior_mu=spec.priors.mu)
-    return exact.nnhm_posterior(y, v, prior_mu=spec.priors.mu, prior_tau=spec.priors.tau)
+    return result.exact_posterior
 
 
 def pooled_densities(result: AnalysisResult) -> list[Density]:

@@ -755,6 +755,7 @@ class _Grid:
     evaluated: _Evaluated
     log_norm: float
     u_range: tuple[float, float]
+    log_prior_u: Callable[[np.ndarray], np.ndarray] | None = None  # log p(tau(u)) dtau/du
 
 
 @dataclass(frozen=True)
@@ -827,13 +828,27 @@ class BinomialPosterior:
             return None
         g, c = self._grid, self._c
         w = self._weights.sum(axis=0)
-        log_f = np.log(np.maximum(w / g.w_panel, 1e-300)).reshape(N_PANELS, -1)
+        # interpolate the log marginal likelihood part of the density of u (smooth), the
+        # prior's part (steep where u nears 1) is known: added back exactly
+        prior_u = g.log_prior_u if g.log_prior_u is not None else np.zeros_like
+        with np.errstate(divide="ignore"):
+            at_nodes = prior_u(g.u)
+        ok = np.all(np.isfinite(at_nodes))
+        if not ok:
+            prior_u, at_nodes = np.zeros_like, np.zeros_like(g.u)
+        log_f = np.log(np.maximum(w / g.w_panel, 1e-300)) - at_nodes
+        log_f = log_f.reshape(N_PANELS, -1)
         edges = np.linspace(*g.u_range, N_PANELS + 1)
         nodes = g.u.reshape(N_PANELS, -1)
+
+        def log_density(v: np.ndarray) -> np.ndarray:
+            with np.errstate(divide="ignore"):
+                return _panel_interpolate(edges, nodes, log_f, v) + prior_u(v)
+
         return GridMarginal(
             g.u,
             w,
-            lambda v: _panel_interpolate(edges, nodes, log_f, v),
+            log_density,
             *g.u_range,
             to_x=lambda u: c * u / (1.0 - u),
             from_x=lambda t: np.clip(t / (c + t), 0.0, 1.0),
@@ -997,6 +1012,9 @@ def _shared_posterior(
         with np.errstate(divide="ignore"):
             return prior_tau.logpdf(tau)
 
+    def log_prior_u(u):
+        return log_prior_tau(tau_of(u)) + log_jac(u)
+
     def normal_approx(lik, tau):
         """Conditional mean and SD of mu given tau from the studies' normal approximations."""
         y, v = lik.peak[0], lik.peak[1] ** 2
@@ -1119,7 +1137,9 @@ def _shared_posterior(
         log_norm = float(_logsumexp(lp + np.log(w_mu) + np.log(w_u)[None, :]))
         if not math.isfinite(log_norm):
             raise BayesmetaError("the posterior could not be normalised (no finite density)")
-        grids.append(_Grid(mu, a, h, u, tau, w_mu, w_u, w_panel, lp, ev, log_norm, (ua, ub)))
+        grids.append(
+            _Grid(mu, a, h, u, tau, w_mu, w_u, w_panel, lp, ev, log_norm, (ua, ub), log_prior_u)
+        )
     return grids, c
 
 

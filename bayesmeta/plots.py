@@ -107,6 +107,7 @@ def funnel(
     level: float = DEFAULT_LEVEL,
     contours: bool = False,
     filled: TrimFill | None = None,
+    measure: str | None = None,
 ) -> Figure:
     """Funnel plot of ``data`` (:mod:`bayesmeta.report.figures.funnel`).
 
@@ -120,10 +121,14 @@ def funnel(
         Shade the p < 0.10, 0.05, 0.01 regions around no effect.
     filled
         A trim-and-fill result whose imputed studies and estimate are drawn.
+    measure
+        Two-arm counts: ``"OR"``, ``"RR"`` or ``"RD"`` (escalc's effect sizes; None: the
+        model's log odds ratio).
 
     Raises
     ------
     BayesmetaError
         Fewer than 3 studies with an effect estimate.
     """
-    return funnel_figure.funnel(funnel_numbers(data, level), contours=contours, filled=filled)
+    numbers = funnel_numbers(data, level, measure)
+    return funnel_figure.funnel(numbers, contours=contours, filled=filled)

@@ -14,7 +14,7 @@ import typer
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
-from bayesmeta.cli import average, batch, bias, classic, fit, priors, report, robustness
+from bayesmeta.cli import average, batch, bias, classic, fit, priors, report, robustness, sof
 from bayesmeta.cli.common import EXIT_USER_ERROR, ascii_fallback
 
 
@@ -62,6 +62,7 @@ for command in (
     priors.sensitivity,
     batch.batch,
     batch.simulate,
+    sof.sof,
 ):
     app.command()(command)
 

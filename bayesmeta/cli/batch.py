@@ -67,6 +67,7 @@ def _options(
     tune: int,
     seed: int,
     engine: str = "nuts",
+    measure: str | None = None,
 ) -> BatchOptions:
     from bayesmeta.engines.nuts import SamplerSettings
     from bayesmeta.workflows.batch import BatchOptions
@@ -78,6 +79,7 @@ def _options(
         common_effect=common_effect,
         settings=SamplerSettings(chains=chains, draws=draws, tune=tune, seed=seed),
         engine=engine,
+        measure=measure,
     )
 
 
@@ -177,6 +179,13 @@ def batch(
     prior_baseline: PriorBaselineOpt = None,
     common_effect: CommonOpt = False,
     engine: BatchEngineOpt = "nuts",
+    measure: Annotated[
+        str | None,
+        typer.Option(
+            help="Frequentist columns of two-arm counts on OR (the default), RR (log risk "
+            "ratio) or RD (risk difference); the posterior columns stay on the log odds ratio.",
+        ),
+    ] = None,
     chains: ChainsOpt = 4,
     draws: DrawsOpt = 2000,
     tune: TuneOpt = 1000,
@@ -198,7 +207,16 @@ def batch(
     _check_table_name(out)
     _check_scheduler(scheduler)
     options = _options(
-        prior_mu, prior_tau, prior_baseline, common_effect, chains, draws, tune, seed, engine
+        prior_mu,
+        prior_tau,
+        prior_baseline,
+        common_effect,
+        chains,
+        draws,
+        tune,
+        seed,
+        engine,
+        measure,
     )
     jobs = read_jobs(source, group_column=group_column, sheet=sheet)
     progress = _prepare([out], force, input_files(source, jobs))

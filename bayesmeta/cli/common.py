@@ -367,6 +367,54 @@ MeasureOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[Path | None, typer.Option("--json", help="Write the results as JSON.")]
+BaselineRiskOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Control-group risks, comma-separated (e.g. 0.05,0.20), or 'studies' (the "
+        "posterior predictive control risk of the study baselines; binomial-normal, NUTS): "
+        "the treated risk, risk difference per 1,000, risk ratio and NNT from the posterior "
+        "at each.",
+    ),
+]
+BenefitThresholdOpt = Annotated[
+    float | None,
+    typer.Option(
+        help="A clinically relevant benefit, in events per 1,000 (e.g. 10): the posterior "
+        "probability of at least that many fewer events (more with --desirable-events) at "
+        "each control risk.",
+    ),
+]
+DesirableEventsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--desirable-events",
+        help="The events are desirable (a benefit is more of them), not harmful.",
+    ),
+]
+
+
+def absolute_options(
+    baseline_risk: str | None, threshold: float | None, desirable: bool
+) -> dict[str, Any]:
+    """The ``baseline_risks`` and ``benefit`` of a request from the command-line options.
+
+    Raises
+    ------
+    BayesmetaError
+        A threshold or --desirable-events without --baseline-risk; a bad risk or threshold.
+    """
+    from bayesmeta.summaries.absolute import Benefit, parse_baseline_risks
+
+    if baseline_risk is None:
+        if threshold is not None or desirable:
+            raise BayesmetaError("--benefit-threshold and --desirable-events need --baseline-risk")
+        return {"baseline_risks": (), "benefit": None}
+    return {
+        "baseline_risks": parse_baseline_risks(baseline_risk),
+        "benefit": Benefit(threshold, fewer=not desirable) if threshold is not None else None,
+    }
+
+
 PriorMuOpt = Annotated[
     str | None, typer.Option(help="Prior of the pooled effect mu, e.g. 'normal(0, 2.82)'.")
 ]

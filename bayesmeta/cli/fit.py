@@ -15,12 +15,16 @@ import typer
 
 from bayesmeta.cli.common import (
     EXIT_NOT_CONVERGED,
+    BaselineRiskOpt,
+    BenefitThresholdOpt,
+    DesirableEventsOpt,
     FavoursOpt,
     ForceOpt,
     JsonOpt,
     MeasureOpt,
     ModelOptions,
     QuietOpt,
+    absolute_options,
     console,
     default_favours,
     model_options,
@@ -120,13 +124,9 @@ def fit(
     ] = None,
     favours: FavoursOpt = None,
     measure: MeasureOpt = None,
-    baseline_risk: Annotated[
-        str | None,
-        typer.Option(
-            help="Control-group risks, comma-separated (e.g. 0.05,0.20): the treated risk, "
-            "risk difference per 1,000, risk ratio and NNT from the posterior at each.",
-        ),
-    ] = None,
+    baseline_risk: BaselineRiskOpt = None,
+    benefit_threshold: BenefitThresholdOpt = None,
+    desirable_events: DesirableEventsOpt = False,
     checks: Annotated[
         bool,
         typer.Option(
@@ -141,7 +141,6 @@ def fit(
 ) -> None:
     """Fit a Bayesian random-effects meta-analysis and compare it with the frequentist one."""
     from bayesmeta.io.continuous import MEASURES as CONTINUOUS_MEASURES
-    from bayesmeta.summaries.absolute import parse_baseline_risks
 
     if options.spec_file is not None:
         raise BayesmetaError(f"{options.spec_file}: run a specification with `bayesmeta run`")
@@ -153,7 +152,7 @@ def fit(
     request = replace(
         options.request(),
         measure=measure,
-        baseline_risks=parse_baseline_risks(baseline_risk) if baseline_risk is not None else (),
+        **absolute_options(baseline_risk, benefit_threshold, desirable_events),
         checks=checks,
     )
     result = _analyse(

@@ -9,20 +9,26 @@ folder present), then plan the request as ``fit`` does, run what is needed
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from bayesmeta.cli.common import (
     EXIT_NOT_CONVERGED,
+    BaselineRiskOpt,
+    BenefitThresholdOpt,
+    DesirableEventsOpt,
     FavoursOpt,
     ForceOpt,
+    MeasureOpt,
     ModelOptions,
     QuietOpt,
+    absolute_options,
     default_favours,
     model_options,
     user_errors,
 )
+from bayesmeta.errors import BayesmetaError
 
 OutReport = Annotated[
     Path,
@@ -36,6 +42,29 @@ OutReport = Annotated[
 OutFigure = Annotated[
     Path, typer.Option("--out", help="Figure file: .png, .svg or .pdf.", show_default=False)
 ]
+
+
+def _with_measure(options: ModelOptions, measure: str | None, absolute: dict) -> Any:
+    """The request of ``options`` with ``--measure`` and the absolute-effect options.
+
+    Raises
+    ------
+    BayesmetaError
+        Those options beside a specification file (it must say them: [model] measure,
+        [absolute]).
+    """
+    from dataclasses import replace
+
+    request = options.request()
+    given = {k: v for k, v in absolute.items() if v}
+    if measure is not None:
+        given["measure"] = measure.upper()
+    if given and options.spec_file is not None:
+        raise BayesmetaError(
+            f"{options.spec_file} is a specification file: set the measure in [model] and "
+            "the baseline risks in [absolute] instead of on the command line"
+        )
+    return replace(request, **given)
 
 
 @user_errors
@@ -82,15 +111,20 @@ def report(
         ),
     ] = False,
     favours: FavoursOpt = None,
+    measure: MeasureOpt = None,
+    baseline_risk: BaselineRiskOpt = None,
+    benefit_threshold: BenefitThresholdOpt = None,
+    desirable_events: DesirableEventsOpt = False,
     force: ForceOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Write a self-contained report of one analysis (HTML, or Markdown with figures).
 
-    Data, forest plot, posterior, frequentist, heterogeneity, prior sensitivity, model
-    averaging and prior robustness map (where the exact engines apply), influence,
-    small-study effects (with --bias also the Bayesian publication-bias ensemble), model
-    checks, diagnostics, methods, ROBUST/BARG checklist and provenance. DATA may also be an
+    Data, forest plot, posterior, absolute effects and summary of findings (with
+    --baseline-risk), frequentist, heterogeneity, prior sensitivity, model averaging and prior
+    robustness map (where the exact engines apply), influence, small-study effects (with --bias
+    also the Bayesian publication-bias ensemble), model checks, diagnostics, methods,
+    ROBUST/BARG checklist and provenance. DATA may also be an
     analysis specification (SPEC.toml) as `bayesmeta run` reads.
     """
     from bayesmeta.io.output import check_outputs
@@ -99,7 +133,11 @@ def report(
     from bayesmeta.workflows.report import analyses
     from bayesmeta.workflows.request import input_path, plan
 
-    request = options.request()
+    request = _with_measure(
+        options,
+        measure,
+        absolute_options(baseline_risk, benefit_threshold, desirable_events),
+    )
     style = Style.parse_favours(favours, default_favours(request))
     inputs = [input_path(request), options.spec_file]
     check_outputs(output_files(out), inputs=inputs, overwrite=force)
@@ -131,6 +169,7 @@ def plot(
     options: ModelOptions,
     out: OutFigure,
     favours: FavoursOpt = None,
+    measure: MeasureOpt = None,
     force: ForceOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -143,7 +182,7 @@ def plot(
 
     chosen = find_kind(kind)
     fmt = format_of(out)
-    request = options.request()
+    request = _with_measure(options, measure, {})
     style = Style.parse_favours(favours, default_favours(request))
     check_outputs([out], inputs=[input_path(request), options.spec_file], overwrite=force)
     contents = analyses(plan(request), parts=chosen.parts, command=f"plot {kind}")

@@ -18,6 +18,7 @@ Example::
     name = "binomial-normal"   # binomial-normal | proportion | normal-normal | auto
     engine = "auto"            # nuts | exact (normal-normal) | auto
     common_effect = false
+    measure = "RR"             # two-arm counts: OR | RR | RD; continuous: MD | SMD | ROM
     covariates = ["ablat"]     # meta-regression (optional)
     subgroup = "alloc"         # pooled effect per level (optional); separate_tau = true
 
@@ -33,6 +34,11 @@ Example::
     tune = 1000
     seed = 1
     # target_accept = 0.9      # default: 0.99 for a meta-regression, else 0.9
+
+    [absolute]                 # absolute effects from the posterior (as --baseline-risk)
+    baseline_risks = [0.05, 0.2]   # control-group risks, or "studies" (the study baselines)
+    benefit_threshold = 10     # a clinically relevant benefit, events per 1,000 (optional)
+    desirable_events = false   # true: a benefit is more events
 
     [output]
     json = "bcg.result.json"   # relative to this file (or to --out-dir)
@@ -66,6 +72,7 @@ SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "covariates": list,
         "subgroup": str,
         "separate_tau": bool,
+        "measure": str,
     },
     "priors": {"mu": str, "tau": str, "baseline": str, "beta": str},
     "sampler": {
@@ -76,6 +83,11 @@ SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "target_accept": (int, float),
     },
     "output": {"json": str},
+    "absolute": {
+        "baseline_risks": list,
+        "benefit_threshold": (int, float),
+        "desirable_events": bool,
+    },
 }
 READ_OPTIONS = ("sheet", "separator", "decimal", "encoding", "outcome")
 _TYPE_NAMES = {
@@ -85,6 +97,7 @@ _TYPE_NAMES = {
     dict: "a table",
     list: "a list of column names",
 }
+_KEY_TYPE_NAMES = {"baseline_risks": 'a list of risks or "studies", e.g. [0.05, "studies"]'}
 # Bounds accepted here and by the options --ci-level and --target-accept (the one place they
 # are set).
 CI_LEVEL_BOUNDS = (0.5, 0.999)
@@ -112,6 +125,8 @@ class Spec:
     covariates: tuple[str, ...] = ()
     subgroup: str | None = None
     separate_tau: bool = False
+    measure: str | None = None
+    absolute: dict[str, Any] = field(default_factory=dict)
     priors: dict[str, str] = field(default_factory=dict)
     sampler: dict[str, int | float] = field(default_factory=dict)
     json_name: str | None = None
@@ -176,6 +191,7 @@ def _check_table(where: str, table: dict[str, Any]) -> None:
             expected = keys[key]
             if not _type_ok(value, expected):
                 want = _TYPE_NAMES[expected] if isinstance(expected, type) else "a number"
+                want = _KEY_TYPE_NAMES.get(key, want)
                 raise BayesmetaError(f"{where}: [{section}] {key} must be {want}, got {value!r}")
             if key in _MINIMUM and value < _MINIMUM[key]:
                 raise BayesmetaError(
@@ -291,6 +307,8 @@ def load_spec(path: str | Path) -> Spec:
         covariates=tuple(covariates),
         subgroup=model.get("subgroup"),
         separate_tau=model.get("separate_tau", False),
+        measure=model.get("measure"),
+        absolute=dict(table.get("absolute", {})),
         priors=dict(table.get("priors", {})),
         sampler=_check_sampler(where, table.get("sampler", {})),
         json_name=table.get("output", {}).get("json"),

@@ -65,6 +65,11 @@ class RenderedFigure:
         return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
 
 
+def _text_table(columns: list[str], rows: list[list[str]]) -> Table:
+    """A table whose every column is text."""
+    return Table(columns, rows, [False] * len(columns))
+
+
 def _shown(result: AnalysisResult, s: Summary, digits: int = 2) -> str:
     """``0.47 [0.33, 0.70]`` on the shown scale."""
     show = result.scale.show
@@ -173,9 +178,10 @@ def posterior_table(result: AnalysisResult) -> Table:
 
 
 def frequentist_table(contents: Analyses) -> Table:
-    """The frequentist estimates shown, on the shown scale, as ``fit`` prints them."""
+    """The frequentist estimates shown, on the shown scale of their measure (``--measure``;
+    else the model's), as ``fit`` prints them."""
     result = contents.result
-    show, label = result.scale.show, result.scale.label
+    show, label = result.frequentist_scale.show, result.frequentist_scale.label
     level = percent(result.level)
     rows = []
     for key in contents.methods:
@@ -227,7 +233,7 @@ def heterogeneity_table(contents: Analyses) -> Table:
             rows.append(["Cochran's Q (df), p", f"{num(estimate.q, 2)} ({estimate.k - 1}), "
                          f"p {_probability(p_value(estimate.q_p))}", name])  # fmt: skip
         if estimate.pi is not None:
-            show = result.scale.show
+            show = result.frequentist_scale.show
             rows.append([f"{level} prediction interval (new study)",
                          interval(*(show(v) for v in estimate.pi)), name])  # fmt: skip
     return _table(["Quantity", "Value", "From"], rows, first_text=1)
@@ -507,6 +513,8 @@ def _not_run(part: object) -> str | None:
 
 def sections(contents: Analyses, figures: dict[str, RenderedFigure]) -> dict[str, Any]:
     """Everything the templates print, as text (see the module docstring)."""
+    from bayesmeta.report.sof import absolute_cells, sof_cells
+
     result = contents.result
     if result is None:
         raise BayesmetaError("a report needs a fitted model")
@@ -562,6 +570,12 @@ def sections(contents: Analyses, figures: dict[str, RenderedFigure]) -> dict[str
         "diagnostics": diagnostics_table(result),
         "checks": checks_table(result),
         "checks_lines": checks_lines(result),
+        "measure_note": _measure_note(result),
+        "absolute": _text_table(*absolute_cells(result.absolute, result.level))
+        if result.absolute
+        else None,
+        "sof": _text_table(*sof_cells(contents.sof)) if contents.sof is not None else None,
+        "sof_notes": list(contents.sof.notes) if contents.sof is not None else [],
         "methods": paragraphs,
         "checklist": words.checklist(contents),
         "references": words.references(paragraphs),
@@ -569,6 +583,19 @@ def sections(contents: Analyses, figures: dict[str, RenderedFigure]) -> dict[str
         "figures": figures,
         "level": percent(result.level),
     }
+
+
+def _measure_note(result: AnalysisResult) -> str | None:
+    """Which scale the frequentist rows are on when ``--measure`` differs from the model's."""
+    if result.measure is None or result.frequentist_scale.name == result.scale.name:
+        return None
+    from bayesmeta.report.terminal import posterior_measure_note
+
+    return (
+        f"The frequentist estimates are on the {result.frequentist_scale.label} scale "
+        f"(--measure {result.measure}); the Bayesian model stays on the {result.scale.label} "
+        f"scale{posterior_measure_note(result)}."
+    )
 
 
 def _corrected_note(result: AnalysisResult) -> str | None:
@@ -598,6 +625,8 @@ def payload(contents: Analyses) -> dict[str, Any]:
         out["average"] = contents.average.to_dict()
     if not isinstance(contents.robustness, NotRun):
         out["robustness"] = contents.robustness.to_dict()
+    if contents.sof is not None:
+        out["summary_of_findings"] = contents.sof.to_dict()
     out["provenance"] = contents.provenance.to_dict()
     return out
 

@@ -80,6 +80,8 @@ REFERENCES: dict[str, str] = {
     "sung2005": "Sung L, Hayden J, Greenberg ML, Koren G, Feldman BM, Tomlinson GA. Seven items "
     "were identified for inclusion when reporting a Bayesian analysis of a clinical study. "
     "J Clin Epidemiol 2005;58(3):261-268.",
+    "guyatt2013": "Guyatt GH, Oxman AD, Santesso N, et al. GRADE guidelines: 12. Preparing "
+    "summary of findings tables-binary outcomes. J Clin Epidemiol 2013;66(2):158-172.",
     "kruschke2021": "Kruschke JK. Bayesian analysis reporting guidelines. Nat Hum Behav "
     "2021;5(10):1282-1291.",
     # the references only one likelihood cites, from its module
@@ -267,6 +269,38 @@ def _summaries(result: AnalysisResult) -> Paragraph:
     return Paragraph("Posterior summaries", text, ("higgins2009",))
 
 
+def _absolute(result: AnalysisResult) -> list[Paragraph]:
+    """How the absolute effects and the summary of findings were computed (none without)."""
+    absolute = result.absolute
+    if absolute is None:
+        return []
+    risks = ", ".join(e.baseline_text for e in absolute.effects if e.of == "pooled")
+    text = (
+        f"Absolute effects at control-group risks {risks} were computed from the posterior of "
+        "the log odds ratio theta: the risk with treatment expit(logit(p0) + theta), the risk "
+        "difference per 1,000 and the risk ratio, for the pooled effect (theta = mu) and for a "
+        "new study (theta = theta_new), with medians and equal-tailed intervals; the number "
+        "needed to treat is 1,000 over the median difference per 1,000."
+    )
+    if any(e.control_risk is not None for e in absolute.effects):
+        text += (
+            " The control risk 'studies' is the posterior predictive control risk of the "
+            "model's study baselines, expit(alpha_J) with J a study drawn at random from those "
+            "analysed."
+        )
+    if absolute.benefit is not None:
+        text += (
+            f" The probability of a clinically relevant benefit is the posterior probability "
+            f"of {absolute.benefit.describe()} with treatment."
+        )
+    text += (
+        " The summary-of-findings table follows GRADE; its certainty column is left for the "
+        "reviewer to rate (risk of bias, inconsistency, indirectness, imprecision, publication "
+        "bias)."
+    )
+    return [Paragraph("Absolute effects", text, ("guyatt2013",))]
+
+
 def _frequentist(contents: Analyses) -> Paragraph:
     labels = [METHODS[m].label for m in contents.methods if m in METHODS]
     refs = ["viechtbauer2010", "higgins2002"]
@@ -282,6 +316,13 @@ def _frequentist(contents: Analyses) -> Paragraph:
         "cells of a study with a zero cell). Study weights in the forest plot are those of the "
         "random-effects model, w_i = 1 / (v_i + tau^2), normalised."
     )
+    result = contents.result
+    if result.measure is not None and result.frequentist_scale.name != result.scale.name:
+        scale = result.frequentist_scale
+        text += (
+            f" The frequentist estimates are on the {(scale.axis or scale.label).lower()} "
+            f"scale (escalc's {result.measure}), the Bayesian model on the log odds ratio."
+        )
     return Paragraph("Frequentist comparison", text, tuple(refs))
 
 
@@ -323,6 +364,7 @@ def methods(contents: Analyses) -> list[Paragraph]:
         _priors(result),
         _computation(result),
         _summaries(result),
+        *_absolute(result),
         _frequentist(contents),
         _robustness(contents),
         _software(),

@@ -352,35 +352,72 @@ def _exp_text(x: float) -> str:
 
 def absolute_table(result: AnalysisResult) -> Table:
     """Treated risk, risk difference per 1,000, risk ratio and NNT at each control risk, for
-    the pooled effect and a new study (posterior medians with equal-tailed intervals)."""
+    the pooled effect and a new study (posterior medians with equal-tailed intervals); the
+    control risk from the studies with its interval; the probability of a benefit if asked."""
     level = percent(result.level)
+    absolute = result.absolute
+    benefit = absolute.benefit if absolute else None
+    harmful = benefit is None or benefit.fewer
     table = Table(
-        title="Absolute effects from the posterior (at the control-group risks given)",
+        title="Absolute effects from the posterior (at each control-group risk)",
         title_justify="left",
         box=None,
         pad_edge=False,
     )
-    for col in (
+    columns = [
         "Control risk",
         "Effect",
         f"Treated risk [{level} CrI]",
         f"Difference per 1,000 [{level} CrI]",
         f"RR [{level} CrI]",
         "NNT (median)",
-    ):
+    ]
+    if benefit is not None:
+        columns.append(f"P({benefit.describe()})")
+    for col in columns:
         table.add_column(col, justify="left" if col in ("Control risk", "Effect") else "right")
-    for e in result.absolute.effects if result.absolute else ():
+    for e in absolute.effects if absolute else ():
         rd, rr, risk = e.risk_difference_per_1000, e.risk_ratio, e.treated_risk
         nnt = e.nnt
-        table.add_row(
-            num(e.baseline_risk, 3),
+        control = (
+            num(e.baseline_risk, 3)
+            if e.control_risk is None
+            else (
+                f"studies: {num(e.control_risk.median, 3)} {interval(*e.control_risk.interval, 3)}"
+            )
+        )
+        row = [
+            control,
             "pooled" if e.of == "pooled" else "new study",
             f"{num(risk.median, 3)} {interval(*risk.interval, 3)}",
             f"{num(rd.median, 1)} {interval(*rd.interval, 1)}",
             f"{num(rr.median)} {interval(*rr.interval)}",
-            "-" if nnt is None else f"{math.ceil(nnt)} (1 {e.direction} event)",
+            "-" if nnt is None else f"{e.nnt_label(harmful)} {math.ceil(nnt)}",
+        ]
+        if benefit is not None:
+            row.append(probability(e.p_benefit))
+        table.add_row(*row)
+    if absolute is not None and any(e.control_risk is not None for e in absolute.effects):
+        table.caption = (
+            "studies: the posterior predictive control risk of the model's study baselines "
+            "(a study drawn at random from those analysed), median and interval"
         )
+        table.caption_justify = "left"
     return table
+
+
+def posterior_measure_note(result: AnalysisResult) -> str:
+    """Where the posterior's own RR or RD is (the absolute effects), or how to get it."""
+    if result.measure not in ("RR", "RD"):
+        return ""
+    if result.absolute is None:
+        return f"; give --baseline-risk for its {result.measure} from the posterior"
+    where = (
+        "at the trials' control risks ('studies')"
+        if any(e.control_risk is not None for e in result.absolute.effects)
+        else "at the control risks given"
+    )
+    return f"; its {result.measure} from the posterior, {where}, is in the absolute effects"
 
 
 def comparison_line(c: Comparison) -> str:
@@ -496,7 +533,8 @@ def render(
         console.print(
             f"Frequentist rows on the {(fs.axis or fs.label).lower()} ({fs.label}) scale "
             f"(--measure {result.measure}); the Bayesian posterior above is on the "
-            f"{(bs.axis or bs.label).lower()} ({bs.label}) scale of the {result.model} model."
+            f"{(bs.axis or bs.label).lower()} ({bs.label}) scale of the {result.model} model"
+            f"{posterior_measure_note(result)}."
         )
     console.print(frequentist_table(result.frequentist, result.frequentist_scale, methods))
     console.print()

@@ -35,7 +35,7 @@ from bayesmeta.model.likelihoods import LIKELIHOODS, native
 from bayesmeta.model.moderators import Moderators
 from bayesmeta.model.priors import Prior, PriorSet
 from bayesmeta.model.scales import Scale, scale_of_measure
-from bayesmeta.summaries.absolute import AbsoluteEffects, check_baseline_risks
+from bayesmeta.summaries.absolute import STUDIES, AbsoluteEffects, Benefit, check_baseline_risks
 from bayesmeta.summaries.checks import ModelChecks
 from bayesmeta.summaries.crosscheck import quadrature
 from bayesmeta.summaries.types import DEFAULT_LEVEL, PosteriorSummary, check_level
@@ -419,7 +419,8 @@ def analyze(
     level: float = DEFAULT_LEVEL,
     log_likelihood: bool = False,
     measure: str | None = None,
-    baseline_risks: Sequence[float] = (),
+    baseline_risks: Sequence[float | str] = (),
+    benefit: Benefit | None = None,
     bayes_factors: bool = False,
     exact_check: bool = False,
     checks: bool = False,
@@ -468,7 +469,12 @@ def analyze(
     baseline_risks
         Control-group risks (e.g. ``(0.05, 0.2)``): the absolute effects of the pooled log
         odds ratio and of a new study's at each (:mod:`bayesmeta.summaries.absolute`; log
-        odds ratios without moderators; exact for the exact engine).
+        odds ratios without moderators; exact for the exact engine). ``"studies"``: the
+        posterior predictive control risk of the binomial-normal model's study baselines.
+    benefit
+        A clinically relevant difference per 1,000 (:class:`~bayesmeta.summaries.absolute.
+        Benefit`): each absolute effect also gets the posterior probability of a benefit at
+        least that large.
 
     bayes_factors
         Also compute the Bayes factors for the effect and for heterogeneity from exact
@@ -513,6 +519,7 @@ def analyze(
         log_likelihood=log_likelihood,
         measure=measure,
         baseline_risks=baseline_risks,
+        benefit=benefit,
         bayes_factors=bayes_factors,
         exact_check=exact_check,
         checks=checks,
@@ -559,7 +566,8 @@ def analyze_model(
     level: float = DEFAULT_LEVEL,
     log_likelihood: bool = False,
     measure: str | None = None,
-    baseline_risks: Sequence[float] = (),
+    baseline_risks: Sequence[float | str] = (),
+    benefit: Benefit | None = None,
     bayes_factors: bool = False,
     exact_check: bool = False,
     checks: bool = False,
@@ -577,7 +585,7 @@ def analyze_model(
     seed = (settings or SamplerSettings()).seed
     engine = resolve_engine(spec.likelihood, engine)
     spec.check_proper(engine, bayes_factors=bayes_factors or compare)
-    risks = check_absolute(spec, baseline_risks)
+    risks = check_absolute(spec, baseline_risks, engine)
     common = shared_fields(spec, engine, frequentist, level, measure)
     if bayes_factors:
         from bayesmeta.workflows.bayes_factors import bayes_factors as compute
@@ -591,12 +599,7 @@ def analyze_model(
         if risks:
             from bayesmeta.summaries.absolute import exact_absolute_effects
 
-            if not spec.family.exact_default:
-                raise OptionError(
-                    "--baseline-risk with --engine exact needs --model normal-normal; "
-                    "use --engine nuts for the binomial model"
-                )
-            common["absolute"] = exact_absolute_effects(spec, risks, level=level)
+            common["absolute"] = exact_absolute_effects(spec, risks, level=level, benefit=benefit)
         comparison = None
         if compare:
             other = _other(spec)
@@ -634,20 +637,18 @@ def analyze_model(
         from bayesmeta.summaries.absolute import absolute_effects
 
         post = result.draws.posterior
-        absolute = absolute_effects(post["mu"], post["theta_new"], risks, level=level)
+        absolute = absolute_effects(
+            post["mu"],
+            post["theta_new"],
+            risks,
+            level=level,
+            alpha=_baselines(spec, post.get("alpha")),
+            benefit=benefit,
+        )
     if checks:
-        from bayesmeta.engines.pymc import LOG_LIKELIHOOD
         from bayesmeta.summaries.checks import model_checks
 
-        tree = result.draws.datatree()
-        common["checks"] = model_checks(
-            spec,
-            seed=seed,
-            draws=result.draws,
-            log_likelihood=tree["log_likelihood"][LOG_LIKELIHOOD].transpose(
-                "chain", "draw", "study"
-            ),
-        )
+        common["checks"] = model_checks(spec, seed=seed, draws=result.draws, loo=True)
     return AnalysisResult(
         posterior=posterior,
         diagnostics=diagnostics,
@@ -674,13 +675,26 @@ def _exact_checks(spec: ModelSpec, engine_module: Any, seed: int) -> ModelChecks
     )
 
 
-def check_absolute(spec: ModelSpec, baseline_risks: Sequence[float]) -> tuple[float, ...]:
-    """The control-group risks of the absolute effects, checked against the model.
+def _baselines(spec: ModelSpec, alpha: np.ndarray | None) -> np.ndarray | None:
+    """The draws of the study baselines that data inform: those of the count studies of
+    mixed data (a reported study's baseline stays at its prior), all otherwise."""
+    counted = getattr(spec.data, "counted", None)
+    if alpha is None or counted is None:
+        return alpha
+    return np.asarray(alpha)[..., np.asarray(counted, dtype=bool)]
+
+
+def check_absolute(
+    spec: ModelSpec, baseline_risks: Sequence[float | str], engine: str = "nuts"
+) -> tuple[float | str, ...]:
+    """The control-group risks of the absolute effects, checked against the model and the
+    engine that fits it.
 
     Raises
     ------
     OptionError
-        A risk outside (0, 1); a model not on the log odds ratio scale or with moderators.
+        A risk outside (0, 1); a model not on the log odds ratio scale or with moderators;
+        risks from the studies without study baselines in the draws.
     """
     risks = check_baseline_risks(baseline_risks)
     if not risks:
@@ -692,6 +706,11 @@ def check_absolute(spec: ModelSpec, baseline_risks: Sequence[float]) -> tuple[fl
         )
     if spec.moderators is not None:
         raise OptionError("--baseline-risk is not available with covariates or subgroups")
+    if STUDIES in risks and (not spec.family.baseline or engine != "nuts"):
+        raise OptionError(
+            "--baseline-risk studies needs the study baselines of the binomial-normal model "
+            "(--model binomial-normal --engine nuts)"
+        )
     return risks
 
 

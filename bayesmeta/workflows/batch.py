@@ -97,7 +97,9 @@ class BatchOptions:
 
     A prior left as None takes the model's default (``docs/priors.md``), so two-arm and
     single-arm meta-analyses can share a batch. ``settings.seed`` is the base
-    seed from which each meta-analysis' own seed is derived.
+    seed from which each meta-analysis' own seed is derived. ``measure`` puts the frequentist
+    columns of two-arm counts on the log risk ratio (``"RR"``) or the risk difference
+    (``"RD"``) instead of the log odds ratio; the posterior columns stay on the model's scale.
     """
 
     prior_mu: Prior | None = None
@@ -106,6 +108,7 @@ class BatchOptions:
     common_effect: bool = False
     settings: SamplerSettings = field(default_factory=SamplerSettings)
     engine: str = "nuts"
+    measure: str | None = None
 
     def __post_init__(self) -> None:
         """Refuse priors the sampler cannot handle, a tau prior with mass below 0 and an
@@ -130,8 +133,19 @@ class BatchOptions:
         common_effect: bool = False,
         settings: SamplerSettings | None = None,
         engine: str = "nuts",
+        measure: str | None = None,
     ) -> BatchOptions:
-        """Options from CLI prior strings such as ``"half-normal(0.5)"``."""
+        """Options from CLI prior strings such as ``"half-normal(0.5)"``.
+
+        Raises
+        ------
+        BayesmetaError
+            A measure other than OR, RR, RD.
+        """
+        measure = measure.upper() if measure else None
+        if measure not in (None, "OR", "RR", "RD"):
+            raise BayesmetaError(f"--measure {measure}: a batch's measure is OR, RR or RD")
+        measure = None if measure == "OR" else measure  # the default, and the same rows
         return cls(
             prior_mu=parse_prior(prior_mu) if prior_mu else None,
             prior_tau=parse_prior(prior_tau) if prior_tau else None,
@@ -139,6 +153,7 @@ class BatchOptions:
             common_effect=common_effect,
             settings=settings or SamplerSettings(),
             engine=engine,
+            measure=measure,
         )
 
     def priors(self) -> dict[str, Prior | None]:
@@ -156,8 +171,10 @@ class BatchOptions:
                 ("baseline", self.prior_baseline),
             )
         )
+        measure = f"measure={self.measure}; " if self.measure else ""
         text = (
-            f"{priors}; common_effect={self.common_effect}; chains={s.chains} draws={s.draws} "
+            f"{priors}; {measure}common_effect={self.common_effect}; chains={s.chains} "
+            f"draws={s.draws} "
             f"tune={s.tune} seed={s.seed} target_accept={s.target_accept or 'per model'}"
         )
         # NUTS rows keep the text earlier versions wrote (a resume compares it)
@@ -444,6 +461,7 @@ def run_one(job: Job, options: BatchOptions) -> dict[str, Any]:
                 common_effect=options.common_effect,
                 frequentist=methods_for(data),
                 engine=options.engine,
+                measure=options.measure if isinstance(data, TwoArmData) else None,
             )
         seconds = time.perf_counter() - start
     except BayesmetaError as exc:

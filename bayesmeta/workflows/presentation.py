@@ -36,7 +36,7 @@ from bayesmeta.frequentist.smallstudy import egger, egger_line
 from bayesmeta.io.counts import SingleArmData, StudyData, TwoArmData
 from bayesmeta.io.reported import ReportedEffects
 from bayesmeta.model.description import scale_of_data
-from bayesmeta.model.scales import Scale
+from bayesmeta.model.scales import Scale, scale_of_measure
 from bayesmeta.summaries.types import DEFAULT_LEVEL
 from bayesmeta.workflows.analyze import AnalysisResult
 
@@ -164,16 +164,18 @@ def _subgroup_estimate(
 
 
 def funnel_numbers(
-    data: StudyData | ReportedEffects, level: float = DEFAULT_LEVEL
+    data: StudyData | ReportedEffects, level: float = DEFAULT_LEVEL, measure: str | None = None
 ) -> FunnelNumbers:
-    """What the funnel plot of ``data`` draws (:class:`FunnelNumbers`).
+    """What the funnel plot of ``data`` draws (:class:`FunnelNumbers`); ``measure`` of
+    two-arm counts: ``"OR"``, ``"RR"`` or ``"RD"`` (escalc's effect sizes; None: the model's
+    log odds ratio).
 
     Raises
     ------
     BayesmetaError
         Fewer than 3 studies with an effect estimate.
     """
-    es = frequentist_methods.inputs(data, level).es
+    es = frequentist_methods.inputs(data, level, measure).es
     if es.k < 3:
         raise BayesmetaError(f"a funnel plot needs at least 3 studies, got {es.k}")
     try:
@@ -184,7 +186,7 @@ def funnel_numbers(
         egger_fit = None
     return FunnelNumbers(
         data=data,
-        scale=scale_of_data(data),
+        scale=scale_of_measure(measure) if measure else scale_of_data(data),
         level=level,
         yi=np.asarray(es.yi),
         vi=np.asarray(es.vi),
@@ -195,12 +197,13 @@ def funnel_numbers(
     )
 
 
-def trimfill_l0(data: StudyData | ReportedEffects) -> TrimFill | None:
-    """The REML L0 trim-and-fill of ``data``, or None where it cannot be computed."""
+def trimfill_l0(data: StudyData | ReportedEffects, measure: str | None = None) -> TrimFill | None:
+    """The REML L0 trim-and-fill of ``data`` (on ``measure``, as :func:`funnel_numbers`),
+    or None where it cannot be computed."""
     from bayesmeta.frequentist.bias import trimfill
 
     try:
-        return trimfill(frequentist_methods.inputs(data).es)
+        return trimfill(frequentist_methods.inputs(data, measure=measure).es)
     except BayesmetaError:
         return None
 
@@ -269,19 +272,21 @@ def presentation(
     methods: Sequence[str],
     influence_method: str | None,
     parts: Sequence[str] = (),
+    measure: str | None = None,
 ) -> Presentation:
     """Compute what the figures and the report show (:class:`Presentation`).
 
     The funnel and trim-and-fill always (they need no fit); the forest plot's numbers, the
     small-study tests and the publication-bias analyses with a fit; the case diagnostics
     with the leave-one-out analysis (``influence_method``: its frequentist model); Baujat and
-    GOSH (GOSH refits up to 100,000 subsets) only when named in ``parts``.
+    GOSH (GOSH refits up to 100,000 subsets) only when named in ``parts``; the funnel and
+    trim-and-fill of two-arm counts on ``measure`` (None: the model's log odds ratio).
     """
     skipped = NotRun("not asked for")
     no_fit = NotRun("this figure needs a fitted model")
     return Presentation(
-        funnel=_attempt(funnel_numbers, data),
-        trimfill=trimfill_l0(data),
+        funnel=_attempt(funnel_numbers, data, DEFAULT_LEVEL, measure),
+        trimfill=trimfill_l0(data, measure),
         forest=no_fit if result is None else _attempt(forest_numbers, result, methods),
         heterogeneity_method=None if result is None else weight_method(result, methods),
         small_study={} if result is None else small_study_tests(result),

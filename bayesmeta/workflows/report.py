@@ -28,7 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from bayesmeta.errors import BayesmetaError
+from bayesmeta.io.inputs import counts_measure
 from bayesmeta.model.priors import Prior
+from bayesmeta.summaries.absolute import risk_text
+from bayesmeta.summaries.sof import SummaryOfFindings
 from bayesmeta.workflows.analyze import AnalysisResult
 from bayesmeta.workflows.average import ModelAverage, model_average
 from bayesmeta.workflows.bias import BiasEnsemble
@@ -74,6 +77,8 @@ class Analyses:
     """Everything a report or a figure of one analysis needs.
 
     ``result`` is None when only figures that need no fit were asked for (the funnel plot).
+    ``sof`` is the summary of findings of the analysis when it has absolute effects
+    (``--baseline-risk``).
     """
 
     plan: Plan
@@ -85,11 +90,17 @@ class Analyses:
     average: ModelAverage | NotRun
     robustness: RobustnessMap | NotRun
     bias: BiasEnsemble | NotRun
+    sof: SummaryOfFindings | None = None
 
     @property
     def data(self) -> Any:
         """The validated data."""
         return self.plan.spec.data
+
+    @property
+    def measure(self) -> str | None:
+        """The measure of two-arm counts' frequentist rows and figures (None: the model's)."""
+        return counts_measure(self.data, self.plan.request.measure)
 
     @property
     def methods(self) -> tuple[str, ...]:
@@ -132,6 +143,13 @@ def command_line(
         args += ["--ci-level", f"{request.ci_level:g}"]
     if request.methods:
         args += ["--methods", ",".join(request.methods)]
+    if request.measure:
+        args += ["--measure", request.measure]
+    if request.baseline_risks:
+        args += ["--baseline-risk", ",".join(map(risk_text, request.baseline_risks))]
+    if request.benefit is not None:
+        args += ["--benefit-threshold", f"{request.benefit.threshold:g}"]
+        args += [] if request.benefit.fewer else ["--desirable-events"]
     s = request.settings
     args += ["--chains", str(s.chains), "--draws", str(s.draws), "--tune", str(s.tune)]
     args += ["--seed", str(s.seed)]
@@ -280,6 +298,11 @@ def analyses(
         average = run_average(planned, result)
     if result is not None and "robustness" in parts:
         robust = run_robustness(planned, result)
+    table = None
+    if result is not None and result.absolute is not None:
+        from bayesmeta.workflows.sof import table_of
+
+        table = table_of([(input_path(planned.request).stem, result)])
     return Analyses(
         plan=planned,
         result=result,
@@ -292,8 +315,10 @@ def analyses(
             methods=planned.methods,
             influence_method=None if isinstance(infl, NotRun) else infl.method,
             parts=parts,
+            measure=counts_measure(planned.spec.data, planned.request.measure),
         ),
         average=average,
         robustness=robust,
         bias=run_bias(planned) if "bias" in parts else skipped,
+        sof=table,
     )

@@ -8,7 +8,7 @@ from a specification file (:meth:`AnalysisRequest.from_spec`); both then take th
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from bayesmeta.engines.nuts import SamplerSettings
@@ -24,6 +24,7 @@ from bayesmeta.model.description import ModelSpec
 from bayesmeta.model.likelihoods import NAMES
 from bayesmeta.model.moderators import moderators
 from bayesmeta.model.priors import DEFAULT_BETA, Prior, parse_prior
+from bayesmeta.summaries.absolute import STUDIES, Benefit, check_baseline_risks
 from bayesmeta.workflows.analyze import (
     AnalysisResult,
     analyze_model,
@@ -47,8 +48,9 @@ class AnalysisRequest:
     (:class:`bayesmeta.io.table.TableFile`). ``measure`` is the measure of the frequentist
     rows of two-arm counts (OR, RR, RD), or the effect measure of a continuous outcome (MD,
     SMD, ROM: :mod:`bayesmeta.io.continuous`; None: MD); ``baseline_risks`` the control-group
-    risks of the absolute effects (:mod:`bayesmeta.summaries.absolute`); ``checks`` asks for
-    the model checks (:mod:`bayesmeta.summaries.checks`).
+    risks of the absolute effects (:mod:`bayesmeta.summaries.absolute`; ``"studies"``: from
+    the study baselines), ``benefit`` the clinically relevant difference of their probability
+    of benefit; ``checks`` asks for the model checks (:mod:`bayesmeta.summaries.checks`).
     """
 
     data: Path | None = None
@@ -70,7 +72,8 @@ class AnalysisRequest:
     methods: tuple[str, ...] | None = None
     split_shared_control: bool = False
     measure: str | None = None
-    baseline_risks: tuple[float, ...] = ()
+    baseline_risks: tuple[float | str, ...] = ()
+    benefit: Benefit | None = None
     checks: bool = False
 
     @classmethod
@@ -98,6 +101,19 @@ class AnalysisRequest:
         sampler = {k: v for k, v in spec.sampler.items() if k in known}
         if "target_accept" in sampler:
             sampler["target_accept"] = float(sampler["target_accept"])
+        absolute = spec.absolute
+        try:
+            risks = check_baseline_risks(absolute.get("baseline_risks", ()))
+            threshold = absolute.get("benefit_threshold")
+            benefit = None
+            if threshold is not None:
+                benefit = Benefit(threshold, fewer=not absolute.get("desirable_events", False))
+        except BayesmetaError as exc:
+            raise BayesmetaError(f"{where}: [absolute] {exc}") from None
+        if (threshold is not None or "desirable_events" in absolute) and not risks:
+            raise BayesmetaError(
+                f"{where}: [absolute] benefit_threshold and desirable_events need baseline_risks"
+            )
         return cls(
             data=spec.data_path,
             example=spec.example,
@@ -112,6 +128,9 @@ class AnalysisRequest:
             subgroup=spec.subgroup,
             separate_tau=spec.separate_tau,
             settings=SamplerSettings(**sampler),
+            measure=spec.measure.upper() if spec.measure else None,
+            baseline_risks=risks,
+            benefit=benefit,
         )
 
 
@@ -195,12 +214,31 @@ def plan(request: AnalysisRequest) -> Plan:
             )
     if engine == "nuts":
         spec.check_for_sampler()
-    check_absolute(spec, request.baseline_risks)
     measure = counts_measure(data, request.measure)
+    request = _posterior_measure(request, spec, engine, measure)
+    check_absolute(spec, request.baseline_risks, engine)
     if measure is not None:
         frequentist_methods.inputs(data, measure=measure)
     shown = request.methods or frequentist_methods.shown_by_default(data)
     return Plan(request, spec, engine, frequentist_methods.check_methods(shown, data))
+
+
+def _posterior_measure(
+    request: AnalysisRequest, spec: ModelSpec, engine: str, measure: str | None
+) -> AnalysisRequest:
+    """``request`` with the control risks of the studies (``"studies"``) when it asks for RR
+    or RD without control risks and the model can give them (the binomial-normal model's
+    baselines under NUTS, no moderators): the posterior then reports the measure chosen."""
+    if (
+        measure in ("RR", "RD")
+        and not request.baseline_risks
+        and spec.family.baseline
+        and engine == "nuts"
+        and spec.moderators is None
+        and spec.scale.name == "log_odds_ratio"
+    ):
+        return replace(request, baseline_risks=(STUDIES,))
+    return request
 
 
 def execute(planned: Plan) -> AnalysisResult:
@@ -215,6 +253,7 @@ def execute(planned: Plan) -> AnalysisResult:
         hdi=r.hdi,
         measure=counts_measure(planned.spec.data, r.measure),
         baseline_risks=r.baseline_risks,
+        benefit=r.benefit,
         exact_check=True,
         checks=r.checks,
     )

@@ -28,13 +28,12 @@ def option_names(command: str) -> set[str]:
 
 
 def test_report_and_plot_take_the_model_options_of_fit():
-    # --measure and --baseline-risk are fit's own for now: the forest plot has one axis (the
-    # model's odds ratio) and the report has no absolute-effects table yet (issue 19 item 3).
-    # --checks too: every report and plot computes the model checks (issue 20).
-    fit_only = {"--measure", "--baseline-risk", "--checks"}
-    fit = option_names("fit") - {"--json", "--save-posterior", "--plot", "--force", *fit_only}
+    # A figure has no absolute effects: plot takes --measure (the funnel plots) only.
+    # --checks is fit's own: every report and plot computes the model checks (issue 20).
+    absolute = {"--baseline-risk", "--benefit-threshold", "--desirable-events"}
+    fit = option_names("fit") - {"--json", "--save-posterior", "--plot", "--force", "--checks"}
     assert fit <= option_names("report")
-    assert fit <= option_names("plot")
+    assert fit - absolute <= option_names("plot")
     assert {"--prior-tau", "--subgroup", "--seed", "--draws", "--methods"} <= fit
 
 

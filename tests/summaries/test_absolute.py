@@ -9,6 +9,12 @@ the same transformation of its draws at control risks 0.05 and 0.20: treated ris
 compared within 3.5 combined Monte Carlo SEs: ours from ArviZ (``mcse(method="quantile")`` on
 our chains), Stan's scaled from ours by the square root of the ratio of draws (36,000 vs
 8,000), as both samplers are about equally efficient per draw on this model.
+
+The control risk from the studies (``--baseline-risk studies``) is the same script's
+transformation of every (draw, study) pair of Stan's ``alpha`` and ``mu`` / ``theta_new``;
+those quantiles are compared on the probability scale (the share of our pairs below Stan's
+quantile against its level), within 3.5 combined Monte Carlo SEs of that share. The
+probability of a benefit of at least 10 fewer events per 1,000 likewise.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from bayesmeta import load
 from bayesmeta.engines.nuts import SamplerSettings
 from bayesmeta.errors import OptionError
 from bayesmeta.model.priors import PriorSet, parse_prior
-from bayesmeta.summaries.absolute import absolute_effects, parse_baseline_risks
+from bayesmeta.summaries.absolute import Benefit, absolute_effects, parse_baseline_risks
 from bayesmeta.workflows.analyze import analyze
 from tests.conftest import EXAMPLES, fails_cleanly
 
@@ -45,7 +51,8 @@ def bcg_fit():
         load(EXAMPLES / "bcg.csv"),
         priors=PRIORS,
         settings=SamplerSettings(seed=20261127),
-        baseline_risks=RISKS,
+        baseline_risks=(*RISKS, "studies"),
+        benefit=Benefit(10),
     )
 
 
@@ -102,6 +109,107 @@ def test_absolute_effects_match_stan_within_monte_carlo_error(bcg_fit) -> None:
             assert nnt == pytest.approx(1000 / abs(rd), abs=3.5 * 1000 / rd**2 * mcse * 1.1)
 
 
+def _share_within_mcse(per_draw, target: float, scale_ref: float) -> None:
+    """The mean over draws of ``per_draw`` (chains x draws) equals ``target`` within 3.5
+    combined Monte Carlo SEs (ours from ArviZ, Stan's scaled by the ratio of draws)."""
+    import arviz_stats as azs
+
+    mcse = float(azs.mcse(np.asarray(per_draw, dtype=float), method="mean"))
+    tol = 3.5 * mcse * np.sqrt(1 + scale_ref**2) + 1e-12
+    assert float(np.mean(per_draw)) == pytest.approx(target, abs=tol)
+
+
+@pytest.mark.sampling
+def test_control_risk_from_the_studies_matches_stan(bcg_fit) -> None:
+    result = bcg_fit
+    post = result.fit.idata["posterior"]
+    alpha = np.asarray(post["alpha"])  # chains x draws x studies
+    scale_ref = np.sqrt(alpha[..., 0].size / REF["draws"])
+    ours = result.absolute.to_dict()
+    assert "posterior predictive control risk" in ours["studies"]
+    for of, name in (("pooled", "mu"), ("new_study", "theta_new")):
+        theta = np.asarray(post[name])[..., None]
+        p0 = special.expit(alpha)
+        pairs = {
+            "control_risk": p0,
+            "treated_risk": special.expit(alpha + theta),
+            "risk_difference_per_1000": 1000 * (special.expit(alpha + theta) - p0),
+            "risk_ratio": special.expit(alpha + theta) / p0,
+        }
+        mine, ref = ours["baseline_risks"]["studies"][of], REF["baseline_risks"]["studies"][of]
+        for quantity, values in pairs.items():
+            summary = mine[quantity]
+            assert summary["median"] == pytest.approx(np.median(values), rel=1e-12)
+            for q, prob in QUANTILES.items():
+                below = (values <= ref[quantity][q]).mean(axis=-1)  # per draw
+                _share_within_mcse(below, prob, scale_ref)
+        rd = pairs["risk_difference_per_1000"]
+        assert mine["p_benefit"] == pytest.approx((rd <= -10).mean(), rel=1e-12)
+        _share_within_mcse((rd <= -10).mean(axis=-1), ref["p_benefit_10"], scale_ref)
+    for p0 in RISKS:
+        for of, name in (("pooled", "mu"), ("new_study", "theta_new")):
+            rd = 1000 * (special.expit(special.logit(p0) + np.asarray(post[name])) - p0)
+            target = REF["baseline_risks"][format(p0)][of]["p_benefit_10"]
+            mine = ours["baseline_risks"][format(p0, "g")][of]["p_benefit"]
+            assert mine == pytest.approx((rd <= -10).mean(), rel=1e-12)
+            _share_within_mcse(rd <= -10, target, scale_ref)
+
+
+def test_exact_binomial_engine_matches_stan() -> None:
+    """The exact binomial-normal engine (no sampling) against the same Stan run: at each of
+    Stan's quantiles of the treated risk, the difference per 1,000 and the risk ratio (mapped
+    back to the log OR, ``logit(risk) - logit(p0)``) our exact cdf is the quantile's level
+    within 3.5 of Stan's Monte Carlo SEs, ``sqrt(q (1 - q) / ESS)`` with its smallest ESS
+    (``n_eff_min``, of mu and tau); the probability of benefit likewise."""
+    from bayesmeta.summaries.crosscheck import quadrature
+
+    data = load(EXAMPLES / "bcg.csv")
+    result = analyze(data, priors=PRIORS, engine="exact", baseline_risks=RISKS,
+                     benefit=Benefit(10))  # fmt: skip
+    assert result.engine == "exact" and result.model == "binomial-normal"
+    post = quadrature(result.spec).posterior(result.spec)
+    ess = REF["n_eff_min"]
+    ours = result.absolute.to_dict()["baseline_risks"]
+    for p0 in RISKS:
+        back = {
+            "treated_risk": lambda r: r,
+            "risk_difference_per_1000": lambda d, p0=p0: p0 + d / 1000,
+            "risk_ratio": lambda x, p0=p0: x * p0,
+        }
+        for of, marginal in (("pooled", post.mu), ("new_study", post.theta_new)):
+            ref = REF["baseline_risks"][format(p0)][of]
+            for quantity, to_risk in back.items():
+                for q, prob in QUANTILES.items():
+                    theta = special.logit(to_risk(ref[quantity][q])) - special.logit(p0)
+                    tol = 3.5 * np.sqrt(prob * (1 - prob) / ess)
+                    assert float(marginal.cdf(theta)) == pytest.approx(prob, abs=tol)
+            target = ref["p_benefit_10"]
+            tol = 3.5 * np.sqrt(target * (1 - target) / ess)
+            assert ours[format(p0, "g")][of]["p_benefit"] == pytest.approx(target, abs=tol)
+
+
+def test_studies_needs_the_binomial_baselines_under_nuts() -> None:
+    data = load(EXAMPLES / "bcg.csv")
+    with pytest.raises(OptionError, match="needs the study baselines"):
+        analyze(data, model="normal-normal", baseline_risks=("studies",))
+    with pytest.raises(OptionError, match="needs the study baselines"):
+        absolute_effects(np.zeros(4), np.zeros(4), ("studies",))
+    assert parse_baseline_risks("0.1, Studies,studies") == (0.1, "studies")
+
+
+def test_benefit_bound_and_direction() -> None:
+    """The log OR at which the difference at p0 is the threshold: logit(p0 -+ t/1000) -
+    logit(p0); out of reach below 0 or above 1."""
+    b = Benefit(10)
+    assert b.log_or_bound(0.05) == pytest.approx(special.logit(0.04) - special.logit(0.05))
+    assert b.log_or_bound(0.005) == -np.inf
+    more = Benefit(10, fewer=False)
+    assert more.log_or_bound(0.05) == pytest.approx(special.logit(0.06) - special.logit(0.05))
+    assert list(more.holds(np.array([9.0, 10.0, -20.0]))) == [False, True, False]
+    with pytest.raises(OptionError, match="--benefit-threshold"):
+        Benefit(-1)
+
+
 def test_point_mass_gives_the_closed_form_risk() -> None:
     """A constant log OR: treated risk p0 OR / (1 - p0 + p0 OR) (odds p0 / (1 - p0) times OR)."""
     odds_ratio = 0.5
@@ -154,7 +262,9 @@ def test_exact_engine_matches_independent_quadrature() -> None:
 
     data = load(EXAMPLES / "bcg.csv")
     priors = PriorSet(mu=parse_prior("normal(0, 10)"), tau=parse_prior("half-normal(0.5)"))
-    result = analyze(data, model="normal-normal", priors=priors, baseline_risks=RISKS)
+    result = analyze(
+        data, model="normal-normal", priors=priors, baseline_risks=RISKS, benefit=Benefit(10)
+    )
     ref = json.loads((ROOT / "tests" / "reference" / "bcg.nnhm.json").read_text())
     es = effect_sizes(data)
     tau = (np.arange(1200) + 0.5) * (3.0 / 1200)
@@ -183,3 +293,6 @@ def test_exact_engine_matches_independent_quadrature() -> None:
                 sd = float(np.sqrt(weight @ (f(mu) - mean) ** 2))
                 assert summary.mean == pytest.approx(mean, rel=1e-5)
                 assert summary.sd == pytest.approx(sd, rel=1e-4)
+        if e.of == "pooled":  # P(mu <= bound) on the grid; its cells are 0.0019 wide
+            bound = special.logit(e.baseline_risk - 0.01) - special.logit(e.baseline_risk)
+            assert e.p_benefit == pytest.approx(float(weight[mu <= bound].sum()), abs=2e-3)

@@ -37,6 +37,7 @@ def funnel(
     *,
     contours: bool = False,
     filled: TrimFill | None = None,
+    measure: str | None = None,
 ) -> Figure:
     """Funnel plot (module docstring); returns the figure, writes nothing.
 

@@ -1334,18 +1334,19 @@ def subgroup_posterior(
     levels: tuple[str, ...],
     *,
     prior_mu: Prior | str,
-    prior_tau: Prior | str,
+    prior_tau: Prior | str | None,
     separate_tau: bool,
     study=None,
 ) -> SubgroupPosterior:
     """Exact posterior of subgroups of the studies of ``lik`` (``group``: each study's index
     into ``levels``; ``mu_g`` independent with prior ``prior_mu``). ``separate_tau``: each
     subgroup its own ``tau`` (independent fits, ``log p(y)`` their sum); otherwise one ``tau``
-    integrated once, each ``mu_g`` given it (:func:`_shared_posterior`)."""
+    integrated once, each ``mu_g`` given it (:func:`_shared_posterior`); ``prior_tau`` None:
+    the common-effect model (``tau = 0``) in every subgroup."""
     prior_mu = parse_prior(prior_mu)
     if prior_mu.spec.support == "positive":
         raise BayesmetaError(f"the prior for mu must allow negative values, got {prior_mu}")
-    tau = check_scale_prior(parse_prior(prior_tau), "tau")
+    tau = None if prior_tau is None else check_scale_prior(parse_prior(prior_tau), "tau")
     names = np.asarray(_names(study, lik.k), dtype=object)
     group = np.asarray(group, dtype=np.intp)
     rows = [np.flatnonzero(group == g) for g in range(len(levels))]
@@ -1360,7 +1361,7 @@ def subgroup_posterior(
         start = max((_start(sub, tau) for sub in [lik, *subs]), key=lambda s: s[2])
         grids, c = _shared_posterior(subs, prior_mu, tau, start)
         posts = [
-            BinomialPosterior(tuple(names[r]), False, grid, c, sub)
+            BinomialPosterior(tuple(names[r]), tau is None, grid, c, sub)
             for grid, sub, r in zip(grids, subs, rows, strict=True)
         ]
         lml = grids[0].log_norm

@@ -75,7 +75,7 @@ def summarize(
     Raises
     ------
     BayesmetaError
-        Covariates, or subgroups of the common-effect model (use the NUTS engine).
+        Covariates (use the NUTS engine).
     """
     if spec.moderators is not None and spec.moderators.group is not None:
         return _subgroups(spec, level, hdi)
@@ -108,7 +108,7 @@ def subgroup_posterior(spec: ModelSpec) -> exact_binomial.SubgroupPosterior:
     Raises
     ------
     BayesmetaError
-        Covariates beside the subgroups, or the common-effect model.
+        Covariates beside the subgroups.
     """
     if spec.family.exact != "exact_binomial":
         raise BayesmetaError(f"the exact binomial engine has no {spec.likelihood} model")
@@ -117,17 +117,13 @@ def subgroup_posterior(spec: ModelSpec) -> exact_binomial.SubgroupPosterior:
         raise BayesmetaError(
             f"the exact engine for --model {spec.likelihood} has no covariates; use --engine nuts"
         )
-    if spec.common_effect:
-        raise BayesmetaError(
-            "the exact engine has no common-effect model with subgroups; use --engine nuts"
-        )
     lik = exact_binomial.study_likelihood(spec.data, spec.priors.baseline)
     return exact_binomial.subgroup_posterior(
         lik,
         mods.group,
         tuple(mods.levels),
         prior_mu=spec.priors.mu,
-        prior_tau=spec.priors.tau,
+        prior_tau=None if spec.common_effect else spec.priors.tau,
         separate_tau=mods.separate_tau,
         study=spec.data.study,
     )
@@ -141,17 +137,21 @@ def _subgroups(spec: ModelSpec, level: float, hdi: bool) -> tuple[PosteriorSumma
     theta: dict = {}
     for name, p in post.groups.items():
         mu = summary(p.mu, level=level, hdi=hdi)
-        new = summary(p.theta_new, level=level, hdi=hdi)
+        new = mu if p.common_effect else summary(p.theta_new, level=level, hdi=hdi)
         pooled, predictive = shown(spec.scale, mu, p.mu, new, p.theta_new)
+        separate = post.separate_tau and not p.common_effect
         groups[name] = Subgroup(
             mu=mu,
             theta_new=new,
             prob_mu_below_0=p.prob_mu_below_0,
             pooled=pooled,
             predictive=predictive,
-            tau=summary(p.tau, level=level, hdi=hdi) if post.separate_tau else None,
+            tau=summary(p.tau, level=level, hdi=hdi) if separate else None,
         )
-        theta.update(study_summaries(p.theta, p.study, level=level, hdi=hdi))
+        if p.common_effect:  # every study's effect is its subgroup's mu
+            theta.update(dict.fromkeys(p.study, mu))
+        else:
+            theta.update(study_summaries(p.theta, p.study, level=level, hdi=hdi))
     draws = post.mu_draws(N_DRAWS, SEED)
     levels = list(post.groups)
     differences = {}
@@ -164,7 +164,9 @@ def _subgroups(spec: ModelSpec, level: float, hdi: bool) -> tuple[PosteriorSumma
     result = PosteriorSummary(
         scale=spec.scale,
         theta={s: theta[str(s)] for s in spec.data.study},
-        tau=None if post.separate_tau else summary(first.tau, level=level, hdi=hdi),
+        tau=None
+        if post.separate_tau or first.tau is None
+        else summary(first.tau, level=level, hdi=hdi),
         subgroups=groups,
         differences=differences,
     )

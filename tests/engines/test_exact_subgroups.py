@@ -2,9 +2,10 @@
 
 ``tests/reference/binomial_subgroups.json`` (``tests/reference/binomial_subgroups.py``: quad
 for each study's baseline integral, dense trapezoid and Simpson grids, the differences by
-convolution): bcg by allocation, shared and separate tau. Every subgroup's ``mu`` and ``tau``
-(mean, SD, quantiles) within 1e-3, ``log p(y)`` within 1e-3; the differences between subgroups,
-read off 40,000 exact draws, within 4 Monte Carlo standard errors.
+convolution): bcg by allocation, shared and separate tau and the common-effect model. Every
+subgroup's ``mu`` and ``tau`` (mean, SD, quantiles) within 1e-3, ``log p(y)`` within 1e-3; the
+differences between subgroups, read off 40,000 exact draws, within 4 Monte Carlo standard
+errors.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ N_DRAWS = 40_000
 QS = (0.025, 0.5, 0.975)
 
 
-@pytest.fixture(scope="module", params=["shared", "separate"])
+@pytest.fixture(scope="module", params=["shared", "separate", "common"])
 def fitted(request) -> tuple[str, dict]:
     data = bayesmeta.load(ROOT / "examples" / "bcg.csv")
     mods = bayesmeta.moderators(
@@ -37,6 +38,7 @@ def fitted(request) -> tuple[str, dict]:
         model="binomial-normal",
         engine="exact",
         moderators=mods,
+        common_effect=request.param == "common",
         priors={"mu": "normal(0, 10)", "tau": "half-normal(0.5)"},
     )
     return request.param, result.to_dict()
@@ -59,10 +61,13 @@ def test_subgroup_posteriors_match_brute_force(fitted) -> None:
         got = groups[level]
         assert _values(got["mu"]) == pytest.approx(_ref(want["mu"]), abs=1e-3)
         assert got["prob_mu_below_0"] == pytest.approx(want["mu"]["p_below_0"], abs=1e-4)
+        if kind == "common":
+            assert got.get("tau") is None and got["theta_new"] == got["mu"]
+            continue
         tau = got["tau"] if kind == "separate" else out["posterior"]["tau"]
         assert _values(tau) == pytest.approx(_ref(want.get("tau", ref.get("tau"))), abs=1e-3)
-    if kind == "separate":
-        assert "tau" not in out["posterior"] or out["posterior"]["tau"] is None
+    if kind != "shared":
+        assert out["posterior"].get("tau") is None
     assert out["log_marginal_likelihood"] == pytest.approx(ref["log_marginal_likelihood"], abs=1e-3)
 
 

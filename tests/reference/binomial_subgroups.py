@@ -5,7 +5,8 @@ root; a few minutes).
 
 bcg (examples/bcg.csv) with subgroups by treatment allocation (``alloc``), the two-arm
 binomial-normal model with baselines ~ N(0, 10^2), ``theta_i ~ N(mu_g, tau^2)`` (shared tau) or
-``N(mu_g, tau_g^2)`` (separate tau), ``mu_g ~ N(0, 10^2)``, ``tau ~ half-normal(0.5)``.
+``N(mu_g, tau_g^2)`` (separate tau) or ``theta_i = mu_g`` (common effect), ``mu_g ~ N(0, 10^2)``,
+``tau ~ half-normal(0.5)``.
 
 A different method from ``bayesmeta.engines.exact_binomial`` at every step (plain numpy/scipy):
 each study's ``log g_i(theta)`` by ``scipy.integrate.quad`` over its baseline
@@ -18,6 +19,7 @@ of ``MU_N`` ``mu`` and ``TAU_N`` ``tau`` points over hand-set boxes that hold th
 - shared tau: ``Z_g(tau) = int p(mu_g) p(y_g | mu_g, tau) dmu_g`` on every tau node,
   ``p(tau | y) ~ p(tau) prod_g Z_g(tau)``, each ``mu_g``'s marginal the mixture over tau of
   its conditional.
+- common effect (``tau = 0``): each subgroup's ``mu_g`` on its own, ``log p(y)`` the sum.
 - differences ``mu_b - mu_a`` (every level against the first, as the package reports them):
   the convolution of the two (conditional, for a shared tau) densities on the ``mu`` grid,
   summed over tau for a shared tau.
@@ -166,6 +168,20 @@ def main() -> None:
             )
         shared["differences"][f"{g} - {levels[0]}"] = summary(x, total, np.ones(len(x)))
     out["shared"] = shared
+    # common effect (tau = 0, the first tau node) in every subgroup: independent posteriors
+    common: dict = {"log_marginal_likelihood": 0.0, "groups": {}, "differences": {}}
+    f_common = {}
+    for g in levels:
+        top0 = lp[g][:, 0].max()
+        dens = np.exp(lp[g][:, 0] - top0)
+        norm = float(wmu @ dens)
+        common["log_marginal_likelihood"] += top0 + math.log(norm)
+        f_common[g] = dens / norm
+        common["groups"][g] = {"mu": summary(mu, f_common[g], wmu)}
+    for g in levels[1:]:
+        x, dens = difference(mu, h, f_common[levels[0]], f_common[g])
+        common["differences"][f"{g} - {levels[0]}"] = summary(x, dens, np.ones(len(x)))
+    out["common"] = common
     out["provenance"] = (
         "tests/reference/binomial_subgroups.py (numpy "
         f"{np.__version__}, scipy {__import__('scipy').__version__})"

@@ -53,14 +53,14 @@ def average(
 ) -> None:
     """Average the four models {effect, no effect} x {random, common effect} by their exact
     marginal likelihoods: posterior model probabilities, inclusion Bayes factors, averaged mu
-    and tau."""
+    and tau. DATA may be a SPEC.toml (its data, model and priors)."""
     from bayesmeta.io.output import check_outputs
     from bayesmeta.report.terminal import render_average
     from bayesmeta.workflows.average import model_average
     from bayesmeta.workflows.request import input_path, plan
 
     request = options.request()
-    check_outputs((json_out,), inputs=(input_path(request),), overwrite=force)
+    check_outputs((json_out,), inputs=(input_path(request), options.spec_file), overwrite=force)
     probs = _probabilities(prior_probs)
     planned = plan(request)
     result = model_average(planned.spec, probs, request.ci_level)

@@ -38,11 +38,12 @@ def bias(
     effect_direction: Annotated[
         str,
         typer.Option(
-            help="Expected direction of the effect (positive|negative): the one-sided "
+            help="Expected direction of the effect (auto|positive|negative): the one-sided "
             "p-values of the weight functions and the sign of PET/PEESE (RoBMA's "
-            "effect_direction)."
+            "effect_direction, whose default is positive); auto: the direction of the "
+            "common-effect estimate."
         ),
-    ] = "positive",
+    ] = "auto",
     priors: Annotated[
         str,
         typer.Option(

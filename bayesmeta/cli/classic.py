@@ -63,10 +63,11 @@ def classic(
     effect_direction: Annotated[
         str,
         typer.Option(
-            help="Direction of the effects selection favours (positive|negative): one-sided "
-            "p-values of the selection models."
+            help="Direction of the effects selection favours (auto|positive|negative): "
+            "one-sided p-values of the selection models; auto: the direction of the "
+            "common-effect estimate (metafor's selmodel assumes positive)."
         ),
-    ] = "positive",
+    ] = "auto",
     selection_steps: Annotated[
         str,
         typer.Option(help="Cut points of the step-function selection model, e.g. 0.025,0.5."),

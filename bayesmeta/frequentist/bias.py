@@ -41,6 +41,7 @@ TRIMFILL_ESTIMATORS = ("L0", "R0")
 TRIMFILL_METHODS = ("EE", "DL", "REML", "ML")
 FSN_TYPES = ("Rosenthal", "Orwin", "Rosenberg")
 ALTERNATIVES = ("greater", "less", "two.sided")
+EFFECT_DIRECTIONS = ("auto", "positive", "negative")
 SELECTION_TYPES = ("stepfun", "beta")
 
 
@@ -764,15 +765,23 @@ def _null_loglik(yi: np.ndarray, vi: np.ndarray, tau2: float) -> float:
 # --- the registry of publication-bias analyses ------------------------------------------------
 
 
+def expected_direction(es: EffectSizes) -> str:
+    """The direction of the common-effect estimate of ``es``: ``"negative"`` below 0, else
+    ``"positive"`` (the direction selection is assumed to favour unless one is given)."""
+    return "negative" if common_effect(es).estimate < 0 else "positive"
+
+
 @dataclass(frozen=True)
 class BiasSettings:
     """What the publication-bias analyses are computed with: the interval level, the
     direction of the expected effect (``"positive"``: one-sided selection on
-    ``alternative="greater"``; ``"negative"``: ``"less"``) and the step function's cut points."""
+    ``alternative="greater"``; ``"negative"``: ``"less"``), the step function's cut points
+    and whether the direction is the data's (:func:`expected_direction`) or was given."""
 
     level: float = DEFAULT_LEVEL
     effect_direction: str = "positive"
     steps: tuple[float, ...] = (0.025,)
+    from_data: bool = False
 
     @property
     def alternative(self) -> str:
@@ -842,7 +851,7 @@ def publication_bias(
     es: EffectSizes,
     *,
     level: float = DEFAULT_LEVEL,
-    effect_direction: str = "positive",
+    effect_direction: str = "auto",
     steps: Sequence[float] = (0.025,),
 ) -> PublicationBias:
     """Every analysis of :data:`BIAS_METHODS` on ``es``.
@@ -853,7 +862,10 @@ def publication_bias(
         Effect sizes (two-arm log odds ratios or reported effects).
     effect_direction
         ``"positive"`` or ``"negative"``: the direction of the effects the selection models
-        assume are favoured for publication (one-sided p-values).
+        assume are favoured for publication (one-sided p-values; metafor's ``alternative =
+        "greater"`` or ``"less"``); ``"auto"`` (default): the direction of the common-effect
+        estimate (:func:`expected_direction`), so that a protective treatment (log odds ratio
+        below 0) is assumed to be published when significantly protective.
     steps
         Cut points of the step-function selection model (one-sided p-values).
 
@@ -864,14 +876,16 @@ def publication_bias(
     """
     from bayesmeta.frequentist.results import Skipped
 
-    if effect_direction not in ("positive", "negative"):
+    if effect_direction not in EFFECT_DIRECTIONS:
         raise OptionError(
-            f"unknown effect direction {effect_direction!r}; valid: positive, negative"
+            f"unknown effect direction {effect_direction!r}; valid: {', '.join(EFFECT_DIRECTIONS)}"
         )
     cuts = tuple(float(s) for s in steps)
     if not cuts or any(not 0 < s < 1 for s in cuts):
         raise OptionError(f"selection model steps must be p-values in (0, 1), got {list(cuts)}")
-    settings = BiasSettings(level, effect_direction, cuts)
+    from_data = effect_direction == "auto"
+    direction = expected_direction(es) if from_data else effect_direction
+    settings = BiasSettings(level, direction, cuts, from_data)
     results: dict[str, Any] = {}
     for name, method in BIAS_METHODS.items():
         try:

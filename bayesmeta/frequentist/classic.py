@@ -336,7 +336,7 @@ def classic(
     level: float = DEFAULT_LEVEL,
     measure: str | None = None,
     bias: bool = False,
-    effect_direction: str = "positive",
+    effect_direction: str = "auto",
     selection_steps: Sequence[float] = (0.025,),
     pm_tol: float = R_TOL,
     influence_method: str | None = None,
@@ -374,7 +374,8 @@ def classic(
     bias
         Also the publication-bias analyses (:func:`~bayesmeta.frequentist.bias.
         publication_bias`: trim-and-fill, PET/PEESE, selection models, rank test, fail-safe
-        N), with ``effect_direction`` and ``selection_steps``.
+        N), with ``effect_direction`` (``"positive"``, ``"negative"`` or ``"auto"``: the
+        direction of the common-effect estimate) and ``selection_steps``.
     pm_tol
         Root tolerance of the Paule-Mandel search (default metafor's, about 1.2e-4).
     influence_method

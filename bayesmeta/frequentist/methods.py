@@ -25,6 +25,7 @@ from bayesmeta.frequentist.pooled import common_effect, mantel_haenszel, peto, r
 from bayesmeta.frequentist.results import DEFAULT_LEVEL, Estimate, Skipped
 from bayesmeta.frequentist.rootfind import R_TOL
 from bayesmeta.io.counts import StudyData, TwoArmData
+from bayesmeta.io.mixed import MixedData
 from bayesmeta.io.reported import ReportedEffects
 from bayesmeta.model.likelihoods import native
 
@@ -227,8 +228,16 @@ def inputs(
     Raises
     ------
     OptionError
-        ``measure`` is not OR, RR or RD, or is given for data that are not two-arm counts.
+        ``measure`` is not OR, RR or RD, or is given for data that are not two-arm counts
+        (a mixed table of counts and reported odds ratios takes OR only).
     """
+    if isinstance(data, MixedData) and measure is not None:
+        if measure != data.measure:
+            raise OptionError(
+                f"--measure {measure}: the estimates this table reports are odds ratios, so its "
+                "studies are pooled as odds ratios only (leave out --measure)"
+            )
+        measure = None
     if measure is not None and not isinstance(data, TwoArmData):
         raise OptionError(f"--measure applies to two-arm counts; these are {design_of(data)} data")
     if measure is not None and measure not in TWO_ARM_MEASURES:

@@ -21,6 +21,7 @@ Example::
     measure = "RR"             # two-arm counts: OR | RR | RD; continuous: MD | SMD | ROM
     covariates = ["ablat"]     # meta-regression (optional)
     subgroup = "alloc"         # pooled effect per level (optional); separate_tau = true
+    checks = true              # model checks, as fit --checks (optional)
 
     [priors]
     mu = "normal(0, 2.82)"
@@ -73,6 +74,7 @@ SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "subgroup": str,
         "separate_tau": bool,
         "measure": str,
+        "checks": bool,
     },
     "priors": {"mu": str, "tau": str, "baseline": str, "beta": str},
     "sampler": {
@@ -127,6 +129,7 @@ class Spec:
     separate_tau: bool = False
     measure: str | None = None
     absolute: dict[str, Any] = field(default_factory=dict)
+    checks: bool = False
     priors: dict[str, str] = field(default_factory=dict)
     sampler: dict[str, int | float] = field(default_factory=dict)
     json_name: str | None = None
@@ -309,6 +312,7 @@ def load_spec(path: str | Path) -> Spec:
         separate_tau=model.get("separate_tau", False),
         measure=model.get("measure"),
         absolute=dict(table.get("absolute", {})),
+        checks=model.get("checks", False),
         priors=dict(table.get("priors", {})),
         sampler=_check_sampler(where, table.get("sampler", {})),
         json_name=table.get("output", {}).get("json"),

@@ -84,9 +84,11 @@ def bias_row(result: object, show) -> tuple[str, str, str]:
 
 def bias_table(bias: PublicationBias, scale: Scale, level: float) -> Table:
     """The publication-bias analyses as one table (adjusted estimate, interval, detail)."""
+    settings = bias.settings
+    why = ", the direction of the common-effect estimate" if settings.from_data else ""
     title = (
-        f"Publication bias (selection favours {bias.settings.effect_direction} effects; "
-        f"steps {', '.join(f'{s:g}' for s in bias.settings.steps)})"
+        f"Publication bias (selection assumed to favour {settings.effect_direction} "
+        f"effects{why}; steps {', '.join(f'{s:g}' for s in settings.steps)})"
     )
     columns = ["Method", scale.label, f"{percent(level)} CI", "Detail"]
     table = Table(columns, [], [False, True, True, False], title)
@@ -134,11 +136,14 @@ def render_classic(result: ClassicResult, console: Console) -> None:
         console.print(f"0.5 added to every cell of: {', '.join(es.corrected)}")
     if es.dropped:
         console.print(f"dropped from inverse-variance methods: {', '.join(es.dropped)}")
-    missing = result.need_counts
-    if missing:
-        console.print(
-            f"Need 2x2 counts, so not computed for reported effects: {', '.join(missing)}"
-        )
+    if missing := result.need_counts:
+        why = "Need 2x2 counts, so not computed for reported effects"
+        if "k_reported" in block:  # counts beside reported estimates (a mixed table)
+            why = (
+                f"Need 2x2 counts from every study ({block['k_reported']} report an estimate "
+                "only), so not computed"
+            )
+        console.print(f"{why}: {', '.join(missing)}")
     console.print()
     print_table(frequentist_rows(result.estimates, scale), console)
     for test in SMALL_STUDY_TESTS:

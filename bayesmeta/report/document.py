@@ -345,12 +345,13 @@ def publication_bias_table(contents: Analyses) -> tuple[Table | None, str]:
     if isinstance(bias, NotRun):
         return None, bias.reason
     direction = bias.settings.effect_direction
+    why = " (the direction of the common-effect estimate)" if bias.settings.from_data else ""
     show = contents.result.scale.show
     rows = [[BIAS_METHODS[name].label, *bias_row(r, show)] for name, r in bias.results.items()]
     level = percent(contents.result.level)
     note = (
-        f"Selection models: one-sided p-values, selection assumed to favour {direction} effects "
-        "(the direction of the common-effect estimate), step at p = 0.025 (3PSM). Each method "
+        f"Selection models: one-sided p-values, selection assumed to favour {direction} effects"
+        f"{why}, step at p = 0.025 (3PSM). Each method "
         "adjusts for a different mechanism; agreement between them, not any one, is the evidence."
     )
     columns = ["Bias method", f"Adjusted {contents.result.scale.label}", f"{level} CI", "Detail"]

@@ -212,8 +212,9 @@ def _df(fit: MetaRegression) -> str:
 
 def regression_tables(
     regression: MetaRegressions, shown: tuple[str, ...], level: float
-) -> tuple[TableModel, TableModel]:
-    """The coefficients of the ``shown`` methods (model scale) and every method's tests."""
+) -> tuple[TableModel, ...]:
+    """The coefficients of the ``shown`` methods (model scale), every method's tests and the
+    intervals of its residual tau^2, I^2 and H^2 (metafor ``confint``), when it has them."""
     coef = titled_table(
         f"Meta-regression on {', '.join(regression.covariates)} (coefficients on the model scale)",
         ("Method", "Coefficient", "Estimate", "SE", f"{percent(level)} CI", "p"),
@@ -247,7 +248,25 @@ def regression_tables(
             num(fit.i2, 1),
             num(fit.r2, 1),
         )
-    return coef, tests
+    ci = f"{percent(level)} CI"
+    spread = titled_table(
+        "Meta-regression residual heterogeneity (Q-profile intervals; PL: profile likelihood)",
+        ("Method", "tau^2", ci, "I^2 %", ci, "H^2", ci, f"tau^2 PL {ci}"),
+    )
+    for name, fit in regression.fits.items():
+        if isinstance(fit, Skipped) or fit.tau2_ci is None:
+            continue
+        spread.add_row(
+            METHODS[name].label,
+            num(fit.tau2, 4),
+            interval(*fit.tau2_ci, 4),
+            num(fit.i2, 1),
+            interval(*fit.i2_ci, 1) if fit.i2_ci is not None else "-",
+            num(fit.h2, 2),
+            interval(*fit.h2_ci, 2) if fit.h2_ci is not None else "-",
+            interval(*fit.tau2_ci_pl, 4) if fit.tau2_ci_pl is not None else "-",
+        )
+    return (coef, tests, spread) if spread.rows else (coef, tests)
 
 
 def subgroup_tables(

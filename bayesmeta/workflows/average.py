@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from bayesmeta.errors import BayesmetaError, OptionError
 from bayesmeta.model.description import ModelSpec
-from bayesmeta.model.priors import Prior
 from bayesmeta.summaries.types import DEFAULT_LEVEL, Summary
-from bayesmeta.workflows.bayes_factors import MODELS, NULL_SD, marginal_likelihoods
+from bayesmeta.workflows.bayes_factors import MODELS, four_models
 
 _GRID = 4001  # points of the mixture cdfs the averaged quantiles are read from
 
@@ -80,38 +79,6 @@ def _prior_probabilities(given: Mapping[str, float] | None) -> dict[str, float]:
         raise OptionError("prior model probabilities must be non-negative with a positive sum")
     total = sum(probs.values())
     return {m: probs[m] / total for m in MODELS}
-
-
-def _marginals(spec: ModelSpec) -> dict[str, tuple[Any, Any]]:
-    """Each model's posterior (mu, tau) marginals; None where the parameter is fixed at 0."""
-    p = spec.priors
-    if spec.family.exact == "exact":
-        from bayesmeta.engines import exact
-
-        y, v = spec.normal.y, spec.normal.v
-        null = Prior("normal", (0.0, NULL_SD))
-        re = exact.nnhm_posterior(y, v, prior_mu=p.mu, prior_tau=p.tau)
-        ce = exact.common_effect_posterior(y, v, prior_mu=p.mu)
-        re0 = exact.nnhm_posterior(y, v, prior_mu=null, prior_tau=p.tau)
-        return {
-            "effect_random": (re.mu, re.tau),
-            "effect_common": (ce.mu, None),
-            "null_random": (None, re0.tau),
-            "null_common": (None, None),
-        }
-    from bayesmeta.engines import exact_binomial
-    from bayesmeta.summaries.exact_binomial import posterior
-
-    re = posterior(replace(spec, common_effect=False))
-    ce = posterior(replace(spec, common_effect=True))
-    lik = exact_binomial.study_likelihood(spec.data, p.baseline)
-    re0 = exact_binomial.null_posterior(lik, p.tau, spec.data.study)
-    return {
-        "effect_random": (re.mu, re.tau),
-        "effect_common": (ce.mu, None),
-        "null_random": (None, re0.tau),
-        "null_common": (None, None),
-    }
 
 
 def _summary(marginal: Any, level: float) -> Summary:
@@ -176,7 +143,8 @@ def model_average(
         not four non-negative numbers with a positive sum.
     """
     prior = _prior_probabilities(prior_probabilities)
-    ml = marginal_likelihoods(spec)
+    fits = four_models(spec)  # the fits that give the marginal likelihoods give the marginals
+    ml = fits.log_ml
     if not all(math.isfinite(v) for v in ml.values()):
         raise BayesmetaError("model averaging needs proper priors (a finite marginal likelihood)")
     log_post = {m: math.log(prior[m]) + ml[m] if prior[m] > 0 else -math.inf for m in MODELS}
@@ -196,13 +164,12 @@ def model_average(
 
     effect, null = ("effect_random", "effect_common"), ("null_random", "null_common")
     random, common = ("effect_random", "null_random"), ("effect_common", "null_common")
-    marg = _marginals(spec)
-    mu = _mixture([(post[m], marg[m][0]) for m in MODELS], level, None)
-    tau = _mixture([(post[m], marg[m][1]) for m in MODELS], level, 0.0)
+    mu = _mixture([(post[m], fits.mu[m]) for m in MODELS], level, None)
+    tau = _mixture([(post[m], fits.tau[m]) for m in MODELS], level, 0.0)
     models = {
         m: {
-            "mu": _summary(marg[m][0], level) if marg[m][0] is not None else None,
-            "tau": _summary(marg[m][1], level) if marg[m][1] is not None else None,
+            "mu": _summary(fits.mu[m], level) if fits.mu[m] is not None else None,
+            "tau": _summary(fits.tau[m], level) if fits.tau[m] is not None else None,
         }
         for m in MODELS
     }

@@ -41,7 +41,7 @@ import pandas as pd
 from bayesmeta import progress
 from bayesmeta.engines.nuts import ConvergenceWarning, SamplerSettings
 from bayesmeta.errors import BayesmetaError, OptionError
-from bayesmeta.frequentist.methods import METHODS
+from bayesmeta.frequentist.methods import METHODS, REPORTED, design_of
 from bayesmeta.frequentist.results import Estimate, PooledEstimate
 from bayesmeta.io.counts import StudyData, TwoArmData, looks_like_data, read_table
 from bayesmeta.io.output import check_writable, spreadsheet_safe, write_atomic
@@ -55,6 +55,7 @@ DEFAULT_GROUP_COLUMN = "meta_analysis"
 # Frequentist methods put beside the posterior (column prefixes from the method registry).
 TWO_ARM_METHODS = ("mantel_haenszel", "random_dl", "random_reml", "random_reml_hksj")
 SINGLE_ARM_METHODS = ("random_dl", "random_reml")
+REPORTED_METHODS = ("random_dl", "random_reml", "random_reml_hksj")  # no counts: no MH
 _METHOD_FIELDS = ("estimate", "ci_lower", "ci_upper", "tau2", "i2")
 
 COLUMNS: tuple[str, ...] = (
@@ -191,8 +192,11 @@ class Job:
 
 
 def methods_for(data: StudyData) -> tuple[str, ...]:
-    """The frequentist methods a batch row reports for ``data``."""
-    return TWO_ARM_METHODS if isinstance(data, TwoArmData) else SINGLE_ARM_METHODS
+    """The frequentist methods a batch row reports for ``data`` (reported estimates, also
+    beside counts in a mixed table: those of the effects, with Hartung-Knapp)."""
+    if isinstance(data, TwoArmData):
+        return TWO_ARM_METHODS
+    return REPORTED_METHODS if design_of(data) == REPORTED else SINGLE_ARM_METHODS
 
 
 def derive_seed(base: int, name: str) -> int:

@@ -32,8 +32,19 @@ def _spread(prior: Prior) -> float:
     return float(hi - lo) / 3.92
 
 
-def marginal_likelihoods(spec: ModelSpec) -> dict[str, float]:
-    """``log p(y | M)`` of the four models (keys :data:`MODELS`) with the priors of ``spec``.
+@dataclass(frozen=True)
+class FourModels:
+    """The exact posteriors of the four models (keys :data:`MODELS`) with the priors of a
+    spec: ``log_ml`` their log marginal likelihoods ``log p(y | M)``, ``mu`` and ``tau``
+    their posterior marginals (None where the model fixes the parameter at 0)."""
+
+    log_ml: dict[str, float]
+    mu: dict[str, Any]
+    tau: dict[str, Any]
+
+
+def four_models(spec: ModelSpec) -> FourModels:
+    """Fit the four models of ``spec``'s likelihood and priors once, by the exact engines.
 
     Raises
     ------
@@ -48,32 +59,40 @@ def marginal_likelihoods(spec: ModelSpec) -> dict[str, float]:
 
         y, v = spec.normal.y, spec.normal.v
         null = Prior("normal", (0.0, NULL_SD))
-        return {
-            "effect_random": exact.nnhm_posterior(
-                y, v, prior_mu=priors.mu, prior_tau=priors.tau
-            ).log_marginal_likelihood,
-            "effect_common": exact.common_effect_posterior(
-                y, v, prior_mu=priors.mu
-            ).log_marginal_likelihood,
-            "null_random": exact.nnhm_posterior(
-                y, v, prior_mu=null, prior_tau=priors.tau
-            ).log_marginal_likelihood,
-            "null_common": exact.common_effect_posterior(
-                y, v, prior_mu=null
-            ).log_marginal_likelihood,
+        fits = {
+            "effect_random": exact.nnhm_posterior(y, v, prior_mu=priors.mu, prior_tau=priors.tau),
+            "effect_common": exact.common_effect_posterior(y, v, prior_mu=priors.mu),
+            "null_random": exact.nnhm_posterior(y, v, prior_mu=null, prior_tau=priors.tau),
+            "null_common": exact.common_effect_posterior(y, v, prior_mu=null),
         }
-    from bayesmeta.engines import exact_binomial
-    from bayesmeta.summaries.exact_binomial import posterior
+    else:
+        from bayesmeta.engines import exact_binomial
+        from bayesmeta.summaries.exact_binomial import posterior
 
-    random = replace(spec, common_effect=False)
-    common = replace(spec, common_effect=True)
-    lik = exact_binomial.study_likelihood(spec.data, priors.baseline)
-    return {
-        "effect_random": posterior(random).log_marginal_likelihood,
-        "effect_common": posterior(common).log_marginal_likelihood,
-        "null_random": exact_binomial.null_log_marginal_likelihood(lik, priors.tau),
-        "null_common": exact_binomial.null_log_marginal_likelihood(lik, None),
-    }
+        lik = exact_binomial.study_likelihood(spec.data, priors.baseline)
+        fits = {
+            "effect_random": posterior(replace(spec, common_effect=False)),
+            "effect_common": posterior(replace(spec, common_effect=True)),
+            "null_random": exact_binomial.null_posterior(lik, priors.tau, spec.data.study),
+            "null_common": exact_binomial.null_posterior(lik, None, spec.data.study),
+        }
+    return FourModels(
+        log_ml={m: float(fits[m].log_marginal_likelihood) for m in MODELS},
+        mu={m: fits[m].mu if m.startswith("effect") else None for m in MODELS},
+        tau={m: fits[m].tau if m.endswith("random") else None for m in MODELS},
+    )
+
+
+def marginal_likelihoods(spec: ModelSpec) -> dict[str, float]:
+    """``log p(y | M)`` of the four models (keys :data:`MODELS`) with the priors of ``spec``
+    (:func:`four_models`).
+
+    Raises
+    ------
+    BayesmetaError
+        Moderators, or a model or prior the exact engines do not cover.
+    """
+    return four_models(spec).log_ml
 
 
 @dataclass(frozen=True)

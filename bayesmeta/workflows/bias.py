@@ -296,7 +296,7 @@ def ensemble(
     *,
     measure: str = "y",
     priors: BiasPriors | None = None,
-    effect_direction: str = "positive",
+    effect_direction: str = "auto",
     prior_effect: float = 0.5,
     prior_heterogeneity: float = 0.5,
     prior_bias: float = 0.5,
@@ -389,7 +389,7 @@ def bias(
     priors: str | BiasPriors = "default",
     prior_mu: str | None = None,
     prior_tau: str | None = None,
-    effect_direction: str = "positive",
+    effect_direction: str = "auto",
     prior_effect: float = 0.5,
     prior_heterogeneity: float = 0.5,
     prior_bias: float = 0.5,
@@ -409,7 +409,9 @@ def bias(
         or a :class:`~bayesmeta.model.bias.BiasPriors`; ``prior_mu``/``prior_tau`` override.
     effect_direction
         ``"positive"`` or ``"negative"``: the direction publication favours (one-sided
-        p-values; the sign of the PET/PEESE terms).
+        p-values; the sign of the PET/PEESE terms); ``"auto"`` (the default): the direction
+        of the common-effect (inverse-variance) estimate, as ``classic`` assumes (RoBMA's
+        default is ``"positive"``).
     prior_effect, prior_heterogeneity, prior_bias
         Prior probabilities of an effect, of heterogeneity and of publication bias (the last
         split among the bias components as RoBMA-PSMA splits it).
@@ -421,6 +423,9 @@ def bias(
     >>> fit = bayesmeta.bias(data, effect_direction="negative")  # doctest: +SKIP
     """
     y, se, scale = _effects(data, measure, level)
+    if effect_direction == "auto":
+        w = 1 / np.asarray(se, dtype=float) ** 2
+        effect_direction = "negative" if np.sum(w * np.asarray(y, dtype=float)) < 0 else "positive"
     if priors == "default":
         # as every analysis: the default priors are refused on a scale in the outcome's units
         from bayesmeta.model.description import _check_priors_in_units, scale_of_data

@@ -232,8 +232,7 @@ def bias_analyses(result: AnalysisResult) -> PublicationBias | NotRun:
             "Publication-bias methods compare effects between studies; not for proportions."
         )
     es = frequentist_methods.inputs(data, result.level).es
-    direction = "negative" if common_effect(es).estimate < 0 else "positive"
-    return publication_bias(es, level=result.level, effect_direction=direction)
+    return publication_bias(es, level=result.level, effect_direction="auto")
 
 
 def case_diagnostics(

@@ -252,15 +252,13 @@ def run_bias(planned: Plan) -> BiasEnsemble | NotRun:
     """The Bayesian publication-bias ensemble of the data, selection assumed to favour the
     direction of the common-effect estimate (as the report's frequentist bias table);
     NotRun where it does not apply."""
+    from bayesmeta.frequentist.bias import expected_direction
     from bayesmeta.frequentist.methods import inputs
-    from bayesmeta.frequentist.pooled import common_effect
     from bayesmeta.workflows.bias import bias
 
     data = planned.spec.data
     try:
-        es = inputs(data).es
-        direction = "negative" if common_effect(es).estimate < 0 else "positive"
-        return bias(data, effect_direction=direction)
+        return bias(data, effect_direction=expected_direction(inputs(data).es))
     except BayesmetaError as exc:
         return NotRun(str(exc))
 

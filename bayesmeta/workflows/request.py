@@ -131,6 +131,7 @@ class AnalysisRequest:
             measure=spec.measure.upper() if spec.measure else None,
             baseline_risks=risks,
             benefit=benefit,
+            checks=spec.checks,
         )
 
 

@@ -37,6 +37,16 @@ def test_bias_writes_the_ensemble(tmp_path) -> None:
     assert block["max_log_marginal_likelihood_error"] < 0.01
 
 
+def test_the_default_direction_is_that_of_the_common_effect_estimate(tmp_path) -> None:
+    """bcg's risk ratios are below 1 (IV log RR -0.43): without --effect-direction the
+    ensemble assumes selection favours negative effects, not RoBMA's default positive."""
+    out = tmp_path / "bias.json"
+    args = ["--measure", "RR", "--priors", "robma", "--json", str(out)]
+    result = runner.invoke(app, ["bias", "--example", "bcg", *args])
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["effect_direction"] == "negative"
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -20,7 +20,7 @@ def test_publication_bias_json_matches_metafor(tmp_path) -> None:
     result = runner.invoke(app, ["classic", "--example", "li2007", "--publication-bias",
                                  "--effect-direction", "negative", "--json", str(out)])  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "Publication bias (selection favours negative effects; steps 0.025)" in result.output
+    assert "(selection assumed to favour negative effects; steps 0.025)" in result.output
     block = json.loads(out.read_text())["publication_bias"]
     ref = REF["li2007"]
     assert block["effect_direction"] == "negative"
@@ -35,6 +35,27 @@ def test_publication_bias_json_matches_metafor(tmp_path) -> None:
     assert block["fsn_rosenthal"]["n"] == ref["fsn_rosenthal"]["fsnum"]
     assert block["selection_step"]["alternative"] == "less"
     assert block["selection_step"]["steps"] == [0.025, 1.0]
+
+
+def test_default_direction_is_the_common_effect_estimates(tmp_path) -> None:
+    """bcg's log odds ratios are negative (the vaccine protects): by default the selection
+    models assume significantly protective trials are published (metafor ``alternative =
+    "less"``), and the title says so and why; ``positive`` is metafor's default."""
+    out = tmp_path / "bias.json"
+    result = runner.invoke(app, ["classic", "--example", "bcg", "--publication-bias",
+                                 "--json", str(out)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (
+        "selection assumed to favour negative effects, the direction of the common-effect "
+        "estimate; steps 0.025" in " ".join(result.output.split())
+    )
+    block = json.loads(out.read_text())["publication_bias"]
+    assert block["effect_direction"] == "negative"
+    step, ref = block["selection_step"], REF["bcg"]["sel_3psm_ml_less"]
+    assert step["alternative"] == "less"
+    assert step["estimate"] == pytest.approx(ref["est"], abs=1e-4)
+    assert step["loglik"] == pytest.approx(ref["ll"], abs=1e-6)
+    assert block["selection_beta"]["alternative"] == "less"
 
 
 @pytest.mark.parametrize(

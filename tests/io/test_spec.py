@@ -130,3 +130,27 @@ def test_spec_covariates_must_be_a_list_of_names(tmp_path: Path) -> None:
     spec = _spec(tmp_path, '[data]\nexample = "bcg"\n[model]\ncovariates = "ablat"\n')
     line = fails_cleanly(["run", str(spec)])
     assert "covariates must be a list of column names" in line
+
+
+def test_model_checks_key_runs_the_checks(tmp_path: Path) -> None:
+    """``[model] checks = true`` is ``fit --checks``: the JSON's checks block holds the exact
+    engine's posterior predictive p-values (against engines.exact directly); a value that is
+    not a boolean is refused."""
+    import bayesmeta
+    from bayesmeta.engines import exact
+    from bayesmeta.model.description import ModelSpec
+
+    text = '[data]\nexample = "bcg"\n[model]\nname = "normal-normal"\nchecks = true\n'
+    spec = _spec(tmp_path, text)
+    assert load_spec(spec).checks
+    result = runner.invoke(app, ["run", str(spec), "--out-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    ppc = json.loads((tmp_path / "spec.result.json").read_text())["checks"]["posterior_predictive"]
+    model = ModelSpec.describe(bayesmeta.load_example("bcg"), model="normal-normal")
+    p = exact.nnhm_posterior(model.normal.y, model.normal.v, prior_mu=model.priors.mu,
+                             prior_tau=model.priors.tau).predictive_p()  # fmt: skip
+    assert [s["p_lower"] for s in ppc["studies"]] == pytest.approx(list(p), abs=1e-12)
+    assert not load_spec(_spec(tmp_path, '[data]\nexample = "bcg"\n', "plain.toml")).checks
+    bad = _spec(tmp_path, text.replace("true", '"yes"'), "bad.toml")
+    line = fails_cleanly(["run", str(bad), "--out-dir", str(tmp_path)])
+    assert "[model] checks must be true or false" in line, line

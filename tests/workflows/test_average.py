@@ -79,3 +79,47 @@ def test_cli_average_writes_json(tmp_path) -> None:
     assert sum(doc["posterior_probabilities"].values()) == pytest.approx(1.0)
     bad = CliRunner().invoke(app, ["average", "--example", "bcg", "--prior-probs", "1,2"])
     assert bad.exit_code == 2 and "four numbers" in bad.output
+
+
+def test_cli_average_reads_a_spec_and_never_writes_over_it(tmp_path) -> None:
+    """DATA may be a SPEC.toml (as for robustness): its priors are used (RoBMA's inclusion BF
+    above), and it is an input, so --json onto it is refused even with --force."""
+    spec = tmp_path / "bcg.toml"
+    spec.write_text(
+        '[data]\nexample = "bcg"\n[model]\nname = "normal-normal"\n'
+        '[priors]\nmu = "normal(0, 1)"\ntau = "inverse-gamma(1, 0.15)"\n'
+    )
+    out = tmp_path / "avg.json"
+    result = CliRunner().invoke(app, ["average", str(spec), "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["inclusion_bf_effect"] == pytest.approx(62.6, rel=0.01)
+    before = spec.read_bytes()
+    over = CliRunner().invoke(app, ["average", str(spec), "--json", str(spec), "--force"])
+    assert over.exit_code == 2 and "input" in over.output
+    assert spec.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("model", "fits"),
+    [
+        ("normal-normal",
+         ("bayesmeta.engines.exact", ("nnhm_posterior", "common_effect_posterior"))),
+        ("binomial-normal", ("bayesmeta.summaries.exact_binomial", ("posterior",))),
+    ],
+)  # fmt: skip
+def test_each_of_the_four_models_is_fitted_once(monkeypatch, model, fits) -> None:
+    """Averaging reuses the fits that give the marginal likelihoods (two of these calls
+    for the effect models, two more for the null models in the normal-normal engine)."""
+    import importlib
+
+    module_name, names = fits
+    module = importlib.import_module(module_name)
+    calls: list[str] = []
+    for name in names:
+        original = getattr(module, name)
+        monkeypatch.setattr(
+            module, name, lambda *a, _f=original, _n=name, **k: calls.append(_n) or _f(*a, **k)
+        )
+    spec = ModelSpec.describe(bayesmeta.load("examples/bcg.csv"), model=model)
+    model_average(spec)
+    assert len(calls) == (4 if model == "normal-normal" else 2), calls

@@ -226,3 +226,8 @@ class Likelihood:
 def sums(values: Any, index: Any) -> Any:
     """``values[index]`` summed (one study or several)."""
     return values[index].sum()
+
+
+def listed(names: list[str]) -> str:
+    """Study names for a methods paragraph: all of them, or the first 12 and "..."."""
+    return ", ".join(names) if len(names) <= 12 else ", ".join(names[:12]) + ", ..."

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bayesmeta.model.likelihoods.base import Likelihood
+from bayesmeta.model.likelihoods.base import Likelihood, listed
 
 REPORTED = "reported"  # the 0/1 weight of each study's normal term (a given array)
 
@@ -114,11 +114,11 @@ class MixedBinomialNormal(Likelihood):
         return (
             "We fitted a Bayesian random-effects meta-analysis in which each study contributes "
             f"the likelihood of the data it gave. The {len(counted)} studies with 2x2 counts "
-            f"({_listed(counted)}) entered with the exact binomial likelihood (binomial-normal "
+            f"({listed(counted)}) entered with the exact binomial likelihood (binomial-normal "
             "model with fixed study baselines: the control-arm log odds alpha_i is a "
             "study-specific parameter, the treatment-arm log odds is alpha_i + theta_i; zero "
             f"cells used as they are). The {len(reported)} studies that reported an odds "
-            f"ratio only ({_listed(reported)}) entered with a normal likelihood of their "
+            f"ratio only ({listed(reported)}) entered with a normal likelihood of their "
             "reported log odds ratio, y_i ~ N(theta_i, se_i^2), the standard error (from the "
             "reported SE, or the width of the confidence interval on the log scale) treated "
             "as known. All studies share theta_i ~ N(mu, tau^2) (Dias et al. 2011, section "
@@ -192,10 +192,6 @@ class MixedBinomialNormal(Likelihood):
 
 
 _COUNT_COLUMNS = ("treatment_events", "treatment_total", "control_events", "control_total")
-
-
-def _listed(names: list[str]) -> str:
-    return ", ".join(names) if len(names) <= 12 else ", ".join(names[:12]) + ", ..."
 
 
 def _weighted_normal_logp(value: Any, mu: Any, sigma: Any, weight: Any) -> Any:

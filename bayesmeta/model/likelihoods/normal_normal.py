@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from bayesmeta.model.likelihoods.base import Likelihood
+from bayesmeta.model.likelihoods.base import Likelihood, listed
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,6 +48,15 @@ class NormalNormal(Likelihood):
     def methods_text(self, data: Any, scale: str) -> str:
         source = "reported" if isinstance(data, self.data_class) else "escalc"
         estimates = f"the {source} study estimates y_i ({scale})"
+        if getattr(data, "reported", None) is not None:  # counts beside reported odds ratios
+            counted = [s for s, r in zip(data.study, data.reported, strict=True) if not r]
+            given = [s for s, r in zip(data.study, data.reported, strict=True) if r]
+            estimates = (
+                f"the study estimates y_i ({scale}): escalc's from the 2x2 counts of "
+                f"{len(counted)} studies ({listed(counted)}; 0.5 added to every cell of a "
+                f"study with a zero cell) and as reported by the other {len(given)} "
+                f"({listed(given)}),"
+            )
         if getattr(data, "arms", None) is not None:  # a continuous outcome
             from bayesmeta.model.scales import scale_of_measure
 

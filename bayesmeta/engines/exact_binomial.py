@@ -755,6 +755,7 @@ class _Grid:
     evaluated: _Evaluated
     log_norm: float
     u_range: tuple[float, float]
+    log_prior_u: Callable[[np.ndarray], np.ndarray] | None = None  # log p(tau(u)) dtau/du
 
 
 @dataclass(frozen=True)
@@ -827,13 +828,27 @@ class BinomialPosterior:
             return None
         g, c = self._grid, self._c
         w = self._weights.sum(axis=0)
-        log_f = np.log(np.maximum(w / g.w_panel, 1e-300)).reshape(N_PANELS, -1)
+        # interpolate the log marginal likelihood part of the density of u (smooth), the
+        # prior's part (steep where u nears 1) is known: added back exactly
+        prior_u = g.log_prior_u if g.log_prior_u is not None else np.zeros_like
+        with np.errstate(divide="ignore"):
+            at_nodes = prior_u(g.u)
+        ok = np.all(np.isfinite(at_nodes))
+        if not ok:
+            prior_u, at_nodes = np.zeros_like, np.zeros_like(g.u)
+        log_f = np.log(np.maximum(w / g.w_panel, 1e-300)) - at_nodes
+        log_f = log_f.reshape(N_PANELS, -1)
         edges = np.linspace(*g.u_range, N_PANELS + 1)
         nodes = g.u.reshape(N_PANELS, -1)
+
+        def log_density(v: np.ndarray) -> np.ndarray:
+            with np.errstate(divide="ignore"):
+                return _panel_interpolate(edges, nodes, log_f, v) + prior_u(v)
+
         return GridMarginal(
             g.u,
             w,
-            lambda v: _panel_interpolate(edges, nodes, log_f, v),
+            log_density,
             *g.u_range,
             to_x=lambda u: c * u / (1.0 - u),
             from_x=lambda t: np.clip(t / (c + t), 0.0, 1.0),
@@ -912,6 +927,21 @@ class BinomialPosterior:
         _, sd = ShrunkenEffects(self._lik, *self._refined(math.inf)).moments()
         return ShrunkenEffects(self._lik, *self._refined(16.0 * float(sd.min()) / (T_POINTS - 1)))
 
+    def _conditional_mu(self, col: np.ndarray, q: np.ndarray) -> np.ndarray:
+        """``mu`` at probability ``q`` of its conditional given the ``tau`` of column ``col``
+        (each column's log density interpolated ``FINE`` times finer, trapezoid cdf)."""
+        g = self._grid
+        out = np.empty(len(col))
+        n = g.mu.shape[0]
+        for c in np.unique(col):
+            at = col == c
+            x = g.mu0[c] + (g.h_mu[c] / FINE) * np.arange((n - 1) * FINE + 1)
+            lp = _lagrange4(g.mu0[c], g.h_mu[c], g.log_post[:, c], x)
+            dens = np.exp(lp - np.max(lp))
+            cdf = np.concatenate([[0.0], np.cumsum((dens[1:] + dens[:-1]) / 2.0)])
+            out[at] = np.interp(q[at], cdf / cdf[-1], x)
+        return out
+
     @property
     def prob_mu_below_0(self) -> float:
         return float(self.mu.cdf(0.0))
@@ -935,7 +965,24 @@ def _posterior(
     start: tuple[float, float, float],
 ) -> tuple[_Grid, float]:
     """The (mu, tau) grid over where the posterior is, and the scale ``c`` of u
-    (``prior_mu`` None: ``mu`` fixed at 0).
+    (``prior_mu`` None: ``mu`` fixed at 0); :func:`_shared_posterior` with one group."""
+    grids, c = _shared_posterior([lik], prior_mu, prior_tau, start)
+    return grids[0], c
+
+
+def _shared_posterior(
+    liks: list[_StudyLikelihood],
+    prior_mu: Prior | None,
+    prior_tau: Prior | None,
+    start: tuple[float, float, float],
+) -> tuple[list[_Grid], float]:
+    """One (mu_g, tau) grid per group of studies ``liks`` with a shared ``tau`` (subgroups:
+    ``theta_i ~ N(mu_g, tau^2)``, ``mu_g`` independent a priori), and the scale ``c`` of u.
+
+    Given ``tau`` the groups are independent, so the posterior of ``tau`` is
+    ``p(tau) prod_g Z_g(tau)`` with ``Z_g(tau) = int p(mu_g) p(y_g | mu_g, tau) dmu_g``, and
+    group ``g``'s grid holds ``p(mu_g, tau | y)``: its own column times the other groups'
+    ``Z_h(tau)`` (every grid has the same ``log_norm``, ``log p(y)``).
 
     ``tau``: coarse columns in ``u`` widen until the top one is ``LOG_DROP`` below the
     largest and narrow to where the marginal of ``u`` is within ``LOG_DROP`` of its maximum.
@@ -959,10 +1006,18 @@ def _posterior(
     def log_jac(u):
         return math.log(c) - 2.0 * np.log1p(-u) if prior_tau is not None else np.zeros_like(u)
 
-    y, v = lik.peak[0], lik.peak[1] ** 2
+    def log_prior_tau(tau):
+        if prior_tau is None:
+            return np.zeros_like(tau)
+        with np.errstate(divide="ignore"):
+            return prior_tau.logpdf(tau)
 
-    def normal_approx(tau):
+    def log_prior_u(u):
+        return log_prior_tau(tau_of(u)) + log_jac(u)
+
+    def normal_approx(lik, tau):
         """Conditional mean and SD of mu given tau from the studies' normal approximations."""
+        y, v = lik.peak[0], lik.peak[1] ** 2
         w = 1.0 / (v[:, None] + tau[None, :] ** 2)
         return (w * y[:, None]).sum(axis=0) / w.sum(axis=0), 1.0 / np.sqrt(w.sum(axis=0))
 
@@ -976,12 +1031,11 @@ def _posterior(
         h = (b - a) / (n - 1)
         return a[None, :] + h[None, :] * np.arange(n)[:, None], a, h
 
-    def log_post(mu, tau, moments=False, rule=GH_THETA):
+    def log_post(lik, mu, tau, moments=False, rule=GH_THETA):
+        """log p(y_g | mu, tau) + log p(mu) (without the prior of tau)."""
         ev = _evaluate(lik, mu, tau, moments, rule)
         with np.errstate(divide="ignore"):
             lp = ev.loglik + (0.0 if fixed else prior_mu.logpdf(mu))
-            if prior_tau is not None:
-                lp = lp + prior_tau.logpdf(tau)[None, :]
         return np.where(np.isnan(lp), -np.inf, lp), ev
 
     def column_moments(mu, lp, w_mu):
@@ -1006,34 +1060,39 @@ def _posterior(
         w[[0, -1]] /= 2.0
         return w
 
-    # coarse passes: the u range, and the conditional mean and SD of mu along it
+    # coarse passes: the u range, and the conditional mean and SD of mu along it (per group)
     tau_hi = start[2]
     ua, ub = 0.0, min(u_support, (tau_hi / (c + tau_hi)) if prior_tau is not None else 0.0)
-    known_u = known_mean = known_sd = None
+    known = [None] * len(liks)
     for _ in range(12):
         if prior_tau is None:
             u = np.zeros(1)
         else:
             u = ua + (ub - ua) * (np.arange(COARSE) + 0.5) / COARSE
         tau = tau_of(u)
-        if known_u is None:
-            center, sd = normal_approx(tau)
-            sd = np.maximum(sd, 1e-3 * (1.0 + np.abs(center)))
-        else:
-            center = np.interp(u, known_u, known_mean)
-            sd = np.interp(u, known_u, known_sd)
-        mu, a, h = columns(center, sd, COARSE_MU, Z_SPAN + 4.0)
-        lp, _ = log_post(mu, tau, rule=GH_COARSE)
-        log_mass, mean, msd, _ = column_moments(mu, lp, trapezoid(h, COARSE_MU))
-        lm = log_mass + log_jac(u)
+        lm = log_prior_tau(tau) + log_jac(u)
+        means = []
+        for g, lik in enumerate(liks):
+            if known[g] is None:
+                center, sd = normal_approx(lik, tau)
+                sd = np.maximum(sd, 1e-3 * (1.0 + np.abs(center)))
+            else:
+                center = np.interp(u, known[g][0], known[g][1])
+                sd = np.interp(u, known[g][0], known[g][2])
+            mu, a, h = columns(center, sd, COARSE_MU, Z_SPAN + 4.0)
+            lp, _ = log_post(lik, mu, tau, rule=GH_COARSE)
+            log_mass, mean, msd, _ = column_moments(mu, lp, trapezoid(h, COARSE_MU))
+            lm = lm + log_mass
+            means.append((mean, msd))
         top = np.max(lm)
         if not np.isfinite(top):
             raise BayesmetaError("the posterior could not be evaluated (no finite density)")
-        good = np.isfinite(lm) & np.isfinite(mean) & (msd > 0)
-        if fixed:
-            good = np.isfinite(lm)
-            mean, msd = np.zeros_like(u), np.ones_like(u)
-        known_u, known_mean, known_sd = u[good], mean[good], msd[good]
+        for g, (mean, msd) in enumerate(means):
+            good = np.isfinite(lm) & np.isfinite(mean) & (msd > 0)
+            if fixed:
+                good = np.isfinite(lm)
+                mean, msd = np.zeros_like(u), np.ones_like(u)
+            known[g] = (u[good], mean[good], msd[good])
         if prior_tau is None:
             break
         keep = np.flatnonzero(lm > top - LOG_DROP)
@@ -1054,22 +1113,34 @@ def _posterior(
         u, w_panel = _gl_panels(ua, ub, N_PANELS)
         tau = tau_of(u)
         w_u = w_panel * np.exp(log_jac(u))
-    center = np.interp(u, known_u, known_mean)
-    sd = np.interp(u, known_u, known_sd)
-    span = Z_SPAN
-    for _ in range(4):
-        mu, a, h = columns(center, sd, N_MU, span)
-        w_mu = trapezoid(h, N_MU)
-        lp, ev = log_post(mu, tau, moments=prior_tau is not None)
-        *_, ends = column_moments(mu, lp, w_mu)
-        clipped = (a <= mu_lo_s) | (a + h * (N_MU - 1) >= mu_hi_s)
-        if fixed or not np.any(ends & ~clipped):
-            break
-        span *= 1.5  # a skewed conditional: its long side reaches beyond the span
-    log_norm = float(_logsumexp(lp + np.log(w_mu) + np.log(w_u)[None, :]))
-    if not math.isfinite(log_norm):
-        raise BayesmetaError("the posterior could not be normalised (no finite density)")
-    return _Grid(mu, a, h, u, tau, w_mu, w_u, w_panel, lp, ev, log_norm, (ua, ub)), c
+    parts = []
+    for g, lik in enumerate(liks):
+        center = np.interp(u, known[g][0], known[g][1])
+        sd = np.interp(u, known[g][0], known[g][2])
+        span = Z_SPAN
+        for _ in range(4):
+            mu, a, h = columns(center, sd, N_MU, span)
+            w_mu = trapezoid(h, N_MU)
+            lp, ev = log_post(lik, mu, tau, moments=prior_tau is not None)
+            *_, ends = column_moments(mu, lp, w_mu)
+            clipped = (a <= mu_lo_s) | (a + h * (N_MU - 1) >= mu_hi_s)
+            if fixed or not np.any(ends & ~clipped):
+                break
+            span *= 1.5  # a skewed conditional: its long side reaches beyond the span
+        log_mass = column_moments(mu, lp, w_mu)[0]
+        parts.append((mu, a, h, w_mu, lp, ev, log_mass))
+    total_mass = sum(p[6] for p in parts)
+    grids = []
+    for mu, a, h, w_mu, lp, ev, log_mass in parts:
+        others = total_mass - log_mass if len(parts) > 1 else 0.0
+        lp = lp + (log_prior_tau(tau) + others)[None, :]
+        log_norm = float(_logsumexp(lp + np.log(w_mu) + np.log(w_u)[None, :]))
+        if not math.isfinite(log_norm):
+            raise BayesmetaError("the posterior could not be normalised (no finite density)")
+        grids.append(
+            _Grid(mu, a, h, u, tau, w_mu, w_u, w_panel, lp, ev, log_norm, (ua, ub), log_prior_u)
+        )
+    return grids, c
 
 
 def _start(lik: _StudyLikelihood, prior_tau: Prior | None) -> tuple[float, float, float]:
@@ -1217,6 +1288,84 @@ def study_likelihood(data, prior_baseline: Prior | str = "normal(0, 10)") -> _St
         y0 = np.log((rt + 0.5) * (nc - rc + 0.5) / ((nt - rt + 0.5) * (rc + 0.5)))
         return _TwoArm(rt, nt, rc, nc, parse_prior(prior_baseline), y0.min() - 6, y0.max() + 6)
     return _SingleArm(data.events, data.total)
+
+
+class _Subset(_StudyLikelihood):
+    """The studies ``rows`` of ``lik`` (one subgroup), as a likelihood of its own."""
+
+    def __init__(self, lik: _StudyLikelihood, rows: np.ndarray) -> None:
+        self._lik, self._rows = lik, np.asarray(rows, dtype=np.intp)
+        self.k = len(self._rows)
+        self.center, self.width = lik.center[self._rows], lik.width[self._rows]
+        self.regular = lik.regular[self._rows]
+
+    def __call__(self, idx, theta, deriv: bool = True):
+        return self._lik(self._rows[idx], theta, deriv)
+
+
+@dataclass(frozen=True)
+class SubgroupPosterior:
+    """Exact posterior of subgroups ``theta_i ~ N(mu_g, tau^2)`` (``separate_tau``:
+    ``tau_g``): ``groups[level]`` is subgroup ``level``'s :class:`BinomialPosterior` (its
+    ``mu`` is ``mu_g``, its ``theta`` its studies' shrunken effects in the order of its
+    ``study``); with a shared ``tau`` each holds ``p(mu_g, tau | y)`` and their ``tau`` is the
+    one shared posterior. ``log_marginal_likelihood`` is ``log p(y)`` of the whole model."""
+
+    groups: dict[str, BinomialPosterior]
+    separate_tau: bool
+    log_marginal_likelihood: float
+
+    def mu_draws(self, n: int, seed: int) -> dict[str, np.ndarray]:
+        """``n`` exact joint draws of every subgroup's ``mu`` (for their differences):
+        independent per subgroup with separate ``tau``; with a shared one, a ``tau`` node by
+        its posterior weight, then each ``mu_g`` from its conditional given that ``tau``."""
+        rng = np.random.default_rng(seed)
+        if self.separate_tau:
+            return {lvl: p.mu.ppf(rng.uniform(size=n)) for lvl, p in self.groups.items()}
+        first = next(iter(self.groups.values()))
+        w = first._weights.sum(axis=0)
+        col = rng.choice(len(w), size=n, p=w / w.sum())
+        return {lvl: p._conditional_mu(col, rng.uniform(size=n)) for lvl, p in self.groups.items()}
+
+
+def subgroup_posterior(
+    lik: _StudyLikelihood,
+    group: np.ndarray,
+    levels: tuple[str, ...],
+    *,
+    prior_mu: Prior | str,
+    prior_tau: Prior | str | None,
+    separate_tau: bool,
+    study=None,
+) -> SubgroupPosterior:
+    """Exact posterior of subgroups of the studies of ``lik`` (``group``: each study's index
+    into ``levels``; ``mu_g`` independent with prior ``prior_mu``). ``separate_tau``: each
+    subgroup its own ``tau`` (independent fits, ``log p(y)`` their sum); otherwise one ``tau``
+    integrated once, each ``mu_g`` given it (:func:`_shared_posterior`); ``prior_tau`` None:
+    the common-effect model (``tau = 0``) in every subgroup."""
+    prior_mu = parse_prior(prior_mu)
+    if prior_mu.spec.support == "positive":
+        raise BayesmetaError(f"the prior for mu must allow negative values, got {prior_mu}")
+    tau = None if prior_tau is None else check_scale_prior(parse_prior(prior_tau), "tau")
+    names = np.asarray(_names(study, lik.k), dtype=object)
+    group = np.asarray(group, dtype=np.intp)
+    rows = [np.flatnonzero(group == g) for g in range(len(levels))]
+    if any(len(r) == 0 for r in rows):
+        empty = [lvl for lvl, r in zip(levels, rows, strict=True) if len(r) == 0]
+        raise BayesmetaError(f"subgroup {empty[0]} has no studies")
+    subs = [_Subset(lik, r) for r in rows]
+    if separate_tau:
+        posts = [_fit(sub, names[r], prior_mu, tau) for sub, r in zip(subs, rows, strict=True)]
+        lml = float(sum(p.log_marginal_likelihood for p in posts))
+    else:
+        start = max((_start(sub, tau) for sub in [lik, *subs]), key=lambda s: s[2])
+        grids, c = _shared_posterior(subs, prior_mu, tau, start)
+        posts = [
+            BinomialPosterior(tuple(names[r]), tau is None, grid, c, sub)
+            for grid, sub, r in zip(grids, subs, rows, strict=True)
+        ]
+        lml = grids[0].log_norm
+    return SubgroupPosterior(dict(zip(levels, posts, strict=True)), separate_tau, lml)
 
 
 def grid_log_likelihood(lik: _StudyLikelihood, mu: np.ndarray, tau: np.ndarray) -> np.ndarray:

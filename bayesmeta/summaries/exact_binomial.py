@@ -4,7 +4,9 @@ and of the Poisson-normal rates model from the exact engine
 
 Quantiles, means and SDs come from the quadrature (no Monte Carlo error); the odds-ratio or
 proportion scale maps quantiles and integrates means over the quadrature nodes
-(:func:`bayesmeta.summaries.exact.shown_summary`).
+(:func:`bayesmeta.summaries.exact.shown_summary`). Subgroups (shared or separate ``tau``) are
+exact too, but for the differences between subgroups, read off 40,000 independent exact
+draws as the normal-normal engine does (:data:`bayesmeta.summaries.exact.N_DRAWS`).
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from __future__ import annotations
 from bayesmeta.engines import exact_binomial
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.model.description import ModelSpec
-from bayesmeta.summaries.exact import shown, study_summaries, summary
-from bayesmeta.summaries.types import DEFAULT_LEVEL, PosteriorSummary
+from bayesmeta.summaries.draws import describe, difference
+from bayesmeta.summaries.exact import N_DRAWS, SEED, shown, study_summaries, summary
+from bayesmeta.summaries.types import DEFAULT_LEVEL, PosteriorSummary, Subgroup
 
 
 def posterior(spec: ModelSpec) -> exact_binomial.BinomialPosterior:
@@ -22,13 +25,14 @@ def posterior(spec: ModelSpec) -> exact_binomial.BinomialPosterior:
     Raises
     ------
     BayesmetaError
-        Moderators (not covered by the exact binomial engine yet), or another likelihood.
+        Moderators (subgroups: :func:`subgroup_posterior`), or another likelihood.
     """
     if spec.family.exact != "exact_binomial":
         raise BayesmetaError(f"the exact binomial engine has no {spec.likelihood} model")
     if spec.moderators is not None:
         raise BayesmetaError(
-            f"the exact engine for --model {spec.likelihood} has no moderators; use --engine nuts"
+            f"the exact posterior of --model {spec.likelihood} with moderators has no single mu"
+            " (subgroups: subgroup_posterior)"
         )
     d, priors = spec.data, spec.priors
     tau = None if spec.common_effect else priors.tau
@@ -72,7 +76,15 @@ def summarize(
 ) -> tuple[PosteriorSummary, float]:
     """Exact posterior summaries and the log marginal likelihood of a binomial ``spec``
     (``fitted``: :func:`posterior` of ``spec`` when already computed, so another level costs
-    no quadrature)."""
+    no quadrature); subgroups from :func:`subgroup_posterior`.
+
+    Raises
+    ------
+    BayesmetaError
+        Covariates (use the NUTS engine).
+    """
+    if spec.moderators is not None and spec.moderators.group is not None:
+        return _subgroups(spec, level, hdi)
     post = fitted if fitted is not None else posterior(spec)
     mu = summary(post.mu, level=level, hdi=hdi)
     study = tuple(spec.data.study)
@@ -92,5 +104,76 @@ def summarize(
         prob_mu_below_0=post.prob_mu_below_0,
         pooled=pooled,
         predictive=predictive,
+    )
+    return result, post.log_marginal_likelihood
+
+
+def subgroup_posterior(spec: ModelSpec) -> exact_binomial.SubgroupPosterior:
+    """The exact posterior of a binomial ``spec`` with subgroups (shared or separate tau).
+
+    Raises
+    ------
+    BayesmetaError
+        Covariates beside the subgroups.
+    """
+    if spec.family.exact != "exact_binomial":
+        raise BayesmetaError(f"the exact binomial engine has no {spec.likelihood} model")
+    mods = spec.moderators
+    if mods.x is not None:
+        raise BayesmetaError(
+            f"the exact engine for --model {spec.likelihood} has no covariates; use --engine nuts"
+        )
+    lik = exact_binomial.study_likelihood(spec.data, spec.priors.baseline)
+    return exact_binomial.subgroup_posterior(
+        lik,
+        mods.group,
+        tuple(mods.levels),
+        prior_mu=spec.priors.mu,
+        prior_tau=None if spec.common_effect else spec.priors.tau,
+        separate_tau=mods.separate_tau,
+        study=spec.data.study,
+    )
+
+
+def _subgroups(spec: ModelSpec, level: float, hdi: bool) -> tuple[PosteriorSummary, float]:
+    """Per subgroup ``mu``, ``theta_new`` (and ``tau`` if separate), the shared ``tau``, the
+    differences against the first level, every study's shrunken effect."""
+    post = subgroup_posterior(spec)
+    groups: dict = {}
+    theta: dict = {}
+    for name, p in post.groups.items():
+        mu = summary(p.mu, level=level, hdi=hdi)
+        new = mu if p.common_effect else summary(p.theta_new, level=level, hdi=hdi)
+        pooled, predictive = shown(spec.scale, mu, p.mu, new, p.theta_new)
+        separate = post.separate_tau and not p.common_effect
+        groups[name] = Subgroup(
+            mu=mu,
+            theta_new=new,
+            prob_mu_below_0=p.prob_mu_below_0,
+            pooled=pooled,
+            predictive=predictive,
+            tau=summary(p.tau, level=level, hdi=hdi) if separate else None,
+        )
+        if p.common_effect:  # every study's effect is its subgroup's mu
+            theta.update(dict.fromkeys(p.study, mu))
+        else:
+            theta.update(study_summaries(p.theta, p.study, level=level, hdi=hdi))
+    draws = post.mu_draws(N_DRAWS, SEED)
+    levels = list(post.groups)
+    differences = {}
+    for name in levels[1:]:
+        diff = draws[name] - draws[levels[0]]
+        differences[f"{name} - {levels[0]}"] = difference(
+            spec.scale, describe(diff, level=level, hdi=hdi), diff
+        )
+    first = post.groups[levels[0]]
+    result = PosteriorSummary(
+        scale=spec.scale,
+        theta={s: theta[str(s)] for s in spec.data.study},
+        tau=None
+        if post.separate_tau or first.tau is None
+        else summary(first.tau, level=level, hdi=hdi),
+        subgroups=groups,
+        differences=differences,
     )
     return result, post.log_marginal_likelihood

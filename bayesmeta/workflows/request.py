@@ -222,9 +222,16 @@ def plan(request: AnalysisRequest) -> Plan:
     )
     engine = resolve_engine(spec.likelihood, request.engine, spec.random_effects)
     spec.check_proper(engine, bayes_factors=request.bayes_factors or request.compare)
-    if engine == "exact" and spec.family.exact != "exact" and spec.moderators is not None:
+    mods = spec.moderators
+    if (
+        engine == "exact"
+        and spec.family.exact != "exact"
+        and mods is not None
+        and mods.x is not None
+    ):
         raise OptionError(
-            f"the exact engine for --model {spec.likelihood} has no moderators; use --engine nuts"
+            f"the exact engine for --model {spec.likelihood} has no covariates "
+            "(subgroups only); use --engine nuts"
         )
     if engine == "nuts":
         spec.check_for_sampler()

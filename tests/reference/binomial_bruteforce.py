@@ -1,6 +1,7 @@
 """Brute-force reference for the exact binomial engine (run from the repository root).
 
     python tests/reference/binomial_bruteforce.py  # writes tests/reference/binomial_bruteforce.json
+    python tests/reference/binomial_bruteforce.py bcg_wide  # recomputes only these cases
 
 A different method from ``bayesmeta.engines.exact_binomial`` at every step, plain numpy/scipy:
 
@@ -44,6 +45,9 @@ CASES = {
     # name: data, model, prior mu, prior tau (None: common effect), mu box, tau box, theta box
     "bcg": ("bcg", "two-arm", ("norm", 0, 10), ("halfnorm", 0.5), (-2.2, 0.7), (0, 2.0), (-5, 3)),
     "bcg_common": ("bcg", "two-arm", ("norm", 0, 10), None, (-0.65, -0.2), None, (-5, 3)),
+    # a wide tau prior (the box reaches tau = 4: widening it from 3 moves log p(y) by 1e-6)
+    "bcg_wide": ("bcg", "two-arm", ("norm", 0, 10), ("halfnorm", 2.0), (-2.6, 1.0), (0, 4.0),
+                 (-5, 3)),
     "li2007": (
         "li2007", "two-arm", ("norm", 0, 10), ("halfnorm", 0.5), (-2.2, 1.0), (0, 1.9), (-6, 4)
     ),
@@ -235,18 +239,21 @@ def theta_summaries(d, theta, g, top, mu, tau, W, logh):
     return out
 
 
-def main() -> None:
-    results = {}
-    for name, case in CASES.items():
-        results[name] = run(name, case)
+def main(names: list[str]) -> None:
+    path = ROOT / "tests" / "reference" / "binomial_bruteforce.json"
+    results = json.loads(path.read_text()) if names else {}
+    results.pop("provenance", None)
+    for name in names or CASES:
+        results[name] = run(name, CASES[name])
         print(name, json.dumps(results[name]["mu"]), flush=True)
     results["provenance"] = (
         "tests/reference/binomial_bruteforce.py (numpy "
         f"{np.__version__}, scipy {__import__('scipy').__version__})"
     )
-    path = ROOT / "tests" / "reference" / "binomial_bruteforce.json"
     path.write_text(json.dumps(results, indent=1) + "\n")
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(sys.argv[1:])

@@ -243,7 +243,7 @@ def test_loo_comparison_favours_random_effects_on_bcg() -> None:
             ["--subgroup", "year", "--model", "normal-normal", "--save-posterior", "x.nc"],
             "needs draws",
         ),
-        (["--engine", "exact", "--covariate", "ablat"], "has no moderators"),
+        (["--engine", "exact", "--covariate", "ablat"], "has no covariates"),
         (["--model", "proportion"], "needs single-arm"),
     ],
 )

@@ -39,7 +39,7 @@ def test_a_spec_and_the_equivalent_options_plan_the_same_analysis() -> None:
         (AnalysisRequest(), "give either a DATA.csv path or --example NAME"),
         (
             AnalysisRequest(example="bcg", engine="exact", covariates=("ablat",)),
-            "has no moderators",
+            "has no covariates",
         ),
         (AnalysisRequest(example="bcg", methods=("peto", "nope")), "unknown frequentist method"),
         (AnalysisRequest(example="bcg", priors={"sigma": "normal(0, 1)"}), "unknown prior name"),

@@ -48,7 +48,14 @@ class _Shown(exact._Marginal):
         return self.show(self.marginal.ppf(q))
 
 
-def shown_summary(scale: Scale, value: Summary, marginal: exact.NormalMixture) -> Summary:
+def shown_summary(
+    scale: Scale,
+    value: Summary,
+    marginal: exact.NormalMixture,
+    *,
+    edge: np.ndarray | None = None,
+    edge_share: float = EDGE_SHARE,
+) -> Summary:
     """``value`` (the summary of ``marginal``) on the shown scale, exactly.
 
     Quantiles map through ``scale.show``; for ``exp``, ``E[e^x] = sum_j w_j e^(m_j + s_j^2/2)``
@@ -57,7 +64,10 @@ def shown_summary(scale: Scale, value: Summary, marginal: exact.NormalMixture) -
     :data:`EDGE_SHARE` of ``E[e^x]`` (e.g. a flat prior on mu, whose ``Var[mu | tau]`` grows
     as ``tau^2``, with a tau prior heavier-tailed than a normal); any other map is
     integrated against each normal component by Gauss-Hermite quadrature (:data:`GH_NODES`
-    nodes). The HDI, when asked for, is the shortest interval of the mapped quantiles.
+    nodes). ``edge`` marks the components at the end of tau's range where the quadrature
+    orders them otherwise (default: the last :data:`EDGE`), ``edge_share`` the share of
+    ``E[e^x]`` there beyond which the moment is infinite. The HDI, when asked for, is the
+    shortest interval of the mapped quantiles.
     """
     w, m, sd = marginal.weight, marginal.means, marginal.sds
     if scale.log_ratio:
@@ -65,7 +75,9 @@ def shown_summary(scale: Scale, value: Summary, marginal: exact.NormalMixture) -
             terms = w * np.exp(m + sd**2 / 2.0)
             mean = float(w @ np.exp(m + sd**2 / 2.0))
             second = float(w @ np.exp(2.0 * m + 2.0 * sd**2))
-        if len(w) > EDGE and terms[-EDGE:].sum() > EDGE_SHARE * mean:
+        if edge is None:
+            edge = np.arange(len(w)) >= len(w) - EDGE if len(w) > EDGE else np.zeros(len(w), bool)
+        if terms[edge].sum() > edge_share * mean:
             mean = second = math.inf  # the integrand still counts where tau's range ends
     else:
         x, h = np.polynomial.hermite.hermgauss(GH_NODES)

@@ -11,12 +11,16 @@ draws as the normal-normal engine does (:data:`bayesmeta.summaries.exact.N_DRAWS
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
+
 from bayesmeta.engines import exact_binomial
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.model.description import ModelSpec
 from bayesmeta.summaries.draws import describe, difference
-from bayesmeta.summaries.exact import N_DRAWS, SEED, shown, study_summaries, summary
-from bayesmeta.summaries.types import DEFAULT_LEVEL, PosteriorSummary, Subgroup
+from bayesmeta.summaries.exact import N_DRAWS, SEED, shown_summary, study_summaries, summary
+from bayesmeta.summaries.types import DEFAULT_LEVEL, PosteriorSummary, Subgroup, Summary
 
 
 def posterior(spec: ModelSpec) -> exact_binomial.BinomialPosterior:
@@ -67,6 +71,31 @@ def posterior(spec: ModelSpec) -> exact_binomial.BinomialPosterior:
     )
 
 
+# a predictive moment whose integrand still holds this share at the last tau node diverges
+TOP_NODE_SHARE = 1e-3
+
+
+def _shown(
+    spec: ModelSpec, mu: Summary, mu_post: Any, new: Summary, new_post: Any
+) -> tuple[Summary | None, Summary | None]:
+    """``mu`` and ``theta_new`` on the shown scale (odds ratio, proportion), if it has them.
+
+    ``E[e^mu]`` is finite (mu's prior is a proper normal); the predictive mixture's components
+    have the sd ``tau`` of their node, so ``E[e^theta_new]`` is infinite where its integrand
+    still holds :data:`TOP_NODE_SHARE` at the largest tau node: ~4e-9 on bcg with the default
+    half-normal(0.5), 0.93 with half-normal(2) (``E[e^(tau^2/2)]`` diverges), ~1 with a
+    half-Cauchy.
+    """
+    scale = spec.scale
+    if scale.pooled is None:
+        return None, None
+    pooled = shown_summary(scale, mu, mu_post, edge=np.zeros(len(mu_post.weight), bool))
+    if new_post is mu_post:
+        return pooled, pooled
+    top = new_post.sds >= new_post.sds.max()
+    return pooled, shown_summary(scale, new, new_post, edge=top, edge_share=TOP_NODE_SHARE)
+
+
 def summarize(
     spec: ModelSpec,
     *,
@@ -94,7 +123,7 @@ def summarize(
         new = summary(post.theta_new, level=level, hdi=hdi)
         tau = summary(post.tau, level=level, hdi=hdi)
         theta = study_summaries(post.theta, study, level=level, hdi=hdi)
-    pooled, predictive = shown(spec.scale, mu, post.mu, new, post.theta_new)
+    pooled, predictive = _shown(spec, mu, post.mu, new, post.theta_new)
     result = PosteriorSummary(
         scale=spec.scale,
         theta=theta,
@@ -144,7 +173,7 @@ def _subgroups(spec: ModelSpec, level: float, hdi: bool) -> tuple[PosteriorSumma
     for name, p in post.groups.items():
         mu = summary(p.mu, level=level, hdi=hdi)
         new = mu if p.common_effect else summary(p.theta_new, level=level, hdi=hdi)
-        pooled, predictive = shown(spec.scale, mu, p.mu, new, p.theta_new)
+        pooled, predictive = _shown(spec, mu, p.mu, new, p.theta_new)
         separate = post.separate_tau and not p.common_effect
         groups[name] = Subgroup(
             mu=mu,

@@ -163,3 +163,26 @@ def test_analyze_exact_binomial_json_and_no_pymc() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    ("tau_prior", "finite"),
+    [("half-normal(0.5)", True), ("half-normal(2)", False), ("half-cauchy(0.5)", False)],
+)
+def test_predictive_odds_ratio_mean_is_infinite_only_where_it_diverges(tau_prior, finite):
+    """E[OR_new] = E[exp(mu + tau^2/2)] is finite under half-normal(0.5) (its tail
+    exp(-2 tau^2) beats exp(tau^2/2)) and infinite under half-normal(2) or a half-Cauchy.
+    The exact binomial engine orders its mixture column by column, so the normal-normal
+    engine's last-panel rule wrongly gave bcg's default fit an infinite mean; with a
+    finite mean, the lognormal bound exp(E theta + Var theta / 2) <= E[e^theta] (Jensen
+    on each component, same mean and variance) and Stan's theta_new moments bound it."""
+    from bayesmeta import analyze, load_example
+
+    post = analyze(load_example("bcg"), engine="exact", priors={"tau": tau_prior}).posterior
+    mean = post.predictive.mean
+    assert math.isfinite(mean) == finite
+    assert math.isfinite(post.pooled.mean)
+    if finite:
+        new = post.theta_new
+        lognormal = math.exp(new.mean + new.sd**2 / 2)
+        assert lognormal <= mean < 1.05 * lognormal  # 0.5808 <= 0.5824

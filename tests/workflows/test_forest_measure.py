@@ -107,6 +107,7 @@ def test_without_control_risks_the_bayesian_rows_are_left_out_with_a_note() -> N
     assert not {"bayesian", "prediction"} & {r.kind for r in layout.rows}
     assert numbers.bayesian_note in [r.label for r in layout.rows if r.kind == "note"]
     assert layout.reference is None
+    assert "shrunken" not in {c.key for c in layout.columns}  # no empty posterior column
 
 
 def test_plot_forest_and_fit_plot_draw_on_the_measure(tmp_path) -> None:

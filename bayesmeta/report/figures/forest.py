@@ -145,10 +145,9 @@ def _columns(result: AnalysisResult, numbers: ForestNumbers) -> tuple[Column, ..
         Column(key, title, "left", "right")
         for key, title in native(result.data).forest_columns(result.data)
     ]
-    cols += [
-        Column("observed", f"Observed {label}\n[{level} CI]", "right", "right"),
-        Column("shrunken", f"{posterior} {label}\n[{level} CrI]", "right", "right"),
-    ]
+    cols.append(Column("observed", f"Observed {label}\n[{level} CI]", "right", "right"))
+    if not numbers.measure or numbers.bayesian:  # no posterior column without its rows
+        cols.append(Column("shrunken", f"{posterior} {label}\n[{level} CrI]", "right", "right"))
     if weights_by is not None:
         short = METHODS[weights_by].label.replace(" (common)", "")
         cols.append(Column("weight", f"Weight\n({short})", "right", "right"))

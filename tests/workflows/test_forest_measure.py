@@ -119,6 +119,10 @@ def test_plot_forest_and_fit_plot_draw_on_the_measure(tmp_path) -> None:
     assert result.exit_code == 0, result.output
     svg = out.read_text()
     assert "Observed RR" in svg and "Risk ratio" in svg and "Bayesian rows left out" in svg
+    given = ["plot", "forest", *args, "--measure", "RR", "--baseline-risk", "0.05"]
+    result = CliRunner().invoke(app, [*given, "--out", str(out), "--force"])
+    assert result.exit_code == 0, result.output
+    assert "at control risk 0.05" in out.read_text()
     png = tmp_path / "fit.png"
     fitted = CliRunner().invoke(
         app, ["fit", *args, "--measure", "RD", "--baseline-risk", "0.1", "--plot", str(png)]

@@ -44,6 +44,7 @@ from bayesmeta.model.scales import Scale, scale_of_measure
 from bayesmeta.report.figures import FAVOURS, literal_text
 from bayesmeta.report.figures.axes import FONT_SIZE, EffectAxis, add_favours, effect_axis
 from bayesmeta.report.format import p_value, percent
+from bayesmeta.summaries.absolute import STUDIES
 from bayesmeta.summaries.types import Summary
 from bayesmeta.workflows.analyze import AnalysisResult
 from bayesmeta.workflows.presentation import ForestNumbers, PooledOnMeasure
@@ -239,7 +240,7 @@ def _measure_rows(
 
 def _at(b: PooledOnMeasure) -> str:
     """``at control risk 0.05``, ``at the studies' control risks``."""
-    return "at the studies' control risks" if b.baseline == "studies" else (
+    return "at the studies' control risks" if b.baseline == STUDIES else (
         f"at control risk {b.baseline}")  # fmt: skip
 
 

@@ -39,6 +39,10 @@ _PUBLIC = {
     "SingleArmData": "bayesmeta.io.counts",
     "ReportedEffects": "bayesmeta.io.reported",
     "MixedData": "bayesmeta.io.mixed",
+    "NetworkData": "bayesmeta.io.network",
+    "load_network": "bayesmeta.io.network",
+    "network": "bayesmeta.workflows.network",
+    "NetworkResult": "bayesmeta.workflows.network",
     "influence": "bayesmeta.workflows.influence",
     "prior_sensitivity": "bayesmeta.workflows.sensitivity",
     "robustness": "bayesmeta.workflows.robustness",
@@ -55,6 +59,8 @@ __all__ = [
     "DataError",
     "MixedData",
     "ModelSpec",
+    "NetworkData",
+    "NetworkResult",
     "OptionError",
     "Prior",
     "PriorSet",
@@ -71,8 +77,10 @@ __all__ = [
     "influence",
     "load",
     "load_example",
+    "load_network",
     "models",
     "moderators",
+    "network",
     "parse_prior",
     "plots",
     "prior_sensitivity",
@@ -90,6 +98,7 @@ if TYPE_CHECKING:
     from bayesmeta.io.examples import load_example
     from bayesmeta.io.inputs import load
     from bayesmeta.io.mixed import MixedData
+    from bayesmeta.io.network import NetworkData, load_network
     from bayesmeta.io.reported import ReportedEffects
     from bayesmeta.model.description import ModelSpec
     from bayesmeta.model.moderators import moderators
@@ -99,6 +108,7 @@ if TYPE_CHECKING:
     from bayesmeta.workflows.average import average
     from bayesmeta.workflows.bias import bias
     from bayesmeta.workflows.influence import influence
+    from bayesmeta.workflows.network import NetworkResult, network
     from bayesmeta.workflows.robustness import robustness
     from bayesmeta.workflows.sensitivity import prior_sensitivity, turner_table
 

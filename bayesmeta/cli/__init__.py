@@ -14,7 +14,18 @@ import typer
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
-from bayesmeta.cli import average, batch, bias, classic, fit, priors, report, robustness, sof
+from bayesmeta.cli import (
+    average,
+    batch,
+    bias,
+    classic,
+    fit,
+    network,
+    priors,
+    report,
+    robustness,
+    sof,
+)
 from bayesmeta.cli.common import EXIT_USER_ERROR, ascii_fallback
 
 
@@ -51,6 +62,7 @@ for command in (
     fit.fit,
     fit.run,
     average.average,
+    network.network,
     robustness.robustness,
     report.report,
     report.plot,

@@ -306,8 +306,16 @@ def diagnose(
     )
 
 
-def fit(model: ModelSpec | pm.Model, settings: SamplerSettings | None = None) -> Fit:
+def fit(
+    model: ModelSpec | pm.Model,
+    settings: SamplerSettings | None = None,
+    *,
+    var_names: list[str] | None = None,
+) -> Fit:
     """Sample ``model``; if the diagnostics fail, refit once with :meth:`SamplerSettings.stricter`.
+
+    ``var_names`` are the variables whose convergence is judged (:func:`diagnose`'s default:
+    the quantities of the pairwise models).
 
     The returned :class:`Fit` holds the last attempt; ``diagnostics.refitted`` says whether a
     refit happened and ``diagnostics.converged`` whether the final draws pass every check.
@@ -318,13 +326,13 @@ def fit(model: ModelSpec | pm.Model, settings: SamplerSettings | None = None) ->
     compiled = compile_model(model)
     draws, _ = sample(model, settings, compiled)
     seconds = time.perf_counter() - start
-    diag = diagnose(draws, seconds=seconds, settings=settings)
+    diag = diagnose(draws, var_names=var_names, seconds=seconds, settings=settings)
     if diag.converged:
         return Fit(draws, diag, settings)
     stricter = settings.stricter()
     label = f"Refitting (target_accept {stricter.target_accept:g})"
     draws, more = sample(model, stricter, compiled, label=label)
-    diag = diagnose(draws, seconds=seconds + more, settings=stricter)
+    diag = diagnose(draws, var_names=var_names, seconds=seconds + more, settings=stricter)
     return Fit(draws, replace(diag, refitted=True), stricter)
 
 

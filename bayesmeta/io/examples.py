@@ -10,6 +10,7 @@ from typing import Any
 
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.io.counts import StudyData
+from bayesmeta.io.network import NetworkData, load_network
 from bayesmeta.io.reported import ReportedEffects
 
 
@@ -62,9 +63,13 @@ def example(name: str) -> Example:
     return known[name]
 
 
-def load_example(name: str, **options: Any) -> StudyData | ReportedEffects:
+def load_example(name: str, **options: Any) -> StudyData | ReportedEffects | NetworkData:
     """The shipped example ``name`` (``bcg``, ``li2007``...; see :func:`examples`), read by
-    :func:`bayesmeta.load` with ``options`` (e.g. ``split_shared_control=True``)."""
+    :func:`bayesmeta.load` with ``options`` (e.g. ``split_shared_control=True``); a network
+    example by :func:`bayesmeta.io.network.load_network` (options: ``reference``)."""
     from bayesmeta.io.inputs import load
 
-    return load(example(name).path, **options)
+    found = example(name)
+    if found.design == "network":
+        return load_network(found.path, **options)
+    return load(found.path, **options)

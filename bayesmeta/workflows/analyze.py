@@ -646,18 +646,9 @@ def analyze_model(
             benefit=benefit,
         )
     if checks:
-        from bayesmeta.engines.pymc import LOG_LIKELIHOOD
         from bayesmeta.summaries.checks import model_checks
 
-        tree = result.draws.datatree()
-        common["checks"] = model_checks(
-            spec,
-            seed=seed,
-            draws=result.draws,
-            log_likelihood=tree["log_likelihood"][LOG_LIKELIHOOD].transpose(
-                "chain", "draw", "study"
-            ),
-        )
+        common["checks"] = model_checks(spec, seed=seed, draws=result.draws, loo=True)
     return AnalysisResult(
         posterior=posterior,
         diagnostics=diagnostics,

@@ -150,12 +150,19 @@ def input_path(request: AnalysisRequest) -> Path:
     Raises
     ------
     BayesmetaError
-        Neither or both of a path and an example; an unknown example.
+        Neither or both of a path and an example; an unknown example; a network example
+        (one row per arm), which only ``bayesmeta network`` analyses.
     """
     if (request.data is None) == (request.example is None):
         raise BayesmetaError("give either a DATA.csv path or --example NAME")
     if request.example is not None:
-        return find_example(request.example).path
+        found = find_example(request.example)
+        if found.design == "network":
+            raise BayesmetaError(
+                f"example {request.example} is a network (one row per arm); analyse it with "
+                f"bayesmeta network --example {request.example}"
+            )
+        return found.path
     return Path(request.data)
 
 

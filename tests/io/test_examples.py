@@ -17,6 +17,7 @@ import pytest
 from bayesmeta import ReportedEffects, SingleArmData, TwoArmData, load_example
 from bayesmeta.io.examples import examples
 from bayesmeta.io.mixed import MixedData
+from bayesmeta.io.network import NetworkData
 from bayesmeta.io.rates import RateData
 
 DESIGNS = {
@@ -26,6 +27,7 @@ DESIGNS = {
     "reported": ReportedEffects,
     "continuous": ReportedEffects,
     "mixed": MixedData,
+    "network": NetworkData,
 }
 
 # dat.steurer2006: author, year, lnHR, selnHR

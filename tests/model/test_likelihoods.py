@@ -49,6 +49,7 @@ def test_only_the_kernels_likelihoods_name_a_kernel():
         "proportion": "prop",
         "poisson-normal": None,  # the PyMC path samples it
         "mixed-binomial-normal": None,
+        "network-binomial": None,
         "normal-normal": None,
     }
 

@@ -213,6 +213,15 @@ class Likelihood:
         ``theta`` and the posterior draws ``post`` (flattened over chains), then ``T_i``."""
         raise NotImplementedError
 
+    def integrated_loo(
+        self, spec: Any, post: dict[str, Any], mean: Any, tau: Any, rng: Any
+    ) -> tuple[Any, Any]:
+        """What leave-one-out leaves out of study ``i``, with its effect ``theta_i ~ N(mean,
+        tau^2)`` integrated out (draws x studies each): the log likelihood of that data given
+        the draw and ``T_i^rep`` replicated from the same integrated predictive (the study's
+        other data, if any, as observed)."""
+        raise NotImplementedError
+
 
 def sums(values: Any, index: Any) -> Any:
     """``values[index]`` summed (one study or several)."""

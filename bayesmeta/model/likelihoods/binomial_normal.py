@@ -79,6 +79,19 @@ class BinomialNormal(Likelihood):
         a = rng.binomial(n1, special.expit(alpha + theta))
         return log_odds_ratio(a, n1, c, n2)
 
+    def integrated_loo(
+        self, spec: Any, post: dict[str, Any], mean: Any, tau: Any, rng: Any
+    ) -> tuple[Any, Any]:
+        # the treatment arm given the control arm (which fixes alpha_i: the baselines are
+        # not linked across studies, so a study without it would be its prior alone)
+        from bayesmeta.model.likelihoods.integrated import BinomialArm
+
+        d = spec.data
+        arm = BinomialArm(d.treatment_events, d.treatment_total, post["alpha"])
+        a = arm.predictive(mean, tau, rng)
+        t = log_odds_ratio(a, d.treatment_total, d.control_events, d.control_total)
+        return arm.log_integrated(mean, tau), t
+
     def methods_text(self, data: Any, scale: str) -> str:
         return (
             "We fitted a Bayesian random-effects meta-analysis with the exact binomial "

@@ -107,6 +107,16 @@ class NormalNormal(Likelihood):
 
         return theta + np.sqrt(spec.normal.v) * rng.standard_normal(theta.shape)
 
+    def integrated_loo(
+        self, spec: Any, post: dict[str, Any], mean: Any, tau: Any, rng: Any
+    ) -> tuple[Any, Any]:
+        import numpy as np
+        from scipy import stats
+
+        sd = np.sqrt(tau**2 + np.asarray(spec.normal.v, dtype=float))  # N(y_i; mean, tau^2 + v_i)
+        y = np.asarray(spec.normal.y, dtype=float)
+        return stats.norm.logpdf(y, mean, sd), mean + sd * rng.standard_normal(mean.shape)
+
     def effect_sizes(self, data: Any) -> Any:
         from bayesmeta.effects import EffectSizes
 

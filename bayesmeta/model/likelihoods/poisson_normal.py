@@ -137,6 +137,18 @@ class PoissonNormal(Likelihood):
         a = rng.poisson(t1 * np.exp(alpha + theta))
         return log_rate_ratio(a, t1, c, t2)
 
+    def integrated_loo(
+        self, spec: Any, post: dict[str, Any], mean: Any, tau: Any, rng: Any
+    ) -> tuple[Any, Any]:
+        # the treatment arm given the control arm, as for two-arm counts
+        from bayesmeta.model.likelihoods.integrated import PoissonArm
+
+        d = spec.data
+        arm = PoissonArm(d.treatment_events, d.treatment_time, post["alpha"])
+        a = arm.predictive(mean, tau, rng)
+        t = log_rate_ratio(a, d.treatment_time, d.control_events, d.control_time)
+        return arm.log_integrated(mean, tau), t
+
     def effect_sizes(self, data: Any) -> Any:
         return irr_effect_sizes(data)
 

@@ -52,6 +52,15 @@ class Proportion(Likelihood):
         n = np.broadcast_to(np.asarray(spec.data.total), theta.shape)
         return logit_proportion(rng.binomial(n, special.expit(theta)), n)
 
+    def integrated_loo(
+        self, spec: Any, post: dict[str, Any], mean: Any, tau: Any, rng: Any
+    ) -> tuple[Any, Any]:
+        from bayesmeta.model.likelihoods.integrated import BinomialArm
+
+        arm = BinomialArm(spec.data.events, spec.data.total)
+        t = logit_proportion(arm.predictive(mean, tau, rng), spec.data.total)
+        return arm.log_integrated(mean, tau), t
+
     def methods_text(self, data: Any, scale: str) -> str:
         return (
             "We fitted a Bayesian random-effects meta-analysis of proportions with the exact "

@@ -12,6 +12,7 @@ from bayesmeta.errors import OptionError
 from bayesmeta.model.likelihoods.base import Likelihood
 from bayesmeta.model.likelihoods.binomial_normal import BinomialNormal
 from bayesmeta.model.likelihoods.mixed import MixedBinomialNormal
+from bayesmeta.model.likelihoods.network import NetworkBinomial
 from bayesmeta.model.likelihoods.normal_normal import NormalNormal
 from bayesmeta.model.likelihoods.poisson_normal import PoissonNormal
 from bayesmeta.model.likelihoods.proportion import Proportion
@@ -23,6 +24,7 @@ LIKELIHOODS: dict[str, Likelihood] = {
         Proportion(),
         PoissonNormal(),
         MixedBinomialNormal(),
+        NetworkBinomial(),
         NormalNormal(),
     )
 }

@@ -1,0 +1,66 @@
+"""The PyMC model of a network meta-analysis (:mod:`bayesmeta.model.likelihoods.network`).
+
+:func:`build` gives the plain ``pm.Model`` of TSD2's binomial-logit network meta-analysis,
+which :func:`bayesmeta.engines.nuts.fit` samples with nutpie (the PyMC path: the cached kernels
+and the exact engines do not implement it).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bayesmeta.model.description import OBSERVED_SUFFIX
+from bayesmeta.model.likelihoods.network import NetworkBinomial, multiarm_factor
+from bayesmeta.model.priors import PriorSet
+
+if TYPE_CHECKING:
+    import pymc as pm
+
+    from bayesmeta.io.network import NetworkData
+
+
+def build(
+    data: NetworkData, priors: PriorSet | None = None, *, common_effect: bool = False
+) -> pm.Model:
+    """The PyMC model of TSD2's network meta-analysis of ``data`` (module docstring).
+
+    Variables: ``alpha`` (study baselines, dims ``study``), ``d`` (basic parameters, dims
+    ``contrast``: every treatment but the reference), ``tau`` and ``z`` (random effects only),
+    ``delta`` (each arm's log odds ratio against its study's baseline arm, dims ``arm``) and the
+    observed ``events``. Arm sizes are the ``pm.Data`` container ``total``, events
+    ``events_data``.
+    """
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    priors = priors if priors is not None else PriorSet()
+    baseline_trt = data.arm_treatment[data.start][data.arm_study]
+    arms = [
+        f"{data.study[s]}: {data.treatments[t]}"
+        for s, t in zip(data.arm_study, data.arm_treatment, strict=True)
+    ]
+    coords = {
+        "study": list(data.study),
+        "treatment": list(data.treatments),
+        "contrast": list(data.treatments[1:]),
+        "arm": arms,
+    }
+    with pm.Model(coords=coords) as model:
+        total = pm.Data("total", data.total, dims="arm")
+        events = pm.Data("events" + OBSERVED_SUFFIX, data.events, dims="arm")
+        alpha = priors.baseline.to_pymc("alpha", dims="study")
+        d = priors.mu.to_pymc("d", dims="contrast")
+        d_all = pt.concatenate([pt.zeros(1), d])
+        mean = d_all[data.arm_treatment] - d_all[baseline_trt]
+        if common_effect:
+            delta = pm.Deterministic("delta", mean, dims="arm")
+        else:
+            model.add_coord(
+                "effect", [a for a, b in zip(arms, data.baseline_arm, strict=True) if not b]
+            )
+            tau = priors.tau.to_pymc("tau")
+            z = pm.Normal("z", 0.0, 1.0, dims="effect")
+            factor = pt.as_tensor(multiarm_factor(data))
+            delta = pm.Deterministic("delta", mean + tau * pt.dot(factor, z), dims="arm")
+        NetworkBinomial().observe({"total": total, "events": events}, delta, alpha[data.arm_study])
+    return model

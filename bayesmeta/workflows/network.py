@@ -1,0 +1,162 @@
+"""Network meta-analysis: arm-level data -> TSD2's model sampled by nutpie -> its summaries.
+
+:func:`network` is the API (``bayesmeta.network``) and what ``bayesmeta network`` runs: it
+reads and checks the network (:mod:`bayesmeta.io.network`), builds TSD2's binomial-logit
+model (:mod:`bayesmeta.engines.network`), samples it with NUTS (nutpie, through
+:func:`bayesmeta.engines.nuts.fit`, convergence judged on ``d``, ``tau`` and the study
+baselines) and summarises the draws (:mod:`bayesmeta.summaries.network`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from bayesmeta.engines.nuts import Fit, SamplerSettings
+from bayesmeta.errors import OptionError
+from bayesmeta.io.network import NetworkData, load_network
+from bayesmeta.model.likelihoods.network import PRIOR_SETS, NetworkBinomial
+from bayesmeta.model.priors import Prior, PriorSet
+from bayesmeta.summaries.network import NetworkSummary, summarise
+
+
+@dataclass(frozen=True)
+class NetworkResult:
+    """A fitted network meta-analysis: data, priors, the NUTS fit and its summaries."""
+
+    data: NetworkData
+    priors: PriorSet
+    common_effect: bool
+    fit: Fit
+    summary: NetworkSummary
+
+    @property
+    def converged(self) -> bool:
+        """The draws pass the convergence checks (R-hat, ESS, divergences)."""
+        return self.fit.diagnostics.converged
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON of ``bayesmeta network --json`` (docs/json.md)."""
+        from bayesmeta.workflows.analyze import _environment
+
+        lik = NetworkBinomial()
+        settings = self.fit.settings
+        priors = {
+            "d": str(self.priors.mu),
+            "tau": None if self.common_effect else str(self.priors.tau),
+            "baseline": str(self.priors.baseline),
+        }
+        return {
+            "bayesmeta_version": _environment()["bayesmeta"],
+            "environment": _environment(),
+            "model": lik.name,
+            "engine": "nuts",
+            "common_effect": self.common_effect,
+            "scale": "log_odds_ratio",
+            "data": {
+                "source": self.data.source,
+                "design": lik.design,
+                "k": self.data.k,
+                **lik.data_block(self.data),
+            },
+            "priors": priors,
+            "sampler": {
+                "chains": settings.chains,
+                "draws": settings.draws,
+                "tune": settings.tune,
+                "seed": settings.seed,
+                "target_accept": settings.target_accept,
+            },
+            "diagnostics": self.fit.diagnostics.to_dict(),
+            "network": self.summary.to_dict(),
+        }
+
+
+def network_priors(
+    priors: str | PriorSet | Mapping[str, Prior | str | None] | None = None,
+) -> PriorSet:
+    """The priors of a network model: a named set (``"default"``, ``"tsd2"``), a PriorSet, or
+    a mapping of some of ``d`` (alias ``mu``), ``tau``, ``baseline`` over the defaults."""
+    if priors is None:
+        return PRIOR_SETS["default"]
+    if isinstance(priors, PriorSet):
+        return priors
+    if isinstance(priors, str):
+        if priors not in PRIOR_SETS:
+            raise OptionError(
+                f"unknown prior set {priors!r}; choose one of {', '.join(PRIOR_SETS)}"
+            )
+        return PRIOR_SETS[priors]
+    given = dict(priors)
+    if "d" in given:
+        given["mu"] = given.pop("d")
+    return PriorSet.of(given)
+
+
+def network(
+    data: NetworkData | pd.DataFrame | str | Path,
+    *,
+    reference: str | None = None,
+    priors: str | PriorSet | Mapping[str, Prior | str | None] | None = None,
+    common_effect: bool = False,
+    higher_is_better: bool = False,
+    settings: SamplerSettings | None = None,
+    seed: int | None = None,
+    ci_level: float = 0.95,
+) -> NetworkResult:
+    """Bayesian network meta-analysis of arm-level binary data (NICE DSU TSD2).
+
+    Parameters
+    ----------
+    data
+        :class:`~bayesmeta.io.network.NetworkData`, or a file / DataFrame with one row per arm
+        (``study, treatment, events, total``).
+    reference
+        The reference treatment (None: the most connected); ignored for NetworkData.
+    priors
+        ``"default"`` (``d ~ normal(0, 2.82)``, ``tau ~ half-normal(0.5)``, baselines
+        ``normal(0, 10)``), ``"tsd2"`` (TSD2's ``normal(0, 100)``, ``uniform(0, 5)``,
+        ``normal(0, 100)``), a PriorSet (``mu`` is the prior of each ``d``) or a mapping.
+    common_effect
+        The fixed-effect model (TSD2 program 1(b)): ``tau = 0``.
+    higher_is_better
+        The events are wanted (rank 1 = the highest odds); else harmful (the lowest).
+    settings, seed
+        NUTS settings; ``seed`` replaces the settings' seed.
+    ci_level
+        Level of the equal-tailed intervals.
+
+    Raises
+    ------
+    BayesmetaError
+        Bad data (one line naming row and column) or options.
+    """
+    from dataclasses import replace
+
+    from bayesmeta.engines import network as engine
+    from bayesmeta.engines import nuts
+
+    if not 0 < ci_level < 1:
+        raise OptionError(f"ci_level must be between 0 and 1, got {ci_level}")
+    if not isinstance(data, NetworkData):
+        data = load_network(data, reference=reference)
+    chosen = network_priors(priors)
+    chosen.check_for_sampler()
+    settings = settings or SamplerSettings()
+    if seed is not None:
+        settings = replace(settings, seed=seed)
+    model = engine.build(data, chosen, common_effect=common_effect)
+    names = ["d", "alpha"] + ([] if common_effect else ["tau"])
+    fit = nuts.fit(model, settings, var_names=names)
+    summary = summarise(
+        fit.draws.posterior,
+        data,
+        higher_is_better=higher_is_better,
+        level=ci_level,
+        seed=fit.settings.seed,
+    )
+    return NetworkResult(data, chosen, common_effect, fit, summary)

@@ -79,6 +79,11 @@ def forest(
 ) -> Figure:
     """Forest plot of ``result`` (:mod:`bayesmeta.report.figures.forest`).
 
+    On the measure of the frequentist rows (``analyze(..., measure="RR")``): the studies'
+    escalc estimates, diamonds and weights on it and the posterior pooled risk ratio or risk
+    difference at the analysis' control-group risks (``baseline_risks``; without them the
+    Bayesian rows are left out with a note).
+
     Parameters
     ----------
     result
@@ -91,11 +96,6 @@ def forest(
         Labels under the axis, left and right of the line of no effect.
     title
         Optional title above the columns.
-
-    Raises
-    ------
-    OptionError
-        The frequentist rows are on another measure than the model: the plot has one axis.
     """
     numbers = forest_numbers(result, methods)
     return forest_figure.forest(result, numbers, favours=favours, title=title)

@@ -140,15 +140,9 @@ def fit(
     quiet: QuietOpt = False,
 ) -> None:
     """Fit a Bayesian random-effects meta-analysis and compare it with the frequentist one."""
-    from bayesmeta.io.continuous import MEASURES as CONTINUOUS_MEASURES
-
     if options.spec_file is not None:
         raise BayesmetaError(f"{options.spec_file}: run a specification with `bayesmeta run`")
     measure = measure.upper() if measure else None
-    if plot is not None and measure not in (None, "OR", *CONTINUOUS_MEASURES):
-        raise BayesmetaError(
-            f"--plot draws the forest plot on the odds-ratio scale; not with --measure {measure}"
-        )
     request = replace(
         options.request(),
         measure=measure,

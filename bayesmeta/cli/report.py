@@ -170,10 +170,14 @@ def plot(
     out: OutFigure,
     favours: FavoursOpt = None,
     measure: MeasureOpt = None,
+    baseline_risk: BaselineRiskOpt = None,
     force: ForceOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Draw one figure of an analysis (PNG, SVG with text as text, or PDF)."""
+    """Draw one figure of an analysis (PNG, SVG with text as text, or PDF).
+
+    The forest plot on --measure RR or RD shows the posterior risk ratio or difference at
+    each control-group risk of --baseline-risk (NUTS binomial-normal: the studies' own)."""
     from bayesmeta.io.output import check_outputs, write_atomic
     from bayesmeta.report.figures import Style, format_of, save
     from bayesmeta.report.figures.kinds import kind as find_kind
@@ -182,7 +186,7 @@ def plot(
 
     chosen = find_kind(kind)
     fmt = format_of(out)
-    request = _with_measure(options, measure, {})
+    request = _with_measure(options, measure, absolute_options(baseline_risk, None, False))
     style = Style.parse_favours(favours, default_favours(request))
     check_outputs([out], inputs=[input_path(request), options.spec_file], overwrite=force)
     contents = analyses(plan(request), parts=chosen.parts, command=f"plot {kind}")

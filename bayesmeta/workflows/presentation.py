@@ -3,7 +3,9 @@
 
 - :func:`forest_numbers`: the forest plot's frequentist diamonds, its study weights
   (``1 / (v_i + tau^2)`` of :func:`weight_method`'s model, as metafor's ``weights()``) and that
-  model fitted to each subgroup's studies.
+  model fitted to each subgroup's studies; on a measure other than the model's
+  (``--measure RR``), each study's escalc estimate of that measure and the posterior pooled
+  effect on it at the analysis' control-group risks (:class:`PooledOnMeasure`).
 - :func:`funnel_numbers`: a funnel plot's effect sizes, the common-effect centre, the
   significance contours and Egger's line and test; :func:`trimfill_l0` the studies the REML
   L0 trim-and-fill imputes (the contour-enhanced funnel).
@@ -21,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from bayesmeta.effects import EffectSizes
-from bayesmeta.errors import BayesmetaError, OptionError
+from bayesmeta.effects import EffectSizes, ObservedEffect, wald_intervals
+from bayesmeta.errors import BayesmetaError
 from bayesmeta.frequentist import influence as frequentist_influence
 from bayesmeta.frequentist import methods as frequentist_methods
 from bayesmeta.frequentist.bias import PublicationBias, TrimFill, contour_z, publication_bias
@@ -38,6 +40,7 @@ from bayesmeta.io.reported import ReportedEffects
 from bayesmeta.model.description import scale_of_data
 from bayesmeta.model.likelihoods import native
 from bayesmeta.model.scales import Scale, scale_of_measure
+from bayesmeta.summaries.absolute import AbsoluteEffect
 from bayesmeta.summaries.types import DEFAULT_LEVEL
 from bayesmeta.workflows.analyze import AnalysisResult
 
@@ -53,16 +56,37 @@ class NotRun:
 
 
 @dataclass(frozen=True)
+class PooledOnMeasure:
+    """The posterior pooled effect and a new study's effect on the forest plot's measure at
+    one control-group risk (``baseline``, as given: ``0.05`` or ``studies``): medians and
+    equal-tailed intervals ``(median, lower, upper)`` on the measure's scale (log risk ratio,
+    risk difference), from the absolute effects (:mod:`bayesmeta.summaries.absolute`)."""
+
+    baseline: str
+    pooled: tuple[float, float, float]
+    new_study: tuple[float, float, float]
+
+
+@dataclass(frozen=True)
 class ForestNumbers:
     """The frequentist side of a forest plot: the pooled estimates drawn as diamonds
     (``methods``, registry names), the model whose weights are shown (``weights_by``), each
     study's weight in percent, and that model fitted to each subgroup's studies (None for a
-    subgroup of fewer than 2)."""
+    subgroup of fewer than 2).
+
+    On a measure other than the model's (``measure``, e.g. ``"RR"``; None: the model's scale),
+    ``observed`` holds each study's escalc estimate of it with its Wald interval, ``bayesian``
+    the posterior on it at each control-group risk of the analysis, and ``bayesian_note`` why
+    there is none (the model's posterior has no such measure without a control risk)."""
 
     methods: tuple[str, ...]
     weights_by: str | None
     weights: dict[str, float] = field(default_factory=dict)
     subgroups: dict[str, PooledEstimate | None] = field(default_factory=dict)
+    measure: str | None = None
+    observed: dict[str, ObservedEffect] = field(default_factory=dict)
+    bayesian: tuple[PooledOnMeasure, ...] = ()
+    bayesian_note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -117,27 +141,30 @@ def weight_method(result: AnalysisResult, methods: Sequence[str]) -> str | None:
 
 
 def forest_numbers(result: AnalysisResult, methods: Sequence[str] | None = None) -> ForestNumbers:
-    """The frequentist numbers of the forest plot of ``result`` (:class:`ForestNumbers`).
+    """The frequentist numbers of the forest plot of ``result`` (:class:`ForestNumbers`), on
+    the measure of its frequentist rows (``result.measure``).
 
     ``methods``: the pooled estimates drawn as diamonds (default: those ``bayesmeta fit``
-    shows for the data).
-
-    Raises
-    ------
-    OptionError
-        The frequentist rows are on another measure than the model (``measure="RR"``): the
-        plot has one axis.
+    shows for the data). On a measure other than the model's, the studies' own estimates are
+    escalc's of that measure (zero cells as ``classic --measure``), the weights those of the
+    weighting model on it, and the Bayesian rows the posterior pooled risk ratio or risk
+    difference at the control-group risks of ``result.absolute`` (none without them).
     """
-    if result.measure not in (None, "OR"):
-        raise OptionError(
-            f"the forest plot has one axis, the model's {result.scale.label}: fit without "
-            f"--measure {result.measure} to draw it"
-        )
     methods = tuple(methods or frequentist_methods.shown_by_default(result.data))
+    measure = _other_measure(result)
+    es = frequentist_methods.inputs(result.data, result.level, measure).es
+    extra: dict[str, Any] = {}
+    if measure is not None:
+        bayesian = _pooled_on_measure(result, measure)
+        extra = {
+            "measure": measure,
+            "observed": wald_intervals(es, level=result.level),
+            "bayesian": bayesian,
+            "bayesian_note": None if bayesian else _no_bayesian_rows(result, measure),
+        }
     weights_by = weight_method(result, methods)
     if weights_by is None:
-        return ForestNumbers(methods, None)
-    es = frequentist_methods.inputs(result.data, result.level).es
+        return ForestNumbers(methods, None, **extra)
     tau2 = result.frequentist[weights_by].tau2 or 0.0
     weights = dict(zip(es.study, study_weights(es, tau2).tolist(), strict=True))
     groups: dict[str, PooledEstimate | None] = {}
@@ -146,7 +173,51 @@ def forest_numbers(result: AnalysisResult, methods: Sequence[str] | None = None)
         for g, level in enumerate(mods.levels):
             names = {result.data.study[i] for i in np.flatnonzero(mods.group == g)}
             groups[level] = _subgroup_estimate(result, es, names, weights_by)
-    return ForestNumbers(methods, weights_by, weights, groups)
+    return ForestNumbers(methods, weights_by, weights, groups, **extra)
+
+
+def _other_measure(result: AnalysisResult) -> str | None:
+    """The measure of the frequentist rows when it is not the model's scale, else None."""
+    if result.measure is None or scale_of_measure(result.measure).name == result.scale.name:
+        return None
+    return result.measure
+
+
+def _on_measure(effect: AbsoluteEffect, measure: str) -> tuple[float, float, float]:
+    """``(median, lower, upper)`` of ``effect`` on the scale of ``measure`` ``"RR"`` (log risk
+    ratio) or ``"RD"`` (risk difference): the quantiles map through these increasing maps."""
+    if measure == "RR":
+        s, f = effect.risk_ratio, np.log
+    else:
+        s, f = effect.risk_difference_per_1000, lambda x: x / 1000
+    return float(f(s.median)), float(f(s.interval[0])), float(f(s.interval[1]))
+
+
+def _pooled_on_measure(result: AnalysisResult, measure: str) -> tuple[PooledOnMeasure, ...]:
+    """The posterior pooled and new-study effects on ``measure`` at each control-group risk
+    of the analysis (none without absolute effects, or on a measure they do not give)."""
+    if result.absolute is None or measure not in ("RR", "RD"):
+        return ()
+    return tuple(
+        PooledOnMeasure(
+            e.baseline_text,
+            _on_measure(e, measure),
+            _on_measure(result.absolute.at(e.baseline_risk, "new_study"), measure),
+        )
+        for e in result.absolute.effects
+        if e.of == "pooled"
+    )
+
+
+def _no_bayesian_rows(result: AnalysisResult, measure: str) -> str:
+    """Why the forest plot on ``measure`` has no Bayesian rows."""
+    model = result.scale.name.replace("_", " ")
+    where = f"Bayesian rows left out: the model's posterior is on the {model} scale"
+    if measure not in ("RR", "RD"):
+        return f"{where}, not on {measure}"
+    if result.moderators is not None:
+        return f"{where}; its {measure} needs a control risk, not given with moderators"
+    return f"{where}; its {measure} needs a control-group risk (--baseline-risk)"
 
 
 def _subgroup_estimate(

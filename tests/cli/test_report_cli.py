@@ -28,7 +28,8 @@ def option_names(command: str) -> set[str]:
 
 
 def test_report_and_plot_take_the_model_options_of_fit():
-    # A figure has no absolute effects: plot takes --measure (the funnel plots) only.
+    # A figure has no absolute-effect table: plot takes --measure and --baseline-risk (the
+    # forest plot on RR or RD), not the benefit options.
     # --checks is fit's own: every report and plot computes the model checks (issue 20).
     absolute = {"--baseline-risk", "--benefit-threshold", "--desirable-events"}
     fit = option_names("fit") - {"--json", "--save-posterior", "--plot", "--force", "--checks"}

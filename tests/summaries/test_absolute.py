@@ -242,7 +242,6 @@ def test_bad_baseline_risk_is_an_option_error(text: str) -> None:
             "not available with covariates",
         ),
         (["--example", "steurer2006_hr", "--baseline-risk", "0.1"], "log_hazard_ratio scale"),
-        (["--example", "bcg", "--measure", "RR", "--plot", "f.png"], "odds-ratio scale"),
         (["--example", "bcg", "--measure", "XX"], "unknown measure 'XX'"),
     ],
 )

@@ -58,13 +58,3 @@ def test_fit_cli_says_which_scale_each_part_is_on(tmp_path) -> None:
     written = json.loads(out.read_text())
     mh = written["frequentist"]["mantel_haenszel"]
     assert mh["estimate"] == pytest.approx(REF["bcg"]["RD"]["mh"]["est"], rel=1e-6)
-
-
-def test_forest_plot_refuses_rows_on_another_measure() -> None:
-    from bayesmeta.errors import OptionError
-    from bayesmeta.plots import forest
-
-    result = analyze(load(EXAMPLES / "bcg.csv"), model="normal-normal", measure="RR")
-    with pytest.raises(OptionError, match="one axis"):
-        forest(result)
-    assert forest(analyze(load(EXAMPLES / "bcg.csv"), model="normal-normal", measure="OR"))

@@ -12,6 +12,13 @@ then the heterogeneity: tau with its credible interval, and I^2, Q and its p-val
 With subgroups, each subgroup has its own heading, studies, Bayesian pooled effect, prediction
 interval and frequentist estimate; the weights stay those of the fit to all studies.
 
+On a measure other than the model's (``--measure RR`` or ``RD`` of two-arm counts) the axis is
+that measure's: the studies' own estimates are escalc's of it, the diamonds and weights the
+frequentist models' on it, and the Bayesian rows the posterior pooled risk ratio or risk
+difference (and a new study's) at each control-group risk of the analysis, labelled with it; the
+model's shrunken study effects stay log odds ratios and are not drawn. Without control risks the
+Bayesian rows are left out with a note (:class:`~bayesmeta.workflows.presentation.ForestNumbers`).
+
 Layout follows R meta's ``forest()`` and RevMan: text columns left and right of the plot,
 "Favours treatment" and "Favours control" under the axis (the effect is treatment vs control
 and lower means fewer events on treatment; pass other words for other outcomes).
@@ -28,16 +35,19 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from bayesmeta.effects import ObservedEffect
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.frequentist.methods import METHODS
 from bayesmeta.frequentist.results import PooledEstimate
 from bayesmeta.model.likelihoods import native
+from bayesmeta.model.scales import Scale, scale_of_measure
 from bayesmeta.report.figures import FAVOURS, literal_text
 from bayesmeta.report.figures.axes import FONT_SIZE, EffectAxis, add_favours, effect_axis
 from bayesmeta.report.format import p_value, percent
+from bayesmeta.summaries.absolute import STUDIES
 from bayesmeta.summaries.types import Summary
 from bayesmeta.workflows.analyze import AnalysisResult
-from bayesmeta.workflows.presentation import ForestNumbers
+from bayesmeta.workflows.presentation import ForestNumbers, PooledOnMeasure
 
 ROW = 0.25  # inches per row
 # The most rows drawn: 75 inches, about 27 megapixels at 200 dpi (2,000 studies asked for 240).
@@ -122,17 +132,23 @@ def _shown(result: AnalysisResult, s: Summary) -> Interval:
     return Interval(float(show(s.median)), float(show(s.interval[0])), float(show(s.interval[1])))
 
 
-def _columns(result: AnalysisResult, weights_by: str | None) -> tuple[Column, ...]:
-    label, level = result.scale.label, percent(result.level)
+def _scale(result: AnalysisResult, numbers: ForestNumbers) -> Scale:
+    """The scale of the axis: the measure of ``numbers`` when it has one, else the model's."""
+    return scale_of_measure(numbers.measure) if numbers.measure else result.scale
+
+
+def _columns(result: AnalysisResult, numbers: ForestNumbers) -> tuple[Column, ...]:
+    weights_by = numbers.weights_by
+    label, level = _scale(result, numbers).label, percent(result.level)
+    posterior = "Bayesian" if numbers.measure else "Shrunken"
     cols = [Column("study", "Study", "left", "left")]
     cols += [
         Column(key, title, "left", "right")
         for key, title in native(result.data).forest_columns(result.data)
     ]
-    cols += [
-        Column("observed", f"Observed {label}\n[{level} CI]", "right", "right"),
-        Column("shrunken", f"Shrunken {label}\n[{level} CrI]", "right", "right"),
-    ]
+    cols.append(Column("observed", f"Observed {label}\n[{level} CI]", "right", "right"))
+    if not numbers.measure or numbers.bayesian:  # no posterior column without its rows
+        cols.append(Column("shrunken", f"{posterior} {label}\n[{level} CrI]", "right", "right"))
     if weights_by is not None:
         short = METHODS[weights_by].label.replace(" (common)", "")
         cols.append(Column("weight", f"Weight\n({short})", "right", "right"))
@@ -146,17 +162,24 @@ def _counts(data: object, index: np.ndarray | slice) -> dict[str, str]:
     return dict(zip(keys, family.forest_cells(data, index), strict=True))
 
 
+def _observed(result: AnalysisResult, numbers: ForestNumbers) -> dict[str, ObservedEffect]:
+    """Each study's own estimate on the axis: escalc's of the measure, or the model's."""
+    return numbers.observed if numbers.measure else result.observed
+
+
 def _study_rows(
-    result: AnalysisResult, indices: Sequence[int], weights: dict[str, float]
+    result: AnalysisResult, indices: Sequence[int], numbers: ForestNumbers
 ) -> list[Row]:
     rows = []
+    observed_by = _observed(result, numbers)
     for i in indices:
         name = result.data.study[i]
-        obs, sh = result.observed.get(name), result.posterior.theta.get(name)
+        obs = observed_by.get(name)
+        sh = None if numbers.measure else result.posterior.theta.get(name)
         cells = {"study": str(name), **_counts(result.data, np.array([i]))}
         observed = shrunken = None
         if obs is not None:
-            show = result.scale.show
+            show = _scale(result, numbers).show
             observed = Interval(*(float(show(v)) for v in (obs.estimate, *obs.interval)))
             cells["observed"] = interval_text(observed) + ("*" if obs.corrected else "")
         else:
@@ -164,9 +187,9 @@ def _study_rows(
         if sh is not None:
             shrunken = _shown(result, sh)
             cells["shrunken"] = interval_text(shrunken)
-        else:
+        elif not numbers.measure:
             cells["shrunken"] = "not in model"
-        weight = weights.get(name)
+        weight = numbers.weights.get(name)
         if weight is not None:
             cells["weight"] = f"{weight:.1f}%"
         rows.append(Row("study", str(name), cells, observed, shrunken, weight))
@@ -189,10 +212,46 @@ def _bayesian_rows(
     ]  # fmt: skip
 
 
+def _measure_rows(
+    result: AnalysisResult, numbers: ForestNumbers, counts: dict[str, str]
+) -> list[Row]:
+    """The Bayesian rows on the measure of ``numbers``: pooled and new-study effects at each
+    control-group risk, or the note saying why there are none."""
+    if not numbers.bayesian:
+        note = numbers.bayesian_note or ""
+        return [Row("note", note, {"study": note})]
+    show = _scale(result, numbers).show
+    kind = "common effect" if result.common_effect else "random effects"
+    rows = []
+    for b in numbers.bayesian:
+        pooled, predicted = (
+            Interval(*(float(show(v)) for v in x)) for x in (b.pooled, b.new_study)
+        )
+        label = f"Bayesian {kind}, {_at(b)}"
+        rows += [
+            Row("bayesian", label, {"study": label, **counts, "shrunken": interval_text(pooled)},
+                shrunken=pooled),
+            Row("prediction", "Prediction interval (new study)",
+                {"study": "Prediction interval (new study)",
+                 "shrunken": interval_text(predicted)}, shrunken=predicted),
+        ]  # fmt: skip
+    return rows
+
+
+def _at(b: PooledOnMeasure) -> str:
+    """``at control risk 0.05``, ``at the studies' control risks``."""
+    return "at the studies' control risks" if b.baseline == STUDIES else (
+        f"at control risk {b.baseline}")  # fmt: skip
+
+
 def _frequentist_row(
-    result: AnalysisResult, name: str, estimate: PooledEstimate, weight: bool
+    result: AnalysisResult,
+    numbers: ForestNumbers,
+    name: str,
+    estimate: PooledEstimate,
+    weight: bool,
 ) -> Row:
-    show = result.scale.show
+    show = _scale(result, numbers).show
     value = Interval(*(float(show(v)) for v in (estimate.estimate, *estimate.ci)))
     label = METHODS[name].label
     cells = {"study": label, "observed": interval_text(value)}
@@ -202,7 +261,11 @@ def _frequentist_row(
 
 
 def _heterogeneity(
-    result: AnalysisResult, tau: Summary | None, estimate: PooledEstimate | None, method: str | None
+    result: AnalysisResult,
+    tau: Summary | None,
+    estimate: PooledEstimate | None,
+    method: str | None,
+    on_measure: bool = False,
 ) -> list[Row]:
     """Two note lines: the posterior of tau, then I^2, Q, df and p of the weighting model."""
     level = percent(result.level)
@@ -211,6 +274,8 @@ def _heterogeneity(
     elif tau is not None:
         lo, hi = tau.interval
         bayes = f"Heterogeneity: τ = {tau.median:.2f} [{lo:.2f}, {hi:.2f}] (median, {level} CrI)"
+        if on_measure:
+            bayes += f" on the model's {result.scale.name.replace('_', ' ')} scale"
     else:
         bayes = "Heterogeneity: τ per subgroup (above)"
     rows = [Row("note", bayes, {"study": bayes})]
@@ -230,34 +295,48 @@ def forest_layout(result: AnalysisResult, numbers: ForestNumbers) -> ForestLayou
     (:func:`bayesmeta.workflows.presentation.forest_numbers`)."""
     methods = numbers.methods
     shown = [m for m in methods if isinstance(result.frequentist.get(m), PooledEstimate)]
-    weights_by, weights = numbers.weights_by, numbers.weights
+    weights_by = numbers.weights_by
     post, data = result.posterior, result.data
     rows: list[Row] = []
     everything = np.arange(data.k)
     if post.subgroups:
         rows += _subgroup_rows(result, numbers)
     else:
-        rows += _study_rows(result, everything, weights)
-        rows += _bayesian_rows(result, post.mu, post.theta_new, _counts(data, everything))
+        rows += _study_rows(result, everything, numbers)
+        if numbers.measure:
+            rows += _measure_rows(result, numbers, _counts(data, everything))
+        else:
+            rows += _bayesian_rows(result, post.mu, post.theta_new, _counts(data, everything))
     suffix = " (all studies)" if post.subgroups else ""
     for i, name in enumerate(shown):
-        row = _frequentist_row(result, name, result.frequentist[name], name == weights_by)
+        row = _frequentist_row(result, numbers, name, result.frequentist[name], name == weights_by)
         label = row.label + suffix
         first_overall = bool(post.subgroups) and i == 0
         rows.append(replace(row, label=label, cells={**row.cells, "study": label},
                             rule_above=first_overall))  # fmt: skip
     estimate = result.frequentist.get(weights_by) if weights_by else None
-    rows += _heterogeneity(result, post.tau, estimate, weights_by)
+    rows += _heterogeneity(result, post.tau, estimate, weights_by, bool(numbers.measure))
     rows = [
         replace(row, rule_above=True) if i > 0 and _new_block(rows[i - 1], row) else row
         for i, row in enumerate(rows)
     ]
-    if any(o.corrected for o in result.observed.values()):
+    if any(o.corrected for o in _observed(result, numbers).values()):
         note = native(data).corrected_note
         rows.append(Row("note", note, {"study": note}))
-    axis = _axis(result, rows)
-    reference = None if post.subgroups else float(result.scale.show(post.mu.median))
-    return ForestLayout(_columns(result, weights_by), tuple(rows), axis, weights_by, reference)
+    scale = _scale(result, numbers)
+    axis = _axis(result, scale, rows)
+    reference = _reference(result, numbers, scale)
+    return ForestLayout(_columns(result, numbers), tuple(rows), axis, weights_by, reference)
+
+
+def _reference(result: AnalysisResult, numbers: ForestNumbers, scale: Scale) -> float | None:
+    """The dashed line at the Bayesian pooled median (the first control risk's on a measure;
+    none with subgroups or without Bayesian rows)."""
+    if result.posterior.subgroups:
+        return None
+    if numbers.measure:
+        return float(scale.show(numbers.bayesian[0].pooled[0])) if numbers.bayesian else None
+    return float(scale.show(result.posterior.mu.median))
 
 
 def _new_block(before: Row, row: Row) -> bool:
@@ -272,24 +351,28 @@ def _subgroup_rows(result: AnalysisResult, numbers: ForestNumbers) -> list[Row]:
         members = np.flatnonzero(mods.group == g)
         heading = f"{mods.subgroup} = {level}"
         rows.append(Row("heading", heading, {"study": heading}))
-        rows += _study_rows(result, members, numbers.weights)
+        rows += _study_rows(result, members, numbers)
         group = post.subgroups[level]
-        rows += _bayesian_rows(
-            result, group.mu, group.theta_new, _counts(result.data, members), f", {level}"
-        )
+        if not numbers.measure:
+            rows += _bayesian_rows(
+                result, group.mu, group.theta_new, _counts(result.data, members), f", {level}"
+            )
         estimate = numbers.subgroups.get(level)
         if numbers.weights_by is not None and estimate is not None:
-            row = _frequentist_row(result, numbers.weights_by, estimate, False)
+            row = _frequentist_row(result, numbers, numbers.weights_by, estimate, False)
             label = f"{row.label}, {level}"
             rows.append(replace(row, label=label, cells={**row.cells, "study": label}))
         if group.tau is not None:
             lo, hi = group.tau.interval
             text = f"τ = {group.tau.median:.2f} [{lo:.2f}, {hi:.2f}]"
             rows.append(Row("note", text, {"study": text}))
+    if numbers.measure and not numbers.bayesian:
+        note = numbers.bayesian_note or ""
+        rows.append(Row("note", note, {"study": note}))
     return rows
 
 
-def _axis(result: AnalysisResult, rows: Sequence[Row]) -> EffectAxis:
+def _axis(result: AnalysisResult, scale: Scale, rows: Sequence[Row]) -> EffectAxis:
     """Pooled and shrunken intervals and observed estimates must fit; observed confidence
     limits may widen the axis up to 1/100 ... 100."""
     must, wide = [], []
@@ -300,7 +383,7 @@ def _axis(result: AnalysisResult, rows: Sequence[Row]) -> EffectAxis:
             must.append(row.observed.estimate)
             target = wide if row.kind == "study" else must
             target += [row.observed.lower, row.observed.upper]
-    return effect_axis(result.scale, must, result.data, wide=wide)
+    return effect_axis(scale, must, result.data, wide=wide)
 
 
 @cache
@@ -548,11 +631,15 @@ def _legend(fig: Figure, layout: ForestLayout) -> None:
     handles = [
         Line2D([], [], marker="s", color=OBSERVED, ls="-", lw=1, ms=6,
                label="Observed (area ∝ weight)" if layout.weight_method else "Observed"),
-        Line2D([], [], marker="o", color=SHRUNKEN, ls="-", lw=1, ms=4,
-               label="Shrunken (posterior)"),
-        Patch(facecolor=BAYES, edgecolor="black", lw=0.6, label="Bayesian pooled"),
-        Patch(facecolor=PREDICTION, edgecolor="black", lw=0.5, label="Prediction interval"),
     ]  # fmt: skip
+    if any(r.kind == "study" and r.shrunken is not None for r in layout.rows):
+        handles.append(Line2D([], [], marker="o", color=SHRUNKEN, ls="-", lw=1, ms=4,
+                              label="Shrunken (posterior)"))  # fmt: skip
+    if "bayesian" in kinds:
+        handles.append(Patch(facecolor=BAYES, edgecolor="black", lw=0.6, label="Bayesian pooled"))
+    if "prediction" in kinds:
+        handles.append(Patch(facecolor=PREDICTION, edgecolor="black", lw=0.5,
+                             label="Prediction interval"))  # fmt: skip
     if "frequentist" in kinds:
         handles.append(
             Patch(facecolor=FREQUENTIST, edgecolor="black", lw=0.6, label="Frequentist pooled")

@@ -120,8 +120,8 @@ def command_line(
     """The ``bayesmeta`` command line that makes the same analysis, every setting spelled out
     (defaults included, so the line still holds if a default changes)."""
     if spec is not None:
-        return shlex.join(["bayesmeta", command, str(spec)])
-    args = ["bayesmeta", command]
+        return shlex.join(["bayesmeta", *command.split(), str(spec)])
+    args = ["bayesmeta", *command.split()]  # "plot forest": two words
     args += ["--example", request.example] if request.example else [str(request.data)]
     args += ["--model", request.model, "--engine", request.engine]
     for name, prior in sorted(request.priors.items()):

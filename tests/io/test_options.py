@@ -6,12 +6,14 @@ from __future__ import annotations
 import shlex
 
 import pytest
+import typer.main
 from typer.testing import CliRunner
 
 from bayesmeta.cli import app
+from bayesmeta.cli.common import MODEL_OPTION_NAMES, ModelOptions
 from bayesmeta.engines.nuts import SamplerSettings
 from bayesmeta.errors import BayesmetaError
-from bayesmeta.io.options import OPTIONS, PRIOR_OPTIONS, SAMPLER_OPTIONS
+from bayesmeta.io.options import OPTIONS, PRIOR_OPTIONS, SAMPLER_OPTIONS, section_schema
 from bayesmeta.io.spec import SCHEMA, load_spec
 from bayesmeta.workflows.report import command_line
 from bayesmeta.workflows.request import AnalysisRequest
@@ -67,3 +69,72 @@ def test_the_reproducing_command_line_reads_back_as_the_request() -> None:
         assert option.kind(words[i + 1]) == value
     assert words[words.index("--prior-nu") + 1] == "gamma(2, 0.2)"
     assert words[words.index("--random-effects") + 1] == "t"
+
+
+COMMANDS = {c.name: c for c in typer.main.get_command(app).commands.values()}
+
+
+@pytest.mark.parametrize("command", ["fit", "report", "plot"])
+def test_the_typer_options_are_the_declared_rows(command: str) -> None:
+    """Each declared row is one option of fit, report and plot with the row's flag, default,
+    help and (where the command line checks them) bounds."""
+    params = {p.name: p for p in COMMANDS[command].params}
+    assert set(OPTIONS) <= set(MODEL_OPTION_NAMES) <= set(params)
+    for option in OPTIONS.values():
+        param = params[option.name]
+        assert param.opts == [option.flag], option.name
+        assert param.default == option.default, option.name
+        assert param.help == option.help, option.name
+        bounds = (option.minimum, option.maximum) if option.cli_bounds else (None, None)
+        assert (param.min, param.max) == bounds, option.name
+
+
+def test_the_toml_keys_are_the_declared_keys() -> None:
+    declared_keys = {(o.section, o.key) for o in OPTIONS.values()}
+    schema_keys = {(s, k) for s, keys in SCHEMA.items() for k in keys}
+    assert declared_keys <= schema_keys
+    for section in {o.section for o in OPTIONS.values()}:
+        for key, kind in section_schema(section).items():
+            assert SCHEMA[section][key] == kind, (section, key)
+
+
+def _read_back(line: str, command: str = "fit") -> AnalysisRequest:
+    """The request that the command line ``line`` of ``command`` makes (an output file added
+    where the command needs one)."""
+    words = shlex.split(line)
+    assert words[: 1 + len(command.split())] == ["bayesmeta", *command.split()]
+    name = command.split()[0]
+    out = [] if name == "fit" else ["--out", "out.html"]
+    ctx = COMMANDS[name].make_context(name, words[2:] + out)  # plot: its KIND first
+    return ModelOptions({n: ctx.params[n] for n in MODEL_OPTION_NAMES}).request()
+
+
+def test_the_command_line_round_trips_every_model_option() -> None:
+    request = AnalysisRequest(
+        example="bcg",
+        model="binomial-normal",
+        engine="nuts",
+        priors={
+            "mu": "normal(0, 2)",
+            "tau": "half-cauchy(0.3)",
+            "baseline": "normal(0, 5)",
+            "nu": "gamma(2, 0.2)",
+            "beta": "normal(0, 3)",
+        },
+        ci_level=0.9,
+        common_effect=True,
+        random_effects="t",
+        covariates=("ablat", "year"),
+        subgroup="alloc",
+        separate_tau=True,
+        compare=True,
+        hdi=True,
+        columns={"trial": "study"},
+        methods=("MH", "DL"),
+        settings=SamplerSettings(chains=3, draws=400, tune=300, seed=9, target_accept=0.95),
+    )
+    for command in ("fit", "report", "plot forest"):
+        assert _read_back(command_line(request, command), command) == request
+    # the defaults spelled out make the request of the command they came from
+    plain = _read_back("bayesmeta report --example bcg", "report")
+    assert _read_back(command_line(plain), "report") == plain

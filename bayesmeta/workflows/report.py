@@ -138,8 +138,14 @@ def command_line(
         args.append("--separate-tau")
     if request.compare:
         args.append("--compare")
+    if request.bayes_factors:
+        args.append("--bayes-factors")
+    if request.checks:  # fit's: every report computes the checks
+        args.append("--checks")
     if request.hdi:
         args.append("--hdi")
+    for name, value in request.reading.items():  # --sheet ... --outcome
+        args += [f"--{name}", value]
     if request.columns:
         args += ["--columns", ",".join(f"{k}={v}" for k, v in request.columns.items())]
     if request.ci_level != 0.95:

@@ -4,6 +4,8 @@ sampler's accepted ranges and the reproducing command line all follow the declar
 from __future__ import annotations
 
 import shlex
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import typer.main
@@ -15,8 +17,9 @@ from bayesmeta.engines.nuts import SamplerSettings
 from bayesmeta.errors import BayesmetaError
 from bayesmeta.io.options import OPTIONS, PRIOR_OPTIONS, SAMPLER_OPTIONS, section_schema
 from bayesmeta.io.spec import SCHEMA, load_spec
-from bayesmeta.workflows.report import command_line
-from bayesmeta.workflows.request import AnalysisRequest
+from bayesmeta.workflows.report import command_line, provenance
+from bayesmeta.workflows.request import AnalysisRequest, plan
+from tests.conftest import EXAMPLES
 
 
 def test_the_request_carries_the_declarations() -> None:
@@ -138,3 +141,47 @@ def test_the_command_line_round_trips_every_model_option() -> None:
     # the defaults spelled out make the request of the command they came from
     plain = _read_back("bayesmeta report --example bcg", "report")
     assert _read_back(command_line(plain), "report") == plain
+
+
+def test_the_command_line_spells_bayes_factors_checks_and_the_read_options() -> None:
+    request = AnalysisRequest(
+        data=Path("trials.csv"),
+        reading={"separator": "semicolon", "decimal": ",", "encoding": "cp1252"},
+        bayes_factors=True,
+        checks=True,
+    )
+    line = command_line(request, "fit")
+    assert "--separator semicolon --decimal , --encoding cp1252" in line
+    assert "--bayes-factors" in line and "--checks" in line
+    words = shlex.split(line)
+    ctx = COMMANDS["fit"].make_context("fit", words[2:])
+    again = ModelOptions({n: ctx.params[n] for n in MODEL_OPTION_NAMES}).request()
+    assert replace(again, checks=ctx.params["checks"]) == replace(request, priors=again.priors)
+    assert "--checks" not in command_line(replace(request, checks=False), "report")
+
+
+def test_a_report_from_a_workbook_sheet_reproduces(tmp_path: Path) -> None:
+    """Two sheets with the BCG columns: the first holds 5 trials, the second all 13. The
+    report's command line of ``--sheet 2`` reads the 13 trials again (without --sheet it
+    would read the first sheet's 5)."""
+    import csv
+
+    import openpyxl
+
+    rows = list(csv.reader((EXAMPLES / "bcg.csv").open()))
+    book = openpyxl.Workbook()
+    first = book.active
+    first.title = "Pilot"
+    second = book.create_sheet("All")
+    for sheet, table in ((first, rows[:6]), (second, rows)):
+        for row in table:
+            sheet.append([int(v) if v.isdigit() else v for v in row])
+    path = tmp_path / "bcg.xlsx"
+    book.save(path)
+    asked = _read_back(f"bayesmeta report {path} --sheet 2 --engine exact", "report")
+    line = provenance(asked, command="report").command
+    assert "--sheet 2" in line
+    again = _read_back(line, "report")
+    assert again == asked
+    assert plan(again).spec.data.k == plan(asked).spec.data.k == 13
+    assert plan(replace(asked, reading={})).spec.data.k == 5

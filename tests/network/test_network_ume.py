@@ -99,3 +99,24 @@ def test_ume_means_match_stan(fitted):
         assert abs(d[:, :, k].mean() - ref["mean"]) < tol, ref
     ref_se = UME["tau"]["sd"] / math.sqrt(UME["diagnostics"]["n_eff_min"])
     assert abs(tau.mean() - UME["tau"]["mean"]) < 5 * math.hypot(_mcse(tau), ref_se)
+
+
+def test_command_line_ume_prints_the_fit_comparison_and_writes_json(tmp_path):
+    from typer.testing import CliRunner
+
+    from bayesmeta.cli import app
+
+    out = tmp_path / "net.json"
+    args = ["network", "--example", "hasselblad1998_network", "--priors", "tsd2", "--ume",
+            "--chains", "2", "--draws", "100", "--tune", "100", "--quiet",
+            "--json", str(out)]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code in (0, 3), result.output  # 3: too few draws to pass the ESS check
+    payload = json.loads(out.read_text())
+    fit, u = payload["network"]["fit"], payload["ume"]
+    assert u["DIC"] == pytest.approx(u["residual_deviance"] + u["pD"])
+    text = " ".join(result.output.split())
+    assert "consistency vs unrelated mean effects (UME)" in text
+    row = f"UME │ {u['residual_deviance']:.1f} │ {u['pD']:.1f} │ {u['DIC']:.1f}"
+    assert row in text
+    assert f"DIC difference (consistency - UME) {fit['DIC'] - u['DIC']:.1f}" in text

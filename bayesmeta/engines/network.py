@@ -115,6 +115,80 @@ def build_ume(
     return model
 
 
+def split_baseline(data: NetworkData, pair: tuple[int, int]) -> NetworkData:
+    """``data`` with, in each study holding both treatments of ``pair = (x, y)``, the ``x``
+    arm moved first (the study's baseline, as node-splitting needs); other studies unchanged."""
+    from dataclasses import replace
+
+    x, y = pair
+    split = {
+        i for i in range(data.k) if {x, y} <= set(data.arm_treatment[data.arm_study == i].tolist())
+    }
+    order = sorted(
+        range(data.n_arms),
+        key=lambda a: (
+            data.arm_study[a],
+            not (data.arm_study[a] in split and data.arm_treatment[a] == x),
+            a,
+        ),
+    )
+    return replace(
+        data,
+        arm_study=data.arm_study[order],
+        arm_treatment=data.arm_treatment[order],
+        events=data.events[order],
+        total=data.total[order],
+        rows=tuple(data.rows[a] for a in order),
+    )
+
+
+def build_node_split(
+    data: NetworkData,
+    pair: tuple[int, int],
+    priors: PriorSet | None = None,
+    *,
+    common_effect: bool = False,
+) -> pm.Model:
+    """The PyMC node-splitting model (Dias et al. 2010) of the comparison ``pair = (x, y)``
+    (treatment codes) in ``data``, which must be :func:`split_baseline`'s order for ``pair``.
+
+    As :func:`build`, but in the studies holding both ``x`` and ``y`` (baseline ``x``) the
+    ``y`` arm's mean effect is the free ``direct`` (prior ``priors.mu``), the other arms
+    following consistency; ``indirect = d_y - d_x`` and ``difference = direct - indirect``
+    are deterministic.
+    """
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    x, y = pair
+    priors = priors if priors is not None else PriorSet()
+    baseline_trt = data.arm_treatment[data.start][data.arm_study]
+    is_direct = np.array(
+        [
+            b == x and t == y and x in data.arm_treatment[data.arm_study == s]
+            for b, t, s in zip(baseline_trt, data.arm_treatment, data.arm_study, strict=True)
+        ]
+    )
+    arms = [
+        f"{data.study[s]}: {data.treatments[t]}"
+        for s, t in zip(data.arm_study, data.arm_treatment, strict=True)
+    ]
+    coords = {"study": list(data.study), "contrast": list(data.treatments[1:]), "arm": arms}
+    with pm.Model(coords=coords) as model:
+        total = pm.Data("total", data.total, dims="arm")
+        events = pm.Data("events" + OBSERVED_SUFFIX, data.events, dims="arm")
+        alpha = priors.baseline.to_pymc("alpha", dims="study")
+        d = priors.mu.to_pymc("d", dims="contrast")
+        direct = priors.mu.to_pymc("direct")
+        d_all = pt.concatenate([pt.zeros(1), d])
+        consistent = d_all[data.arm_treatment] - d_all[baseline_trt]
+        mean = pt.where(pt.as_tensor(is_direct), direct, consistent)
+        indirect = pm.Deterministic("indirect", d_all[y] - d_all[x])
+        pm.Deterministic("difference", direct - indirect)
+        _observe(model, data, priors, mean, arms, total, events, alpha, common_effect)
+    return model
+
+
 def _observe(
     model: pm.Model,
     data: NetworkData,

@@ -22,7 +22,7 @@ from bayesmeta.frequentist.network import NetworkFit, network_meta_analysis
 from bayesmeta.io.network import NetworkData, load_network
 from bayesmeta.model.likelihoods.network import PRIOR_SETS, NetworkBinomial
 from bayesmeta.model.priors import Prior, PriorSet
-from bayesmeta.summaries.network import NetworkSummary, deviance_fit, summarise
+from bayesmeta.summaries.network import Interval, NetworkSummary, deviance_fit, summarise
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,65 @@ def ume(
     fit = nuts.fit(model, settings or SamplerSettings(), var_names=names)
     resdev, p_d = deviance_fit(fit.draws.posterior, data)
     return UmeFit(fit, resdev, p_d)
+
+
+@dataclass(frozen=True)
+class NodeSplit:
+    """A node-split of the comparison ``treatment`` vs ``versus`` (Dias et al. 2010): the
+    posteriors of its direct and indirect log odds ratios and of their difference, with the
+    Bayesian p-value ``2 min(P(difference > 0), P(difference < 0))``."""
+
+    treatment: str
+    versus: str
+    direct: Interval
+    indirect: Interval
+    difference: Interval
+    p_value: float
+    fit: Fit
+
+
+def node_split(
+    data: NetworkData,
+    treatment: str,
+    versus: str,
+    priors: PriorSet,
+    *,
+    common_effect: bool = False,
+    settings: SamplerSettings | None = None,
+    level: float = 0.95,
+) -> NodeSplit:
+    """Fit the node-splitting model of ``treatment`` vs ``versus`` with NUTS (the baseline of
+    the studies holding both is ``versus``; :func:`bayesmeta.engines.network.build_node_split`).
+    """
+    import numpy as np
+
+    from bayesmeta.engines import network as engine
+    from bayesmeta.engines import nuts
+
+    code = {t: i for i, t in enumerate(data.treatments)}
+    for name in (treatment, versus):
+        if name not in code:
+            raise OptionError(f"{name!r} is not a treatment of the network")
+    pair = (code[versus], code[treatment])
+    if pair[::-1] not in data.edges() and pair not in data.edges():
+        raise OptionError(f"no study compares {treatment} with {versus}: nothing to split")
+    split = engine.split_baseline(data, pair)
+    model = engine.build_node_split(split, pair, priors, common_effect=common_effect)
+    names = ["d", "direct", "alpha"] + ([] if common_effect else ["tau"])
+    fit = nuts.fit(model, settings or SamplerSettings(), var_names=names)
+    post = fit.draws.posterior
+    flat = {k: np.asarray(post[k]).ravel() for k in ("direct", "indirect", "difference")}
+    diff = flat["difference"]
+    p_value = float(2 * min((diff > 0).mean(), (diff < 0).mean()))
+    return NodeSplit(
+        treatment,
+        versus,
+        Interval.of(flat["direct"], level),
+        Interval.of(flat["indirect"], level),
+        Interval.of(diff, level),
+        p_value,
+        fit,
+    )
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from bayesmeta.engines.nuts import SamplerSettings
 from bayesmeta.io.network import NetworkData
 from bayesmeta.model.likelihoods.network import TSD2_PRIORS
 from bayesmeta.summaries.network import residual_deviance
-from bayesmeta.workflows.network import ume
+from bayesmeta.workflows.network import node_split, ume
 
 REF = json.loads(
     (Path(__file__).parents[1] / "reference" / "hasselblad1998_nma_checks.stan.json").read_text()
@@ -120,3 +120,27 @@ def test_command_line_ume_prints_the_fit_comparison_and_writes_json(tmp_path):
     row = f"UME │ {u['residual_deviance']:.1f} │ {u['pD']:.1f} │ {u['DIC']:.1f}"
     assert row in text
     assert f"DIC difference (consistency - UME) {fit['DIC'] - u['DIC']:.1f}" in text
+
+
+def test_node_split_matches_stan(data):
+    """Node-split of self_help vs no_contact (the reference's first split: studies 11, 12, 20)
+    against the Stan run: direct, indirect and difference means within 5 Monte Carlo standard
+    errors, the p-value within 5 binomial standard errors of its probabilities."""
+    ref = REF["node_splits"][0]
+    assert (ref["treatment"], ref["versus"]) == ("self_help", "no_contact")
+    split = node_split(data, "self_help", "no_contact", TSD2_PRIORS, settings=SETTINGS)
+    assert split.fit.diagnostics.converged
+    post = split.fit.draws.posterior
+    n_ref = ref["diagnostics"]["n_eff_min"]
+    for key in ("direct", "indirect", "difference"):
+        draws = np.asarray(post[key])
+        tol = 5 * math.hypot(_mcse(draws), ref[key]["sd"] / math.sqrt(n_ref))
+        assert abs(getattr(split, key).mean - ref[key]["mean"]) < tol, key
+        assert getattr(split, key).mean == pytest.approx(draws.mean())
+    diff = np.asarray(post["difference"])
+    ess = float(az.ess(az.convert_to_dataset(diff)).to_array().values.squeeze())
+    p = ref["p_value"] / 2  # the smaller tail probability
+    assert abs(split.p_value - ref["p_value"]) < 5 * 2 * math.sqrt(p * (1 - p) / ess)
+    np.testing.assert_allclose(
+        np.asarray(post["difference"]), np.asarray(post["direct"]) - np.asarray(post["indirect"])
+    )

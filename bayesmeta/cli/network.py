@@ -69,6 +69,15 @@ def network(
         ),
     ] = False,
     common_effect: CommonOpt = False,
+    ume: Annotated[
+        bool,
+        typer.Option(
+            "--ume",
+            help="Also fit the unrelated mean effects model (one free log OR per observed "
+            "comparison, no consistency) and compare its residual deviance and DIC with the "
+            "consistency model's (an inconsistency check, NICE DSU TSD4).",
+        ),
+    ] = False,
     ci_level: Annotated[float, typer.Option(min=0.5, max=0.999, help="Interval level.")] = 0.95,
     chains: ChainsOpt = 4,
     draws: DrawsOpt = 2000,
@@ -105,6 +114,7 @@ def network(
         higher_is_better=higher_is_better,
         settings=settings,
         ci_level=ci_level,
+        fit_ume=ume,
     )
     render_network(result, console())
     write_json(json_out, result.to_dict(), force)

@@ -78,6 +78,22 @@ def render_network(result: NetworkResult, console: Console) -> None:
         f"Model fit: residual deviance {s.resdev:.1f} ({s.n_arms} data points), pD "
         f"{s.p_d:.1f}, DIC {s.dic:.1f}"
     )
+    if result.ume is not None:
+        u = result.ume
+        table = Table(
+            title="Inconsistency check: consistency vs unrelated mean effects (UME) model "
+            "(NICE DSU TSD4; a consistency DIC no larger than the UME's, with a similar "
+            "residual deviance, shows no evidence of inconsistency)",
+            title_justify="left",
+        )
+        for col in ("Model", "Residual deviance", "pD", "DIC"):
+            table.add_column(col, justify="left" if col == "Model" else "right")
+        table.add_row("consistency", f"{s.resdev:.1f}", f"{s.p_d:.1f}", f"{s.dic:.1f}")
+        table.add_row("UME", f"{u.resdev:.1f}", f"{u.p_d:.1f}", f"{u.dic:.1f}")
+        console.print(table)
+        console.print(
+            f"{s.n_arms} data points; DIC difference (consistency - UME) {s.dic - u.dic:.1f}"
+        )
     freq = result.frequentist
     if freq is not None:
         table = Table(
@@ -98,3 +114,6 @@ def render_network(result: NetworkResult, console: Console) -> None:
     diag = result.fit.diagnostics
     if not diag.converged:
         console.print(f"NOT CONVERGED: {'; '.join(diag.problems)}", style="bold red")
+    if result.ume is not None and not result.ume.fit.diagnostics.converged:
+        problems = "; ".join(result.ume.fit.diagnostics.problems)
+        console.print(f"UME model NOT CONVERGED: {problems}", style="bold red")

@@ -135,6 +135,17 @@ def residual_deviance(events: np.ndarray, total: np.ndarray, fitted: np.ndarray)
     return 2 * (xlogy(r, r / fitted) + xlogy(n - r, (n - r) / (n - fitted)))
 
 
+def deviance_fit(posterior: dict[str, np.ndarray], data: NetworkData) -> tuple[float, float]:
+    """The posterior mean residual deviance ``Dbar`` and ``pD = Dbar - D(rbar)`` (module
+    docstring) of the draws ``alpha`` and ``delta`` (``(chain, draw, ...)``) of any model of
+    ``data`` (consistency or UME)."""
+    alpha, delta = _flat(posterior["alpha"]), _flat(posterior["delta"])
+    fitted = data.total * expit(alpha[:, data.arm_study] + delta)
+    resdev = float(residual_deviance(data.events, data.total, fitted).sum(axis=1).mean())
+    at_mean = float(residual_deviance(data.events, data.total, fitted.mean(axis=0)).sum())
+    return resdev, resdev - at_mean
+
+
 def rank_probabilities(d_all: np.ndarray, higher_is_better: bool) -> np.ndarray:
     """``(treatment, rank)`` probabilities from draws ``(draws, treatment)``; rank 0 = best."""
     score = -d_all if higher_is_better else d_all
@@ -171,11 +182,7 @@ def summarise(
     cumulative = np.cumsum(probs, axis=1)
     sucra = cumulative[:, :-1].sum(axis=1) / (n_t - 1)
     mean_rank = probs @ np.arange(1, n_t + 1)
-    alpha, delta = _flat(posterior["alpha"]), _flat(posterior["delta"])
-    fitted = data.total * expit(alpha[:, data.arm_study] + delta)
-    resdev = float(residual_deviance(data.events, data.total, fitted).sum(axis=1).mean())
-    at_mean = float(residual_deviance(data.events, data.total, fitted.mean(axis=0)).sum())
-    p_d = resdev - at_mean
+    resdev, p_d = deviance_fit(posterior, data)
     return NetworkSummary(
         treatments=treatments,
         reference=data.reference,

@@ -22,7 +22,111 @@ from bayesmeta.frequentist.network import NetworkFit, network_meta_analysis
 from bayesmeta.io.network import NetworkData, load_network
 from bayesmeta.model.likelihoods.network import PRIOR_SETS, NetworkBinomial
 from bayesmeta.model.priors import Prior, PriorSet
-from bayesmeta.summaries.network import NetworkSummary, summarise
+from bayesmeta.summaries.network import Interval, NetworkSummary, deviance_fit, summarise
+
+
+@dataclass(frozen=True)
+class UmeFit:
+    """The unrelated mean effects model (:func:`bayesmeta.engines.network.build_ume`) fitted
+    beside the consistency model: its NUTS fit, residual deviance ``Dbar``, ``pD`` and DIC
+    (TSD4: a consistency model whose DIC is close to or below the UME model's shows no
+    evidence of inconsistency)."""
+
+    fit: Fit
+    resdev: float
+    p_d: float
+
+    @property
+    def dic(self) -> float:
+        """``Dbar + pD``."""
+        return self.resdev + self.p_d
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON ``ume`` block (docs/json.md)."""
+        return {
+            "residual_deviance": self.resdev,
+            "pD": self.p_d,
+            "DIC": self.dic,
+            "diagnostics": self.fit.diagnostics.to_dict(),
+        }
+
+
+def ume(
+    data: NetworkData,
+    priors: PriorSet,
+    *,
+    common_effect: bool = False,
+    settings: SamplerSettings | None = None,
+) -> UmeFit:
+    """Fit the UME model of ``data`` with NUTS (convergence judged on ``d``, ``alpha`` and
+    ``tau``) and its residual deviance, pD and DIC (as the consistency model's)."""
+    from bayesmeta.engines import network as engine
+    from bayesmeta.engines import nuts
+
+    model = engine.build_ume(data, priors, common_effect=common_effect)
+    names = ["d", "alpha"] + ([] if common_effect else ["tau"])
+    fit = nuts.fit(model, settings or SamplerSettings(), var_names=names)
+    resdev, p_d = deviance_fit(fit.draws.posterior, data)
+    return UmeFit(fit, resdev, p_d)
+
+
+@dataclass(frozen=True)
+class NodeSplit:
+    """A node-split of the comparison ``treatment`` vs ``versus`` (Dias et al. 2010): the
+    posteriors of its direct and indirect log odds ratios and of their difference, with the
+    Bayesian p-value ``2 min(P(difference > 0), P(difference < 0))``."""
+
+    treatment: str
+    versus: str
+    direct: Interval
+    indirect: Interval
+    difference: Interval
+    p_value: float
+    fit: Fit
+
+
+def node_split(
+    data: NetworkData,
+    treatment: str,
+    versus: str,
+    priors: PriorSet,
+    *,
+    common_effect: bool = False,
+    settings: SamplerSettings | None = None,
+    level: float = 0.95,
+) -> NodeSplit:
+    """Fit the node-splitting model of ``treatment`` vs ``versus`` with NUTS (the baseline of
+    the studies holding both is ``versus``; :func:`bayesmeta.engines.network.build_node_split`).
+    """
+    import numpy as np
+
+    from bayesmeta.engines import network as engine
+    from bayesmeta.engines import nuts
+
+    code = {t: i for i, t in enumerate(data.treatments)}
+    for name in (treatment, versus):
+        if name not in code:
+            raise OptionError(f"{name!r} is not a treatment of the network")
+    pair = (code[versus], code[treatment])
+    if pair[::-1] not in data.edges() and pair not in data.edges():
+        raise OptionError(f"no study compares {treatment} with {versus}: nothing to split")
+    split = engine.split_baseline(data, pair)
+    model = engine.build_node_split(split, pair, priors, common_effect=common_effect)
+    names = ["d", "direct", "alpha"] + ([] if common_effect else ["tau"])
+    fit = nuts.fit(model, settings or SamplerSettings(), var_names=names)
+    post = fit.draws.posterior
+    flat = {k: np.asarray(post[k]).ravel() for k in ("direct", "indirect", "difference")}
+    diff = flat["difference"]
+    p_value = float(2 * min((diff > 0).mean(), (diff < 0).mean()))
+    return NodeSplit(
+        treatment,
+        versus,
+        Interval.of(flat["direct"], level),
+        Interval.of(flat["indirect"], level),
+        Interval.of(diff, level),
+        p_value,
+        fit,
+    )
 
 
 @dataclass(frozen=True)
@@ -37,11 +141,14 @@ class NetworkResult:
     fit: Fit
     summary: NetworkSummary
     frequentist: NetworkFit | None = None
+    ume: UmeFit | None = None
 
     @property
     def converged(self) -> bool:
-        """The draws pass the convergence checks (R-hat, ESS, divergences)."""
-        return self.fit.diagnostics.converged
+        """The draws (and the UME model's, if fitted) pass the convergence checks (R-hat,
+        ESS, divergences)."""
+        ume_ok = self.ume is None or self.ume.fit.diagnostics.converged
+        return self.fit.diagnostics.converged and ume_ok
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON of ``bayesmeta network --json`` (docs/json.md)."""
@@ -54,7 +161,7 @@ class NetworkResult:
             "tau": None if self.common_effect else str(self.priors.tau),
             "baseline": str(self.priors.baseline),
         }
-        return {
+        out = {
             "bayesmeta_version": _environment()["bayesmeta"],
             "environment": _environment(),
             "model": lik.name,
@@ -79,6 +186,9 @@ class NetworkResult:
             "network": self.summary.to_dict(),
             "frequentist": None if self.frequentist is None else self.frequentist.to_dict(),
         }
+        if self.ume is not None:
+            out["ume"] = self.ume.to_dict()
+        return out
 
 
 def frequentist_network(
@@ -132,6 +242,7 @@ def network(
     settings: SamplerSettings | None = None,
     seed: int | None = None,
     ci_level: float = 0.95,
+    fit_ume: bool = False,
 ) -> NetworkResult:
     """Bayesian network meta-analysis of arm-level binary data (NICE DSU TSD2).
 
@@ -154,6 +265,9 @@ def network(
         NUTS settings; ``seed`` replaces the settings' seed.
     ci_level
         Level of the equal-tailed intervals.
+    fit_ume
+        Also fit the unrelated mean effects model (:func:`ume`, same priors and settings) to
+        compare its fit with the consistency model's.
 
     Raises
     ------
@@ -185,4 +299,7 @@ def network(
         seed=fit.settings.seed,
     )
     frequentist = frequentist_network(data, common_effect=common_effect, level=ci_level)
-    return NetworkResult(data, chosen, common_effect, fit, summary, frequentist)
+    inconsistency = (
+        ume(data, chosen, common_effect=common_effect, settings=settings) if fit_ume else None
+    )
+    return NetworkResult(data, chosen, common_effect, fit, summary, frequentist, inconsistency)

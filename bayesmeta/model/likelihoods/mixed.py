@@ -27,6 +27,7 @@ from __future__ import annotations
 from typing import Any
 
 from bayesmeta.model.likelihoods.base import Likelihood, listed
+from bayesmeta.model.likelihoods.binomial_normal import BinomialNormal
 
 REPORTED = "reported"  # the 0/1 weight of each study's normal term (a given array)
 
@@ -94,20 +95,9 @@ class MixedBinomialNormal(Likelihood):
     def observe(self, data: dict[str, Any], theta: Any, alpha: Any) -> None:
         import pymc as pm
 
-        pm.Binomial(
-            "control_events",
-            n=data["control_total"],
-            logit_p=alpha,
-            observed=data["control_events"],
-            dims="study",
-        )
-        pm.Binomial(
-            "treatment_events",
-            n=data["treatment_total"],
-            logit_p=alpha + theta,
-            observed=data["treatment_events"],
-            dims="study",
-        )
+        # the count studies' arms, as the two-arm model observes them (a reported study's
+        # arms have n = 0, so their log likelihood is 0)
+        BinomialNormal.observe(self, data, theta, alpha)
         pm.CustomDist(
             "y",
             theta,
